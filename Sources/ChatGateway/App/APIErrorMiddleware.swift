@@ -1,0 +1,95 @@
+import Fluent
+import Vapor
+
+/// The one place errors become HTTP: `{"detail": "..."}` with an honest status, never a bare 500 for bad input.
+struct APIErrorMiddleware: AsyncMiddleware {
+    struct ErrorBody: Content { var detail: String }
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch {
+            let (status, detail) = Self.describe(error)
+            if status.code >= 500 {
+                request.logger.error("request failed", metadata: ["status": .stringConvertible(status.code), "error": .string(Self.logText(error))])
+            }
+            let response = Response(status: status)
+            try response.content.encode(ErrorBody(detail: detail))
+            if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
+            return response
+        }
+    }
+
+    static func describe(_ error: any Error) -> (HTTPResponseStatus, String) {
+        switch error {
+        case let error as AuthError: describe(error)
+        case let error as ChatError: describe(error)
+        case let error as DifyError: describe(error)
+        case let error as DecodingError: (.unprocessableEntity, "Invalid request: \(decodingDetail(error))")
+        case let error as any AbortError: (error.status, error.reason)
+        case is any DatabaseError: (.serviceUnavailable, "The database is unavailable. Please try again.")
+        default: (.internalServerError, "Internal server error")
+        }
+    }
+
+    static func describe(_ error: AuthError) -> (HTTPResponseStatus, String) {
+        switch error {
+        case .missingCredentials: (.unauthorized, "API key or Bearer token required")
+        case .invalidAPIKey: (.unauthorized, "Invalid API key")
+        case .apiKeyRequired: (.unauthorized, "X-API-Key required")
+        case .invalidToken(let reason): (.unauthorized, reason)
+        case .identityRequiredWithAPIKey: (.badRequest, "system_id and user_id required in body or query when using API key")
+        case .identityMismatch: (.forbidden, "system_id/user_id must match token")
+        case .systemNotAllowed: (.forbidden, "system_id not allowed")
+        case .originNotAllowed: (.forbidden, "Origin not allowed")
+        case .invalidIdentity(let reason): (.unprocessableEntity, reason)
+        }
+    }
+
+    static func describe(_ error: ChatError) -> (HTTPResponseStatus, String) {
+        switch error {
+        case .emptyMessage: (.unprocessableEntity, "message must not be empty")
+        case .messageTooLong(let length, let limit): (.unprocessableEntity, "message is too long: \(length) characters, the limit is \(limit)")
+        case .invalidConversationID: (.unprocessableEntity, "conversation_id must be a conversation id (UUID) returned by this API")
+        case .inputsTooDeep(let limit): (.unprocessableEntity, "inputs is nested too deeply (at most \(limit) levels)")
+        case .conversationNotFound: (.notFound, "Conversation not found")
+        }
+    }
+
+    static func describe(_ error: DifyError) -> (HTTPResponseStatus, String) {
+        switch error {
+        case .notConfigured(let systemID): (.serviceUnavailable, "Chat service is not configured for system_id \"\(systemID)\"")
+        case .upstream(404, _, _): (.notFound, "Conversation not found")
+        case .timeout: (.gatewayTimeout, "Chat service timed out. Please try again.")
+        case .upstream, .unreachable, .malformedResponse: (.badGateway, "Chat service temporarily unavailable. Please try again.")
+        }
+    }
+
+    static func decodingDetail(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, _): return "field \"\(key.stringValue)\" is required"
+        case .typeMismatch(let type, let context): return "field \"\(path(context))\" must be \(typeName(type))"
+        case .valueNotFound(let type, let context): return "field \"\(path(context))\" must be \(typeName(type)), not null"
+        case .dataCorrupted(let context): return context.codingPath.isEmpty ? "body is not valid JSON" : "field \"\(path(context))\" is invalid"
+        @unknown default: return "malformed body"
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Double.Type: "a number"
+        case is Bool.Type: "a boolean"
+        default: String(describing: type).hasPrefix("Dictionary") ? "an object" : "\(type)"
+        }
+    }
+
+    /// Errors are logged by type and description only; descriptions here never carry keys or tokens.
+    private static func logText(_ error: any Error) -> String {
+        if let dify = error as? DifyError { return dify.summary }
+        return String(reflecting: type(of: error))
+    }
+}

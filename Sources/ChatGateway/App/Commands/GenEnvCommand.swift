@@ -1,0 +1,12 @@
+import Vapor
+
+/// `chat-gateway gen-env`: fresh secret lines to paste into `.env`.
+struct GenEnvCommand: AsyncCommand {
+    struct Signature: CommandSignature {}
+    var help: String { "Prints new CHAT_GATEWAY_JWT_SECRET and CHAT_GATEWAY_API_KEY lines for .env." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        context.console.print("CHAT_GATEWAY_JWT_SECRET=\(Settings.randomHex(bytes: 32))")
+        context.console.print("CHAT_GATEWAY_API_KEY=\(Settings.randomHex(bytes: 16))")
+    }
+}

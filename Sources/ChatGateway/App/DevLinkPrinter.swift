@@ -1,0 +1,22 @@
+import Vapor
+
+/// Without a configured secret nobody else can mint tokens, so print a ready chat link once the server listens.
+struct DevLinkPrinter: LifecycleHandler {
+    let settings: Settings
+    let tokens: ChatTokenService
+
+    func didBootAsync(_ application: Application) async throws {
+        Task { [settings, tokens] in
+            // The serve command applies --hostname/--port after boot; wait for the socket to know the real port.
+            for _ in 0..<100 {
+                if let port = application.http.server.shared.localAddress?.port {
+                    let base = settings.publicBaseURL.replacingOccurrences(of: ":\(settings.port)", with: ":\(port)")
+                    let token = try await tokens.issue(systemID: "demo", userID: "dev-user")
+                    print("Chat page (demo user, valid 24 h): \(base)/chat?token=\(token)")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}

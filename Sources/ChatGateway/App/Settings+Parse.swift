@@ -1,0 +1,128 @@
+import Foundation
+
+extension Settings {
+    /// Parses the process environment. In production a missing JWT secret or Dify URL is an error;
+    /// elsewhere the gateway starts with an ephemeral secret and the demo upstream.
+    public static func parse(environment env: [String: String], isProduction: Bool) throws -> Settings {
+        func value(_ name: String) -> String? {
+            guard let raw = env[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        func list(_ name: String) -> [String] {
+            (value(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+            guard let raw = value(name) else { return fallback }
+            guard let number = Int(raw), range.contains(number) else {
+                throw SettingsError(variable: name, problem: "expected a whole number in \(range.lowerBound)...\(range.upperBound), got \"\(raw)\"")
+            }
+            return number
+        }
+
+        let difyBaseURL = try value("DIFY_BASE_URL").map { try parseHTTPURL($0, variable: "DIFY_BASE_URL") }
+        let overrides = try parseDifyOverrides(env)
+
+        var secret = value("CHAT_GATEWAY_JWT_SECRET")
+        let ephemeral = secret == nil
+        if isProduction {
+            guard secret != nil else {
+                throw SettingsError(variable: "CHAT_GATEWAY_JWT_SECRET", problem: "required in production (generate one with `chat-gateway gen-env`)")
+            }
+            guard difyBaseURL != nil else {
+                throw SettingsError(variable: "DIFY_BASE_URL", problem: "required in production (the demo upstream is for development only)")
+            }
+        }
+        if secret == nil { secret = randomHex(bytes: 32) }
+
+        let port = try integer("PORT", default: 8088, range: 0...65535)
+        let allowed = Set(list("ALLOWED_SYSTEM_IDS").map { $0.lowercased() })
+        for id in allowed where !IdentityRules.isValidSystemID(id) {
+            throw SettingsError(variable: "ALLOWED_SYSTEM_IDS", problem: "\"\(id)\" is not a valid system id (^[a-z0-9][a-z0-9-]{0,63}$)")
+        }
+        let origins = try list("ALLOWED_CHAT_TOKEN_ORIGINS").map { try parseOrigin($0) }
+        let timeout = try integer("DIFY_TIMEOUT", default: 100, range: 1...3600)
+
+        return Settings(
+            difyBaseURL: difyBaseURL,
+            difyAPIKey: value("DIFY_API_KEY"),
+            difySystemOverrides: overrides,
+            difyTimeout: .seconds(timeout),
+            jwtSecret: secret!,
+            jwtSecretIsEphemeral: ephemeral,
+            apiKeys: list("CHAT_GATEWAY_API_KEY"),
+            database: try parseDatabaseURL(value("DATABASE_URL") ?? defaultDatabaseURL),
+            allowedSystemIDs: allowed,
+            allowedChatTokenOrigins: origins,
+            host: value("HOST") ?? "0.0.0.0",
+            port: port,
+            maxMessageCharacters: try integer("MAX_MESSAGE_CHARS", default: 8000, range: 1...1_000_000),
+            maxRequestBytes: try integer("MAX_REQUEST_BYTES", default: 262_144, range: 1024...67_108_864),
+            publicBaseURL: value("PUBLIC_BASE_URL") ?? "http://localhost:\(port)"
+        )
+    }
+
+    /// `DIFY_<SYSTEM>_BASE_URL` / `DIFY_<SYSTEM>_API_KEY` for any system; the segment is the system id
+    /// upper-cased with `-` as `_`.
+    static func parseDifyOverrides(_ env: [String: String]) throws -> [String: DifyOverride] {
+        var result: [String: DifyOverride] = [:]
+        for (name, raw) in env where name.hasPrefix("DIFY_") {
+            let value = raw.trimmingCharacters(in: .whitespaces)
+            guard !value.isEmpty else { continue }
+            if name.hasSuffix("_BASE_URL"), name != "DIFY_BASE_URL" {
+                let segment = String(name.dropFirst(5).dropLast(9))
+                guard !segment.isEmpty else { continue }
+                result[segment, default: DifyOverride()].baseURL = try parseHTTPURL(value, variable: name)
+            } else if name.hasSuffix("_API_KEY"), name != "DIFY_API_KEY" {
+                let segment = String(name.dropFirst(5).dropLast(8))
+                guard !segment.isEmpty else { continue }
+                result[segment, default: DifyOverride()].apiKey = value
+            }
+        }
+        return result
+    }
+
+    static func parseHTTPURL(_ raw: String, variable: String) throws -> URL {
+        guard let url = URL(string: raw), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = url.host, !host.isEmpty
+        else {
+            throw SettingsError(variable: variable, problem: "expected an http(s) URL such as https://dify.example.com, got \"\(raw)\"")
+        }
+        return url
+    }
+
+    static func parseOrigin(_ raw: String) throws -> String {
+        let url = try parseHTTPURL(raw, variable: "ALLOWED_CHAT_TOKEN_ORIGINS")
+        return OriginPolicy.origin(of: url) ?? raw
+    }
+
+    static func parseDatabaseURL(_ raw: String) throws -> Database {
+        // SQLAlchemy URLs name a driver after `+` (sqlite+aiosqlite, postgresql+asyncpg); the driver is ours to pick.
+        guard let colon = raw.firstIndex(of: ":") else {
+            throw SettingsError(variable: "DATABASE_URL", problem: "expected sqlite:///path or postgres://user:pass@host:port/db")
+        }
+        let scheme = raw[..<colon].split(separator: "+").first.map { $0.lowercased() } ?? ""
+        let rest = String(raw[colon...])
+        switch scheme {
+        case "sqlite":
+            // sqlite:///./file.db (relative) and sqlite:////abs/file.db (absolute), as SQLAlchemy spells them.
+            var path = String(rest.dropFirst())
+            if path.hasPrefix("///") { path = String(path.dropFirst(3)) } else if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
+            if let query = path.firstIndex(of: "?") { path = String(path[..<query]) }
+            guard !path.isEmpty else { throw SettingsError(variable: "DATABASE_URL", problem: "sqlite URL has no file path") }
+            return .sqlite(path: path)
+        case "postgres", "postgresql":
+            let normalized = scheme + rest
+            guard let url = URL(string: normalized), url.host != nil else {
+                throw SettingsError(variable: "DATABASE_URL", problem: "unparsable PostgreSQL URL")
+            }
+            return .postgres(url: normalized)
+        default:
+            throw SettingsError(variable: "DATABASE_URL", problem: "unknown scheme \"\(scheme)\"; expected sqlite:///path or postgres://user:pass@host:port/db")
+        }
+    }
+
+    static func randomHex(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// Every knob of the gateway, parsed once at start-up from the environment (and `.env`).
+/// Tests build one in memory with `Settings.parse(environment:isProduction:)`.
+public struct Settings: Sendable {
+    /// Where the gateway's own tables live.
+    public enum Database: Sendable, Equatable {
+        case sqlite(path: String)
+        case postgres(url: String)
+    }
+
+    /// The shared Dify app (`DIFY_BASE_URL` / `DIFY_API_KEY`); nil base URL means the demo upstream.
+    public var difyBaseURL: URL?
+    public var difyAPIKey: String?
+    /// Per-system overrides keyed by the env segment (`DIFY_<SEGMENT>_BASE_URL`), e.g. `DRILLQUIZ`, `COIN_TUTOR`.
+    public var difySystemOverrides: [String: DifyOverride]
+    public var difyTimeout: Duration
+
+    public var jwtSecret: String
+    /// True when no `CHAT_GATEWAY_JWT_SECRET` was given and one was generated for this process only.
+    public var jwtSecretIsEphemeral: Bool
+    public var apiKeys: [String]
+    public var database: Database
+    public var allowedSystemIDs: Set<String>
+    public var allowedChatTokenOrigins: [String]
+    public var host: String
+    public var port: Int
+    public var maxMessageCharacters: Int
+    public var maxRequestBytes: Int
+    /// The public URL printed in dev links (`PUBLIC_BASE_URL`), defaults to http://localhost:PORT.
+    public var publicBaseURL: String
+
+    public struct DifyOverride: Sendable, Equatable {
+        public var baseURL: URL?
+        public var apiKey: String?
+    }
+
+    /// True when no real Dify is configured and the in-process fake answers instead.
+    public var usesDemoUpstream: Bool { difyBaseURL == nil && difySystemOverrides.values.allSatisfy { $0.baseURL == nil } }
+
+    public static let defaultDatabaseURL = "sqlite:///./chat_gateway.db"
+}
+
+/// A configuration value that stops start-up; the message names the variable.
+public struct SettingsError: Error, CustomStringConvertible, Equatable {
+    public let variable: String
+    public let problem: String
+    public var description: String { "\(variable): \(problem)" }
+}

@@ -1,0 +1,76 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import SQLKit
+import Vapor
+
+/// The one composition root: the app, its database, its Dify client and its routes.
+/// `chat-gateway` and the tests call this same function with their own settings and collaborators.
+public func configure(_ app: Application, settings: Settings, dependencies: GatewayDependencies = .init()) async throws {
+    app.http.server.configuration.hostname = settings.host
+    app.http.server.configuration.port = settings.port
+    app.routes.defaultMaxBodySize = ByteCount(value: settings.maxRequestBytes)
+
+    try configureDatabase(app, settings.database)
+    GatewayMigrations.register(on: app.migrations)
+    app.asyncCommands.use(MigrateCommand(), as: "migrate")
+    app.asyncCommands.use(GenJWTCommand(settings: settings), as: "gen-jwt")
+    app.asyncCommands.use(GenEnvCommand(), as: "gen-env")
+
+    let targets = try await difyTargets(app, settings: settings)
+    let dify = dependencies.dify ?? HTTPDifyClient(http: app.http.client.shared, timeout: settings.difyTimeout)
+    let tokens = await ChatTokenService(secret: settings.jwtSecret, now: dependencies.now)
+
+    app.middleware = Middlewares()
+    app.middleware.use(AccessLogMiddleware())
+    app.middleware.use(corsMiddleware(settings))
+    app.middleware.use(APIErrorMiddleware())
+
+    try registerRoutes(app, routes: GatewayRoutes(
+        auth: GatewayAuthenticator(
+            apiKeys: APIKeyVerifier(keys: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs),
+        tokens: tokens, dify: dify, targets: targets, settings: settings, now: dependencies.now))
+
+    if settings.apiKeys.isEmpty {
+        app.logger.warning("CHAT_GATEWAY_API_KEY is empty: API key authentication is disabled and every X-API-Key is refused")
+    }
+    if settings.jwtSecretIsEphemeral {
+        app.logger.warning("CHAT_GATEWAY_JWT_SECRET is not set: using a secret generated for this process; chat links stop working when it exits")
+        app.lifecycle.use(DevLinkPrinter(settings: settings, tokens: tokens))
+    }
+}
+
+private func configureDatabase(_ app: Application, _ database: Settings.Database) throws {
+    switch database {
+    case .sqlite(let path):
+        app.databases.use(.sqlite(.file(path)), as: .sqlite)
+        // WAL lets readers proceed while one writer commits; set once, it persists in the file.
+        app.lifecycle.use(SQLiteTuning())
+    case .postgres(let url):
+        app.databases.use(try .postgres(url: url), as: .psql)
+    }
+}
+
+/// Shared `DIFY_*` settings, or the in-process fake when no Dify is configured (first run, demos).
+private func difyTargets(_ app: Application, settings: Settings) async throws -> DifyTargetResolver {
+    guard settings.usesDemoUpstream else {
+        return DifyTargetResolver(sharedBaseURL: settings.difyBaseURL, sharedAPIKey: settings.difyAPIKey, overrides: settings.difySystemOverrides)
+    }
+    let demo = try await DemoUpstream.start(app)
+    app.logger.warning("DIFY_BASE_URL is not set: answers come from the built-in fake Dify (a demo upstream, not a real model)")
+    return DifyTargetResolver(sharedBaseURL: demo.baseURL, sharedAPIKey: demo.apiKey)
+}
+
+private func corsMiddleware(_ settings: Settings) -> CORSMiddleware {
+    CORSMiddleware(configuration: .init(
+        allowedOrigin: settings.allowedChatTokenOrigins.isEmpty ? .all : .any(settings.allowedChatTokenOrigins),
+        allowedMethods: [.GET, .POST, .DELETE, .OPTIONS],
+        allowedHeaders: [.accept, .authorization, .contentType, .origin, "X-API-Key"]))
+}
+
+/// Runs `PRAGMA journal_mode=WAL` once the database exists.
+private struct SQLiteTuning: LifecycleHandler {
+    func didBootAsync(_ application: Application) async throws {
+        try await (application.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").run()
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import Vapor
+
+/// Everything the route collections need, built once in `configure`.
+struct GatewayRoutes: Sendable {
+    let auth: GatewayAuthenticator
+    let tokens: ChatTokenService
+    let dify: any DifyClient
+    let targets: DifyTargetResolver
+    let settings: Settings
+    let now: @Sendable () -> Date
+}
+
+func registerRoutes(_ app: Application, routes: GatewayRoutes) throws {
+    try app.register(collection: HealthController())
+    try app.register(collection: APIDocsController())
+
+    let v1 = app.grouped("v1")
+    try v1.register(collection: ChatController(
+        auth: routes.auth, dify: routes.dify, targets: routes.targets,
+        limits: .init(maxMessageCharacters: routes.settings.maxMessageCharacters),
+        maxBodyBytes: routes.settings.maxRequestBytes, now: routes.now))
+    try v1.register(collection: ConversationsController(auth: routes.auth, dify: routes.dify, targets: routes.targets, now: routes.now))
+    try v1.register(collection: ChatTokenController(
+        auth: routes.auth, tokens: routes.tokens, origins: OriginPolicy(allowedOrigins: routes.settings.allowedChatTokenOrigins)))
+}

@@ -1,0 +1,40 @@
+import Foundation
+import JWTKit
+
+/// The JWT a client system mints for one of its users: `system_id`, `user_id`, `exp` (HS256).
+///
+/// Every field is optional here so a token missing one is reported by name instead of as a decoding error.
+struct ChatTokenClaims: JWTPayload, Equatable {
+    var systemID: String?
+    var userID: String?
+    var exp: ExpirationClaim?
+
+    enum CodingKeys: String, CodingKey {
+        case systemID = "system_id"
+        case userID = "user_id"
+        case exp
+    }
+
+    init(systemID: String, userID: String, expires: Date) {
+        self.systemID = systemID
+        self.userID = userID
+        self.exp = ExpirationClaim(value: expires)
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        systemID = Self.lenientString(container, .systemID)
+        userID = Self.lenientString(container, .userID)
+        exp = try container.decodeIfPresent(ExpirationClaim.self, forKey: .exp)
+    }
+
+    /// Client systems built on other stacks put numeric user ids in the token (`"user_id": 999`).
+    private static func lenientString(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) -> String? {
+        if let text = try? container.decodeIfPresent(String.self, forKey: key) { return text }
+        if let number = try? container.decodeIfPresent(Int64.self, forKey: key) { return String(number) }
+        return nil
+    }
+
+    /// Claims are checked by `ChatTokenService`, which names the failing one.
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}

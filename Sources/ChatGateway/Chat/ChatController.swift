@@ -1,0 +1,27 @@
+import Vapor
+
+/// `POST /v1/chat`.
+struct ChatController: RouteCollection {
+    let auth: GatewayAuthenticator
+    let dify: any DifyClient
+    let targets: DifyTargetResolver
+    let limits: ChatService.ChatLimits
+    let maxBodyBytes: Int
+    let now: @Sendable () -> Date
+
+    func boot(routes: any RoutesBuilder) throws {
+        routes.on(.POST, "chat", body: .collect(maxSize: ByteCount(value: maxBodyBytes)), use: chat)
+    }
+
+    @Sendable
+    func chat(_ req: Request) async throws -> ChatResponse {
+        // Who is asking comes first: an anonymous caller learns nothing from body validation.
+        let credential = try await auth.credential(for: req)
+        let body = try req.content.decode(ChatRequest.self)
+        let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
+        let service = ChatService(
+            dify: dify, targets: targets, store: ConversationStore(database: req.db, now: now), limits: limits, logger: req.logger)
+        let answer = try await service.send(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller)
+        return ChatResponse(conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer, metadata: answer.metadata ?? .object([:]))
+    }
+}

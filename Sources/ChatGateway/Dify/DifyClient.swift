@@ -1,0 +1,35 @@
+/// The seam between the gateway and Dify's Service API. `HTTPDifyClient` is the live one;
+/// unit tests pass stubs, end-to-end tests point the live one at `FakeDify` over loopback.
+/// Every method throws `DifyError` only.
+public protocol DifyClient: Sendable {
+    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer
+    func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation>
+    func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage>
+}
+
+extension DifyClient {
+    /// Every conversation of `user`, following `last_id` while `has_more` (the seed read only the first 20).
+    public func allConversations(user: String, at target: DifyTarget, pageSize: Int = 100) async throws -> [DifyConversation] {
+        var all: [DifyConversation] = []
+        var lastID: String?
+        while true {
+            let page = try await conversations(user: user, lastID: lastID, limit: pageSize, at: target)
+            all += page.data
+            guard page.hasMore, let last = page.data.last?.id, last != lastID else { return all }
+            lastID = last
+        }
+    }
+
+    /// Every turn of a conversation, oldest first, scrolling back with `first_id` while `has_more`.
+    public func allMessages(conversationID: String, user: String, at target: DifyTarget, pageSize: Int = 100) async throws -> [DifyMessage] {
+        var pages: [[DifyMessage]] = []
+        var firstID: String?
+        while true {
+            let page = try await messages(conversationID: conversationID, user: user, firstID: firstID, limit: pageSize, at: target)
+            pages.append(page.data)
+            guard page.hasMore, let first = page.data.first?.id, first != firstID else { break }
+            firstID = first
+        }
+        return pages.reversed().flatMap { $0 }
+    }
+}

@@ -1,0 +1,29 @@
+/// What went wrong talking to Dify; mapped to 404/502/503/504 by `APIErrorMiddleware`.
+public enum DifyError: Error, Equatable, Sendable {
+    /// No Dify base URL or key for this system (neither its own nor the shared pair).
+    case notConfigured(systemID: String)
+    /// Dify answered with an error status; `code`/`message` come from its `{code, message, status}` body when it had one.
+    case upstream(status: Int, code: String?, message: String)
+    case timeout
+    case unreachable(String)
+    /// A 2xx answer that was not the JSON Dify documents.
+    case malformedResponse(String)
+
+    /// Dify's 404s ("Conversation Not Exists." and friends) mean the caller asked for something
+    /// that is not theirs or not there; every other failure is the upstream's.
+    public var isNotFound: Bool {
+        if case .upstream(404, _, _) = self { return true }
+        return false
+    }
+
+    /// A short, key-free description for logs and the stored failed message.
+    public var summary: String {
+        switch self {
+        case .notConfigured(let systemID): "Dify is not configured for system \(systemID)"
+        case .upstream(let status, let code, let message): "Dify answered \(status)\(code.map { " \($0)" } ?? ""): \(message)"
+        case .timeout: "Dify did not answer in time"
+        case .unreachable(let reason): "Dify unreachable: \(reason)"
+        case .malformedResponse(let reason): "Dify sent a malformed answer: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// Where one system's Dify app lives. `baseURL` is the server root (`https://dify.example.com`), without `/v1`.
+public struct DifyTarget: Sendable, Equatable {
+    public let baseURL: URL
+    public let apiKey: String
+
+    public init(baseURL: URL, apiKey: String) {
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+    }
+
+    /// `{base}/v1/{path}`; a base URL that already ends in `/v1` (as Dify Cloud's is often written) is not doubled.
+    func url(_ path: String) -> String {
+        var base = baseURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix("/v1") { base.removeLast(3) }
+        return base + "/v1/" + path
+    }
+}
+
+/// `POST /chat-messages` as the gateway sends it.
+public struct DifyChatRequest: Sendable, Equatable {
+    public var query: String
+    public var user: String
+    public var conversationID: String?
+    public var inputs: [String: JSONValue]
+
+    public init(query: String, user: String, conversationID: String?, inputs: [String: JSONValue]) {
+        self.query = query
+        self.user = user
+        self.conversationID = conversationID
+        self.inputs = inputs
+    }
+}
+
+/// The blocking answer of `POST /chat-messages`.
+public struct DifyChatAnswer: Sendable, Equatable, Decodable {
+    public var messageID: String
+    public var conversationID: String
+    public var answer: String
+    public var metadata: JSONValue?
+    public var createdAt: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case messageID = "message_id", conversationID = "conversation_id", answer, metadata, createdAt = "created_at"
+    }
+
+    public init(messageID: String, conversationID: String, answer: String, metadata: JSONValue?, createdAt: Int?) {
+        self.messageID = messageID
+        self.conversationID = conversationID
+        self.answer = answer
+        self.metadata = metadata
+        self.createdAt = createdAt
+    }
+}
+
+/// One page of a Dify list endpoint.
+public struct DifyPage<Item: Decodable & Sendable>: Decodable, Sendable {
+    public var hasMore: Bool
+    public var data: [Item]
+
+    enum CodingKeys: String, CodingKey { case hasMore = "has_more", data }
+
+    public init(hasMore: Bool, data: [Item]) {
+        self.hasMore = hasMore
+        self.data = data
+    }
+}
+
+public struct DifyConversation: Decodable, Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    public var createdAt: Int?
+    public var updatedAt: Int?
+
+    enum CodingKeys: String, CodingKey { case id, name, createdAt = "created_at", updatedAt = "updated_at" }
+
+    public init(id: String, name: String?, createdAt: Int?, updatedAt: Int?) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// One turn: the user's `query` and the assistant's `answer`.
+public struct DifyMessage: Decodable, Sendable, Equatable {
+    public var id: String
+    public var conversationID: String?
+    public var query: String?
+    public var answer: String?
+    public var createdAt: Int?
+
+    enum CodingKeys: String, CodingKey { case id, conversationID = "conversation_id", query, answer, createdAt = "created_at" }
+
+    public init(id: String, conversationID: String?, query: String?, answer: String?, createdAt: Int?) {
+        self.id = id
+        self.conversationID = conversationID
+        self.query = query
+        self.answer = answer
+        self.createdAt = createdAt
+    }
+}

@@ -1,0 +1,83 @@
+import Fluent
+import Foundation
+import SQLKit
+
+/// The gateway's record of users, conversations and messages. Writes are short single statements
+/// or small transactions, so SQLite's one writer is never held across an upstream call.
+struct ConversationStore: Sendable {
+    let database: any Database
+    let now: @Sendable () -> Date
+
+    private var sql: any SQLDatabase { database as! any SQLDatabase }
+
+    /// Upserts the (system, user) so the history sync knows about them.
+    func registerUser(_ caller: CallerIdentity) async throws {
+        let stamp = now()
+        try await sql.insert(into: ChatUser.schema)
+            .columns("id", "system_id", "user_id", "dify_user", "created_at", "updated_at")
+            .values(SQLBind(UUID()), SQLBind(caller.systemID), SQLBind(caller.userID), SQLBind(caller.difyUser), SQLBind(stamp), SQLBind(stamp))
+            .onConflict(with: ["system_id", "user_id"]) { $0.set(excludedValueOf: "updated_at") }
+            .run()
+    }
+
+    /// Who owns a conversation the gateway has seen, if it has seen it.
+    func owner(ofConversation conversationID: String) async throws -> (systemID: String, userID: String)? {
+        guard let row = try await StoredConversation.query(on: database)
+            .filter(\.$conversationID == conversationID).first() else { return nil }
+        return (row.systemID, row.userID)
+    }
+
+    /// Stores the user's message before Dify is called, so nothing the user sent can be lost.
+    func recordPendingUserMessage(_ caller: CallerIdentity, conversationID: String?, content: String) async throws -> StoredMessage {
+        let message = StoredMessage(
+            messageID: "local-" + Self.randomHex(count: 12), conversationID: conversationID,
+            systemID: caller.systemID, userID: caller.userID, role: "user", content: content,
+            status: .pending, createdAt: now())
+        try await message.create(on: database)
+        return message
+    }
+
+    /// Maps the conversation to its owner (once: the unique key decides, not a select-then-insert),
+    /// renames the pending message to Dify's id and stores the answer.
+    func recordAnswer(_ answer: DifyChatAnswer, for pending: StoredMessage, caller: CallerIdentity) async throws {
+        let stamp = now()
+        try await database.transaction { transaction in
+            let sql = transaction as! any SQLDatabase
+            try await sql.insert(into: StoredConversation.schema)
+                .columns("id", "conversation_id", "system_id", "user_id", "dify_user", "created_at", "updated_at")
+                .values(SQLBind(UUID()), SQLBind(answer.conversationID), SQLBind(caller.systemID), SQLBind(caller.userID),
+                        SQLBind(caller.difyUser), SQLBind(pending.createdAt), SQLBind(stamp))
+                .onConflict(with: ["conversation_id"]) { $0.set(excludedValueOf: "updated_at") }
+                .run()
+            try await sql.update(StoredMessage.schema)
+                .set("message_id", to: SQLBind("\(answer.messageID)_user"))
+                .set("conversation_id", to: SQLBind(answer.conversationID))
+                .set("status", to: SQLBind(StoredMessage.Status.complete.rawValue))
+                .set("updated_at", to: SQLBind(stamp))
+                .where("id", .equal, SQLBind(pending.id!))
+                .run()
+            try await sql.insert(into: StoredMessage.schema)
+                .columns("id", "message_id", "conversation_id", "system_id", "user_id", "role", "content", "status", "created_at", "updated_at")
+                .values(SQLBind(UUID()), SQLBind("\(answer.messageID)_assistant"), SQLBind(answer.conversationID),
+                        SQLBind(caller.systemID), SQLBind(caller.userID), SQLBind("assistant"), SQLBind(answer.answer),
+                        SQLBind(StoredMessage.Status.complete.rawValue), SQLBind(stamp), SQLBind(stamp))
+                .ignoringConflicts(with: ["message_id"])
+                .run()
+        }
+    }
+
+    /// Keeps the user's message, marked failed with the reason.
+    func recordFailure(_ reason: String, for pending: StoredMessage) async throws {
+        try await sql.update(StoredMessage.schema)
+            .set("status", to: SQLBind(StoredMessage.Status.failed.rawValue))
+            .set("error", to: SQLBind(reason))
+            .set("updated_at", to: SQLBind(now()))
+            .where("id", .equal, SQLBind(pending.id!))
+            .run()
+    }
+
+    static func randomHex(count: Int) -> String {
+        let digits = Array("0123456789abcdef")
+        return String((0..<count).map { _ in digits[Int.random(in: 0..<16)] })
+    }
+}

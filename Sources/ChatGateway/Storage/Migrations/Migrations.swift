@@ -1,0 +1,10 @@
+import Fluent
+
+/// Every schema change, in order. Add new ones at the end; never edit a shipped one.
+enum GatewayMigrations {
+    static func register(on migrations: Migrations) {
+        migrations.add(CreateChatUsers())
+        migrations.add(CreateConversations())
+        migrations.add(CreateMessages())
+    }
+}

@@ -1,0 +1,3 @@
+import ChatGateway
+
+await ChatGatewayEntrypoint.run()

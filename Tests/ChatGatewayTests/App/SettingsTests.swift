@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+@testable import ChatGateway
+
+@Suite("Settings")
+struct SettingsTests {
+    @Test func defaultsNeedNothing() throws {
+        let settings = try Settings.parse(environment: [:], isProduction: false)
+        #expect(settings.usesDemoUpstream)
+        #expect(settings.jwtSecretIsEphemeral)
+        #expect(settings.jwtSecret.count == 64)
+        #expect(settings.database == .sqlite(path: "./chat_gateway.db"))
+        #expect(settings.host == "0.0.0.0")
+        #expect(settings.port == 8088)
+        #expect(settings.apiKeys.isEmpty)
+        #expect(settings.maxMessageCharacters == 8000)
+    }
+
+    @Test func readsTheSeedsVariables() throws {
+        let settings = try Settings.parse(environment: [
+            "DIFY_BASE_URL": "https://dify.example.com", "DIFY_API_KEY": "app-shared",
+            "DIFY_DRILLQUIZ_API_KEY": "app-dq", "DIFY_COIN_TUTOR_BASE_URL": "http://ct.local:5001/v1",
+            "CHAT_GATEWAY_JWT_SECRET": "s", "CHAT_GATEWAY_API_KEY": "k1, k2,",
+            "DATABASE_URL": "postgresql://u:p@db:5432/gw", "ALLOWED_SYSTEM_IDS": "drillquiz,cointutor",
+            "ALLOWED_CHAT_TOKEN_ORIGINS": "http://localhost:8080/", "HOST": "127.0.0.1", "PORT": "9000",
+        ], isProduction: true)
+        #expect(settings.apiKeys == ["k1", "k2"])
+        #expect(settings.database == .postgres(url: "postgresql://u:p@db:5432/gw"))
+        #expect(settings.allowedSystemIDs == ["drillquiz", "cointutor"])
+        #expect(settings.allowedChatTokenOrigins == ["http://localhost:8080"])
+        #expect(settings.port == 9000)
+        let resolver = DifyTargetResolver(sharedBaseURL: settings.difyBaseURL, sharedAPIKey: settings.difyAPIKey, overrides: settings.difySystemOverrides)
+        #expect(try resolver.target(forSystem: "drillquiz").apiKey == "app-dq")
+        #expect(try resolver.target(forSystem: "drillquiz").baseURL.absoluteString == "https://dify.example.com")
+        #expect(try resolver.target(forSystem: "coin-tutor").url("messages") == "http://ct.local:5001/v1/messages")
+        #expect(try resolver.target(forSystem: "coin-tutor").apiKey == "app-shared")
+        #expect(try resolver.target(forSystem: "other").url("chat-messages") == "https://dify.example.com/v1/chat-messages")
+    }
+
+    @Test(arguments: [
+        (["DIFY_BASE_URL": "not a url"], "DIFY_BASE_URL"),
+        (["DIFY_BASE_URL": "ftp://x"], "DIFY_BASE_URL"),
+        (["DIFY_DRILLQUIZ_BASE_URL": "::"], "DIFY_DRILLQUIZ_BASE_URL"),
+        (["DATABASE_URL": "mysql://x"], "DATABASE_URL"),
+        (["PORT": "eighty"], "PORT"),
+        (["ALLOWED_SYSTEM_IDS": "Bad_ID"], "ALLOWED_SYSTEM_IDS"),
+        (["ALLOWED_CHAT_TOKEN_ORIGINS": "localhost"], "ALLOWED_CHAT_TOKEN_ORIGINS"),
+        (["MAX_MESSAGE_CHARS": "0"], "MAX_MESSAGE_CHARS"),
+    ])
+    func badValuesNameTheVariable(environment: [String: String], variable: String) {
+        #expect { try Settings.parse(environment: environment, isProduction: false) } throws: { error in
+            (error as? SettingsError)?.variable == variable
+        }
+    }
+
+    @Test func productionNeedsASecretAndADify() {
+        #expect { try Settings.parse(environment: ["DIFY_BASE_URL": "https://d"], isProduction: true) } throws: {
+            ($0 as? SettingsError)?.variable == "CHAT_GATEWAY_JWT_SECRET"
+        }
+        #expect { try Settings.parse(environment: ["CHAT_GATEWAY_JWT_SECRET": "s"], isProduction: true) } throws: {
+            ($0 as? SettingsError)?.variable == "DIFY_BASE_URL"
+        }
+    }
+
+    @Test func sqliteURLsAsTheSeedWroteThem() throws {
+        #expect(try Settings.parseDatabaseURL("sqlite:///./chat_gateway.db") == .sqlite(path: "./chat_gateway.db"))
+        #expect(try Settings.parseDatabaseURL("sqlite:////var/lib/gw.db") == .sqlite(path: "/var/lib/gw.db"))
+        #expect(try Settings.parseDatabaseURL("sqlite+aiosqlite:///./x.db") == .sqlite(path: "./x.db"))
+    }
+}

@@ -1,0 +1,54 @@
+import Testing
+@testable import ChatGateway
+
+@Suite("IdentityRules")
+struct IdentityRulesTests {
+    @Test(arguments: ["drillquiz", "coin-tutor", "a", "0abc", String(repeating: "a", count: 64)])
+    func validSystemIDs(_ id: String) { #expect(IdentityRules.isValidSystemID(id)) }
+
+    @Test(arguments: ["", "Drill", "drill_quiz", "-a", "a b", "ü", String(repeating: "a", count: 65)])
+    func invalidSystemIDs(_ id: String) { #expect(!IdentityRules.isValidSystemID(id)) }
+
+    /// The seed mapped `a_b`+`c` and `a`+`b_c` to the same Dify user; with `_` banned in system ids they cannot both exist.
+    @Test func difyUsersCannotCollide() throws {
+        #expect(throws: AuthError.self) { try IdentityRules.validate(systemID: "a_b", userID: "c") }
+        try IdentityRules.validate(systemID: "a", userID: "b_c")
+        #expect(IdentityRules.difyUser(systemID: "a", userID: "b_c") == "a_b_c")
+    }
+
+    @Test func userIDMustFitDifysLimit() throws {
+        try IdentityRules.validate(systemID: "abc", userID: String(repeating: "x", count: 251))
+        do {
+            try IdentityRules.validate(systemID: "abc", userID: String(repeating: "x", count: 252))
+            Issue.record("expected a length error")
+        } catch {
+            guard case .invalidIdentity(let reason) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(reason.contains("255"))
+        }
+    }
+
+    @Test func controlCharactersAreRefused() {
+        #expect(throws: AuthError.self) { try IdentityRules.validate(systemID: "a", userID: "x\ny") }
+        #expect(throws: AuthError.self) { try IdentityRules.validate(systemID: "a", userID: "x\u{7F}") }
+    }
+
+    @Test func keysCompareExactly() {
+        let verifier = APIKeyVerifier(keys: ["alpha", "beta"])
+        #expect(verifier.isValid("alpha"))
+        #expect(verifier.isValid("beta"))
+        #expect(!verifier.isValid("alph"))
+        #expect(!verifier.isValid("alphaa"))
+        #expect(!verifier.isValid(""))
+        #expect(!APIKeyVerifier(keys: []).isValid(""))
+    }
+
+    @Test func originPolicy() {
+        let policy = OriginPolicy(allowedOrigins: ["http://localhost:8080"])
+        #expect(policy.permits(originHeader: "http://localhost:8080", refererHeader: nil))
+        #expect(!policy.permits(originHeader: "http://evil.example", refererHeader: nil))
+        #expect(policy.permits(originHeader: nil, refererHeader: "http://localhost:8080/page?x=1"))
+        #expect(!policy.permits(originHeader: nil, refererHeader: "https://evil.example/"))
+        #expect(policy.permits(originHeader: nil, refererHeader: nil))
+        #expect(OriginPolicy(allowedOrigins: []).permits(originHeader: "http://any", refererHeader: nil))
+    }
+}

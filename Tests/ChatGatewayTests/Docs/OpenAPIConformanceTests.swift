@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import Vapor
+@testable import ChatGateway
+
+/// The OpenAPI document is the contract: every route is in it, nothing else is, and real answers match it.
+@Suite("OpenAPI document")
+struct OpenAPIConformanceTests {
+    static func document() throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: APIDocsController.resourceDirectory + "openapi.json"))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test func describesExactlyTheAPIRoutes() async throws {
+        try await GatewayHarness.with { gateway in
+            let documented = Set(try Self.document()["paths"].map { paths in
+                (paths as! [String: [String: Any]]).flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } }
+            } ?? [])
+            let served = Set(gateway.app.routes.all.compactMap { route -> String? in
+                let path = "/" + route.path.map { component -> String in
+                    if case .parameter(let name) = component { return "{\(name)}" }
+                    return component.description
+                }.joined(separator: "/")
+                return path.hasPrefix("/v1/") || path.hasPrefix("/health") ? "\(route.method.rawValue) \(path)" : nil
+            })
+            #expect(served == documented)
+        }
+    }
+
+    @Test func answersMatchTheDocument() async throws {
+        let validator = OpenAPISchemaValidator(document: try Self.document())
+        try await GatewayHarness.with { gateway in
+            let key = GatewayHarness.keyHeader
+            let chat = try await gateway.call(.POST, "/v1/chat", headers: key, json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
+            let conversation = chat.object["conversation_id"] as? String ?? "missing"
+            let exchanges: [(String, String, GatewayHarness.Reply)] = [
+                ("POST", "/v1/chat", chat),
+                ("POST", "/v1/chat", try await gateway.call(.POST, "/v1/chat", json: ["message": "hi"])),
+                ("POST", "/v1/chat", try await gateway.call(.POST, "/v1/chat", headers: key, json: ["message": "hi"])),
+                ("POST", "/v1/chat", try await gateway.call(.POST, "/v1/chat", headers: key, json: ["system_id": "A_B", "user_id": "u", "message": "hi"])),
+                ("GET", "/v1/conversations", try await gateway.call(.GET, "/v1/conversations?system_id=drillquiz&user_id=u1", headers: key)),
+                ("GET", "/v1/conversations/{conversation_id}/messages",
+                 try await gateway.call(.GET, "/v1/conversations/\(conversation)/messages?system_id=drillquiz&user_id=u1", headers: key)),
+                ("GET", "/v1/conversations/{conversation_id}/messages",
+                 try await gateway.call(.GET, "/v1/conversations/\(UUID())/messages?system_id=drillquiz&user_id=u1", headers: key)),
+                ("GET", "/v1/chat-token", try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=u1&lang=ja", headers: key)),
+                ("GET", "/v1/chat-token", try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=u1")),
+                ("GET", "/health", try await gateway.call(.GET, "/health")),
+                ("GET", "/health/ready", try await gateway.call(.GET, "/health/ready")),
+            ]
+            for (method, path, reply) in exchanges {
+                let documented = validator.responseSchema(path: path, method: method, status: reply.status)
+                #expect(documented != nil, "\(method) \(path) answered \(reply.status), which the document does not list")
+                if let schema = documented ?? nil {
+                    let problems = validator.problems(try reply.json(), against: schema)
+                    #expect(problems.isEmpty, "\(method) \(path) \(reply.status): \(problems)")
+                }
+            }
+        }
+    }
+
+    @Test func servesTheDocumentAndSwaggerUIWithoutACDN() async throws {
+        try await GatewayHarness.with { gateway in
+            let spec = try await gateway.call(.GET, "/openapi.json")
+            #expect(spec.status == 200)
+            #expect(spec.object["openapi"] as? String == "3.0.3")
+            let docs = try await gateway.call(.GET, "/docs")
+            #expect(docs.status == 200)
+            #expect(docs.text.contains("/docs/swagger-ui-bundle.js"))
+            #expect(!docs.text.contains("https://"))
+            let bundle = try await gateway.call(.GET, "/docs/swagger-ui-bundle.js")
+            #expect(bundle.status == 200)
+            #expect(bundle.body.count > 100_000)
+            #expect(try await gateway.call(.GET, "/docs/../openapi.json").status == 404)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import AsyncHTTPClient
+import FakeDify
+import Fluent
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Vapor
+@testable import ChatGateway
+
+/// A gateway on a loopback port in front of a `FakeDify` on another, both real HTTP servers,
+/// on a throwaway SQLite file. Every test gets its own.
+struct GatewayHarness {
+    static let apiKey = "test-key-0123456789"
+    static let jwtSecret = "test-secret-0123456789abcdef"
+    static let difyKey = "app-test-key"
+
+    let app: Application
+    let fake: FakeDifyServer
+    let baseURL: String
+    let settings: Settings
+
+    static func settings(fakeURL: String, databasePath: String) -> Settings {
+        Settings(
+            difyBaseURL: URL(string: fakeURL), difyAPIKey: difyKey, difySystemOverrides: [:], difyTimeout: .seconds(5),
+            jwtSecret: jwtSecret, jwtSecretIsEphemeral: false, apiKeys: [apiKey],
+            database: .sqlite(path: databasePath), allowedSystemIDs: [], allowedChatTokenOrigins: [],
+            host: "127.0.0.1", port: 0, maxMessageCharacters: 8000, maxRequestBytes: 262_144,
+            publicBaseURL: "http://localhost:8088")
+    }
+
+    /// Runs `body` against a fresh gateway; `adjust` changes the settings first.
+    static func with<T>(
+        fakeOptions: FakeDifyOptions = FakeDifyOptions(apiKeys: [difyKey]),
+        adjust: (inout Settings) -> Void = { _ in },
+        dependencies: GatewayDependencies = .init(),
+        _ body: (GatewayHarness) async throws -> T
+    ) async throws -> T {
+        let fake = try await FakeDifyServer.start(store: FakeDifyStore(options: fakeOptions))
+        let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-test-\(UUID().uuidString).db").path
+        var settings = settings(fakeURL: fake.baseURL, databasePath: databasePath)
+        adjust(&settings)
+        let app = try await Application.make(.testing)
+        app.logger.logLevel = .warning
+        do {
+            try await configure(app, settings: settings, dependencies: dependencies)
+            try await app.autoMigrate()
+            try await app.server.start(address: .hostname("127.0.0.1", port: 0))
+            let port = app.http.server.shared.localAddress!.port!
+            let harness = GatewayHarness(app: app, fake: fake, baseURL: "http://127.0.0.1:\(port)", settings: settings)
+            let result = try await body(harness)
+            await harness.stop(databasePath)
+            return result
+        } catch {
+            await GatewayHarness(app: app, fake: fake, baseURL: "", settings: settings).stop(databasePath)
+            throw error
+        }
+    }
+
+    private func stop(_ databasePath: String) async {
+        await app.server.shutdown()
+        try? await app.asyncShutdown()
+        try? await fake.shutdown()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+    }
+
+    struct Reply {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: Data
+
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func json() throws -> Any { try JSONSerialization.jsonObject(with: body) }
+        var object: [String: Any] { ((try? json()) as? [String: Any]) ?? [:] }
+        var array: [[String: Any]] { ((try? json()) as? [[String: Any]]) ?? [] }
+        var detail: String? { object["detail"] as? String }
+    }
+
+    /// A real HTTP request to the gateway.
+    func call(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], json: Any? = nil, rawBody: Data? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+        } else if let rawBody {
+            request.body = .bytes(ByteBuffer(data: rawBody))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
+    }
+
+    static let keyHeader = [("X-API-Key", apiKey)]
+
+    func token(system: String = "drillquiz", user: String = "u1") async throws -> String {
+        try await ChatTokenService(secret: Self.jwtSecret).issue(systemID: system, userID: user)
+    }
+
+    func messages(system: String, user: String) async throws -> [StoredMessage] {
+        try await StoredMessage.query(on: app.db).filter(\.$systemID == system).filter(\.$userID == user).sort(\.$createdAt).all()
+    }
+}
