@@ -47,6 +47,7 @@ extension Settings {
             difyAPIKey: value("DIFY_API_KEY"),
             difySystemOverrides: overrides,
             difyTimeout: .seconds(timeout),
+            difyMaxConnections: try integer("DIFY_MAX_CONNECTIONS", default: 256, range: 1...10_000),
             jwtSecret: secret!,
             jwtSecretIsEphemeral: ephemeral,
             apiKeys: list("CHAT_GATEWAY_API_KEY"),

@@ -15,6 +15,8 @@ public struct Settings: Sendable {
     /// Per-system overrides keyed by the env segment (`DIFY_<SEGMENT>_BASE_URL`), e.g. `DRILLQUIZ`, `COIN_TUTOR`.
     public var difySystemOverrides: [String: DifyOverride]
     public var difyTimeout: Duration
+    /// Connections kept open to each Dify host (`DIFY_MAX_CONNECTIONS`); requests beyond it wait in the pool.
+    public var difyMaxConnections: Int
 
     public var jwtSecret: String
     /// True when no `CHAT_GATEWAY_JWT_SECRET` was given and one was generated for this process only.

@@ -1,0 +1,177 @@
+import Foundation
+
+/// One decoded event of Dify's stream (`POST /chat-messages` with `response_mode: streaming`).
+///
+/// Built by `DifyStreamParser` from each dispatched SSE event; see dify-api.md section 3 "Streaming response".
+public enum DifyStreamEvent: Sendable, Equatable {
+    /// `message` or `agent_message`: a text delta to append.
+    case answerDelta(DifyStreamIDs, text: String)
+    /// `message_replace`: moderation replaced the whole answer so far.
+    case answerReplace(DifyStreamIDs, text: String)
+    /// `message_end`: the answer is complete; `metadata` is passed through (usage, retriever_resources).
+    case messageEnd(DifyStreamIDs, metadata: JSONValue?)
+    /// `message_file`: a file produced by the assistant or a tool.
+    case messageFile(DifyStreamIDs, id: String?, type: String?, url: String?, belongsTo: String?)
+    /// `agent_thought`: an agent's reasoning step (payload passed through whole).
+    case agentThought(DifyStreamIDs, payload: JSONValue)
+    /// `workflow_started`, `node_started`, `node_finished`, `workflow_finished` and other chatflow progress events
+    /// (the names in `DifyStreamEvent.workflowEventNames`).
+    case workflow(DifyStreamIDs, event: String, payload: JSONValue)
+    /// `error`: the stream ends after it. Dify sends no task_id on it.
+    case error(status: Int?, code: String?, message: String)
+    /// `event: ping` keep-alive (no data line), or a `data:` JSON with event "ping".
+    case ping
+    /// `tts_message`, `tts_message_end` and any event type this gateway does not know: kept, so callers can ignore them on purpose.
+    case other(event: String, payload: JSONValue)
+    /// A `data:` line whose payload is not a JSON object with an `event` field (Dify never sends this; a broken proxy might).
+    /// Also reported, once, for an event that outgrew the parser's `maxEventBytes`.
+    case malformed(String)
+}
+
+/// The common envelope Dify puts on every event except `ping` (and `task_id` is missing on `error`).
+public struct DifyStreamIDs: Sendable, Equatable {
+    public var taskID: String?
+    public var messageID: String?
+    public var conversationID: String?
+    /// The message's creation time, Unix seconds; the same in every event of one stream.
+    public var createdAt: Int?
+
+    public init(taskID: String? = nil, messageID: String? = nil, conversationID: String? = nil, createdAt: Int? = nil) {
+        self.taskID = taskID
+        self.messageID = messageID
+        self.conversationID = conversationID
+        self.createdAt = createdAt
+    }
+}
+
+extension DifyStreamEvent {
+    /// Chatflow progress events, decoded as `.workflow` (dify-api.md section 3, events table).
+    public static let workflowEventNames: Set<String> = [
+        "workflow_started", "workflow_finished", "workflow_paused",
+        "node_started", "node_finished", "node_retry",
+        "iteration_started", "iteration_next", "iteration_completed",
+        "loop_started", "loop_next", "loop_completed",
+        "parallel_branch_started", "parallel_branch_finished",
+        "agent_log", "reasoning_chunk", "human_input_required",
+    ]
+
+    /// The envelope ids of the event, for the cases that carry them (`nil` for error, ping, other and malformed).
+    public var ids: DifyStreamIDs? {
+        switch self {
+        case .answerDelta(let ids, _), .answerReplace(let ids, _), .messageEnd(let ids, _),
+             .messageFile(let ids, _, _, _, _), .agentThought(let ids, _), .workflow(let ids, _, _):
+            ids
+        case .error, .ping, .other, .malformed:
+            nil
+        }
+    }
+
+    /// Decodes one dispatched SSE event's data (its `data:` lines joined by `\n`, as UTF-8 bytes).
+    ///
+    /// The JSON's `event` field names the event; `eventName` (the SSE `event:` line, if any) is used only
+    /// when the JSON has no `event` string. Anything that is not a JSON object naming an event is `.malformed`.
+    /// Unknown fields are ignored, and fields of an unexpected JSON type are read as missing.
+    public init(decodingData bytes: some Collection<UInt8>, eventName: String? = nil) {
+        let data = Data(bytes)
+        guard let envelope = try? JSONDecoder().decode(StreamEnvelope.self, from: data),
+              let name = envelope.event ?? eventName.flatMap({ $0.isEmpty ? nil : $0 })
+        else {
+            self = .malformed(String(decoding: data, as: UTF8.self))
+            return
+        }
+        var ids = DifyStreamIDs(
+            taskID: envelope.taskID, messageID: envelope.messageID,
+            conversationID: envelope.conversationID, createdAt: envelope.createdAt
+        )
+        /// Agent thoughts, workflow and unknown events keep their whole payload.
+        func whole(_ make: (JSONValue) -> DifyStreamEvent) -> DifyStreamEvent {
+            guard let payload = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+                return .malformed(String(decoding: data, as: UTF8.self))
+            }
+            return make(payload)
+        }
+        switch name {
+        case "message", "agent_message":
+            ids.messageID = envelope.messageID ?? envelope.id
+            self = .answerDelta(ids, text: envelope.answer ?? "")
+        case "message_replace":
+            ids.messageID = envelope.messageID ?? envelope.id
+            self = .answerReplace(ids, text: envelope.answer ?? "")
+        case "message_end":
+            ids.messageID = envelope.messageID ?? envelope.id
+            self = .messageEnd(ids, metadata: envelope.metadata)
+        case "message_file":
+            // Here `id` is the file's id, not the message's.
+            self = .messageFile(ids, id: envelope.id, type: envelope.type, url: envelope.url, belongsTo: envelope.belongsTo)
+        case "agent_thought":
+            self = whole { .agentThought(ids, payload: $0) }
+        case "error":
+            self = .error(status: envelope.status, code: envelope.code, message: envelope.message ?? "")
+        case "ping":
+            self = .ping
+        case _ where Self.workflowEventNames.contains(name):
+            self = whole { .workflow(ids, event: name, payload: $0) }
+        default:
+            self = whole { .other(event: name, payload: $0) }
+        }
+    }
+}
+
+/// The fields the typed cases need, read leniently: a field of the wrong JSON type counts as missing.
+/// Decoding this (rather than a whole `JSONValue`) keeps the hot path, `message` deltas, cheap.
+private struct StreamEnvelope: Decodable {
+    var event: String?
+    var taskID: String?
+    var messageID: String?
+    var id: String?
+    var conversationID: String?
+    var createdAt: Int?
+    var answer: String?
+    var metadata: JSONValue?
+    var type: String?
+    var url: String?
+    var belongsTo: String?
+    var status: Int?
+    var code: String?
+    var message: String?
+
+    enum CodingKeys: String, CodingKey {
+        case event, id, answer, metadata, type, url, status, code, message
+        case taskID = "task_id", messageID = "message_id", conversationID = "conversation_id"
+        case createdAt = "created_at", belongsTo = "belongs_to"
+    }
+
+    init(from decoder: any Decoder) throws {
+        // Throws when the payload is not a JSON object: that is `.malformed`.
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func string(_ key: CodingKeys) -> String? {
+            (try? container.decodeIfPresent(String.self, forKey: key)) ?? nil
+        }
+        func int(_ key: CodingKeys) -> Int? {
+            if let value = (try? container.decodeIfPresent(Int.self, forKey: key)) ?? nil { return value }
+            if let value = (try? container.decodeIfPresent(Double.self, forKey: key)) ?? nil,
+               value.isFinite, abs(value) < 9_007_199_254_740_992 {
+                return Int(value)
+            }
+            if let text = string(key) { return Int(text) }
+            return nil
+        }
+        event = string(.event).flatMap { $0.isEmpty ? nil : $0 }
+        taskID = string(.taskID)
+        messageID = string(.messageID)
+        id = string(.id)
+        conversationID = string(.conversationID)
+        createdAt = int(.createdAt)
+        answer = string(.answer)
+        switch (try? container.decodeIfPresent(JSONValue.self, forKey: .metadata)) ?? nil {
+        case nil, .null?: metadata = nil
+        case let value?: metadata = value
+        }
+        type = string(.type)
+        url = string(.url)
+        belongsTo = string(.belongsTo)
+        status = int(.status)
+        code = string(.code)
+        message = string(.message)
+    }
+}
