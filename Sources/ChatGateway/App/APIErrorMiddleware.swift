@@ -53,13 +53,21 @@ struct APIErrorMiddleware: AsyncMiddleware {
         case .invalidConversationID: (.unprocessableEntity, "conversation_id must be a conversation id (UUID) returned by this API")
         case .inputsTooDeep(let limit): (.unprocessableEntity, "inputs is nested too deeply (at most \(limit) levels)")
         case .conversationNotFound: (.notFound, "Conversation not found")
+        case .messageNotFound: (.notFound, "Message not found")
+        case .taskNotFound: (.notFound, "No streaming answer with this task_id for this user")
+        case .nameRequired: (.unprocessableEntity, "name is required unless auto_generate is true")
+        case .nameTooLong(let limit): (.unprocessableEntity, "name is too long (at most \(limit) characters)")
+        case .invalidRating: (.unprocessableEntity, "rating must be \"like\", \"dislike\" or null")
+        case .feedbackTooLong(let limit): (.unprocessableEntity, "content is too long (at most \(limit) characters)")
         }
     }
 
     static func describe(_ error: DifyError) -> (HTTPResponseStatus, String) {
         switch error {
         case .notConfigured(let systemID): (.serviceUnavailable, "Chat service is not configured for system_id \"\(systemID)\"")
-        case .upstream(404, _, _): (.notFound, "Conversation not found")
+        case .upstream(404, _, let message): (.notFound, message.contains("Message") ? "Message not found" : "Conversation not found")
+        // Dify's invalid_param means the request itself was wrong (a missing app input, a bad rating): the caller's to fix.
+        case .upstream(400, "invalid_param", let message): (.unprocessableEntity, "Dify rejected the request: \(message)")
         case .timeout: (.gatewayTimeout, "Chat service timed out. Please try again.")
         case .upstream, .unreachable, .malformedResponse: (.badGateway, "Chat service temporarily unavailable. Please try again.")
         }

@@ -17,6 +17,10 @@ public struct Settings: Sendable {
     public var difyTimeout: Duration
     /// Connections kept open to each Dify host (`DIFY_MAX_CONNECTIONS`); requests beyond it wait in the pool.
     public var difyMaxConnections: Int
+    /// Longest silence tolerated inside a Dify stream (`DIFY_STREAM_IDLE_TIMEOUT`); Dify pings every ~10 s.
+    public var difyStreamIdleTimeout: Duration
+    /// How often a quiet chat stream gets a keep-alive comment (`STREAM_KEEPALIVE_SECONDS`).
+    public var streamKeepAlive: Duration
 
     public var jwtSecret: String
     /// True when no `CHAT_GATEWAY_JWT_SECRET` was given and one was generated for this process only.

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
@@ -24,7 +25,10 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.asyncCommands.use(GenEnvCommand(), as: "gen-env")
 
     let targets = try await difyTargets(app, settings: settings)
-    let dify = dependencies.dify ?? HTTPDifyClient(http: app.http.client.shared, timeout: settings.difyTimeout)
+    let dify = dependencies.dify ?? HTTPDifyClient(
+        http: app.http.client.shared, streamingHTTP: streamingClient(app, settings: settings), timeout: settings.difyTimeout)
+    let streams = ChatStreamRegistry()
+    app.lifecycle.use(StreamDrain(streams: streams))
     let tokens = await ChatTokenService(secret: settings.jwtSecret, now: dependencies.now)
 
     app.middleware = Middlewares()
@@ -35,7 +39,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try registerRoutes(app, routes: GatewayRoutes(
         auth: GatewayAuthenticator(
             apiKeys: APIKeyVerifier(keys: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs),
-        tokens: tokens, dify: dify, targets: targets, settings: settings, now: dependencies.now))
+        tokens: tokens, dify: dify, targets: targets, streams: streams, settings: settings, now: dependencies.now))
 
     if settings.apiKeys.isEmpty {
         app.logger.warning("CHAT_GATEWAY_API_KEY is empty: API key authentication is disabled and every X-API-Key is refused")
@@ -65,6 +69,30 @@ private func difyTargets(_ app: Application, settings: Settings) async throws ->
     let demo = try await DemoUpstream.start(app)
     app.logger.warning("DIFY_BASE_URL is not set: answers come from the built-in fake Dify (a demo upstream, not a real model)")
     return DifyTargetResolver(sharedBaseURL: demo.baseURL, sharedAPIKey: demo.apiKey)
+}
+
+/// Streams get their own client whose read timeout is the longest silence allowed between events.
+private func streamingClient(_ app: Application, settings: Settings) -> HTTPClient {
+    var configuration = app.http.client.configuration
+    configuration.timeout.read = .init(settings.difyStreamIdleTimeout)
+    let client = HTTPClient(eventLoopGroupProvider: .shared(app.eventLoopGroup), configuration: configuration)
+    app.lifecycle.use(ClientShutdown(client: client))
+    return client
+}
+
+private struct ClientShutdown: LifecycleHandler {
+    let client: HTTPClient
+    func shutdownAsync(_ application: Application) async {
+        try? await client.shutdown()
+    }
+}
+
+/// On shutdown, answers still streaming get time to finish and be stored.
+private struct StreamDrain: LifecycleHandler {
+    let streams: ChatStreamRegistry
+    func shutdownAsync(_ application: Application) async {
+        await streams.drain(timeout: .seconds(30))
+    }
 }
 
 private func corsMiddleware(_ settings: Settings) -> CORSMiddleware {

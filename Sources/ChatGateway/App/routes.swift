@@ -7,6 +7,7 @@ struct GatewayRoutes: Sendable {
     let tokens: ChatTokenService
     let dify: any DifyClient
     let targets: DifyTargetResolver
+    let streams: ChatStreamRegistry
     let settings: Settings
     let now: @Sendable () -> Date
 }
@@ -19,8 +20,11 @@ func registerRoutes(_ app: Application, routes: GatewayRoutes) throws {
     try v1.register(collection: ChatController(
         auth: routes.auth, dify: routes.dify, targets: routes.targets,
         limits: .init(maxMessageCharacters: routes.settings.maxMessageCharacters),
-        maxBodyBytes: routes.settings.maxRequestBytes, now: routes.now))
+        maxBodyBytes: routes.settings.maxRequestBytes, streams: routes.streams, keepAlive: routes.settings.streamKeepAlive, now: routes.now))
+    try v1.register(collection: ChatStopController(auth: routes.auth, dify: routes.dify, targets: routes.targets, streams: routes.streams, now: routes.now))
     try v1.register(collection: ConversationsController(auth: routes.auth, dify: routes.dify, targets: routes.targets, now: routes.now))
+    try v1.register(collection: ConversationControlsController(auth: routes.auth, dify: routes.dify, targets: routes.targets, now: routes.now))
+    try v1.register(collection: MessageControlsController(auth: routes.auth, dify: routes.dify, targets: routes.targets, now: routes.now))
     try v1.register(collection: ChatTokenController(
         auth: routes.auth, tokens: routes.tokens, origins: OriginPolicy(allowedOrigins: routes.settings.allowedChatTokenOrigins)))
 }

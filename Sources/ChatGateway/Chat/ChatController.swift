@@ -7,6 +7,8 @@ struct ChatController: RouteCollection {
     let targets: DifyTargetResolver
     let limits: ChatService.ChatLimits
     let maxBodyBytes: Int
+    let streams: ChatStreamRegistry
+    let keepAlive: Duration
     let now: @Sendable () -> Date
 
     func boot(routes: any RoutesBuilder) throws {
@@ -14,14 +16,23 @@ struct ChatController: RouteCollection {
     }
 
     @Sendable
-    func chat(_ req: Request) async throws -> ChatResponse {
+    func chat(_ req: Request) async throws -> Response {
         // Who is asking comes first: an anonymous caller learns nothing from body validation.
         let credential = try await auth.credential(for: req)
         let body = try req.content.decode(ChatRequest.self)
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
         let service = ChatService(
             dify: dify, targets: targets, store: ConversationStore(database: req.db, now: now), limits: limits, logger: req.logger)
+        if body.stream ?? Self.acceptsEventStream(req) {
+            let session = try await service.stream(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller, registry: streams, grace: keepAlive)
+            return .chatStream(session, keepAlive: keepAlive)
+        }
         let answer = try await service.send(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller)
-        return ChatResponse(conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer, metadata: answer.metadata ?? .object([:]))
+        return try await ChatResponse(conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
+                                      metadata: answer.metadata ?? .object([:])).encodeResponse(for: req)
+    }
+
+    static func acceptsEventStream(_ req: Request) -> Bool {
+        req.headers[.accept].contains { $0.lowercased().contains("text/event-stream") }
     }
 }

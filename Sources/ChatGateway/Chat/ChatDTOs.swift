@@ -7,9 +7,11 @@ struct ChatRequest: Content {
     var message: String
     var conversationID: String?
     var inputs: [String: JSONValue]?
+    /// Stream the answer as server-sent events (also chosen by `Accept: text/event-stream`).
+    var stream: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case systemID = "system_id", userID = "user_id", message, conversationID = "conversation_id", inputs
+        case systemID = "system_id", userID = "user_id", message, conversationID = "conversation_id", inputs, stream
     }
 }
 

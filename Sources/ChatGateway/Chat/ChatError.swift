@@ -5,4 +5,10 @@ enum ChatError: Error, Equatable {
     case invalidConversationID
     case inputsTooDeep(limit: Int)
     case conversationNotFound
+    case messageNotFound
+    case taskNotFound
+    case nameRequired
+    case nameTooLong(limit: Int)
+    case invalidRating
+    case feedbackTooLong(limit: Int)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// Sends one message to Dify (blocking) and records both sides of the turn.
 /// The user's message is stored before the upstream call and survives any upstream failure.
@@ -15,7 +16,11 @@ struct ChatService: Sendable {
         var maxInputsDepth = 8
     }
 
-    func send(_ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity) async throws -> DifyChatAnswer {
+    /// What every chat does before Dify is called: validate, find the system's Dify, check the conversation
+    /// is the caller's, and store the user's message.
+    private func prepare(_ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity)
+        async throws -> (DifyChatRequest, DifyTarget, StoredMessage)
+    {
         let conversationID = try validate(message: message, conversationID: rawConversationID, inputs: inputs)
         let target = try targets.target(forSystem: caller.systemID)
         if let conversationID, let owner = try await store.owner(ofConversation: conversationID),
@@ -25,10 +30,63 @@ struct ChatService: Sendable {
         }
         try await store.registerUser(caller)
         let pending = try await store.recordPendingUserMessage(caller, conversationID: conversationID, content: message)
+        return (DifyChatRequest(query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs), target, pending)
+    }
+
+    /// Starts a streaming answer. Dify's answer head is awaited for up to `grace`: a refusal in that time
+    /// (Dify down, 404, 429, bad input) is an honest HTTP error, recorded. A Dify slower than that gets the
+    /// client's stream started anyway, with keep-alives, and a later refusal arrives as an `error` event.
+    /// Either way the answer is stored however the client behaves.
+    func stream(
+        _ message: String, conversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity,
+        registry: ChatStreamRegistry, grace: Duration
+    ) async throws -> ChatStreamSession {
+        let (request, target, pending) = try await prepare(message, conversationID: conversationID, inputs: inputs, as: caller)
+        let opening = Task { [dify] in try await dify.streamMessage(request, to: target) }
+        let session = ChatStreamSession(caller: caller)
+        let pump = ChatStreamPump(store: store, registry: registry, logger: logger)
+        switch await Self.race(opening, grace: grace) {
+        case .opened(let events):
+            await registry.launch { await pump.run(events, session: session, pending: pending) }
+        case .refused(let error):
+            try await store.recordFailure(error.summary, for: pending)
+            logger.warning("chat stream refused upstream", metadata: ["system_id": .string(caller.systemID), "error": .string(error.summary)])
+            throw error
+        case .stillWaiting:
+            await registry.launch { await pump.run(opening: opening, session: session, pending: pending) }
+        }
+        return session
+    }
+
+    private enum Opening: Sendable {
+        case opened(DifyEventStream)
+        case refused(DifyError)
+        case stillWaiting
+    }
+
+    /// Whichever comes first: Dify's answer head, or the end of `grace`. Not a task group: a group would
+    /// wait for its children, and awaiting `opening` cannot be cancelled.
+    private static func race(_ opening: Task<DifyEventStream, any Error>, grace: Duration) async -> Opening {
+        let once = ResumeOnce<Opening>()
+        return await withCheckedContinuation { continuation in
+            once.arm(continuation)
+            let timer = Task {
+                try? await Task.sleep(for: grace)
+                once.resume(.stillWaiting)
+            }
+            Task {
+                do { once.resume(.opened(try await opening.value)) }
+                catch { once.resume(.refused(error as? DifyError ?? .unreachable(String(describing: error)))) }
+                timer.cancel()
+            }
+        }
+    }
+
+    func send(_ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity) async throws -> DifyChatAnswer {
+        let (request, target, pending) = try await prepare(message, conversationID: rawConversationID, inputs: inputs, as: caller)
         let started = ContinuousClock.now
         do {
-            let answer = try await dify.sendMessage(
-                DifyChatRequest(query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs), to: target)
+            let answer = try await dify.sendMessage(request, to: target)
             try await store.recordAnswer(answer, for: pending, caller: caller)
             logger.info("chat answered", metadata: [
                 "system_id": .string(caller.systemID), "conversation_id": .string(answer.conversationID),
@@ -62,4 +120,30 @@ struct ChatService: Sendable {
 
 extension Duration {
     var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
+
+/// A continuation that the first of several racers resumes; later resumes are ignored.
+private final class ResumeOnce<Value: Sendable>: Sendable {
+    private let state = NIOLockedValueBox<(continuation: CheckedContinuation<Value, Never>?, pending: Value?)>((nil, nil))
+
+    func arm(_ continuation: CheckedContinuation<Value, Never>) {
+        let early: Value? = state.withLockedValue { state in
+            if let value = state.pending { state.pending = nil; return value }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(returning: early) }
+    }
+
+    func resume(_ value: Value) {
+        let continuation: CheckedContinuation<Value, Never>? = state.withLockedValue { state in
+            guard let continuation = state.continuation else {
+                if state.pending == nil { state.pending = value }
+                return nil
+            }
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(returning: value)
+    }
 }

@@ -3,9 +3,20 @@
 /// Every method throws `DifyError` only.
 public protocol DifyClient: Sendable {
     func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer
+    /// Starts a streaming answer. Errors Dify reports before the stream starts (404, 429, validation) are thrown here;
+    /// errors after it are `.error` events, and a broken or silent stream throws from the sequence.
+    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream
+    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws
     func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation>
     func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage>
+    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws
+    func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation
+    func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws
+    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String]
 }
+
+/// Dify's answer events, in order. Iterating throws `DifyError` when the stream breaks or goes silent.
+public typealias DifyEventStream = AsyncThrowingStream<DifyStreamEvent, any Error>
 
 extension DifyClient {
     /// Every conversation of `user`, following `last_id` while `has_more` (the seed read only the first 20).

@@ -7,23 +7,67 @@ import NIOHTTP1
 /// Talks to Dify's Service API over HTTP, relying only on what `shared/dify/` documents.
 public struct HTTPDifyClient: DifyClient {
     private let http: HTTPClient
+    /// Streams use their own client: its read timeout is the longest silence tolerated between events,
+    /// which would wrongly cut a blocking answer that takes longer to compute.
+    private let streamingHTTP: HTTPClient
     private let timeout: TimeAmount
     private let maxResponseBytes = 16 * 1024 * 1024
 
-    public init(http: HTTPClient, timeout: Duration) {
+    public init(http: HTTPClient, streamingHTTP: HTTPClient? = nil, timeout: Duration) {
         self.http = http
-        self.timeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        self.streamingHTTP = streamingHTTP ?? http
+        self.timeout = .init(timeout)
     }
 
     public func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
-        var body: [String: JSONValue] = [
-            "query": .string(request.query),
-            "user": .string(request.user),
-            "inputs": .object(request.inputs),
-            "response_mode": .string("blocking"),
-        ]
-        if let conversationID = request.conversationID { body["conversation_id"] = .string(conversationID) }
-        return try await send(.POST, target.url("chat-messages"), target: target, body: body)
+        try await send(.POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "blocking"))
+    }
+
+    public func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
+        var httpRequest = Self.request(.POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "streaming"))
+        httpRequest.headers.add(name: "Accept", value: "text/event-stream")
+        let response: HTTPClientResponse
+        do {
+            response = try await streamingHTTP.execute(httpRequest, timeout: timeout)
+        } catch {
+            throw Self.transportError(error)
+        }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let bytes = (try? await response.body.collect(upTo: maxResponseBytes)) ?? ByteBuffer()
+            throw Self.upstreamError(status: Int(response.status.code), body: bytes)
+        }
+        return DifyEventStream.decoding(response.body, mapError: Self.transportError)
+    }
+
+    public func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws {
+        let _: DifyResult = try await send(.POST, target.url("chat-messages/\(Self.pathComponent(taskID))/stop"), target: target,
+                                           body: ["user": .string(user)])
+    }
+
+    public func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
+        // 204 with no body today; older Dify answered 200 {"result": "success"}.
+        let (status, bytes) = try await execute(Self.request(.DELETE, target.url("conversations/\(Self.pathComponent(conversationID))"),
+                                                             target: target, body: ["user": .string(user)]))
+        guard (200..<300).contains(status) else { throw Self.upstreamError(status: status, body: bytes) }
+    }
+
+    public func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation {
+        var body: [String: JSONValue] = ["auto_generate": .bool(autoGenerate), "user": .string(user)]
+        if let name { body["name"] = .string(name) }
+        return try await send(.POST, target.url("conversations/\(Self.pathComponent(conversationID))/name"), target: target, body: body)
+    }
+
+    public func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws {
+        var body: [String: JSONValue] = ["rating": rating.map(JSONValue.string) ?? .null, "user": .string(user)]
+        if let content { body["content"] = .string(content) }
+        let _: DifyResult = try await send(.POST, target.url("messages/\(Self.pathComponent(messageID))/feedbacks"), target: target, body: body)
+    }
+
+    public func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
+        struct Suggested: Decodable { var data: [String] }
+        let answer: Suggested = try await send(
+            .GET, target.url("messages/\(Self.pathComponent(messageID))/suggested") + Self.queryString([("user", user)]), target: target)
+        return answer.data
     }
 
     public func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> {
@@ -38,17 +82,34 @@ public struct HTTPDifyClient: DifyClient {
         return try await send(.GET, target.url("messages") + Self.queryString(query), target: target)
     }
 
-    private func send<Answer: Decodable>(
-        _ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]? = nil
-    ) async throws -> Answer {
+    private struct DifyResult: Decodable { var result: String? }
+
+    static func chatBody(_ request: DifyChatRequest, mode: String) -> [String: JSONValue] {
+        var body: [String: JSONValue] = [
+            "query": .string(request.query),
+            "user": .string(request.user),
+            "inputs": .object(request.inputs),
+            "response_mode": .string(mode),
+        ]
+        if let conversationID = request.conversationID { body["conversation_id"] = .string(conversationID) }
+        return body
+    }
+
+    static func request(_ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]? = nil) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(target.apiKey)")
-        if let body {
+        if let body, let data = try? JSONEncoder().encode(body) {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
+            request.body = .bytes(ByteBuffer(data: data))
         }
-        let (status, bytes) = try await execute(request)
+        return request
+    }
+
+    private func send<Answer: Decodable>(
+        _ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]? = nil
+    ) async throws -> Answer {
+        let (status, bytes) = try await execute(Self.request(method, url, target: target, body: body))
         guard (200..<300).contains(status) else { throw Self.upstreamError(status: status, body: bytes) }
         do {
             return try JSONDecoder().decode(Answer.self, from: bytes)
@@ -62,11 +123,20 @@ public struct HTTPDifyClient: DifyClient {
             let response = try await http.execute(request, timeout: timeout)
             let bytes = try await response.body.collect(upTo: maxResponseBytes)
             return (Int(response.status.code), bytes)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw .timeout
         } catch {
-            throw .unreachable(String(describing: error))
+            throw Self.transportError(error)
         }
+    }
+
+    static func transportError(_ error: any Error) -> DifyError {
+        if let error = error as? DifyError { return error }
+        if let error = error as? HTTPClientError, [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) { return .timeout }
+        return .unreachable(String(describing: error))
+    }
+
+    /// Ids go into paths; percent-encode so an id can never add a path segment or a query.
+    static func pathComponent(_ id: String) -> String {
+        id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_"))) ?? id
     }
 
     /// Reads Dify's `{code, message, status}`; a proxy's HTML error page is kept as a status only.

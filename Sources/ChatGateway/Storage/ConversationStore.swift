@@ -40,30 +40,87 @@ struct ConversationStore: Sendable {
     /// Maps the conversation to its owner (once: the unique key decides, not a select-then-insert),
     /// renames the pending message to Dify's id and stores the answer.
     func recordAnswer(_ answer: DifyChatAnswer, for pending: StoredMessage, caller: CallerIdentity) async throws {
+        try await recordTurn(
+            conversationID: answer.conversationID, messageID: answer.messageID, for: pending, caller: caller,
+            answer: answer.answer, status: .complete, taskID: nil)
+    }
+
+    /// The first event of a stream named the conversation and message: record the turn with an empty
+    /// assistant row marked `streaming`, so the conversation exists even if the gateway dies mid-answer.
+    func recordStreamStarted(conversationID: String, messageID: String, taskID: String?, for pending: StoredMessage, caller: CallerIdentity) async throws {
+        try await recordTurn(
+            conversationID: conversationID, messageID: messageID, for: pending, caller: caller,
+            answer: "", status: .streaming, taskID: taskID)
+    }
+
+    /// Stores what a stream produced, however it ended.
+    func recordStreamFinished(messageID: String, answer: String, status: StoredMessage.Status, error: String?) async throws {
+        var update = sql.update(StoredMessage.schema)
+            .set("content", to: SQLBind(answer))
+            .set("status", to: SQLBind(status.rawValue))
+            .set("updated_at", to: SQLBind(now()))
+        if let error { update = update.set("error", to: SQLBind(error)) }
+        try await update.where("message_id", .equal, SQLBind("\(messageID)_assistant")).run()
+    }
+
+    private func recordTurn(
+        conversationID: String, messageID: String, for pending: StoredMessage, caller: CallerIdentity,
+        answer: String, status: StoredMessage.Status, taskID: String?
+    ) async throws {
         let stamp = now()
         try await database.transaction { transaction in
             let sql = transaction as! any SQLDatabase
             try await sql.insert(into: StoredConversation.schema)
                 .columns("id", "conversation_id", "system_id", "user_id", "dify_user", "created_at", "updated_at")
-                .values(SQLBind(UUID()), SQLBind(answer.conversationID), SQLBind(caller.systemID), SQLBind(caller.userID),
+                .values(SQLBind(UUID()), SQLBind(conversationID), SQLBind(caller.systemID), SQLBind(caller.userID),
                         SQLBind(caller.difyUser), SQLBind(pending.createdAt), SQLBind(stamp))
                 .onConflict(with: ["conversation_id"]) { $0.set(excludedValueOf: "updated_at") }
                 .run()
             try await sql.update(StoredMessage.schema)
-                .set("message_id", to: SQLBind("\(answer.messageID)_user"))
-                .set("conversation_id", to: SQLBind(answer.conversationID))
+                .set("message_id", to: SQLBind("\(messageID)_user"))
+                .set("conversation_id", to: SQLBind(conversationID))
                 .set("status", to: SQLBind(StoredMessage.Status.complete.rawValue))
                 .set("updated_at", to: SQLBind(stamp))
                 .where("id", .equal, SQLBind(pending.id!))
                 .run()
             try await sql.insert(into: StoredMessage.schema)
-                .columns("id", "message_id", "conversation_id", "system_id", "user_id", "role", "content", "status", "created_at", "updated_at")
-                .values(SQLBind(UUID()), SQLBind("\(answer.messageID)_assistant"), SQLBind(answer.conversationID),
-                        SQLBind(caller.systemID), SQLBind(caller.userID), SQLBind("assistant"), SQLBind(answer.answer),
-                        SQLBind(StoredMessage.Status.complete.rawValue), SQLBind(stamp), SQLBind(stamp))
+                .columns("id", "message_id", "conversation_id", "system_id", "user_id", "role", "content", "status", "task_id", "created_at", "updated_at")
+                .values(SQLBind(UUID()), SQLBind("\(messageID)_assistant"), SQLBind(conversationID),
+                        SQLBind(caller.systemID), SQLBind(caller.userID), SQLBind("assistant"), SQLBind(answer),
+                        SQLBind(status.rawValue), SQLBind(taskID), SQLBind(stamp), SQLBind(stamp))
                 .ignoringConflicts(with: ["message_id"])
                 .run()
         }
+    }
+
+    /// Who a streamed answer's task belongs to, if the gateway recorded it.
+    func owner(ofTask taskID: String) async throws -> (systemID: String, userID: String)? {
+        guard let row = try await StoredMessage.query(on: database).filter(\.$taskID == taskID).first() else { return nil }
+        return (row.systemID, row.userID)
+    }
+
+    /// Who a Dify message (one turn) belongs to, if the gateway recorded it.
+    func owner(ofMessage messageID: String) async throws -> (systemID: String, userID: String)? {
+        guard let row = try await StoredMessage.query(on: database)
+            .filter(\.$messageID ~~ ["\(messageID)_user", "\(messageID)_assistant"]).first() else { return nil }
+        return (row.systemID, row.userID)
+    }
+
+    /// Removes a conversation and its messages from the gateway's tables (after Dify deleted it).
+    func deleteConversation(_ conversationID: String) async throws {
+        try await database.transaction { transaction in
+            try await StoredMessage.query(on: transaction).filter(\.$conversationID == conversationID).delete()
+            try await StoredConversation.query(on: transaction).filter(\.$conversationID == conversationID).delete()
+        }
+    }
+
+    /// Keeps a renamed conversation's name in step with Dify.
+    func renameConversation(_ conversationID: String, to name: String?) async throws {
+        try await sql.update(StoredConversation.schema)
+            .set("name", to: SQLBind(name))
+            .set("updated_at", to: SQLBind(now()))
+            .where("conversation_id", .equal, SQLBind(conversationID))
+            .run()
     }
 
     /// Keeps the user's message, marked failed with the reason.

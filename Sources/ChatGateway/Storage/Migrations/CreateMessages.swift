@@ -13,6 +13,7 @@ struct CreateMessages: AsyncMigration {
             .field("content", .string, .required)
             .field("status", .string, .required)
             .field("error", .string)
+            .field("task_id", .string)
             .field("created_at", .datetime, .required)
             .field("updated_at", .datetime, .required)
             .unique(on: "message_id")
@@ -22,6 +23,8 @@ struct CreateMessages: AsyncMigration {
             .on(StoredMessage.schema).column("conversation_id").column("created_at").run()
         try await (database as! any SQLDatabase).create(index: "gateway_messages_owner")
             .on(StoredMessage.schema).column("system_id").column("user_id").run()
+        try await (database as! any SQLDatabase).create(index: "gateway_messages_task")
+            .on(StoredMessage.schema).column("task_id").run()
     }
 
     func revert(on database: any Database) async throws {

@@ -9,9 +9,13 @@ final class StoredMessage: Model, @unchecked Sendable {
     enum Status: String, Codable, Sendable {
         /// Stored before the upstream call, waiting for Dify.
         case pending
+        /// An assistant answer still arriving from a stream; `content` is filled in when it ends.
+        case streaming
         case complete
-        /// Dify failed or timed out; `error` says how. The user's text is kept.
+        /// Dify failed, timed out or broke its stream; `error` says how. What arrived is kept.
         case failed
+        /// The user stopped the answer; `content` is what arrived before the stop.
+        case stopped
     }
 
     @ID(key: .id) var id: UUID?
@@ -23,6 +27,8 @@ final class StoredMessage: Model, @unchecked Sendable {
     @Field(key: "content") var content: String
     @Field(key: "status") var status: Status
     @OptionalField(key: "error") var error: String?
+    /// Dify's task id of a streamed answer: what `POST /v1/chat/{task_id}/stop` names.
+    @OptionalField(key: "task_id") var taskID: String?
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
 

@@ -1,0 +1,19 @@
+import Vapor
+
+extension GatewayAuthenticator {
+    /// `system_id` / `user_id` may come in the query or, for POST and DELETE, in a JSON body; the body wins.
+    func identityFromQueryOrBody(_ req: Request) async throws -> CallerIdentity {
+        let credential = try await credential(for: req)
+        let query = try req.query.decode(IdentityQuery.self)
+        let body = req.body.data.flatMap { _ in try? req.content.decode(IdentityQuery.self) }
+        return try identity(credential, systemID: body?.systemID ?? query.systemID, userID: body?.userID ?? query.userID)
+    }
+}
+
+/// Ownership checks shared by every per-conversation and per-message endpoint.
+extension CallerIdentity {
+    /// A known owner that is someone else means "not found": never reveal that the id exists.
+    func requireOwnership(_ owner: (systemID: String, userID: String)?) throws {
+        if let owner, owner != (systemID, userID) { throw ChatError.conversationNotFound }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Vapor
+
+/// `DELETE /v1/conversations/{id}` and `POST /v1/conversations/{id}/name`.
+struct ConversationControlsController: RouteCollection {
+    let auth: GatewayAuthenticator
+    let dify: any DifyClient
+    let targets: DifyTargetResolver
+    let now: @Sendable () -> Date
+
+    struct RenameRequest: Content {
+        var name: String?
+        var autoGenerate: Bool?
+
+        enum CodingKeys: String, CodingKey { case name, autoGenerate = "auto_generate" }
+    }
+
+    func boot(routes: any RoutesBuilder) throws {
+        let conversation = routes.grouped("conversations", ":conversation_id")
+        conversation.delete(use: delete)
+        conversation.post("name", use: rename)
+    }
+
+    /// Deletes in Dify and in the gateway's tables (the seed left stale rows behind).
+    @Sendable
+    func delete(_ req: Request) async throws -> HTTPStatus {
+        let (caller, conversationID, store) = try await resolve(req)
+        try await dify.deleteConversation(conversationID, user: caller.difyUser, at: try targets.target(forSystem: caller.systemID))
+        try await store.deleteConversation(conversationID)
+        return .noContent
+    }
+
+    @Sendable
+    func rename(_ req: Request) async throws -> ConversationSummary {
+        let (caller, conversationID, store) = try await resolve(req)
+        let body = try req.content.decode(RenameRequest.self)
+        let autoGenerate = body.autoGenerate ?? false
+        let name = body.name?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard autoGenerate || !(name ?? "").isEmpty else { throw ChatError.nameRequired }
+        guard (name ?? "").count <= 512 else { throw ChatError.nameTooLong(limit: 512) }
+        let renamed = try await dify.renameConversation(
+            conversationID, name: autoGenerate ? nil : name, autoGenerate: autoGenerate, user: caller.difyUser,
+            at: try targets.target(forSystem: caller.systemID))
+        try await store.renameConversation(conversationID, to: renamed.name)
+        return ConversationSummary(id: renamed.id, name: renamed.name, createdAt: renamed.createdAt)
+    }
+
+    private func resolve(_ req: Request) async throws -> (CallerIdentity, String, ConversationStore) {
+        let caller = try await auth.identityFromQueryOrBody(req)
+        let conversationID = try req.parameters.require("conversation_id")
+        guard UUID(uuidString: conversationID) != nil else { throw ChatError.conversationNotFound }
+        let store = ConversationStore(database: req.db, now: now)
+        try caller.requireOwnership(try await store.owner(ofConversation: conversationID))
+        return (caller, conversationID, store)
+    }
+}

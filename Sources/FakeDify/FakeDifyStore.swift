@@ -1,0 +1,103 @@
+import Foundation
+
+/// The fake app's state: options, injected fault, and every user's conversations and messages.
+/// Shared by the routes and by tests, which can seed and inspect it directly.
+public actor FakeDifyStore {
+    public private(set) var options: FakeDifyOptions
+    /// Addition: the fault in force (see `setFault`).
+    public private(set) var fault: FakeDifyFault?
+    /// How many `POST /v1/chat-messages` calls arrived (counted before auth and faults).
+    public private(set) var chatRequestCount = 0
+    /// Addition: the raw body of the last chat-messages call, to check what a client sent.
+    public private(set) var lastChatRequestBody: String?
+
+    var conversations: [String: FakeConversation] = [:]
+    var messages: [String: FakeMessage] = [:]
+    /// Running streams by task id, for the stop endpoint.
+    var tasks: [String: (user: String, stopped: Bool)] = [:]
+    /// Generated names waiting for their generation to finish.
+    var pendingNames: [String: String] = [:]
+    private var hangWaiters: [CheckedContinuation<Void, Never>] = []
+    private var sequence = 0
+
+    public init(options: FakeDifyOptions = .init()) {
+        self.options = options
+    }
+
+    public func setOptions(_ options: FakeDifyOptions) {
+        self.options = options
+    }
+
+    /// Applies to `POST /v1/chat-messages` only. Leaving `.hang` releases the requests held by it.
+    public func setFault(_ fault: FakeDifyFault?) {
+        self.fault = fault
+        if fault != .hang { releaseHangs() }
+    }
+
+    /// Addition: forgets all conversations, the fault and the request count (options stay).
+    public func reset() {
+        conversations = [:]
+        messages = [:]
+        pendingNames = [:]
+        chatRequestCount = 0
+        lastChatRequestBody = nil
+        setFault(nil)
+    }
+
+    /// Addition: ends everything in flight (streams end as if stopped, hung requests get a 503),
+    /// so a server can shut down without waiting for them.
+    public func abortInFlight() {
+        for id in tasks.keys { tasks[id]?.stopped = true }
+        releaseHangs()
+    }
+
+    // MARK: Clock
+
+    /// Unix seconds plus a tie-breaking sequence number.
+    func tick() -> (seconds: Int, seq: Int) {
+        sequence += 1
+        return (Int(Date().timeIntervalSince1970), sequence)
+    }
+
+    // MARK: Chat admission and faults
+
+    /// Counts a chat-messages call as it arrives, before auth.
+    func recordChatRequest(body: String?) {
+        chatRequestCount += 1
+        lastChatRequestBody = body
+    }
+
+    /// The fault to apply to an authenticated chat call. For `.hang` it returns only once released.
+    func chatFault() async -> FakeDifyFault? {
+        if fault == .hang {
+            await withCheckedContinuation { hangWaiters.append($0) }
+            return .hang
+        }
+        return fault
+    }
+
+    private func releaseHangs() {
+        let waiters = hangWaiters
+        hangWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    // MARK: Stop
+
+    func registerTask(_ taskID: String, user: String) {
+        tasks[taskID] = (user, false)
+    }
+
+    func isStopped(_ taskID: String) -> Bool {
+        tasks[taskID]?.stopped ?? true
+    }
+
+    /// Like Dify, a stop for an unknown task or another user's task silently does nothing.
+    func stop(taskID: String, user: String) {
+        if tasks[taskID]?.user == user { tasks[taskID]?.stopped = true }
+    }
+
+    func unregisterTask(_ taskID: String) {
+        tasks[taskID] = nil
+    }
+}
