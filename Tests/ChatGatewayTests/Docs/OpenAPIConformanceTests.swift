@@ -33,6 +33,7 @@ struct OpenAPIConformanceTests {
             let key = GatewayHarness.keyHeader
             let chat = try await gateway.call(.POST, "/v1/chat", headers: key, json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
             let conversation = chat.object["conversation_id"] as? String ?? "missing"
+            let message = chat.object["message_id"] as? String ?? "missing"
             let exchanges: [(String, String, GatewayHarness.Reply)] = [
                 ("POST", "/v1/chat", chat),
                 ("POST", "/v1/chat", try await gateway.call(.POST, "/v1/chat", json: ["message": "hi"])),
@@ -45,13 +46,25 @@ struct OpenAPIConformanceTests {
                  try await gateway.call(.GET, "/v1/conversations/\(UUID())/messages?system_id=drillquiz&user_id=u1", headers: key)),
                 ("GET", "/v1/chat-token", try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=u1&lang=ja", headers: key)),
                 ("GET", "/v1/chat-token", try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=u1")),
+                ("POST", "/v1/conversations/{conversation_id}/name",
+                 try await gateway.call(.POST, "/v1/conversations/\(conversation)/name", headers: key, json: ["system_id": "drillquiz", "user_id": "u1", "name": "n"])),
+                ("POST", "/v1/conversations/{conversation_id}/name",
+                 try await gateway.call(.POST, "/v1/conversations/\(conversation)/name", headers: key, json: ["system_id": "drillquiz", "user_id": "u1"])),
+                ("POST", "/v1/messages/{message_id}/feedbacks",
+                 try await gateway.call(.POST, "/v1/messages/\(message)/feedbacks", headers: key, json: ["system_id": "drillquiz", "user_id": "u1", "rating": "like"])),
+                ("GET", "/v1/messages/{message_id}/suggested",
+                 try await gateway.call(.GET, "/v1/messages/\(message)/suggested?system_id=drillquiz&user_id=u1", headers: key)),
+                ("POST", "/v1/chat/{task_id}/stop",
+                 try await gateway.call(.POST, "/v1/chat/\(UUID())/stop", headers: key, json: ["system_id": "drillquiz", "user_id": "u1"])),
+                ("DELETE", "/v1/conversations/{conversation_id}",
+                 try await gateway.call(.DELETE, "/v1/conversations/\(UUID())?system_id=drillquiz&user_id=u1", headers: key)),
                 ("GET", "/health", try await gateway.call(.GET, "/health")),
                 ("GET", "/health/ready", try await gateway.call(.GET, "/health/ready")),
             ]
             for (method, path, reply) in exchanges {
                 let documented = validator.responseSchema(path: path, method: method, status: reply.status)
                 #expect(documented != nil, "\(method) \(path) answered \(reply.status), which the document does not list")
-                if let schema = documented ?? nil {
+                if let schema = documented ?? nil, !reply.body.isEmpty {
                     let problems = validator.problems(try reply.json(), against: schema)
                     #expect(problems.isEmpty, "\(method) \(path) \(reply.status): \(problems)")
                 }

@@ -1,0 +1,129 @@
+# Writes Sources/ChatGateway/Resources/openapi.json. Edit the spec here, run `python3 scripts/dev/generate-openapi.py`;
+# Tests/ChatGatewayTests/Docs/OpenAPIConformanceTests.swift checks the result against the routes and real answers.
+import json
+err = {"$ref": "#/components/responses/Error"}
+def errs(*codes):
+    return {str(c): err for c in codes}
+sec_any = [{"ApiKey": []}, {"BearerToken": []}, {"QueryToken": []}]
+sid = {"name": "system_id", "in": "query", "required": False, "description": "Required with X-API-Key; with a JWT it may be omitted, and must equal the token's when given.", "schema": {"$ref": "#/components/schemas/SystemID"}}
+uid = {"name": "user_id", "in": "query", "required": False, "description": "Required with X-API-Key; with a JWT it may be omitted, and must equal the token's when given.", "schema": {"$ref": "#/components/schemas/UserID"}}
+tok = {"name": "token", "in": "query", "required": False, "description": "Chat JWT (alternative to Authorization: Bearer; Bearer wins).", "schema": {"type": "string"}}
+spec = {
+ "openapi": "3.0.3",
+ "info": {"title": "Chat Gateway", "version": "1.0.0",
+   "description": "Gateway in front of Dify's Service API. Client systems call only this API; the gateway owns users and conversations and records every message. Errors are JSON `{\"detail\": \"...\"}`."},
+ "servers": [{"url": "/"}],
+ "paths": {
+  "/v1/chat": {"post": {
+    "operationId": "chat", "summary": "Send a message (blocking) and get the answer",
+    "description": "The user's message is stored before Dify is called and stays stored (marked failed) whatever Dify does. The Dify user is `{system_id}_{user_id}`.",
+    "security": sec_any, "parameters": [tok],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatRequest"}}}},
+    "responses": {"200": {"description": "Dify's answer: JSON, or with `stream: true` / `Accept: text/event-stream` a stream of server-sent events. Each event is `event: <name>` and one `data:` line of JSON (which repeats the name in `event`): `start` {conversation_id, message_id, task_id} first; `delta` {text} to append; `replace` {answer} (moderation replaced the answer so far); `file` {id, type, url, belongs_to}; `thought` {thought} (agent apps); `progress` {step, title, node_type, status} (chatflow apps); then exactly one of `done` {conversation_id, message_id, answer, metadata, stopped} or `error` {status, detail, code}. Comments (`: keep-alive`) keep quiet connections open.",
+                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatResponse"}},
+                                      "text/event-stream": {"schema": {"type": "string", "description": "Server-sent events as described above."}}}},
+                  **errs(400, 401, 403, 404, 413, 415, 422, 502, 503, 504)}}},
+  "/v1/chat/{task_id}/stop": {"post": {
+    "operationId": "stopChat", "summary": "Stop a streaming answer",
+    "description": "The stored answer is whatever arrived, marked stopped; the stream ends with `done` and `stopped: true`. Only the user who started it may stop it (404 otherwise).",
+    "security": sec_any, "parameters": [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
+    "requestBody": {"required": False, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IdentityBody"}}}},
+    "responses": {"200": {"description": "Stopped", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
+                  **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
+  "/v1/conversations": {"get": {
+    "operationId": "listConversations", "summary": "The user's conversations, all pages, newest first",
+    "security": sec_any, "parameters": [sid, uid, tok],
+    "responses": {"200": {"description": "Conversations", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Conversation"}}}}},
+                  **errs(400, 401, 403, 422, 502, 503, 504)}}},
+  "/v1/conversations/{conversation_id}/messages": {"get": {
+    "operationId": "listConversationMessages", "summary": "A conversation's messages, all pages, oldest first",
+    "description": "Each Dify turn becomes a `user` row (`<message_id>_user`) and an `assistant` row (`<message_id>_assistant`). Another user's conversation is 404.",
+    "security": sec_any,
+    "parameters": [{"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
+    "responses": {"200": {"description": "Messages", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}}}},
+                  **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
+  "/v1/conversations/{conversation_id}": {"delete": {
+    "operationId": "deleteConversation", "summary": "Delete a conversation, in Dify and in the gateway's tables",
+    "security": sec_any,
+    "parameters": [{"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
+    "responses": {"204": {"description": "Deleted"}, **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
+  "/v1/conversations/{conversation_id}/name": {"post": {
+    "operationId": "renameConversation", "summary": "Rename a conversation, or let Dify generate a name",
+    "security": sec_any,
+    "parameters": [{"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RenameRequest"}}}},
+    "responses": {"200": {"description": "The renamed conversation", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Conversation"}}}},
+                  **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
+  "/v1/messages/{message_id}/feedbacks": {"post": {
+    "operationId": "sendFeedback", "summary": "Like, dislike or clear the rating of an answer",
+    "description": "`message_id` is Dify's message id; the `<id>_assistant` ids of the messages listing work too.",
+    "security": sec_any,
+    "parameters": [{"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FeedbackRequest"}}}},
+    "responses": {"200": {"description": "Recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
+                  **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
+  "/v1/messages/{message_id}/suggested": {"get": {
+    "operationId": "suggestedQuestions", "summary": "Dify's suggested follow-up questions for an answer",
+    "security": sec_any,
+    "parameters": [{"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
+    "responses": {"200": {"description": "Suggestions", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Suggestions"}}}},
+                  **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
+  "/v1/chat-token": {"get": {
+    "operationId": "issueChatToken", "summary": "Issue a chat JWT (24 h) for a user, optionally with the widget's strings",
+    "description": "Requires X-API-Key. When ALLOWED_CHAT_TOKEN_ORIGINS is set, a browser request's Origin (or Referer) must be one of them.",
+    "security": [{"ApiKey": []}],
+    "parameters": [
+      {"name": "system_id", "in": "query", "required": True, "schema": {"$ref": "#/components/schemas/SystemID"}},
+      {"name": "user_id", "in": "query", "required": True, "schema": {"$ref": "#/components/schemas/UserID"}},
+      {"name": "lang", "in": "query", "required": False, "description": "en, es, ko, zh or ja (others fall back to en); when given the answer includes `ui`.", "schema": {"type": "string"}}],
+    "responses": {"200": {"description": "Token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatToken"}}}},
+                  **errs(400, 401, 403, 422)}}},
+  "/health": {"get": {"operationId": "health", "summary": "Liveness", "security": [],
+    "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
+  "/health/ready": {"get": {"operationId": "ready", "summary": "Readiness: the database answers", "security": [],
+    "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+                  "503": {"description": "Database unreachable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
+ },
+ "components": {
+  "securitySchemes": {
+    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "One of CHAT_GATEWAY_API_KEY (comma list). Acts for any user of any allowed system, so system_id and user_id must be given."},
+    "BearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "HS256 JWT with system_id, user_id, exp, signed with CHAT_GATEWAY_JWT_SECRET."},
+    "QueryToken": {"type": "apiKey", "in": "query", "name": "token", "description": "The same JWT in ?token= (Bearer wins when both are sent)."}},
+  "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+  "schemas": {
+    "Error": {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
+    "SystemID": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$", "example": "drillquiz"},
+    "UserID": {"type": "string", "minLength": 1, "description": "No control characters; `{system_id}_{user_id}` must fit 255 characters.", "example": "12345"},
+    "ChatRequest": {"type": "object", "required": ["message"], "properties": {
+      "system_id": {"$ref": "#/components/schemas/SystemID"},
+      "user_id": {"$ref": "#/components/schemas/UserID"},
+      "message": {"type": "string", "minLength": 1, "description": "At most MAX_MESSAGE_CHARS characters (default 8000)."},
+      "conversation_id": {"type": "string", "nullable": True, "description": "Continue this conversation (a UUID from an earlier answer); omit or empty to start one."},
+      "inputs": {"type": "object", "additionalProperties": True, "description": "Dify app variables, passed through (e.g. {\"language\": \"ko\"})."},
+      "stream": {"type": "boolean", "description": "Answer as server-sent events (also chosen by Accept: text/event-stream)."}}},
+    "IdentityBody": {"type": "object", "properties": {"system_id": {"$ref": "#/components/schemas/SystemID"}, "user_id": {"$ref": "#/components/schemas/UserID"}}},
+    "RenameRequest": {"type": "object", "properties": {
+      "system_id": {"$ref": "#/components/schemas/SystemID"}, "user_id": {"$ref": "#/components/schemas/UserID"},
+      "name": {"type": "string", "maxLength": 512, "description": "Required unless auto_generate is true."},
+      "auto_generate": {"type": "boolean", "default": False}}},
+    "FeedbackRequest": {"type": "object", "properties": {
+      "system_id": {"$ref": "#/components/schemas/SystemID"}, "user_id": {"$ref": "#/components/schemas/UserID"},
+      "rating": {"type": "string", "enum": ["like", "dislike"], "nullable": True, "description": "null clears the rating."},
+      "content": {"type": "string", "maxLength": 8000}}},
+    "Result": {"type": "object", "required": ["result"], "properties": {"result": {"type": "string"}}},
+    "Suggestions": {"type": "object", "required": ["result", "data"], "properties": {"result": {"type": "string"}, "data": {"type": "array", "items": {"type": "string"}}}},
+    "ChatResponse": {"type": "object", "required": ["conversation_id", "message_id", "answer", "metadata"], "properties": {
+      "conversation_id": {"type": "string"}, "message_id": {"type": "string"}, "answer": {"type": "string"},
+      "metadata": {"type": "object", "additionalProperties": True, "description": "Dify's metadata (usage, retriever_resources), passed through."}}},
+    "Conversation": {"type": "object", "required": ["id"], "properties": {
+      "id": {"type": "string"}, "name": {"type": "string", "nullable": True}, "created_at": {"type": "integer", "nullable": True, "description": "Unix seconds"}}},
+    "Message": {"type": "object", "required": ["id", "role", "content"], "properties": {
+      "id": {"type": "string"}, "role": {"type": "string", "enum": ["user", "assistant"]}, "content": {"type": "string"},
+      "created_at": {"type": "integer", "nullable": True, "description": "Unix seconds"}}},
+    "WidgetStrings": {"type": "object", "required": ["title", "close", "open", "tokenError", "loading"], "properties": {
+      "title": {"type": "string"}, "close": {"type": "string"}, "open": {"type": "string"}, "tokenError": {"type": "string"}, "loading": {"type": "string"}}},
+    "ChatToken": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}, "ui": {"$ref": "#/components/schemas/WidgetStrings"}}},
+    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "database": {"type": "string"}}}}}
+}
+import os
+json.dump(spec, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Sources/ChatGateway/Resources/openapi.json"), "w"), indent=2, ensure_ascii=False)
