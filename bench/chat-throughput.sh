@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install -y wrk nginx-light)" >&2; exit 2; }
 swift build -c release --product chat-gateway >/dev/null
 swift build -c release --product fake-dify >/dev/null
@@ -19,7 +20,7 @@ wait_for() { for _ in $(seq 100); do curl -fs -o /dev/null "$1" 2>/dev/null && r
 
 export BENCH_API_KEY=bench-key BENCH_DIFY_KEY=app-bench
 fake_port=$(free_port); nginx_port=$(free_port); gw_port=$(free_port)
-"$bin/fake-dify" --host 127.0.0.1 --port "$fake_port" --api-key "$BENCH_DIFY_KEY" >"$work/fake.log" 2>&1 &
+"$bin/fake-dify" --host 127.0.0.1 --port "$fake_port" --api-key "$BENCH_DIFY_KEY" --log-level error >"$work/fake.log" 2>&1 &
 pids+=($!)
 cat >"$work/nginx.conf" <<NGINX
 worker_processes 1;

@@ -6,6 +6,7 @@ import Vapor
 public enum ChatGatewayEntrypoint {
     public static func run() async {
         do {
+            FileDescriptorLimit.raiseToHardLimit()
             var environment = try Environment.detect()
             // Logs go to stderr so commands like gen-jwt and gen-env print only their result on stdout.
             let level = try Logger.Level.detect(from: &environment)
