@@ -1,3 +1,4 @@
+import Foundation
 import Vapor
 
 /// Without a configured secret nobody else can mint tokens, so print a ready chat link once the server listens.
@@ -12,7 +13,8 @@ struct DevLinkPrinter: LifecycleHandler {
                 if let port = application.http.server.shared.localAddress?.port {
                     let base = settings.publicBaseURL.replacingOccurrences(of: ":\(settings.port)", with: ":\(port)")
                     let token = try await tokens.issue(systemID: "demo", userID: "dev-user")
-                    print("Chat page (demo user, valid 24 h): \(base)/chat?token=\(token)")
+                    // Written straight to the descriptor: print() is block-buffered when stdout is a file or pipe.
+                    FileHandle.standardOutput.write(Data("Chat page (demo user, valid 24 h): \(base)/chat?token=\(token)\n".utf8))
                     return
                 }
                 try await Task.sleep(for: .milliseconds(100))
