@@ -97,6 +97,8 @@ struct FaultTests {
             let held = Task { try await http.send(.POST, "/v1/chat-messages", json: chatBody("hi")) }
             let info = try await http.send(.GET, "/v1/info")
             #expect(info.status == 200)
+            // Release only once the held request really is hanging (a loaded machine may not have sent it yet).
+            for _ in 0..<200 where await server.store.chatRequestCount < 2 { try await Task.sleep(for: .milliseconds(25)) }
             await server.store.setFault(nil)
             let released = try await held.value
             #expect(released.status == 503)

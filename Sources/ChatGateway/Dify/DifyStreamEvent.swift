@@ -74,36 +74,36 @@ extension DifyStreamEvent {
         let parsed = bytes.withContiguousStorageIfAvailable { DifyStreamJSON.parse($0) }
             ?? Array(bytes).withUnsafeBufferPointer { DifyStreamJSON.parse($0) }
         guard case .object(let object)? = parsed,
-              let name = object.string("event").flatMap({ $0.isEmpty ? nil : $0 }) ?? eventName, !name.isEmpty
+              let name = object.stringMember("event").flatMap({ $0.isEmpty ? nil : $0 }) ?? eventName, !name.isEmpty
         else {
             self = .malformed(String(decoding: bytes, as: UTF8.self))
             return
         }
         var ids = DifyStreamIDs(
-            taskID: object.string("task_id"), messageID: object.string("message_id"),
-            conversationID: object.string("conversation_id"), createdAt: object.int("created_at")
+            taskID: object.stringMember("task_id"), messageID: object.stringMember("message_id"),
+            conversationID: object.stringMember("conversation_id"), createdAt: object.intMember("created_at")
         )
         switch name {
         case "message", "agent_message":
-            ids.messageID = ids.messageID ?? object.string("id")
-            self = .answerDelta(ids, text: object.string("answer") ?? "")
+            ids.messageID = ids.messageID ?? object.stringMember("id")
+            self = .answerDelta(ids, text: object.stringMember("answer") ?? "")
         case "message_replace":
-            ids.messageID = ids.messageID ?? object.string("id")
-            self = .answerReplace(ids, text: object.string("answer") ?? "")
+            ids.messageID = ids.messageID ?? object.stringMember("id")
+            self = .answerReplace(ids, text: object.stringMember("answer") ?? "")
         case "message_end":
-            ids.messageID = ids.messageID ?? object.string("id")
+            ids.messageID = ids.messageID ?? object.stringMember("id")
             let metadata = object["metadata"].flatMap { $0 == .null ? nil : $0 }
             self = .messageEnd(ids, metadata: metadata)
         case "message_file":
             // Here `id` is the file's id, not the message's.
             self = .messageFile(
-                ids, id: object.string("id"), type: object.string("type"),
-                url: object.string("url"), belongsTo: object.string("belongs_to")
+                ids, id: object.stringMember("id"), type: object.stringMember("type"),
+                url: object.stringMember("url"), belongsTo: object.stringMember("belongs_to")
             )
         case "agent_thought":
             self = .agentThought(ids, payload: .object(object))
         case "error":
-            self = .error(status: object.int("status"), code: object.string("code"), message: object.string("message") ?? "")
+            self = .error(status: object.intMember("status"), code: object.stringMember("code"), message: object.stringMember("message") ?? "")
         case "ping":
             self = .ping
         case _ where Self.workflowEventNames.contains(name):
@@ -116,13 +116,13 @@ extension DifyStreamEvent {
 
 extension [String: JSONValue] {
     /// The member as a string; missing or another JSON type is `nil`.
-    fileprivate func string(_ key: String) -> String? {
+    fileprivate func stringMember(_ key: String) -> String? {
         guard case .string(let value)? = self[key] else { return nil }
         return value
     }
 
     /// The member as an integer: a JSON number (truncated) or a string of digits; anything else is `nil`.
-    fileprivate func int(_ key: String) -> Int? {
+    fileprivate func intMember(_ key: String) -> Int? {
         switch self[key] {
         case .number(let value)? where value.isFinite && abs(value) < 9_007_199_254_740_992: Int(value)
         case .string(let text)?: Int(text)
@@ -135,9 +135,9 @@ extension [String: JSONValue] {
 ///
 /// `JSONDecoder` into `JSONValue` finds each value's type by trial and error, paying for a thrown
 /// `DecodingError` per failed guess, which made it the dominant cost of a stream (about 60 µs for a small
-/// `message_end` even optimised). This reader makes one pass over the bytes. It rejects what `JSONDecoder` rejects
-/// for these payloads: invalid UTF-8, lone surrogate escapes, control characters in strings, trailing text,
-/// non-finite numbers, and nesting deeper than `maxDepth` (which also bounds its recursion).
+/// `message_end` even optimised). This reader makes one pass over the bytes. Like `JSONDecoder` it rejects invalid
+/// UTF-8, lone surrogate escapes, control characters in strings, trailing text and out-of-range numbers; it also
+/// rejects nesting deeper than `maxDepth` (stricter than `JSONDecoder`'s 512), which bounds its recursion.
 enum DifyStreamJSON {
     static let maxDepth = 256
 

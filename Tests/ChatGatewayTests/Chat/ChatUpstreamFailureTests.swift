@@ -14,10 +14,12 @@ struct ChatUpstreamFailureTests {
         (FakeDifyFault.httpError(status: 429, code: "too_many_requests", message: "Too many requests."), 502),
         (FakeDifyFault.nonJSONError(status: 502), 502),
         (FakeDifyFault.malformedJSON, 502),
+        (FakeDifyFault.streamCut(afterChunks: 0), 502),
         (FakeDifyFault.hang, 504),
     ])
     func keepsTheMessage(fault: FakeDifyFault, status: Int) async throws {
-        try await GatewayHarness.with(adjust: { $0.difyTimeout = .seconds(1) }) { gateway in
+        // Only the hang waits out the timeout; the others must not hit it even on a loaded machine.
+        try await GatewayHarness.with(adjust: { $0.difyTimeout = fault == .hang ? .seconds(2) : .seconds(30) }) { gateway in
             // given
             await gateway.fake.store.setFault(fault)
             // when

@@ -189,8 +189,8 @@ enum DifyStreamFixtures {
             ("data: \(agentThought)\n\n", [.agentThought(ids, payload: json(agentThought))]),
             (#"data: {"event":"message_file",\#(envelope),"id":"f0e1d2c3-1111-4222-8333-444455556666","type":"image","belongs_to":"assistant","url":"https://files.example.com/a.png?sig=x%2By"}"# + "\n\n",
              [.messageFile(ids, id: "f0e1d2c3-1111-4222-8333-444455556666", type: "image", url: "https://files.example.com/a.png?sig=x%2By", belongsTo: "assistant")]),
-            // One event's JSON spread over three `data:` lines (the second without the optional space).
-            ("data: {\"event\":\"message\",\(envelope),\ndata:\"answer\":\n: a comment inside the event\ndata: \"여러 줄\"}\n\n",
+            // One event's JSON spread over three `data:` lines (the second without the optional space), CRLF.
+            ("data: {\"event\":\"message\",\(envelope),\r\ndata:\"answer\":\r\n: a comment inside the event\r\ndata: \"여러 줄\"}\r\n\r\n",
              [delta("여러 줄")]),
             (#"data: {"event":"message_replace",\#(envelope),"answer":"[moderated] 🙈","reason":"output_moderation"}"# + "\n\n",
              [.answerReplace(ids, text: "[moderated] 🙈")]),
