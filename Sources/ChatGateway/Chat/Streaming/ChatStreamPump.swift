@@ -27,11 +27,14 @@ struct ChatStreamPump: Sendable {
         var answer = ""
         var ids: (conversationID: String, messageID: String)?
         var ending: Ending?
+        // Recording the start runs beside the relay: the client's first tokens never wait for the database.
+        // Every later write of this stream awaits it, so the assistant row exists before it is updated.
+        var startRecorded: Task<Void, Never>?
         do {
             for try await event in events {
                 if ids == nil, let envelope = event.ids, let conversationID = envelope.conversationID, let messageID = envelope.messageID {
                     ids = (conversationID, messageID)
-                    await started(conversationID: conversationID, messageID: messageID, taskID: envelope.taskID, session: session, pending: pending)
+                    startRecorded = await started(conversationID: conversationID, messageID: messageID, taskID: envelope.taskID, session: session, pending: pending)
                 }
                 // After message_end the answer is settled; later events (workflow_finished, tts_message_end) are drained and ignored.
                 guard ending == nil else { continue }
@@ -44,6 +47,7 @@ struct ChatStreamPump: Sendable {
                     await session.publish(.replace(text))
                 case .messageEnd(_, let metadata):
                     ending = .completed(metadata)
+                    await startRecorded?.value
                     await finish(.completed(metadata), answer: answer, ids: ids, session: session, pending: pending)
                 case .messageFile(_, let id, let type, let url, let belongsTo):
                     await session.publish(.file(id: id, type: type, url: url, belongsTo: belongsTo))
@@ -63,6 +67,7 @@ struct ChatStreamPump: Sendable {
         } catch {
             if ending == nil { ending = .failed(error as? DifyError ?? .unreachable(String(describing: error))) }
         }
+        await startRecorded?.value
         switch ending {
         case .completed:
             break   // recorded and announced when message_end arrived
@@ -75,14 +80,16 @@ struct ChatStreamPump: Sendable {
         await session.finish()
     }
 
-    private func started(conversationID: String, messageID: String, taskID: String?, session: ChatStreamSession, pending: StoredMessage) async {
+    private func started(conversationID: String, messageID: String, taskID: String?, session: ChatStreamSession, pending: StoredMessage) async -> Task<Void, Never> {
         await session.setTaskID(taskID)
         if let taskID { await registry.register(taskID: taskID, session: session) }
         await session.publish(.start(conversationID: conversationID, messageID: messageID, taskID: taskID))
-        do {
-            try await store.recordStreamStarted(conversationID: conversationID, messageID: messageID, taskID: taskID, for: pending, caller: session.caller)
-        } catch {
-            logger.error("could not record a stream's start", metadata: ["conversation_id": .string(conversationID), "error": .string("\(type(of: error))")])
+        return Task { [store, logger] in
+            do {
+                try await store.recordStreamStarted(conversationID: conversationID, messageID: messageID, taskID: taskID, for: pending, caller: session.caller)
+            } catch {
+                logger.error("could not record a stream's start", metadata: ["conversation_id": .string(conversationID), "error": .string("\(type(of: error))")])
+            }
         }
     }
 
