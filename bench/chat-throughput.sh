@@ -6,17 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install -y wrk nginx-light)" >&2; exit 2; }
-swift build -c release --product chat-gateway >/dev/null
-swift build -c release --product fake-dify >/dev/null
-bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w "%{http_code}" "$1")" != 000 ] && return 0; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }
+. bench/lib.sh
 
 export BENCH_API_KEY=bench-key BENCH_DIFY_KEY=app-bench
 fake_port=$(free_port); nginx_port=$(free_port); gw_port=$(free_port)
@@ -41,12 +31,7 @@ http {
 NGINX
 nginx -c "$work/nginx.conf" -p "$work" &
 pids+=($!)
-env -i PATH="$PATH" HOME="$HOME" DIFY_BASE_URL="http://127.0.0.1:$fake_port" DIFY_API_KEY="$BENCH_DIFY_KEY" \
-  CHAT_GATEWAY_API_KEY="$BENCH_API_KEY" CHAT_GATEWAY_JWT_SECRET=bench-secret DATABASE_URL="sqlite:///$work/gw.db" \
-  "$bin/chat-gateway" serve --env production --hostname 127.0.0.1 --port "$gw_port" --log warning >"$work/gw.log" 2>&1 &
-gw_pid=$!
-pids+=($gw_pid)
-wait_for "http://127.0.0.1:$gw_port/health"
+start_gateway "$fake_port" "$BENCH_DIFY_KEY" "$gw_port"
 wait_for "http://127.0.0.1:$nginx_port/v1/meta"
 sleep 0.5
 
@@ -76,9 +61,9 @@ for conns in 16 64; do
   declare -A rps p50
   for target in direct nginx gateway; do
     case $target in
-      direct)  url="http://127.0.0.1:$fake_port/v1/chat-messages"; script=bench/wrk/dify-chat.lua; label="fake Dify direct" ;;
-      nginx)   url="http://127.0.0.1:$nginx_port/v1/chat-messages"; script=bench/wrk/dify-chat.lua; label="nginx -> fake Dify" ;;
-      gateway) url="http://127.0.0.1:$gw_port/v1/chat"; script=bench/wrk/gateway-chat.lua; label="gateway -> fake Dify" ;;
+      direct)  url="http://127.0.0.1:$fake_port/v1/chat-messages"; script=bench/wrk/chat.lua; export BENCH_TARGET=dify; label="fake Dify direct" ;;
+      nginx)   url="http://127.0.0.1:$nginx_port/v1/chat-messages"; script=bench/wrk/chat.lua; export BENCH_TARGET=dify; label="nginx -> fake Dify" ;;
+      gateway) url="http://127.0.0.1:$gw_port/v1/chat"; script=bench/wrk/chat.lua; export BENCH_TARGET=gateway; label="gateway -> fake Dify" ;;
     esac
     read -r r p q ok failed < <(run "$target" "$conns" "$url" "$script")
     rps[$target]=$r; p50[$target]=$p
@@ -88,11 +73,11 @@ for conns in 16 64; do
   python3 -c "print(f'       gateway/nginx throughput: {${rps[gateway]}/${rps[nginx]}:.2f}x   added p50 vs direct: {${p50[gateway]}-${p50[direct]}:.2f} ms')"
 done
 sleep 1
-stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select count(*) from gateway_messages where role='assistant'\").fetchone()[0])" "$work/gw.db")
-failed_rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select count(*) from gateway_messages where status!='complete'\").fetchone()[0])" "$work/gw.db")
+stored=$(count_rows "select count(*) from gateway_messages where role='assistant'")
+failed_rows=$(count_rows "select count(*) from gateway_messages where status!='complete'")
 echo
-echo "gateway peak RSS: $(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$gw_pid/status)"
+echo "gateway peak RSS: $(peak_rss)"
 # wrk stops counting at the deadline while the last requests are still completing, so stored can exceed answered.
 missing=$((answered > stored ? answered - stored : 0))
 echo "chats answered 2xx (as counted by wrk): $answered   answers stored: $stored   answered but missing from the database: $missing   rows not complete: $failed_rows"
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "machine: $(machine)"
