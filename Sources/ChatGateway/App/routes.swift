@@ -21,10 +21,11 @@ func registerRoutes(_ app: Application, routes: GatewayRoutes) throws {
         auth: routes.auth, dify: routes.dify, targets: routes.targets,
         limits: .init(maxMessageCharacters: routes.settings.maxMessageCharacters),
         maxBodyBytes: routes.settings.maxRequestBytes, streams: routes.streams, keepAlive: routes.settings.streamKeepAlive, now: routes.now))
-    try v1.register(collection: ChatStopController(auth: routes.auth, dify: routes.dify, targets: routes.targets, streams: routes.streams, now: routes.now))
-    try v1.register(collection: ConversationsController(auth: routes.auth, dify: routes.dify, targets: routes.targets, now: routes.now))
-    try v1.register(collection: ConversationControlsController(auth: routes.auth, dify: routes.dify, targets: routes.targets, now: routes.now))
-    try v1.register(collection: MessageControlsController(auth: routes.auth, dify: routes.dify, targets: routes.targets, now: routes.now))
+    let access = DifyAccess(auth: routes.auth, dify: routes.dify, targets: routes.targets, now: routes.now)
+    try v1.register(collection: ChatStopController(access: access, streams: routes.streams))
+    try v1.register(collection: ConversationsController(access: access))
+    try v1.register(collection: ConversationControlsController(access: access))
+    try v1.register(collection: MessageControlsController(access: access))
     try v1.register(collection: ChatTokenController(
         auth: routes.auth, tokens: routes.tokens, origins: OriginPolicy(allowedOrigins: routes.settings.allowedChatTokenOrigins)))
 }

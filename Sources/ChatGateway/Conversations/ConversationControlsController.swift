@@ -3,10 +3,7 @@ import Vapor
 
 /// `DELETE /v1/conversations/{id}` and `POST /v1/conversations/{id}/name`.
 struct ConversationControlsController: RouteCollection {
-    let auth: GatewayAuthenticator
-    let dify: any DifyClient
-    let targets: DifyTargetResolver
-    let now: @Sendable () -> Date
+    let access: DifyAccess
 
     struct RenameRequest: Content {
         var name: String?
@@ -25,7 +22,7 @@ struct ConversationControlsController: RouteCollection {
     @Sendable
     func delete(_ req: Request) async throws -> HTTPStatus {
         let (caller, conversationID, store) = try await resolve(req)
-        try await dify.deleteConversation(conversationID, user: caller.difyUser, at: try targets.target(forSystem: caller.systemID))
+        try await access.dify.deleteConversation(conversationID, user: caller.difyUser, at: try access.target(for: caller))
         try await store.deleteConversation(conversationID)
         return .noContent
     }
@@ -38,18 +35,18 @@ struct ConversationControlsController: RouteCollection {
         let name = body.name?.trimmingCharacters(in: .whitespacesAndNewlines)
         guard autoGenerate || !(name ?? "").isEmpty else { throw ChatError.nameRequired }
         guard (name ?? "").count <= 512 else { throw ChatError.nameTooLong(limit: 512) }
-        let renamed = try await dify.renameConversation(
+        let renamed = try await access.dify.renameConversation(
             conversationID, name: autoGenerate ? nil : name, autoGenerate: autoGenerate, user: caller.difyUser,
-            at: try targets.target(forSystem: caller.systemID))
+            at: try access.target(for: caller))
         try await store.renameConversation(conversationID, to: renamed.name)
         return ConversationSummary(id: renamed.id, name: renamed.name, createdAt: renamed.createdAt)
     }
 
     private func resolve(_ req: Request) async throws -> (CallerIdentity, String, ConversationStore) {
-        let caller = try await auth.identityFromQueryOrBody(req)
+        let caller = try await access.auth.identityFromQueryOrBody(req)
         let conversationID = try req.parameters.require("conversation_id")
         guard UUID(uuidString: conversationID) != nil else { throw ChatError.conversationNotFound }
-        let store = ConversationStore(database: req.db, now: now)
+        let store = access.store(on: req.db)
         try caller.requireOwnership(try await store.owner(ofConversation: conversationID))
         return (caller, conversationID, store)
     }

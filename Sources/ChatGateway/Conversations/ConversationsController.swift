@@ -3,10 +3,7 @@ import Vapor
 
 /// `GET /v1/conversations` and `GET /v1/conversations/{id}/messages`, read live from Dify (all pages).
 struct ConversationsController: RouteCollection {
-    let auth: GatewayAuthenticator
-    let dify: any DifyClient
-    let targets: DifyTargetResolver
-    let now: @Sendable () -> Date
+    let access: DifyAccess
 
     func boot(routes: any RoutesBuilder) throws {
         let conversations = routes.grouped("conversations")
@@ -17,8 +14,8 @@ struct ConversationsController: RouteCollection {
     @Sendable
     func list(_ req: Request) async throws -> [ConversationSummary] {
         let caller = try await identity(req)
-        let target = try targets.target(forSystem: caller.systemID)
-        return try await dify.allConversations(user: caller.difyUser, at: target)
+        let target = try access.target(for: caller)
+        return try await access.dify.allConversations(user: caller.difyUser, at: target)
             .map { ConversationSummary(id: $0.id, name: $0.name, createdAt: $0.createdAt) }
     }
 
@@ -28,18 +25,18 @@ struct ConversationsController: RouteCollection {
         let conversationID = try req.parameters.require("conversation_id")
         // Dify's ids are UUIDs; anything else cannot name a conversation, and Dify would only answer 400.
         guard UUID(uuidString: conversationID) != nil else { throw ChatError.conversationNotFound }
-        let target = try targets.target(forSystem: caller.systemID)
-        let store = ConversationStore(database: req.db, now: now)
+        let target = try access.target(for: caller)
+        let store = access.store(on: req.db)
         if let owner = try await store.owner(ofConversation: conversationID), owner != (caller.systemID, caller.userID) {
             throw ChatError.conversationNotFound
         }
-        return try await dify.allMessages(conversationID: conversationID, user: caller.difyUser, at: target)
+        return try await access.dify.allMessages(conversationID: conversationID, user: caller.difyUser, at: target)
             .flatMap(ConversationMessage.rows(for:))
     }
 
     private func identity(_ req: Request) async throws -> CallerIdentity {
-        let credential = try await auth.credential(for: req)
+        let credential = try await access.auth.credential(for: req)
         let query = try req.query.decode(IdentityQuery.self)
-        return try auth.identity(credential, systemID: query.systemID, userID: query.userID)
+        return try access.auth.identity(credential, systemID: query.systemID, userID: query.userID)
     }
 }

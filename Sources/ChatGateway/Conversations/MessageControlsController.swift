@@ -4,10 +4,7 @@ import Vapor
 /// `POST /v1/messages/{id}/feedbacks` and `GET /v1/messages/{id}/suggested`.
 /// `{id}` is Dify's message id; the `<id>_assistant` / `<id>_user` ids of the history API work too.
 struct MessageControlsController: RouteCollection {
-    let auth: GatewayAuthenticator
-    let dify: any DifyClient
-    let targets: DifyTargetResolver
-    let now: @Sendable () -> Date
+    let access: DifyAccess
 
     struct FeedbackRequest: Content {
         /// "like", "dislike", or null to clear.
@@ -30,23 +27,23 @@ struct MessageControlsController: RouteCollection {
         let body = try req.content.decode(FeedbackRequest.self)
         guard body.rating == nil || ["like", "dislike"].contains(body.rating!) else { throw ChatError.invalidRating }
         guard (body.content ?? "").count <= 8000 else { throw ChatError.feedbackTooLong(limit: 8000) }
-        try await dify.sendFeedback(messageID: messageID, rating: body.rating, content: body.content, user: caller.difyUser,
-                                    at: try targets.target(forSystem: caller.systemID))
+        try await access.dify.sendFeedback(messageID: messageID, rating: body.rating, content: body.content, user: caller.difyUser,
+                                    at: try access.target(for: caller))
         return Result(result: "success")
     }
 
     @Sendable
     func suggested(_ req: Request) async throws -> Suggestions {
         let (caller, messageID) = try await resolve(req)
-        let questions = try await dify.suggestedQuestions(messageID: messageID, user: caller.difyUser, at: try targets.target(forSystem: caller.systemID))
+        let questions = try await access.dify.suggestedQuestions(messageID: messageID, user: caller.difyUser, at: try access.target(for: caller))
         return Suggestions(result: "success", data: questions)
     }
 
     private func resolve(_ req: Request) async throws -> (CallerIdentity, String) {
-        let caller = try await auth.identityFromQueryOrBody(req)
+        let caller = try await access.auth.identityFromQueryOrBody(req)
         let messageID = Self.difyMessageID(try req.parameters.require("message_id"))
         guard UUID(uuidString: messageID) != nil else { throw ChatError.messageNotFound }
-        try caller.requireOwnership(try await ConversationStore(database: req.db, now: now).owner(ofMessage: messageID))
+        try caller.requireOwnership(try await access.store(on: req.db).owner(ofMessage: messageID))
         return (caller, messageID)
     }
 

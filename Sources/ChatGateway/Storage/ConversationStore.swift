@@ -28,12 +28,20 @@ struct ConversationStore: Sendable {
     }
 
     /// Stores the user's message before Dify is called, so nothing the user sent can be lost.
+    /// A plain SQL insert: this is on every chat's critical path, and a Fluent model save spends
+    /// most of its time reflecting over the model's properties.
     func recordPendingUserMessage(_ caller: CallerIdentity, conversationID: String?, content: String) async throws -> StoredMessage {
         let message = StoredMessage(
             messageID: "local-" + Self.randomHex(count: 12), conversationID: conversationID,
             systemID: caller.systemID, userID: caller.userID, role: "user", content: content,
             status: .pending, createdAt: now())
-        try await message.create(on: database)
+        message.id = UUID()
+        try await sql.insert(into: StoredMessage.schema)
+            .columns("id", "message_id", "conversation_id", "system_id", "user_id", "role", "content", "status", "created_at", "updated_at")
+            .values(SQLBind(message.id!), SQLBind(message.messageID), SQLBind(conversationID), SQLBind(caller.systemID),
+                    SQLBind(caller.userID), SQLBind("user"), SQLBind(content), SQLBind(StoredMessage.Status.pending.rawValue),
+                    SQLBind(message.createdAt), SQLBind(message.createdAt))
+            .run()
         return message
     }
 

@@ -22,7 +22,7 @@ struct GatewayHarness {
 
     static func settings(fakeURL: String, databasePath: String) -> Settings {
         Settings(
-            difyBaseURL: URL(string: fakeURL), difyAPIKey: difyKey, difySystemOverrides: [:], difyTimeout: .seconds(5), difyMaxConnections: 64, difyStreamIdleTimeout: .seconds(5), streamKeepAlive: .seconds(15),
+            difyBaseURL: URL(string: fakeURL), difyAPIKey: difyKey, difySystemOverrides: [:], difyTimeout: .seconds(30), difyMaxConnections: 64, difyStreamIdleTimeout: .seconds(30), streamKeepAlive: .seconds(15),
             jwtSecret: jwtSecret, jwtSecretIsEphemeral: false, apiKeys: [apiKey],
             database: .sqlite(path: databasePath), allowedSystemIDs: [], allowedChatTokenOrigins: [],
             host: "127.0.0.1", port: 0, maxMessageCharacters: 8000, maxRequestBytes: 262_144,
