@@ -15,7 +15,7 @@ KEY="app-fake-key"
 [ -f "$SPEC" ] || { echo "spec not found: $SPEC (set DIFY_SPEC)" >&2; exit 2; }
 
 if ! command -v schemathesis >/dev/null 2>&1; then
-    python3 -m pip install --quiet schemathesis
+    python3 -m pip install --quiet 'schemathesis>=4,<5'
 fi
 
 swift build --product fake-dify
