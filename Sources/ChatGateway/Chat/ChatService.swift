@@ -23,11 +23,7 @@ struct ChatService: Sendable {
     {
         let conversationID = try validate(message: message, conversationID: rawConversationID, inputs: inputs)
         let target = try targets.target(forSystem: caller.systemID)
-        if let conversationID, let owner = try await store.owner(ofConversation: conversationID),
-           owner != (caller.systemID, caller.userID) {
-            // Another user's conversation: say "not found", never "forbidden", so ids can't be probed.
-            throw ChatError.conversationNotFound
-        }
+        if let conversationID { try caller.requireOwnership(try await store.owner(ofConversation: conversationID)) }
         // Only the user's message must be stored before Dify is called; registering the user for the sync
         // runs alongside and is awaited before the answer goes out (a failure is logged; the next chat retries).
         let registration = Task { [store, logger] in

@@ -13,7 +13,7 @@ struct ConversationsController: RouteCollection {
 
     @Sendable
     func list(_ req: Request) async throws -> [ConversationSummary] {
-        let caller = try await identity(req)
+        let caller = try await access.auth.identityFromQueryOrBody(req)
         let target = try access.target(for: caller)
         return try await access.dify.allConversations(user: caller.difyUser, at: target)
             .map { ConversationSummary(id: $0.id, name: $0.name, createdAt: $0.createdAt) }
@@ -21,22 +21,14 @@ struct ConversationsController: RouteCollection {
 
     @Sendable
     func messages(_ req: Request) async throws -> [ConversationMessage] {
-        let caller = try await identity(req)
+        let caller = try await access.auth.identityFromQueryOrBody(req)
         let conversationID = try req.parameters.require("conversation_id")
         // Dify's ids are UUIDs; anything else cannot name a conversation, and Dify would only answer 400.
         guard UUID(uuidString: conversationID) != nil else { throw ChatError.conversationNotFound }
         let target = try access.target(for: caller)
         let store = access.store(on: req.db)
-        if let owner = try await store.owner(ofConversation: conversationID), owner != (caller.systemID, caller.userID) {
-            throw ChatError.conversationNotFound
-        }
+        try caller.requireOwnership(try await store.owner(ofConversation: conversationID))
         return try await access.dify.allMessages(conversationID: conversationID, user: caller.difyUser, at: target)
             .flatMap(ConversationMessage.rows(for:))
-    }
-
-    private func identity(_ req: Request) async throws -> CallerIdentity {
-        let credential = try await access.auth.credential(for: req)
-        let query = try req.query.decode(IdentityQuery.self)
-        return try access.auth.identity(credential, systemID: query.systemID, userID: query.userID)
     }
 }
