@@ -39,7 +39,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try registerRoutes(app, routes: GatewayRoutes(
         auth: GatewayAuthenticator(
             apiKeys: APIKeyVerifier(keys: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs),
-        tokens: tokens, dify: dify, targets: targets, streams: streams, settings: settings, now: dependencies.now))
+        tokens: tokens, dify: dify, targets: targets, streams: streams, settings: settings,
+        writer: GroupCommitWriter(database: { [unowned app] in app.db }, logger: app.logger), now: dependencies.now))
 
     if settings.apiKeys.isEmpty {
         app.logger.warning("CHAT_GATEWAY_API_KEY is empty: API key authentication is disabled and every X-API-Key is refused")

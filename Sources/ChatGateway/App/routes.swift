@@ -9,6 +9,8 @@ struct GatewayRoutes: Sendable {
     let targets: DifyTargetResolver
     let streams: ChatStreamRegistry
     let settings: Settings
+    /// Every chat's rows go through this one writer, so concurrent chats share commits.
+    let writer: any RowWriter
     let now: @Sendable () -> Date
 }
 
@@ -20,8 +22,8 @@ func registerRoutes(_ app: Application, routes: GatewayRoutes) throws {
     try v1.register(collection: ChatController(
         auth: routes.auth, dify: routes.dify, targets: routes.targets,
         limits: .init(maxMessageCharacters: routes.settings.maxMessageCharacters),
-        maxBodyBytes: routes.settings.maxRequestBytes, streams: routes.streams, keepAlive: routes.settings.streamKeepAlive, now: routes.now))
-    let access = DifyAccess(auth: routes.auth, dify: routes.dify, targets: routes.targets, now: routes.now)
+        maxBodyBytes: routes.settings.maxRequestBytes, streams: routes.streams, keepAlive: routes.settings.streamKeepAlive, writer: routes.writer, now: routes.now))
+    let access = DifyAccess(auth: routes.auth, dify: routes.dify, targets: routes.targets, writer: routes.writer, now: routes.now)
     try v1.register(collection: ChatStopController(access: access, streams: routes.streams))
     try v1.register(collection: ConversationsController(access: access))
     try v1.register(collection: ConversationControlsController(access: access))

@@ -9,6 +9,7 @@ struct ChatController: RouteCollection {
     let maxBodyBytes: Int
     let streams: ChatStreamRegistry
     let keepAlive: Duration
+    let writer: any RowWriter
     let now: @Sendable () -> Date
 
     func boot(routes: any RoutesBuilder) throws {
@@ -22,7 +23,7 @@ struct ChatController: RouteCollection {
         let body = try req.content.decode(ChatRequest.self)
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
         let service = ChatService(
-            dify: dify, targets: targets, store: ConversationStore(database: req.db, now: now), limits: limits, logger: req.logger)
+            dify: dify, targets: targets, store: ConversationStore(database: req.db, writer: writer, now: now), limits: limits, logger: req.logger)
         if body.stream ?? Self.acceptsEventStream(req) {
             let session = try await service.stream(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller, registry: streams, grace: keepAlive)
             return .chatStream(session, keepAlive: keepAlive)

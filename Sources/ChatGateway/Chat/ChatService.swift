@@ -19,19 +19,13 @@ struct ChatService: Sendable {
     /// What every chat does before Dify is called: validate, find the system's Dify, check the conversation
     /// is the caller's, and store the user's message.
     private func prepare(_ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity)
-        async throws -> (DifyChatRequest, DifyTarget, StoredMessage, registration: Task<Void, Never>)
+        async throws -> (DifyChatRequest, DifyTarget, StoredMessage)
     {
         let conversationID = try validate(message: message, conversationID: rawConversationID, inputs: inputs)
         let target = try targets.target(forSystem: caller.systemID)
         if let conversationID { try caller.requireOwnership(try await store.owner(ofConversation: conversationID)) }
-        // Only the user's message must be stored before Dify is called; registering the user for the sync
-        // runs alongside and is awaited before the answer goes out (a failure is logged; the next chat retries).
-        let registration = Task { [store, logger] in
-            do { try await store.registerUser(caller) }
-            catch { logger.warning("could not register a chat user", metadata: ["system_id": .string(caller.systemID)]) }
-        }
         let pending = try await store.recordPendingUserMessage(caller, conversationID: conversationID, content: message)
-        return (DifyChatRequest(query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs), target, pending, registration)
+        return (DifyChatRequest(query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs), target, pending)
     }
 
     /// Starts a streaming answer. Dify's answer head is awaited for up to `grace`: a refusal in that time
@@ -42,7 +36,7 @@ struct ChatService: Sendable {
         _ message: String, conversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity,
         registry: ChatStreamRegistry, grace: Duration
     ) async throws -> ChatStreamSession {
-        let (request, target, pending, registration) = try await prepare(message, conversationID: conversationID, inputs: inputs, as: caller)
+        let (request, target, pending) = try await prepare(message, conversationID: conversationID, inputs: inputs, as: caller)
         let opening = Task { [dify] in try await dify.streamMessage(request, to: target) }
         let session = ChatStreamSession(caller: caller)
         let pump = ChatStreamPump(store: store, registry: registry, logger: logger)
@@ -50,7 +44,6 @@ struct ChatService: Sendable {
         case .opened(let events):
             await registry.launch { await pump.run(events, session: session, pending: pending) }
         case .refused(let error):
-            await registration.value
             try await store.recordFailure(error.summary, for: pending)
             logger.warning("chat stream refused upstream", metadata: ["system_id": .string(caller.systemID), "error": .string(error.summary)])
             throw error
@@ -85,19 +78,17 @@ struct ChatService: Sendable {
     }
 
     func send(_ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity) async throws -> DifyChatAnswer {
-        let (request, target, pending, registration) = try await prepare(message, conversationID: rawConversationID, inputs: inputs, as: caller)
+        let (request, target, pending) = try await prepare(message, conversationID: rawConversationID, inputs: inputs, as: caller)
         let started = ContinuousClock.now
         do {
             let answer = try await dify.sendMessage(request, to: target)
             try await store.recordAnswer(answer, for: pending, caller: caller)
-            await registration.value
             logger.info("chat answered", metadata: [
                 "system_id": .string(caller.systemID), "conversation_id": .string(answer.conversationID),
                 "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
             ])
             return answer
         } catch let error as DifyError {
-            await registration.value
             try await store.recordFailure(error.summary, for: pending)
             logger.warning("chat failed upstream", metadata: [
                 "system_id": .string(caller.systemID), "error": .string(error.summary),

@@ -6,6 +6,7 @@ struct DifyAccess: Sendable {
     let auth: GatewayAuthenticator
     let dify: any DifyClient
     let targets: DifyTargetResolver
+    let writer: any RowWriter
     let now: @Sendable () -> Date
 
     func target(for caller: CallerIdentity) throws -> DifyTarget {
@@ -13,6 +14,6 @@ struct DifyAccess: Sendable {
     }
 
     func store(on database: any Database) -> ConversationStore {
-        ConversationStore(database: database, now: now)
+        ConversationStore(database: database, writer: writer, now: now)
     }
 }

@@ -95,12 +95,17 @@ struct ChatStreamPump: Sendable {
 
     private func finish(_ ending: Ending, answer: String, ids: (conversationID: String, messageID: String)?, session: ChatStreamSession, pending: StoredMessage) async {
         let stopped = await session.stopRequested
+        let taskID = await session.taskID
         do {
             switch (ending, ids) {
             case (.completed, let ids?):
-                try await store.recordStreamFinished(messageID: ids.messageID, answer: answer, status: stopped ? .stopped : .complete, error: nil)
+                try await store.recordStreamFinished(
+                    conversationID: ids.conversationID, messageID: ids.messageID, taskID: taskID, caller: session.caller,
+                    answer: answer, status: stopped ? .stopped : .complete, error: nil)
             case (.failed(let error), let ids?):
-                try await store.recordStreamFinished(messageID: ids.messageID, answer: answer, status: .failed, error: error.summary)
+                try await store.recordStreamFinished(
+                    conversationID: ids.conversationID, messageID: ids.messageID, taskID: taskID, caller: session.caller,
+                    answer: answer, status: .failed, error: error.summary)
             case (.failed(let error), nil):
                 try await store.recordFailure(error.summary, for: pending)
             case (.completed, nil):

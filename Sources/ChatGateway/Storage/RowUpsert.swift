@@ -1,0 +1,68 @@
+import Foundation
+import SQLKit
+
+/// One row to write: inserted, or merged into the row it collides with. Every write on a chat's path
+/// is one of these, so writes from many chats can share one multi-row statement (see `GroupCommitWriter`).
+struct RowUpsert: Sendable {
+    /// The statement a row belongs to. Rows of one shape become one `INSERT … VALUES (…), (…) ON CONFLICT …`.
+    struct Shape: Hashable, Sendable {
+        /// Statements of a batch run in this order, so a row that builds on another (an answer's final text
+        /// on its `streaming` row, a user message's completion on its pending insert) comes after it.
+        let order: Int
+        let table: String
+        let columns: [String]
+        /// Empty: a plain insert.
+        let conflict: [String]
+        /// The columns taken from the new row on a conflict; empty: keep the existing row.
+        let update: [String]
+    }
+
+    let shape: Shape
+    /// The row's value of the conflict columns: one statement may not touch a row twice (PostgreSQL refuses),
+    /// so rows with the same key in one batch are merged, the later winning.
+    let key: String
+    let values: [any Encodable & Sendable]
+}
+
+extension RowUpsert {
+    /// The statements that write `rows`, in `Shape.order`, each at most `maxRowsPerStatement` rows
+    /// (SQLite allows 32,766 bound values per statement).
+    static func statements(for rows: [RowUpsert], maxRowsPerStatement: Int = 500) -> [Statement] {
+        var byShape: [Shape: [String: Int]] = [:]
+        var ordered: [Shape: [RowUpsert]] = [:]
+        for row in rows {
+            if let index = byShape[row.shape]?[row.key] {
+                ordered[row.shape]![index] = row
+            } else {
+                byShape[row.shape, default: [:]][row.key] = ordered[row.shape, default: []].count
+                ordered[row.shape, default: []].append(row)
+            }
+        }
+        return ordered.keys.sorted { ($0.order, $0.table) < ($1.order, $1.table) }.flatMap { shape in
+            let shapeRows = ordered[shape]!
+            return stride(from: 0, to: shapeRows.count, by: maxRowsPerStatement).map {
+                Statement(shape: shape, rows: Array(shapeRows[$0..<min($0 + maxRowsPerStatement, shapeRows.count)]))
+            }
+        }
+    }
+
+    struct Statement: Sendable {
+        let shape: Shape
+        let rows: [RowUpsert]
+
+        func run(on sql: any SQLDatabase) async throws {
+            var insert = sql.insert(into: shape.table).columns(shape.columns)
+            for row in rows { insert = insert.values(row.values) }
+            if !shape.conflict.isEmpty {
+                if shape.update.isEmpty {
+                    insert = insert.ignoringConflicts(with: shape.conflict)
+                } else {
+                    insert = insert.onConflict(with: shape.conflict) { update in
+                        shape.update.reduce(update) { $0.set(excludedValueOf: $1) }
+                    }
+                }
+            }
+            try await insert.run()
+        }
+    }
+}

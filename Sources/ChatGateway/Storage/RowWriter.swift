@@ -1,0 +1,87 @@
+import Fluent
+import Logging
+import SQLKit
+
+/// Writes rows durably: when `write` returns, they are committed.
+protocol RowWriter: Sendable {
+    func write(_ rows: [RowUpsert]) async throws
+}
+
+/// Writes each call's rows at once, in one transaction when they need more than one statement.
+struct DirectRowWriter: RowWriter {
+    let database: any Database
+
+    func write(_ rows: [RowUpsert]) async throws {
+        let statements = RowUpsert.statements(for: rows)
+        guard statements.count > 1 else {
+            try await statements.first?.run(on: database as! any SQLDatabase)
+            return
+        }
+        try await database.transaction { transaction in
+            for statement in statements { try await statement.run(on: transaction as! any SQLDatabase) }
+        }
+    }
+}
+
+/// Group commit: rows written while the previous batch commits are gathered and committed together,
+/// as one multi-row statement per shape in one transaction.
+///
+/// Why: SQLite has one writer, and through SQLiteNIO every statement is a round trip to a thread pool
+/// (about 0.7 ms on a busy 2-core machine). Seven statements per chat capped the gateway near 290 chats/s;
+/// a batch costs a handful of statements whatever its size, so under load each chat's share shrinks
+/// towards nothing, while a lone chat still commits at once (no timer, no waiting for company).
+/// Each caller still returns only after its own rows are committed.
+actor GroupCommitWriter: RowWriter {
+    private struct Job {
+        let rows: [RowUpsert]
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private let database: @Sendable () -> any Database
+    private let logger: Logger
+    private var waiting: [Job] = []
+    private var committing = false
+
+    init(database: @escaping @Sendable () -> any Database, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    func write(_ rows: [RowUpsert]) async throws {
+        guard !rows.isEmpty else { return }
+        try await withCheckedThrowingContinuation { continuation in
+            waiting.append(Job(rows: rows, continuation: continuation))
+            if !committing {
+                committing = true
+                Task { await self.commitWhileWaiting() }
+            }
+        }
+    }
+
+    /// One batch at a time; what arrives meanwhile forms the next batch.
+    private func commitWhileWaiting() async {
+        while !waiting.isEmpty {
+            let batch = waiting
+            waiting = []
+            await commit(batch)
+        }
+        committing = false
+    }
+
+    private func commit(_ batch: [Job]) async {
+        let writer = DirectRowWriter(database: database())
+        do {
+            try await writer.write(batch.flatMap(\.rows))
+            for job in batch { job.continuation.resume() }
+        } catch where batch.count > 1 {
+            // One bad row must not fail its neighbours: retry each job alone so only its own caller sees the error.
+            logger.debug("a group commit failed; retrying its writes one by one", metadata: ["jobs": .stringConvertible(batch.count)])
+            for job in batch {
+                do { try await writer.write(job.rows); job.continuation.resume() }
+                catch { job.continuation.resume(throwing: error) }
+            }
+        } catch {
+            batch.first?.continuation.resume(throwing: error)
+        }
+    }
+}
