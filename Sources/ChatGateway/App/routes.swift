@@ -17,6 +17,9 @@ struct GatewayRoutes: Sendable {
 func registerRoutes(_ app: Application, routes: GatewayRoutes) throws {
     try app.register(collection: HealthController())
     try app.register(collection: APIDocsController())
+    try app.register(collection: ChatPageController(
+        auth: routes.auth, headers: PageSecurityHeaders(framingOrigins: routes.settings.allowedChatTokenOrigins), now: routes.now))
+    try app.register(collection: PageAssetsController())
 
     let v1 = app.grouped("v1")
     try v1.register(collection: ChatController(

@@ -10,6 +10,8 @@ public struct TokenIdentity: Sendable, Equatable {
 /// Mints and verifies the chat JWTs (HS256 with `CHAT_GATEWAY_JWT_SECRET`).
 public struct ChatTokenService: Sendable {
     public static let defaultLifetime: TimeInterval = 24 * 60 * 60
+    /// The reason given for an expired token; the chat page tells expired links from forged ones by it.
+    public static let expiredReason = "Token expired"
 
     private let keys: JWTKeyCollection
     private let now: @Sendable () -> Date
@@ -49,7 +51,7 @@ public struct ChatTokenService: Sendable {
             throw .invalidToken("Invalid or expired token")
         }
         guard let exp = claims.exp else { throw .invalidToken("Token must contain exp") }
-        guard now() < exp.value else { throw .invalidToken("Token expired") }
+        guard now() < exp.value else { throw .invalidToken(Self.expiredReason) }
         guard let systemID = claims.systemID, let userID = claims.userID, !systemID.isEmpty, !userID.isEmpty else {
             throw .invalidToken("token must contain system_id and user_id")
         }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Browser end-to-end tests of the chat page and the widget: the built `chat-gateway` in front of the built
+# `fake-dify`, both on free loopback ports, driven by headless Chromium through selenium (pytest).
+# Screenshots go to e2e/artifacts/screenshots/. Needs: chromium, chromium-driver, python3 selenium + pytest.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="/opt/swift/usr/bin:$PATH"
+root=$(pwd)
+bin="$(swift build --show-bin-path)"
+[ -x "$bin/chat-gateway" ] || swift build --product chat-gateway
+[ -x "$bin/fake-dify" ] || swift build --product fake-dify
+
+work=$(mktemp -d)
+artifacts="$root/e2e/artifacts"
+mkdir -p "$artifacts/screenshots"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  cp "$work/gateway.log" "$artifacts/gateway.log" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 150); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done; echo "not up: $1" >&2; return 1; }
+
+dify_port=$(free_port)
+"$bin/fake-dify" --port "$dify_port" --api-key app-e2e-key --token-delay-ms 15 >"$work/fake-dify.log" 2>&1 &
+pids+=($!)
+gateway_port=$(free_port)
+env -i PATH="$PATH" HOME="${HOME:-/root}" LOG_LEVEL=debug \
+  DIFY_BASE_URL="http://127.0.0.1:$dify_port" DIFY_API_KEY=app-e2e-key \
+  CHAT_GATEWAY_JWT_SECRET=e2e-secret-0123456789 CHAT_GATEWAY_API_KEY=e2e-api-key \
+  DATABASE_URL="sqlite:///$work/gateway.db" STREAM_KEEPALIVE_SECONDS=2 \
+  "$bin/chat-gateway" serve --hostname 127.0.0.1 --port "$gateway_port" >"$work/gateway.out" 2>"$work/gateway.log" &
+pids+=($!)
+wait_for "http://127.0.0.1:$dify_port/_fake/stats"
+wait_for "http://127.0.0.1:$gateway_port/health"
+
+export GATEWAY_URL="http://127.0.0.1:$gateway_port" FAKE_DIFY_URL="http://127.0.0.1:$dify_port"
+export GATEWAY_API_KEY=e2e-api-key GATEWAY_JWT_SECRET=e2e-secret-0123456789
+export GATEWAY_DB="$work/gateway.db" SCREENSHOT_DIR="$artifacts/screenshots"
+python3 -m pytest -p no:cacheprovider -q "$root/e2e/browser" "$@"
+
+# The token travels in the page URL and in every Authorization header: none may reach the log.
+if grep -q 'eyJ' "$work/gateway.log"; then
+  echo "FAIL: a JWT appears in the gateway's log" >&2
+  exit 1
+fi
+grep -q '"/chat"\|path=/chat\|/chat ' "$work/gateway.log" || { echo "FAIL: the log shows no /chat request at all" >&2; exit 1; }
+echo "browser e2e: gateway log holds no token"
