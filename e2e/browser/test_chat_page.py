@@ -33,7 +33,7 @@ def test_a_fresh_token_opens_the_page_and_an_answer_streams_in(page, user):
     # The new conversation is listed (newest first) and Dify's suggested questions are offered as chips.
     page.wait(lambda: page.conversation_names() and page.conversation_names()[0] == "/tokens 40")
     page.wait(lambda: len(page.all(".suggestions .chip")) == 3, message="no suggested questions")
-    page.screenshot("full-page")
+    page.screenshot("streamed-answer")
 
     page.all(".suggestions .chip")[0].click()
     page.wait_answer_done(count=2)
@@ -217,21 +217,31 @@ def test_markdown_renders_and_nothing_in_an_answer_runs(page, user):
     page.open(user)
     page.app_ready()
     markdown = "\n".join([
-        "/answer ## Plan", "", "Some **bold**, *italic* and `code`.", "",
-        "- one", "- two", "  1. nested", "", "| a | b |", "|:--|--:|", "| 1 | 2 |", "",
-        "```python", "print('<b>hi</b>')", "```", "", "[site](https://example.com) [bad](javascript:alert(1))",
+        "/answer ### Photosynthesis, briefly", "", "Plants turn **light**, *water* and `CO2` into sugar.", "",
+        "- Light reactions", "- The Calvin cycle", "  1. carbon fixation", "",
+        "| Input | Output |", "|:--|--:|", "| 6 CO2 | 1 glucose |", "",
+        "```python", "print('<b>hi</b>')", "```", "",
+        "Read more: [Wikipedia](https://en.wikipedia.org/wiki/Photosynthesis) [bad](javascript:alert(1))",
     ])
     page.type_and_send(markdown)
     page.wait_answer_done()
+    page.wait(lambda: page.all(".suggestions .chip"))
     content = page.find(".message.assistant .content")
-    assert content.find_element(By.CSS_SELECTOR, "h4").text == "Plan"
-    assert content.find_element(By.CSS_SELECTOR, "strong").text == "bold"
-    assert content.find_element(By.CSS_SELECTOR, "em").text == "italic"
-    assert [li.text for li in content.find_elements(By.CSS_SELECTOR, "ul > li > ol > li")] == ["nested"]
-    assert [td.text for td in content.find_elements(By.CSS_SELECTOR, "td")] == ["1", "2"]
+    assert content.find_element(By.CSS_SELECTOR, "h5").text == "Photosynthesis, briefly"
+    assert content.find_element(By.CSS_SELECTOR, "strong").text == "light"
+    assert content.find_element(By.CSS_SELECTOR, "em").text == "water"
+    assert content.find_element(By.CSS_SELECTOR, "p code").text == "CO2"
+    assert [li.text for li in content.find_elements(By.CSS_SELECTOR, "ul > li > ol > li")] == ["carbon fixation"]
+    assert [td.text for td in content.find_elements(By.CSS_SELECTOR, "td")] == ["6 CO2", "1 glucose"]
+    assert "align-right" in content.find_elements(By.CSS_SELECTOR, "td")[1].get_attribute("class")
     assert content.find_element(By.CSS_SELECTOR, "pre code").text == "print('<b>hi</b>')"
     links = content.find_elements(By.CSS_SELECTOR, "a")
-    assert [a.get_attribute("href") for a in links] == ["https://example.com/"]
+    assert [a.get_attribute("href") for a in links] == ["https://en.wikipedia.org/wiki/Photosynthesis"]
+    assert links[0].get_attribute("rel") == "noopener noreferrer nofollow"
+    # Tall enough for the Markdown source (the question) and its rendering (the answer) side by side.
+    page.driver.set_window_size(1280, 1240)
+    page.screenshot("full-page")
+    page.driver.set_window_size(1280, 860)
 
     hostile = "/answer <img src=x onerror=\"window.__xss='img'\"> <script>window.__xss='script'</script> " \
               "<svg onload=\"window.__xss='svg'\"></svg> [x](javascript:window.__xss='link')"

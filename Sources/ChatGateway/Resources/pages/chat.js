@@ -112,7 +112,8 @@
     var remembered = null;
     try { remembered = localStorage.getItem(conversationKey); } catch (e) { remembered = null; }
     if (remembered) openConversation(remembered); else showEmpty();
-    if (mode === 'full') loadConversations();
+    // Embedded there is no list to show, but the header still names the open conversation.
+    loadConversations();
     updateControls();
     ui.composerInput.focus({ preventScroll: true });
   }
@@ -318,7 +319,7 @@
 
   function updateTitle() {
     var current = state.conversations.filter(function (c) { return c.id === state.currentId; })[0];
-    ui.chatTitle.textContent = current ? conversationName(current) : (mode === 'embed' ? strings.title : strings.newChat);
+    ui.chatTitle.textContent = current ? conversationName(current) : strings.newChat;
   }
 
   function addUserMessage(text) {
@@ -454,7 +455,7 @@
         finishAnswer(answer, data.answer != null ? data.answer : answer.text, data.message_id, data.stopped);
         endTurn(turn);
         announce(answer.text);
-        if (mode === 'full') loadConversations();
+        loadConversations();
         if (data.message_id && !data.stopped) showSuggestions(data.message_id);
       } else if (name === 'error') {
         ended = true;
