@@ -8,6 +8,12 @@ sec_any = [{"ApiKey": []}, {"BearerToken": []}, {"QueryToken": []}]
 sid = {"name": "system_id", "in": "query", "required": False, "description": "Required with X-API-Key; with a JWT it may be omitted, and must equal the token's when given.", "schema": {"$ref": "#/components/schemas/SystemID"}}
 uid = {"name": "user_id", "in": "query", "required": False, "description": "Required with X-API-Key; with a JWT it may be omitted, and must equal the token's when given.", "schema": {"$ref": "#/components/schemas/UserID"}}
 tok = {"name": "token", "in": "query", "required": False, "description": "Chat JWT (alternative to Authorization: Bearer; Bearer wins).", "schema": {"type": "string"}}
+cache_filters = [
+  {"name": "system_id", "in": "query", "required": False, "schema": {"type": "string"}},
+  {"name": "user_id", "in": "query", "required": False, "schema": {"type": "string"}},
+  {"name": "from_date", "in": "query", "required": False, "description": "YYYY-MM-DD (UTC), conversations created on or after", "schema": {"type": "string", "format": "date"}},
+  {"name": "to_date", "in": "query", "required": False, "description": "YYYY-MM-DD (UTC), inclusive", "schema": {"type": "string", "format": "date"}},
+  {"name": "q", "in": "query", "required": False, "description": "Case-insensitive text in conversation names or message contents", "schema": {"type": "string"}}]
 spec = {
  "openapi": "3.0.3",
  "info": {"title": "Chat Gateway", "version": "1.0.0",
@@ -78,6 +84,38 @@ spec = {
       {"name": "lang", "in": "query", "required": False, "description": "en, es, ko, zh or ja (others fall back to en); when given the answer includes `ui`.", "schema": {"type": "string"}}],
     "responses": {"200": {"description": "Token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatToken"}}}},
                   **errs(400, 401, 403, 422)}}},
+  "/v1/sync": {"post": {
+    "operationId": "syncHistory", "summary": "Sync every known user's conversations and messages from Dify",
+    "description": "Operators only (X-API-Key, or the history page's session cookie with an X-Requested-With header). All pages both ways, upserted (a second run changes nothing), unchanged conversations skipped, conversations Dify no longer lists marked deleted. A call while a run is in progress waits for that run and returns its report. One user's failure is reported in `errors` and does not stop the others.",
+    "security": [{"ApiKey": []}],
+    "responses": {"200": {"description": "What the run did", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncReport"}}}},
+                  **errs(401, 403)}}},
+  "/v1/cache/conversations": {"get": {
+    "operationId": "cachedConversations", "summary": "Every system's stored conversations, newest first, filtered and paginated",
+    "description": "Operators only. The body is an array (as the seed answered); `X-Total-Count` is the filter's total, and when more rows follow `X-Next-Cursor` and `Link: <...>; rel=\"next\"` give the next page. Without `limit` at most 1000 rows are returned.",
+    "security": [{"ApiKey": []}],
+    "parameters": cache_filters + [
+      {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+      {"name": "cursor", "in": "query", "required": False, "description": "X-Next-Cursor of the previous page.", "schema": {"type": "string"}}],
+    "responses": {"200": {"description": "Conversations", "headers": {
+        "X-Total-Count": {"schema": {"type": "integer"}, "description": "Conversations matching the filter"},
+        "X-Next-Cursor": {"schema": {"type": "string"}, "description": "Present when more rows follow"}},
+        "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/CachedConversation"}}}}},
+                  **errs(401, 403, 422)}}},
+  "/v1/cache/conversations/{conversation_id}/messages": {"get": {
+    "operationId": "cachedMessages", "summary": "A stored conversation's messages, oldest first",
+    "security": [{"ApiKey": []}],
+    "parameters": [{"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+    "responses": {"200": {"description": "Messages", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/CachedMessage"}}}}},
+                  **errs(401, 403, 404)}}},
+  "/v1/cache/export": {"get": {
+    "operationId": "exportHistory", "summary": "Every message of the filtered conversations, streamed as CSV or JSON Lines",
+    "description": "Operators only. Columns: conversation_id, system_id, user_id, conversation_name, message_id, role, content, status, created_at. Conversations newest first, each one's messages oldest first. CSV cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.",
+    "security": [{"ApiKey": []}],
+    "parameters": cache_filters + [{"name": "format", "in": "query", "required": False, "schema": {"type": "string", "enum": ["csv", "jsonl"], "default": "csv"}}],
+    "responses": {"200": {"description": "The export (Content-Disposition: attachment)", "content": {
+        "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}},
+                  **errs(401, 403, 422)}}},
   "/health": {"get": {"operationId": "health", "summary": "Liveness", "security": [],
     "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
   "/health/ready": {"get": {"operationId": "ready", "summary": "Readiness: the database answers", "security": [],
@@ -123,6 +161,20 @@ spec = {
     "WidgetStrings": {"type": "object", "required": ["title", "close", "open", "tokenError", "loading"], "properties": {
       "title": {"type": "string"}, "close": {"type": "string"}, "open": {"type": "string"}, "tokenError": {"type": "string"}, "loading": {"type": "string"}}},
     "ChatToken": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}, "ui": {"$ref": "#/components/schemas/WidgetStrings"}}},
+    "SyncReport": {"type": "object", "required": ["users", "conversations_synced", "conversations_skipped", "conversations_deleted", "messages_added", "messages_updated", "messages_synced", "errors", "started_at", "duration_ms"], "properties": {
+      "users": {"type": "integer"}, "conversations_synced": {"type": "integer"}, "conversations_skipped": {"type": "integer", "description": "Unchanged in Dify since the last run"},
+      "conversations_deleted": {"type": "integer", "description": "No longer listed by Dify: marked deleted"},
+      "messages_added": {"type": "integer"}, "messages_updated": {"type": "integer"}, "messages_synced": {"type": "integer", "description": "added + updated (the seed's field)"},
+      "errors": {"type": "array", "items": {"type": "object", "required": ["system_id", "user_id", "detail"], "properties": {"system_id": {"type": "string"}, "user_id": {"type": "string"}, "detail": {"type": "string"}}}},
+      "started_at": {"type": "string", "format": "date-time"}, "duration_ms": {"type": "integer"}}},
+    "CachedConversation": {"type": "object", "required": ["conversation_id", "system_id", "user_id", "created_at", "updated_at"], "properties": {
+      "conversation_id": {"type": "string"}, "system_id": {"type": "string"}, "user_id": {"type": "string"}, "name": {"type": "string", "nullable": True},
+      "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+      "synced_at": {"type": "string", "format": "date-time", "nullable": True},
+      "deleted_at": {"type": "string", "format": "date-time", "nullable": True, "description": "Set when Dify no longer lists it"}}},
+    "CachedMessage": {"type": "object", "required": ["message_id", "role", "content", "status", "created_at"], "properties": {
+      "message_id": {"type": "string"}, "role": {"type": "string", "enum": ["user", "assistant"]}, "content": {"type": "string"},
+      "status": {"type": "string", "enum": ["pending", "streaming", "complete", "failed", "stopped"]}, "created_at": {"type": "string", "format": "date-time"}}},
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "database": {"type": "string"}}}}}
 }
 import os

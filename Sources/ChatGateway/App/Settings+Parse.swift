@@ -60,7 +60,9 @@ extension Settings {
             port: port,
             maxMessageCharacters: try integer("MAX_MESSAGE_CHARS", default: 8000, range: 1...1_000_000),
             maxRequestBytes: try integer("MAX_REQUEST_BYTES", default: 262_144, range: 1024...67_108_864),
-            publicBaseURL: value("PUBLIC_BASE_URL") ?? "http://localhost:\(port)"
+            publicBaseURL: value("PUBLIC_BASE_URL") ?? "http://localhost:\(port)",
+            syncInterval: try value("SYNC_INTERVAL").flatMap { try parseInterval($0, variable: "SYNC_INTERVAL") },
+            syncConcurrency: try integer("SYNC_CONCURRENCY", default: 4, range: 1...64)
         )
     }
 
@@ -91,6 +93,18 @@ extension Settings {
             throw SettingsError(variable: variable, problem: "expected an http(s) URL such as https://dify.example.com, got \"\(raw)\"")
         }
         return url
+    }
+
+    /// `90s`, `5m`, `2h`, `1d` or plain seconds; `0` or `off` means never.
+    static func parseInterval(_ raw: String, variable: String) throws -> Duration? {
+        let text = raw.lowercased()
+        if text == "off" || text == "0" { return nil }
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        let (digits, unit) = units[text.last ?? " "].map { (text.dropLast(), $0) } ?? (Substring(text), 1)
+        guard let amount = Int64(digits), amount > 0, amount <= 30 * 86_400 / unit else {
+            throw SettingsError(variable: variable, problem: "expected an interval such as 30s, 5m, 1h or off, got \"\(raw)\"")
+        }
+        return .seconds(amount * unit)
     }
 
     static func parseOrigin(_ raw: String) throws -> String {

@@ -35,6 +35,10 @@ public struct Settings: Sendable {
     public var maxRequestBytes: Int
     /// The public URL printed in dev links (`PUBLIC_BASE_URL`), defaults to http://localhost:PORT.
     public var publicBaseURL: String
+    /// How often the history sync runs by itself (`SYNC_INTERVAL`, e.g. `5m`); nil: only on request.
+    public var syncInterval: Duration? = nil
+    /// Users synced at the same time (`SYNC_CONCURRENCY`), i.e. the most Dify calls a sync has in flight.
+    public var syncConcurrency: Int = 4
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

@@ -27,6 +27,16 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let targets = try await difyTargets(app, settings: settings)
     let dify = dependencies.dify ?? HTTPDifyClient(
         http: app.http.client.shared, streamingHTTP: streamingClient(app, settings: settings), timeout: settings.difyTimeout)
+    let writer = GroupCommitWriter(database: { [unowned app] in app.db }, logger: app.logger)
+    let makeSync: @Sendable (Application) -> HistorySync = { app in
+        HistorySync(dify: dify, targets: targets, database: app.db, writer: writer, now: dependencies.now,
+                    concurrency: settings.syncConcurrency, logger: app.logger)
+    }
+    app.asyncCommands.use(SyncCommand(makeSync: makeSync), as: "sync")
+    let syncCoordinator = SyncCoordinator(sync: makeSync(app))
+    if let interval = settings.syncInterval {
+        app.lifecycle.use(SyncSchedule(coordinator: syncCoordinator, interval: interval))
+    }
     let streams = ChatStreamRegistry()
     app.lifecycle.use(StreamDrain(streams: streams))
     let tokens = await ChatTokenService(secret: settings.jwtSecret, now: dependencies.now)
@@ -40,7 +50,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         auth: GatewayAuthenticator(
             apiKeys: APIKeyVerifier(keys: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs),
         tokens: tokens, dify: dify, targets: targets, streams: streams, settings: settings,
-        writer: GroupCommitWriter(database: { [unowned app] in app.db }, logger: app.logger), now: dependencies.now))
+        writer: writer, sync: syncCoordinator, now: dependencies.now))
 
     if settings.apiKeys.isEmpty {
         app.logger.warning("CHAT_GATEWAY_API_KEY is empty: API key authentication is disabled and every X-API-Key is refused")

@@ -11,6 +11,7 @@ struct GatewayRoutes: Sendable {
     let settings: Settings
     /// Every chat's rows go through this one writer, so concurrent chats share commits.
     let writer: any RowWriter
+    let sync: SyncCoordinator
     let now: @Sendable () -> Date
 }
 
@@ -31,6 +32,10 @@ func registerRoutes(_ app: Application, routes: GatewayRoutes) throws {
     try v1.register(collection: ConversationsController(access: access))
     try v1.register(collection: ConversationControlsController(access: access))
     try v1.register(collection: MessageControlsController(access: access))
+    let operators = OperatorAccess(
+        auth: routes.auth, sessions: OperatorSessions(secret: routes.settings.jwtSecret, apiKeys: routes.settings.apiKeys, now: routes.now))
+    try v1.register(collection: SyncController(access: operators, coordinator: routes.sync))
+    try v1.register(collection: CacheController(access: operators))
     try v1.register(collection: ChatTokenController(
         auth: routes.auth, tokens: routes.tokens, origins: OriginPolicy(allowedOrigins: routes.settings.allowedChatTokenOrigins)))
 }

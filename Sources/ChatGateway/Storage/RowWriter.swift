@@ -70,8 +70,12 @@ actor GroupCommitWriter: RowWriter {
 
     private func commit(_ batch: [Job]) async {
         let writer = DirectRowWriter(database: database())
+        let started = ContinuousClock.now
         do {
             try await writer.write(batch.flatMap(\.rows))
+            logger.debug("group commit", metadata: [
+                "jobs": .stringConvertible(batch.count), "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
+            ])
             for job in batch { job.continuation.resume() }
         } catch where batch.count > 1 {
             // One bad row must not fail its neighbours: retry each job alone so only its own caller sees the error.

@@ -45,6 +45,7 @@ struct GatewayHarness {
         do {
             try await configure(app, settings: settings, dependencies: dependencies)
             try await app.autoMigrate()
+            try await app.asyncBoot()   // lifecycle handlers: SQLite tuning, the sync schedule
             try await app.server.start(address: .hostname("127.0.0.1", port: 0))
             let port = app.http.server.shared.localAddress!.port!
             let harness = GatewayHarness(app: app, fake: fake, baseURL: "http://127.0.0.1:\(port)", settings: settings)

@@ -1,0 +1,130 @@
+import Fluent
+import Vapor
+
+/// The operators' read API over every system's conversations (X-API-Key, or the history page's session):
+/// `GET /v1/cache/conversations`, `GET /v1/cache/conversations/{id}/messages`, `GET /v1/cache/export`.
+struct CacheController: RouteCollection {
+    let access: OperatorAccess
+
+    /// Without `limit` a listing returns up to this many rows, as one array (the seed returned everything).
+    static let unpagedLimit = 1000
+    static let maxLimit = 500
+
+    func boot(routes: any RoutesBuilder) throws {
+        let cache = routes.grouped("cache")
+        cache.get("conversations", use: conversations)
+        cache.get("conversations", ":conversation_id", "messages", use: messages)
+        cache.get("export", use: export)
+    }
+
+    /// An array, as the seed answered; the page's position travels in headers: `X-Total-Count`, and
+    /// `X-Next-Cursor` plus a `Link: <…>; rel="next"` when more rows follow.
+    @Sendable
+    func conversations(_ req: Request) async throws -> Response {
+        try await access.require(req)
+        let filter = try CacheFilter.parse(req)
+        let limit = try Self.limit(req)
+        let cursor = try req.query[String.self, at: "cursor"].map(CacheCursor.init(encoded:))
+        let page = try await ConversationCache(database: req.db).conversations(filter, limit: limit ?? Self.unpagedLimit, after: cursor)
+        let response = try await page.items.map(CachedConversation.init).encodeResponse(for: req)
+        response.headers.replaceOrAdd(name: "X-Total-Count", value: String(page.total))
+        if let next = page.next {
+            response.headers.replaceOrAdd(name: "X-Next-Cursor", value: next.encoded)
+            var components = URLComponents(string: req.url.string) ?? URLComponents()
+            components.queryItems = (components.queryItems ?? []).filter { $0.name != "cursor" } + [URLQueryItem(name: "cursor", value: next.encoded)]
+            if let link = components.string { response.headers.replaceOrAdd(name: .link, value: "<\(link)>; rel=\"next\"") }
+        }
+        return response
+    }
+
+    @Sendable
+    func messages(_ req: Request) async throws -> [CachedMessage] {
+        try await access.require(req)
+        let conversationID = try req.parameters.require("conversation_id")
+        let cache = ConversationCache(database: req.db)
+        guard try await cache.conversation(conversationID) != nil else { throw ChatError.conversationNotFound }
+        return try await cache.messages(ofConversations: [conversationID]).map(CachedMessage.init)
+    }
+
+    /// Every message of the filtered conversations, streamed page by page so memory stays flat:
+    /// `format=csv` (default) or `format=jsonl`.
+    @Sendable
+    func export(_ req: Request) async throws -> Response {
+        try await access.require(req)
+        let filter = try CacheFilter.parse(req)
+        let format = try CacheExportFormat(req.query[String.self, at: "format"])
+        let exporter = CacheExporter(cache: ConversationCache(database: req.db), filter: filter, format: format, logger: req.logger)
+        var headers = HTTPHeaders()
+        headers.contentType = format.mediaType
+        headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(format.fileName(at: Date()))\"")
+        headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        return Response(status: .ok, headers: headers, body: .init(managedAsyncStream: { writer in
+            try await exporter.write { try await writer.writeBuffer(ByteBuffer(string: $0)) }
+        }))
+    }
+
+    static func limit(_ req: Request) throws -> Int? {
+        guard let raw = req.query[String.self, at: "limit"] else { return nil }
+        guard let limit = Int(raw), (1...maxLimit).contains(limit) else {
+            throw Abort(.unprocessableEntity, reason: "limit must be a whole number from 1 to \(maxLimit)")
+        }
+        return limit
+    }
+}
+
+/// One row of `GET /v1/cache/conversations`: the seed's fields plus what the sync knows.
+struct CachedConversation: Content {
+    var conversationID: String
+    var systemID: String
+    var userID: String
+    var name: String?
+    var createdAt: String
+    var updatedAt: String
+    var syncedAt: String?
+    /// Set when Dify no longer lists the conversation (deleted there).
+    var deletedAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case conversationID = "conversation_id", systemID = "system_id", userID = "user_id", name
+        case createdAt = "created_at", updatedAt = "updated_at", syncedAt = "synced_at", deletedAt = "deleted_at"
+    }
+
+    init(_ row: ConversationCache.ConversationRow) {
+        conversationID = row.conversationID
+        systemID = row.systemID
+        userID = row.userID
+        name = row.name
+        createdAt = ISO8601.string(row.createdAt)
+        updatedAt = ISO8601.string(row.updatedAt)
+        syncedAt = row.syncedAt.map(ISO8601.string)
+        deletedAt = row.deletedAt.map(ISO8601.string)
+    }
+}
+
+/// One row of `GET /v1/cache/conversations/{id}/messages`.
+struct CachedMessage: Content {
+    var messageID: String
+    var role: String
+    var content: String
+    var status: String
+    var createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case messageID = "message_id", role, content, status, createdAt = "created_at"
+    }
+
+    init(_ row: ConversationCache.MessageRow) {
+        messageID = row.messageID
+        role = row.role
+        content = row.content
+        status = row.status
+        createdAt = ISO8601.string(row.createdAt)
+    }
+}
+
+/// UTC times with milliseconds, e.g. `2026-11-25T17:09:59.123Z`.
+enum ISO8601 {
+    static func string(_ date: Date) -> String {
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
+    }
+}

@@ -1,0 +1,77 @@
+import Fluent
+import Foundation
+import SQLKit
+
+/// What the gateway already holds for one user, read once per user and sync run.
+struct LocalConversations: Sendable {
+    struct Known: Sendable {
+        let conversationID: String
+        let difyUpdatedAt: Date?
+        let syncedAt: Date?
+        let deletedAt: Date?
+
+        /// Synced before, still alive, and Dify reports the same `updated_at`: nothing to fetch.
+        func isCurrent(difyUpdatedAt remote: Date?) -> Bool {
+            guard syncedAt != nil, deletedAt == nil, let remote, let difyUpdatedAt else { return false }
+            return Int(remote.timeIntervalSince1970) == Int(difyUpdatedAt.timeIntervalSince1970)
+        }
+    }
+
+    let byID: [String: Known]
+
+    static func load(for user: HistorySync.KnownUser, on database: any Database) async throws -> LocalConversations {
+        let rows = try await StoredConversation.query(on: database)
+            .filter(\.$systemID == user.systemID).filter(\.$userID == user.userID).all()
+        return LocalConversations(byID: Dictionary(rows.map {
+            ($0.conversationID, Known(conversationID: $0.conversationID, difyUpdatedAt: $0.difyUpdatedAt, syncedAt: $0.syncedAt, deletedAt: $0.deletedAt))
+        }, uniquingKeysWith: { first, _ in first }))
+    }
+
+    /// message_id → content of the conversation's stored messages.
+    static func messageContents(of conversationID: String, on database: any Database) async throws -> [String: String] {
+        let rows = try await (database as! any SQLDatabase).select()
+            .columns("message_id", "content").from(StoredMessage.schema)
+            .where("conversation_id", .equal, SQLBind(conversationID)).all()
+        var contents: [String: String] = [:]
+        for row in rows {
+            contents[try row.decode(column: "message_id", as: String.self)] = try row.decode(column: "content", as: String.self)
+        }
+        return contents
+    }
+
+    static func markDeleted(_ conversationIDs: [String], at stamp: Date, on database: any Database) async throws {
+        for chunk in stride(from: 0, to: conversationIDs.count, by: 500).map({ Array(conversationIDs[$0..<min($0 + 500, conversationIDs.count)]) }) {
+            try await (database as! any SQLDatabase).update(StoredConversation.schema)
+                .set("deleted_at", to: SQLBind(stamp)).set("updated_at", to: SQLBind(stamp))
+                .where("conversation_id", .in, SQLBind.group(chunk)).run()
+        }
+    }
+}
+
+extension HistorySync {
+    /// A synced conversation: new ones are mapped to their owner; known ones take Dify's name and `updated_at`,
+    /// and come back to life if they had been marked deleted.
+    static let syncedConversation = RowUpsert.Shape(
+        order: 8, table: StoredConversation.schema,
+        columns: ConversationStore.conversationColumns + ["name", "dify_updated_at", "synced_at", "deleted_at"],
+        conflict: ["conversation_id"], update: ["name", "dify_updated_at", "synced_at", "deleted_at", "updated_at"])
+    /// A message from Dify: Dify's text wins over what the gateway stored (a stream cut short, for instance).
+    static let syncedMessage = RowUpsert.Shape(
+        order: 7, table: StoredMessage.schema, columns: ConversationStore.messageColumns,
+        conflict: ["message_id"], update: ["conversation_id", "content", "status", "updated_at"])
+
+    static func conversationRow(_ conversation: DifyConversation, user: KnownUser, updatedAt: Date?, at stamp: Date) -> RowUpsert {
+        let created = conversation.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? stamp
+        return RowUpsert(shape: syncedConversation, key: conversation.id, values: [
+            UUID(), conversation.id, user.systemID, user.userID, user.difyUser, created, stamp,
+            conversation.name, updatedAt, stamp, Date?.none,
+        ])
+    }
+
+    static func messageRow(id: String, conversationID: String, user: KnownUser, role: String, content: String, createdAt: Date, at stamp: Date) -> RowUpsert {
+        RowUpsert(shape: syncedMessage, key: id, values: [
+            UUID(), id, conversationID, user.systemID, user.userID, role, content,
+            StoredMessage.Status.complete.rawValue, String?.none, String?.none, createdAt, stamp,
+        ])
+    }
+}

@@ -1,0 +1,154 @@
+import Fluent
+import Foundation
+import Logging
+import SQLKit
+
+/// Copies every known user's conversations and messages from Dify's Service API into the gateway's tables:
+/// all pages, upserted (a second run changes nothing), unchanged conversations skipped, conversations Dify
+/// no longer lists marked deleted. One user's failure is reported and does not touch the others.
+struct HistorySync: Sendable {
+    let dify: any DifyClient
+    let targets: DifyTargetResolver
+    let database: any Database
+    let writer: any RowWriter
+    let now: @Sendable () -> Date
+    var concurrency = 4
+    var retry = RetryPolicy()
+    var pageSize = 100
+    let logger: Logger
+
+    struct KnownUser: Sendable, Hashable {
+        let systemID: String
+        let userID: String
+        let difyUser: String
+    }
+
+    /// `progress` is called after each user with (users done, users in total).
+    func run(progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) async -> SyncReport {
+        let started = ContinuousClock.now
+        var report = SyncReport(startedAt: now())
+        let users: [KnownUser]
+        do {
+            users = try await knownUsers()
+        } catch {
+            report.errors.append(.init(systemID: "", userID: "", detail: "could not read the users to sync: \(error)"))
+            return report
+        }
+        report.users = users.count
+        await withTaskGroup(of: (KnownUser, Result<UserSyncCounts, any Error>).self) { group in
+            var next = users.makeIterator()
+            func addNext() -> Bool {
+                guard let user = next.next() else { return false }
+                group.addTask {
+                    do { return (user, .success(try await self.sync(user))) } catch { return (user, .failure(error)) }
+                }
+                return true
+            }
+            for _ in 0..<max(1, concurrency) where !addNext() { break }
+            var done = 0
+            while let (user, result) = await group.next() {
+                done += 1
+                switch result {
+                case .success(let counts): report.add(counts)
+                case .failure(let error): report.errors.append(.init(systemID: user.systemID, userID: user.userID, detail: Self.describe(error)))
+                }
+                progress(done, users.count)
+                _ = addNext()
+            }
+        }
+        report.durationMS = (ContinuousClock.now - started).milliseconds
+        logger.info("history sync finished", metadata: [
+            "users": .stringConvertible(report.users), "conversations_synced": .stringConvertible(report.conversationsSynced),
+            "messages_synced": .stringConvertible(report.messagesSynced), "errors": .stringConvertible(report.errors.count),
+            "duration_ms": .stringConvertible(report.durationMS),
+        ])
+        return report
+    }
+
+    /// Everyone who chatted through the gateway (their conversations) or opened the chat page (`gateway_users`).
+    func knownUsers() async throws -> [KnownUser] {
+        let sql = database as! any SQLDatabase
+        let rows = try await sql.raw("""
+            SELECT system_id, user_id, dify_user FROM \(ident: ChatUser.schema)
+            UNION SELECT system_id, user_id, dify_user FROM \(ident: StoredConversation.schema)
+            ORDER BY system_id, user_id
+            """).all()
+        return try rows.map {
+            KnownUser(systemID: try $0.decode(column: "system_id", as: String.self), userID: try $0.decode(column: "user_id", as: String.self),
+                      difyUser: try $0.decode(column: "dify_user", as: String.self))
+        }
+    }
+
+    func sync(_ user: KnownUser) async throws -> UserSyncCounts {
+        let target = try targets.target(forSystem: user.systemID)
+        let remote = try await allConversations(of: user, at: target)
+        let local = try await LocalConversations.load(for: user, on: database)
+        var counts = UserSyncCounts()
+        for conversation in remote {
+            let updatedAt = conversation.updatedAt.map { Date(timeIntervalSince1970: TimeInterval($0)) }
+            if let known = local.byID[conversation.id], known.isCurrent(difyUpdatedAt: updatedAt) {
+                counts.conversationsSkipped += 1
+                continue
+            }
+            let messages = try await allMessages(of: conversation.id, user: user, at: target)
+            let existing = try await LocalConversations.messageContents(of: conversation.id, on: database)
+            var rows: [RowUpsert] = []
+            let stamp = now()
+            for message in messages {
+                let created = message.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? stamp
+                for (role, text) in [("user", message.query ?? ""), ("assistant", message.answer ?? "")] {
+                    let messageID = "\(message.id)_\(role)"
+                    switch existing[messageID] {
+                    case nil: counts.messagesAdded += 1
+                    case text?: continue
+                    case _?: counts.messagesUpdated += 1
+                    }
+                    rows.append(Self.messageRow(id: messageID, conversationID: conversation.id, user: user, role: role, content: text, createdAt: created, at: stamp))
+                }
+            }
+            rows.append(Self.conversationRow(conversation, user: user, updatedAt: updatedAt, at: stamp))
+            try await writer.write(rows)
+            counts.conversationsSynced += 1
+        }
+        let listed = Set(remote.map(\.id))
+        let gone = local.byID.values.filter { $0.deletedAt == nil && !listed.contains($0.conversationID) }.map(\.conversationID)
+        if !gone.isEmpty {
+            try await LocalConversations.markDeleted(gone, at: now(), on: database)
+            counts.conversationsDeleted = gone.count
+        }
+        return counts
+    }
+
+    /// Every conversation, `last_id`/`has_more` to the end, each page retried on its own.
+    private func allConversations(of user: KnownUser, at target: DifyTarget) async throws -> [DifyConversation] {
+        var all: [DifyConversation] = []
+        var lastID: String?
+        while true {
+            let page = try await retry.run { [dify, pageSize, lastID] in
+                try await dify.conversations(user: user.difyUser, lastID: lastID, limit: pageSize, at: target)
+            }
+            all += page.data
+            guard page.hasMore, let last = page.data.last?.id, last != lastID else { return all }
+            lastID = last
+        }
+    }
+
+    /// Every turn, oldest first, scrolling back with `first_id`, each page retried on its own.
+    private func allMessages(of conversationID: String, user: KnownUser, at target: DifyTarget) async throws -> [DifyMessage] {
+        var pages: [[DifyMessage]] = []
+        var firstID: String?
+        while true {
+            let page = try await retry.run { [dify, pageSize, firstID] in
+                try await dify.messages(conversationID: conversationID, user: user.difyUser, firstID: firstID, limit: pageSize, at: target)
+            }
+            pages.append(page.data)
+            guard page.hasMore, let first = page.data.first?.id, first != firstID else { break }
+            firstID = first
+        }
+        return pages.reversed().flatMap { $0 }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        (error as? DifyError)?.summary ?? String(describing: error)
+    }
+}

@@ -1,0 +1,167 @@
+import FakeDify
+import Fluent
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+@testable import ChatGateway
+
+@Suite("History sync from Dify")
+struct HistorySyncTests {
+    @Test func copiesEveryPageBothWaysAndASecondRunChangesNothing() async throws {
+        try await GatewayHarness.with { gateway in
+            // 17 conversations (3 pages of 7) of 16 turns (3 pages of 7 going back with first_id).
+            let ids = await gateway.fake.store.seed(user: "drillquiz_alice", conversations: 17, turnsEach: 16)
+            try await gateway.register("drillquiz", "alice")
+            let sync = gateway.historySync()
+
+            let first = await sync.run()
+            #expect(first.errors.isEmpty)
+            #expect(first.users == 1)
+            #expect(first.conversationsSynced == 17)
+            #expect(first.messagesAdded == 17 * 16 * 2)
+            #expect(first.messagesSynced == first.messagesAdded)
+            #expect(try await StoredConversation.query(on: gateway.app.db).count() == 17)
+            #expect(try await StoredMessage.query(on: gateway.app.db).count() == 17 * 16 * 2)
+            let oneConversation = try await StoredMessage.query(on: gateway.app.db).filter(\.$conversationID == ids[0]).all()
+            #expect(Set(oneConversation.map(\.content)).contains("Seeded question 1.16"))
+            let conversation = try #require(try await StoredConversation.query(on: gateway.app.db).filter(\.$conversationID == ids[0]).first())
+            #expect(conversation.syncedAt != nil && conversation.name != nil && conversation.userID == "alice")
+
+            let second = await sync.run()
+            #expect(second.conversationsSynced == 0)
+            #expect(second.conversationsSkipped == 17)
+            #expect(second.messagesAdded == 0 && second.messagesUpdated == 0)
+            #expect(try await StoredMessage.query(on: gateway.app.db).count() == 17 * 16 * 2)
+        }
+    }
+
+    @Test func chatsThroughTheGatewayAreSyncedWithoutDuplicatesAndChangesAreFetchedAgain() async throws {
+        try await GatewayHarness.with { gateway in
+            let reply = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                                               json: ["system_id": "drillquiz", "user_id": "bob", "message": "hello"])
+            let conversationID = try #require(reply.object["conversation_id"] as? String)
+            let sync = gateway.historySync()
+            let first = await sync.run()
+            #expect(first.users == 1)
+            #expect(first.messagesAdded == 0)   // the chat already stored both sides under Dify's ids
+            #expect(try await StoredMessage.query(on: gateway.app.db).count() == 2)
+
+            try await Task.sleep(for: .milliseconds(1100))   // Dify's updated_at has one-second resolution
+            _ = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                                       json: ["system_id": "drillquiz", "user_id": "bob", "message": "again", "conversation_id": conversationID])
+            let second = await sync.run()
+            #expect(second.conversationsSynced == 1)
+            #expect(second.messagesAdded == 0)
+            #expect(try await StoredMessage.query(on: gateway.app.db).count() == 4)
+        }
+    }
+
+    @Test func conversationsDeletedInDifyAreMarkedDeleted() async throws {
+        try await GatewayHarness.with { gateway in
+            let ids = await gateway.fake.store.seed(user: "drillquiz_carol", conversations: 3, turnsEach: 1)
+            try await gateway.register("drillquiz", "carol")
+            let sync = gateway.historySync()
+            _ = await sync.run()
+            try await gateway.liveDify.deleteConversation(ids[1], user: "drillquiz_carol", at: gateway.target)
+            let report = await sync.run()
+            #expect(report.conversationsDeleted == 1)
+            let rows = try await StoredConversation.query(on: gateway.app.db).all()
+            #expect(rows.filter { $0.deletedAt != nil }.map(\.conversationID) == [ids[1]])
+            #expect(await sync.run().conversationsDeleted == 0)   // marked once
+        }
+    }
+
+    @Test func oneUsersFailureIsReportedAndTheOthersAreSynced() async throws {
+        try await GatewayHarness.with { gateway in
+            for user in ["dave", "erin", "frank"] {
+                await gateway.fake.store.seed(user: "drillquiz_\(user)", conversations: 2, turnsEach: 2)
+                try await gateway.register("drillquiz", user)
+            }
+            try await gateway.register("unconfigured-system", "gina")
+            let flaky = FlakyDify(live: gateway.liveDify, alwaysFailing: ["drillquiz_erin": .upstream(status: 400, code: "invalid_param", message: "broken")])
+            let report = await gateway.historySync(dify: flaky).run()
+            #expect(report.users == 4)
+            #expect(report.conversationsSynced == 4)
+            #expect(report.errors.map(\.userID).sorted() == ["erin"])
+            #expect(report.errors.first?.detail.contains("400") == true)
+            #expect(try await StoredConversation.query(on: gateway.app.db).count() == 4)
+        }
+    }
+
+    @Test func rateLimitsAndServerErrorsAreRetriedWithBackOff() async throws {
+        try await GatewayHarness.with { gateway in
+            await gateway.fake.store.seed(user: "drillquiz_hank", conversations: 2, turnsEach: 1)
+            try await gateway.register("drillquiz", "hank")
+            let flaky = FlakyDify(live: gateway.liveDify, rateLimitedFirst: ["drillquiz_hank": 3])
+            let delays = NIOLockedValueBox<[Duration]>([])
+            let report = await gateway.historySync(dify: flaky, delays: delays).run()
+            #expect(report.errors.isEmpty)
+            #expect(report.conversationsSynced == 2)
+            #expect(delays.withLockedValue { $0 } == [.milliseconds(500), .seconds(1), .seconds(2)])
+
+            let hopeless = FlakyDify(live: gateway.liveDify, rateLimitedFirst: ["drillquiz_hank": 100])
+            let failed = await gateway.historySync(dify: hopeless).run()
+            #expect(failed.errors.count == 1)
+            #expect(hopeless.conversationListings == RetryPolicy().maxAttempts)
+        }
+    }
+
+    @Test func overlappingRunsShareOneRun() async throws {
+        try await GatewayHarness.with { gateway in
+            for index in 0..<20 {
+                await gateway.fake.store.seed(user: "drillquiz_u\(index)", conversations: 2, turnsEach: 3)
+                try await gateway.register("drillquiz", "u\(index)")
+            }
+            let counting = FlakyDify(live: gateway.liveDify)
+            let coordinator = SyncCoordinator(sync: gateway.historySync(dify: counting))
+            async let first = coordinator.run()
+            async let second = coordinator.run()
+            let (a, b) = await (first, second)
+            #expect([a.joined, b.joined].filter { $0 }.count == 1)
+            #expect(a.report == b.report)
+            #expect(counting.conversationListings == 20)
+            #expect(await coordinator.isRunning == false)
+        }
+    }
+
+    @Test func syncEndpointNeedsAnOperatorKey() async throws {
+        try await GatewayHarness.with { gateway in
+            await gateway.fake.store.seed(user: "drillquiz_ivy", conversations: 2, turnsEach: 2)
+            try await gateway.register("drillquiz", "ivy")
+            #expect(try await gateway.call(.POST, "/v1/sync").status == 401)
+            #expect(try await gateway.call(.POST, "/v1/sync", headers: [("X-API-Key", "wrong")]).status == 401)
+            let token = try await gateway.token(system: "drillquiz", user: "ivy")
+            #expect(try await gateway.call(.POST, "/v1/sync", headers: [("Authorization", "Bearer \(token)")]).status == 401)
+            let reply = try await gateway.call(.POST, "/v1/sync", headers: GatewayHarness.keyHeader)
+            #expect(reply.status == 200)
+            #expect(reply.object["conversations_synced"] as? Int == 2)
+            #expect(reply.object["messages_synced"] as? Int == 8)
+            #expect((reply.object["errors"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test func runsOnItsOwnEverySyncInterval() async throws {
+        try await GatewayHarness.with(adjust: { $0.syncInterval = .seconds(1) }) { gateway in
+            await gateway.fake.store.seed(user: "drillquiz_jack", conversations: 1, turnsEach: 1)
+            try await gateway.register("drillquiz", "jack")
+            var synced = 0
+            for _ in 0..<40 where synced == 0 {
+                try await Task.sleep(for: .milliseconds(100))
+                synced = try await StoredConversation.query(on: gateway.app.db).filter(\.$syncedAt != nil).count()
+            }
+            #expect(synced == 1)
+        }
+    }
+
+    @Test(arguments: [("5m", 300), ("90s", 90), ("2h", 7200), ("45", 45)])
+    func syncIntervalIsParsed(raw: String, seconds: Int64) throws {
+        let settings = try Settings.parse(environment: ["SYNC_INTERVAL": raw], isProduction: false)
+        #expect(settings.syncInterval == .seconds(seconds))
+    }
+
+    @Test func badSyncIntervalNamesTheVariable() {
+        #expect(throws: SettingsError.self) { try Settings.parse(environment: ["SYNC_INTERVAL": "soon"], isProduction: false) }
+        #expect((try? Settings.parse(environment: ["SYNC_INTERVAL": "off"], isProduction: false))?.syncInterval == nil)
+        #expect((try? Settings.parse(environment: [:], isProduction: false))?.syncInterval == nil)
+    }
+}

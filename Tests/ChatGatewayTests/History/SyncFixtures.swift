@@ -1,0 +1,74 @@
+import AsyncHTTPClient
+import Foundation
+import NIOConcurrencyHelpers
+@testable import ChatGateway
+
+/// A live Dify client (to the harness's fake Dify over loopback) that can be told to fail some calls first:
+/// how the sync's retry and per-user isolation are exercised without touching the fake's chat faults.
+final class FlakyDify: DifyClient, @unchecked Sendable {
+    let live: any DifyClient
+    /// Dify users whose conversation listing always fails with this error.
+    let alwaysFailing: [String: DifyError]
+    /// Dify users whose first N listing calls fail with 429.
+    private let rateLimited = NIOLockedValueBox<[String: Int]>([:])
+    private let listingCalls = NIOLockedValueBox(0)
+
+    init(live: any DifyClient, alwaysFailing: [String: DifyError] = [:], rateLimitedFirst: [String: Int] = [:]) {
+        self.live = live
+        self.alwaysFailing = alwaysFailing
+        rateLimited.withLockedValue { $0 = rateLimitedFirst }
+    }
+
+    var conversationListings: Int { listingCalls.withLockedValue { $0 } }
+
+    func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> {
+        listingCalls.withLockedValue { $0 += 1 }
+        if let error = alwaysFailing[user] { throw error }
+        let limited = rateLimited.withLockedValue { remaining -> Bool in
+            guard let left = remaining[user], left > 0 else { return false }
+            remaining[user] = left - 1
+            return true
+        }
+        if limited { throw DifyError.upstream(status: 429, code: "too_many_requests", message: "rate limited") }
+        return try await live.conversations(user: user, lastID: lastID, limit: limit, at: target)
+    }
+
+    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer { try await live.sendMessage(request, to: target) }
+    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream { try await live.streamMessage(request, to: target) }
+    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { try await live.stopMessage(taskID: taskID, user: user, at: target) }
+    func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> {
+        try await live.messages(conversationID: conversationID, user: user, firstID: firstID, limit: limit, at: target)
+    }
+    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
+        try await live.deleteConversation(conversationID, user: user, at: target)
+    }
+    func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation {
+        try await live.renameConversation(conversationID, name: name, autoGenerate: autoGenerate, user: user, at: target)
+    }
+    func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws {
+        try await live.sendFeedback(messageID: messageID, rating: rating, content: content, user: user, at: target)
+    }
+    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
+        try await live.suggestedQuestions(messageID: messageID, user: user, at: target)
+    }
+}
+
+extension GatewayHarness {
+    var target: DifyTarget { DifyTarget(baseURL: URL(string: fake.baseURL)!, apiKey: Self.difyKey) }
+    var liveDify: any DifyClient { HTTPDifyClient(http: HTTPClient.shared, timeout: .seconds(30)) }
+
+    /// A sync over the harness's fake Dify, with small pages so pagination is exercised, and no real back-off.
+    func historySync(dify: (any DifyClient)? = nil, pageSize: Int = 7, delays: NIOLockedValueBox<[Duration]>? = nil) -> HistorySync {
+        var sync = HistorySync(
+            dify: dify ?? liveDify, targets: DifyTargetResolver(sharedBaseURL: URL(string: fake.baseURL), sharedAPIKey: Self.difyKey),
+            database: app.db, writer: DirectRowWriter(database: app.db), now: Date.init, logger: app.logger)
+        sync.pageSize = pageSize
+        sync.retry.sleep = { delay in delays?.withLockedValue { $0.append(delay) } }
+        return sync
+    }
+
+    /// Registers (system, user) as the chat page does, so the sync knows them.
+    func register(_ system: String, _ user: String) async throws {
+        try await ConversationStore(database: app.db, now: Date.init).registerUser(CallerIdentity(systemID: system, userID: user))
+    }
+}
