@@ -146,6 +146,17 @@ class Page:
         self.wait(lambda: len(self.all(".message.assistant .message-actions")) >= count and not self.busy(), timeout,
                   "the answer did not finish")
 
+    def start_conversations(self, *first_messages):
+        """One new conversation per message, each answered; the list then shows them newest first."""
+        for index, message in enumerate(first_messages):
+            if index:
+                self.find(".sidebar .new-chat").click()
+                self.wait(lambda: self.find("#empty-state").is_displayed())
+            self.type_and_send(message)
+            self.wait_answer_done()
+        newest_first = list(reversed(first_messages))
+        self.wait(lambda: self.conversation_names() == newest_first, message="conversations not listed newest first")
+
     def busy(self):
         return self.find("#messages").get_attribute("aria-busy") == "true"
 

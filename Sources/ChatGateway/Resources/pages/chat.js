@@ -453,8 +453,7 @@
         ended = true;
         if (frame) cancelAnimationFrame(frame);
         finishAnswer(answer, data.answer != null ? data.answer : answer.text, data.message_id, data.stopped);
-        endTurn(turn);
-        announce(answer.text);
+        endTurn(turn);   // aria-busy drops: the log region now reads the finished answer once
         loadConversations();
         if (data.message_id && !data.stopped) showSuggestions(data.message_id);
       } else if (name === 'error') {
@@ -535,7 +534,7 @@
       if (state.busy) return;
       user.remove();
       send(text);
-    }, 'retry'));
+    }));
     user.appendChild(problem);
     scrollToEnd(true);
   }
@@ -675,10 +674,9 @@
     return node;
   }
 
-  function textButton(label, className, type, onClick, testName) {
+  function textButton(label, className, type, onClick) {
     var button = element('button', className, label);
     button.type = type;
-    if (testName) button.setAttribute('data-role', testName);
     if (onClick) button.addEventListener('click', onClick);
     return button;
   }
