@@ -9,6 +9,8 @@ struct PageStrings: Codable, Equatable, Sendable {
     var errorList: String
     var errorMessages: String
     var errorSend: String
+    var errorUnavailable: String
+    var errorTimeout: String
     // Controls.
     var title: String
     var messageLabel: String
@@ -55,6 +57,7 @@ struct PageStrings: Codable, Equatable, Sendable {
         placeholder: "Type a message...", send: "Send", empty: "Type a message.",
         emptyFull: "Start a new chat or select one from the list.", errorList: "Failed to load conversations.",
         errorMessages: "Failed to load messages.", errorSend: "Send failed.",
+        errorUnavailable: "The assistant is not available right now. Please try again in a moment.", errorTimeout: "The assistant took too long to answer. Please try again.",
         title: "Chat", messageLabel: "Message", newChat: "New chat", conversations: "Conversations",
         showConversations: "Show conversations", untitled: "New conversation", rename: "Rename",
         renameLabel: "Conversation name", save: "Save", cancel: "Cancel", delete: "Delete",
@@ -70,6 +73,7 @@ struct PageStrings: Codable, Equatable, Sendable {
         placeholder: "Escribe un mensaje...", send: "Enviar", empty: "Escribe un mensaje.",
         emptyFull: "Inicia un chat nuevo o elige uno de la lista.", errorList: "No se pudieron cargar las conversaciones.",
         errorMessages: "No se pudieron cargar los mensajes.", errorSend: "No se pudo enviar.",
+        errorUnavailable: "El asistente no está disponible en este momento. Inténtalo de nuevo en unos instantes.", errorTimeout: "El asistente tardó demasiado en responder. Inténtalo de nuevo.",
         title: "Chat", messageLabel: "Mensaje", newChat: "Nuevo chat", conversations: "Conversaciones",
         showConversations: "Mostrar conversaciones", untitled: "Nueva conversación", rename: "Renombrar",
         renameLabel: "Nombre de la conversación", save: "Guardar", cancel: "Cancelar", delete: "Eliminar",
@@ -85,6 +89,7 @@ struct PageStrings: Codable, Equatable, Sendable {
         placeholder: "메시지를 입력하세요...", send: "보내기", empty: "메시지를 입력하세요.",
         emptyFull: "새 채팅을 시작하거나 목록에서 선택하세요.", errorList: "대화 목록을 불러오지 못했습니다.",
         errorMessages: "메시지를 불러오지 못했습니다.", errorSend: "전송에 실패했습니다.",
+        errorUnavailable: "지금은 어시스턴트를 사용할 수 없습니다. 잠시 후 다시 시도해 주세요.", errorTimeout: "답변이 너무 오래 걸렸습니다. 다시 시도해 주세요.",
         title: "채팅", messageLabel: "메시지", newChat: "새 채팅", conversations: "대화 목록",
         showConversations: "대화 목록 보기", untitled: "새 대화", rename: "이름 바꾸기",
         renameLabel: "대화 이름", save: "저장", cancel: "취소", delete: "삭제",
@@ -100,6 +105,7 @@ struct PageStrings: Codable, Equatable, Sendable {
         placeholder: "输入消息...", send: "发送", empty: "请输入消息。",
         emptyFull: "开始新的聊天，或从列表中选择一个。", errorList: "无法加载对话列表。",
         errorMessages: "无法加载消息。", errorSend: "发送失败。",
+        errorUnavailable: "助手暂时不可用，请稍后重试。", errorTimeout: "助手响应超时，请重试。",
         title: "聊天", messageLabel: "消息", newChat: "新聊天", conversations: "对话",
         showConversations: "显示对话列表", untitled: "新对话", rename: "重命名",
         renameLabel: "对话名称", save: "保存", cancel: "取消", delete: "删除",
@@ -115,6 +121,7 @@ struct PageStrings: Codable, Equatable, Sendable {
         placeholder: "メッセージを入力...", send: "送信", empty: "メッセージを入力してください。",
         emptyFull: "新しいチャットを始めるか、一覧から選んでください。", errorList: "会話一覧を読み込めませんでした。",
         errorMessages: "メッセージを読み込めませんでした。", errorSend: "送信できませんでした。",
+        errorUnavailable: "アシスタントは現在利用できません。しばらくしてからもう一度お試しください。", errorTimeout: "応答に時間がかかりすぎました。もう一度お試しください。",
         title: "チャット", messageLabel: "メッセージ", newChat: "新しいチャット", conversations: "会話",
         showConversations: "会話一覧を表示", untitled: "新しい会話", rename: "名前を変更",
         renameLabel: "会話の名前", save: "保存", cancel: "キャンセル", delete: "削除",

@@ -458,7 +458,7 @@
         if (data.message_id && !data.stopped) showSuggestions(data.message_id);
       } else if (name === 'error') {
         ended = true;
-        failTurn(turn, user, answer, text, data.detail);
+        failTurn(turn, user, answer, text, data.status, data.detail);
       }
     }
 
@@ -470,11 +470,11 @@
       if (!response.ok) return failure(response);
       return readEvents(response.body, handle);
     }).then(function () {
-      if (!ended && !turn.detached) failTurn(turn, user, answer, text, null);
+      if (!ended && !turn.detached) failTurn(turn, user, answer, text, null, null);
     }, function (error) {
       if (turn.detached) return;
       if (error && error.status === 401) return;
-      failTurn(turn, user, answer, text, error && error.status ? error.message : null);
+      failTurn(turn, user, answer, text, error && error.status, error && error.message);
     });
   }
 
@@ -523,13 +523,20 @@
     updateTitle();
   }
 
-  function failTurn(turn, user, answer, text, detail) {
+  /* Upstream trouble (5xx, or no answer at all) is said in the user's language; a request the API refused
+     (422: too long, 404: conversation gone) keeps the API's own reason, which says what to change. */
+  function failureReason(status, detail) {
+    if (!status || status >= 500) return status === 504 ? strings.errorTimeout : strings.errorUnavailable;
+    return detail || '';
+  }
+
+  function failTurn(turn, user, answer, text, status, detail) {
     endTurn(turn);
     answer.message.remove();
     user.classList.add('failed');
     var problem = element('div', 'send-error');
     problem.setAttribute('role', 'alert');
-    problem.appendChild(element('span', 'send-error-text', strings.errorSend + (detail ? ' ' + detail : '')));
+    problem.appendChild(element('span', 'send-error-text', strings.errorSend + ' ' + failureReason(status, detail)));
     problem.appendChild(textButton(strings.retry, 'button small retry', 'button', function () {
       if (state.busy) return;
       user.remove();
