@@ -273,6 +273,15 @@ def test_feedback_buttons_and_keyboard_only_use(page, user):
     page.find(".message-actions .dislike").click()
     page.wait(lambda: page.find(".message-actions .dislike").get_attribute("aria-pressed") == "true")
     assert like.get_attribute("aria-pressed") == "false"
+    # Tab to Send and press Enter: the focus comes back to the composer when the answer is done.
+    box = page.find("#composer-input")
+    box.send_keys("sent with the button")
+    box.send_keys(Keys.TAB)
+    assert page.driver.switch_to.active_element == page.find("#send-button")
+    page.driver.switch_to.active_element.send_keys(Keys.ENTER)
+    page.wait_answer_done(count=2)
+    assert page.answers()[-1] == "Echo: sent with the button"
+    page.wait(lambda: page.driver.switch_to.active_element == box, message="the focus was lost after sending")
     # Every control has a name a screen reader can say, and the answer is in a live region.
     unnamed = page.driver.execute_script("""
         return [...document.querySelectorAll('#app button, #app textarea, #app input')]

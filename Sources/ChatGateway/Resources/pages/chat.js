@@ -577,9 +577,14 @@
   }
 
   function setBusy(busy) {
+    // A control about to be disabled or hidden (Send, Stop) would drop the keyboard focus to the page.
+    var focusWasOnControl = document.activeElement === ui.sendButton || document.activeElement === ui.stopButton;
     state.busy = busy;
     ui.messages.setAttribute('aria-busy', String(busy));
     updateControls();
+    if (focusWasOnControl && (busy ? ui.stopButton : ui.composerInput) !== document.activeElement) {
+      (busy ? ui.stopButton : ui.composerInput).focus();
+    }
   }
 
   function updateControls() {
