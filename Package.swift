@@ -60,6 +60,8 @@ let package = Package(
                 "ChatGateway",
                 "FakeDify",
                 .product(name: "VaporTesting", package: "vapor"),
+                // A throwaway PostgreSQL database per test when TEST_DATABASE_URL is set.
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -19,7 +19,7 @@ public enum ChatGatewayEntrypoint {
             do {
                 let settings = try Settings.parse(environment: ProcessInfo.processInfo.environment, isProduction: environment == .production)
                 try await configure(app, settings: settings)
-                if shouldMigrateOnStart(environment) { try await app.autoMigrate() }
+                if shouldMigrateOnStart(environment) { try await MigrationRunner(database: settings.database).run(on: app) }
                 try await app.execute()
                 try await app.asyncShutdown()
             } catch {

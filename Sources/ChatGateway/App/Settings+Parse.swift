@@ -62,7 +62,8 @@ extension Settings {
             maxRequestBytes: try integer("MAX_REQUEST_BYTES", default: 262_144, range: 1024...67_108_864),
             publicBaseURL: value("PUBLIC_BASE_URL") ?? "http://localhost:\(port)",
             syncInterval: try value("SYNC_INTERVAL").flatMap { try parseInterval($0, variable: "SYNC_INTERVAL") },
-            syncConcurrency: try integer("SYNC_CONCURRENCY", default: 4, range: 1...64)
+            syncConcurrency: try integer("SYNC_CONCURRENCY", default: 4, range: 1...64),
+            databasePoolSize: try integer("DATABASE_POOL_SIZE", default: 8, range: 1...256)
         )
     }
 

@@ -39,6 +39,8 @@ public struct Settings: Sendable {
     public var syncInterval: Duration? = nil
     /// Users synced at the same time (`SYNC_CONCURRENCY`), i.e. the most Dify calls a sync has in flight.
     public var syncConcurrency: Int = 4
+    /// PostgreSQL connections per event loop (`DATABASE_POOL_SIZE`); SQLite always uses one per event loop.
+    public var databasePoolSize: Int = 8
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

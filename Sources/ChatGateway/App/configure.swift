@@ -18,9 +18,9 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     // seconds instead of holding every request for the whole DIFY_TIMEOUT.
     app.http.client.configuration.timeout.connect = .seconds(3)
 
-    try configureDatabase(app, settings.database)
+    try configureDatabase(app, settings)
     GatewayMigrations.register(on: app.migrations)
-    app.asyncCommands.use(MigrateCommand(), as: "migrate")
+    app.asyncCommands.use(MigrateCommand(migrations: MigrationRunner(database: settings.database)), as: "migrate")
     app.asyncCommands.use(GenJWTCommand(settings: settings), as: "gen-jwt")
     app.asyncCommands.use(GenEnvCommand(), as: "gen-env")
 
@@ -32,7 +32,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         HistorySync(dify: dify, targets: targets, database: app.db, writer: writer, now: dependencies.now,
                     concurrency: settings.syncConcurrency, logger: app.logger)
     }
-    app.asyncCommands.use(SyncCommand(makeSync: makeSync), as: "sync")
+    app.asyncCommands.use(SyncCommand(makeSync: makeSync, migrations: MigrationRunner(database: settings.database)), as: "sync")
     let syncCoordinator = SyncCoordinator(sync: makeSync(app))
     if let interval = settings.syncInterval {
         app.lifecycle.use(SyncSchedule(coordinator: syncCoordinator, interval: interval))
@@ -61,14 +61,15 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     }
 }
 
-private func configureDatabase(_ app: Application, _ database: Settings.Database) throws {
-    switch database {
+private func configureDatabase(_ app: Application, _ settings: Settings) throws {
+    switch settings.database {
     case .sqlite(let path):
         app.databases.use(.sqlite(.file(path)), as: .sqlite)
         // WAL lets readers proceed while one writer commits; set once, it persists in the file.
         app.lifecycle.use(SQLiteTuning())
     case .postgres(let url):
-        app.databases.use(try .postgres(url: url), as: .psql)
+        // Replicas share the server, so the pool is per process: DATABASE_POOL_SIZE connections per event loop.
+        app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: settings.databasePoolSize, connectionPoolTimeout: .seconds(10)), as: .psql)
     }
 }
 

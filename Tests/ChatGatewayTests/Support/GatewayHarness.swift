@@ -20,11 +20,11 @@ struct GatewayHarness {
     let baseURL: String
     let settings: Settings
 
-    static func settings(fakeURL: String, databasePath: String) -> Settings {
+    static func settings(fakeURL: String, database: Settings.Database) -> Settings {
         Settings(
             difyBaseURL: URL(string: fakeURL), difyAPIKey: difyKey, difySystemOverrides: [:], difyTimeout: .seconds(30), difyMaxConnections: 64, difyStreamIdleTimeout: .seconds(30), streamKeepAlive: .seconds(15),
             jwtSecret: jwtSecret, jwtSecretIsEphemeral: false, apiKeys: [apiKey],
-            database: .sqlite(path: databasePath), allowedSystemIDs: [], allowedChatTokenOrigins: [],
+            database: database, allowedSystemIDs: [], allowedChatTokenOrigins: [],
             host: "127.0.0.1", port: 0, maxMessageCharacters: 8000, maxRequestBytes: 262_144,
             publicBaseURL: "http://localhost:8088")
     }
@@ -37,32 +37,33 @@ struct GatewayHarness {
         _ body: (GatewayHarness) async throws -> T
     ) async throws -> T {
         let fake = try await FakeDifyServer.start(store: FakeDifyStore(options: fakeOptions))
-        let databasePath = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-test-\(UUID().uuidString).db").path
-        var settings = settings(fakeURL: fake.baseURL, databasePath: databasePath)
+        let database = try await TestDatabase.make()
+        var settings = settings(fakeURL: fake.baseURL, database: database.settings)
+        settings.databasePoolSize = 2   // tests run in parallel against one PostgreSQL server
         adjust(&settings)
         let app = try await Application.make(.testing)
         app.logger.logLevel = .warning
         do {
             try await configure(app, settings: settings, dependencies: dependencies)
-            try await app.autoMigrate()
+            try await MigrationRunner(database: settings.database).run(on: app)
             try await app.asyncBoot()   // lifecycle handlers: SQLite tuning, the sync schedule
             try await app.server.start(address: .hostname("127.0.0.1", port: 0))
             let port = app.http.server.shared.localAddress!.port!
             let harness = GatewayHarness(app: app, fake: fake, baseURL: "http://127.0.0.1:\(port)", settings: settings)
             let result = try await body(harness)
-            await harness.stop(databasePath)
+            await harness.stop(database)
             return result
         } catch {
-            await GatewayHarness(app: app, fake: fake, baseURL: "", settings: settings).stop(databasePath)
+            await GatewayHarness(app: app, fake: fake, baseURL: "", settings: settings).stop(database)
             throw error
         }
     }
 
-    private func stop(_ databasePath: String) async {
+    private func stop(_ database: TestDatabase) async {
         await app.server.shutdown()
         try? await app.asyncShutdown()
         try? await fake.shutdown()
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+        await database.remove()
     }
 
     struct Reply {

@@ -5,9 +5,10 @@ import Vapor
 struct MigrateCommand: AsyncCommand {
     struct Signature: CommandSignature {}
     var help: String { "Creates or updates the gateway's tables, then exits." }
+    let migrations: MigrationRunner
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        try await context.application.autoMigrate()
+        try await migrations.run(on: context.application)
         context.console.print("Migrations are up to date.")
     }
 }

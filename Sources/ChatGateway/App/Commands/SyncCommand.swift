@@ -7,9 +7,10 @@ struct SyncCommand: AsyncCommand {
     var help: String { "Copies every known user's conversations and messages from Dify into the gateway's tables, once." }
 
     let makeSync: @Sendable (Application) -> HistorySync
+    let migrations: MigrationRunner
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        try await context.application.autoMigrate()
+        try await migrations.run(on: context.application)
         let console = context.console
         let sync = makeSync(context.application)
         let report = await sync.run { done, total in
