@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Drives the built `chat-gateway` binary as an operator would: gen-env, gen-jwt, migrate, bad configuration,
+# Drives the built `chat-gateway` binary as an operator would: gen-env, gen-jwt, migrate, bad configuration, import-legacy,
 # and `serve --hostname H --port P` in demo mode (no Dify configured), over real HTTP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,49 @@ import sqlite3, sys
 names = {r[0] for r in sqlite3.connect(sys.argv[1]).execute("select name from sqlite_master where type='table'")}
 assert {"gateway_users", "gateway_conversations", "gateway_messages"} <= names, names
 PY
+
+echo "-- import-legacy (the Python gateway's SQLite file, twice)"
+python3 - "$work/legacy.db" <<'PY' || fail "could not build the legacy database"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript("""
+CREATE TABLE sync_users (id INTEGER PRIMARY KEY, system_id VARCHAR(64) NOT NULL, user_id VARCHAR(256) NOT NULL,
+  dify_user VARCHAR(320) NOT NULL, updated_at DATETIME, UNIQUE (system_id, user_id));
+CREATE TABLE conversation_mappings (id INTEGER PRIMARY KEY, system_id VARCHAR(64) NOT NULL, user_id VARCHAR(256) NOT NULL,
+  dify_user VARCHAR(320) NOT NULL, conversation_id VARCHAR(128) NOT NULL, created_at DATETIME, updated_at DATETIME, summary TEXT);
+CREATE TABLE conversation_cache (id INTEGER PRIMARY KEY, system_id VARCHAR(64) NOT NULL, user_id VARCHAR(256) NOT NULL,
+  dify_user VARCHAR(320) NOT NULL, conversation_id VARCHAR(128) NOT NULL UNIQUE, name VARCHAR(512), created_at DATETIME, synced_at DATETIME);
+CREATE TABLE message_cache (id INTEGER PRIMARY KEY, conversation_id VARCHAR(128) NOT NULL, message_id VARCHAR(128) NOT NULL UNIQUE,
+  role VARCHAR(32) NOT NULL, content TEXT NOT NULL, created_at DATETIME, synced_at DATETIME);
+INSERT INTO sync_users VALUES (1, 'drillquiz', 'u1', 'drillquiz_u1', '2025-01-02 03:04:05.123456');
+INSERT INTO conversation_mappings VALUES (1, 'drillquiz', 'u1', 'drillquiz_u1', 'c1', '2025-01-02 03:04:05', NULL, NULL),
+  (2, 'drillquiz', 'u1', 'drillquiz_u1', 'c1', '2025-01-02 03:04:09', NULL, NULL);
+INSERT INTO conversation_cache VALUES (1, 'drillquiz', 'u1', 'drillquiz_u1', 'c1', 'Homework', NULL, '2025-01-03 00:00:00');
+INSERT INTO message_cache VALUES (1, 'c1', 'm1_user', 'user', 'hi', '2025-01-02 03:04:06.5', NULL),
+  (2, 'c1', 'm1_assistant', 'assistant', 'hello', '2025-01-02 03:04:06.5', NULL),
+  (3, 'gone', 'local-0123456789ab', 'user', 'orphan', NULL, NULL);
+""")
+db.commit()
+PY
+"${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" "$bin" import-legacy "$work/legacy.db" >import1.txt 2>err.txt \
+  || fail "import-legacy: $(cat err.txt)"
+grep -Eq '^message_cache +read 3, added 2, already present 0, skipped 1 \(conversation has no known owner: 1\)$' import1.txt \
+  || fail "first import: $(cat import1.txt)"
+grep -Eq '^total +read 7, added 4, already present 2, skipped 1$' import1.txt || fail "first import total: $(cat import1.txt)"
+"${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" "$bin" import-legacy "sqlite:///$work/legacy.db" >import2.txt 2>err.txt \
+  || fail "second import-legacy: $(cat err.txt)"
+grep -Eq '^total +read 7, added 0, already present 6, skipped 1$' import2.txt || fail "second import added rows: $(cat import2.txt)"
+python3 - "$work/imported.db" <<'PY' || fail "imported rows"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+assert db.execute("select system_id, user_id, name from gateway_conversations").fetchall() == [("drillquiz", "u1", "Homework")]
+rows = db.execute("select message_id, role, user_id, status from gateway_messages order by role desc").fetchall()
+assert rows == [("m1_user", "user", "u1", "complete"), ("m1_assistant", "assistant", "u1", "complete")], rows
+PY
+if "${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" "$bin" import-legacy "$work/missing.db" 2>err.txt >/dev/null; then
+  fail "import-legacy of a missing file succeeded"
+fi
+grep -q "cannot open the legacy database $work/missing.db" err.txt || fail "missing source error: $(cat err.txt)"
 
 echo "-- serve (demo upstream)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -273,6 +273,15 @@ def test_feedback_buttons_and_keyboard_only_use(page, user):
     page.find(".message-actions .dislike").click()
     page.wait(lambda: page.find(".message-actions .dislike").get_attribute("aria-pressed") == "true")
     assert like.get_attribute("aria-pressed") == "false"
+    # Copy puts the answer as written on the clipboard.
+    page.driver.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": GATEWAY, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    copy = page.find(".message-actions .copy")
+    assert copy.get_attribute("aria-label") == "Copy"
+    copy.click()
+    page.wait(lambda: copy.get_attribute("aria-label") == "Copied", message="copy did not confirm")
+    assert page.driver.execute_async_script(
+        "navigator.clipboard.readText().then(arguments[0], () => arguments[0](null))") == "Echo: keyboard only"
     # Tab to Send and press Enter: the focus comes back to the composer when the answer is done.
     box = page.find("#composer-input")
     box.send_keys("sent with the button")

@@ -30,6 +30,8 @@ struct PageStrings: Codable, Equatable, Sendable {
     var typing: String
     var like: String
     var dislike: String
+    var copy: String
+    var copied: String
     var suggestions: String
     var you: String
     var assistant: String
@@ -62,7 +64,7 @@ struct PageStrings: Codable, Equatable, Sendable {
         showConversations: "Show conversations", untitled: "New conversation", rename: "Rename",
         renameLabel: "Conversation name", save: "Save", cancel: "Cancel", delete: "Delete",
         deleteConfirm: "Delete this conversation?", stop: "Stop", stopped: "Stopped.", retry: "Retry",
-        typing: "The assistant is typing…", like: "Helpful", dislike: "Not helpful", suggestions: "Suggested questions",
+        typing: "The assistant is typing…", like: "Helpful", dislike: "Not helpful", copy: "Copy", copied: "Copied", suggestions: "Suggested questions",
         you: "You", assistant: "Assistant", errorAction: "That did not work. Please try again.", loading: "Loading…",
         errorTitle: "Chat unavailable", errorMissing: "This page needs a chat link.",
         errorExpired: "This chat link has expired.", errorInvalid: "This chat link is not valid.",
@@ -78,7 +80,7 @@ struct PageStrings: Codable, Equatable, Sendable {
         showConversations: "Mostrar conversaciones", untitled: "Nueva conversación", rename: "Renombrar",
         renameLabel: "Nombre de la conversación", save: "Guardar", cancel: "Cancelar", delete: "Eliminar",
         deleteConfirm: "¿Eliminar esta conversación?", stop: "Detener", stopped: "Detenido.", retry: "Reintentar",
-        typing: "El asistente está escribiendo…", like: "Útil", dislike: "No es útil", suggestions: "Preguntas sugeridas",
+        typing: "El asistente está escribiendo…", like: "Útil", dislike: "No es útil", copy: "Copiar", copied: "Copiado", suggestions: "Preguntas sugeridas",
         you: "Tú", assistant: "Asistente", errorAction: "No funcionó. Inténtalo de nuevo.", loading: "Cargando…",
         errorTitle: "Chat no disponible", errorMissing: "Esta página necesita un enlace de chat.",
         errorExpired: "Este enlace de chat ha caducado.", errorInvalid: "Este enlace de chat no es válido.",
@@ -94,7 +96,7 @@ struct PageStrings: Codable, Equatable, Sendable {
         showConversations: "대화 목록 보기", untitled: "새 대화", rename: "이름 바꾸기",
         renameLabel: "대화 이름", save: "저장", cancel: "취소", delete: "삭제",
         deleteConfirm: "이 대화를 삭제할까요?", stop: "중지", stopped: "중지됨.", retry: "다시 시도",
-        typing: "답변을 작성하는 중…", like: "도움이 됨", dislike: "도움이 안 됨", suggestions: "추천 질문",
+        typing: "답변을 작성하는 중…", like: "도움이 됨", dislike: "도움이 안 됨", copy: "복사", copied: "복사됨", suggestions: "추천 질문",
         you: "나", assistant: "어시스턴트", errorAction: "처리하지 못했습니다. 다시 시도해 주세요.", loading: "불러오는 중…",
         errorTitle: "채팅을 사용할 수 없습니다", errorMissing: "이 페이지에는 채팅 링크가 필요합니다.",
         errorExpired: "채팅 링크가 만료되었습니다.", errorInvalid: "유효하지 않은 채팅 링크입니다.",
@@ -110,7 +112,7 @@ struct PageStrings: Codable, Equatable, Sendable {
         showConversations: "显示对话列表", untitled: "新对话", rename: "重命名",
         renameLabel: "对话名称", save: "保存", cancel: "取消", delete: "删除",
         deleteConfirm: "删除此对话？", stop: "停止", stopped: "已停止。", retry: "重试",
-        typing: "助手正在输入…", like: "有帮助", dislike: "没有帮助", suggestions: "推荐问题",
+        typing: "助手正在输入…", like: "有帮助", dislike: "没有帮助", copy: "复制", copied: "已复制", suggestions: "推荐问题",
         you: "我", assistant: "助手", errorAction: "操作失败，请重试。", loading: "加载中…",
         errorTitle: "聊天不可用", errorMissing: "此页面需要聊天链接。",
         errorExpired: "此聊天链接已过期。", errorInvalid: "此聊天链接无效。",
@@ -126,7 +128,7 @@ struct PageStrings: Codable, Equatable, Sendable {
         showConversations: "会話一覧を表示", untitled: "新しい会話", rename: "名前を変更",
         renameLabel: "会話の名前", save: "保存", cancel: "キャンセル", delete: "削除",
         deleteConfirm: "この会話を削除しますか？", stop: "停止", stopped: "停止しました。", retry: "再試行",
-        typing: "アシスタントが入力中…", like: "役に立った", dislike: "役に立たなかった", suggestions: "おすすめの質問",
+        typing: "アシスタントが入力中…", like: "役に立った", dislike: "役に立たなかった", copy: "コピー", copied: "コピーしました", suggestions: "おすすめの質問",
         you: "あなた", assistant: "アシスタント", errorAction: "うまくいきませんでした。もう一度お試しください。", loading: "読み込み中…",
         errorTitle: "チャットを利用できません", errorMissing: "このページにはチャットリンクが必要です。",
         errorExpired: "チャットリンクの有効期限が切れています。", errorInvalid: "このチャットリンクは無効です。",

@@ -85,6 +85,8 @@
     thumbUp: 'M7 11v9H4v-9h3zm0 0l4-7c1.5 0 2.5 1 2.2 2.6L12.6 10H18a2 2 0 0 1 2 2.3l-1.2 6A2 2 0 0 1 16.8 20H7',
     thumbDown: 'M17 13V4h3v9h-3zm0 0l-4 7c-1.5 0-2.5-1-2.2-2.6l.6-3.4H6a2 2 0 0 1-2-2.3l1.2-6A2 2 0 0 1 7.2 4H17',
     retry: 'M4 12a8 8 0 1 0 2.4-5.7M4 4v4h4',
+    copy: 'M9 9h10v11H9zM5 15V4h10',
+    check: 'M5 12.5l4.5 4.5L19 7',
     spark: 'M12 3l1.8 5.2L19 10l-5.2 1.8L12 17l-1.8-5.2L5 10l5.2-1.8z',
   };
 
@@ -370,11 +372,35 @@
     var typing = answer.body.querySelector('.typing');
     if (typing) typing.remove();
     if (stopped) answer.body.appendChild(element('p', 'notice stopped', strings.stopped));
-    if (messageId) answer.body.appendChild(feedbackButtons(messageId));
+    if (messageId) answer.body.appendChild(messageActions(answer, messageId));
+  }
+
+  function messageActions(answer, messageId) {
+    var bar = element('div', 'message-actions');
+    bar.appendChild(copyButton(answer));
+    feedbackButtons(messageId).forEach(function (button) { bar.appendChild(button); });
+    return bar;
+  }
+
+  /* Copies the answer as written (Markdown), which pastes well into notes and editors. */
+  function copyButton(answer) {
+    var button = iconButton('copy', strings.copy, 'copy', function () {
+      navigator.clipboard.writeText(answer.text).then(function () {
+        button.setAttribute('aria-label', strings.copied);
+        button.title = strings.copied;
+        button.replaceChild(icon('check'), button.firstChild);
+        announce(strings.copied);
+        setTimeout(function () {
+          button.setAttribute('aria-label', strings.copy);
+          button.title = strings.copy;
+          button.replaceChild(icon('copy'), button.firstChild);
+        }, 2000);
+      }, function () { announce(strings.errorAction); });
+    });
+    return button;
   }
 
   function feedbackButtons(messageId) {
-    var bar = element('div', 'message-actions');
     var like = iconButton('thumbUp', strings.like, 'like', function () { rate(like.getAttribute('aria-pressed') === 'true' ? null : 'like'); });
     var dislike = iconButton('thumbDown', strings.dislike, 'dislike', function () { rate(dislike.getAttribute('aria-pressed') === 'true' ? null : 'dislike'); });
     like.setAttribute('aria-pressed', 'false');
@@ -385,9 +411,7 @@
         dislike.setAttribute('aria-pressed', String(rating === 'dislike'));
       }, function () { announce(strings.errorAction); });
     }
-    bar.appendChild(like);
-    bar.appendChild(dislike);
-    return bar;
+    return [like, dislike];
   }
 
   function showSuggestions(messageId) {
