@@ -23,7 +23,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.asyncCommands.use(MigrateCommand(migrations: MigrationRunner(database: settings.database)), as: "migrate")
     app.asyncCommands.use(GenJWTCommand(settings: settings), as: "gen-jwt")
     app.asyncCommands.use(GenEnvCommand(), as: "gen-env")
-    app.asyncCommands.use(ImportLegacyCommand(now: dependencies.now), as: "import-legacy")
+    app.asyncCommands.use(ImportLegacyCommand(now: dependencies.now, migrations: MigrationRunner(database: settings.database)), as: "import-legacy")
 
     let targets = try await difyTargets(app, settings: settings)
     let dify = dependencies.dify ?? HTTPDifyClient(

@@ -15,13 +15,14 @@ struct ImportLegacyCommand: AsyncCommand {
     }
 
     let now: @Sendable () -> Date
+    let migrations: MigrationRunner
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
         let location = try LegacyDatabase.location(of: signature.source)
         // The source first: a wrong path or URL fails before the gateway's own database is touched.
         let legacy = try await LegacyDatabase.open(location, on: app)
-        try await app.autoMigrate()
+        try await migrations.run(on: app)
         context.console.print("importing from \(location.redacted)")
         let importer = LegacyImporter(
             source: legacy, target: app.db as! any SQLDatabase, writer: DirectRowWriter(database: app.db), now: now)
