@@ -24,9 +24,16 @@ class ClientSite(http.server.BaseHTTPRequestHandler):
             # The backend knows who is logged in; the browser only says which language it wants.
             answer = chat_token(WIDGET_USER, lang=query.get("lang", ["en"])[0])
             return self.reply(200, "application/json", json.dumps(answer), {})
+        # `/` fetches tokens from the backend; `/?endpoint=/nowhere` from a broken one; `/?inline=1` is a page
+        # the backend rendered with a token in it.
+        query = urllib.parse.parse_qs(url.query)
+        if query.get("inline"):
+            source = f'data-token="{chat_token(WIDGET_USER)["token"]}" data-lang="es"'
+        else:
+            source = f'data-token-endpoint="{query.get("endpoint", ["/api/chat-token"])[0]}" data-lang="ko"'
         page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CoinTutor</title></head>
 <body><h1>CoinTutor lessons</h1><p>A client site with a strict CSP.</p>
-<script src="{GATEWAY}/widget.js" data-system-id="drillquiz" data-token-endpoint="/api/chat-token" data-lang="ko" async></script>
+<script src="{GATEWAY}/widget.js" data-system-id="drillquiz" {source} async></script>
 </body></html>"""
         csp = f"default-src 'self'; script-src 'self' {GATEWAY}; style-src 'self'; frame-src {GATEWAY}; connect-src 'self'"
         self.reply(200, "text/html; charset=utf-8", page, {"Content-Security-Policy": csp})
@@ -84,6 +91,25 @@ def test_the_widget_opens_the_chat_in_an_iframe(page, client_site):
     page.find("#chat-gateway-panel button[aria-label='닫기']").click()
     page.wait(lambda: not page.find("#chat-gateway-panel").is_displayed())
     assert driver.switch_to.active_element == page.find("#chat-gateway-launcher")
+
+
+def test_a_failing_token_endpoint_is_said_in_the_widget(page, client_site):
+    page.driver.get(client_site + "/?endpoint=/nowhere")
+    page.wait(lambda: page.all("#chat-gateway-launcher"))[0].click()
+    page.wait(lambda: page.find("#chat-gateway-panel [role=status]").text == "채팅 토큰을 불러오지 못했습니다.",
+              message="no token error shown")
+    assert not page.find("#chat-gateway-panel iframe").is_displayed()
+
+
+def test_a_token_in_the_page_needs_no_endpoint(page, client_site):
+    page.driver.get(client_site + "/?inline=1")
+    launcher = page.wait(lambda: page.all("#chat-gateway-launcher"))[0]
+    assert launcher.get_attribute("aria-label") == "Abrir chat"
+    launcher.click()
+    frame = page.wait(lambda: [f for f in page.all("#chat-gateway-panel iframe") if f.is_displayed()])[0]
+    page.driver.switch_to.frame(frame)
+    page.app_ready()
+    assert page.find("#composer-input").get_attribute("placeholder") == "Escribe un mensaje..."
 
 
 def test_widget_js_carries_the_strings_and_no_secret():
