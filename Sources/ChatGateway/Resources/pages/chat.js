@@ -415,9 +415,11 @@
   }
 
   function showSuggestions(messageId) {
+    var seq = state.loadSeq;
     api('GET', '/v1/messages/' + encodeURIComponent(messageId) + '/suggested').then(function (reply) {
       var questions = (reply && reply.data) || [];
-      if (!questions.length || state.busy) return;
+      // Too late if the user has moved to another conversation or already asked the next question.
+      if (!questions.length || state.busy || seq !== state.loadSeq) return;
       removeSuggestions();
       var group = element('div', 'suggestions');
       group.setAttribute('role', 'group');
