@@ -86,10 +86,10 @@ spec = {
                   **errs(400, 401, 403, 422)}}},
   "/v1/sync": {"post": {
     "operationId": "syncHistory", "summary": "Sync every known user's conversations and messages from Dify",
-    "description": "Operators only (X-API-Key, or the history page's session cookie with an X-Requested-With header). All pages both ways, upserted (a second run changes nothing), unchanged conversations skipped, conversations Dify no longer lists marked deleted. A call while a run is in progress waits for that run and returns its report. One user's failure is reported in `errors` and does not stop the others.",
+    "description": "Operators only (X-API-Key, or the history page's session cookie with an X-Requested-With header). All pages both ways, upserted (a second run changes nothing), unchanged conversations skipped, conversations Dify no longer lists marked deleted. A call while a run is in progress in this process waits for that run and returns its report; while another replica on the same database runs one, the answer is 409. One user's failure is reported in `errors` and does not stop the others.",
     "security": [{"ApiKey": []}],
     "responses": {"200": {"description": "What the run did", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncReport"}}}},
-                  **errs(401, 403)}}},
+                  **errs(401, 403, 409)}}},
   "/v1/cache/conversations": {"get": {
     "operationId": "cachedConversations", "summary": "Every system's stored conversations, newest first, filtered and paginated",
     "description": "Operators only. The body is an array (as the seed answered); `X-Total-Count` is the filter's total, and when more rows follow `X-Next-Cursor` and `Link: <...>; rel=\"next\"` give the next page. Without `limit` at most 1000 rows are returned.",

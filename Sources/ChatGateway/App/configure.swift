@@ -34,7 +34,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
                     concurrency: settings.syncConcurrency, logger: app.logger)
     }
     app.asyncCommands.use(SyncCommand(makeSync: makeSync, migrations: MigrationRunner(database: settings.database)), as: "sync")
-    let syncCoordinator = SyncCoordinator(sync: makeSync(app))
+    let syncCoordinator = SyncCoordinator(
+        sync: makeSync(app), lease: Lease(name: "history-sync", holder: Lease.processHolder(), database: { [unowned app] in app.db }, now: dependencies.now))
     if let interval = settings.syncInterval {
         app.lifecycle.use(SyncSchedule(coordinator: syncCoordinator, interval: interval))
     }

@@ -12,6 +12,9 @@ struct SyncController: RouteCollection {
     @Sendable
     func sync(_ req: Request) async throws -> SyncReport {
         try await access.require(req)
-        return await coordinator.run().report
+        switch try await coordinator.run() {
+        case .ran(let report), .joined(let report): return report
+        case .runningElsewhere: throw Abort(.conflict, reason: "A history sync is already running on another replica. Try again when it has finished.")
+        }
     }
 }

@@ -1,22 +1,37 @@
 import NIOConcurrencyHelpers
 import Vapor
 
-/// Runs the history sync so that runs never overlap: a run asked for while one is in progress (by the
-/// schedule, `POST /v1/sync` or both) waits for that run and gets its report instead of starting another.
+/// Runs the history sync so that runs never overlap. In this process, a run asked for while one is in
+/// progress (by the schedule, `POST /v1/sync` or both) waits for that run and gets its report. Across replicas
+/// on one database, a run holds the `history-sync` lease; another replica asking meanwhile is told so.
 actor SyncCoordinator {
+    enum Outcome: Sendable, Equatable {
+        case ran(SyncReport)
+        /// A run was already in progress in this process: its report.
+        case joined(SyncReport)
+        /// Another replica holds the lease.
+        case runningElsewhere
+    }
+
     private let sync: HistorySync
-    private var current: Task<SyncReport, Never>?
+    private let lease: Lease
+    private var current: Task<SyncReport?, any Error>?
 
-    init(sync: HistorySync) { self.sync = sync }
+    init(sync: HistorySync, lease: Lease) {
+        self.sync = sync
+        self.lease = lease
+    }
 
-    /// The report of the run this call started, or of the run already in progress (`joined`).
-    func run() async -> (report: SyncReport, joined: Bool) {
-        if let current { return (await current.value, true) }
-        let task = Task { await sync.run() }
+    func run() async throws -> Outcome {
+        if let current {
+            guard let report = try await current.value else { return .runningElsewhere }
+            return .joined(report)
+        }
+        let task = Task { [sync, lease] in try await lease.whileHeld { await sync.run() } }
         current = task
-        let report = await task.value
-        current = nil
-        return (report, false)
+        defer { current = nil }
+        guard let report = try await task.value else { return .runningElsewhere }
+        return .ran(report)
     }
 
     var isRunning: Bool { current != nil }
@@ -41,7 +56,13 @@ struct SyncSchedule: LifecycleHandler {
             task = Task { [coordinator, interval] in
                 while !Task.isCancelled {
                     do { try await Task.sleep(for: interval) } catch { return }
-                    _ = await coordinator.run()
+                    do {
+                        if try await coordinator.run() == .runningElsewhere {
+                            logger.info("history sync skipped: another replica is running it")
+                        }
+                    } catch {
+                        logger.error("history sync could not start", metadata: ["error": .string(String(describing: error))])
+                    }
                 }
             }
         }

@@ -113,14 +113,50 @@ struct HistorySyncTests {
                 try await gateway.register("drillquiz", "u\(index)")
             }
             let counting = FlakyDify(live: gateway.liveDify)
-            let coordinator = SyncCoordinator(sync: gateway.historySync(dify: counting))
+            let coordinator = SyncCoordinator(sync: gateway.historySync(dify: counting), lease: gateway.lease(holder: "replica-a"))
             async let first = coordinator.run()
             async let second = coordinator.run()
-            let (a, b) = await (first, second)
-            #expect([a.joined, b.joined].filter { $0 }.count == 1)
-            #expect(a.report == b.report)
+            let outcomes = try await [first, second]
+            let reports = outcomes.compactMap { outcome -> SyncReport? in
+                switch outcome { case .ran(let report), .joined(let report): report; case .runningElsewhere: nil }
+            }
+            #expect(outcomes.filter { if case .joined = $0 { true } else { false } }.count == 1)
+            #expect(reports.count == 2 && reports[0] == reports[1])
             #expect(counting.conversationListings == 20)
             #expect(await coordinator.isRunning == false)
+        }
+    }
+
+    @Test func replicasOnOneDatabaseNeverSyncAtTheSameTime() async throws {
+        try await GatewayHarness.with { gateway in
+            for index in 0..<10 {
+                await gateway.fake.store.seed(user: "drillquiz_r\(index)", conversations: 3, turnsEach: 5)
+                try await gateway.register("drillquiz", "r\(index)")
+            }
+            let slowDify = FlakyDify(live: gateway.liveDify)
+            let replicaA = SyncCoordinator(sync: gateway.historySync(dify: slowDify), lease: gateway.lease(holder: "replica-a"))
+            let replicaB = SyncCoordinator(sync: gateway.historySync(dify: slowDify), lease: gateway.lease(holder: "replica-b"))
+            async let a = replicaA.run()
+            try await Task.sleep(for: .milliseconds(5))
+            async let b = replicaB.run()
+            let outcomes = try await [a, b]
+            #expect(outcomes.filter { $0 == .runningElsewhere }.count == 1)
+            #expect(slowDify.conversationListings == 10)
+            // The lease was released: the other replica may run now.
+            if case .ran = try await replicaB.run() {} else { Issue.record("replica B could not run after A finished") }
+        }
+    }
+
+    @Test func anExpiredLeaseOfACrashedReplicaIsTakenOver() async throws {
+        try await GatewayHarness.with { gateway in
+            var crashed = gateway.lease(holder: "crashed")
+            crashed.duration = -1   // already expired when taken, as if its holder died long ago
+            #expect(try await crashed.acquire())
+            let live = gateway.lease(holder: "live")
+            #expect(try await live.acquire())
+            #expect(try await gateway.lease(holder: "other").acquire() == false)
+            try await live.release()
+            #expect(try await gateway.lease(holder: "other").acquire())
         }
     }
 

@@ -67,6 +67,10 @@ extension GatewayHarness {
         return sync
     }
 
+    func lease(holder: String) -> Lease {
+        Lease(name: "history-sync", holder: holder, database: { [app] in app.db }, now: Date.init)
+    }
+
     /// Registers (system, user) as the chat page does, so the sync knows them.
     func register(_ system: String, _ user: String) async throws {
         try await ConversationStore(database: app.db, now: Date.init).registerUser(CallerIdentity(systemID: system, userID: user))

@@ -6,5 +6,6 @@ enum GatewayMigrations {
         migrations.add(CreateChatUsers())
         migrations.add(CreateConversations())
         migrations.add(CreateMessages())
+        migrations.add(CreateLeases())
     }
 }
