@@ -60,7 +60,7 @@ struct HistorySync: Sendable {
         logger.info("history sync finished", metadata: [
             "users": .stringConvertible(report.users), "conversations_synced": .stringConvertible(report.conversationsSynced),
             "messages_synced": .stringConvertible(report.messagesSynced), "errors": .stringConvertible(report.errors.count),
-            "duration_ms": .stringConvertible(report.durationMS),
+            "started_at": .string(report.startedAt), "duration_ms": .stringConvertible(report.durationMS),
         ])
         return report
     }

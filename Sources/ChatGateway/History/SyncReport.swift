@@ -28,7 +28,7 @@ struct SyncReport: Content, Equatable {
     /// The seed's count: message rows written by this run.
     var messagesSynced = 0
 
-    init(startedAt: Date) { self.startedAt = ISO8601DateFormatter().string(from: startedAt) }
+    init(startedAt: Date) { self.startedAt = ISO8601.string(startedAt) }
 
     mutating func add(_ other: UserSyncCounts) {
         conversationsSynced += other.conversationsSynced

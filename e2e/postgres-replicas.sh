@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Two real gateway processes on one real PostgreSQL database, as a deployment behind a load balancer runs them:
+#   1. both start at the same moment on an empty database: migrations run once, both serve;
+#   2. concurrent first messages of one user, spread over both replicas: every message stored, no duplicate mapping;
+#   3. the scheduled sync (SYNC_INTERVAL=1s on both) never runs on both at once;
+#   4. the PostgreSQL server stopped under load: requests get a quick 503 with a JSON body, and the gateway recovers
+#      by itself when the server is back, without a restart.
+# Usage: TEST_DATABASE_URL=postgres://user:pass@127.0.0.1:5432/db e2e/postgres-replicas.sh
+# The user needs CREATEDB; step 4 stops and starts the local cluster with pg_ctlcluster (Debian), so it needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${TEST_DATABASE_URL:?set TEST_DATABASE_URL to a PostgreSQL server (see the header)}"
+bin="$(swift build --show-bin-path)"
+[ -x "$bin/chat-gateway" ] && [ -x "$bin/fake-dify" ] || swift build
+work=$(mktemp -d)
+pids=()
+database="gw_replicas_$$"
+server_url="$TEST_DATABASE_URL"
+database_url=$(python3 -c "import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path='/' + sys.argv[2])))" "$server_url" "$database")
+psql_server() { psql "$server_url" -qtAX -c "$1"; }
+psql_db() { psql "$database_url" -qtAX -c "$1"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql_server "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; for f in "$work"/*.log; do echo "== $f" >&2; tail -20 "$f" >&2; done; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 150); do [ "$(curl -s -o /dev/null -w "%{http_code}" "$1")" = 200 ] && return 0; sleep 0.1; done; fail "not up: $1"; }
+
+psql_server "CREATE DATABASE $database"
+fake_port=$(free_port)
+"$bin/fake-dify" --host 127.0.0.1 --port "$fake_port" --api-key app-e2e --latency-ms 20 --log-level error >"$work/fake.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$fake_port/_fake/stats"
+
+start_replica() {  # NAME PORT
+  env -i PATH="$PATH" HOME="${HOME:-/root}" DATABASE_URL="$database_url" DIFY_BASE_URL="http://127.0.0.1:$fake_port" DIFY_API_KEY=app-e2e \
+    CHAT_GATEWAY_API_KEY=e2e-key CHAT_GATEWAY_JWT_SECRET=e2e-secret SYNC_INTERVAL=1s \
+    "$bin/chat-gateway" serve --env production --hostname 127.0.0.1 --port "$2" --log info >"$work/$1.log" 2>&1 &
+  pids+=($!)
+}
+
+echo "-- 1. two replicas start at once on an empty database"
+port_a=$(free_port); port_b=$(free_port)
+start_replica a "$port_a"; start_replica b "$port_b"
+wait_for "http://127.0.0.1:$port_a/health/ready"; wait_for "http://127.0.0.1:$port_b/health/ready"
+migrations=$(psql_db "SELECT count(*) FROM _fluent_migrations")
+distinct=$(psql_db "SELECT count(DISTINCT name) FROM _fluent_migrations")
+[ "$migrations" = "$distinct" ] && [ "$migrations" -ge 4 ] || fail "migrations recorded $migrations times for $distinct migrations"
+echo "   both ready; $migrations migrations, each recorded once"
+
+echo "-- 2. concurrent first messages of one user on both replicas"
+python3 - "$port_a" "$port_b" <<'PY' || fail "concurrent chats"
+import http.client, json, sys
+from concurrent.futures import ThreadPoolExecutor
+ports = [int(p) for p in sys.argv[1:]]
+def chat(i):
+    conn = http.client.HTTPConnection("127.0.0.1", ports[i % 2], timeout=30)
+    conn.request("POST", "/v1/chat", json.dumps({"system_id": "drillquiz", "user_id": "same-user", "message": f"first {i}"}),
+                 {"Content-Type": "application/json", "X-API-Key": "e2e-key"})
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    assert response.status == 200, (response.status, body)
+    return body["conversation_id"]
+with ThreadPoolExecutor(20) as pool:
+    conversations = list(pool.map(chat, range(40)))
+assert len(set(conversations)) == 40, "each first message starts its own conversation"
+open("/dev/stderr", "w").write("")
+PY
+stored=$(psql_db "SELECT count(*) FROM gateway_messages WHERE user_id='same-user' AND role='user' AND status='complete'")
+mapped=$(psql_db "SELECT count(*) FROM gateway_conversations WHERE user_id='same-user'")
+duplicates=$(psql_db "SELECT count(*) FROM (SELECT conversation_id FROM gateway_conversations GROUP BY conversation_id HAVING count(*) > 1) d")
+users=$(psql_db "SELECT count(*) FROM gateway_users WHERE user_id='same-user'")
+[ "$stored" = 40 ] && [ "$mapped" = 40 ] && [ "$duplicates" = 0 ] && [ "$users" = 1 ] \
+  || fail "stored $stored/40 messages, $mapped/40 mappings, $duplicates duplicated mappings, $users user rows"
+echo "   40/40 messages stored, 40 mappings, no duplicates, one user row"
+
+echo "-- 3. the scheduled sync runs on one replica at a time"
+for i in $(seq 30); do curl -s -o /dev/null "http://127.0.0.1:$fake_port/_fake/seed" -H 'Content-Type: application/json' \
+  -d "{\"user\": \"drillquiz_synced$i\", \"conversations\": 3, \"turns_each\": 4}"; done
+psql_db "INSERT INTO gateway_users (id, system_id, user_id, dify_user, created_at, updated_at)
+         SELECT gen_random_uuid(), 'drillquiz', 'synced' || n, 'drillquiz_synced' || n, now(), now() FROM generate_series(1, 30) n" >/dev/null
+sleep 8
+python3 - "$work/a.log" "$work/b.log" <<'PY' || fail "sync runs overlapped"
+import datetime, re, sys
+runs = []
+for path in sys.argv[1:]:
+    for line in open(path, errors="replace"):
+        if "history sync finished" not in line:
+            continue
+        start = datetime.datetime.fromisoformat(re.search(r"started_at=(\S+)", line).group(1).replace("Z", "+00:00"))
+        duration = int(re.search(r"duration_ms=(\d+)", line).group(1))
+        runs.append((start, start + datetime.timedelta(milliseconds=duration), path))
+runs.sort()
+assert len(runs) >= 2, f"only {len(runs)} sync runs in 8 s"
+# The lease is taken before a run's clock starts and released after it stops, so runs must not overlap at all.
+assert all(a[1] <= b[0] for a, b in zip(runs, runs[1:])), runs
+print(f"   {len(runs)} runs, by replica: " + ", ".join(f"{p.split('/')[-1][0]}={sum(1 for r in runs if r[2] == p)}" for p in sorted({r[2] for r in runs})))
+PY
+synced=$(psql_db "SELECT count(*) FROM gateway_messages WHERE user_id LIKE 'synced%'")
+[ "$synced" = $((30 * 3 * 4 * 2)) ] || fail "synced $synced message rows, expected $((30 * 3 * 4 * 2))"
+echo "   every seeded message synced once ($synced rows)"
+
+echo "-- 4. PostgreSQL stopped under load, then started again"
+command -v pg_ctlcluster >/dev/null || { echo "   skipped: no pg_ctlcluster (not Debian's postgresql)"; exit 0; }
+cluster=$(pg_lsclusters -h | awk '$4 == "online" {print $1, $2; exit}')
+[ -n "$cluster" ] || { echo "   skipped: no online local cluster to restart"; exit 0; }
+python3 - "$port_a" "$cluster" <<'PY' || fail "database outage"
+import http.client, json, subprocess, sys, time
+port, cluster = int(sys.argv[1]), sys.argv[2].split()
+def chat():
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/v1/chat", json.dumps({"system_id": "drillquiz", "user_id": "outage", "message": "hello"}),
+                 {"Content-Type": "application/json", "X-API-Key": "e2e-key"})
+    response = conn.getresponse()
+    return response.status, json.loads(response.read() or b"{}"), time.monotonic() - started
+assert chat()[0] == 200
+subprocess.run(["pg_ctlcluster", *cluster, "stop", "-m", "fast"], check=True)
+try:
+    down = [chat() for _ in range(10)]
+    assert all(status == 503 and "detail" in body for status, body, _ in down), down
+    assert max(seconds for _, _, seconds in down) < 5, down
+finally:
+    subprocess.run(["pg_ctlcluster", *cluster, "start"], check=True)
+deadline = time.monotonic() + 30
+while True:
+    status, body, _ = chat()
+    if status == 200:
+        break
+    assert time.monotonic() < deadline, (status, body)
+    time.sleep(0.5)
+recovered = [chat()[0] for _ in range(10)]
+assert recovered == [200] * 10, recovered
+print(f"   while down: 10/10 answered 503 with a JSON detail (slowest {max(s for _, _, s in down):.2f} s); after restart: 10/10 answered 200, no gateway restart")
+PY
+echo "OK"
