@@ -230,6 +230,7 @@ def test_markdown_renders_and_nothing_in_an_answer_runs(page, user):
     links = content.find_elements(By.CSS_SELECTOR, "a")
     assert [a.get_attribute("href") for a in links] == ["https://en.wikipedia.org/wiki/Photosynthesis"]
     assert links[0].get_attribute("rel") == "noopener noreferrer nofollow"
+    assert content.find_elements(By.CSS_SELECTOR, "p")[-1].text == "Read more: Wikipedia bad", "an unsafe link shows its label only"
     # Tall enough for the Markdown source (the question) and its rendering (the answer) side by side.
     page.driver.set_window_size(1280, 1240)
     page.screenshot("full-page")

@@ -235,7 +235,7 @@
         i += match[0].length;
         continue;
       }
-      if ((c === '[' || (c === '!' && text[i + 1] === '[')) && (match = /^!?\[([^\]]*)\]\(\s*<?([^\s)>]*)>?(?:\s+"[^"]*")?\s*\)/.exec(rest))) {
+      if ((c === '[' || (c === '!' && text[i + 1] === '[')) && (match = /^!?\[([^\]]*)\]\(\s*<?((?:[^\s()<>]|\([^\s()<>]*\))*)>?(?:\s+"[^"]*")?\s*\)/.exec(rest))) {
         var label = match[1] || match[2];
         if (SAFE_URL.test(match[2])) {
           emit(link(match[2], label, c !== '!'));
