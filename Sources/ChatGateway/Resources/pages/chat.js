@@ -455,11 +455,18 @@
     var body = { message: text, inputs: { language: language }, stream: true };
     if (state.currentId) body.conversation_id = state.currentId;
     var ended = false;
-    var frame = 0;
+    var paintPending = false;
     function paint() {
-      frame = 0;
+      paintPending = false;
+      if (ended) return;
       renderAnswer(answer);
       scrollToEnd(false);
+    }
+    function schedulePaint() {
+      if (paintPending) return;
+      paintPending = true;
+      // A very long answer takes longer to re-render than a frame lasts: repaint it a few times a second instead.
+      if (answer.text.length > 20000) setTimeout(paint, 200); else requestAnimationFrame(paint);
     }
     function handle(name, data) {
       if (turn.detached) return;
@@ -469,15 +476,14 @@
         if (turn.stopRequested) requestStop(turn);
       } else if (name === 'delta') {
         answer.text += data.text || '';
-        if (!frame) frame = requestAnimationFrame(paint);
+        schedulePaint();
       } else if (name === 'replace') {
         answer.text = data.answer || '';
-        if (!frame) frame = requestAnimationFrame(paint);
+        schedulePaint();
       } else if (name === 'progress' && data.title) {
         showTyping(answer, data.title);
       } else if (name === 'done') {
         ended = true;
-        if (frame) cancelAnimationFrame(frame);
         finishAnswer(answer, data.answer != null ? data.answer : answer.text, data.message_id, data.stopped);
         endTurn(turn);   // aria-busy drops: the log region now reads the finished answer once
         loadConversations();

@@ -198,6 +198,20 @@
 
   /* ---- inline ---- */
 
+  var INLINE_SPECIAL = /[\\`!\[<hH*_~]/;
+  // Sticky patterns, tried at one position without copying the rest of the text.
+  var CODE_SPAN = /(`+)([\s\S]*?[^`])\1(?!`)/y;
+  var LINK = /!?\[([^\]]*)\]\(\s*<?((?:[^\s()<>]|\([^\s()<>]*\))*)>?(?:\s+"[^"]*")?\s*\)/y;
+  var ANGLE_LINK = /<((?:https?:\/\/|mailto:)[^\s<>]+)>/iy;
+  var BARE_URL = /https?:\/\/[^\s<]+/iy;
+
+  function matchAt(pattern, text, index) {
+    pattern.lastIndex = index;
+    return pattern.exec(text);
+  }
+
+  function endsWithWord(text) { return text.length > 0 && /\w/.test(text[text.length - 1]); }
+
   function findClosing(text, marker, from) {
     var at = text.indexOf(marker, from);
     while (at !== -1 && (at === from || /\s/.test(text[at - 1]))) at = text.indexOf(marker, at + 1);
@@ -220,22 +234,23 @@
     var i = 0;
     while (i < text.length) {
       var c = text[i];
-      var rest = text.slice(i);
       var match;
+      // Plain characters go straight to the buffer: answers are long and re-rendered while they stream.
+      if (!INLINE_SPECIAL.test(c)) { buffer += c; i++; continue; }
 
       if (c === '\\' && i + 1 < text.length && /[!-\/:-@\[-`{-~]/.test(text[i + 1])) {
         buffer += text[i + 1];
         i += 2;
         continue;
       }
-      if (c === '`' && (match = /^(`+)([\s\S]*?[^`])\1(?!`)/.exec(rest))) {
+      if (c === '`' && (match = matchAt(CODE_SPAN, text, i))) {
         var code = match[2];
         if (/^ .* $/.test(code)) code = code.slice(1, -1);
         emit(el('code', 'md-inline-code', code));
         i += match[0].length;
         continue;
       }
-      if ((c === '[' || (c === '!' && text[i + 1] === '[')) && (match = /^!?\[([^\]]*)\]\(\s*<?((?:[^\s()<>]|\([^\s()<>]*\))*)>?(?:\s+"[^"]*")?\s*\)/.exec(rest))) {
+      if ((c === '[' || (c === '!' && text[i + 1] === '[')) && (match = matchAt(LINK, text, i))) {
         var label = match[1] || match[2];
         if (SAFE_URL.test(match[2])) {
           emit(link(match[2], label, c !== '!'));
@@ -245,12 +260,12 @@
         i += match[0].length;
         continue;
       }
-      if (c === '<' && (match = /^<((?:https?:\/\/|mailto:)[^\s<>]+)>/i.exec(rest))) {
+      if (c === '<' && (match = matchAt(ANGLE_LINK, text, i))) {
         emit(link(match[1], match[1], false));
         i += match[0].length;
         continue;
       }
-      if ((c === 'h' || c === 'H') && !/\w$/.test(buffer) && (match = /^https?:\/\/[^\s<]+/i.exec(rest))) {
+      if ((c === 'h' || c === 'H') && !endsWithWord(buffer) && (match = matchAt(BARE_URL, text, i))) {
         var url = match[0].replace(/[.,:;!?'")\]]+$/, '');
         emit(link(url, url, false));
         i += url.length;
@@ -267,7 +282,7 @@
         }
       }
       if ((c === '*' || c === '_') && text[i + 1] !== undefined && !/\s/.test(text[i + 1]) && text[i + 1] !== c &&
-          (c !== '_' || !/\w$/.test(buffer))) {
+          (c !== '_' || !endsWithWord(buffer))) {
         var closeSingle = findClosing(text, c, i + 1);
         if (closeSingle !== -1 && text[closeSingle + 1] !== c && (c !== '_' || !/\w/.test(text[closeSingle + 1] || ''))) {
           var em = el('em');
