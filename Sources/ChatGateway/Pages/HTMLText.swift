@@ -17,3 +17,12 @@ enum HTMLText {
         return escaped
     }
 }
+
+/// A page's table of strings, HTML-escaped, read by the same names (`escaped.title`): views interpolate
+/// these and never the raw strings.
+@dynamicMemberLookup
+struct HTMLEscaped<Strings> {
+    let strings: Strings
+    init(_ strings: Strings) { self.strings = strings }
+    subscript(dynamicMember key: KeyPath<Strings, String>) -> String { HTMLText.escape(strings[keyPath: key]) }
+}

@@ -5,10 +5,14 @@ import Vapor
 /// gateway's resources: the page loads nothing from any other host.
 struct PageAssetsController: RouteCollection {
     private static let javascript = HTTPMediaType(type: "application", subType: "javascript", parameters: ["charset": "utf-8"])
+    private static let css = HTTPMediaType(type: "text", subType: "css", parameters: ["charset": "utf-8"])
     private static let assets: [String: HTTPMediaType] = [
-        "chat.css": HTTPMediaType(type: "text", subType: "css", parameters: ["charset": "utf-8"]),
+        "chat.css": css,
         "chat.js": javascript,
         "markdown.js": javascript,
+        // The operators' history page (`GET /cache`) shares chat.css and markdown.js.
+        "history.css": css,
+        "history.js": javascript,
     ]
 
     func boot(routes: any RoutesBuilder) throws {

@@ -2,22 +2,33 @@ import Vapor
 
 /// The headers every chat page carries: a CSP that runs only the gateway's own files (so nothing in an
 /// answer can execute), framing allowed for the client sites, no referrer (the first URL holds the token)
-/// and no caching of a page that embeds a token.
+/// and no caching of a page that embeds a token. The history page uses the `operatorPage` variant.
 struct PageSecurityHeaders: Sendable {
     /// `ALLOWED_CHAT_TOKEN_ORIGINS`: the sites that may embed the page; empty means any site.
     let framingOrigins: [String]
+    /// Where the page's forms may submit: nowhere on the chat page; to the gateway on the history page (sign-in, sign-out).
+    var formAction = "'none'"
+    /// The history page is for operators only and is never framed (no clickjacking of its buttons).
+    var framable = true
+    /// The history page says `same-origin`, so its own sign-in POST carries a real `Origin` to check
+    /// (under `no-referrer` a browser sends `Origin: null`).
+    var referrerPolicy = "no-referrer"
+
+    /// The history page's variant.
+    static let operatorPage = PageSecurityHeaders(framingOrigins: [], formAction: "'self'", framable: false, referrerPolicy: "same-origin")
 
     var contentSecurityPolicy: String {
-        let ancestors = framingOrigins.isEmpty ? "*" : (["'self'"] + framingOrigins).joined(separator: " ")
+        let ancestors = !framable ? "'none'" : framingOrigins.isEmpty ? "*" : (["'self'"] + framingOrigins).joined(separator: " ")
         return [
             "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-            "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors \(ancestors)",
+            "object-src 'none'", "base-uri 'none'", "form-action \(formAction)", "frame-ancestors \(ancestors)",
         ].joined(separator: "; ")
     }
 
     func apply(to headers: inout HTTPHeaders) {
         headers.replaceOrAdd(name: "Content-Security-Policy", value: contentSecurityPolicy)
-        headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+        headers.replaceOrAdd(name: "Referrer-Policy", value: referrerPolicy)
+        if !framable { headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY") }
         headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
     }

@@ -1,6 +1,6 @@
 /// Every text the chat page shows, in the five supported languages. The first eight keys and their
 /// English texts are the Python gateway's; the page's script receives the whole table as JSON.
-struct PageStrings: Codable, Equatable, Sendable {
+struct PageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     // The Python gateway's keys.
     var placeholder: String
     var send: String
@@ -44,16 +44,6 @@ struct PageStrings: Codable, Equatable, Sendable {
     var errorInvalid: String
     var errorForbidden: String
     var errorHint: String
-
-    static func forLanguage(_ language: String) -> PageStrings {
-        switch language {
-        case "es": spanish
-        case "ko": korean
-        case "zh": chinese
-        case "ja": japanese
-        default: english
-        }
-    }
 
     static let english = PageStrings(
         placeholder: "Type a message...", send: "Send", empty: "Type a message.",
