@@ -7,5 +7,6 @@ enum GatewayMigrations {
         migrations.add(CreateConversations())
         migrations.add(CreateMessages())
         migrations.add(CreateLeases())
+        migrations.add(CreateCacheIndexes())
     }
 }
