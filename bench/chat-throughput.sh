@@ -2,6 +2,8 @@
 # POST /v1/chat at 16 and 64 connections through the gateway to a zero-latency fake Dify, beside two references
 # measured in the same run: the fake Dify called directly, and a bare nginx reverse proxy in front of it.
 # Prints requests/s, p50/p99, the gateway's peak RSS, and how many answered chats are missing from its database.
+# The gateway runs on SQLite, and also on PostgreSQL when BENCH_POSTGRES_URL (or TEST_DATABASE_URL) names a server
+# (a throwaway database is created on it), reported side by side.
 # Usage: bench/chat-throughput.sh [seconds per run, default 10]   (needs wrk and nginx: apt-get install wrk nginx-light)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +33,19 @@ http {
 NGINX
 nginx -c "$work/nginx.conf" -p "$work" &
 pids+=($!)
-start_gateway "$fake_port" "$BENCH_DIFY_KEY" "$gw_port"
+postgres_server=${BENCH_POSTGRES_URL:-${TEST_DATABASE_URL:-}}
+stores=(sqlite); [ -n "$postgres_server" ] && stores+=(postgres)
+declare -A store_url=([sqlite]="sqlite:///$work/gw.db")
+if [ -n "$postgres_server" ]; then
+  store_url[postgres]=$(fresh_postgres_database "$postgres_server" "gw_bench_$$")
+  postgres_cleanup+=("$postgres_server|gw_bench_$$")
+fi
+declare -A gw_ports gw_pids
+for store in "${stores[@]}"; do
+  gw_ports[$store]=$(free_port)
+  start_gateway "$fake_port" "$BENCH_DIFY_KEY" "${gw_ports[$store]}" "${store_url[$store]}"
+  gw_pids[$store]=$gw_pid
+done
 wait_for "http://127.0.0.1:$nginx_port/v1/meta"
 sleep 0.5
 
@@ -55,29 +69,33 @@ print(f"{rps:.0f} {p50:.2f} {p99:.2f} {total - bad} {bad + errors}")
 PY
 }
 
-printf '%-6s %-22s %10s %9s %9s %10s\n' conns target "req/s" "p50 ms" "p99 ms" "failed"
-answered=0
+printf '%-6s %-26s %10s %9s %9s %10s\n' conns target "req/s" "p50 ms" "p99 ms" "failed"
+declare -A answered
 for conns in 16 64; do
   declare -A rps p50
-  for target in direct nginx gateway; do
+  for target in direct nginx "${stores[@]}"; do
     case $target in
-      direct)  url="http://127.0.0.1:$fake_port/v1/chat-messages"; script=bench/wrk/chat.lua; export BENCH_TARGET=dify; label="fake Dify direct" ;;
-      nginx)   url="http://127.0.0.1:$nginx_port/v1/chat-messages"; script=bench/wrk/chat.lua; export BENCH_TARGET=dify; label="nginx -> fake Dify" ;;
-      gateway) url="http://127.0.0.1:$gw_port/v1/chat"; script=bench/wrk/chat.lua; export BENCH_TARGET=gateway; label="gateway -> fake Dify" ;;
+      direct) url="http://127.0.0.1:$fake_port/v1/chat-messages"; export BENCH_TARGET=dify; label="fake Dify direct" ;;
+      nginx)  url="http://127.0.0.1:$nginx_port/v1/chat-messages"; export BENCH_TARGET=dify; label="nginx -> fake Dify" ;;
+      *)      url="http://127.0.0.1:${gw_ports[$target]}/v1/chat"; export BENCH_TARGET=gateway; label="gateway ($target) -> fake Dify" ;;
     esac
-    read -r r p q ok failed < <(run "$target" "$conns" "$url" "$script")
+    read -r r p q ok failed < <(run "$target" "$conns" "$url" bench/wrk/chat.lua)
     rps[$target]=$r; p50[$target]=$p
-    [ "$target" = gateway ] && answered=$((answered + ok))
-    printf '%-6s %-22s %10s %9s %9s %10s\n' "$conns" "$label" "$r" "$p" "$q" "$failed"
+    case $target in direct|nginx) ;; *) answered[$target]=$(( ${answered[$target]:-0} + ok )) ;; esac
+    printf '%-6s %-26s %10s %9s %9s %10s\n' "$conns" "$label" "$r" "$p" "$q" "$failed"
   done
-  python3 -c "print(f'       gateway/nginx throughput: {${rps[gateway]}/${rps[nginx]}:.2f}x   added p50 vs direct: {${p50[gateway]}-${p50[direct]}:.2f} ms')"
+  for store in "${stores[@]}"; do
+    python3 -c "print(f'       gateway ($store)/nginx throughput: {${rps[$store]}/${rps[nginx]}:.2f}x   added p50 vs direct: {${p50[$store]}-${p50[direct]}:.2f} ms')"
+  done
 done
 sleep 1
-stored=$(count_rows "select count(*) from gateway_messages where role='assistant'")
-failed_rows=$(count_rows "select count(*) from gateway_messages where status!='complete'")
 echo
-echo "gateway peak RSS: $(peak_rss)"
-# wrk stops counting at the deadline while the last requests are still completing, so stored can exceed answered.
-missing=$((answered > stored ? answered - stored : 0))
-echo "chats answered 2xx (as counted by wrk): $answered   answers stored: $stored   answered but missing from the database: $missing   rows not complete: $failed_rows"
+for store in "${stores[@]}"; do
+  url=${store_url[$store]}
+  stored=$(count_rows "select count(*) from gateway_messages where role='assistant'" "$url")
+  failed_rows=$(count_rows "select count(*) from gateway_messages where status!='complete'" "$url")
+  # wrk stops counting at the deadline while the last requests are still completing, so stored can exceed answered.
+  missing=$(( ${answered[$store]} > stored ? ${answered[$store]} - stored : 0 ))
+  echo "gateway ($store): peak RSS $(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/${gw_pids[$store]}/status"); chats answered 2xx (as counted by wrk): ${answered[$store]}; answers stored: $stored; answered but missing from the database: $missing; rows not complete: $failed_rows"
+done
 echo "machine: $(machine)"

@@ -6,23 +6,40 @@ swift build -c release --product fake-dify >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  for entry in "${postgres_cleanup[@]}"; do psql "${entry%%|*}" -qtAX -c "DROP DATABASE IF EXISTS ${entry#*|} WITH (FORCE)" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # Waits until something answers HTTP on the URL (any status).
 wait_for() { for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w "%{http_code}" "$1")" != 000 ] && return 0; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }
 
-# start_gateway DIFY_PORT DIFY_KEY GATEWAY_PORT: the release gateway on SQLite in $work, production mode; sets gw_pid.
+# start_gateway DIFY_PORT DIFY_KEY GATEWAY_PORT [DATABASE_URL]: the release gateway in production mode, on SQLite in
+# $work unless a database URL is given; sets gw_pid.
 start_gateway() {
   env -i PATH="$PATH" HOME="$HOME" DIFY_BASE_URL="http://127.0.0.1:$1" DIFY_API_KEY="$2" \
-    CHAT_GATEWAY_API_KEY="${BENCH_API_KEY:-bench-key}" CHAT_GATEWAY_JWT_SECRET=bench-secret DATABASE_URL="sqlite:///$work/gw.db" \
+    CHAT_GATEWAY_API_KEY="${BENCH_API_KEY:-bench-key}" CHAT_GATEWAY_JWT_SECRET=bench-secret DATABASE_URL="${4:-sqlite:///$work/gw.db}" \
     "$bin/chat-gateway" serve --env production --hostname 127.0.0.1 --port "$3" --log warning >"$work/gw.log" 2>&1 &
   gw_pid=$!
   pids+=("$gw_pid")
   wait_for "http://127.0.0.1:$3/health"
 }
 
-# count_rows SQL: one number from the gateway's database.
-count_rows() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])" "$work/gw.db" "$1"; }
+# count_rows SQL [DATABASE_URL]: one number from the gateway's database (SQLite in $work, or a postgres:// URL).
+count_rows() {
+  case "${2:-}" in
+    postgres*) psql "$2" -qtAX -c "$1" ;;
+    *) python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])" "$work/gw.db" "$1" ;;
+  esac
+}
+# fresh_postgres_database SERVER_URL NAME: creates an empty database and prints its URL. Register it for dropping
+# on exit in the calling shell: postgres_cleanup+=("SERVER_URL|NAME").
+fresh_postgres_database() {
+  psql "$1" -qtAX -c "DROP DATABASE IF EXISTS $2 WITH (FORCE)" -c "CREATE DATABASE $2" >/dev/null
+  python3 -c "import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path='/' + sys.argv[2])))" "$1" "$2"
+}
+postgres_cleanup=()
 peak_rss() { awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/$gw_pid/status"; }
 machine() { echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"; }
