@@ -49,4 +49,9 @@ if grep -q 'eyJ' "$work/gateway.log"; then
   exit 1
 fi
 grep -q '"/chat"\|path=/chat\|/chat ' "$work/gateway.log" || { echo "FAIL: the log shows no /chat request at all" >&2; exit 1; }
-echo "browser e2e: gateway log holds no token"
+# The history page takes the API key in a form and in the seed's ?api_key= link: it must not reach the log either.
+if grep -q 'e2e-api-key' "$work/gateway.log"; then
+  echo "FAIL: the API key appears in the gateway's log" >&2
+  exit 1
+fi
+echo "browser e2e: gateway log holds no token and no API key"
