@@ -84,12 +84,14 @@ struct ChatTests {
     }
 
     @Test func pingsWhileSilent() async throws {
-        let options = FakeDifyOptions(latency: .milliseconds(230), pingInterval: .milliseconds(50))
+        // A long silence against a short interval: on a loaded 2-core machine timers slip, so only a floor and
+        // the ceiling of what the interval allows are asserted.
+        let options = FakeDifyOptions(latency: .milliseconds(600), pingInterval: .milliseconds(50))
         try await withFakeDify(options) { _, http in
             let (r, _) = try await http.stream(json: chatBody("hi", streaming: true))
             let frames = sseFrames(r.body)
             let pings = frames.prefix { $0 == "event: ping" }.count
-            #expect(pings >= 2 && pings <= 5)
+            #expect(pings >= 2 && pings <= 13)
             #expect(frames.dropFirst(pings).allSatisfy { $0.hasPrefix("data: ") })
         }
     }

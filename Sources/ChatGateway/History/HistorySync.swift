@@ -38,7 +38,8 @@ struct HistorySync: Sendable {
         await withTaskGroup(of: (KnownUser, Result<UserSyncCounts, any Error>).self) { group in
             var next = users.makeIterator()
             func addNext() -> Bool {
-                guard let user = next.next() else { return false }
+                // Cancelled (the gateway is shutting down): users already started finish, no new one starts.
+                guard !Task.isCancelled, let user = next.next() else { return false }
                 group.addTask {
                     do { return (user, .success(try await self.sync(user))) } catch { return (user, .failure(error)) }
                 }

@@ -30,7 +30,9 @@ actor SyncCoordinator {
         let task = Task { [sync, lease] in try await lease.whileHeld { await sync.run() } }
         current = task
         defer { current = nil }
-        guard let report = try await task.value else { return .runningElsewhere }
+        // The caller that started the run owns it: when it is cancelled (shutdown), the run winds down early.
+        let report = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        guard let report else { return .runningElsewhere }
         return .ran(report)
     }
 
@@ -68,7 +70,12 @@ struct SyncSchedule: LifecycleHandler {
         }
     }
 
+    /// Waits for a run in progress to wind down (it stops starting users), so it never touches a closed database.
     func shutdownAsync(_ application: Application) async {
-        loop.withLockedValue { $0?.cancel() }
+        let task = loop.withLockedValue { task -> Task<Void, Never>? in
+            task?.cancel()
+            return task
+        }
+        await task?.value
     }
 }

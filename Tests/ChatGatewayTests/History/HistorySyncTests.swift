@@ -108,10 +108,7 @@ struct HistorySyncTests {
 
     @Test func overlappingRunsShareOneRun() async throws {
         try await GatewayHarness.with { gateway in
-            for index in 0..<20 {
-                await gateway.fake.store.seed(user: "drillquiz_u\(index)", conversations: 2, turnsEach: 3)
-                try await gateway.register("drillquiz", "u\(index)")
-            }
+            try await gateway.seedKnownUsers(20, prefix: "u", conversations: 2, turns: 3)
             let counting = FlakyDify(live: gateway.liveDify)
             let coordinator = SyncCoordinator(sync: gateway.historySync(dify: counting), lease: gateway.lease(holder: "replica-a"))
             async let first = coordinator.run()
@@ -129,10 +126,7 @@ struct HistorySyncTests {
 
     @Test func replicasOnOneDatabaseNeverSyncAtTheSameTime() async throws {
         try await GatewayHarness.with { gateway in
-            for index in 0..<10 {
-                await gateway.fake.store.seed(user: "drillquiz_r\(index)", conversations: 3, turnsEach: 5)
-                try await gateway.register("drillquiz", "r\(index)")
-            }
+            try await gateway.seedKnownUsers(10, prefix: "r", conversations: 3, turns: 5)
             let slowDify = FlakyDify(live: gateway.liveDify)
             let replicaA = SyncCoordinator(sync: gateway.historySync(dify: slowDify), lease: gateway.lease(holder: "replica-a"))
             let replicaB = SyncCoordinator(sync: gateway.historySync(dify: slowDify), lease: gateway.lease(holder: "replica-b"))

@@ -71,6 +71,14 @@ extension GatewayHarness {
         Lease(name: "history-sync", holder: holder, database: { [app] in app.db }, now: Date.init)
     }
 
+    /// `count` drillquiz users named `<prefix><n>`, each with conversations in the fake Dify and known to the sync.
+    func seedKnownUsers(_ count: Int, prefix: String, conversations: Int, turns: Int) async throws {
+        for index in 0..<count {
+            await fake.store.seed(user: "drillquiz_\(prefix)\(index)", conversations: conversations, turnsEach: turns)
+            try await register("drillquiz", "\(prefix)\(index)")
+        }
+    }
+
     /// Registers (system, user) as the chat page does, so the sync knows them.
     func register(_ system: String, _ user: String) async throws {
         try await ConversationStore(database: app.db, now: Date.init).registerUser(CallerIdentity(systemID: system, userID: user))
