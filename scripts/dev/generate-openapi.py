@@ -125,7 +125,7 @@ spec = {
  "components": {
   "securitySchemes": {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "One of CHAT_GATEWAY_API_KEY (comma list). Acts for any user of any allowed system, so system_id and user_id must be given."},
-    "BearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "HS256 JWT with system_id, user_id, exp, signed with CHAT_GATEWAY_JWT_SECRET."},
+    "BearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "HS256 JWT with system_id, user_id, exp, signed with CHAT_GATEWAY_JWT_SECRET (or, during a rotation, CHAT_GATEWAY_JWT_PREVIOUS_SECRET); with aud/iss when CHAT_GATEWAY_JWT_AUDIENCE/ISSUER are set."},
     "QueryToken": {"type": "apiKey", "in": "query", "name": "token", "description": "The same JWT in ?token= (Bearer wins when both are sent)."}},
   "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
   "schemas": {

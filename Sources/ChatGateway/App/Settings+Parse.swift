@@ -52,6 +52,14 @@ extension Settings {
             streamKeepAlive: .seconds(try integer("STREAM_KEEPALIVE_SECONDS", default: 15, range: 1...3600)),
             jwtSecret: secret!,
             jwtSecretIsEphemeral: ephemeral,
+            jwtPreviousSecret: value("CHAT_GATEWAY_JWT_PREVIOUS_SECRET"),
+            jwtPolicy: ChatTokenPolicy(
+                audience: value("CHAT_GATEWAY_JWT_AUDIENCE"),
+                issuer: value("CHAT_GATEWAY_JWT_ISSUER"),
+                maxLifetime: try value("CHAT_GATEWAY_JWT_MAX_LIFETIME")
+                    .flatMap { try parseInterval($0, variable: "CHAT_GATEWAY_JWT_MAX_LIFETIME") }
+                    .map { TimeInterval($0.components.seconds) },
+                leeway: TimeInterval(try integer("CHAT_GATEWAY_JWT_LEEWAY", default: Int(ChatTokenPolicy.defaultLeeway), range: 0...300))),
             apiKeys: list("CHAT_GATEWAY_API_KEY"),
             database: try parseDatabaseURL(value("DATABASE_URL") ?? defaultDatabaseURL),
             allowedSystemIDs: allowed,

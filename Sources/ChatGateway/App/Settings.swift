@@ -25,6 +25,10 @@ public struct Settings: Sendable {
     public var jwtSecret: String
     /// True when no `CHAT_GATEWAY_JWT_SECRET` was given and one was generated for this process only.
     public var jwtSecretIsEphemeral: Bool
+    /// The secret being rotated out (`CHAT_GATEWAY_JWT_PREVIOUS_SECRET`): verifies old tokens, never signs.
+    public var jwtPreviousSecret: String? = nil
+    /// Optional `aud`/`iss`, maximum lifetime and clock-skew leeway of chat tokens (`CHAT_GATEWAY_JWT_*`).
+    public var jwtPolicy = ChatTokenPolicy()
     public var apiKeys: [String]
     public var database: Database
     public var allowedSystemIDs: Set<String>

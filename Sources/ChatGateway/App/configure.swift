@@ -41,7 +41,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     }
     let streams = ChatStreamRegistry()
     app.lifecycle.use(StreamDrain(streams: streams))
-    let tokens = await ChatTokenService(secret: settings.jwtSecret, now: dependencies.now)
+    let tokens = await ChatTokenService(settings: settings, now: dependencies.now)
 
     app.middleware = Middlewares()
     app.middleware.use(AccessLogMiddleware())

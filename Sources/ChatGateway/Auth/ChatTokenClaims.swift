@@ -1,24 +1,32 @@
 import Foundation
 import JWTKit
 
-/// The JWT a client system mints for one of its users: `system_id`, `user_id`, `exp` (HS256).
+/// The JWT a client system mints for one of its users: `system_id`, `user_id`, `exp` (HS256), and
+/// optionally `iat`, `nbf`, `iss`, `aud` (checked by `ChatTokenPolicy` when configured).
 ///
 /// Every field is optional here so a token missing one is reported by name instead of as a decoding error.
 struct ChatTokenClaims: JWTPayload, Equatable {
     var systemID: String?
     var userID: String?
     var exp: ExpirationClaim?
+    var iat: IssuedAtClaim?
+    var nbf: NotBeforeClaim?
+    var iss: IssuerClaim?
+    var aud: AudienceClaim?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id"
         case userID = "user_id"
-        case exp
+        case exp, iat, nbf, iss, aud
     }
 
-    init(systemID: String, userID: String, expires: Date) {
+    init(systemID: String, userID: String, expires: Date, issuedAt: Date? = nil, issuer: String? = nil, audience: String? = nil) {
         self.systemID = systemID
         self.userID = userID
         self.exp = ExpirationClaim(value: expires)
+        self.iat = issuedAt.map { IssuedAtClaim(value: $0) }
+        self.iss = issuer.map { IssuerClaim(value: $0) }
+        self.aud = audience.map { AudienceClaim(value: [$0]) }
     }
 
     init(from decoder: any Decoder) throws {
@@ -26,6 +34,10 @@ struct ChatTokenClaims: JWTPayload, Equatable {
         systemID = Self.lenientString(container, .systemID)
         userID = Self.lenientString(container, .userID)
         exp = try container.decodeIfPresent(ExpirationClaim.self, forKey: .exp)
+        iat = try container.decodeIfPresent(IssuedAtClaim.self, forKey: .iat)
+        nbf = try container.decodeIfPresent(NotBeforeClaim.self, forKey: .nbf)
+        iss = try container.decodeIfPresent(IssuerClaim.self, forKey: .iss)
+        aud = try container.decodeIfPresent(AudienceClaim.self, forKey: .aud)
     }
 
     /// Client systems built on other stacks put numeric user ids in the token (`"user_id": 999`).

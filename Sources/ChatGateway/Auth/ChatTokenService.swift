@@ -8,19 +8,39 @@ public struct TokenIdentity: Sendable, Equatable {
 }
 
 /// Mints and verifies the chat JWTs (HS256 with `CHAT_GATEWAY_JWT_SECRET`).
+///
+/// During a key rotation `CHAT_GATEWAY_JWT_PREVIOUS_SECRET` still verifies the tokens minted before it,
+/// but is never used to sign: new tokens always carry the current secret.
 public struct ChatTokenService: Sendable {
     public static let defaultLifetime: TimeInterval = 24 * 60 * 60
     /// The reason given for an expired token; the chat page tells expired links from forged ones by it.
     public static let expiredReason = "Token expired"
 
-    private let keys: JWTKeyCollection
+    private let signingKeys: JWTKeyCollection
+    /// The current secret first, then the previous one if any.
+    private let verifyingKeys: [JWTKeyCollection]
+    private let policy: ChatTokenPolicy
     private let now: @Sendable () -> Date
 
-    public init(secret: String, now: @escaping @Sendable () -> Date = Date.init) async {
-        let keys = JWTKeyCollection()
-        await keys.add(hmac: HMACKey(from: Self.keyBytes(secret)), digestAlgorithm: .sha256)
-        self.keys = keys
+    public init(secret: String, previousSecret: String? = nil, policy: ChatTokenPolicy = .init(),
+                now: @escaping @Sendable () -> Date = Date.init) async {
+        signingKeys = await Self.keyCollection(secret)
+        var verifying = [signingKeys]
+        if let previousSecret { verifying.append(await Self.keyCollection(previousSecret)) }
+        verifyingKeys = verifying
+        self.policy = policy
         self.now = now
+    }
+
+    /// The service the gateway runs with: its secrets and its `CHAT_GATEWAY_JWT_*` policy.
+    public init(settings: Settings, now: @escaping @Sendable () -> Date = Date.init) async {
+        await self.init(secret: settings.jwtSecret, previousSecret: settings.jwtPreviousSecret, policy: settings.jwtPolicy, now: now)
+    }
+
+    private static func keyCollection(_ secret: String) async -> JWTKeyCollection {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: keyBytes(secret)), digestAlgorithm: .sha256)
+        return keys
     }
 
     /// jwt-kit asserts on keys shorter than the digest (32 bytes), but deployments of the seed use
@@ -31,8 +51,12 @@ public struct ChatTokenService: Sendable {
         return bytes.count >= 32 ? bytes : bytes + Array(repeating: 0, count: 32 - bytes.count)
     }
 
+    /// Minted tokens carry `iat` (so the maximum lifetime is measured from it) and the configured `iss`/`aud`.
     public func issue(systemID: String, userID: String, lifetime: TimeInterval = defaultLifetime) async throws -> String {
-        try await keys.sign(ChatTokenClaims(systemID: systemID, userID: userID, expires: now().addingTimeInterval(lifetime)))
+        let issuedAt = now()
+        return try await signingKeys.sign(ChatTokenClaims(
+            systemID: systemID, userID: userID, expires: issuedAt.addingTimeInterval(lifetime),
+            issuedAt: issuedAt, issuer: policy.issuer, audience: policy.audience))
     }
 
     /// Verifies signature, algorithm and claims; every failure is an `AuthError.invalidToken` saying which.
@@ -42,20 +66,26 @@ public struct ChatTokenService: Sendable {
         guard algorithm == "HS256" else {
             throw .invalidToken("Unsupported token algorithm \"\(algorithm)\": only HS256 is accepted")
         }
-        let claims: ChatTokenClaims
-        do {
-            claims = try await keys.verify(token, as: ChatTokenClaims.self)
-        } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
-            throw .invalidToken("Invalid token signature")
-        } catch {
-            throw .invalidToken("Invalid or expired token")
-        }
-        guard let exp = claims.exp else { throw .invalidToken("Token must contain exp") }
-        guard now() < exp.value else { throw .invalidToken(Self.expiredReason) }
+        let claims = try await verifiedClaims(token)
+        try policy.check(claims, now: now())
         guard let systemID = claims.systemID, let userID = claims.userID, !systemID.isEmpty, !userID.isEmpty else {
             throw .invalidToken("token must contain system_id and user_id")
         }
         return TokenIdentity(systemID: systemID, userID: userID)
+    }
+
+    /// The claims of a token signed with the current secret, else with the previous one.
+    private func verifiedClaims(_ token: String) async throws(AuthError) -> ChatTokenClaims {
+        for keys in verifyingKeys {
+            do {
+                return try await keys.verify(token, as: ChatTokenClaims.self)
+            } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
+                continue
+            } catch {
+                throw .invalidToken("Invalid or expired token")
+            }
+        }
+        throw .invalidToken("Invalid token signature")
     }
 
     private static func headerAlgorithm(of token: String) throws(AuthError) -> String {

@@ -46,11 +46,23 @@ struct SettingsTests {
         (["ALLOWED_SYSTEM_IDS": "Bad_ID"], "ALLOWED_SYSTEM_IDS"),
         (["ALLOWED_CHAT_TOKEN_ORIGINS": "localhost"], "ALLOWED_CHAT_TOKEN_ORIGINS"),
         (["MAX_MESSAGE_CHARS": "0"], "MAX_MESSAGE_CHARS"),
+        (["CHAT_GATEWAY_JWT_MAX_LIFETIME": "a day"], "CHAT_GATEWAY_JWT_MAX_LIFETIME"),
+        (["CHAT_GATEWAY_JWT_LEEWAY": "-5"], "CHAT_GATEWAY_JWT_LEEWAY"),
     ])
     func badValuesNameTheVariable(environment: [String: String], variable: String) {
         #expect { try Settings.parse(environment: environment, isProduction: false) } throws: { error in
             (error as? SettingsError)?.variable == variable
         }
+    }
+
+    @Test func tokenPolicyIsOptional() throws {
+        #expect(try Settings.parse(environment: [:], isProduction: false).jwtPolicy == ChatTokenPolicy(leeway: 30))
+        let settings = try Settings.parse(environment: [
+            "CHAT_GATEWAY_JWT_AUDIENCE": "chat", "CHAT_GATEWAY_JWT_ISSUER": "backend", "CHAT_GATEWAY_JWT_MAX_LIFETIME": "24h",
+            "CHAT_GATEWAY_JWT_LEEWAY": "5", "CHAT_GATEWAY_JWT_PREVIOUS_SECRET": "old",
+        ], isProduction: false)
+        #expect(settings.jwtPolicy == ChatTokenPolicy(audience: "chat", issuer: "backend", maxLifetime: 86_400, leeway: 5))
+        #expect(settings.jwtPreviousSecret == "old")
     }
 
     @Test func productionNeedsASecretAndADify() {

@@ -17,7 +17,7 @@ struct ChatTokenServiceTests {
         let issued = Date()
         let issuer = await ChatTokenService(secret: secret, now: { issued })
         let token = try await issuer.issue(systemID: "a", userID: "b", lifetime: 60)
-        let later = await ChatTokenService(secret: secret, now: { issued.addingTimeInterval(61) })
+        let later = await ChatTokenService(secret: secret, now: { issued.addingTimeInterval(61 + ChatTokenPolicy.defaultLeeway) })
         await #expect(throws: AuthError.invalidToken("Token expired")) { try await later.verify(token) }
     }
 

@@ -27,7 +27,10 @@ struct GenJWTCommand: AnyAsyncCommand {
         if settings.jwtSecretIsEphemeral {
             context.console.warning("CHAT_GATEWAY_JWT_SECRET is not set: this token is signed with a throwaway secret no server knows.")
         }
-        let tokens = await ChatTokenService(secret: settings.jwtSecret)
+        if let maxLifetime = settings.jwtPolicy.maxLifetime, hours * 3600 > maxLifetime {
+            context.console.warning("--hours \(hours) exceeds CHAT_GATEWAY_JWT_MAX_LIFETIME (\(Int(maxLifetime)) s): the gateway will refuse this token.")
+        }
+        let tokens = await ChatTokenService(settings: settings)
         let token = try await tokens.issue(systemID: systemID, userID: userID, lifetime: hours * 3600)
         context.console.print(token)
         context.console.print("\(settings.publicBaseURL)/chat?token=\(token)")
