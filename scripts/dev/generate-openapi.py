@@ -22,13 +22,14 @@ spec = {
  "paths": {
   "/v1/chat": {"post": {
     "operationId": "chat", "summary": "Send a message (blocking) and get the answer",
-    "description": "The user's message is stored before Dify is called and stays stored (marked failed) whatever Dify does. The Dify user is `{system_id}_{user_id}`.",
+    "description": "The user's message is stored before Dify is called and stays stored (marked failed) whatever Dify does. The Dify user is `{system_id}_{user_id}`. Limited per user (`RATE_LIMIT_PER_USER`), per API key (`RATE_LIMIT_PER_KEY`) and in concurrent streams per user (`MAX_STREAMS_PER_USER`): 429, before anything is stored.",
     "security": sec_any, "parameters": [tok],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatRequest"}}}},
     "responses": {"200": {"description": "Dify's answer: JSON, or with `stream: true` / `Accept: text/event-stream` a stream of server-sent events. Each event is `event: <name>` and one `data:` line of JSON (which repeats the name in `event`): `start` {conversation_id, message_id, task_id} first; `delta` {text} to append; `replace` {answer} (moderation replaced the answer so far); `file` {id, type, url, belongs_to}; `thought` {thought} (agent apps); `progress` {step, title, node_type, status} (chatflow apps); then exactly one of `done` {conversation_id, message_id, answer, metadata, stopped} or `error` {status, detail, code}. Comments (`: keep-alive`) keep quiet connections open.",
                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatResponse"}},
                                       "text/event-stream": {"schema": {"type": "string", "description": "Server-sent events as described above."}}}},
-                  **errs(400, 401, 403, 404, 413, 415, 422, 502, 503, 504)}}},
+                  **errs(400, 401, 403, 404, 413, 415, 422, 502, 503, 504),
+                  "429": {"$ref": "#/components/responses/TooManyRequests"}}}},
   "/v1/chat/{task_id}/stop": {"post": {
     "operationId": "stopChat", "summary": "Stop a streaming answer",
     "description": "The stored answer is whatever arrived, marked stopped; the stream ends with `done` and `stopped: true`. Only the user who started it may stop it (404 otherwise).",
@@ -127,7 +128,10 @@ spec = {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "One of CHAT_GATEWAY_API_KEY (comma list). Acts for any user of any allowed system, so system_id and user_id must be given."},
     "BearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "HS256 JWT with system_id, user_id, exp, signed with CHAT_GATEWAY_JWT_SECRET (or, during a rotation, CHAT_GATEWAY_JWT_PREVIOUS_SECRET); with aud/iss when CHAT_GATEWAY_JWT_AUDIENCE/ISSUER are set."},
     "QueryToken": {"type": "apiKey", "in": "query", "name": "token", "description": "The same JWT in ?token= (Bearer wins when both are sent)."}},
-  "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+  "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "TooManyRequests": {"description": "A rate limit is used up, or the user has too many streams running (per replica).",
+      "headers": {"Retry-After": {"description": "Seconds until the rate limit allows the next request (absent for the stream cap).", "schema": {"type": "integer", "minimum": 1}}},
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
   "schemas": {
     "Error": {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
     "SystemID": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$", "example": "drillquiz"},

@@ -16,6 +16,7 @@ struct APIErrorMiddleware: AsyncMiddleware {
             let response = Response(status: status)
             try response.content.encode(ErrorBody(detail: detail))
             if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
+            if let seconds = (error as? LimitError)?.retryAfter { response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds)) }
             return response
         }
     }
@@ -25,6 +26,7 @@ struct APIErrorMiddleware: AsyncMiddleware {
         case let error as AuthError: describe(error)
         case let error as ChatError: describe(error)
         case let error as DifyError: describe(error)
+        case let error as LimitError: describe(error)
         case let error as DecodingError: (.unprocessableEntity, "Invalid request: \(decodingDetail(error))")
         case let error as any AbortError: (error.status, error.reason)
         case is any DatabaseError: (.serviceUnavailable, "The database is unavailable. Please try again.")
@@ -70,6 +72,13 @@ struct APIErrorMiddleware: AsyncMiddleware {
         case .upstream(400, "invalid_param", let message): (.unprocessableEntity, "Dify rejected the request: \(message)")
         case .timeout: (.gatewayTimeout, "Chat service timed out. Please try again.")
         case .upstream, .unreachable, .malformedResponse: (.badGateway, "Chat service temporarily unavailable. Please try again.")
+        }
+    }
+
+    static func describe(_ error: LimitError) -> (HTTPResponseStatus, String) {
+        switch error {
+        case .rateLimited(let scope, let seconds): (.tooManyRequests, "Too many requests for this \(scope.rawValue). Retry in \(seconds) s.")
+        case .tooManyStreams(let limit): (.tooManyRequests, "Too many streaming answers at once: at most \(limit) per user. Wait for one to finish.")
         }
     }
 

@@ -71,7 +71,12 @@ extension Settings {
             publicBaseURL: value("PUBLIC_BASE_URL") ?? "http://localhost:\(port)",
             syncInterval: try value("SYNC_INTERVAL").flatMap { try parseInterval($0, variable: "SYNC_INTERVAL") },
             syncConcurrency: try integer("SYNC_CONCURRENCY", default: 4, range: 1...64),
-            databasePoolSize: try integer("DATABASE_POOL_SIZE", default: 8, range: 1...256)
+            databasePoolSize: try integer("DATABASE_POOL_SIZE", default: 8, range: 1...256),
+            rateLimitPerUser: try value("RATE_LIMIT_PER_USER").map { try parseRateLimit($0, variable: "RATE_LIMIT_PER_USER") }
+                ?? defaultRateLimitPerUser,
+            rateLimitPerKey: try value("RATE_LIMIT_PER_KEY").flatMap { try parseRateLimit($0, variable: "RATE_LIMIT_PER_KEY") },
+            maxStreamsPerUser: try value("MAX_STREAMS_PER_USER")?.lowercased() == "off" ? nil
+                : integer("MAX_STREAMS_PER_USER", default: defaultMaxStreamsPerUser, range: 1...1000)
         )
     }
 
@@ -114,6 +119,18 @@ extension Settings {
             throw SettingsError(variable: variable, problem: "expected an interval such as 30s, 5m, 1h or off, got \"\(raw)\"")
         }
         return .seconds(amount * unit)
+    }
+
+    /// `N/s`, `N/min`, `N/h` (also `sec`, `second`, `m`, `minute`, `hour`); `off` or `0` means no limit.
+    static func parseRateLimit(_ raw: String, variable: String) throws -> RateLimit? {
+        let text = raw.lowercased().replacingOccurrences(of: " ", with: "")
+        if text == "off" || text == "0" { return nil }
+        let periods: [String: TimeInterval] = ["s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600]
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let count = Int(parts[0]), (1...1_000_000).contains(count), let period = periods[String(parts[1])] else {
+            throw SettingsError(variable: variable, problem: "expected a rate such as 20/min, 5/s, 600/h or off, got \"\(raw)\"")
+        }
+        return RateLimit(count: count, period: period)
     }
 
     static func parseOrigin(_ raw: String) throws -> String {

@@ -45,6 +45,12 @@ public struct Settings: Sendable {
     public var syncConcurrency: Int = 4
     /// PostgreSQL connections per event loop (`DATABASE_POOL_SIZE`); SQLite always uses one per event loop.
     public var databasePoolSize: Int = 8
+    /// Chats per (system, user) (`RATE_LIMIT_PER_USER`) and per API key (`RATE_LIMIT_PER_KEY`); nil: unlimited.
+    /// `parse` applies the documented defaults; a memberwise `Settings` (tests) starts without limits.
+    public var rateLimitPerUser: RateLimit? = nil
+    public var rateLimitPerKey: RateLimit? = nil
+    /// Streaming answers one user may have running at once (`MAX_STREAMS_PER_USER`); nil: unlimited.
+    public var maxStreamsPerUser: Int? = nil
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?
@@ -55,6 +61,9 @@ public struct Settings: Sendable {
     public var usesDemoUpstream: Bool { difyBaseURL == nil && difySystemOverrides.values.allSatisfy { $0.baseURL == nil } }
 
     public static let defaultDatabaseURL = "sqlite:///./chat_gateway.db"
+    /// A person typing does not send 20 messages a minute; a script looping on one user does.
+    public static let defaultRateLimitPerUser = RateLimit(count: 20, period: 60)
+    public static let defaultMaxStreamsPerUser = 3
 }
 
 /// A configuration value that stops start-up; the message names the variable.

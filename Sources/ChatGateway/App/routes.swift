@@ -26,7 +26,9 @@ func registerRoutes(_ app: Application, routes: GatewayRoutes) throws {
     try v1.register(collection: ChatController(
         auth: routes.auth, dify: routes.dify, targets: routes.targets,
         limits: .init(maxMessageCharacters: routes.settings.maxMessageCharacters),
-        maxBodyBytes: routes.settings.maxRequestBytes, streams: routes.streams, keepAlive: routes.settings.streamKeepAlive, writer: routes.writer, now: routes.now))
+        maxBodyBytes: routes.settings.maxRequestBytes, streams: routes.streams,
+        admission: ChatAdmission(settings: routes.settings, streams: routes.streams, now: routes.now),
+        keepAlive: routes.settings.streamKeepAlive, writer: routes.writer, now: routes.now))
     let access = DifyAccess(auth: routes.auth, dify: routes.dify, targets: routes.targets, writer: routes.writer, now: routes.now)
     try v1.register(collection: ChatStopController(access: access, streams: routes.streams))
     try v1.register(collection: ConversationsController(access: access))

@@ -8,6 +8,7 @@ struct ChatController: RouteCollection {
     let limits: ChatService.ChatLimits
     let maxBodyBytes: Int
     let streams: ChatStreamRegistry
+    let admission: ChatAdmission
     let keepAlive: Duration
     let writer: any RowWriter
     let now: @Sendable () -> Date
@@ -22,10 +23,13 @@ struct ChatController: RouteCollection {
         let credential = try await auth.credential(for: req)
         let body = try req.content.decode(ChatRequest.self)
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
+        try await admission.admit(caller, apiKey: credential == .apiKey ? req.headers.first(name: "X-API-Key") : nil)
         let service = ChatService(
             dify: dify, targets: targets, store: ConversationStore(database: req.db, writer: writer, now: now), limits: limits, logger: req.logger)
         if body.stream ?? Self.acceptsEventStream(req) {
-            let session = try await service.stream(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller, registry: streams, grace: keepAlive)
+            let session = try await admission.stream(for: caller) {
+                try await service.stream(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller, registry: streams, grace: keepAlive)
+            }
             return .chatStream(session, keepAlive: keepAlive)
         }
         let answer = try await service.send(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller)

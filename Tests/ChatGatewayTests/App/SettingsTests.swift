@@ -48,6 +48,9 @@ struct SettingsTests {
         (["MAX_MESSAGE_CHARS": "0"], "MAX_MESSAGE_CHARS"),
         (["CHAT_GATEWAY_JWT_MAX_LIFETIME": "a day"], "CHAT_GATEWAY_JWT_MAX_LIFETIME"),
         (["CHAT_GATEWAY_JWT_LEEWAY": "-5"], "CHAT_GATEWAY_JWT_LEEWAY"),
+        (["RATE_LIMIT_PER_USER": "20 per minute"], "RATE_LIMIT_PER_USER"),
+        (["RATE_LIMIT_PER_KEY": "600/day"], "RATE_LIMIT_PER_KEY"),
+        (["MAX_STREAMS_PER_USER": "0"], "MAX_STREAMS_PER_USER"),
     ])
     func badValuesNameTheVariable(environment: [String: String], variable: String) {
         #expect { try Settings.parse(environment: environment, isProduction: false) } throws: { error in
@@ -63,6 +66,19 @@ struct SettingsTests {
         ], isProduction: false)
         #expect(settings.jwtPolicy == ChatTokenPolicy(audience: "chat", issuer: "backend", maxLifetime: 86_400, leeway: 5))
         #expect(settings.jwtPreviousSecret == "old")
+    }
+
+    @Test func limitsHaveDefaultsAndCanBeSwitchedOff() throws {
+        let defaults = try Settings.parse(environment: [:], isProduction: false)
+        #expect(defaults.rateLimitPerUser == RateLimit(count: 20, period: 60))
+        #expect(defaults.rateLimitPerKey == nil)
+        #expect(defaults.maxStreamsPerUser == 3)
+        let tuned = try Settings.parse(environment: ["RATE_LIMIT_PER_USER": "5/s", "RATE_LIMIT_PER_KEY": "600/min", "MAX_STREAMS_PER_USER": "1"], isProduction: false)
+        #expect(tuned.rateLimitPerUser == RateLimit(count: 5, period: 1))
+        #expect(tuned.rateLimitPerKey == RateLimit(count: 600, period: 60))
+        #expect(tuned.maxStreamsPerUser == 1)
+        let off = try Settings.parse(environment: ["RATE_LIMIT_PER_USER": "off", "RATE_LIMIT_PER_KEY": "0", "MAX_STREAMS_PER_USER": "OFF"], isProduction: false)
+        #expect(off.rateLimitPerUser == nil && off.rateLimitPerKey == nil && off.maxStreamsPerUser == nil)
     }
 
     @Test func productionNeedsASecretAndADify() {

@@ -4,6 +4,8 @@ actor ChatStreamRegistry {
     private var sessions: [String: ChatStreamSession] = [:]
     private var running: [Int: Task<Void, Never>] = [:]
     private var nextID = 0
+    /// Streams running per Dify user, counted from before Dify is asked until the answer is read to its end.
+    private var streamsPerUser: [String: Int] = [:]
 
     /// Runs `work` outside the request that started it: a client that goes away does not cancel it.
     func launch(_ work: @escaping @Sendable () async -> Void) {
@@ -19,6 +21,20 @@ actor ChatStreamRegistry {
     func unregister(taskID: String) { sessions[taskID] = nil }
     func session(forTask taskID: String) -> ChatStreamSession? { sessions[taskID] }
     var activeCount: Int { running.count }
+
+    /// Counts a stream against its user's cap before it starts; false when `limit` are already running.
+    func reserveStream(for user: String, limit: Int) -> Bool {
+        let running = streamsPerUser[user, default: 0]
+        guard running < limit else { return false }
+        streamsPerUser[user] = running + 1
+        return true
+    }
+
+    /// Gives back a slot of `reserveStream`; users with none running are forgotten, so memory stays bounded.
+    func releaseStream(for user: String) {
+        let remaining = streamsPerUser[user, default: 1] - 1
+        streamsPerUser[user] = remaining > 0 ? remaining : nil
+    }
 
     /// Waits for every running stream, up to `timeout`.
     func drain(timeout: Duration) async {

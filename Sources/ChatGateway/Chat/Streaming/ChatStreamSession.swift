@@ -9,6 +9,7 @@ actor ChatStreamSession {
     private var finished = false
     private var clientGone = false
     private var waiter: CheckedContinuation<Void, Never>?
+    private var finishHandlers: [@Sendable () async -> Void] = []
     private(set) var taskID: String?
     private(set) var stopRequested = false
 
@@ -32,6 +33,14 @@ actor ChatStreamSession {
     func finish() {
         finished = true
         wake()
+        let handlers = finishHandlers
+        finishHandlers = []
+        for handler in handlers { Task { await handler() } }
+    }
+
+    /// Runs `handler` once the reader is done, at once if it already is (it may finish before anyone asks).
+    func onFinish(_ handler: @escaping @Sendable () async -> Void) {
+        if finished { Task { await handler() } } else { finishHandlers.append(handler) }
     }
 
     /// The client went away: stop queueing for it.

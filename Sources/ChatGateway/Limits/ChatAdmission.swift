@@ -1,0 +1,50 @@
+import Foundation
+import Vapor
+
+/// Decides whether a chat may start (`POST /v1/chat`): the per-user and per-key rates and the cap on a
+/// user's concurrent streams. All of it lives in this replica's memory (see README, "Limits").
+struct ChatAdmission: Sendable {
+    let perUser: RateLimiter?
+    let perKey: RateLimiter?
+    let maxStreamsPerUser: Int?
+    let streams: ChatStreamRegistry
+
+    init(settings: Settings, streams: ChatStreamRegistry, now: @escaping @Sendable () -> Date) {
+        perUser = settings.rateLimitPerUser.map { RateLimiter(limit: $0, now: now) }
+        perKey = settings.rateLimitPerKey.map { RateLimiter(limit: $0, now: now) }
+        maxStreamsPerUser = settings.maxStreamsPerUser
+        self.streams = streams
+    }
+
+    /// Spends one request of the caller's user and, when they came with one, of their API key.
+    func admit(_ caller: CallerIdentity, apiKey: String?) async throws(LimitError) {
+        if let perUser, case .limited(let seconds) = await perUser.acquire(caller.difyUser) {
+            throw .rateLimited(scope: .user, retryAfter: seconds)
+        }
+        if let perKey, let apiKey, case .limited(let seconds) = await perKey.acquire(Self.bucketName(ofKey: apiKey)) {
+            throw .rateLimited(scope: .apiKey, retryAfter: seconds)
+        }
+    }
+
+    /// Starts a stream in one of the user's slots, which is given back when the answer has been read to
+    /// its end (not when the client leaves: the gateway keeps reading Dify for it) or when starting fails.
+    func stream(for caller: CallerIdentity, start: () async throws -> ChatStreamSession) async throws -> ChatStreamSession {
+        guard let limit = maxStreamsPerUser else { return try await start() }
+        let user = caller.difyUser
+        guard await streams.reserveStream(for: user, limit: limit) else { throw LimitError.tooManyStreams(limit: limit) }
+        let session: ChatStreamSession
+        do {
+            session = try await start()
+        } catch {
+            await streams.releaseStream(for: user)
+            throw error
+        }
+        await session.onFinish { [streams] in await streams.releaseStream(for: user) }
+        return session
+    }
+
+    /// Buckets are named by a digest, so the limiter never holds a key itself.
+    private static func bucketName(ofKey key: String) -> String {
+        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,18 @@
+/// Why a chat was refused for load reasons; mapped to 429 by `APIErrorMiddleware`.
+public enum LimitError: Error, Equatable, Sendable {
+    /// `RATE_LIMIT_PER_USER` or `RATE_LIMIT_PER_KEY` is used up; `retryAfter` seconds until the next request fits.
+    case rateLimited(scope: Scope, retryAfter: Int)
+    /// The user already has `MAX_STREAMS_PER_USER` streaming answers running.
+    case tooManyStreams(limit: Int)
+
+    public enum Scope: String, Sendable {
+        case user
+        case apiKey = "API key"
+    }
+
+    /// Seconds for the `Retry-After` header; nil when nobody can know (a stream ends when Dify finishes).
+    var retryAfter: Int? {
+        if case .rateLimited(_, let seconds) = self { return seconds }
+        return nil
+    }
+}
