@@ -72,11 +72,9 @@ extension Settings {
             syncInterval: try value("SYNC_INTERVAL").flatMap { try parseInterval($0, variable: "SYNC_INTERVAL") },
             syncConcurrency: try integer("SYNC_CONCURRENCY", default: 4, range: 1...64),
             databasePoolSize: try integer("DATABASE_POOL_SIZE", default: 8, range: 1...256),
-            rateLimitPerUser: try value("RATE_LIMIT_PER_USER").map { try parseRateLimit($0, variable: "RATE_LIMIT_PER_USER") }
-                ?? defaultRateLimitPerUser,
+            rateLimitPerUser: try value("RATE_LIMIT_PER_USER").flatMap { try parseRateLimit($0, variable: "RATE_LIMIT_PER_USER") },
             rateLimitPerKey: try value("RATE_LIMIT_PER_KEY").flatMap { try parseRateLimit($0, variable: "RATE_LIMIT_PER_KEY") },
-            maxStreamsPerUser: try value("MAX_STREAMS_PER_USER")?.lowercased() == "off" ? nil
-                : integer("MAX_STREAMS_PER_USER", default: defaultMaxStreamsPerUser, range: 1...1000)
+            maxStreamsPerUser: try value("MAX_STREAMS_PER_USER").flatMap { $0.lowercased() == "off" ? nil : try integer("MAX_STREAMS_PER_USER", default: 0, range: 1...1000) }
         )
     }
 

@@ -61,9 +61,8 @@ public struct Settings: Sendable {
     public var usesDemoUpstream: Bool { difyBaseURL == nil && difySystemOverrides.values.allSatisfy { $0.baseURL == nil } }
 
     public static let defaultDatabaseURL = "sqlite:///./chat_gateway.db"
-    /// A person typing does not send 20 messages a minute; a script looping on one user does.
-    public static let defaultRateLimitPerUser = RateLimit(count: 20, period: 60)
-    public static let defaultMaxStreamsPerUser = 3
+    // Limits are off unless configured: client systems such as DrillQuiz send every logged-out visitor as the one
+    // user `anonymous`, so a per-user default would throttle all of them together. README (Limits) suggests values.
 }
 
 /// A configuration value that stops start-up; the message names the variable.

@@ -68,11 +68,11 @@ struct SettingsTests {
         #expect(settings.jwtPreviousSecret == "old")
     }
 
-    @Test func limitsHaveDefaultsAndCanBeSwitchedOff() throws {
+    @Test func limitsAreOffUnlessConfigured() throws {
         let defaults = try Settings.parse(environment: [:], isProduction: false)
-        #expect(defaults.rateLimitPerUser == RateLimit(count: 20, period: 60))
+        #expect(defaults.rateLimitPerUser == nil)
         #expect(defaults.rateLimitPerKey == nil)
-        #expect(defaults.maxStreamsPerUser == 3)
+        #expect(defaults.maxStreamsPerUser == nil)
         let tuned = try Settings.parse(environment: ["RATE_LIMIT_PER_USER": "5/s", "RATE_LIMIT_PER_KEY": "600/min", "MAX_STREAMS_PER_USER": "1"], isProduction: false)
         #expect(tuned.rateLimitPerUser == RateLimit(count: 5, period: 1))
         #expect(tuned.rateLimitPerKey == RateLimit(count: 600, period: 60))
