@@ -13,7 +13,7 @@ struct ChatPageView {
     let access: ChatPageAccess
 
     func render() -> String {
-        let s = Escaped(strings)
+        let s = HTMLEscaped(strings)
         return """
         <!doctype html>
         <html lang="\(language)" \(dataAttributes())>
@@ -93,7 +93,7 @@ struct ChatPageView {
         return ""
     }
 
-    private func errorText(_ s: Escaped) -> String {
+    private func errorText(_ s: HTMLEscaped<PageStrings>) -> String {
         guard case .refused(let refusal) = access else { return s.errorMissing }
         switch refusal {
         case .missing: return s.errorMissing
@@ -107,14 +107,6 @@ struct ChatPageView {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: (try? encoder.encode(strings)) ?? Data("{}".utf8), as: UTF8.self)
-    }
-
-    /// The strings, HTML-escaped, by the same names.
-    @dynamicMemberLookup
-    struct Escaped {
-        let strings: PageStrings
-        init(_ strings: PageStrings) { self.strings = strings }
-        subscript(dynamicMember key: KeyPath<PageStrings, String>) -> String { HTMLText.escape(strings[keyPath: key]) }
     }
 }
 
