@@ -20,23 +20,26 @@ public typealias DifyEventStream = AsyncThrowingStream<DifyStreamEvent, any Erro
 
 extension DifyClient {
     /// Every conversation of `user`, following `last_id` while `has_more` (the seed read only the first 20).
-    public func allConversations(user: String, at target: DifyTarget, pageSize: Int = 100) async throws -> [DifyConversation] {
+    /// Each page is retried on its own under `retry`, so a rate limit on page 7 does not restart from page 1.
+    public func allConversations(user: String, at target: DifyTarget, pageSize: Int = 100, retry: RetryPolicy = .once) async throws -> [DifyConversation] {
         var all: [DifyConversation] = []
         var lastID: String?
         while true {
-            let page = try await conversations(user: user, lastID: lastID, limit: pageSize, at: target)
+            let page = try await retry.run { [lastID] in try await conversations(user: user, lastID: lastID, limit: pageSize, at: target) }
             all += page.data
             guard page.hasMore, let last = page.data.last?.id, last != lastID else { return all }
             lastID = last
         }
     }
 
-    /// Every turn of a conversation, oldest first, scrolling back with `first_id` while `has_more`.
-    public func allMessages(conversationID: String, user: String, at target: DifyTarget, pageSize: Int = 100) async throws -> [DifyMessage] {
+    /// Every turn of a conversation, oldest first, scrolling back with `first_id` while `has_more`; each page retried on its own.
+    public func allMessages(conversationID: String, user: String, at target: DifyTarget, pageSize: Int = 100, retry: RetryPolicy = .once) async throws -> [DifyMessage] {
         var pages: [[DifyMessage]] = []
         var firstID: String?
         while true {
-            let page = try await messages(conversationID: conversationID, user: user, firstID: firstID, limit: pageSize, at: target)
+            let page = try await retry.run { [firstID] in
+                try await messages(conversationID: conversationID, user: user, firstID: firstID, limit: pageSize, at: target)
+            }
             pages.append(page.data)
             guard page.hasMore, let first = page.data.first?.id, first != firstID else { break }
             firstID = first

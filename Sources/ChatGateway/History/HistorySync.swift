@@ -82,7 +82,7 @@ struct HistorySync: Sendable {
 
     func sync(_ user: KnownUser) async throws -> UserSyncCounts {
         let target = try targets.target(forSystem: user.systemID)
-        let remote = try await allConversations(of: user, at: target)
+        let remote = try await dify.allConversations(user: user.difyUser, at: target, pageSize: pageSize, retry: retry)
         let local = try await LocalConversations.load(for: user, on: database)
         var counts = UserSyncCounts()
         for conversation in remote {
@@ -91,7 +91,7 @@ struct HistorySync: Sendable {
                 counts.conversationsSkipped += 1
                 continue
             }
-            let messages = try await allMessages(of: conversation.id, user: user, at: target)
+            let messages = try await dify.allMessages(conversationID: conversation.id, user: user.difyUser, at: target, pageSize: pageSize, retry: retry)
             let existing = try await LocalConversations.messageContents(of: conversation.id, on: database)
             var rows: [RowUpsert] = []
             let stamp = now()
@@ -118,35 +118,6 @@ struct HistorySync: Sendable {
             counts.conversationsDeleted = gone.count
         }
         return counts
-    }
-
-    /// Every conversation, `last_id`/`has_more` to the end, each page retried on its own.
-    private func allConversations(of user: KnownUser, at target: DifyTarget) async throws -> [DifyConversation] {
-        var all: [DifyConversation] = []
-        var lastID: String?
-        while true {
-            let page = try await retry.run { [dify, pageSize, lastID] in
-                try await dify.conversations(user: user.difyUser, lastID: lastID, limit: pageSize, at: target)
-            }
-            all += page.data
-            guard page.hasMore, let last = page.data.last?.id, last != lastID else { return all }
-            lastID = last
-        }
-    }
-
-    /// Every turn, oldest first, scrolling back with `first_id`, each page retried on its own.
-    private func allMessages(of conversationID: String, user: KnownUser, at target: DifyTarget) async throws -> [DifyMessage] {
-        var pages: [[DifyMessage]] = []
-        var firstID: String?
-        while true {
-            let page = try await retry.run { [dify, pageSize, firstID] in
-                try await dify.messages(conversationID: conversationID, user: user.difyUser, firstID: firstID, limit: pageSize, at: target)
-            }
-            pages.append(page.data)
-            guard page.hasMore, let first = page.data.first?.id, first != firstID else { break }
-            firstID = first
-        }
-        return pages.reversed().flatMap { $0 }
     }
 
     static func describe(_ error: any Error) -> String {

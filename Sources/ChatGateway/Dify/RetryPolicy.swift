@@ -1,11 +1,24 @@
 /// Retries Dify calls that failed for reasons that pass: rate limits (429), server errors (5xx),
 /// timeouts and refused connections. Back-off doubles from `baseDelay` up to `maxDelay`.
-struct RetryPolicy: Sendable {
-    var maxAttempts = 5
-    var baseDelay: Duration = .milliseconds(500)
-    var maxDelay: Duration = .seconds(8)
+public struct RetryPolicy: Sendable {
+    public var maxAttempts: Int
+    public var baseDelay: Duration
+    public var maxDelay: Duration
     /// Injectable so tests do not wait for real back-off.
-    var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    public var sleep: @Sendable (Duration) async throws -> Void
+
+    public init(
+        maxAttempts: Int = 5, baseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(8),
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) {
+        self.maxAttempts = maxAttempts
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+        self.sleep = sleep
+    }
+
+    /// One attempt: what an interactive request uses, where the caller is waiting.
+    public static let once = RetryPolicy(maxAttempts: 1)
 
     static func isTransient(_ error: DifyError) -> Bool {
         switch error {
