@@ -9,14 +9,15 @@ struct OperatorSessions: Sendable {
     static let cookieName = "cg_operator"
     let secret: SymmetricKey
     let apiKeys: APIKeyVerifier
-    let keys: [String]
+    /// The configured keys' fingerprints, computed once rather than on every request with a session.
+    let keyFingerprints: Set<String>
     let lifetime: TimeInterval = 8 * 3600
     let now: @Sendable () -> Date
 
     init(secret: String, apiKeys: [String], now: @escaping @Sendable () -> Date) {
         self.secret = SymmetricKey(data: SHA256.hash(data: Data(("operator-session:" + secret).utf8)))
         self.apiKeys = APIKeyVerifier(keys: apiKeys)
-        self.keys = apiKeys
+        self.keyFingerprints = Set(apiKeys.map(Self.fingerprint))
         self.now = now
     }
 
@@ -33,7 +34,7 @@ struct OperatorSessions: Sendable {
         guard parts.count == 3, let expires = Int(parts[0]), TimeInterval(expires) > now().timeIntervalSince1970 else { return false }
         let payload = parts[0] + "." + parts[1]
         guard HMAC<SHA256>.isValidAuthenticationCode(Self.hexBytes(parts[2]) ?? [], authenticating: Data(payload.utf8), using: secret) else { return false }
-        return keys.contains { Self.fingerprint($0) == parts[1] }
+        return keyFingerprints.contains(parts[1])
     }
 
     func cookie(_ value: String, secure: Bool) -> HTTPCookies.Value {
