@@ -98,6 +98,9 @@ extension FakeChatRun {
     private func interruptByFault(at index: Int, produced: [String], sse: FakeSSEWriter) async throws -> Bool {
         switch fault {
         case .streamCut(let n)? where index >= n:
+            // The cut means "the chunks went out, then the connection died": give a client a moment to read them
+            // first, or a loaded machine may deliver the reset before the last chunk is read.
+            try await Task.sleep(for: .milliseconds(100))
             throw FakeDifyStreamCut()  // the caller's catch saves the partial answer
         case .streamError(let n)? where index >= n:
             await store.finishChat(ticket, answer: produced.joined(), error: FakeDifyFaultTexts.streamErrorMessage)
