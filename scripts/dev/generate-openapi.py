@@ -77,23 +77,23 @@ spec = {
                   **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
   "/v1/chat-token": {"get": {
     "operationId": "issueChatToken", "summary": "Issue a chat JWT (24 h) for a user, optionally with the widget's strings",
-    "description": "Requires X-API-Key. When ALLOWED_CHAT_TOKEN_ORIGINS is set, a browser request's Origin (or Referer) must be one of them.",
+    "description": "Requires X-API-Key (a CHAT_GATEWAY_API_KEY within its systems, or a CHAT_GATEWAY_BROWSER_KEY for anonymous visitors only). `user_id=anonymous` issues a token for a fresh visitor id `anonymous-<26 characters a-z2-7>`, returned in `user_id`; sending that id renews its token; other `anonymous-…` ids are 422. When ALLOWED_CHAT_TOKEN_ORIGINS is set, a browser request's Origin (or Referer) must be one of them.",
     "security": [{"ApiKey": []}],
     "parameters": [
       {"name": "system_id", "in": "query", "required": True, "schema": {"$ref": "#/components/schemas/SystemID"}},
-      {"name": "user_id", "in": "query", "required": True, "schema": {"$ref": "#/components/schemas/UserID"}},
+      {"name": "user_id", "in": "query", "required": True, "description": "The user; `anonymous` for a new logged-out visitor, or a visitor id this endpoint returned.", "schema": {"$ref": "#/components/schemas/UserID"}},
       {"name": "lang", "in": "query", "required": False, "description": "en, es, ko, zh or ja (others fall back to en); when given the answer includes `ui`.", "schema": {"type": "string"}}],
     "responses": {"200": {"description": "Token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatToken"}}}},
                   **errs(400, 401, 403, 422)}}},
   "/v1/sync": {"post": {
     "operationId": "syncHistory", "summary": "Sync every known user's conversations and messages from Dify",
-    "description": "Operators only (X-API-Key, or the history page's session cookie with an X-Requested-With header). All pages both ways, upserted (a second run changes nothing), unchanged conversations skipped, conversations Dify no longer lists marked deleted. A call while a run is in progress in this process waits for that run and returns its report; while another replica on the same database runs one, the answer is 409. One user's failure is reported in `errors` and does not stop the others.",
+    "description": "Operators only (an X-API-Key for all systems, else 403; or the history page's session cookie with an X-Requested-With header). All pages both ways, upserted (a second run changes nothing), unchanged conversations skipped, conversations Dify no longer lists marked deleted. A call while a run is in progress in this process waits for that run and returns its report; while another replica on the same database runs one, the answer is 409. One user's failure is reported in `errors` and does not stop the others.",
     "security": [{"ApiKey": []}],
     "responses": {"200": {"description": "What the run did", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncReport"}}}},
                   **errs(401, 403, 409)}}},
   "/v1/cache/conversations": {"get": {
     "operationId": "cachedConversations", "summary": "Every system's stored conversations, newest first, filtered and paginated",
-    "description": "Operators only. The body is an array (as the seed answered); `X-Total-Count` is the filter's total, and when more rows follow `X-Next-Cursor` and `Link: <...>; rel=\"next\"` give the next page. Without `limit` at most 1000 rows are returned.",
+    "description": "Operators only. A key limited to some systems sees only theirs (a `system_id` outside them is 403). The body is an array (as the seed answered); `X-Total-Count` is the filter's total, and when more rows follow `X-Next-Cursor` and `Link: <...>; rel=\"next\"` give the next page. Without `limit` at most 1000 rows are returned.",
     "security": [{"ApiKey": []}],
     "parameters": cache_filters + [
       {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
@@ -111,7 +111,7 @@ spec = {
                   **errs(401, 403, 404)}}},
   "/v1/cache/export": {"get": {
     "operationId": "exportHistory", "summary": "Every message of the filtered conversations, streamed as CSV or JSON Lines",
-    "description": "Operators only. Columns: conversation_id, system_id, user_id, conversation_name, message_id, role, content, status, created_at. Conversations newest first, each one's messages oldest first. CSV cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.",
+    "description": "Operators only; a key limited to some systems exports only theirs. Columns: conversation_id, system_id, user_id, conversation_name, message_id, role, content, status, created_at. Conversations newest first, each one's messages oldest first. CSV cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.",
     "security": [{"ApiKey": []}],
     "parameters": cache_filters + [{"name": "format", "in": "query", "required": False, "schema": {"type": "string", "enum": ["csv", "jsonl"], "default": "csv"}}],
     "responses": {"200": {"description": "The export (Content-Disposition: attachment)", "content": {
@@ -125,7 +125,7 @@ spec = {
  },
  "components": {
   "securitySchemes": {
-    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "One of CHAT_GATEWAY_API_KEY (comma list). Acts for any user of any allowed system, so system_id and user_id must be given."},
+    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "One of CHAT_GATEWAY_API_KEY (comma list). Acts for any user of its systems (`drillquiz:KEY`; a plain key: every allowed system), so system_id and user_id must be given; another system is 403. A CHAT_GATEWAY_BROWSER_KEY may only call /v1/chat-token for anonymous visitors (elsewhere 403)."},
     "BearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "HS256 JWT with system_id, user_id, exp, signed with CHAT_GATEWAY_JWT_SECRET (or, during a rotation, CHAT_GATEWAY_JWT_PREVIOUS_SECRET); with aud/iss when CHAT_GATEWAY_JWT_AUDIENCE/ISSUER are set."},
     "QueryToken": {"type": "apiKey", "in": "query", "name": "token", "description": "The same JWT in ?token= (Bearer wins when both are sent)."}},
   "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -164,7 +164,9 @@ spec = {
       "created_at": {"type": "integer", "nullable": True, "description": "Unix seconds"}}},
     "WidgetStrings": {"type": "object", "required": ["title", "close", "open", "tokenError", "loading"], "properties": {
       "title": {"type": "string"}, "close": {"type": "string"}, "open": {"type": "string"}, "tokenError": {"type": "string"}, "loading": {"type": "string"}}},
-    "ChatToken": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}, "ui": {"$ref": "#/components/schemas/WidgetStrings"}}},
+    "ChatToken": {"type": "object", "required": ["token", "user_id"], "properties": {"token": {"type": "string"},
+      "user_id": {"type": "string", "description": "Whom the token is for: the requested user, or the visitor id issued for `anonymous`."},
+      "ui": {"$ref": "#/components/schemas/WidgetStrings"}}},
     "SyncReport": {"type": "object", "required": ["users", "conversations_synced", "conversations_skipped", "conversations_deleted", "messages_added", "messages_updated", "messages_synced", "errors", "started_at", "duration_ms"], "properties": {
       "users": {"type": "integer"}, "conversations_synced": {"type": "integer"}, "conversations_skipped": {"type": "integer", "description": "Unchanged in Dify since the last run"},
       "conversations_deleted": {"type": "integer", "description": "No longer listed by Dify: marked deleted"},

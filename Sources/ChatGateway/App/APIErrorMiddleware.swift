@@ -45,6 +45,11 @@ struct APIErrorMiddleware: AsyncMiddleware {
         case .systemNotAllowed: (.forbidden, "system_id not allowed")
         case .originNotAllowed: (.forbidden, "Origin not allowed")
         case .invalidIdentity(let reason): (.unprocessableEntity, reason)
+        case .outsideKeyScope(let scope): (.forbidden, "This API key is limited to system_id \(scope.summary): it may not act for other systems")
+        case .allSystemsKeyRequired(let scope):
+            (.forbidden, "This API key is limited to system_id \(scope.summary): the history sync and the history page need a key for all systems")
+        case .chatTokenOnlyKey: (.forbidden, "This key may only request chat tokens")
+        case .anonymousVisitorsOnly: (.forbidden, "A browser key may only request chat tokens for anonymous visitors (user_id=anonymous)")
         }
     }
 

@@ -41,6 +41,11 @@ extension Settings {
         }
         let origins = try list("ALLOWED_CHAT_TOKEN_ORIGINS").map { try parseOrigin($0) }
         let timeout = try integer("DIFY_TIMEOUT", default: 100, range: 1...3600)
+        let apiKeys = try APIKeyEntry.parseList(list("CHAT_GATEWAY_API_KEY"), variable: "CHAT_GATEWAY_API_KEY")
+        let browserKeys = try APIKeyEntry.parseList(list("CHAT_GATEWAY_BROWSER_KEY"), variable: "CHAT_GATEWAY_BROWSER_KEY")
+        if browserKeys.contains(where: { browser in apiKeys.contains { $0.key == browser.key } }) {
+            throw SettingsError(variable: "CHAT_GATEWAY_BROWSER_KEY", problem: "a browser key must not also be in CHAT_GATEWAY_API_KEY")
+        }
 
         return Settings(
             difyBaseURL: difyBaseURL,
@@ -60,7 +65,7 @@ extension Settings {
                     .flatMap { try parseInterval($0, variable: "CHAT_GATEWAY_JWT_MAX_LIFETIME") }
                     .map { TimeInterval($0.components.seconds) },
                 leeway: TimeInterval(try integer("CHAT_GATEWAY_JWT_LEEWAY", default: Int(ChatTokenPolicy.defaultLeeway), range: 0...300))),
-            apiKeys: list("CHAT_GATEWAY_API_KEY"),
+            apiKeys: apiKeys,
             database: try parseDatabaseURL(value("DATABASE_URL") ?? defaultDatabaseURL),
             allowedSystemIDs: allowed,
             allowedChatTokenOrigins: origins,
@@ -74,7 +79,8 @@ extension Settings {
             databasePoolSize: try integer("DATABASE_POOL_SIZE", default: 8, range: 1...256),
             rateLimitPerUser: try value("RATE_LIMIT_PER_USER").flatMap { try parseRateLimit($0, variable: "RATE_LIMIT_PER_USER") },
             rateLimitPerKey: try value("RATE_LIMIT_PER_KEY").flatMap { try parseRateLimit($0, variable: "RATE_LIMIT_PER_KEY") },
-            maxStreamsPerUser: try value("MAX_STREAMS_PER_USER").flatMap { $0.lowercased() == "off" ? nil : try integer("MAX_STREAMS_PER_USER", default: 0, range: 1...1000) }
+            maxStreamsPerUser: try value("MAX_STREAMS_PER_USER").flatMap { $0.lowercased() == "off" ? nil : try integer("MAX_STREAMS_PER_USER", default: 0, range: 1...1000) },
+            browserKeys: browserKeys
         )
     }
 

@@ -29,7 +29,8 @@ public struct Settings: Sendable {
     public var jwtPreviousSecret: String? = nil
     /// Optional `aud`/`iss`, maximum lifetime and clock-skew leeway of chat tokens (`CHAT_GATEWAY_JWT_*`).
     public var jwtPolicy = ChatTokenPolicy()
-    public var apiKeys: [String]
+    /// `CHAT_GATEWAY_API_KEY`: each key with the systems it serves (`drillquiz:KEY`; a plain `KEY` serves all).
+    public var apiKeys: [APIKeyEntry]
     public var database: Database
     public var allowedSystemIDs: Set<String>
     public var allowedChatTokenOrigins: [String]
@@ -51,6 +52,8 @@ public struct Settings: Sendable {
     public var rateLimitPerKey: RateLimit? = nil
     /// Streaming answers one user may have running at once (`MAX_STREAMS_PER_USER`); nil: unlimited.
     public var maxStreamsPerUser: Int? = nil
+    /// `CHAT_GATEWAY_BROWSER_KEY`: keys that may only request chat tokens for anonymous visitors.
+    public var browserKeys: [APIKeyEntry] = []
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

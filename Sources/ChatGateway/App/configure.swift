@@ -50,13 +50,12 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
 
     try registerRoutes(app, routes: GatewayRoutes(
         auth: GatewayAuthenticator(
-            apiKeys: APIKeyVerifier(keys: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs),
+            apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
+            browserKeys: APIKeyVerifier(entries: settings.browserKeys)),
         tokens: tokens, dify: dify, targets: targets, streams: streams, settings: settings,
         writer: writer, sync: syncCoordinator, now: dependencies.now))
 
-    if settings.apiKeys.isEmpty {
-        app.logger.warning("CHAT_GATEWAY_API_KEY is empty: API key authentication is disabled and every X-API-Key is refused")
-    }
+    KeyScopeLog(settings: settings).write(to: app.logger)
     if settings.jwtSecretIsEphemeral {
         app.logger.warning("CHAT_GATEWAY_JWT_SECRET is not set: using a secret generated for this process; chat links stop working when it exits")
         app.lifecycle.use(DevLinkPrinter(settings: settings, tokens: tokens))

@@ -34,7 +34,8 @@ func registerRoutes(_ app: Application, routes: GatewayRoutes) throws {
     try v1.register(collection: ConversationsController(access: access))
     try v1.register(collection: ConversationControlsController(access: access))
     try v1.register(collection: MessageControlsController(access: access))
-    let sessions = OperatorSessions(secret: routes.settings.jwtSecret, apiKeys: routes.settings.apiKeys, now: routes.now)
+    let sessions = OperatorSessions(
+        secret: routes.settings.jwtSecret, apiKeys: routes.settings.apiKeys, browserKeys: routes.settings.browserKeys, now: routes.now)
     try app.register(collection: HistoryPageController(sessions: sessions))
     let operators = OperatorAccess(auth: routes.auth, sessions: sessions)
     try v1.register(collection: SyncController(access: operators, coordinator: routes.sync))

@@ -1,20 +1,27 @@
-/// Checks `X-API-Key` against `CHAT_GATEWAY_API_KEY`.
+/// Checks `X-API-Key` against a list of keys (`CHAT_GATEWAY_API_KEY`, or `CHAT_GATEWAY_BROWSER_KEY`) and
+/// tells which systems the presented key serves.
 ///
 /// An empty key list disables key auth entirely: every key is refused (the seed accepted any key).
 public struct APIKeyVerifier: Sendable {
-    private let keys: [[UInt8]]
+    private let keys: [(bytes: [UInt8], scope: KeyScope)]
 
-    public init(keys: [String]) { self.keys = keys.map { Array($0.utf8) } }
+    public init(entries: [APIKeyEntry]) { keys = entries.map { (Array($0.key.utf8), $0.scope) } }
+
+    /// Keys that serve every system.
+    public init(keys: [String]) { self.init(entries: keys.map { APIKeyEntry(key: $0) }) }
 
     public var isEnabled: Bool { !keys.isEmpty }
 
-    public func isValid(_ presented: String) -> Bool {
+    /// The scope of the configured key equal to `presented`, or nil.
+    public func scope(of presented: String) -> KeyScope? {
         let candidate = Array(presented.utf8)
         // Check every configured key, so timing does not reveal which one (or how much of one) matched.
-        var matched = false
-        for key in keys where Self.constantTimeEquals(key, candidate) { matched = true }
+        var matched: KeyScope?
+        for key in keys where Self.constantTimeEquals(key.bytes, candidate) { matched = key.scope }
         return matched
     }
+
+    public func isValid(_ presented: String) -> Bool { scope(of: presented) != nil }
 
     /// Compares in time that depends only on the lengths, never on where the bytes first differ.
     static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -9,4 +9,12 @@ public enum AuthError: Error, Equatable, Sendable {
     case originNotAllowed
     case invalidIdentity(String)
     case apiKeyRequired
+    /// A scoped key asked for a system outside its scope.
+    case outsideKeyScope(KeyScope)
+    /// A scoped key asked for something only an all-systems key may do (sync, the history page).
+    case allSystemsKeyRequired(KeyScope)
+    /// A browser key asked for anything but a chat token.
+    case chatTokenOnlyKey
+    /// A browser key asked for a token of a user other than an anonymous visitor.
+    case anonymousVisitorsOnly
 }

@@ -2,16 +2,18 @@ import Vapor
 
 /// Applies the seed's auth rules to a request: `X-API-Key`, else a JWT from `Authorization: Bearer`
 /// (which wins) or `?token=`; then resolves the (system, user) the request may act for.
+///
+/// Key scopes are enforced here and nowhere else: `identity` refuses a scoped key outside its systems and
+/// a browser key everywhere; `operatorScope` hands the cache its scope; `tokenSubject` is the browser key's
+/// only way in.
 struct GatewayAuthenticator: Sendable {
     let apiKeys: APIKeyVerifier
     let tokens: ChatTokenService
     let allowedSystemIDs: Set<String>
+    var browserKeys = APIKeyVerifier(entries: [])
 
     func credential(for request: Request) async throws(AuthError) -> Credential {
-        if let key = request.headers.first(name: "X-API-Key") {
-            guard apiKeys.isValid(key) else { throw .invalidAPIKey }
-            return .apiKey
-        }
+        if request.headers.first(name: "X-API-Key") != nil { return try keyCredential(request) }
         if let token = request.headers.bearerAuthorization?.token ?? (try? request.query.get(String.self, at: "token")), !token.isEmpty {
             return .token(try await tokens.verify(token))
         }
@@ -19,9 +21,22 @@ struct GatewayAuthenticator: Sendable {
     }
 
     /// Requires `X-API-Key` (chat-token issuance, sync, cache: things a browser token must not do).
-    func requireAPIKey(_ request: Request) throws(AuthError) {
+    func keyCredential(_ request: Request) throws(AuthError) -> Credential {
         guard let key = request.headers.first(name: "X-API-Key") else { throw .apiKeyRequired }
-        guard apiKeys.isValid(key) else { throw .invalidAPIKey }
+        // Both lists are always checked, so timing does not tell a browser key from a server key.
+        let server = apiKeys.scope(of: key)
+        let browser = browserKeys.scope(of: key)
+        if let server { return .apiKey(server) }
+        if let browser { return .browserKey(browser) }
+        throw .invalidAPIKey
+    }
+
+    /// The systems an operator call (cache, sync) may see: a server key's scope; a browser key is refused.
+    func operatorScope(_ request: Request) throws(AuthError) -> KeyScope {
+        switch try keyCredential(request) {
+        case .apiKey(let scope): return scope
+        case .browserKey, .token: throw .chatTokenOnlyKey
+        }
     }
 
     /// The identity a request acts for. With a token, ids in the body or query must repeat the token's;
@@ -40,8 +55,11 @@ struct GatewayAuthenticator: Sendable {
         case .apiKey:
             guard let systemID, !systemID.isEmpty, let userID, !userID.isEmpty else { throw .identityRequiredWithAPIKey }
             caller = CallerIdentity(systemID: systemID, userID: userID)
+        case .browserKey:
+            throw .chatTokenOnlyKey
         }
         try check(caller)
+        if case .apiKey(let scope) = credential, !scope.permits(caller.systemID) { throw .outsideKeyScope(scope) }
         return caller
     }
 

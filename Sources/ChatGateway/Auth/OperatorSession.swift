@@ -9,24 +9,36 @@ struct OperatorSessions: Sendable {
     static let cookieName = "cg_operator"
     let secret: SymmetricKey
     let apiKeys: APIKeyVerifier
-    /// The configured keys' fingerprints, computed once rather than on every request with a session.
+    let browserKeys: APIKeyVerifier
+    /// The all-systems keys' fingerprints, computed once rather than on every request with a session.
     let keyFingerprints: Set<String>
     let lifetime: TimeInterval = 8 * 3600
     let now: @Sendable () -> Date
 
-    init(secret: String, apiKeys: [String], now: @escaping @Sendable () -> Date) {
+    /// What signing in with a key gives.
+    enum SignIn: Equatable {
+        case session(String)
+        case wrongKey
+        /// A valid key that serves only some systems, or only chat tokens: the page shows every system.
+        case keyTooNarrow
+    }
+
+    /// Only keys for all systems open sessions; a scoped or browser key is recognized, to say why it is refused.
+    init(secret: String, apiKeys: [APIKeyEntry], browserKeys: [APIKeyEntry] = [], now: @escaping @Sendable () -> Date) {
         self.secret = SymmetricKey(data: SHA256.hash(data: Data(("operator-session:" + secret).utf8)))
-        self.apiKeys = APIKeyVerifier(keys: apiKeys)
-        self.keyFingerprints = Set(apiKeys.map(Self.fingerprint))
+        self.apiKeys = APIKeyVerifier(entries: apiKeys)
+        self.browserKeys = APIKeyVerifier(entries: browserKeys)
+        self.keyFingerprints = Set(apiKeys.filter { $0.scope == .allSystems }.map { Self.fingerprint($0.key) })
         self.now = now
     }
 
-    /// A session value for a valid key, or nil.
-    func signIn(apiKey: String) -> String? {
-        guard apiKeys.isValid(apiKey) else { return nil }
+    func signIn(apiKey: String) -> SignIn {
+        let scope = apiKeys.scope(of: apiKey)
+        let browser = browserKeys.scope(of: apiKey)
+        guard scope == .allSystems else { return scope != nil || browser != nil ? .keyTooNarrow : .wrongKey }
         let expires = Int(now().timeIntervalSince1970 + lifetime)
         let payload = "\(expires).\(Self.fingerprint(apiKey))"
-        return payload + "." + mac(payload)
+        return .session(payload + "." + mac(payload))
     }
 
     func isValid(_ value: String) -> Bool {
@@ -67,18 +79,26 @@ struct OperatorSessions: Sendable {
     }
 }
 
-/// Who may read every system's history: a request with a valid `X-API-Key`, or the history page's session.
+/// Who may read the stored history: a request with a valid `X-API-Key` (its systems), or the history page's
+/// session (every system: only all-systems keys sign in).
 struct OperatorAccess: Sendable {
     let auth: GatewayAuthenticator
     let sessions: OperatorSessions
 
-    func require(_ req: Request) async throws {
+    /// The systems the caller may read.
+    func scope(_ req: Request) async throws -> KeyScope {
         if req.headers.first(name: "X-API-Key") == nil, let session = req.cookies[OperatorSessions.cookieName]?.string {
             guard sessions.isValid(session) else { throw AuthError.invalidAPIKey }
             // The cookie is SameSite=Strict; a state-changing call must also carry a header no cross-site form can set.
             if req.method != .GET, req.headers.first(name: "X-Requested-With") == nil { throw Abort(.forbidden, reason: "X-Requested-With header required") }
-            return
+            return .allSystems
         }
-        try auth.requireAPIKey(req)
+        return try auth.operatorScope(req)
+    }
+
+    /// For what touches every system at once (the history sync).
+    func requireAllSystems(_ req: Request) async throws {
+        let scope = try await scope(req)
+        guard scope == .allSystems else { throw AuthError.allSystemsKeyRequired(scope) }
     }
 }

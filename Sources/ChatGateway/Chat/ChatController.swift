@@ -23,7 +23,7 @@ struct ChatController: RouteCollection {
         let credential = try await auth.credential(for: req)
         let body = try req.content.decode(ChatRequest.self)
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
-        try await admission.admit(caller, apiKey: credential == .apiKey ? req.headers.first(name: "X-API-Key") : nil)
+        try await admission.admit(caller, apiKey: credential.isAPIKey ? req.headers.first(name: "X-API-Key") : nil)
         let service = ChatService(
             dify: dify, targets: targets, store: ConversationStore(database: req.db, writer: writer, now: now), limits: limits, logger: req.logger)
         if body.stream ?? Self.acceptsEventStream(req) {

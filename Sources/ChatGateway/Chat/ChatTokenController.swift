@@ -2,6 +2,8 @@ import Foundation
 import Vapor
 
 /// `GET /v1/chat-token`: a client system's backend (or front end, from an allowed origin) gets a 24 h chat JWT.
+/// `user_id=anonymous` gets a token for a fresh visitor id (`anonymous-…`), returned in `user_id` so the
+/// widget can keep it and renew that visitor's token later; a browser key may ask for nothing else.
 struct ChatTokenController: RouteCollection {
     let auth: GatewayAuthenticator
     let tokens: ChatTokenService
@@ -17,7 +19,11 @@ struct ChatTokenController: RouteCollection {
 
     struct Response: Content {
         var token: String
+        /// Whom the token is for: the requested user, or the visitor id given for `anonymous`.
+        var userID: String
         var ui: WidgetStrings?
+
+        enum CodingKeys: String, CodingKey { case token, userID = "user_id", ui }
     }
 
     func boot(routes: any RoutesBuilder) throws {
@@ -26,13 +32,13 @@ struct ChatTokenController: RouteCollection {
 
     @Sendable
     func issue(_ req: Request) async throws -> Response {
-        try auth.requireAPIKey(req)
+        _ = try auth.keyCredential(req)
         guard origins.permits(originHeader: req.headers.first(name: .origin), refererHeader: req.headers.first(name: .referer)) else {
             throw AuthError.originNotAllowed
         }
         let query = try req.query.decode(Query.self)
-        let caller = try auth.identity(.apiKey, systemID: query.systemID, userID: query.userID)
+        let caller = try auth.tokenSubject(req, systemID: query.systemID, userID: query.userID)
         let token = try await tokens.issue(systemID: caller.systemID, userID: caller.userID)
-        return Response(token: token, ui: query.lang.flatMap { $0.isEmpty ? nil : WidgetStrings.forLanguage($0) })
+        return Response(token: token, userID: caller.userID, ui: query.lang.flatMap { $0.isEmpty ? nil : WidgetStrings.forLanguage($0) })
     }
 }

@@ -1,8 +1,8 @@
 import Fluent
 import Vapor
 
-/// The operators' read API over every system's conversations (X-API-Key, or the history page's session):
-/// `GET /v1/cache/conversations`, `GET /v1/cache/conversations/{id}/messages`, `GET /v1/cache/export`.
+/// The operators' read API over the stored conversations (X-API-Key, or the history page's session):
+/// a key limited to some systems sees only theirs. `GET /v1/cache/conversations`, `GET /v1/cache/conversations/{id}/messages`, `GET /v1/cache/export`.
 struct CacheController: RouteCollection {
     let access: OperatorAccess
 
@@ -21,8 +21,7 @@ struct CacheController: RouteCollection {
     /// `X-Next-Cursor` plus a `Link: <…>; rel="next"` when more rows follow.
     @Sendable
     func conversations(_ req: Request) async throws -> Response {
-        try await access.require(req)
-        let filter = try CacheFilter.parse(req)
+        let filter = try CacheFilter.parse(req, scope: try await access.scope(req))
         let limit = try Self.limit(req)
         let cursor = try req.query[String.self, at: "cursor"].map(CacheCursor.init(encoded:))
         let page = try await ConversationCache(database: req.db).conversations(filter, limit: limit ?? Self.unpagedLimit, after: cursor)
@@ -39,10 +38,13 @@ struct CacheController: RouteCollection {
 
     @Sendable
     func messages(_ req: Request) async throws -> [CachedMessage] {
-        try await access.require(req)
+        let scope = try await access.scope(req)
         let conversationID = try req.parameters.require("conversation_id")
         let cache = ConversationCache(database: req.db)
-        guard try await cache.conversation(conversationID) != nil else { throw ChatError.conversationNotFound }
+        // Another system's conversation is as unknown to a scoped key as one never stored.
+        guard let conversation = try await cache.conversation(conversationID), scope.permits(conversation.systemID) else {
+            throw ChatError.conversationNotFound
+        }
         return try await cache.messages(ofConversations: [conversationID]).map(CachedMessage.init)
     }
 
@@ -50,8 +52,7 @@ struct CacheController: RouteCollection {
     /// `format=csv` (default) or `format=jsonl`.
     @Sendable
     func export(_ req: Request) async throws -> Response {
-        try await access.require(req)
-        let filter = try CacheFilter.parse(req)
+        let filter = try CacheFilter.parse(req, scope: try await access.scope(req))
         let format = try CacheExportFormat(req.query[String.self, at: "format"])
         let exporter = CacheExporter(cache: ConversationCache(database: req.db), filter: filter, format: format, logger: req.logger)
         var headers = HTTPHeaders()

@@ -4,7 +4,7 @@ import Vapor
 
 /// The filters shared by the cache listing, the history page and the export:
 /// `system_id`, `user_id`, `from_date`/`to_date` (`YYYY-MM-DD`, UTC, `to_date` inclusive) and `q`
-/// (case-insensitive text in conversation names or message contents).
+/// (case-insensitive text in conversation names or message contents); and always the caller's key scope.
 struct CacheFilter: Sendable, Equatable {
     var systemID: String?
     var userID: String?
@@ -12,8 +12,11 @@ struct CacheFilter: Sendable, Equatable {
     /// Exclusive: the day after `to_date`.
     var until: Date?
     var text: String?
+    /// The systems the caller's key serves: rows of other systems are never read.
+    var scope: KeyScope = .allSystems
 
-    static func parse(_ req: Request) throws -> CacheFilter {
+    /// A `system_id` outside the caller's scope is 403, not an empty page: the key holder should know why.
+    static func parse(_ req: Request, scope: KeyScope) throws -> CacheFilter {
         func value(_ name: String) -> String? {
             guard let raw = req.query[String.self, at: name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
             return raw
@@ -21,9 +24,11 @@ struct CacheFilter: Sendable, Equatable {
         let from = try value("from_date").map { try day($0, field: "from_date") }
         let to = try value("to_date").map { try day($0, field: "to_date") }
         if let from, let to, to < from { throw Abort(.unprocessableEntity, reason: "to_date must not be before from_date") }
+        let systemID = value("system_id")
+        if let systemID, !scope.permits(systemID) { throw AuthError.outsideKeyScope(scope) }
         return CacheFilter(
-            systemID: value("system_id"), userID: value("user_id"), from: from,
-            until: to.map { $0.addingTimeInterval(86_400) }, text: value("q"))
+            systemID: systemID, userID: value("user_id"), from: from,
+            until: to.map { $0.addingTimeInterval(86_400) }, text: value("q"), scope: scope)
     }
 
     static func day(_ raw: String, field: String) throws -> Date {
@@ -39,6 +44,9 @@ struct CacheFilter: Sendable, Equatable {
     /// Adds this filter's conditions on `gateway_conversations` (aliased `c`) to a query.
     func apply<Builder: SQLPredicateBuilder>(to builder: Builder) -> Builder {
         var builder = builder
+        if case .systems(let ids) = scope {
+            builder = builder.where(SQLColumn("system_id", table: "c"), .in, SQLBind.group(ids.sorted()))
+        }
         if let systemID { builder = builder.where(SQLColumn("system_id", table: "c"), .equal, SQLBind(systemID)) }
         if let userID { builder = builder.where(SQLColumn("user_id", table: "c"), .equal, SQLBind(userID)) }
         if let from { builder = builder.where(SQLColumn("created_at", table: "c"), .greaterThanOrEqual, SQLBind(from)) }

@@ -57,11 +57,14 @@ struct HistoryPageController: RouteCollection {
         return response
     }
 
-    /// A valid key: the session cookie and a 303 to the page (a reload never re-posts the key).
-    /// A wrong one: the form again, with the reason, as 401.
+    /// A valid key for all systems: the session cookie and a 303 to the page (a reload never re-posts the key).
+    /// A wrong one: the form again, with the reason, as 401; a scoped or browser key: the same with 403.
     private func signIn(_ req: Request, apiKey: String, query: HistoryPageQuery) -> Response {
-        guard let session = sessions.signIn(apiKey: apiKey.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            return render(req, .signIn(notice: .wrongKey), query: query, status: .unauthorized)
+        let session: String
+        switch sessions.signIn(apiKey: apiKey.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        case .session(let value): session = value
+        case .wrongKey: return render(req, .signIn(notice: .wrongKey), query: query, status: .unauthorized)
+        case .keyTooNarrow: return render(req, .signIn(notice: .keyTooNarrow), query: query, status: .forbidden)
         }
         let response = redirect(to: query.path("/cache"))
         response.cookies[OperatorSessions.cookieName] = sessions.cookie(session, secure: Self.isSecure(req))

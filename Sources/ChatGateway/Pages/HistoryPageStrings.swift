@@ -9,6 +9,8 @@ struct HistoryPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     var wrongKey: String
     var crossSite: String
     var sessionEnded: String
+    /// A valid key that serves only some systems (or only chat tokens).
+    var keyTooNarrow: String
     var signOut: String
     // Filters.
     var filters: String
@@ -61,7 +63,7 @@ struct HistoryPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
         signInIntro: "For operators: sign in with one of the gateway's API keys (CHAT_GATEWAY_API_KEY).",
         apiKey: "API key", signIn: "Sign in", wrongKey: "That API key is not valid.",
         crossSite: "This sign-in did not come from this page. Please sign in here.",
-        sessionEnded: "Your session has ended. Please sign in again.", signOut: "Sign out",
+        sessionEnded: "Your session has ended. Please sign in again.", keyTooNarrow: "That key serves only some systems (or only chat tokens). The history page needs a key for all systems.", signOut: "Sign out",
         filters: "Filters", system: "System", user: "User", fromDate: "From", toDate: "To", text: "Text",
         textPlaceholder: "Words in names or messages", apply: "Search", clear: "Clear",
         conversations: "Conversations", conversation: "Conversation", created: "Created", updated: "Updated",
@@ -80,7 +82,7 @@ struct HistoryPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
         signInIntro: "Para operadores: inicia sesión con una de las claves API de la pasarela (CHAT_GATEWAY_API_KEY).",
         apiKey: "Clave API", signIn: "Iniciar sesión", wrongKey: "Esa clave API no es válida.",
         crossSite: "Este inicio de sesión no vino de esta página. Inicia sesión aquí.",
-        sessionEnded: "Tu sesión ha terminado. Vuelve a iniciar sesión.", signOut: "Cerrar sesión",
+        sessionEnded: "Tu sesión ha terminado. Vuelve a iniciar sesión.", keyTooNarrow: "Esa clave solo sirve para algunos sistemas (o solo para tokens de chat). La página de historial necesita una clave para todos los sistemas.", signOut: "Cerrar sesión",
         filters: "Filtros", system: "Sistema", user: "Usuario", fromDate: "Desde", toDate: "Hasta", text: "Texto",
         textPlaceholder: "Palabras en nombres o mensajes", apply: "Buscar", clear: "Limpiar",
         conversations: "Conversaciones", conversation: "Conversación", created: "Creada", updated: "Actualizada",
@@ -99,7 +101,7 @@ struct HistoryPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
         signInIntro: "운영자용: 게이트웨이 API 키(CHAT_GATEWAY_API_KEY) 중 하나로 로그인하세요.",
         apiKey: "API 키", signIn: "로그인", wrongKey: "유효하지 않은 API 키입니다.",
         crossSite: "이 로그인 요청은 이 페이지에서 온 것이 아닙니다. 여기에서 로그인하세요.",
-        sessionEnded: "세션이 종료되었습니다. 다시 로그인하세요.", signOut: "로그아웃",
+        sessionEnded: "세션이 종료되었습니다. 다시 로그인하세요.", keyTooNarrow: "이 키는 일부 시스템(또는 채팅 토큰)에만 쓸 수 있습니다. 기록 페이지에는 모든 시스템용 키가 필요합니다.", signOut: "로그아웃",
         filters: "필터", system: "시스템", user: "사용자", fromDate: "시작일", toDate: "종료일", text: "텍스트",
         textPlaceholder: "대화 이름이나 메시지의 단어", apply: "검색", clear: "지우기",
         conversations: "대화", conversation: "대화", created: "생성", updated: "수정",
@@ -118,7 +120,7 @@ struct HistoryPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
         signInIntro: "仅限运维人员：使用网关的 API 密钥（CHAT_GATEWAY_API_KEY）之一登录。",
         apiKey: "API 密钥", signIn: "登录", wrongKey: "此 API 密钥无效。",
         crossSite: "此登录请求并非来自本页面。请在此处登录。",
-        sessionEnded: "会话已结束，请重新登录。", signOut: "退出登录",
+        sessionEnded: "会话已结束，请重新登录。", keyTooNarrow: "此密钥仅适用于部分系统（或仅用于聊天令牌）。历史记录页面需要适用于所有系统的密钥。", signOut: "退出登录",
         filters: "筛选", system: "系统", user: "用户", fromDate: "开始日期", toDate: "结束日期", text: "文本",
         textPlaceholder: "名称或消息中的文字", apply: "搜索", clear: "清除",
         conversations: "对话", conversation: "对话", created: "创建时间", updated: "更新时间",
@@ -137,7 +139,7 @@ struct HistoryPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
         signInIntro: "運用担当者向け：ゲートウェイの API キー（CHAT_GATEWAY_API_KEY）のいずれかでサインインしてください。",
         apiKey: "API キー", signIn: "サインイン", wrongKey: "この API キーは無効です。",
         crossSite: "このサインインはこのページからのものではありません。ここでサインインしてください。",
-        sessionEnded: "セッションが終了しました。もう一度サインインしてください。", signOut: "サインアウト",
+        sessionEnded: "セッションが終了しました。もう一度サインインしてください。", keyTooNarrow: "このキーは一部のシステム（またはチャットトークン）専用です。履歴ページにはすべてのシステム用のキーが必要です。", signOut: "サインアウト",
         filters: "絞り込み", system: "システム", user: "ユーザー", fromDate: "開始日", toDate: "終了日", text: "テキスト",
         textPlaceholder: "会話名やメッセージ内の語句", apply: "検索", clear: "クリア",
         conversations: "会話", conversation: "会話", created: "作成日時", updated: "更新日時",

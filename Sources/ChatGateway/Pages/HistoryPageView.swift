@@ -12,7 +12,7 @@ struct HistoryPageView {
 
     /// Why the sign-in form is shown again.
     enum Notice: Equatable {
-        case wrongKey, crossSite, sessionEnded
+        case wrongKey, crossSite, sessionEnded, keyTooNarrow
     }
 
     let language: String
@@ -54,6 +54,7 @@ struct HistoryPageView {
         case .wrongKey: s.wrongKey
         case .crossSite: s.crossSite
         case .sessionEnded: s.sessionEnded
+        case .keyTooNarrow: s.keyTooNarrow
         case nil: nil
         }
         let alert = message.map { #"<p class="form-error" id="signin-error" role="alert">\#(Icon.alert)<span>\#($0)</span></p>"# } ?? ""

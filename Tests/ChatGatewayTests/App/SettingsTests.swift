@@ -24,7 +24,7 @@ struct SettingsTests {
             "DATABASE_URL": "postgresql://u:p@db:5432/gw", "ALLOWED_SYSTEM_IDS": "drillquiz,cointutor",
             "ALLOWED_CHAT_TOKEN_ORIGINS": "http://localhost:8080/", "HOST": "127.0.0.1", "PORT": "9000",
         ], isProduction: true)
-        #expect(settings.apiKeys == ["k1", "k2"])
+        #expect(settings.apiKeys == [APIKeyEntry(key: "k1"), APIKeyEntry(key: "k2")])
         #expect(settings.database == .postgres(url: "postgresql://u:p@db:5432/gw"))
         #expect(settings.allowedSystemIDs == ["drillquiz", "cointutor"])
         #expect(settings.allowedChatTokenOrigins == ["http://localhost:8080"])
@@ -94,5 +94,62 @@ struct SettingsTests {
         #expect(try Settings.parseDatabaseURL("sqlite:///./chat_gateway.db") == .sqlite(path: "./chat_gateway.db"))
         #expect(try Settings.parseDatabaseURL("sqlite:////var/lib/gw.db") == .sqlite(path: "/var/lib/gw.db"))
         #expect(try Settings.parseDatabaseURL("sqlite+aiosqlite:///./x.db") == .sqlite(path: "./x.db"))
+    }
+}
+
+/// `CHAT_GATEWAY_API_KEY` / `CHAT_GATEWAY_BROWSER_KEY` entries: `KEY`, `system:KEY`, `a+b:KEY`.
+extension SettingsTests {
+    @Test func readsKeyScopes() throws {
+        let settings = try Settings.parse(environment: [
+            "CHAT_GATEWAY_API_KEY": "plain-key, drillquiz:dq-key, drillquiz+coin-tutor:both-key",
+            "CHAT_GATEWAY_BROWSER_KEY": "drillquiz:browser-key",
+        ], isProduction: false)
+        #expect(settings.apiKeys == [
+            APIKeyEntry(key: "plain-key"),
+            APIKeyEntry(key: "dq-key", scope: .systems(["drillquiz"])),
+            APIKeyEntry(key: "both-key", scope: .systems(["drillquiz", "coin-tutor"])),
+        ])
+        #expect(settings.browserKeys == [APIKeyEntry(key: "browser-key", scope: .systems(["drillquiz"]))])
+    }
+
+    @Test func onlyTheFirstColonSeparatesTheScope() throws {
+        let settings = try Settings.parse(environment: ["CHAT_GATEWAY_API_KEY": "drillquiz:key:with:colons"], isProduction: false)
+        #expect(settings.apiKeys == [APIKeyEntry(key: "key:with:colons", scope: .systems(["drillquiz"]))])
+    }
+
+    @Test(arguments: [
+        ("CHAT_GATEWAY_API_KEY", "ok-key, DrillQuiz:secret-1"),
+        ("CHAT_GATEWAY_API_KEY", "drill_quiz:secret-1"),
+        ("CHAT_GATEWAY_API_KEY", "drillquiz+:secret-1"),
+        ("CHAT_GATEWAY_API_KEY", ":secret-1"),
+        ("CHAT_GATEWAY_API_KEY", "drillquiz:"),
+        ("CHAT_GATEWAY_API_KEY", "secret-1, drillquiz:secret-1"),
+        ("CHAT_GATEWAY_BROWSER_KEY", "drillquiz cointutor:secret-1"),
+    ])
+    func badKeyScopesNameTheVariableNotTheKey(variable: String, raw: String) {
+        #expect { try Settings.parse(environment: [variable: raw], isProduction: false) } throws: { error in
+            guard let error = error as? SettingsError else { return false }
+            return error.variable == variable && !error.description.contains("secret")
+        }
+    }
+
+    @Test func aBrowserKeyMustNotAlsoBeAServerKey() {
+        #expect { try Settings.parse(environment: ["CHAT_GATEWAY_API_KEY": "shared-1", "CHAT_GATEWAY_BROWSER_KEY": "drillquiz:shared-1"], isProduction: false) } throws: { error in
+            (error as? SettingsError)?.variable == "CHAT_GATEWAY_BROWSER_KEY" && !"\(error)".contains("shared-1")
+        }
+    }
+
+    @Test func startUpLogCountsKeysAndScopesWithoutKeys() throws {
+        let settings = try Settings.parse(environment: [
+            "CHAT_GATEWAY_API_KEY": "plain-secret, drillquiz:dq-secret", "CHAT_GATEWAY_BROWSER_KEY": "drillquiz+cointutor:browser-secret",
+        ], isProduction: false)
+        let lines = KeyScopeLog(settings: settings).lines
+        #expect(lines.map(\.message) == [
+            "CHAT_GATEWAY_API_KEY: 2 keys; key #1: all systems, key #2: drillquiz",
+            "CHAT_GATEWAY_API_KEY key #1 has no system prefix and acts for every system; write system:KEY to limit a key to its system",
+            "CHAT_GATEWAY_BROWSER_KEY (chat tokens for anonymous visitors only): 1 key; key #1: cointutor, drillquiz",
+        ])
+        #expect(lines.map(\.level) == [.info, .warning, .info])
+        #expect(!lines.contains { $0.message.contains("secret") })
     }
 }

@@ -23,7 +23,7 @@ struct GatewayHarness {
     static func settings(fakeURL: String, database: Settings.Database) -> Settings {
         Settings(
             difyBaseURL: URL(string: fakeURL), difyAPIKey: difyKey, difySystemOverrides: [:], difyTimeout: .seconds(30), difyMaxConnections: 64, difyStreamIdleTimeout: .seconds(30), streamKeepAlive: .seconds(15),
-            jwtSecret: jwtSecret, jwtSecretIsEphemeral: false, apiKeys: [apiKey],
+            jwtSecret: jwtSecret, jwtSecretIsEphemeral: false, apiKeys: [APIKeyEntry(key: apiKey)],
             database: database, allowedSystemIDs: [], allowedChatTokenOrigins: [],
             host: "127.0.0.1", port: 0, maxMessageCharacters: 8000, maxRequestBytes: 262_144,
             publicBaseURL: "http://localhost:8088")
