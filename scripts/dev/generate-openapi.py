@@ -27,7 +27,7 @@ spec = {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatRequest"}}}},
     "responses": {"200": {"description": "Dify's answer: JSON, or with `stream: true` / `Accept: text/event-stream` a stream of server-sent events. Each event is `event: <name>` and one `data:` line of JSON (which repeats the name in `event`): `start` {conversation_id, message_id, task_id} first; `delta` {text} to append; `replace` {answer} (moderation replaced the answer so far); `file` {id, type, url, belongs_to}; `thought` {thought} (agent apps); `progress` {step, title, node_type, status} (chatflow apps); then exactly one of `done` {conversation_id, message_id, answer, metadata, stopped} or `error` {status, detail, code}. Comments (`: keep-alive`) keep quiet connections open.",
                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatResponse"}},
-                                      "text/event-stream": {"schema": {"type": "string", "description": "Server-sent events as described above."}}}},
+                                      "text/event-stream": {"schema": {"$ref": "#/components/schemas/StreamEvent"}}}},
                   **errs(400, 401, 403, 404, 413, 415, 422, 502, 503, 504),
                   "429": {"$ref": "#/components/responses/TooManyRequests"}}}},
   "/v1/chat/{task_id}/stop": {"post": {
@@ -36,7 +36,7 @@ spec = {
     "security": sec_any, "parameters": [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
     "requestBody": {"required": False, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IdentityBody"}}}},
     "responses": {"200": {"description": "Stopped", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
-                  **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
+                  **errs(400, 401, 403, 404, 415, 422, 502, 503, 504)}}},
   "/v1/conversations": {"get": {
     "operationId": "listConversations", "summary": "The user's conversations, all pages, newest first",
     "security": sec_any, "parameters": [sid, uid, tok],
@@ -60,7 +60,7 @@ spec = {
     "parameters": [{"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RenameRequest"}}}},
     "responses": {"200": {"description": "The renamed conversation", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Conversation"}}}},
-                  **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
+                  **errs(400, 401, 403, 404, 415, 422, 502, 503, 504)}}},
   "/v1/messages/{message_id}/feedbacks": {"post": {
     "operationId": "sendFeedback", "summary": "Like, dislike or clear the rating of an answer",
     "description": "`message_id` is Dify's message id; the `<id>_assistant` ids of the messages listing work too.",
@@ -68,7 +68,7 @@ spec = {
     "parameters": [{"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FeedbackRequest"}}}},
     "responses": {"200": {"description": "Recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
-                  **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
+                  **errs(400, 401, 403, 404, 415, 422, 502, 503, 504)}}},
   "/v1/messages/{message_id}/suggested": {"get": {
     "operationId": "suggestedQuestions", "summary": "Dify's suggested follow-up questions for an answer",
     "security": sec_any,
@@ -134,8 +134,13 @@ spec = {
       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
   "schemas": {
     "Error": {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
+    # OpenAPI 3.0 cannot describe a whole event stream; tools (schemathesis, OpenAPI 3.2's itemSchema) read the
+    # text/event-stream schema as one event as an SSE client parses it.
+    "StreamEvent": {"type": "object", "required": ["event", "data"], "description": "One server-sent event of a streaming chat answer.", "properties": {
+      "event": {"type": "string", "enum": ["start", "delta", "replace", "file", "thought", "progress", "done", "error"]},
+      "data": {"type": "string", "description": "One line of JSON that repeats the name in `event`; its fields are listed in the 200 response's description."}}},
     "SystemID": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$", "example": "drillquiz"},
-    "UserID": {"type": "string", "minLength": 1, "description": "No control characters; `{system_id}_{user_id}` must fit 255 characters.", "example": "12345"},
+    "UserID": {"type": "string", "minLength": 1, "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]+$", "description": "No control characters; `{system_id}_{user_id}` must fit 255 characters.", "example": "12345"},
     "ChatRequest": {"type": "object", "required": ["message"], "properties": {
       "system_id": {"$ref": "#/components/schemas/SystemID"},
       "user_id": {"$ref": "#/components/schemas/UserID"},

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Fuzzes the running gateway with schemathesis against its own GET /openapi.json: every operation, a fixed example
+# budget and seed, the built gateway in front of fake-dify on free loopback ports, authenticated with an API key,
+# then with a chat JWT, then with made-up credentials only. Fails on any 5xx, any response whose status, headers,
+# content type or body the document does not describe, and any malformed chat stream. Prints the gateway's log tail
+# on failure. About 2 minutes on 2 cores with the defaults (about 3,700 calls), after the build.
+#
+# Env: MAX_EXAMPLES (default 50 per operation, pass and phase), SEED (default 20261125), WORKERS (default 1),
+#      BIN_DIR (a directory holding prebuilt chat-gateway and fake-dify: skips the build),
+#      GATEWAY_LOG (a file to keep the gateway's log in), CHECKS (schemathesis --checks; the default list below).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+MAX_EXAMPLES="${MAX_EXAMPLES:-50}"
+SEED="${SEED:-20261125}"
+# One worker: with two, hypothesis' concurrent ast.parse trips a CPython 3.11 bug ("AST constructor recursion depth
+# mismatch"), a schemathesis runtime error rather than a finding.
+WORKERS="${WORKERS:-1}"
+CHECKS="${CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,chat_stream_is_well_formed}"
+DIFY_KEY="app-fake-key"
+API_KEY="fuzz-gateway-key"
+
+if ! python3 -c 'import schemathesis, sys; sys.exit(0 if int(schemathesis.__version__.split(".")[0]) == 4 else 1)' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
+fi
+
+if [ -n "${BIN_DIR:-}" ]; then
+    BIN="$BIN_DIR"
+else
+    swift build --product chat-gateway
+    swift build --product fake-dify
+    BIN="$(swift build --show-bin-path)"
+fi
+
+WORK="$(mktemp -d)"
+FAKE_PID=""
+GATEWAY_PID=""
+cleanup() {
+    for pid in $GATEWAY_PID $FAKE_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    if [ -n "${GATEWAY_LOG:-}" ]; then cp "$WORK/gateway.log" "$GATEWAY_LOG" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    echo "--- gateway log: errors (last 20), then the last 30 lines" >&2
+    grep -E ' (error|critical) ' "$WORK/gateway.log" 2>/dev/null | tail -n 20 >&2 || true
+    echo "..." >&2
+    tail -n 30 "$WORK/gateway.log" >&2 2>/dev/null || true
+    exit 1
+}
+
+# Port 0: the fake binds a free loopback port and prints its URL.
+"$BIN/fake-dify" --host 127.0.0.1 --port 0 --api-key "$DIFY_KEY" >"$WORK/fake.url" 2>"$WORK/fake.log" &
+FAKE_PID=$!
+for _ in $(seq 1 100); do
+    [ -s "$WORK/fake.url" ] && break
+    kill -0 "$FAKE_PID" 2>/dev/null || { cat "$WORK/fake.log" >&2; echo "fake-dify died" >&2; exit 1; }
+    sleep 0.1
+done
+DIFY_URL="$(head -n1 "$WORK/fake.url")"
+[ -n "$DIFY_URL" ] || { echo "fake-dify did not report its URL" >&2; exit 1; }
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+URL="http://127.0.0.1:$PORT"
+# env -i keeps the operator's .env and shell settings (limits, allow-lists) out of the run.
+(cd "$WORK" && exec env -i PATH="$PATH" HOME="${HOME:-/root}" \
+    DIFY_BASE_URL="$DIFY_URL" DIFY_API_KEY="$DIFY_KEY" \
+    CHAT_GATEWAY_API_KEY="$API_KEY" CHAT_GATEWAY_JWT_SECRET="fuzz-gateway-secret" \
+    DATABASE_URL="sqlite:///$WORK/gateway.db" \
+    "$BIN/chat-gateway" serve --hostname 127.0.0.1 --port "$PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.log") &
+GATEWAY_PID=$!
+for _ in $(seq 1 150); do
+    curl -fsS "$URL/health" >/dev/null 2>&1 && break
+    kill -0 "$GATEWAY_PID" 2>/dev/null || fail "the gateway died at start-up"
+    sleep 0.2
+done
+curl -fsS "$URL/health" >/dev/null || fail "the gateway did not answer /health"
+echo "gateway at $URL (fake Dify at $DIFY_URL)"
+
+# Seeded data, so the id-taking operations reach their success paths and not only 404s: a conversation of the
+# documented example user (SystemID/UserID examples: drillquiz, 12345) with an answered message.
+read -r CONVERSATION MESSAGE < <(
+    curl -fsS -X POST "$URL/v1/chat" -H "X-API-Key: $API_KEY" -H 'Content-Type: application/json' \
+        -d '{"system_id": "drillquiz", "user_id": "12345", "message": "hello"}' |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["conversation_id"], d["message_id"])'
+) || fail "seeding a conversation"
+
+# Hooks, loaded through SCHEMATHESIS_HOOKS: half the generated cases of an id-taking operation aim at the seeded
+# conversation or message as its owner; the other half keep hypothesis' values (mostly 404/422 paths).
+cat >"$WORK/hooks.py" <<'PY'
+import json, os
+import schemathesis
+from hypothesis import strategies as st
+
+OWNER = {"system_id": "drillquiz", "user_id": "12345"}
+IDS = {"conversation_id": os.environ["FUZZ_CONVERSATION"], "message_id": os.environ["FUZZ_MESSAGE"]}
+
+
+def aim_at_seed(case):
+    targets = [name for name in IDS if name in (case.path_parameters or {})]
+    for name in targets:
+        case.path_parameters[name] = IDS[name]
+    if targets and "/cache/" not in case.operation.path:
+        case.query = {**(case.query if isinstance(case.query, dict) else {}), **OWNER}
+        if isinstance(case.body, dict):
+            case.body.update(OWNER)
+    return case
+
+
+@schemathesis.hook
+def flatmap_case(ctx, case):
+    if not any(name in (case.path_parameters or {}) for name in IDS):
+        return st.just(case)
+    return st.booleans().map(lambda seeded: aim_at_seed(case) if seeded else case)
+
+
+# response_schema_conformance checks each event against the StreamEvent schema; this checks the stream as a whole:
+# every data line is JSON repeating its event's name, `start` (or an early `error`) first, `done` or `error` last.
+@schemathesis.check
+def chat_stream_is_well_formed(ctx, response, case):
+    if not response.headers.get("content-type", [""])[0].startswith("text/event-stream"):
+        return None
+    body = response.content.decode("utf-8")
+    assert body.endswith("\n\n"), f"stream does not end with a blank line: {body[-200:]!r}"
+    names = []
+    for frame in body[:-2].split("\n\n"):
+        lines = [line for line in frame.split("\n") if not line.startswith(":")]
+        if not lines:
+            continue
+        assert len(lines) == 2 and lines[0].startswith("event: ") and lines[1].startswith("data: "), f"bad frame {frame[:200]!r}"
+        name = lines[0][len("event: "):]
+        data = json.loads(lines[1][len("data: "):])
+        assert isinstance(data, dict) and data.get("event") == name, f"{name} event's data names {data.get('event')!r}"
+        names.append(name)
+    assert names and names[0] in ("start", "error"), f"stream starts with {names[:1]}"
+    assert names[-1] in ("done", "error") and names.count("done") + names.count("error") == 1, f"stream events {names}"
+PY
+
+# A chat JWT of the same user, for the passes that authenticate as a browser would.
+TOKEN="$(cd "$WORK" && env -i PATH="$PATH" HOME="${HOME:-/root}" CHAT_GATEWAY_JWT_SECRET="fuzz-gateway-secret" \
+    "$BIN/chat-gateway" gen-jwt drillquiz 12345 2>/dev/null | head -n1)"
+[ -n "$TOKEN" ] || fail "gen-jwt printed no token"
+
+# fuzz "<auth header>" [schemathesis options]
+fuzz() {
+    local auth="$1"
+    shift
+    echo "== schemathesis, ${auth%%:*} $*"
+    FUZZ_CONVERSATION="$CONVERSATION" FUZZ_MESSAGE="$MESSAGE" SCHEMATHESIS_HOOKS="$WORK/hooks.py" \
+        schemathesis run "$URL/openapi.json" "$@" \
+        --header "$auth" \
+        --checks "$CHECKS" \
+        --phases examples,coverage,fuzzing \
+        --max-examples "$MAX_EXAMPLES" \
+        --seed "$SEED" \
+        --generation-database none \
+        --workers "$WORKERS" \
+        --request-timeout 10 \
+        --report-dir "$WORK/report"
+}
+# Every operation with the key, then with the token, then with only the credentials schemathesis makes up (random
+# keys and JWTs: all 401). The token pass generates no security parameters, else a made-up X-API-Key (which wins
+# over Bearer) makes every answer a 401. DELETE comes last, since schemathesis reuses ids it reads in responses and
+# would delete the seeded conversation before the other operations are done with it.
+for filter in "--exclude-method DELETE" "--include-method DELETE"; do
+    # shellcheck disable=SC2086
+    fuzz "X-API-Key: $API_KEY" $filter || fail "schemathesis found failures (API key, $filter)"
+    # shellcheck disable=SC2086
+    fuzz "Authorization: Bearer $TOKEN" $filter --generation-with-security-parameters false ||
+        fail "schemathesis found failures (chat JWT, $filter)"
+done
+fuzz "X-Fuzz-Pass: made-up credentials" || fail "schemathesis found failures (made-up credentials)"
+kill -0 "$GATEWAY_PID" 2>/dev/null || fail "the gateway died during the run"
+echo "fuzz-gateway: no failures"
