@@ -2,6 +2,7 @@
 own backend fetched from the gateway (the API key stays on that backend)."""
 import http.server
 import json
+import re
 import threading
 import urllib.parse
 
@@ -11,6 +12,8 @@ from selenium.webdriver.common.by import By
 from conftest import API_KEY, GATEWAY, chat_token
 
 WIDGET_USER = "e2e-widget-user"
+# The user_id each call of the logged-out site's token endpoint passed on to the gateway.
+VISITOR_REQUESTS = []
 
 
 class ClientSite(http.server.BaseHTTPRequestHandler):
@@ -24,10 +27,20 @@ class ClientSite(http.server.BaseHTTPRequestHandler):
             # The backend knows who is logged in; the browser only says which language it wants.
             answer = chat_token(WIDGET_USER, lang=query.get("lang", ["en"])[0])
             return self.reply(200, "application/json", json.dumps(answer), {})
+        if url.path == "/api/visitor-token":
+            # Nobody is logged in: the backend passes on the widget's visitor id (only such an id), else `anonymous`.
+            sent = urllib.parse.parse_qs(url.query).get("user_id", [""])[0]
+            user = sent if sent.startswith("anonymous-") else "anonymous"
+            VISITOR_REQUESTS.append(user)
+            return self.reply(200, "application/json", json.dumps(chat_token(user)), {})
         # `/` fetches tokens from the backend; `/?endpoint=/nowhere` from a broken one; `/?inline=1` is a page
         # the backend rendered with a token in it.
         query = urllib.parse.parse_qs(url.query)
-        if query.get("inline"):
+        if query.get("browser"):
+            source = 'data-browser-key="e2e-browser-key" data-lang="en"'
+        elif query.get("visitor"):
+            source = 'data-token-endpoint="/api/visitor-token" data-lang="en"'
+        elif query.get("inline"):
             source = f'data-token="{chat_token(WIDGET_USER)["token"]}" data-lang="es"'
         else:
             source = f'data-token-endpoint="{query.get("endpoint", ["/api/chat-token"])[0]}" data-lang="ko"'
@@ -35,7 +48,7 @@ class ClientSite(http.server.BaseHTTPRequestHandler):
 <body><h1>CoinTutor lessons</h1><p>A client site with a strict CSP.</p>
 <script src="{GATEWAY}/widget.js" data-system-id="drillquiz" {source} async></script>
 </body></html>"""
-        csp = f"default-src 'self'; script-src 'self' {GATEWAY}; style-src 'self'; frame-src {GATEWAY}; connect-src 'self'"
+        csp = f"default-src 'self'; script-src 'self' {GATEWAY}; style-src 'self'; frame-src {GATEWAY}; connect-src 'self' {GATEWAY}"
         self.reply(200, "text/html; charset=utf-8", page, {"Content-Security-Policy": csp})
 
     def reply(self, status, content_type, body, headers):
@@ -91,6 +104,51 @@ def test_the_widget_opens_the_chat_in_an_iframe(page, client_site):
     page.find("#chat-gateway-panel button[aria-label='닫기']").click()
     page.wait(lambda: not page.find("#chat-gateway-panel").is_displayed())
     assert driver.switch_to.active_element == page.find("#chat-gateway-launcher")
+
+
+def test_a_logged_out_visitor_keeps_their_id_and_conversation_across_reloads(page, client_site):
+    driver = page.driver
+    VISITOR_REQUESTS.clear()
+
+    def open_widget():
+        driver.get(client_site + "/?visitor=1")
+        page.wait(lambda: page.all("#chat-gateway-launcher"))[0].click()
+        return page.wait(lambda: [f for f in page.all("#chat-gateway-panel iframe") if f.is_displayed()], message="no chat iframe")[0]
+
+    def stored_visitor():
+        return driver.execute_script(
+            "return Object.keys(localStorage).filter(k => k.startsWith('chat-gateway:visitor:')).map(k => localStorage.getItem(k))")
+
+    frame = open_widget()
+    visitors = stored_visitor()
+    assert len(visitors) == 1 and re.fullmatch(r"anonymous-[a-z2-7]{26}", visitors[0]), visitors
+    driver.switch_to.frame(frame)
+    page.app_ready()
+    page.type_and_send("remember me")
+    page.wait_answer_done()
+    driver.switch_to.default_content()
+
+    frame = open_widget()
+    assert stored_visitor() == visitors
+    assert VISITOR_REQUESTS == ["anonymous", visitors[0]]
+    driver.switch_to.frame(frame)
+    page.app_ready()
+    page.wait(lambda: page.answers() == ["Echo: remember me"], message="the returning visitor lost their conversation")
+
+
+def test_with_a_browser_key_the_widget_asks_the_gateway_itself(page, client_site):
+    driver = page.driver
+    driver.get(client_site + "/?browser=1")
+    page.wait(lambda: page.all("#chat-gateway-launcher"))[0].click()
+    frame = page.wait(lambda: [f for f in page.all("#chat-gateway-panel iframe") if f.is_displayed()], message="no chat iframe")[0]
+    visitor = driver.execute_script("return localStorage.getItem(arguments[0])", f"chat-gateway:visitor:{GATEWAY}:drillquiz")
+    assert re.fullmatch(r"anonymous-[a-z2-7]{26}", visitor or ""), visitor
+    assert API_KEY not in driver.page_source
+    driver.switch_to.frame(frame)
+    page.app_ready()
+    page.type_and_send("no backend here")
+    page.wait_answer_done()
+    assert page.answers() == ["Echo: no backend here"]
 
 
 def test_a_failing_token_endpoint_is_said_in_the_widget(page, client_site):

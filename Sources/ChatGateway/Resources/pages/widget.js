@@ -8,8 +8,12 @@
  *
  * The token endpoint belongs to the client site: it is called with `?system_id=&lang=` (and the site's own
  * cookies), asks the gateway's GET /v1/chat-token with its X-API-Key on the server side, and answers the
- * gateway's JSON ({"token", "ui"}). The browser never sees an API key. Optional: data-gateway (default: where
- * this script came from), data-position="left".
+ * gateway's JSON ({"token", "user_id", "ui"}). The browser never sees an API key. Optional: data-gateway (default:
+ * where this script came from), data-position="left".
+ * Sites without logged-in users may instead set data-browser-key="<CHAT_GATEWAY_BROWSER_KEY>": the widget then asks
+ * the gateway itself, for an anonymous visitor only.
+ * A logged-out visitor's id (`anonymous-…`, in the answer's user_id) is kept in localStorage per gateway and system
+ * and sent back as user_id, so the visitor keeps their conversations across visits.
  * Styles are set through the DOM (not a <style> element), so a strict CSP on the host page does not break it.
  */
 (function () {
@@ -25,6 +29,9 @@
   var ui = FALLBACK_UI[language] || FALLBACK_UI.en;
   var left = data.position === 'left';
   var token = data.token || null;
+  var tokenSource = data.tokenEndpoint || data.browserKey;
+  var VISITOR_KEY = 'chat-gateway:visitor:' + gateway + ':' + (data.systemId || '');
+  var VISITOR_ID = /^anonymous-[a-z2-7]{26}$/;
   var button, panel, frame, status, isOpen = false, loading = null;
 
   function pickLanguage(tag) {
@@ -147,13 +154,37 @@
     }
   }
 
+  /* The anonymous visitor id the gateway gave this browser, if any (storage may be unavailable: then none). */
+  function visitorID() {
+    try { var id = localStorage.getItem(VISITOR_KEY); return id && VISITOR_ID.test(id) ? id : null; } catch (e) { return null; }
+  }
+
+  function rememberVisitor(id) {
+    if (typeof id !== 'string' || !VISITOR_ID.test(id)) return;
+    try { localStorage.setItem(VISITOR_KEY, id); } catch (e) { /* private mode: a new visitor id next time */ }
+  }
+
+  /* From the site's backend (data-token-endpoint), else from the gateway with a browser key. */
+  function tokenRequest() {
+    var visitor = visitorID();
+    if (data.tokenEndpoint) {
+      var url = new URL(data.tokenEndpoint, location.href);
+      if (data.systemId) url.searchParams.set('system_id', data.systemId);
+      if (visitor) url.searchParams.set('user_id', visitor);
+      url.searchParams.set('lang', language);
+      return fetch(url.toString(), { credentials: 'include', headers: { Accept: 'application/json' } });
+    }
+    var direct = new URL(gateway + '/v1/chat-token');
+    direct.searchParams.set('system_id', data.systemId || '');
+    direct.searchParams.set('user_id', visitor || 'anonymous');
+    direct.searchParams.set('lang', language);
+    return fetch(direct.toString(), { credentials: 'omit', headers: { Accept: 'application/json', 'X-API-Key': data.browserKey } });
+  }
+
   function fetchToken() {
-    if (token && (!data.tokenEndpoint || !expiresSoon(token))) return Promise.resolve(token);
-    if (!data.tokenEndpoint) return Promise.reject(new Error('no token'));
-    var url = new URL(data.tokenEndpoint, location.href);
-    if (data.systemId) url.searchParams.set('system_id', data.systemId);
-    url.searchParams.set('lang', language);
-    return fetch(url.toString(), { credentials: 'include', headers: { Accept: 'application/json' } })
+    if (token && (!tokenSource || !expiresSoon(token))) return Promise.resolve(token);
+    if (!tokenSource) return Promise.reject(new Error('no token'));
+    return tokenRequest()
       .then(function (response) {
         if (!response.ok) throw new Error('token endpoint answered ' + response.status);
         return response.json();
@@ -161,6 +192,7 @@
       .then(function (body) {
         if (!body || !body.token) throw new Error('no token in answer');
         if (body.ui) applyStrings(body.ui);
+        rememberVisitor(body.user_id);
         token = body.token;
         return token;
       });
