@@ -129,6 +129,11 @@ spec = {
     "BearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "HS256 JWT with system_id, user_id, exp, signed with CHAT_GATEWAY_JWT_SECRET (or, during a rotation, CHAT_GATEWAY_JWT_PREVIOUS_SECRET); with aud/iss when CHAT_GATEWAY_JWT_AUDIENCE/ISSUER are set."},
     "QueryToken": {"type": "apiKey", "in": "query", "name": "token", "description": "The same JWT in ?token= (Bearer wins when both are sent)."}},
   "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "HeadersTooLarge": {"description": "The request's headers are larger than MAX_HEADER_BYTES (default 16384). Above 80 KB the connection is closed without an answer.",
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "Unavailable": {"description": "No Dify is configured for the system, the database is down, or Dify is down: after DIFY_CIRCUIT_FAILURES failures in a row its circuit breaker answers at once for DIFY_CIRCUIT_COOLDOWN (`Dify is unavailable (N failures in a row); retrying in S s`).",
+      "headers": {"Retry-After": {"description": "Seconds until the breaker lets a trial call through (only when Dify is down).", "schema": {"type": "integer", "minimum": 1}}},
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "TooManyRequests": {"description": "A rate limit is used up, or the user has too many streams running (per replica).",
       "headers": {"Retry-After": {"description": "Seconds until the rate limit allows the next request (absent for the stream cap).", "schema": {"type": "integer", "minimum": 1}}},
       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
@@ -188,5 +193,12 @@ spec = {
       "status": {"type": "string", "enum": ["pending", "streaming", "complete", "failed", "stopped"]}, "created_at": {"type": "string", "format": "date-time"}}},
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "database": {"type": "string"}}}}}
 }
+# Every operation may answer 431 (MAX_HEADER_BYTES); a Dify-facing one's 503 may be the open circuit breaker.
+for operations in spec["paths"].values():
+    for operation in operations.values():
+        responses = operation["responses"]
+        responses["431"] = {"$ref": "#/components/responses/HeadersTooLarge"}
+        if responses.get("503") == err and "502" in responses:
+            responses["503"] = {"$ref": "#/components/responses/Unavailable"}
 import os
 json.dump(spec, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Sources/ChatGateway/Resources/openapi.json"), "w"), indent=2, ensure_ascii=False)

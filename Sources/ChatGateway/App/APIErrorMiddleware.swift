@@ -9,16 +9,23 @@ struct APIErrorMiddleware: AsyncMiddleware {
         do {
             return try await next.respond(to: request)
         } catch {
-            let (status, detail) = Self.describe(error)
-            if status.code >= 500 {
-                request.logger.error("request failed", metadata: ["status": .stringConvertible(status.code), "error": .string(Self.logText(error))])
-            }
-            let response = Response(status: status)
-            try response.content.encode(ErrorBody(detail: detail))
-            if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
-            if let seconds = (error as? LimitError)?.retryAfter { response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds)) }
-            return response
+            return try Self.response(for: error, to: request)
         }
+    }
+
+    /// The error answer, also for middleware that runs before this one (`HeaderSizeLimitMiddleware`).
+    static func response(for error: any Error, to request: Request) throws -> Response {
+        let (status, detail) = describe(error)
+        if status.code >= 500 {
+            request.logger.error("request failed", metadata: ["status": .stringConvertible(status.code), "error": .string(logText(error))])
+        }
+        let response = Response(status: status)
+        try response.content.encode(ErrorBody(detail: detail))
+        if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
+        if let seconds = (error as? LimitError)?.retryAfter ?? (error as? DifyError)?.retryAfter {
+            response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds))
+        }
+        return response
     }
 
     static func describe(_ error: any Error) -> (HTTPResponseStatus, String) {
@@ -76,6 +83,7 @@ struct APIErrorMiddleware: AsyncMiddleware {
         // Dify's invalid_param means the request itself was wrong (a missing app input, a bad rating): the caller's to fix.
         case .upstream(400, "invalid_param", let message): (.unprocessableEntity, "Dify rejected the request: \(message)")
         case .timeout: (.gatewayTimeout, "Chat service timed out. Please try again.")
+        case .circuitOpen: (.serviceUnavailable, error.summary)
         case .upstream, .unreachable, .malformedResponse: (.badGateway, "Chat service temporarily unavailable. Please try again.")
         }
     }
@@ -84,6 +92,7 @@ struct APIErrorMiddleware: AsyncMiddleware {
         switch error {
         case .rateLimited(let scope, let seconds): (.tooManyRequests, "Too many requests for this \(scope.rawValue). Retry in \(seconds) s.")
         case .tooManyStreams(let limit): (.tooManyRequests, "Too many streaming answers at once: at most \(limit) per user. Wait for one to finish.")
+        case .headersTooLarge(let limit): (.requestHeaderFieldsTooLarge, "Request headers too large: at most \(limit) bytes")
         }
     }
 

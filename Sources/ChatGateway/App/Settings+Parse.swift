@@ -80,7 +80,16 @@ extension Settings {
             rateLimitPerUser: try value("RATE_LIMIT_PER_USER").flatMap { try parseRateLimit($0, variable: "RATE_LIMIT_PER_USER") },
             rateLimitPerKey: try value("RATE_LIMIT_PER_KEY").flatMap { try parseRateLimit($0, variable: "RATE_LIMIT_PER_KEY") },
             maxStreamsPerUser: try value("MAX_STREAMS_PER_USER").flatMap { $0.lowercased() == "off" ? nil : try integer("MAX_STREAMS_PER_USER", default: 0, range: 1...1000) },
-            browserKeys: browserKeys
+            browserKeys: browserKeys,
+            difyCircuitFailures: try integer("DIFY_CIRCUIT_FAILURES", default: 5, range: 0...1000),
+            difyCircuitCooldown: try value("DIFY_CIRCUIT_COOLDOWN").map { raw in
+                guard let cooldown = try parseInterval(raw, variable: "DIFY_CIRCUIT_COOLDOWN") else {
+                    throw SettingsError(variable: "DIFY_CIRCUIT_COOLDOWN", problem: "expected a cool-down such as 30s or 2m, got \"\(raw)\" (DIFY_CIRCUIT_FAILURES=0 turns the breaker off)")
+                }
+                return cooldown
+            } ?? .seconds(30),
+            // NIO's parser closes the connection above 80 KB of headers, before any limit here can answer.
+            maxHeaderBytes: try integer("MAX_HEADER_BYTES", default: 16_384, range: 1024...81_920)
         )
     }
 

@@ -54,6 +54,13 @@ public struct Settings: Sendable {
     public var maxStreamsPerUser: Int? = nil
     /// `CHAT_GATEWAY_BROWSER_KEY`: keys that may only request chat tokens for anonymous visitors.
     public var browserKeys: [APIKeyEntry] = []
+    /// Consecutive "Dify is down" failures that open a Dify server's circuit breaker (`DIFY_CIRCUIT_FAILURES`);
+    /// 0: no breaker. `parse` defaults to 5; a memberwise `Settings` (tests) starts without one.
+    public var difyCircuitFailures: Int = 0
+    /// How long an open breaker refuses calls before one trial goes through (`DIFY_CIRCUIT_COOLDOWN`).
+    public var difyCircuitCooldown: Duration = .seconds(30)
+    /// Largest request header block, names and values as sent (`MAX_HEADER_BYTES`); more is 431.
+    public var maxHeaderBytes: Int = 16_384
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

@@ -26,8 +26,11 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.asyncCommands.use(ImportLegacyCommand(now: dependencies.now, migrations: MigrationRunner(database: settings.database)), as: "import-legacy")
 
     let targets = try await difyTargets(app, settings: settings)
-    let dify = dependencies.dify ?? HTTPDifyClient(
+    let directDify = dependencies.dify ?? HTTPDifyClient(
         http: app.http.client.shared, streamingHTTP: streamingClient(app, settings: settings), timeout: settings.difyTimeout)
+    // Chats, controls and the sync share the breakers: a dead Dify is a quick 503 for all of them.
+    let dify: any DifyClient = settings.difyCircuitFailures == 0 ? directDify : CircuitBreakingDifyClient(
+        directDify, failures: settings.difyCircuitFailures, cooldown: settings.difyCircuitCooldown, now: dependencies.now, logger: app.logger)
     let writer = GroupCommitWriter(database: { [unowned app] in app.db }, logger: app.logger)
     let makeSync: @Sendable (Application) -> HistorySync = { app in
         HistorySync(dify: dify, targets: targets, database: app.db, writer: writer, now: dependencies.now,
@@ -45,6 +48,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
 
     app.middleware = Middlewares()
     app.middleware.use(AccessLogMiddleware())
+    app.middleware.use(HeaderSizeLimitMiddleware(maxBytes: settings.maxHeaderBytes))
     app.middleware.use(corsMiddleware(settings))
     app.middleware.use(APIErrorMiddleware())
 

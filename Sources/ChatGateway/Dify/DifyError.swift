@@ -8,12 +8,32 @@ public enum DifyError: Error, Equatable, Sendable {
     case unreachable(String)
     /// A 2xx answer that was not the JSON Dify documents.
     case malformedResponse(String)
+    /// Not sent: this Dify failed `failures` times in a row and its circuit breaker is open for `retryAfter` more seconds.
+    case circuitOpen(failures: Int, retryAfter: Int)
 
     /// Dify's 404s ("Conversation Not Exists." and friends) mean the caller asked for something
     /// that is not theirs or not there; every other failure is the upstream's.
     public var isNotFound: Bool {
         if case .upstream(404, _, _) = self { return true }
         return false
+    }
+
+    /// Failures that mean Dify itself is down or unreachable, which its circuit breaker counts: refused or
+    /// dropped connections, timeouts, and 502/503/504 (what a proxy or load balancer answers for a dead or
+    /// overloaded Dify). Not Dify's 4xx (the request's fault, or a rate limit: Dify is up), nor its 500, which
+    /// Dify sends for one bad request (a failing model provider, a too-long `user`) while it serves the others.
+    public var meansUpstreamDown: Bool {
+        switch self {
+        case .timeout, .unreachable: true
+        case .upstream(let status, _, _): [502, 503, 504].contains(status)
+        case .notConfigured, .malformedResponse, .circuitOpen: false
+        }
+    }
+
+    /// Seconds for a `Retry-After` header, when known.
+    public var retryAfter: Int? {
+        if case .circuitOpen(_, let seconds) = self { return seconds }
+        return nil
     }
 
     /// A short, key-free description for logs and the stored failed message.
@@ -24,6 +44,8 @@ public enum DifyError: Error, Equatable, Sendable {
         case .timeout: "Dify did not answer in time"
         case .unreachable(let reason): "Dify unreachable: \(reason)"
         case .malformedResponse(let reason): "Dify sent a malformed answer: \(reason)"
+        case .circuitOpen(let failures, let seconds):
+            "Dify is unavailable (\(failures) \(failures == 1 ? "failure" : "failures") in a row); retrying in \(seconds) s"
         }
     }
 }

@@ -24,7 +24,8 @@ public struct RetryPolicy: Sendable {
         switch error {
         case .upstream(let status, _, _): status == 429 || status >= 500
         case .timeout, .unreachable: true
-        case .notConfigured, .malformedResponse: false
+        // An open circuit is not retried: it stays open for its whole cool-down, longer than the back-off.
+        case .notConfigured, .malformedResponse, .circuitOpen: false
         }
     }
 

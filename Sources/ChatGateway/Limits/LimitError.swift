@@ -1,9 +1,11 @@
-/// Why a chat was refused for load reasons; mapped to 429 by `APIErrorMiddleware`.
+/// Why a request was refused for load reasons; mapped to 429 (431 for headers) by `APIErrorMiddleware`.
 public enum LimitError: Error, Equatable, Sendable {
     /// `RATE_LIMIT_PER_USER` or `RATE_LIMIT_PER_KEY` is used up; `retryAfter` seconds until the next request fits.
     case rateLimited(scope: Scope, retryAfter: Int)
     /// The user already has `MAX_STREAMS_PER_USER` streaming answers running.
     case tooManyStreams(limit: Int)
+    /// The request's headers are larger than `MAX_HEADER_BYTES`.
+    case headersTooLarge(limit: Int)
 
     public enum Scope: String, Sendable {
         case user

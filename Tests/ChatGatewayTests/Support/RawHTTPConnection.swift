@@ -32,6 +32,17 @@ final class RawHTTPConnection: @unchecked Sendable {
         _ = bytes.withUnsafeBytes { send(socketFD, $0.baseAddress, $0.count, 0) }
     }
 
+    /// Sends bytes as they are (a request head of any size); a peer that already closed is not a crash (no SIGPIPE).
+    func sendRaw(_ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { send(socketFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { return }
+            offset += n
+        }
+    }
+
     /// Reads until `count` occurrences of `marker` have arrived (or the peer closes, or 10 s pass).
     func read(until marker: String, count: Int = 1) async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in

@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// A `DifyClient` that sends every call through the circuit breaker of the call's Dify server, so a dead
+/// Dify answers `.circuitOpen` (503) at once instead of holding each request for the connect timeout.
+/// Systems with their own `DIFY_<SYSTEM>_BASE_URL` get their own breaker: one Dify down leaves the others alone.
+struct CircuitBreakingDifyClient: DifyClient {
+    let upstream: any DifyClient
+    private let breakers: Breakers
+
+    init(_ upstream: any DifyClient, failures: Int, cooldown: Duration, now: @escaping @Sendable () -> Date = Date.init, logger: Logger) {
+        self.upstream = upstream
+        breakers = Breakers { server in
+            var logger = logger
+            logger[metadataKey: "upstream"] = .string(server)
+            return UpstreamCircuitBreaker(threshold: failures, cooldown: TimeInterval(cooldown.components.seconds), now: now, logger: logger)
+        }
+    }
+
+    private func guarded<T: Sendable>(_ target: DifyTarget, _ call: () async throws -> T) async throws -> T {
+        let breaker = breakers.breaker(for: target.baseURL)
+        let permit = try await breaker.admit()
+        do {
+            let value = try await call()
+            await breaker.record(.answered, permit: permit)
+            return value
+        } catch let error as DifyError where !Task.isCancelled {
+            await breaker.record(error.meansUpstreamDown ? .down : .answered, permit: permit)
+            throw error
+        } catch {
+            await breaker.record(.inconclusive, permit: permit)
+            throw error
+        }
+    }
+
+    /// A stream counts once its head has arrived; a break later on is the stream's own failure.
+    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
+        try await guarded(target) { try await upstream.streamMessage(request, to: target) }
+    }
+
+    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
+        try await guarded(target) { try await upstream.sendMessage(request, to: target) }
+    }
+
+    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws {
+        try await guarded(target) { try await upstream.stopMessage(taskID: taskID, user: user, at: target) }
+    }
+
+    func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> {
+        try await guarded(target) { try await upstream.conversations(user: user, lastID: lastID, limit: limit, at: target) }
+    }
+
+    func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> {
+        try await guarded(target) { try await upstream.messages(conversationID: conversationID, user: user, firstID: firstID, limit: limit, at: target) }
+    }
+
+    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
+        try await guarded(target) { try await upstream.deleteConversation(conversationID, user: user, at: target) }
+    }
+
+    func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation {
+        try await guarded(target) { try await upstream.renameConversation(conversationID, name: name, autoGenerate: autoGenerate, user: user, at: target) }
+    }
+
+    func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws {
+        try await guarded(target) { try await upstream.sendFeedback(messageID: messageID, rating: rating, content: content, user: user, at: target) }
+    }
+
+    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
+        try await guarded(target) { try await upstream.suggestedQuestions(messageID: messageID, user: user, at: target) }
+    }
+}
+
+extension CircuitBreakingDifyClient {
+    /// One breaker per Dify server, made on first use. Keyed by scheme, host and port: base URLs that differ only
+    /// in the path (`…/v1`) or in the app key are the same server, which is up or down for all of them.
+    final class Breakers: Sendable {
+        private let make: @Sendable (String) -> UpstreamCircuitBreaker
+        private let byServer = NIOLockedValueBox<[String: UpstreamCircuitBreaker]>([:])
+
+        init(make: @escaping @Sendable (String) -> UpstreamCircuitBreaker) { self.make = make }
+
+        func breaker(for baseURL: URL) -> UpstreamCircuitBreaker {
+            let server = Self.serverName(baseURL)
+            return byServer.withLockedValue { breakers in
+                if let existing = breakers[server] { return existing }
+                let made = make(server)
+                breakers[server] = made
+                return made
+            }
+        }
+
+        /// `https://dify.example.com:443`: never the user-info part of a URL, which may hold a password.
+        static func serverName(_ url: URL) -> String {
+            let scheme = url.scheme?.lowercased() ?? "http"
+            let port = url.port ?? (scheme == "https" ? 443 : 80)
+            return "\(scheme)://\(url.host?.lowercased() ?? ""):\(port)"
+        }
+    }
+}

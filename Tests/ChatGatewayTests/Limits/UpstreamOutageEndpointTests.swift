@@ -1,0 +1,126 @@
+import FakeDify
+import Foundation
+import Testing
+@testable import ChatGateway
+
+/// A dead Dify must not take the gateway down: after `DIFY_CIRCUIT_FAILURES` failures in a row its calls answer 503
+/// at once, every message is still stored (failed), and the first call after the cool-down finds out whether it is back.
+@Suite("Dify outages")
+struct UpstreamOutageEndpointTests {
+    static func chat(_ gateway: GatewayHarness, _ message: String, stream: Bool = false) async throws -> GatewayHarness.Reply {
+        try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                               json: ["system_id": "drillquiz", "user_id": "u1", "message": message, "stream": stream])
+    }
+
+    /// A loopback port nobody listens on (until a test starts a fake Dify there again).
+    static func deadPort() async throws -> Int {
+        let server = try await FakeDifyServer.start(store: FakeDifyStore(options: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])))
+        try await server.shutdown()
+        return server.port
+    }
+
+    @Test func deadDifyOpensTheBreakerAnswers503FastKeepsMessagesAndRecovers() async throws {
+        let clock = TestClock()
+        let port = try await Self.deadPort()
+        try await GatewayHarness.with(adjust: {
+            $0.difyBaseURL = URL(string: "http://127.0.0.1:\(port)")
+            $0.difyCircuitFailures = 2
+            $0.difyCircuitCooldown = .seconds(30)
+        }, dependencies: .init(now: clock.now)) { gateway in
+            // given: two chats that find Dify down (a blocking one and a stream), each ended by the 3 s connect timeout
+            let started = ContinuousClock.now
+            async let blocking = Self.chat(gateway, "first")
+            async let streaming = Self.chat(gateway, "second", stream: true)
+            let failures = try await [blocking, streaming]
+            #expect(failures.map(\.status) == [502, 502])
+            #expect(ContinuousClock.now - started < .seconds(10), "refused connections must not wait for DIFY_TIMEOUT")
+
+            // when: the breaker is open
+            for stream in [false, true] {
+                let before = ContinuousClock.now
+                let refused = try await Self.chat(gateway, "while open", stream: stream)
+                let elapsed = ContinuousClock.now - before
+                // then: an immediate 503 (well under the 3 s connect timeout), saying when to come back
+                #expect(refused.status == 503)
+                #expect(refused.detail == "Dify is unavailable (2 failures in a row); retrying in 30 s")
+                #expect(refused.headers.first(name: "Retry-After") == "30")
+                #expect(elapsed < .milliseconds(1500), "an open breaker answered after \(elapsed)")
+            }
+            // Every message is stored, marked failed with the reason.
+            let stored = try await gateway.messages(system: "drillquiz", user: "u1")
+            #expect(stored.count == 4)
+            #expect(stored.allSatisfy { $0.status == .failed })
+            #expect(stored.filter { $0.content == "while open" }.allSatisfy { $0.error == "Dify is unavailable (2 failures in a row); retrying in 30 s" })
+
+            // The history sync lists the open breaker as this user's failure and carries on.
+            let sync = try await gateway.call(.POST, "/v1/sync", headers: GatewayHarness.keyHeader)
+            #expect(sync.status == 200)
+            let errors = sync.object["errors"] as? [[String: Any]] ?? []
+            #expect(errors.count == 1)
+            #expect(errors.first?["user_id"] as? String == "u1")
+            #expect((errors.first?["detail"] as? String)?.hasPrefix("Dify is unavailable (2 failures in a row)") == true)
+
+            // Dify comes back: after the cool-down the trial call gets through and closes the breaker.
+            let revived = try await FakeDifyServer.start(port: port, store: FakeDifyStore(options: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])))
+            clock.advance(by: 30)
+            let trial = try await Self.chat(gateway, "back?")
+            #expect(trial.status == 200)
+            #expect(try await Self.chat(gateway, "and again", stream: true).status == 200)
+            try await revived.shutdown()
+        }
+    }
+
+    @Test func aFailedTrialReopensTheBreaker() async throws {
+        let clock = TestClock()
+        let port = try await Self.deadPort()
+        try await GatewayHarness.with(adjust: {
+            $0.difyBaseURL = URL(string: "http://127.0.0.1:\(port)")
+            $0.difyCircuitFailures = 1
+        }, dependencies: .init(now: clock.now)) { gateway in
+            #expect(try await Self.chat(gateway, "one").status == 502)
+            #expect(try await Self.chat(gateway, "two").status == 503)
+            clock.advance(by: 30)
+            #expect(try await Self.chat(gateway, "trial").status == 502)
+            let refused = try await Self.chat(gateway, "three")
+            #expect(refused.detail == "Dify is unavailable (2 failures in a row); retrying in 30 s")
+        }
+    }
+
+    /// Dify's own error answers mean Dify is up; only what a proxy says for a dead Dify (502/503/504) counts.
+    @Test func difyErrorAnswersDoNotOpenTheBreakerButProxy502sDo() async throws {
+        try await GatewayHarness.with(adjust: { $0.difyCircuitFailures = 2 }) { gateway in
+            for fault in [FakeDifyFault.httpError(status: 500, code: "internal_server_error", message: "boom"),
+                          .httpError(status: 400, code: "provider_not_initialize", message: "no provider"),
+                          .httpError(status: 429, code: "too_many_requests", message: "slow down")] {
+                await gateway.fake.store.setFault(fault)
+                for _ in 0..<3 { #expect(try await Self.chat(gateway, "hi").status == 502) }
+            }
+            await gateway.fake.store.setFault(.nonJSONError(status: 502))
+            #expect(try await Self.chat(gateway, "hi").status == 502)
+            #expect(try await Self.chat(gateway, "hi").status == 502)
+            #expect(try await Self.chat(gateway, "hi").status == 503)
+            // Other calls to the same Dify fail fast too, with the same answer.
+            let listing = try await gateway.call(.GET, "/v1/conversations?system_id=drillquiz&user_id=u1", headers: GatewayHarness.keyHeader)
+            #expect(listing.status == 503)
+            #expect(listing.detail?.hasPrefix("Dify is unavailable (2 failures in a row)") == true)
+            let document = OpenAPISchemaValidator(document: try OpenAPIConformanceTests.document())
+            let schema = try #require(document.responseSchema(path: "/v1/conversations", method: "GET", status: 503) ?? nil)
+            #expect(document.problems(try listing.json(), against: schema).isEmpty)
+        }
+    }
+
+    @Test func aSystemWithItsOwnDifyKeepsWorkingWhenTheSharedOneIsDown() async throws {
+        let port = try await Self.deadPort()
+        try await GatewayHarness.with(adjust: { settings in
+            settings.difySystemOverrides = ["COIN_TUTOR": .init(baseURL: settings.difyBaseURL, apiKey: nil)]
+            settings.difyBaseURL = URL(string: "http://127.0.0.1:\(port)")
+            settings.difyCircuitFailures = 1
+        }) { gateway in
+            #expect(try await Self.chat(gateway, "one").status == 502)
+            #expect(try await Self.chat(gateway, "two").status == 503)
+            let other = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                                               json: ["system_id": "coin-tutor", "user_id": "u1", "message": "hi"])
+            #expect(other.status == 200)
+        }
+    }
+}
