@@ -12,7 +12,11 @@ struct UpstreamOutageEndpointTests {
                                json: ["system_id": "drillquiz", "user_id": "u1", "message": message, "stream": stream])
     }
 
-    /// A loopback port nobody listens on (until a test starts a fake Dify there again).
+    /// Nobody listens on the discard port, and no ephemeral bind can take it (`ChatUpstreamFailureTests` uses it too).
+    static let deadDify = URL(string: "http://127.0.0.1:9")
+
+    /// A loopback port nobody listens on, until the recovery test starts a fake Dify there again. Only for that test:
+    /// another test's server may be given the freed port in between (rare, but seen on a busy machine).
     static func deadPort() async throws -> Int {
         let server = try await FakeDifyServer.start(store: FakeDifyStore(options: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])))
         try await server.shutdown()
@@ -72,9 +76,8 @@ struct UpstreamOutageEndpointTests {
 
     @Test func aFailedTrialReopensTheBreaker() async throws {
         let clock = TestClock()
-        let port = try await Self.deadPort()
         try await GatewayHarness.with(adjust: {
-            $0.difyBaseURL = URL(string: "http://127.0.0.1:\(port)")
+            $0.difyBaseURL = Self.deadDify
             $0.difyCircuitFailures = 1
         }, dependencies: .init(now: clock.now)) { gateway in
             #expect(try await Self.chat(gateway, "one").status == 502)
@@ -110,10 +113,9 @@ struct UpstreamOutageEndpointTests {
     }
 
     @Test func aSystemWithItsOwnDifyKeepsWorkingWhenTheSharedOneIsDown() async throws {
-        let port = try await Self.deadPort()
         try await GatewayHarness.with(adjust: { settings in
             settings.difySystemOverrides = ["COIN_TUTOR": .init(baseURL: settings.difyBaseURL, apiKey: nil)]
-            settings.difyBaseURL = URL(string: "http://127.0.0.1:\(port)")
+            settings.difyBaseURL = Self.deadDify
             settings.difyCircuitFailures = 1
         }) { gateway in
             #expect(try await Self.chat(gateway, "one").status == 502)
