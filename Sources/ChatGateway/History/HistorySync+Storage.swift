@@ -63,14 +63,14 @@ extension HistorySync {
     static func conversationRow(_ conversation: DifyConversation, user: KnownUser, updatedAt: Date?, at stamp: Date) -> RowUpsert {
         let created = conversation.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? stamp
         return RowUpsert(shape: syncedConversation, key: conversation.id, values: [
-            UUID(), conversation.id, user.systemID, user.userID, user.difyUser, created, stamp,
+            UUID.newRowID(), conversation.id, user.systemID, user.userID, user.difyUser, created, stamp,
             conversation.name, updatedAt, stamp, Date?.none,
         ])
     }
 
     static func messageRow(id: String, conversationID: String, user: KnownUser, role: String, content: String, createdAt: Date, at stamp: Date) -> RowUpsert {
         RowUpsert(shape: syncedMessage, key: id, values: [
-            UUID(), id, conversationID, user.systemID, user.userID, role, content,
+            UUID.newRowID(), id, conversationID, user.systemID, user.userID, role, content,
             StoredMessage.Status.complete.rawValue, String?.none, String?.none, createdAt, stamp,
         ])
     }

@@ -35,7 +35,7 @@ extension ConversationStore {
 
     static func userRow(_ caller: CallerIdentity, at stamp: Date) -> RowUpsert {
         RowUpsert(shape: user, key: "\(caller.systemID)\u{0}\(caller.userID)", values: [
-            UUID(), caller.systemID, caller.userID, caller.difyUser, stamp, stamp,
+            UUID.newRowID(), caller.systemID, caller.userID, caller.difyUser, stamp, stamp,
         ])
     }
 

@@ -36,10 +36,10 @@ struct ConversationStore: Sendable {
     func recordPendingUserMessage(_ caller: CallerIdentity, conversationID: String?, content: String) async throws -> StoredMessage {
         let stamp = now()
         let message = StoredMessage(
-            messageID: "local-" + Self.randomHex(count: 12), conversationID: conversationID,
+            messageID: Self.localMessageID(), conversationID: conversationID,
             systemID: caller.systemID, userID: caller.userID, role: "user", content: content,
             status: .pending, createdAt: stamp)
-        message.id = UUID()
+        message.id = UUID.newRowID()
         try await writer.write([Self.userRow(caller, at: stamp), Self.messageRow(message, shape: Self.newMessage)])
         return message
     }
@@ -67,7 +67,7 @@ struct ConversationStore: Sendable {
         let row = StoredMessage(
             messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "assistant", content: answer, status: status, createdAt: now())
-        row.id = UUID()
+        row.id = UUID.newRowID()
         row.error = error
         row.taskID = taskID
         try await writer.write([Self.messageRow(row, shape: Self.finishedAnswer)])
@@ -88,7 +88,7 @@ struct ConversationStore: Sendable {
     ) -> [RowUpsert] {
         let stamp = now()
         let conversation = RowUpsert(shape: Self.conversation, key: conversationID, values: [
-            UUID(), conversationID, caller.systemID, caller.userID, caller.difyUser, pending.createdAt, stamp,
+            UUID.newRowID(), conversationID, caller.systemID, caller.userID, caller.difyUser, pending.createdAt, stamp,
         ])
         let question = Self.copy(pending)
         question.messageID = "\(messageID)_user"
@@ -98,7 +98,7 @@ struct ConversationStore: Sendable {
         let reply = StoredMessage(
             messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "assistant", content: answer, status: status, createdAt: stamp)
-        reply.id = UUID()
+        reply.id = UUID.newRowID()
         reply.taskID = taskID
         return [conversation, Self.messageRow(question, shape: Self.answeredMessage), Self.messageRow(reply, shape: Self.startedAnswer)]
     }
@@ -133,8 +133,10 @@ struct ConversationStore: Sendable {
             .run()
     }
 
-    static func randomHex(count: Int) -> String {
-        let digits = Array("0123456789abcdef")
-        return String((0..<count).map { _ in digits[Int.random(in: 0..<16)] })
+    /// A placeholder id until Dify names the message: `local-` and 12 hex digits. One draw from the system's
+    /// generator, not one per digit: each draw is a `getrandom` system call, on every chat.
+    static func localMessageID() -> String {
+        let hex = String(UInt64.random(in: 0 ..< (1 << 48)), radix: 16)
+        return "local-" + String(repeating: "0", count: 12 - hex.count) + hex
     }
 }

@@ -14,7 +14,7 @@ enum LegacyImportRows {
     static func user(_ user: LegacySyncUser, at stamp: Date) -> RowUpsert {
         let seen = user.updatedAt ?? stamp
         return RowUpsert(shape: Self.user, key: user.owner.key, values: [
-            UUID(), user.owner.systemID, user.owner.userID, user.owner.difyUser, seen, seen,
+            UUID.newRowID(), user.owner.systemID, user.owner.userID, user.owner.difyUser, seen, seen,
         ])
     }
 
@@ -23,7 +23,7 @@ enum LegacyImportRows {
     static func conversation(_ conversation: LegacyConversation, owner: LegacyOwner, startedAt: Date?, at stamp: Date) -> RowUpsert {
         let created = conversation.createdAt ?? startedAt ?? conversation.syncedAt ?? conversation.updatedAt ?? stamp
         return RowUpsert(shape: Self.conversation, key: conversation.conversationID, values: [
-            UUID(), conversation.conversationID, owner.systemID, owner.userID, owner.difyUser, created,
+            UUID.newRowID(), conversation.conversationID, owner.systemID, owner.userID, owner.difyUser, created,
             conversation.updatedAt ?? conversation.syncedAt ?? created, conversation.name, conversation.syncedAt,
         ])
     }
@@ -32,7 +32,7 @@ enum LegacyImportRows {
     static func message(_ message: LegacyCachedMessage, conversationID: String, owner: LegacyOwner, at stamp: Date) -> RowUpsert {
         let created = message.createdAt ?? message.syncedAt ?? stamp
         return RowUpsert(shape: Self.message, key: message.messageID, values: [
-            UUID(), message.messageID, conversationID, owner.systemID, owner.userID, message.role, message.content,
+            UUID.newRowID(), message.messageID, conversationID, owner.systemID, owner.userID, message.role, message.content,
             StoredMessage.Status.complete.rawValue, String?.none, String?.none, created, message.syncedAt ?? created,
         ])
     }
