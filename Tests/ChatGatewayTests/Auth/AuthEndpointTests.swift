@@ -86,6 +86,38 @@ struct AuthEndpointTests {
         }
     }
 
+    /// `CHAT_GATEWAY_JWT_AUDIENCE`, `_MAX_LIFETIME` and `_PREVIOUS_SECRET` as a caller meets them: the API and the chat
+    /// page both refuse a wrong audience, an over-long token and one of a retired secret, and accept the previous secret's.
+    @Test func theConfiguredTokenPolicyAppliesToTheAPIAndThePage() async throws {
+        try await GatewayHarness.with(adjust: {
+            $0.jwtPolicy = ChatTokenPolicy(audience: "chat-gateway", maxLifetime: ChatTokenService.defaultLifetime)
+            $0.jwtPreviousSecret = "previous-secret"
+        }) { gateway in
+            func mint(secret: String = GatewayHarness.jwtSecret, audience: String? = "chat-gateway", lifetime: TimeInterval = 600) async throws -> String {
+                try await ChatTokenService(secret: secret, policy: ChatTokenPolicy(audience: audience))
+                    .issue(systemID: "drillquiz", userID: "u1", lifetime: lifetime)
+            }
+            let cases: [(token: String, status: Int, detail: String?)] = [
+                (try await mint(audience: "another-service"), 401, "Invalid token audience"),
+                (try await mint(audience: nil), 401, "Invalid token audience"),
+                (try await mint(lifetime: 2 * ChatTokenService.defaultLifetime), 401, "Token lifetime exceeds the maximum of 86400 seconds"),
+                (try await mint(secret: "retired-secret"), 401, "Invalid token signature"),
+                (try await mint(secret: "previous-secret"), 200, nil),
+                (try await mint(), 200, nil),
+            ]
+            for (index, (token, status, detail)) in cases.enumerated() {
+                let reply = try await gateway.call(.GET, "/v1/conversations", headers: [("Authorization", "Bearer \(token)")])
+                #expect(reply.status == status, "case \(index)")
+                if let detail { #expect(reply.detail == detail, "case \(index)") }
+                #expect(try await gateway.call(.GET, "/chat?token=\(token)").status == status, "case \(index)")
+            }
+            // The gateway's own tokens carry the audience and fit the maximum lifetime.
+            let issued = try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=u1", headers: GatewayHarness.keyHeader)
+            let own = try #require(issued.object["token"] as? String)
+            #expect(try await gateway.call(.GET, "/v1/conversations", headers: [("Authorization", "Bearer \(own)")]).status == 200)
+        }
+    }
+
     @Test(arguments: [
         ("Drillquiz", "u1"), ("drill_quiz", "u1"), ("-drillquiz", "u1"), ("drillquiz", ""), ("drillquiz", "bad\u{0007}id"),
         ("drillquiz", String(repeating: "x", count: 246)),

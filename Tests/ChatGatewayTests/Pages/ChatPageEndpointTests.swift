@@ -32,6 +32,7 @@ struct ChatPageEndpointTests {
             }
             #expect(!csp.contains("unsafe-inline"))
             #expect(reply.headers.first(name: "Referrer-Policy") == "no-referrer")
+            #expect(reply.headers.first(name: "X-Content-Type-Options") == "nosniff")
             #expect(reply.headers.first(name: "Cache-Control") == "no-store")
             #expect(reply.headers.first(name: "X-Frame-Options") == nil)
             // Every script is a file of the gateway's; no element carries an inline handler.
@@ -48,7 +49,14 @@ struct ChatPageEndpointTests {
             let reply = try await gateway.call(.GET, "/chat?token=\(try await gateway.token())&embed=1")
             let csp = try #require(reply.headers.first(name: "Content-Security-Policy"))
             #expect(csp.contains("frame-ancestors 'self' https://lms.example http://localhost:8080"))
+            #expect(!csp.contains("frame-ancestors *"))
             #expect(reply.text.contains(#"data-mode="embed""#))
+            // The error page (here: no token) is framed by the same sites only and carries the same headers.
+            let refused = try await gateway.call(.GET, "/chat?embed=1")
+            #expect(refused.status == 401)
+            #expect(refused.headers.first(name: "Content-Security-Policy") == csp)
+            #expect(refused.headers.first(name: "Referrer-Policy") == "no-referrer")
+            #expect(refused.headers.first(name: "X-Content-Type-Options") == "nosniff")
         }
     }
 

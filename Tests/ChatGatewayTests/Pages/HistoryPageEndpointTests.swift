@@ -183,6 +183,7 @@ struct HistoryPageEndpointTests {
             #expect(!csp.contains("unsafe-inline"))
             #expect(reply.headers.first(name: "X-Frame-Options") == "DENY")
             #expect(reply.headers.first(name: "Referrer-Policy") == "same-origin")
+            #expect(reply.headers.first(name: "X-Content-Type-Options") == "nosniff")
             #expect(reply.headers.first(name: "Cache-Control") == "no-store")
             let scripts = reply.text.components(separatedBy: "<script").dropFirst()
             #expect(scripts.count == 2)

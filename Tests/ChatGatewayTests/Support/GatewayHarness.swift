@@ -29,11 +29,13 @@ struct GatewayHarness {
             publicBaseURL: "http://localhost:8088")
     }
 
-    /// Runs `body` against a fresh gateway; `adjust` changes the settings first.
+    /// Runs `body` against a fresh gateway; `adjust` changes the settings first. With `logs`, every log line from
+    /// start-up on (configure, migrations, requests, the Dify breakers, the sync), at debug level, goes there.
     static func with<T>(
         fakeOptions: FakeDifyOptions = FakeDifyOptions(apiKeys: [difyKey]),
         adjust: (inout Settings) -> Void = { _ in },
         dependencies: GatewayDependencies = .init(),
+        logs: LogCapture? = nil,
         _ body: (GatewayHarness) async throws -> T
     ) async throws -> T {
         let fake = try await FakeDifyServer.start(store: FakeDifyStore(options: fakeOptions))
@@ -43,6 +45,7 @@ struct GatewayHarness {
         adjust(&settings)
         let app = try await Application.make(.testing)
         app.logger.logLevel = .warning
+        if let logs { app.logger = Logger(label: "capture") { _ in CapturingLogHandler(capture: logs) } }
         do {
             try await configure(app, settings: settings, dependencies: dependencies)
             try await MigrationRunner(database: settings.database).run(on: app)
