@@ -31,7 +31,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     // Chats, controls and the sync share the breakers: a dead Dify is a quick 503 for all of them.
     let dify: any DifyClient = settings.difyCircuitFailures == 0 ? directDify : CircuitBreakingDifyClient(
         directDify, failures: settings.difyCircuitFailures, cooldown: settings.difyCircuitCooldown, now: dependencies.now, logger: app.logger)
-    let writer = GroupCommitWriter(database: { [unowned app] in app.db }, logger: app.logger)
+    let sqliteStore = if case .sqlite = settings.database { true } else { false }
+    let writer = GroupCommitWriter(database: { [unowned app] in app.db }, atomicBatches: !sqliteStore, logger: app.logger)
     let makeSync: @Sendable (Application) -> HistorySync = { app in
         HistorySync(dify: dify, targets: targets, database: app.db, writer: writer, now: dependencies.now,
                     concurrency: settings.syncConcurrency, logger: app.logger)

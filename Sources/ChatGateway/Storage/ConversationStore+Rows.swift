@@ -12,9 +12,10 @@ extension ConversationStore {
     /// A (system, user) seen again only has its `updated_at` moved.
     static let user = RowUpsert.Shape(
         order: 0, table: ChatUser.schema, columns: userColumns, conflict: ["system_id", "user_id"], update: ["updated_at"])
-    /// The user's message, stored before Dify is called.
+    /// The user's message, stored before Dify is called. Written again (a batch retried job by job after part
+    /// of it committed), it is left as it is; any other clash, such as a message id taken, is still an error.
     static let newMessage = RowUpsert.Shape(
-        order: 1, table: StoredMessage.schema, columns: messageColumns, conflict: [], update: [])
+        order: 1, table: StoredMessage.schema, columns: messageColumns, conflict: ["id"], update: [])
     /// A conversation is mapped to its owner once; later turns only move `updated_at`.
     static let conversation = RowUpsert.Shape(
         order: 2, table: StoredConversation.schema, columns: conversationColumns, conflict: ["conversation_id"], update: ["updated_at"])

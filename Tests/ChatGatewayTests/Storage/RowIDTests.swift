@@ -4,15 +4,25 @@ import Testing
 
 @Suite("Row ids")
 struct RowIDTests {
-    @Test func rowIDsAreVersion4UUIDsAndDoNotRepeat() {
+    @Test func rowIDsAreVersion7UUIDsAndDoNotRepeat() {
         let ids = (0..<10_000).map { _ in UUID.newRowID() }
         #expect(Set(ids).count == ids.count)
         for id in ids {
             let text = id.uuidString
-            // xxxxxxxx-xxxx-4xxx-[89AB]xxx-xxxxxxxxxxxx
-            #expect(Array(text)[14] == "4", "\(text)")
+            // xxxxxxxx-xxxx-7xxx-[89AB]xxx-xxxxxxxxxxxx
+            #expect(Array(text)[14] == "7", "\(text)")
             #expect("89AB".contains(Array(text)[19]), "\(text)")
         }
+    }
+
+    @Test func rowIDsStartWithTheirMillisecondAndSortByIt() {
+        let instant = Date(timeIntervalSince1970: 1_764_120_000.123)
+        let id = UUID.newRowID(now: instant)
+        // 1_764_120_000_123 ms = 0x019A_BDBE_F67B
+        #expect(id.uuidString.hasPrefix("019ABDBE-F67B-7"), "\(id)")
+        let later = (1...50).map { UUID.newRowID(now: instant.addingTimeInterval(Double($0))) }
+        #expect(later.map(\.uuidString) == later.map(\.uuidString).sorted())
+        #expect(later.allSatisfy { $0.uuidString > id.uuidString })
     }
 
     @Test func placeholderMessageIDsKeepTheLegacyShape() {
@@ -23,3 +33,4 @@ struct RowIDTests {
         }
     }
 }
+
