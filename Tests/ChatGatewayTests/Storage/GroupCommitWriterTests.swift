@@ -9,9 +9,9 @@ struct GroupCommitWriterTests {
         CallerIdentity(systemID: "drillquiz", userID: "user-\(user)")
     }
 
-    @Test func concurrentChatsAreAllStoredAndUsersOnce() async throws {
+    @Test(arguments: [true, false]) func concurrentChatsAreAllStoredAndUsersOnce(atomicBatches: Bool) async throws {
         try await GatewayHarness.with { harness in
-            let writer = GroupCommitWriter(database: { harness.app.db }, logger: harness.app.logger)
+            let writer = GroupCommitWriter(database: { harness.app.db }, atomicBatches: atomicBatches, logger: harness.app.logger)
             let store = ConversationStore(database: harness.app.db, writer: writer, now: Date.init)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<200 {
@@ -26,9 +26,9 @@ struct GroupCommitWriterTests {
         }
     }
 
-    @Test func oneBadRowFailsOnlyItsOwnCaller() async throws {
+    @Test(arguments: [true, false]) func oneBadRowFailsOnlyItsOwnCaller(atomicBatches: Bool) async throws {
         try await GatewayHarness.with { harness in
-            let writer = GroupCommitWriter(database: { harness.app.db }, logger: harness.app.logger)
+            let writer = GroupCommitWriter(database: { harness.app.db }, atomicBatches: atomicBatches, logger: harness.app.logger)
             let store = ConversationStore(database: harness.app.db, writer: writer, now: Date.init)
             let existing = try await store.recordPendingUserMessage(Self.caller(1), conversationID: nil, content: "first")
             // A second plain insert of the same message id breaks the unique key.
@@ -46,9 +46,39 @@ struct GroupCommitWriterTests {
         }
     }
 
-    @Test func aStreamsEndWinsOverItsStartWhateverTheBatching() async throws {
+    /// Without a transaction per batch, a batch can fail after its first statements committed; retrying each job
+    /// must then find its own rows already there and still succeed.
+    @Test func aBatchFailingAfterPartOfItCommittedIsRetriedCleanly() async throws {
         try await GatewayHarness.with { harness in
-            let writer = GroupCommitWriter(database: { harness.app.db }, logger: harness.app.logger)
+            let writer = GroupCommitWriter(database: { harness.app.db }, atomicBatches: false, logger: harness.app.logger)
+            let store = ConversationStore(database: harness.app.db, writer: writer, now: Date.init)
+            let taken = try await store.recordPendingUserMessage(Self.caller(0), conversationID: nil, content: "taken")
+            // A later-ordered statement (an answered message) that breaks the unique message id.
+            let clash = StoredMessage(messageID: taken.messageID, conversationID: "c", systemID: "drillquiz", userID: "user-0",
+                                      role: "user", content: "clash", status: .complete, createdAt: Date())
+            clash.id = UUID.newRowID()
+            let clashRow = ConversationStore.messageRow(clash, shape: ConversationStore.answeredMessage)
+            // A big write holds the writer, so everything sent meanwhile forms one batch: pending messages
+            // (committed by the batch's first statements) and the clash (failing its last one).
+            let filler = (0..<2_000).map { ConversationStore.userRow(Self.caller(1_000 + $0), at: Date()) }
+            async let held: Void = writer.write(filler)
+            try await Task.sleep(for: .milliseconds(1))
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<30 {
+                    group.addTask { (try? await store.recordPendingUserMessage(Self.caller(index), conversationID: nil, content: "ok\(index)")) != nil }
+                }
+                group.addTask { (try? await writer.write([clashRow])) != nil }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            try await held
+            #expect(outcomes.filter { !$0 }.count == 1)
+            #expect(try await StoredMessage.query(on: harness.app.db).count() == 31)
+        }
+    }
+
+    @Test(arguments: [true, false]) func aStreamsEndWinsOverItsStartWhateverTheBatching(atomicBatches: Bool) async throws {
+        try await GatewayHarness.with { harness in
+            let writer = GroupCommitWriter(database: { harness.app.db }, atomicBatches: atomicBatches, logger: harness.app.logger)
             let store = ConversationStore(database: harness.app.db, writer: writer, now: Date.init)
             let conversationID = UUID().uuidString.lowercased()
             for turn in 0..<20 {
