@@ -1,9 +1,14 @@
 # Shared by the bench scripts: release binaries, a scratch folder, loopback ports, and clean-up.
 # Source it from the repository root: `. bench/lib.sh`.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-swift build -c release --product chat-gateway >/dev/null
-swift build -c release --product fake-dify >/dev/null
-bin=$(swift build -c release --show-bin-path)
+# BENCH_BIN_DIR: a folder with prebuilt chat-gateway and fake-dify (to compare builds); otherwise a release build.
+if [ -n "${BENCH_BIN_DIR:-}" ]; then
+  bin=$BENCH_BIN_DIR
+else
+  swift build -c release --product chat-gateway >/dev/null
+  swift build -c release --product fake-dify >/dev/null
+  bin=$(swift build -c release --show-bin-path)
+fi
 work=$(mktemp -d)
 pids=()
 cleanup() {

@@ -1,17 +1,10 @@
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import Vapor
 
 /// What `chat-gateway` runs: read the environment (and `.env`), configure, execute the command.
 public enum ChatGatewayEntrypoint {
     public static func run() async {
-        // Run Swift concurrency's tasks on the NIO event loops that also serve the sockets (as Vapor's own template
-        // does): a handler's `await`s then continue on the loop they started on instead of hopping to Dispatch's pool
-        // and back, which cost a thread wake-up per hop and most of the gateway's CPU under load (bench/README.md).
-        // It must happen before any task runs, hence here, first.
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         do {
             FileDescriptorLimit.raiseToHardLimit()
             var environment = try Environment.detect()
