@@ -9,6 +9,8 @@ actor ChatStreamSession {
     private var finished = false
     private var clientGone = false
     private var waiter: CheckedContinuation<Void, Never>?
+    /// Counts the writer's waits, so a keep-alive timer wakes only the wait it was started for.
+    private var waits = 0
     private var finishHandlers: [@Sendable () async -> Void] = []
     private(set) var taskID: String?
     private(set) var stopRequested = false
@@ -52,9 +54,13 @@ actor ChatStreamSession {
     /// The next events for the client; empty when `keepAlive` passed with nothing to send, nil when the stream is over.
     func nextBatch(keepAlive: Duration) async -> [ChatStreamEvent]? {
         if pending.isEmpty && !finished {
+            waits += 1
+            let wait = waits
             let timer = Task { [weak self] in
-                try? await Task.sleep(for: keepAlive)
-                await self?.wake()
+                // A cancelled timer (an event came first) must not wake anything: by now a later wait may be
+                // parked, and waking it early would send a keep-alive, whose wait's timer is cancelled in turn…
+                guard (try? await Task.sleep(for: keepAlive)) != nil else { return }
+                await self?.keepAliveDue(for: wait)
             }
             await withCheckedContinuation { waiter = $0 }
             timer.cancel()
@@ -62,6 +68,11 @@ actor ChatStreamSession {
         if pending.isEmpty { return finished ? nil : [] }
         defer { pending.removeAll(keepingCapacity: true) }
         return pending
+    }
+
+    /// Wakes the wait `wait` if it is still the one parked.
+    private func keepAliveDue(for wait: Int) {
+        if wait == waits { wake() }
     }
 
     private func wake() {
