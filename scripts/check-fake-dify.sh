@@ -22,23 +22,16 @@ swift build --product fake-dify
 BIN="$(swift build --show-bin-path)/fake-dify"
 
 WORK="$(mktemp -d)"
-PID=""
+FAKE_PID=""
 cleanup() {
-    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# Port 0: the fake binds a free loopback port and prints its URL.
-"$BIN" --host 127.0.0.1 --port 0 --api-key "$KEY" >"$WORK/url" 2>"$WORK/log" &
-PID=$!
-for _ in $(seq 1 100); do
-    [ -s "$WORK/url" ] && break
-    kill -0 "$PID" 2>/dev/null || { cat "$WORK/log" >&2; echo "fake-dify died" >&2; exit 1; }
-    sleep 0.1
-done
-URL="$(head -n1 "$WORK/url")"
-[ -n "$URL" ] || { echo "fake-dify did not report its URL" >&2; exit 1; }
+. scripts/lib/fake-dify.sh
+start_fake_dify "$BIN" "$KEY" "$WORK" || exit 1
+URL="$FAKE_URL"
 echo "fake-dify at $URL"
 
 # Seeded data, so the id-taking operations reach their success paths and not only 404s:

@@ -52,16 +52,9 @@ fail() {
     exit 1
 }
 
-# Port 0: the fake binds a free loopback port and prints its URL.
-"$BIN/fake-dify" --host 127.0.0.1 --port 0 --api-key "$DIFY_KEY" >"$WORK/fake.url" 2>"$WORK/fake.log" &
-FAKE_PID=$!
-for _ in $(seq 1 100); do
-    [ -s "$WORK/fake.url" ] && break
-    kill -0 "$FAKE_PID" 2>/dev/null || { cat "$WORK/fake.log" >&2; echo "fake-dify died" >&2; exit 1; }
-    sleep 0.1
-done
-DIFY_URL="$(head -n1 "$WORK/fake.url")"
-[ -n "$DIFY_URL" ] || { echo "fake-dify did not report its URL" >&2; exit 1; }
+. scripts/lib/fake-dify.sh
+start_fake_dify "$BIN/fake-dify" "$DIFY_KEY" "$WORK" || exit 1
+DIFY_URL="$FAKE_URL"
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 URL="http://127.0.0.1:$PORT"
