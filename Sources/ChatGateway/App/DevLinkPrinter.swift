@@ -9,8 +9,11 @@ struct DevLinkPrinter: LifecycleHandler {
     func didBootAsync(_ application: Application) async throws {
         Task { [settings, tokens] in
             // The serve command applies --hostname/--port after boot; wait for the socket to know the real port.
+            // Only once the server runs: before that, `http.server.shared` may race the serve command's own first
+            // use (Vapor creates the shared server on first access, unlocked), leaving two servers, one of them
+            // started and then dropped, which crashes the process ("HTTPServer did not shutdown").
             for _ in 0..<100 {
-                if let port = application.http.server.shared.localAddress?.port {
+                if application.running != nil, let port = application.http.server.shared.localAddress?.port {
                     let base = settings.publicBaseURL.replacingOccurrences(of: ":\(settings.port)", with: ":\(port)")
                     let token = try await tokens.issue(systemID: "demo", userID: "dev-user")
                     // Written straight to the descriptor: print() is block-buffered when stdout is a file or pipe.
