@@ -69,7 +69,6 @@ def chat(i):
 with ThreadPoolExecutor(20) as pool:
     conversations = list(pool.map(chat, range(40)))
 assert len(set(conversations)) == 40, "each first message starts its own conversation"
-open("/dev/stderr", "w").write("")
 PY
 stored=$(psql_db "SELECT count(*) FROM gateway_messages WHERE user_id='same-user' AND role='user' AND status='complete'")
 mapped=$(psql_db "SELECT count(*) FROM gateway_conversations WHERE user_id='same-user'")
