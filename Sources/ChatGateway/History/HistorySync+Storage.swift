@@ -50,7 +50,9 @@ struct LocalConversations: Sendable {
 
 extension HistorySync {
     /// A synced conversation: new ones are mapped to their owner; known ones take Dify's name and `updated_at`,
-    /// and come back to life if they had been marked deleted.
+    /// and come back to life if they had been marked deleted. Ordered after its messages: on SQLite a batch's
+    /// statements commit one by one, and a `dify_updated_at` stored before the messages (then a crash) would make
+    /// the next sync skip the conversation as unchanged.
     static let syncedConversation = RowUpsert.Shape(
         order: 8, table: StoredConversation.schema,
         columns: ConversationStore.conversationColumns + ["name", "dify_updated_at", "synced_at", "deleted_at"],
