@@ -194,4 +194,17 @@ struct HistorySyncTests {
         #expect((try? Settings.parse(environment: ["SYNC_INTERVAL": "off"], isProduction: false))?.syncInterval == nil)
         #expect((try? Settings.parse(environment: [:], isProduction: false))?.syncInterval == nil)
     }
+
+    /// Without a transaction per batch (SQLite), what commits last must be the conversation's `dify_updated_at`:
+    /// stored before its messages, a crash in between would make the next sync skip them as unchanged.
+    @Test func aSyncedConversationIsWrittenAfterItsMessages() {
+        let user = HistorySync.KnownUser(systemID: "drillquiz", userID: "u1", difyUser: "drillquiz_u1")
+        let conversation = HistorySync.conversationRow(
+            DifyConversation(id: "conv-1", name: "n", createdAt: 1_750_000_000, updatedAt: 1_750_000_100), user: user, updatedAt: nil, at: Date())
+        let messages = (0..<700).map {
+            HistorySync.messageRow(id: "m\($0)_user", conversationID: "conv-1", user: user, role: "user", content: "q", createdAt: Date(), at: Date())
+        }
+        let statements = RowUpsert.statements(for: [conversation] + messages)
+        #expect(statements.map(\.shape) == [HistorySync.syncedMessage, HistorySync.syncedMessage, HistorySync.syncedConversation])
+    }
 }
