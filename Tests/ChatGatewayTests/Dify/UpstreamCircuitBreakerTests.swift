@@ -15,6 +15,16 @@ struct UpstreamCircuitBreakerTests {
         for _ in 0..<times { await breaker.record(.down, permit: try await breaker.admit()) }
     }
 
+    /// A default breaker (3 failures, 30 s) opened by three failures, then `elapsed` seconds later.
+    static func opened(thenAfter elapsed: TimeInterval) async throws -> (UpstreamCircuitBreaker, TestClock, LogCapture) {
+        let clock = TestClock()
+        let log = LogCapture()
+        let breaker = Self.breaker(clock: clock, log: log)
+        try await fail(breaker, times: 3)
+        clock.advance(by: elapsed)
+        return (breaker, clock, log)
+    }
+
     @Test func opensAfterNConsecutiveFailuresAndThenFailsFast() async throws {
         // given
         let clock = TestClock()
@@ -43,11 +53,7 @@ struct UpstreamCircuitBreakerTests {
 
     @Test func afterTheCooldownOneTrialGoesThroughAndItsSuccessCloses() async throws {
         // given
-        let clock = TestClock()
-        let log = LogCapture()
-        let breaker = Self.breaker(clock: clock, log: log)
-        try await Self.fail(breaker, times: 3)
-        clock.advance(by: 30)
+        let (breaker, _, log) = try await Self.opened(thenAfter: 30)
         // when
         let trial = try await breaker.admit()
         // then: one trial at a time
@@ -60,11 +66,7 @@ struct UpstreamCircuitBreakerTests {
     }
 
     @Test func aFailedTrialReopensForAnotherCooldown() async throws {
-        let clock = TestClock()
-        let log = LogCapture()
-        let breaker = Self.breaker(clock: clock, log: log)
-        try await Self.fail(breaker, times: 3)
-        clock.advance(by: 31)
+        let (breaker, clock, log) = try await Self.opened(thenAfter: 31)
         await breaker.record(.down, permit: try await breaker.admit())
         await #expect(throws: DifyError.circuitOpen(failures: 4, retryAfter: 30)) { try await breaker.admit() }
         #expect(log.lines.contains { $0.hasPrefix("warning Dify circuit re-opened") && $0.contains("failures=4") })
@@ -73,10 +75,7 @@ struct UpstreamCircuitBreakerTests {
     }
 
     @Test func aCancelledTrialLetsTheNextCallerTry() async throws {
-        let clock = TestClock()
-        let breaker = Self.breaker(clock: clock)
-        try await Self.fail(breaker, times: 3)
-        clock.advance(by: 30)
+        let (breaker, _, _) = try await Self.opened(thenAfter: 30)
         await breaker.record(.inconclusive, permit: try await breaker.admit())
         #expect(try await breaker.admit() == .trial)
     }
