@@ -9,7 +9,7 @@ struct DemoUpstream {
     let apiKey: String
 
     static func start(_ app: Application) async throws -> DemoUpstream {
-        let apiKey = "app-demo-" + Settings.randomHex(bytes: 12)
+        let apiKey = "app-demo-" + String.randomHex(bytes: 12)
         let server = try await FakeDifyServer.start(store: FakeDifyStore(options: FakeDifyOptions(apiKeys: [apiKey])))
         app.lifecycle.use(Stopper(server: server))
         return DemoUpstream(baseURL: URL(string: server.baseURL)!, apiKey: apiKey)

@@ -32,7 +32,7 @@ extension Settings {
                 throw SettingsError(variable: "DIFY_BASE_URL", problem: "required in production (the demo upstream is for development only)")
             }
         }
-        if secret == nil { secret = randomHex(bytes: 32) }
+        if secret == nil { secret = String.randomHex(bytes: 32) }
 
         let port = try integer("PORT", default: 8088, range: 0...65535)
         let allowed = Set(list("ALLOWED_SYSTEM_IDS").map { $0.lowercased() })
@@ -175,10 +175,5 @@ extension Settings {
         default:
             throw SettingsError(variable: "DATABASE_URL", problem: "unknown scheme \"\(scheme)\"; expected sqlite:///path or postgres://user:pass@host:port/db")
         }
-    }
-
-    static func randomHex(bytes: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
     }
 }

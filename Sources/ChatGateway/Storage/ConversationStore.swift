@@ -133,10 +133,8 @@ struct ConversationStore: Sendable {
             .run()
     }
 
-    /// A placeholder id until Dify names the message: `local-` and 12 hex digits. One draw from the system's
-    /// generator, not one per digit: each draw is a `getrandom` system call, on every chat.
+    /// A placeholder id until Dify names the message: `local-` and 12 hex digits.
     static func localMessageID() -> String {
-        let hex = String(UInt64.random(in: 0 ..< (1 << 48)), radix: 16)
-        return "local-" + String(repeating: "0", count: 12 - hex.count) + hex
+        "local-" + String.randomHex(bytes: 6)
     }
 }

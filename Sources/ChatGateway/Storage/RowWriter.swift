@@ -19,10 +19,6 @@ struct DirectRowWriter: RowWriter {
             for statement in statements { try await statement.run(on: database as! any SQLDatabase) }
             return
         }
-        guard statements.count > 1 else {
-            try await statements.first?.run(on: database as! any SQLDatabase)
-            return
-        }
         try await database.transaction { transaction in
             for statement in statements { try await statement.run(on: transaction as! any SQLDatabase) }
         }

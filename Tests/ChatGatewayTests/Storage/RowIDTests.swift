@@ -32,5 +32,11 @@ struct RowIDTests {
             #expect(id.wholeMatch(of: /local-[0-9a-f]{12}/) != nil, "\(id)")
         }
     }
-}
 
+    @Test(arguments: [0, 1, 6, 8, 12, 16, 32])
+    func randomHexHasTwoLowerCaseDigitsPerByte(bytes: Int) {
+        let values = (0..<200).map { _ in String.randomHex(bytes: bytes) }
+        #expect(values.allSatisfy { $0.wholeMatch(of: /[0-9a-f]*/) != nil && $0.count == bytes * 2 })
+        if bytes >= 6 { #expect(Set(values).count == values.count) }
+    }
+}

@@ -6,7 +6,7 @@ struct GenEnvCommand: AsyncCommand {
     var help: String { "Prints new CHAT_GATEWAY_JWT_SECRET and CHAT_GATEWAY_API_KEY lines for .env." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        context.console.print("CHAT_GATEWAY_JWT_SECRET=\(Settings.randomHex(bytes: 32))")
-        context.console.print("CHAT_GATEWAY_API_KEY=\(Settings.randomHex(bytes: 16))")
+        context.console.print("CHAT_GATEWAY_JWT_SECRET=\(String.randomHex(bytes: 32))")
+        context.console.print("CHAT_GATEWAY_API_KEY=\(String.randomHex(bytes: 16))")
     }
 }

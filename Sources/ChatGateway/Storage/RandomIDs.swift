@@ -21,3 +21,22 @@ extension UUID {
         }
     }
 }
+
+extension String {
+    /// `bytes` random bytes from the system's generator, as lower-case hex: secrets, keys and placeholder ids.
+    /// Drawn eight bytes at a time, since each draw is a `getrandom` system call (a placeholder id is made per chat).
+    static func randomHex(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var hex = ""
+        hex.reserveCapacity(bytes * 2)
+        for start in stride(from: 0, to: bytes, by: 8) {
+            let word = generator.next() as UInt64
+            for index in 0..<Swift.min(8, bytes - start) {
+                let byte = UInt8(truncatingIfNeeded: word >> (8 * index))
+                if byte < 16 { hex += "0" }
+                hex += String(byte, radix: 16)
+            }
+        }
+        return hex
+    }
+}
