@@ -15,13 +15,24 @@ struct UpstreamOutageEndpointTests {
     /// Nobody listens on the discard port, and no ephemeral bind can take it (`ChatUpstreamFailureTests` uses it too).
     static let deadDify = URL(string: "http://127.0.0.1:9")
 
-    /// A loopback port nobody listens on, until the recovery test starts a fake Dify there again. Only for that test:
-    /// another test's server may be given the freed port in between (rare, but seen on a busy machine).
+    /// A loopback port nobody listens on, until the recovery test starts a fake Dify there again. It is drawn below
+    /// the kernel's ephemeral range: every other server in the suite binds port 0, so none can be handed this port
+    /// while it is free (an ephemeral one was, once, in CI: the "dead" Dify answered 404).
     static func deadPort() async throws -> Int {
-        let server = try await FakeDifyServer.start(store: FakeDifyStore(options: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])))
-        try await server.shutdown()
-        return server.port
+        let ephemeralStart = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+            .flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } } ?? 32768
+        let candidates = max(1024, ephemeralStart - 8000)..<ephemeralStart
+        for _ in 0..<20 {
+            let port = Int.random(in: candidates)
+            // Binding proves the port is free right now; a port some other program holds is skipped.
+            guard let server = try? await FakeDifyServer.start(port: port, store: FakeDifyStore(options: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey]))) else { continue }
+            try await server.shutdown()
+            return port
+        }
+        throw DeadPortUnavailable()
     }
+
+    struct DeadPortUnavailable: Error {}
 
     @Test func deadDifyOpensTheBreakerAnswers503FastKeepsMessagesAndRecovers() async throws {
         let clock = TestClock()
