@@ -31,8 +31,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     // Chats, controls and the sync share the breakers: a dead Dify is a quick 503 for all of them.
     let dify: any DifyClient = settings.difyCircuitFailures == 0 ? directDify : CircuitBreakingDifyClient(
         directDify, failures: settings.difyCircuitFailures, cooldown: settings.difyCircuitCooldown, now: dependencies.now, logger: app.logger)
-    let sqliteStore = if case .sqlite = settings.database { true } else { false }
-    let writer = GroupCommitWriter(database: { [unowned app] in app.db }, atomicBatches: !sqliteStore, logger: app.logger)
+    let writer = groupCommitWriter(app, settings)
     let makeSync: @Sendable (Application) -> HistorySync = { app in
         HistorySync(dify: dify, targets: targets, database: app.db, writer: writer, now: dependencies.now,
                     concurrency: settings.syncConcurrency, logger: app.logger)
@@ -76,6 +75,24 @@ private func configureDatabase(_ app: Application, _ settings: Settings) throws 
     case .postgres(let url):
         // Replicas share the server, so the pool is per process: DATABASE_POOL_SIZE connections per event loop.
         app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: settings.databasePoolSize, connectionPoolTimeout: .seconds(10)), as: .psql)
+    }
+}
+
+/// Chats' rows go through one group commit. On SQLite it runs on a connection of its own (see
+/// `SQLiteWriteConnection`), registered before the stream drain and the sync so it closes after them.
+private func groupCommitWriter(_ app: Application, _ settings: Settings) -> GroupCommitWriter {
+    guard case .sqlite(let path) = settings.database, path != ":memory:" else {
+        return GroupCommitWriter(database: { [unowned app] in app.db }, logger: app.logger)
+    }
+    let connection = SQLiteWriteConnection(path: path, eventLoop: app.eventLoopGroup.any(), logger: app.logger)
+    app.lifecycle.use(SQLiteWriterShutdown(connection: connection))
+    return GroupCommitWriter(batchWriter: { SQLiteConnectionRowWriter(connection: connection) }, logger: app.logger)
+}
+
+private struct SQLiteWriterShutdown: LifecycleHandler {
+    let connection: SQLiteWriteConnection
+    func shutdownAsync(_ application: Application) async {
+        await connection.close()
     }
 }
 

@@ -39,8 +39,8 @@ actor GroupCommitWriter: RowWriter {
         let continuation: CheckedContinuation<Void, any Error>
     }
 
-    private let database: @Sendable () -> any Database
-    private let atomicBatches: Bool
+    /// Writes one batch (made anew for each, as the database handle may change).
+    private let batchWriter: @Sendable () -> any RowWriter
     private let logger: Logger
     private var waiting: [Job] = []
     private var committing = false
@@ -51,8 +51,12 @@ actor GroupCommitWriter: RowWriter {
     /// batch's four or five trips to the thread pool, and a commit there costs no fsync (WAL, `synchronous=NORMAL`);
     /// on PostgreSQL each commit is an fsync, so batches stay one transaction.
     init(database: @escaping @Sendable () -> any Database, atomicBatches: Bool = true, logger: Logger) {
-        self.database = database
-        self.atomicBatches = atomicBatches
+        self.init(batchWriter: { DirectRowWriter(database: database(), atomic: atomicBatches) }, logger: logger)
+    }
+
+    /// Batches go to `batchWriter`, for example `SQLiteConnectionRowWriter` on SQLite's own writer connection.
+    init(batchWriter: @escaping @Sendable () -> any RowWriter, logger: Logger) {
+        self.batchWriter = batchWriter
         self.logger = logger
     }
 
@@ -78,7 +82,7 @@ actor GroupCommitWriter: RowWriter {
     }
 
     private func commit(_ batch: [Job]) async {
-        let writer = DirectRowWriter(database: database(), atomic: atomicBatches)
+        let writer = batchWriter()
         let started = ContinuousClock.now
         do {
             try await writer.write(batch.flatMap(\.rows))

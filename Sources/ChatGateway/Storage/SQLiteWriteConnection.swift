@@ -1,0 +1,149 @@
+import FluentSQLiteDriver
+import Logging
+import NIOCore
+import NIOPosix
+import SQLKit
+
+/// SQLite's one writer, as one connection of its own on a thread of its own, with the WAL checkpoints
+/// moved off it.
+///
+/// Why, measured under `bench/chat-throughput.sh` (bench/README.md, session 12): every chat's rows pass
+/// through SQLite's single writer, so its time per batch caps the gateway. Through Fluent's pool the group
+/// commit ran on whichever event loop's connection it was given, and each connection's page cache was
+/// thrown away whenever the other one had written; and every 1,000 pages of log the committing connection
+/// copied the log into the database and fsynced it (SQLite's automatic checkpoint), inside a chat's commit.
+/// Here the writer keeps its cache, and a second connection checkpoints in the background while the writer
+/// goes on. The writer still checkpoints itself past `safetyCheckpointPages`, so the log stays bounded even
+/// if the background checkpoints fall behind (a passive checkpoint never blocks the writer, so under
+/// constant load it may never find the log fully copied, and only a checkpoint by the writer lets the next
+/// commit start the log over).
+actor SQLiteWriteConnection {
+    struct Tuning: Sendable {
+        /// How often the background connection checkpoints while there are new commits.
+        var checkpointInterval: Duration = .milliseconds(100)
+        /// The writer's own automatic checkpoint, in pages (SQLite's default is 1,000).
+        var safetyCheckpointPages = 8_000
+    }
+
+    private struct Open {
+        let writer: SQLiteConnection
+        let checkpointer: SQLiteConnection
+        let checkpoints: Task<Void, Never>
+        /// One thread each, so a checkpoint in progress never delays a commit. Made when the file is first
+        /// opened, so a writer that never writes holds no threads.
+        let threads: [NIOThreadPool]
+    }
+
+    private let path: String
+    private let tuning: Tuning
+    private let eventLoop: any EventLoop
+    private let logger: Logger
+    private var state: Open?
+    private var opening: Task<Open, any Error>?
+    private var closed = false
+    /// Set by every commit, cleared by the checkpoint that follows it.
+    private var committedSinceCheckpoint = false
+
+    init(path: String, tuning: Tuning = .init(), eventLoop: any EventLoop, logger: Logger) {
+        self.path = path
+        self.tuning = tuning
+        self.eventLoop = eventLoop
+        self.logger = logger
+    }
+
+    /// Runs `body` on the writer connection, opened on first use (commands that never write never open the file).
+    func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let writer = try await openIfNeeded().writer
+        defer { committedSinceCheckpoint = true }
+        return try await body(writer.sql(queryLogLevel: .debug))
+    }
+
+    private func openIfNeeded() async throws -> Open {
+        if let state { return state }
+        guard !closed else { throw SQLiteWriteConnectionClosed() }
+        if let opening { return try await opening.value }
+        let task = Task { [path, tuning, eventLoop, logger] in
+            try await Self.open(path: path, tuning: tuning, eventLoop: eventLoop, logger: logger) { checkpointer in
+                Task { await self.checkpointWhileOpen(checkpointer) }
+            }
+        }
+        opening = task
+        do {
+            let state = try await task.value
+            self.state = state
+            return state
+        } catch {
+            opening = nil   // the next write tries again
+            throw error
+        }
+    }
+
+    private static func open(
+        path: String, tuning: Tuning, eventLoop: any EventLoop, logger: Logger,
+        startCheckpoints: @Sendable (SQLiteConnection) -> Task<Void, Never>
+    ) async throws -> Open {
+        let threads = [NIOThreadPool(numberOfThreads: 1), NIOThreadPool(numberOfThreads: 1)]
+        for thread in threads { thread.start() }
+        var connections: [SQLiteConnection] = []
+        do {
+            for thread in threads {
+                connections.append(try await SQLiteConnection.open(storage: .file(path: path), threadPool: thread, logger: logger, on: eventLoop))
+            }
+            let (writer, checkpointer) = (connections[0], connections[1])
+            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA temp_store=MEMORY",
+                           "PRAGMA wal_autocheckpoint=\(tuning.safetyCheckpointPages)"] {
+                _ = try await writer.query(pragma)
+            }
+            _ = try await checkpointer.query("PRAGMA synchronous=NORMAL")
+            return Open(writer: writer, checkpointer: checkpointer, checkpoints: startCheckpoints(checkpointer), threads: threads)
+        } catch {
+            for connection in connections { try? await connection.close() }
+            for thread in threads { try? await thread.shutdownGracefully() }
+            throw error
+        }
+    }
+
+    private func checkpointWhileOpen(_ connection: SQLiteConnection) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: tuning.checkpointInterval)
+            guard committedSinceCheckpoint else { continue }
+            committedSinceCheckpoint = false
+            do {
+                _ = try await connection.query("PRAGMA wal_checkpoint(PASSIVE)")
+            } catch {
+                logger.warning("background WAL checkpoint failed; the writer checkpoints on its own", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Closes both connections (SQLite checkpoints the log when the last one closes) and their threads.
+    func close() async {
+        closed = true
+        let state = if let state { state } else { try? await opening?.value }
+        if let state {
+            state.checkpoints.cancel()
+            await state.checkpoints.value
+            try? await state.checkpointer.close()
+            try? await state.writer.close()
+            for thread in state.threads { try? await thread.shutdownGracefully() }
+        }
+        self.state = nil
+    }
+}
+
+struct SQLiteWriteConnectionClosed: Error, CustomStringConvertible {
+    var description: String { "the SQLite writer is closed (the gateway is shutting down)" }
+}
+
+/// Runs a group commit's statements on SQLite's writer connection, each committing on its own (see
+/// `GroupCommitWriter.atomicBatches`).
+struct SQLiteConnectionRowWriter: RowWriter {
+    let connection: SQLiteWriteConnection
+
+    func write(_ rows: [RowUpsert]) async throws {
+        let statements = RowUpsert.statements(for: rows)
+        try await connection.write { sql in
+            for statement in statements { try await statement.run(on: sql) }
+        }
+    }
+}

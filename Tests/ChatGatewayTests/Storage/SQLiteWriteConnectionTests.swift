@@ -1,0 +1,79 @@
+import Fluent
+import Foundation
+import Testing
+@testable import ChatGateway
+
+@Suite("SQLite's writer connection", .enabled(if: TestDatabase.postgresURL == nil, "SQLite only: the suite runs on PostgreSQL"))
+struct SQLiteWriteConnectionTests {
+    private static func sqlitePath(_ harness: GatewayHarness) throws -> String {
+        guard case .sqlite(let path) = harness.settings.database else { throw Unexpected() }
+        return path
+    }
+
+    private struct Unexpected: Error {}
+
+    private static func fileSize(_ path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+
+    private static func writePending(_ count: Int, through connection: SQLiteWriteConnection, _ harness: GatewayHarness) async throws {
+        let writer = GroupCommitWriter(batchWriter: { SQLiteConnectionRowWriter(connection: connection) }, logger: harness.app.logger)
+        let store = ConversationStore(database: harness.app.db, writer: writer, now: Date.init)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    _ = try await store.recordPendingUserMessage(
+                        CallerIdentity(systemID: "drillquiz", userID: "user-\(index)"), conversationID: nil,
+                        content: String(repeating: "m", count: 500))
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test func writesAreReadableAtOnceAndCopiedIntoTheFileInTheBackground() async throws {
+        try await GatewayHarness.with { harness in
+            let path = try Self.sqlitePath(harness)
+            let connection = SQLiteWriteConnection(
+                path: path, tuning: .init(checkpointInterval: .milliseconds(20), safetyCheckpointPages: 1_000_000),
+                eventLoop: harness.app.eventLoopGroup.any(), logger: harness.app.logger)
+            let before = Self.fileSize(path)
+            try await Self.writePending(300, through: connection, harness)
+            // Committed on the writer's connection, seen by the pool's.
+            #expect(try await StoredMessage.query(on: harness.app.db).count() == 300)
+            // In WAL mode the database file only grows when a checkpoint copies the log into it; the writer's own
+            // checkpoint is set out of reach here, so growth is the background connection's work.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while Self.fileSize(path) <= before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(Self.fileSize(path) > before)
+            await connection.close()
+        }
+    }
+
+    /// A passive checkpoint never waits for the writer, so under constant load it may never find the whole log
+    /// copied; the writer's own checkpoint keeps the log bounded then.
+    @Test func theWriterCheckpointsItselfWhenTheBackgroundOneFallsBehind() async throws {
+        try await GatewayHarness.with { harness in
+            let path = try Self.sqlitePath(harness)
+            let connection = SQLiteWriteConnection(
+                path: path, tuning: .init(checkpointInterval: .seconds(3600), safetyCheckpointPages: 64),
+                eventLoop: harness.app.eventLoopGroup.any(), logger: harness.app.logger)
+            for _ in 0..<10 { try await Self.writePending(100, through: connection, harness) }
+            #expect(try await StoredMessage.query(on: harness.app.db).count() == 1000)
+            // 1,000 messages of 500 bytes with their indexes are far more than 64 pages of log.
+            #expect(Self.fileSize(path + "-wal") < 1_000_000, "the log grew to \(Self.fileSize(path + "-wal")) bytes")
+            await connection.close()
+        }
+    }
+
+    @Test func aClosedWriterRefusesWritesWithAReason() async throws {
+        try await GatewayHarness.with { harness in
+            let connection = SQLiteWriteConnection(
+                path: try Self.sqlitePath(harness), eventLoop: harness.app.eventLoopGroup.any(), logger: harness.app.logger)
+            try await Self.writePending(1, through: connection, harness)
+            await connection.close()
+            await #expect(throws: SQLiteWriteConnectionClosed.self) { try await Self.writePending(1, through: connection, harness) }
+            #expect(try await StoredMessage.query(on: harness.app.db).count() == 1)
+        }
+    }
+}
