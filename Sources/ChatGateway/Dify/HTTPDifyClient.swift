@@ -20,7 +20,11 @@ public struct HTTPDifyClient: DifyClient {
     }
 
     public func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
-        try await send(.POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "blocking"))
+        let bytes = try await successBody(.POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "blocking"))
+        guard let json = DifyJSONReader.parse(bytes.readableBytesView), let answer = DifyChatAnswer(json: json) else {
+            throw DifyError.malformedResponse("could not decode DifyChatAnswer: expected a JSON object with string message_id, conversation_id and answer")
+        }
+        return answer
     }
 
     public func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
@@ -109,13 +113,19 @@ public struct HTTPDifyClient: DifyClient {
     private func send<Answer: Decodable>(
         _ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]? = nil
     ) async throws -> Answer {
-        let (status, bytes) = try await execute(Self.request(method, url, target: target, body: body))
-        guard (200..<300).contains(status) else { throw Self.upstreamError(status: status, body: bytes) }
+        let bytes = try await successBody(method, url, target: target, body: body)
         do {
             return try JSONDecoder().decode(Answer.self, from: bytes)
         } catch {
             throw DifyError.malformedResponse("could not decode \(Answer.self): \(error)")
         }
+    }
+
+    /// The body of a 2xx answer; any other status is Dify's error.
+    private func successBody(_ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]?) async throws -> ByteBuffer {
+        let (status, bytes) = try await execute(Self.request(method, url, target: target, body: body))
+        guard (200..<300).contains(status) else { throw Self.upstreamError(status: status, body: bytes) }
+        return bytes
     }
 
     private func execute(_ request: HTTPClientRequest) async throws(DifyError) -> (Int, ByteBuffer) {

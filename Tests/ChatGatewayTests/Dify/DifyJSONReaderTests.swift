@@ -2,11 +2,11 @@ import Foundation
 import Testing
 @testable import ChatGateway
 
-/// `DifyStreamJSON`, the one-pass JSON reader behind event decoding, checked against `JSONDecoder`.
-@Suite("DifyStreamParser JSON reader")
-struct DifyStreamParserJSONTests {
+/// `DifyJSONReader`, the one-pass JSON reader behind decoding Dify's events and answers, checked against `JSONDecoder`.
+@Suite("Dify JSON reader")
+struct DifyJSONReaderTests {
     func read(_ text: String) -> JSONValue? {
-        Array(text.utf8).withUnsafeBufferPointer { DifyStreamJSON.parse($0) }
+        Array(text.utf8).withUnsafeBufferPointer { DifyJSONReader.parse($0) }
     }
 
     func foundation(_ text: String) -> JSONValue? {
@@ -57,12 +57,12 @@ struct DifyStreamParserJSONTests {
     @Test func rejectsInvalidUTF8() {
         for bytes: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xC0, 0xAF, 0x22],
                                [0x22, 0x5C, 0x6E, 0xFF, 0x22], [0xFF], [0xEF, 0xBB, 0xBF, 0x7B, 0x7D]] {
-            #expect(bytes.withUnsafeBufferPointer { DifyStreamJSON.parse($0) } == nil, "\(bytes)")
+            #expect(bytes.withUnsafeBufferPointer { DifyJSONReader.parse($0) } == nil, "\(bytes)")
         }
     }
 
     @Test func nestingIsBounded() {
-        let limit = DifyStreamJSON.maxDepth
+        let limit = DifyJSONReader.maxDepth
         let deepest = String(repeating: "[", count: limit) + String(repeating: "]", count: limit)
         #expect(read(deepest)?.depth == limit)
         let mixed = String(repeating: #"{"a":["#, count: limit / 2) + String(repeating: "]}", count: limit / 2)
