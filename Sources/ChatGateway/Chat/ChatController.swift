@@ -33,8 +33,8 @@ struct ChatController: RouteCollection {
             return .chatStream(session, keepAlive: keepAlive)
         }
         let answer = try await service.send(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller)
-        return try await ChatResponse(conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
-                                      metadata: answer.metadata ?? .object([:])).encodeResponse(for: req)
+        return ChatResponse(conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
+                            metadata: answer.metadata ?? .object([:])).response(allocator: req.byteBufferAllocator)
     }
 
     static func acceptsEventStream(_ req: Request) -> Bool {

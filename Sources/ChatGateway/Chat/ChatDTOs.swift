@@ -15,14 +15,19 @@ struct ChatRequest: Content {
     }
 }
 
-/// `POST /v1/chat` answer (blocking).
-struct ChatResponse: Content {
+/// `POST /v1/chat` answer (blocking): `ChatResponse` in the OpenAPI document.
+struct ChatResponse {
     var conversationID: String
     var messageID: String
     var answer: String
     var metadata: JSONValue
 
-    enum CodingKeys: String, CodingKey {
-        case conversationID = "conversation_id", messageID = "message_id", answer, metadata
+    /// Written with `JSONValue.write(into:)` rather than `Content`'s `JSONEncoder` (see there for why).
+    func response(allocator: ByteBufferAllocator) -> Response {
+        let json = JSONValue.object([
+            "conversation_id": .string(conversationID), "message_id": .string(messageID), "answer": .string(answer), "metadata": metadata,
+        ])
+        return Response(status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"],
+                        body: .init(buffer: json.jsonBuffer(allocator: allocator)))
     }
 }

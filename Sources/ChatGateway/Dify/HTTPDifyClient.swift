@@ -103,9 +103,9 @@ public struct HTTPDifyClient: DifyClient {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(target.apiKey)")
-        if let body, let data = try? JSONEncoder().encode(body) {
+        if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: data))
+            request.body = .bytes(JSONValue.object(body).jsonBuffer())
         }
         return request
     }

@@ -61,11 +61,8 @@ enum ChatStreamEvent: Sendable, Equatable {
     func write(into buffer: inout ByteBuffer) {
         var object = payload
         object["event"] = .string(name)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json = (try? encoder.encode(JSONValue.object(object))) ?? Data("{}".utf8)
         buffer.writeString("event: \(name)\ndata: ")
-        buffer.writeBytes(json)
+        JSONValue.object(object).write(into: &buffer, sortedKeys: true)
         buffer.writeString("\n\n")
     }
 
