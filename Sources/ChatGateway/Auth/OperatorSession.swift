@@ -58,11 +58,11 @@ struct OperatorSessions: Sendable {
     }
 
     private func mac(_ payload: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: secret).map { String(format: "%02x", $0) }.joined()
+        HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: secret).lowercaseHex
     }
 
     static func fingerprint(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(key.utf8)).prefix(8).lowercaseHex
     }
 
     private static func hexBytes(_ hex: String) -> [UInt8]? {

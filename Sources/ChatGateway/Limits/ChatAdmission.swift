@@ -45,6 +45,6 @@ struct ChatAdmission: Sendable {
 
     /// Buckets are named by a digest, so the limiter never holds a key itself.
     private static func bucketName(ofKey key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(key.utf8)).lowercaseHex
     }
 }

@@ -27,16 +27,11 @@ extension String {
     /// Drawn eight bytes at a time, since each draw is a `getrandom` system call (a placeholder id is made per chat).
     static func randomHex(bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        var hex = ""
-        hex.reserveCapacity(bytes * 2)
-        for start in stride(from: 0, to: bytes, by: 8) {
-            let word = generator.next() as UInt64
-            for index in 0..<Swift.min(8, bytes - start) {
-                let byte = UInt8(truncatingIfNeeded: word >> (8 * index))
-                if byte < 16 { hex += "0" }
-                hex += String(byte, radix: 16)
-            }
+        var drawn: [UInt8] = []
+        drawn.reserveCapacity(bytes + 8)
+        while drawn.count < bytes {
+            withUnsafeBytes(of: generator.next() as UInt64) { drawn.append(contentsOf: $0) }
         }
-        return hex
+        return drawn.prefix(bytes).lowercaseHex
     }
 }

@@ -16,6 +16,13 @@ struct RowUpsert: Sendable {
         let conflict: [String]
         /// The columns taken from the new row on a conflict; empty: keep the existing row.
         let update: [String]
+
+        /// Shapes are looked up for every row of a batch: hashing the table and `order` (one per shape) is enough,
+        /// rather than every column name.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(order)
+            hasher.combine(table)
+        }
     }
 
     let shape: Shape
