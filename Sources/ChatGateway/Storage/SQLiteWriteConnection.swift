@@ -118,6 +118,7 @@ actor SQLiteWriteConnection {
 
     /// Closes both connections (SQLite checkpoints the log when the last one closes) and their threads.
     func close() async {
+        guard !closed else { return }
         closed = true
         let state = if let state { state } else { try? await opening?.value }
         if let state {
@@ -128,6 +129,7 @@ actor SQLiteWriteConnection {
             for thread in state.threads { try? await thread.shutdownGracefully() }
         }
         self.state = nil
+        opening = nil
     }
 }
 

@@ -31,12 +31,26 @@ struct SQLiteWriteConnectionTests {
         }
     }
 
-    @Test func writesAreReadableAtOnceAndCopiedIntoTheFileInTheBackground() async throws {
+    /// A gateway on a throwaway SQLite file, and a writer connection of the test's own to it (closed afterwards).
+    private static func withWriter(
+        _ tuning: SQLiteWriteConnection.Tuning = .init(),
+        _ body: (GatewayHarness, SQLiteWriteConnection, _ path: String) async throws -> Void
+    ) async throws {
         try await GatewayHarness.with { harness in
-            let path = try Self.sqlitePath(harness)
-            let connection = SQLiteWriteConnection(
-                path: path, tuning: .init(checkpointInterval: .milliseconds(20), safetyCheckpointPages: 1_000_000),
-                eventLoop: harness.app.eventLoopGroup.any(), logger: harness.app.logger)
+            let path = try sqlitePath(harness)
+            let connection = SQLiteWriteConnection(path: path, tuning: tuning, eventLoop: harness.app.eventLoopGroup.any(), logger: harness.app.logger)
+            do {
+                try await body(harness, connection, path)
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
+        }
+    }
+
+    @Test func writesAreReadableAtOnceAndCopiedIntoTheFileInTheBackground() async throws {
+        try await Self.withWriter(.init(checkpointInterval: .milliseconds(20), safetyCheckpointPages: 1_000_000)) { harness, connection, path in
             let before = Self.fileSize(path)
             try await Self.writePending(300, through: connection, harness)
             // Committed on the writer's connection, seen by the pool's.
@@ -46,30 +60,22 @@ struct SQLiteWriteConnectionTests {
             let deadline = ContinuousClock.now + .seconds(10)
             while Self.fileSize(path) <= before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             #expect(Self.fileSize(path) > before)
-            await connection.close()
         }
     }
 
     /// A passive checkpoint never waits for the writer, so under constant load it may never find the whole log
     /// copied; the writer's own checkpoint keeps the log bounded then.
     @Test func theWriterCheckpointsItselfWhenTheBackgroundOneFallsBehind() async throws {
-        try await GatewayHarness.with { harness in
-            let path = try Self.sqlitePath(harness)
-            let connection = SQLiteWriteConnection(
-                path: path, tuning: .init(checkpointInterval: .seconds(3600), safetyCheckpointPages: 64),
-                eventLoop: harness.app.eventLoopGroup.any(), logger: harness.app.logger)
+        try await Self.withWriter(.init(checkpointInterval: .seconds(3600), safetyCheckpointPages: 64)) { harness, connection, path in
             for _ in 0..<10 { try await Self.writePending(100, through: connection, harness) }
             #expect(try await StoredMessage.query(on: harness.app.db).count() == 1000)
             // 1,000 messages of 500 bytes with their indexes are far more than 64 pages of log.
             #expect(Self.fileSize(path + "-wal") < 1_000_000, "the log grew to \(Self.fileSize(path + "-wal")) bytes")
-            await connection.close()
         }
     }
 
     @Test func aClosedWriterRefusesWritesWithAReason() async throws {
-        try await GatewayHarness.with { harness in
-            let connection = SQLiteWriteConnection(
-                path: try Self.sqlitePath(harness), eventLoop: harness.app.eventLoopGroup.any(), logger: harness.app.logger)
+        try await Self.withWriter { harness, connection, _ in
             try await Self.writePending(1, through: connection, harness)
             await connection.close()
             await #expect(throws: SQLiteWriteConnectionClosed.self) { try await Self.writePending(1, through: connection, harness) }
