@@ -41,8 +41,10 @@ struct DifyHTTP: Sendable {
         return request
     }
 
+    /// `timeout` only stops a test that would hang: the whole suite runs in parallel (twice in CI, on SQLite and on
+    /// PostgreSQL), and a call once took more than 5 s there under full load.
     func send(_ method: HTTPMethod, _ path: String, json: String? = nil, auth: String? = "Bearer \(key)",
-              contentType: String? = "application/json", timeout: TimeAmount = .seconds(5)) async throws -> HTTPResult {
+              contentType: String? = "application/json", timeout: TimeAmount = .seconds(30)) async throws -> HTTPResult {
         let response = try await HTTPClient.shared.execute(
             request(method, path, json: json, auth: auth, contentType: contentType), timeout: timeout)
         let body = try await response.body.collect(upTo: 16 << 20)
@@ -52,7 +54,7 @@ struct DifyHTTP: Sendable {
     /// Body reads of a stream with their arrival times; stops early when `until` says so.
     func stream(_ path: String = "/v1/chat-messages", json: String,
                 until: (String) -> Bool = { _ in false }) async throws -> (HTTPResult, [(at: ContinuousClock.Instant, text: String)]) {
-        let response = try await HTTPClient.shared.execute(request(.POST, path, json: json), timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request(.POST, path, json: json), timeout: .seconds(30))
         var reads: [(at: ContinuousClock.Instant, text: String)] = []
         var all = ""
         for try await buffer in response.body {
