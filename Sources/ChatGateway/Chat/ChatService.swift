@@ -19,7 +19,7 @@ struct ChatService: Sendable {
     /// What every chat does before Dify is called: validate, find the system's Dify, check the conversation
     /// is the caller's, and store the user's message.
     private func prepare(_ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity)
-        async throws -> (DifyChatRequest, DifyTarget, StoredMessage)
+        async throws -> (DifyChatRequest, DifyTarget, MessageRecord)
     {
         let conversationID = try validate(message: message, conversationID: rawConversationID, inputs: inputs)
         let target = try targets.target(forSystem: caller.systemID)

@@ -33,20 +33,19 @@ struct ConversationStore: Sendable {
 
     /// Stores the user's message before Dify is called, so nothing the user sent can be lost, and
     /// registers the (system, user) for the history sync in the same commit.
-    func recordPendingUserMessage(_ caller: CallerIdentity, conversationID: String?, content: String) async throws -> StoredMessage {
+    func recordPendingUserMessage(_ caller: CallerIdentity, conversationID: String?, content: String) async throws -> MessageRecord {
         let stamp = now()
-        let message = StoredMessage(
+        let message = MessageRecord(
             messageID: Self.localMessageID(), conversationID: conversationID,
             systemID: caller.systemID, userID: caller.userID, role: "user", content: content,
             status: .pending, createdAt: stamp)
-        message.id = UUID.newRowID()
         try await writer.write([Self.userRow(caller, at: stamp), Self.messageRow(message, shape: Self.newMessage)])
         return message
     }
 
     /// Maps the conversation to its owner (once: the unique key decides, not a select-then-insert),
     /// renames the pending message to Dify's id and stores the answer.
-    func recordAnswer(_ answer: DifyChatAnswer, for pending: StoredMessage, caller: CallerIdentity) async throws {
+    func recordAnswer(_ answer: DifyChatAnswer, for pending: MessageRecord, caller: CallerIdentity) async throws {
         try await writer.write(turnRows(
             conversationID: answer.conversationID, messageID: answer.messageID, for: pending, caller: caller,
             answer: answer.answer, status: .complete, taskID: nil))
@@ -54,7 +53,7 @@ struct ConversationStore: Sendable {
 
     /// The first event of a stream named the conversation and message: record the turn with an empty
     /// assistant row marked `streaming`, so the conversation exists even if the gateway dies mid-answer.
-    func recordStreamStarted(conversationID: String, messageID: String, taskID: String?, for pending: StoredMessage, caller: CallerIdentity) async throws {
+    func recordStreamStarted(conversationID: String, messageID: String, taskID: String?, for pending: MessageRecord, caller: CallerIdentity) async throws {
         try await writer.write(turnRows(
             conversationID: conversationID, messageID: messageID, for: pending, caller: caller,
             answer: "", status: .streaming, taskID: taskID))
@@ -64,18 +63,17 @@ struct ConversationStore: Sendable {
     /// could not be).
     func recordStreamFinished(conversationID: String, messageID: String, taskID: String?, caller: CallerIdentity,
                               answer: String, status: StoredMessage.Status, error: String?) async throws {
-        let row = StoredMessage(
+        var row = MessageRecord(
             messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "assistant", content: answer, status: status, createdAt: now())
-        row.id = UUID.newRowID()
         row.error = error
         row.taskID = taskID
         try await writer.write([Self.messageRow(row, shape: Self.finishedAnswer)])
     }
 
     /// Keeps the user's message, marked failed with the reason.
-    func recordFailure(_ reason: String, for pending: StoredMessage) async throws {
-        let failed = Self.copy(pending)
+    func recordFailure(_ reason: String, for pending: MessageRecord) async throws {
+        var failed = pending
         failed.status = .failed
         failed.error = reason
         failed.updatedAt = now()
@@ -83,22 +81,21 @@ struct ConversationStore: Sendable {
     }
 
     private func turnRows(
-        conversationID: String, messageID: String, for pending: StoredMessage, caller: CallerIdentity,
+        conversationID: String, messageID: String, for pending: MessageRecord, caller: CallerIdentity,
         answer: String, status: StoredMessage.Status, taskID: String?
     ) -> [RowUpsert] {
         let stamp = now()
         let conversation = RowUpsert(shape: Self.conversation, key: conversationID, values: [
             UUID.newRowID(), conversationID, caller.systemID, caller.userID, caller.difyUser, pending.createdAt, stamp,
         ])
-        let question = Self.copy(pending)
+        var question = pending
         question.messageID = "\(messageID)_user"
         question.conversationID = conversationID
         question.status = .complete
         question.updatedAt = stamp
-        let reply = StoredMessage(
+        var reply = MessageRecord(
             messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "assistant", content: answer, status: status, createdAt: stamp)
-        reply.id = UUID.newRowID()
         reply.taskID = taskID
         return [conversation, Self.messageRow(question, shape: Self.answeredMessage), Self.messageRow(reply, shape: Self.startedAnswer)]
     }

@@ -54,9 +54,8 @@ struct GroupCommitWriterTests {
             let store = ConversationStore(database: harness.app.db, writer: writer, now: Date.init)
             let taken = try await store.recordPendingUserMessage(Self.caller(0), conversationID: nil, content: "taken")
             // A later-ordered statement (an answered message) that breaks the unique message id.
-            let clash = StoredMessage(messageID: taken.messageID, conversationID: "c", systemID: "drillquiz", userID: "user-0",
+            let clash = MessageRecord(messageID: taken.messageID, conversationID: "c", systemID: "drillquiz", userID: "user-0",
                                       role: "user", content: "clash", status: .complete, createdAt: Date())
-            clash.id = UUID.newRowID()
             let clashRow = ConversationStore.messageRow(clash, shape: ConversationStore.answeredMessage)
             // A big write holds the writer, so everything sent meanwhile forms one batch: pending messages
             // (committed by the batch's first statements) and the clash (failing its last one).
@@ -104,9 +103,8 @@ struct GroupCommitWriterTests {
         let first = ConversationStore.userRow(Self.caller(1), at: Date(timeIntervalSince1970: 1))
         let again = ConversationStore.userRow(Self.caller(1), at: Date(timeIntervalSince1970: 2))
         let other = ConversationStore.userRow(Self.caller(2), at: Date(timeIntervalSince1970: 3))
-        let message = StoredMessage(messageID: "local-1", conversationID: nil, systemID: "drillquiz", userID: "user-1",
+        let message = MessageRecord(messageID: "local-1", conversationID: nil, systemID: "drillquiz", userID: "user-1",
                                     role: "user", content: "hi", status: .pending, createdAt: Date())
-        message.id = UUID()
         let statements = RowUpsert.statements(for: [ConversationStore.messageRow(message, shape: ConversationStore.newMessage), first, again, other])
         #expect(statements.map(\.shape.order) == [0, 1])
         #expect(statements[0].rows.count == 2)

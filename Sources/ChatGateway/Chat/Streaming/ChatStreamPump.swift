@@ -14,7 +14,7 @@ struct ChatStreamPump: Sendable {
     }
 
     /// For a Dify that had not answered when the client's stream began: waits for it, then relays.
-    func run(opening: Task<DifyEventStream, any Error>, session: ChatStreamSession, pending: StoredMessage) async {
+    func run(opening: Task<DifyEventStream, any Error>, session: ChatStreamSession, pending: MessageRecord) async {
         do {
             await run(try await opening.value, session: session, pending: pending)
         } catch {
@@ -23,7 +23,7 @@ struct ChatStreamPump: Sendable {
         }
     }
 
-    func run(_ events: DifyEventStream, session: ChatStreamSession, pending: StoredMessage) async {
+    func run(_ events: DifyEventStream, session: ChatStreamSession, pending: MessageRecord) async {
         var answer = ""
         var ids: (conversationID: String, messageID: String)?
         var ending: Ending?
@@ -80,7 +80,7 @@ struct ChatStreamPump: Sendable {
         await session.finish()
     }
 
-    private func started(conversationID: String, messageID: String, taskID: String?, session: ChatStreamSession, pending: StoredMessage) async -> Task<Void, Never> {
+    private func started(conversationID: String, messageID: String, taskID: String?, session: ChatStreamSession, pending: MessageRecord) async -> Task<Void, Never> {
         await session.setTaskID(taskID)
         if let taskID { await registry.register(taskID: taskID, session: session) }
         await session.publish(.start(conversationID: conversationID, messageID: messageID, taskID: taskID))
@@ -93,7 +93,7 @@ struct ChatStreamPump: Sendable {
         }
     }
 
-    private func finish(_ ending: Ending, answer: String, ids: (conversationID: String, messageID: String)?, session: ChatStreamSession, pending: StoredMessage) async {
+    private func finish(_ ending: Ending, answer: String, ids: (conversationID: String, messageID: String)?, session: ChatStreamSession, pending: MessageRecord) async {
         let stopped = await session.stopRequested
         let taskID = await session.taskID
         do {
