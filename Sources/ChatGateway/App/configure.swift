@@ -81,12 +81,18 @@ private func configureDatabase(_ app: Application, _ settings: Settings) throws 
 /// Chats' rows go through one group commit. On SQLite it runs on a connection of its own (see
 /// `SQLiteWriteConnection`), registered before the stream drain and the sync so it closes after them.
 private func groupCommitWriter(_ app: Application, _ settings: Settings) -> GroupCommitWriter {
-    guard case .sqlite(let path) = settings.database, path != ":memory:" else {
-        return GroupCommitWriter(database: { [unowned app] in app.db }, logger: app.logger)
+    switch settings.database {
+    case .postgres:
+        // A few batches in flight, each on a pooled connection, while the others wait for their commit's fsync.
+        return GroupCommitWriter(database: { [unowned app] in app.db }, maxBatchesInFlight: 4, logger: app.logger)
+    case .sqlite(let path) where path == ":memory:":
+        // Each connection would open a database of its own: stay on Fluent's.
+        return GroupCommitWriter(database: { [unowned app] in app.db }, atomicBatches: false, logger: app.logger)
+    case .sqlite(let path):
+        let connection = SQLiteWriteConnection(path: path, eventLoop: app.eventLoopGroup.any(), logger: app.logger)
+        app.lifecycle.use(SQLiteWriterShutdown(connection: connection))
+        return GroupCommitWriter(batchWriter: { SQLiteConnectionRowWriter(connection: connection) }, logger: app.logger)
     }
-    let connection = SQLiteWriteConnection(path: path, eventLoop: app.eventLoopGroup.any(), logger: app.logger)
-    app.lifecycle.use(SQLiteWriterShutdown(connection: connection))
-    return GroupCommitWriter(batchWriter: { SQLiteConnectionRowWriter(connection: connection) }, logger: app.logger)
 }
 
 private struct SQLiteWriterShutdown: LifecycleHandler {

@@ -47,7 +47,8 @@ extension RowUpsert {
             }
         }
         return ordered.keys.sorted { ($0.order, $0.table) < ($1.order, $1.table) }.flatMap { shape in
-            let shapeRows = ordered[shape]!
+            // By key, so that concurrent batches lock the rows they share in the same order (no deadlocks).
+            let shapeRows = ordered[shape]!.sorted { $0.key < $1.key }
             return stride(from: 0, to: shapeRows.count, by: maxRowsPerStatement).map {
                 Statement(shape: shape, rows: Array(shapeRows[$0..<min($0 + maxRowsPerStatement, shapeRows.count)]))
             }

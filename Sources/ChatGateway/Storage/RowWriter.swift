@@ -41,22 +41,27 @@ actor GroupCommitWriter: RowWriter {
 
     /// Writes one batch (made anew for each, as the database handle may change).
     private let batchWriter: @Sendable () -> any RowWriter
+    /// How many batches may commit at once: 1 for SQLite's single writer; more on PostgreSQL, where a commit waits
+    /// for its fsync and other transactions can proceed meanwhile (rows are sorted by key within each statement and
+    /// statements run in `Shape.order`, so concurrent batches take row locks in one order).
+    private let maxBatchesInFlight: Int
     private let logger: Logger
     private var waiting: [Job] = []
-    private var committing = false
+    private var committing = 0
 
     /// `atomicBatches: false` runs a batch's statements without a transaction around them. Every row is an
     /// idempotent upsert and a failed batch is retried job by job, so nothing depends on the batch being atomic
     /// (a reader may see a conversation mapped a moment before its answer). On SQLite that saves two of a
     /// batch's four or five trips to the thread pool, and a commit there costs no fsync (WAL, `synchronous=NORMAL`);
     /// on PostgreSQL each commit is an fsync, so batches stay one transaction.
-    init(database: @escaping @Sendable () -> any Database, atomicBatches: Bool = true, logger: Logger) {
-        self.init(batchWriter: { DirectRowWriter(database: database(), atomic: atomicBatches) }, logger: logger)
+    init(database: @escaping @Sendable () -> any Database, atomicBatches: Bool = true, maxBatchesInFlight: Int = 1, logger: Logger) {
+        self.init(batchWriter: { DirectRowWriter(database: database(), atomic: atomicBatches) }, maxBatchesInFlight: maxBatchesInFlight, logger: logger)
     }
 
     /// Batches go to `batchWriter`, for example `SQLiteConnectionRowWriter` on SQLite's own writer connection.
-    init(batchWriter: @escaping @Sendable () -> any RowWriter, logger: Logger) {
+    init(batchWriter: @escaping @Sendable () -> any RowWriter, maxBatchesInFlight: Int = 1, logger: Logger) {
         self.batchWriter = batchWriter
+        self.maxBatchesInFlight = max(1, maxBatchesInFlight)
         self.logger = logger
     }
 
@@ -64,21 +69,21 @@ actor GroupCommitWriter: RowWriter {
         guard !rows.isEmpty else { return }
         try await withCheckedThrowingContinuation { continuation in
             waiting.append(Job(rows: rows, continuation: continuation))
-            if !committing {
-                committing = true
+            if committing < maxBatchesInFlight {
+                committing += 1
                 Task { await self.commitWhileWaiting() }
             }
         }
     }
 
-    /// One batch at a time; what arrives meanwhile forms the next batch.
+    /// Each committer takes everything waiting as its batch; what arrives meanwhile forms the next one.
     private func commitWhileWaiting() async {
         while !waiting.isEmpty {
             let batch = waiting
             waiting = []
             await commit(batch)
         }
-        committing = false
+        committing -= 1
     }
 
     private func commit(_ batch: [Job]) async {

@@ -9,9 +9,12 @@ struct GroupCommitWriterTests {
         CallerIdentity(systemID: "drillquiz", userID: "user-\(user)")
     }
 
-    @Test(arguments: [true, false]) func concurrentChatsAreAllStoredAndUsersOnce(atomicBatches: Bool) async throws {
+    /// Several batches in flight is how PostgreSQL runs; one is how SQLite does (but it must work there too).
+    @Test(arguments: [true, false], [1, 4])
+    func concurrentChatsAreAllStoredAndUsersOnce(atomicBatches: Bool, batchesInFlight: Int) async throws {
         try await GatewayHarness.with { harness in
-            let writer = GroupCommitWriter(database: { harness.app.db }, atomicBatches: atomicBatches, logger: harness.app.logger)
+            let writer = GroupCommitWriter(
+                database: { harness.app.db }, atomicBatches: atomicBatches, maxBatchesInFlight: batchesInFlight, logger: harness.app.logger)
             let store = ConversationStore(database: harness.app.db, writer: writer, now: Date.init)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<200 {
