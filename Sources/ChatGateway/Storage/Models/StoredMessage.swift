@@ -33,16 +33,4 @@ final class StoredMessage: Model, @unchecked Sendable {
     @Field(key: "updated_at") var updatedAt: Date
 
     init() {}
-
-    init(messageID: String, conversationID: String?, systemID: String, userID: String, role: String, content: String, status: Status, createdAt: Date) {
-        self.messageID = messageID
-        self.conversationID = conversationID
-        self.systemID = systemID
-        self.userID = userID
-        self.role = role
-        self.content = content
-        self.status = status
-        self.createdAt = createdAt
-        self.updatedAt = createdAt
-    }
 }
