@@ -22,12 +22,13 @@ struct ChatResponse {
     var answer: String
     var metadata: JSONValue
 
-    /// Written with `JSONValue.write(into:)` rather than `Content`'s `JSONEncoder` (see there for why).
+    /// Written with `JSONValue.write(into:)` rather than `Content`'s `JSONEncoder` (see there for why), keys sorted
+    /// so the same answer is always the same text.
     func response(allocator: ByteBufferAllocator) -> Response {
         let json = JSONValue.object([
             "conversation_id": .string(conversationID), "message_id": .string(messageID), "answer": .string(answer), "metadata": metadata,
         ])
         return Response(status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"],
-                        body: .init(buffer: json.jsonBuffer(allocator: allocator)))
+                        body: .init(buffer: json.jsonBuffer(sortedKeys: true, allocator: allocator)))
     }
 }

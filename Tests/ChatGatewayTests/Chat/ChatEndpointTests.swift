@@ -17,6 +17,9 @@ struct ChatEndpointTests {
             let messageID = try #require(reply.object["message_id"] as? String)
             let usage = (reply.object["metadata"] as? [String: Any])?["usage"] as? [String: Any]
             #expect(usage?["total_tokens"] != nil)
+            // Keys come sorted, so one answer is always one text.
+            #expect(String(decoding: reply.body, as: UTF8.self).hasPrefix(#"{"answer":"Echo: 안녕하세요","conversation_id":""#))
+            #expect(reply.headers.first(name: .contentType) == "application/json; charset=utf-8")
             let stored = try await gateway.messages(system: "drillquiz", user: "12345")
             #expect(stored.map(\.messageID) == ["\(messageID)_user", "\(messageID)_assistant"])
             #expect(stored.map(\.content) == ["안녕하세요", "Echo: 안녕하세요"])
