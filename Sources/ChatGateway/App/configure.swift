@@ -143,19 +143,13 @@ private func corsMiddleware(_ settings: Settings) -> CORSMiddleware {
         allowedHeaders: [.accept, .authorization, .contentType, .origin, "X-API-Key"]))
 }
 
-/// WAL lets readers work while one writer commits, and is stored in the file. The other two are per
-/// connection, so they are set on the connection of every event loop:
-/// - `synchronous=NORMAL`: in WAL mode it stays safe against crashes of the process (a commit is in the log
-///   before we answer) and skips an fsync per commit.
-/// - `temp_store=MEMORY`: a multi-row upsert inside a transaction keeps a statement journal; on a file that
-///   was a temporary file created, written and closed for every group commit.
+/// `SQLitePragmas` on the connection of every event loop (the group commit's own connections set them too).
 private struct SQLiteTuning: LifecycleHandler {
     func didBootAsync(_ application: Application) async throws {
-        try await (application.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").run()
+        try await (application.db as! any SQLDatabase).raw(SQLQueryString(SQLitePragmas.walMode)).run()
         for loop in application.eventLoopGroup.makeIterator() {
             let database = application.databases.database(logger: application.logger, on: loop) as! any SQLDatabase
-            try await database.raw("PRAGMA synchronous=NORMAL").run()
-            try await database.raw("PRAGMA temp_store=MEMORY").run()
+            for pragma in SQLitePragmas.perConnection { try await database.raw(SQLQueryString(pragma)).run() }
         }
     }
 }

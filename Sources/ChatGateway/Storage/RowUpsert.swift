@@ -55,6 +55,11 @@ extension RowUpsert {
         }
     }
 
+    /// Runs `statements` in order on `sql`, each committing on its own unless `sql` is inside a transaction.
+    static func run(_ statements: [Statement], on sql: any SQLDatabase) async throws {
+        for statement in statements { try await statement.run(on: sql) }
+    }
+
     struct Statement: Sendable {
         let shape: Shape
         let rows: [RowUpsert]

@@ -8,7 +8,7 @@ protocol RowWriter: Sendable {
 }
 
 /// Writes each call's rows at once: in one transaction when they need more than one statement, unless
-/// `atomic` is false (then each statement commits on its own; see `GroupCommitWriter.atomicBatches`).
+/// `atomic` is false (then each statement commits on its own; see `GroupCommitWriter`'s `atomicBatches`).
 struct DirectRowWriter: RowWriter {
     let database: any Database
     var atomic = true
@@ -16,11 +16,10 @@ struct DirectRowWriter: RowWriter {
     func write(_ rows: [RowUpsert]) async throws {
         let statements = RowUpsert.statements(for: rows)
         guard statements.count > 1, atomic else {
-            for statement in statements { try await statement.run(on: database as! any SQLDatabase) }
-            return
+            return try await RowUpsert.run(statements, on: database as! any SQLDatabase)
         }
         try await database.transaction { transaction in
-            for statement in statements { try await statement.run(on: transaction as! any SQLDatabase) }
+            try await RowUpsert.run(statements, on: transaction as! any SQLDatabase)
         }
     }
 }

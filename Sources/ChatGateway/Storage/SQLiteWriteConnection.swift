@@ -90,11 +90,10 @@ actor SQLiteWriteConnection {
                 connections.append(try await SQLiteConnection.open(storage: .file(path: path), threadPool: thread, logger: logger, on: eventLoop))
             }
             let (writer, checkpointer) = (connections[0], connections[1])
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA temp_store=MEMORY",
-                           "PRAGMA wal_autocheckpoint=\(tuning.safetyCheckpointPages)"] {
+            for pragma in [SQLitePragmas.walMode] + SQLitePragmas.perConnection + ["PRAGMA wal_autocheckpoint=\(tuning.safetyCheckpointPages)"] {
                 _ = try await writer.query(pragma)
             }
-            _ = try await checkpointer.query("PRAGMA synchronous=NORMAL")
+            for pragma in SQLitePragmas.perConnection { _ = try await checkpointer.query(pragma) }
             return Open(writer: writer, checkpointer: checkpointer, checkpoints: startCheckpoints(checkpointer), threads: threads)
         } catch {
             for connection in connections { try? await connection.close() }
@@ -133,19 +132,28 @@ actor SQLiteWriteConnection {
     }
 }
 
+/// How every connection to the SQLite file is set up. WAL lets readers work while one writer commits, and is
+/// stored in the file (set once, at boot). The others hold per connection, so each connection sets them:
+/// - `synchronous=NORMAL`: in WAL mode it stays safe against crashes of the process (a commit is in the log
+///   before we answer) and skips an fsync per commit.
+/// - `temp_store=MEMORY`: a multi-row upsert inside a transaction keeps a statement journal; on a file that
+///   was a temporary file created, written and closed for every group commit.
+enum SQLitePragmas {
+    static let walMode = "PRAGMA journal_mode=WAL"
+    static let perConnection = ["PRAGMA synchronous=NORMAL", "PRAGMA temp_store=MEMORY"]
+}
+
 struct SQLiteWriteConnectionClosed: Error, CustomStringConvertible {
     var description: String { "the SQLite writer is closed (the gateway is shutting down)" }
 }
 
 /// Runs a group commit's statements on SQLite's writer connection, each committing on its own (see
-/// `GroupCommitWriter.atomicBatches`).
+/// `GroupCommitWriter`'s `atomicBatches`).
 struct SQLiteConnectionRowWriter: RowWriter {
     let connection: SQLiteWriteConnection
 
     func write(_ rows: [RowUpsert]) async throws {
         let statements = RowUpsert.statements(for: rows)
-        try await connection.write { sql in
-            for statement in statements { try await statement.run(on: sql) }
-        }
+        try await connection.write { sql in try await RowUpsert.run(statements, on: sql) }
     }
 }
