@@ -7,6 +7,11 @@ extension [String: JSONValue] {
         return value
     }
 
+    /// The member unless it is missing or JSON `null` (Dify's `metadata`).
+    func nonNullMember(_ key: String) -> JSONValue? {
+        self[key].flatMap { $0 == .null ? nil : $0 }
+    }
+
     /// The member as an integer: a JSON number (truncated) or a string of digits; anything else is `nil`.
     func intMember(_ key: String) -> Int? {
         switch self[key] {

@@ -48,7 +48,7 @@ public struct DifyChatAnswer: Sendable, Equatable {
               let conversationID = object.stringMember("conversation_id"), let answer = object.stringMember("answer")
         else { return nil }
         self.init(messageID: messageID, conversationID: conversationID, answer: answer,
-                  metadata: object["metadata"].flatMap { $0 == .null ? nil : $0 }, createdAt: object.intMember("created_at"))
+                  metadata: object.nonNullMember("metadata"), createdAt: object.intMember("created_at"))
     }
 
     public init(messageID: String, conversationID: String, answer: String, metadata: JSONValue?, createdAt: Int?) {

@@ -91,8 +91,7 @@ extension DifyStreamEvent {
             self = .answerReplace(ids, text: object.stringMember("answer") ?? "")
         case "message_end":
             ids.messageID = ids.messageID ?? object.stringMember("id")
-            let metadata = object["metadata"].flatMap { $0 == .null ? nil : $0 }
-            self = .messageEnd(ids, metadata: metadata)
+            self = .messageEnd(ids, metadata: object.nonNullMember("metadata"))
         case "message_file":
             // Here `id` is the file's id, not the message's.
             self = .messageFile(

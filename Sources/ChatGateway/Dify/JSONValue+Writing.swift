@@ -83,10 +83,8 @@ extension JSONValue {
         case 0x0D: buffer.writeStaticString("\\r")
         case 0x09: buffer.writeStaticString("\\t")
         default:
-            let hex = Array("0123456789abcdef".utf8)
             buffer.writeStaticString("\\u00")
-            buffer.writeInteger(hex[Int(byte >> 4)])
-            buffer.writeInteger(hex[Int(byte & 0x0F)])
+            buffer.writeString(CollectionOfOne(byte).lowercaseHex)
         }
     }
 }
