@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 import SQLKit
 
 /// One row to write: inserted, or merged into the row it collides with. Every write on a chat's path
@@ -60,13 +61,49 @@ extension RowUpsert {
         for statement in statements { try await statement.run(on: sql) }
     }
 
+    /// Runs `statements` as one transaction on a connection that executes queries one after another, in the
+    /// order they were submitted (SQLite's writer: one connection on one thread). `BEGIN` and the statements are
+    /// queued together and run back to back, then `COMMIT` (or `ROLLBACK` if any failed): two trips to that
+    /// thread and one commit per batch, instead of a trip and a commit per statement (each commit writes every
+    /// page it touched to the log). `COMMIT` is not queued with the rest because it would run after a failed
+    /// statement too, and commit the batch's other rows.
+    static func runAsOneTransaction(_ statements: [Statement], queuedOn sql: any SQLDatabase) async throws {
+        guard statements.count > 1 else { return try await run(statements, on: sql) }
+        let queued = [submit("BEGIN IMMEDIATE", on: sql)] + statements.map { $0.execute(on: sql) }
+        let results = try await EventLoopFuture.whenAllComplete(queued, on: sql.eventLoop).get()
+        do {
+            for case .failure(let error) in results { throw error }
+            try await submit("COMMIT", on: sql).get()
+        } catch {
+            // Never leave the connection inside a transaction. (After a failed BEGIN there is none open, and
+            // this ROLLBACK fails harmlessly.)
+            try? await submit("ROLLBACK", on: sql).get()
+            throw error
+        }
+    }
+
+    /// Queues `text` on `sql` without waiting for it (the future-returning `execute`, not the async one).
+    private static func submit(_ text: String, on sql: any SQLDatabase) -> EventLoopFuture<Void> {
+        sql.execute(sql: SQLRaw(text)) { _ in }
+    }
+
     struct Statement: Sendable {
         let shape: Shape
         let rows: [RowUpsert]
 
         func run(on sql: any SQLDatabase) async throws {
+            try await sql.execute(sql: prepared(for: sql)) { _ in }
+        }
+
+        /// Submits the statement at once and returns when it has run (see `runAsOneTransaction`).
+        func execute(on sql: any SQLDatabase) -> EventLoopFuture<Void> {
+            let submitted: EventLoopFuture<Void> = sql.execute(sql: prepared(for: sql)) { _ in }
+            return submitted
+        }
+
+        private func prepared(for sql: any SQLDatabase) -> PreparedStatement {
             let text = StatementText.cached(shape: shape, rows: rows.count, dialect: sql.dialect.name) { insert(on: sql) }
-            try await sql.execute(sql: PreparedStatement(text: text, binds: rows.flatMap(\.values))) { _ in }
+            return PreparedStatement(text: text, binds: rows.flatMap(\.values))
         }
 
         private func insert(on sql: any SQLDatabase) -> SQLInsertBuilder {

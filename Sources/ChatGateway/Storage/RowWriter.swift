@@ -50,9 +50,10 @@ actor GroupCommitWriter: RowWriter {
 
     /// `atomicBatches: false` runs a batch's statements without a transaction around them. Every row is an
     /// idempotent upsert and a failed batch is retried job by job, so nothing depends on the batch being atomic
-    /// (a reader may see a conversation mapped a moment before its answer). On SQLite that saves two of a
-    /// batch's four or five trips to the thread pool, and a commit there costs no fsync (WAL, `synchronous=NORMAL`);
-    /// on PostgreSQL each commit is an fsync, so batches stay one transaction.
+    /// (a reader may see a conversation mapped a moment before its answer). Only an in-memory SQLite database uses
+    /// it (through Fluent's pool, where `BEGIN` and `COMMIT` would be two more trips to the thread pool); a SQLite
+    /// file has a writer connection of its own that queues a batch's transaction in one go
+    /// (`SQLiteConnectionRowWriter`), and on PostgreSQL each commit is an fsync, so batches stay one transaction.
     init(database: @escaping @Sendable () -> any Database, atomicBatches: Bool = true, maxBatchesInFlight: Int = 1, logger: Logger) {
         self.init(batchWriter: { DirectRowWriter(database: database(), atomic: atomicBatches) }, maxBatchesInFlight: maxBatchesInFlight, logger: logger)
     }

@@ -109,8 +109,10 @@ actor SQLiteWriteConnection {
             committedSinceCheckpoint = false
             do {
                 _ = try await connection.query("PRAGMA wal_checkpoint(PASSIVE)")
-            } catch {
+            } catch where !Task.isCancelled {
                 logger.warning("background WAL checkpoint failed; the writer checkpoints on its own", metadata: ["error": "\(error)"])
+            } catch {
+                return   // closing: the last connection to close checkpoints the log
             }
         }
     }
@@ -147,13 +149,13 @@ struct SQLiteWriteConnectionClosed: Error, CustomStringConvertible {
     var description: String { "the SQLite writer is closed (the gateway is shutting down)" }
 }
 
-/// Runs a group commit's statements on SQLite's writer connection, each committing on its own (see
-/// `GroupCommitWriter`'s `atomicBatches`).
+/// Runs a group commit's statements on SQLite's writer connection as one transaction, queued together
+/// (see `RowUpsert.runAsOneTransaction`).
 struct SQLiteConnectionRowWriter: RowWriter {
     let connection: SQLiteWriteConnection
 
     func write(_ rows: [RowUpsert]) async throws {
         let statements = RowUpsert.statements(for: rows)
-        try await connection.write { sql in try await RowUpsert.run(statements, on: sql) }
+        try await connection.write { sql in try await RowUpsert.runAsOneTransaction(statements, queuedOn: sql) }
     }
 }

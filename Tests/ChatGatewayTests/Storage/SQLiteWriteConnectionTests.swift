@@ -74,6 +74,26 @@ struct SQLiteWriteConnectionTests {
         }
     }
 
+    /// A batch's statements are queued together as one transaction: when one fails, the batch's earlier rows are
+    /// rolled back with it, and the connection is left ready for the next batch (not inside a dead transaction).
+    @Test func aBatchIsOneTransactionAndAFailedOneLeavesTheWriterUsable() async throws {
+        try await Self.withWriter { harness, connection, _ in
+            let writer = SQLiteConnectionRowWriter(connection: connection)
+            let broken = RowUpsert(
+                shape: .init(order: 99, table: ChatUser.schema, columns: ["no_such_column"], conflict: [], update: []),
+                key: "broken", values: ["value"])
+            let first = CallerIdentity(systemID: "drillquiz", userID: "first")
+            await #expect(throws: (any Error).self) {
+                try await writer.write([ConversationStore.userRow(first, at: Date()), broken])
+            }
+            #expect(try await ChatUser.query(on: harness.app.db).count() == 0, "the failed batch's first statement was kept")
+
+            let second = CallerIdentity(systemID: "drillquiz", userID: "second")
+            try await writer.write([ConversationStore.userRow(second, at: Date()), ConversationStore.userRow(first, at: Date())])
+            #expect(try await ChatUser.query(on: harness.app.db).count() == 2)
+        }
+    }
+
     @Test func aClosedWriterRefusesWritesWithAReason() async throws {
         try await Self.withWriter { harness, connection, _ in
             try await Self.writePending(1, through: connection, harness)
