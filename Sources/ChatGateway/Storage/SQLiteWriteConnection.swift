@@ -12,15 +12,20 @@ import SQLKit
 /// commit ran on whichever event loop's connection it was given, and each connection's page cache was
 /// thrown away whenever the other one had written; and every 1,000 pages of log the committing connection
 /// copied the log into the database and fsynced it (SQLite's automatic checkpoint), inside a chat's commit.
-/// Here the writer keeps its cache, and a second connection checkpoints in the background while the writer
-/// goes on. The writer still checkpoints itself past `safetyCheckpointPages`, so the log stays bounded even
+/// Here the writer keeps its cache, and a second connection checkpoints in the background, once enough of the
+/// log waits (read from the WAL index, `SQLiteWALIndex`), while the writer goes on. The writer still checkpoints itself past `safetyCheckpointPages`, so the log stays bounded even
 /// if the background checkpoints fall behind (a passive checkpoint never blocks the writer, so under
 /// constant load it may never find the log fully copied, and only a checkpoint by the writer lets the next
 /// commit start the log over).
 actor SQLiteWriteConnection {
     struct Tuning: Sendable {
-        /// How often the background connection checkpoints while there are new commits.
+        /// How often the background connection looks at the log.
         var checkpointInterval: Duration = .milliseconds(100)
+        /// The background connection copies the log into the file once this many pages wait in it (SQLite's own
+        /// threshold for its automatic checkpoint). Not after every commit: the first commit after a complete
+        /// checkpoint starts the log over, and the log's new header is fsynced inside that commit (1–2 ms here),
+        /// so checkpointing whenever something was committed put an fsync into nearly every chat at light load.
+        var checkpointPages = 1_000
         /// The writer's own automatic checkpoint, in pages (SQLite's default is 1,000).
         var safetyCheckpointPages = 8_000
     }
@@ -35,6 +40,7 @@ actor SQLiteWriteConnection {
     }
 
     private let path: String
+    private let walIndex: SQLiteWALIndex
     private let tuning: Tuning
     private let eventLoop: any EventLoop
     private let logger: Logger
@@ -46,6 +52,7 @@ actor SQLiteWriteConnection {
 
     init(path: String, tuning: Tuning = .init(), eventLoop: any EventLoop, logger: Logger) {
         self.path = path
+        self.walIndex = SQLiteWALIndex(databasePath: path)
         self.tuning = tuning
         self.eventLoop = eventLoop
         self.logger = logger
@@ -105,7 +112,7 @@ actor SQLiteWriteConnection {
     private func checkpointWhileOpen(_ connection: SQLiteConnection) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: tuning.checkpointInterval)
-            guard committedSinceCheckpoint else { continue }
+            guard committedSinceCheckpoint, (walIndex.pagesWaiting() ?? 0) >= tuning.checkpointPages else { continue }
             committedSinceCheckpoint = false
             do {
                 _ = try await connection.query("PRAGMA wal_checkpoint(PASSIVE)")

@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Foundation
 import Testing
 @testable import ChatGateway
@@ -50,7 +51,7 @@ struct SQLiteWriteConnectionTests {
     }
 
     @Test func writesAreReadableAtOnceAndCopiedIntoTheFileInTheBackground() async throws {
-        try await Self.withWriter(.init(checkpointInterval: .milliseconds(20), safetyCheckpointPages: 1_000_000)) { harness, connection, path in
+        try await Self.withWriter(.init(checkpointInterval: .milliseconds(20), checkpointPages: 1, safetyCheckpointPages: 1_000_000)) { harness, connection, path in
             let before = Self.fileSize(path)
             try await Self.writePending(300, through: connection, harness)
             // Committed on the writer's connection, seen by the pool's.
@@ -59,6 +60,30 @@ struct SQLiteWriteConnectionTests {
             // checkpoint is set out of reach here, so growth is the background connection's work.
             let deadline = ContinuousClock.now + .seconds(10)
             while Self.fileSize(path) <= before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(Self.fileSize(path) > before)
+        }
+    }
+
+    /// A light load leaves its pages in the log (each complete checkpoint makes the next commit fsync a new log
+    /// header), and the WAL index tells how many wait, until a checkpoint copies them.
+    @Test func aFewPagesStayInTheLogUntilEnoughWait() async throws {
+        try await Self.withWriter(.init(checkpointInterval: .milliseconds(10), checkpointPages: 1_000_000, safetyCheckpointPages: 1_000_000)) { harness, connection, path in
+            let index = SQLiteWALIndex(databasePath: path)
+            try await Self.writePending(1, through: connection, harness)
+            let before = Self.fileSize(path)
+            let waiting = try #require(index.pagesWaiting())
+            try await Self.writePending(50, through: connection, harness)
+            try await Task.sleep(for: .milliseconds(200))   // twenty looks by the background connection
+            #expect(Self.fileSize(path) == before, "checkpointed below the threshold")
+            let waitingAfter = try #require(index.pagesWaiting())
+            #expect(waitingAfter > waiting, "the WAL index showed \(waiting) pages waiting, then \(waitingAfter)")
+
+            // On a connection that has read the database (one that has not yet does not know it is in WAL mode).
+            try await (harness.app.db as! any SQLDatabase).withSession { sql in
+                _ = try await sql.raw("SELECT count(*) FROM gateway_messages").all()
+                _ = try await sql.raw("PRAGMA wal_checkpoint(PASSIVE)").all()
+            }
+            #expect(index.pagesWaiting() == 0)
             #expect(Self.fileSize(path) > before)
         }
     }
