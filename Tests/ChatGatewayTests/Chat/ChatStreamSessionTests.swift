@@ -4,8 +4,8 @@ import Testing
 @Suite("Stream session hand-off")
 struct ChatStreamSessionTests {
     /// Events every 10 ms with a 300 ms keep-alive: the writer must never get an empty batch (a keep-alive).
-    /// A keep-alive timer of an earlier wait, cancelled because an event came first, once woke the next wait
-    /// at once: a storm of keep-alives that starved the relay when tasks ran on the event loops.
+    /// When each wait had a timer of its own, an earlier wait's timer, cancelled because an event came first,
+    /// once woke the next wait at once: a storm of keep-alives that starved the relay.
     @Test func aCancelledKeepAliveTimerDoesNotWakeALaterWait() async throws {
         let session = ChatStreamSession(caller: CallerIdentity(systemID: "drillquiz", userID: "user-1"))
         let publisher = Task {
@@ -24,6 +24,20 @@ struct ChatStreamSessionTests {
         try await publisher.value
         #expect(events == 60)
         #expect(emptyBatches == 0, "\(emptyBatches) keep-alives in \(batches) batches")
+    }
+
+    /// While the writer is busy with a slow client for longer than the keep-alive interval, the session's timer
+    /// must not spin (its next keep-alive would always be overdue): it looks again an interval later.
+    @Test func aWriterBusyWithASlowClientDoesNotSpinTheKeepAliveTimer() async throws {
+        let session = ChatStreamSession(caller: CallerIdentity(systemID: "drillquiz", userID: "user-1"))
+        Task { await session.publish(.replace("hello")) }
+        #expect(await session.nextBatch(keepAlive: .milliseconds(5)) == [.replace("hello")])
+        try await Task.sleep(for: .milliseconds(400))   // "writing" to a slow client, no wait parked
+        // Once per 5 ms interval at most (80); a timer whose next keep-alive stayed overdue fired without pause.
+        let checks = await session.keepAliveChecks
+        #expect(checks <= 90, "the keep-alive timer fired \(checks) times in 400 ms")
+        #expect(await session.nextBatch(keepAlive: .milliseconds(5)) == [])
+        await session.finish()
     }
 
     @Test func aQuietStreamGetsKeepAlivesAtTheirPace() async throws {

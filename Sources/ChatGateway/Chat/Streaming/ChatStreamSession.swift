@@ -9,8 +9,13 @@ actor ChatStreamSession {
     private var finished = false
     private var clientGone = false
     private var waiter: CheckedContinuation<Void, Never>?
-    /// Counts the writer's waits, so a keep-alive timer wakes only the wait it was started for.
-    private var waits = 0
+    /// When the writer was last handed something (events or a keep-alive).
+    private var lastHandedOut = ContinuousClock.now
+    /// One timer per stream, not one per wait: a wait per event each with a task and a timer of its own was
+    /// a measurable share of the CPU per relayed token with a thousand streams open.
+    private var keepAlives: Task<Void, Never>?
+    /// How many times the keep-alive timer fired (at most one per interval; tests check that it does not spin).
+    private(set) var keepAliveChecks = 0
     private var finishHandlers: [@Sendable () async -> Void] = []
     private(set) var taskID: String?
     private(set) var stopRequested = false
@@ -34,6 +39,7 @@ actor ChatStreamSession {
     /// The reader is done; the writer drains what is left and ends the response.
     func finish() {
         finished = true
+        keepAlives?.cancel()
         wake()
         let handlers = finishHandlers
         finishHandlers = []
@@ -48,31 +54,48 @@ actor ChatStreamSession {
     /// The client went away: stop queueing for it.
     func clientDisconnected() {
         clientGone = true
+        keepAlives?.cancel()
         pending.removeAll()
     }
 
     /// The next events for the client; empty when `keepAlive` passed with nothing to send, nil when the stream is over.
     func nextBatch(keepAlive: Duration) async -> [ChatStreamEvent]? {
+        if keepAlives == nil, !finished { startKeepAlives(every: keepAlive) }
         if pending.isEmpty && !finished {
-            waits += 1
-            let wait = waits
-            let timer = Task { [weak self] in
-                // A cancelled timer (an event came first) must not wake anything: by now a later wait may be
-                // parked, and waking it early would send a keep-alive, whose wait's timer is cancelled in turn…
-                guard (try? await Task.sleep(for: keepAlive)) != nil else { return }
-                await self?.keepAliveDue(for: wait)
-            }
             await withCheckedContinuation { waiter = $0 }
-            timer.cancel()
         }
+        lastHandedOut = .now
+        // Woken with nothing to send and not finished: the keep-alive timer's doing.
         if pending.isEmpty { return finished ? nil : [] }
         defer { pending.removeAll(keepingCapacity: true) }
         return pending
     }
 
-    /// Wakes the wait `wait` if it is still the one parked.
-    private func keepAliveDue(for wait: Int) {
-        if wait == waits { wake() }
+    /// Wakes the writer with a keep-alive whenever `interval` has passed since it was last handed anything.
+    private func startKeepAlives(every interval: Duration) {
+        lastHandedOut = .now
+        keepAlives = Task { [weak self] in
+            while let due = await self?.keepAliveDue(after: interval) {
+                guard (try? await Task.sleep(until: due, clock: .continuous)) != nil else { return }
+                await self?.wakeIfQuiet(for: interval)
+            }
+        }
+    }
+
+    /// When the next keep-alive is due; nil once the stream is over.
+    private func keepAliveDue(after interval: Duration) -> ContinuousClock.Instant? {
+        finished || clientGone ? nil : lastHandedOut + interval
+    }
+
+    private func wakeIfQuiet(for interval: Duration) {
+        keepAliveChecks += 1
+        let now = ContinuousClock.now
+        guard now - lastHandedOut >= interval else { return }
+        if waiter != nil {
+            wake()
+        } else {
+            lastHandedOut = now   // the writer is still writing to a slow client: look again an interval later
+        }
     }
 
     private func wake() {
