@@ -104,4 +104,9 @@ import sqlite3, sys
 rows = sqlite3.connect(sys.argv[1]).execute("select role, content, status from gateway_messages order by created_at").fetchall()
 assert rows == [("user", "hello", "complete"), ("assistant", "Echo: hello", "complete")], rows
 PY
+echo "-- fake-dify on a port already in use: one line naming it, not a crash report"
+fake="$(dirname "$bin")/fake-dify"
+[ -x "$fake" ] || fail "fake-dify is not built"
+if "$fake" --host 127.0.0.1 --port "$port" >/dev/null 2>err.txt; then fail "fake-dify started on a port in use"; fi
+[ "$(wc -l <err.txt)" = 1 ] && grep -q "cannot listen on 127.0.0.1:$port" err.txt || fail "fake-dify on a used port: $(head -5 err.txt)"
 echo "cli-smoke: all checks passed"

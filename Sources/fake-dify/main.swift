@@ -37,7 +37,14 @@ while let flag = args.popFirst() {
 }
 if !apiKeys.isEmpty { options.apiKeys = apiKeys }
 
-let server = try await FakeDifyServer.start(host: host, port: port, store: FakeDifyStore(options: options), logLevel: logLevel)
+let server: FakeDifyServer
+do {
+    server = try await FakeDifyServer.start(host: host, port: port, store: FakeDifyStore(options: options), logLevel: logLevel)
+} catch {
+    // One line, not a crash report: the usual cause is a port already in use.
+    FileHandle.standardError.write(Data("fake-dify: cannot listen on \(host):\(port): \(error)\n".utf8))
+    exit(1)
+}
 // Unbuffered, so a script reading our stdout sees the URL at once.
 FileHandle.standardOutput.write(Data((server.baseURL + "\n").utf8))
 
