@@ -21,7 +21,7 @@ struct ChatController: RouteCollection {
     func chat(_ req: Request) async throws -> Response {
         // Who is asking comes first: an anonymous caller learns nothing from body validation.
         let credential = try await auth.credential(for: req)
-        let body = try req.content.decode(ChatRequest.self)
+        let body = try ChatRequest.decodedDirectly(from: req) ?? req.content.decode(ChatRequest.self)
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
         try await admission.admit(caller, apiKey: credential.isAPIKey ? req.headers.first(name: "X-API-Key") : nil)
         let service = ChatService(
