@@ -157,7 +157,8 @@ struct SQLiteWriteConnectionClosed: Error, CustomStringConvertible {
 }
 
 /// Runs a group commit's statements on SQLite's writer connection as one transaction, queued together
-/// (see `RowUpsert.runAsOneTransaction`).
+/// (see `RowUpsert.runAsOneTransaction`). One batch at a time (the `GroupCommitWriter` for SQLite has one batch in
+/// flight): a second batch's `BEGIN` queued meanwhile would land inside this one's transaction.
 struct SQLiteConnectionRowWriter: RowWriter {
     let connection: SQLiteWriteConnection
 
