@@ -158,7 +158,7 @@ struct SQLiteWriteConnectionClosed: Error, CustomStringConvertible {
 
 /// Runs a group commit's statements on SQLite's writer connection as one transaction, queued together
 /// (see `RowUpsert.runAsOneTransaction`). One batch at a time (the `GroupCommitWriter` for SQLite has one batch in
-/// flight): a second batch's `BEGIN` queued meanwhile would land inside this one's transaction.
+/// flight): batches queued by concurrent callers could interleave their statements on the connection.
 struct SQLiteConnectionRowWriter: RowWriter {
     let connection: SQLiteWriteConnection
 
