@@ -13,10 +13,10 @@ import SQLKit
 /// thrown away whenever the other one had written; and every 1,000 pages of log the committing connection
 /// copied the log into the database and fsynced it (SQLite's automatic checkpoint), inside a chat's commit.
 /// Here the writer keeps its cache, and a second connection checkpoints in the background, once enough of the
-/// log waits (read from the WAL index, `SQLiteWALIndex`), while the writer goes on. The writer still checkpoints itself past `safetyCheckpointPages`, so the log stays bounded even
-/// if the background checkpoints fall behind (a passive checkpoint never blocks the writer, so under
-/// constant load it may never find the log fully copied, and only a checkpoint by the writer lets the next
-/// commit start the log over).
+/// log waits (read from the WAL index, `SQLiteWALIndex`), while the writer goes on. The writer still checkpoints
+/// itself past `safetyCheckpointPages`, so the log stays bounded even if the background checkpoints fall behind
+/// (a passive checkpoint never blocks the writer, so under constant load it may never find the log fully
+/// copied, and only a checkpoint by the writer lets the next commit start the log over).
 actor SQLiteWriteConnection {
     struct Tuning: Sendable {
         /// How often the background connection looks at the log.
@@ -47,7 +47,7 @@ actor SQLiteWriteConnection {
     private var state: Open?
     private var opening: Task<Open, any Error>?
     private var closed = false
-    /// Set by every commit, cleared by the checkpoint that follows it.
+    /// Set by every commit, cleared by the background connection's next look at the log.
     private var committedSinceCheckpoint = false
 
     init(path: String, tuning: Tuning = .init(), eventLoop: any EventLoop, logger: Logger) {
@@ -112,8 +112,10 @@ actor SQLiteWriteConnection {
     private func checkpointWhileOpen(_ connection: SQLiteConnection) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: tuning.checkpointInterval)
-            guard committedSinceCheckpoint, (walIndex.pagesWaiting() ?? 0) >= tuning.checkpointPages else { continue }
+            // Looks only after new commits: an idle gateway with a few pages in the log reads nothing.
+            guard committedSinceCheckpoint else { continue }
             committedSinceCheckpoint = false
+            guard (walIndex.pagesWaiting() ?? 0) >= tuning.checkpointPages else { continue }
             do {
                 _ = try await connection.query("PRAGMA wal_checkpoint(PASSIVE)")
             } catch where !Task.isCancelled {
