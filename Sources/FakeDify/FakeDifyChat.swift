@@ -20,7 +20,7 @@ func handleChatMessages(_ req: Request, store: FakeDifyStore) async throws -> Re
     let options = await store.options
     let chat = FakeChatRun(ticket: ticket, store: store, options: options, fault: fault, started: started)
     if payload.streaming {
-        await store.registerTask(ticket.taskID, user: user)
+        store.registerTask(ticket.taskID, user: user)
         return chat.streamingResponse()
     }
     return try await chat.blockingResponse()

@@ -71,7 +71,7 @@ func difyJSONResponse(_ json: FakeDifyJSON, status: Int = 200) -> Response {
     var headers = HTTPHeaders()
     headers.replaceOrAdd(name: .contentType, value: "application/json")
     return Response(status: HTTPResponseStatus(statusCode: status), headers: headers,
-                    body: .init(string: json.serialized(.python)))
+                    body: .init(buffer: ByteBuffer(bytes: json.bytes(.python))))
 }
 
 /// Runs a handler and turns a thrown `DifyError` into Dify's error body, so the routes behave the same

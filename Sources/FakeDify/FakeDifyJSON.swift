@@ -37,37 +37,47 @@ enum FakeDifyJSON: Sendable {
     }
 
     func serialized(_ style: Style = .compact) -> String {
-        var out = ""
+        String(decoding: bytes(style), as: UTF8.self)
+    }
+
+    /// The UTF-8 text, written byte by byte: building it as a `String` scalar by scalar was most of the fake's CPU
+    /// with a thousand streams open.
+    func bytes(_ style: Style = .compact) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(to: &out, style: style)
         return out
     }
 
-    private func write(to out: inout String, style: Style) {
-        let comma = style == .compact ? "," : ", "
-        let colon = style == .compact ? ":" : ": "
+    func write(to out: inout [UInt8], style: Style) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += Self.pythonFloat(d)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d): out.append(contentsOf: Self.pythonFloat(d).utf8)
         case .string(let s): Self.writeString(s, to: &out, asciiOnly: style == .python)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += comma }
+                if i > 0 { Self.writeSeparator(",", to: &out, style: style) }
                 item.write(to: &out, style: style)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (i, (key, value)) in members.enumerated() {
-                if i > 0 { out += comma }
+                if i > 0 { Self.writeSeparator(",", to: &out, style: style) }
                 Self.writeString(key, to: &out, asciiOnly: style == .python)
-                out += colon
+                Self.writeSeparator(":", to: &out, style: style)
                 value.write(to: &out, style: style)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
+    }
+
+    private static func writeSeparator(_ separator: Unicode.Scalar, to out: inout [UInt8], style: Style) {
+        out.append(UInt8(ascii: separator))
+        if style == .python { out.append(UInt8(ascii: " ")) }
     }
 
     /// Python's float repr always shows a fraction or exponent, so a client sees a float, not an int.
@@ -77,26 +87,36 @@ enum FakeDifyJSON: Sendable {
         return text.contains(".") || text.contains("e") ? text : text + ".0"
     }
 
-    private static func writeString(_ s: String, to out: inout String, asciiOnly: Bool) {
-        out += "\""
+    private static func writeString(_ s: String, to out: inout [UInt8], asciiOnly: Bool) {
+        out.append(UInt8(ascii: "\""))
         for scalar in s.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
+            case "\"": out.append(contentsOf: #"\""#.utf8)
+            case "\\": out.append(contentsOf: #"\\"#.utf8)
+            case "\n": out.append(contentsOf: #"\n"#.utf8)
+            case "\r": out.append(contentsOf: #"\r"#.utf8)
+            case "\t": out.append(contentsOf: #"\t"#.utf8)
+            case "\u{08}": out.append(contentsOf: #"\b"#.utf8)
+            case "\u{0C}": out.append(contentsOf: #"\f"#.utf8)
             default:
                 if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7F) {
-                    for unit in String(scalar).utf16 { out += String(format: "\\u%04x", unit) }
+                    UTF16.encode(scalar) { unit in writeUnicodeEscape(unit, to: &out) }
+                } else if scalar.isASCII {
+                    out.append(UInt8(scalar.value))
                 } else {
-                    out.unicodeScalars.append(scalar)
+                    UTF8.encode(scalar) { out.append($0) }
                 }
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// `\u00e9`: lower-case hex, as Python writes it.
+    private static func writeUnicodeEscape(_ unit: UInt16, to out: inout [UInt8]) {
+        out.append(contentsOf: #"\u"#.utf8)
+        for shift in stride(from: 12, through: 0, by: -4) { out.append(hexDigits[Int((unit >> UInt16(shift)) & 0xF)]) }
     }
 }
 

@@ -40,7 +40,7 @@ extension FakeDifyRoutes {
         let body = try req.difyJSONBody()
         let user = try req.difyUser(body["user"], required: true)
         if let taskID = req.parameters.get("task_id") {
-            await store.stop(taskID: taskID, user: user)
+            store.stop(taskID: taskID, user: user)
         }
         return Self.success
     }

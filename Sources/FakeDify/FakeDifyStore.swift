@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The fake app's state: options, injected fault, and every user's conversations and messages.
 /// Shared by the routes and by tests, which can seed and inspect it directly.
@@ -13,8 +14,9 @@ public actor FakeDifyStore {
 
     var conversations: [String: FakeConversation] = [:]
     var messages: [String: FakeMessage] = [:]
-    /// Running streams by task id, for the stop endpoint.
-    var tasks: [String: (user: String, stopped: Bool)] = [:]
+    /// Running streams by task id, for the stop endpoint. Behind a lock rather than the actor: every stream
+    /// looks at its flag between tokens, from its event loop, and a thousand streams must not queue on the actor.
+    nonisolated let tasks = FakeTaskFlags()
     /// Generated names waiting for their generation to finish.
     var pendingNames: [String: String] = [:]
     private var hangWaiters: [CheckedContinuation<Void, Never>] = []
@@ -47,7 +49,7 @@ public actor FakeDifyStore {
     /// Addition: ends everything in flight (streams end as if stopped, hung requests get a 503),
     /// so a server can shut down without waiting for them.
     public func abortInFlight() {
-        for id in tasks.keys { tasks[id]?.stopped = true }
+        tasks.stopAll()
         releaseHangs()
     }
 
@@ -84,20 +86,30 @@ public actor FakeDifyStore {
 
     // MARK: Stop
 
-    func registerTask(_ taskID: String, user: String) {
-        tasks[taskID] = (user, false)
-    }
+    nonisolated func registerTask(_ taskID: String, user: String) { tasks.register(taskID, user: user) }
 
-    func isStopped(_ taskID: String) -> Bool {
-        tasks[taskID]?.stopped ?? true
-    }
+    nonisolated func isStopped(_ taskID: String) -> Bool { tasks.isStopped(taskID) }
 
     /// Like Dify, a stop for an unknown task or another user's task silently does nothing.
-    func stop(taskID: String, user: String) {
-        if tasks[taskID]?.user == user { tasks[taskID]?.stopped = true }
+    nonisolated func stop(taskID: String, user: String) { tasks.stop(taskID, user: user) }
+
+    nonisolated func unregisterTask(_ taskID: String) { tasks.unregister(taskID) }
+}
+
+/// Which streams are running, for whom, and whether a stop was asked for.
+final class FakeTaskFlags: Sendable {
+    private let running = NIOLockedValueBox<[String: (user: String, stopped: Bool)]>([:])
+
+    func register(_ taskID: String, user: String) { running.withLockedValue { $0[taskID] = (user, false) } }
+    func unregister(_ taskID: String) { running.withLockedValue { $0[taskID] = nil } }
+    /// Unknown tasks count as stopped: nothing is running under that id.
+    func isStopped(_ taskID: String) -> Bool { running.withLockedValue { $0[taskID]?.stopped ?? true } }
+
+    func stop(_ taskID: String, user: String) {
+        running.withLockedValue { if $0[taskID]?.user == user { $0[taskID]?.stopped = true } }
     }
 
-    func unregisterTask(_ taskID: String) {
-        tasks[taskID] = nil
+    func stopAll() {
+        running.withLockedValue { tasks in for id in tasks.keys { tasks[id]?.stopped = true } }
     }
 }
