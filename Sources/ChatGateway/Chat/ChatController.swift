@@ -28,7 +28,7 @@ struct ChatController: RouteCollection {
             dify: dify, targets: targets, store: ConversationStore(database: req.db, writer: writer, now: now), limits: limits, logger: req.logger)
         if body.stream ?? Self.acceptsEventStream(req) {
             let session = try await admission.stream(for: caller) {
-                try await service.stream(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller, registry: streams, grace: keepAlive)
+                try await service.stream(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller, registry: streams, grace: keepAlive, on: req.eventLoop)
             }
             return .chatStream(session, keepAlive: keepAlive)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Sends one message to Dify (blocking) and records both sides of the turn.
 /// The user's message is stored before the upstream call and survives any upstream failure.
@@ -31,37 +32,42 @@ struct ChatService: Sendable {
     /// Starts a streaming answer. Dify's answer head is awaited for up to `grace`: a refusal in that time
     /// (Dify down, 404, 429, bad input) is an honest HTTP error, recorded. A Dify slower than that gets the
     /// client's stream started anyway, with keep-alives, and a later refusal arrives as an `error` event.
-    /// Either way the answer is stored however the client behaves.
+    /// Either way the answer is stored however the client behaves. The stream is relayed on `eventLoop`,
+    /// the loop of the client's connection.
     func stream(
         _ message: String, conversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity,
-        registry: ChatStreamRegistry, grace: Duration
+        registry: ChatStreamRegistry, grace: Duration, on eventLoop: any EventLoop
     ) async throws -> ChatStreamSession {
         let (request, target, pending) = try await prepare(message, conversationID: conversationID, inputs: inputs, as: caller)
-        let opening = Task { [dify] in try await dify.streamMessage(request, to: target) }
-        let session = ChatStreamSession(caller: caller)
-        let pump = ChatStreamPump(store: store, registry: registry, logger: logger)
+        let session = ChatStreamSession(caller: caller, eventLoop: eventLoop)
+        let relay = ChatStreamRelay(session: session, pending: pending, store: store, registry: registry, logger: logger)
+        let opening = Task { [dify] in try await dify.openStream(request, to: target, on: eventLoop, into: relay) }
         switch await Self.race(opening, grace: grace) {
-        case .opened(let events):
-            await registry.launch { await pump.run(events, session: session, pending: pending) }
+        case .opened:
+            await registry.launch { await relay.finished() }
         case .refused(let error):
+            relay.abandon()
             try await store.recordFailure(error.summary, for: pending)
             logger.warning("chat stream refused upstream", metadata: ["system_id": .string(caller.systemID), "error": .string(error.summary)])
             throw error
         case .stillWaiting:
-            await registry.launch { await pump.run(opening: opening, session: session, pending: pending) }
+            await registry.launch {
+                do { try await opening.value } catch { relay.openingFailed(error as? DifyError ?? .unreachable(String(describing: error))) }
+                await relay.finished()
+            }
         }
         return session
     }
 
     private enum Opening: Sendable {
-        case opened(DifyEventStream)
+        case opened
         case refused(DifyError)
         case stillWaiting
     }
 
     /// Whichever comes first: Dify's answer head, or the end of `grace`. Not a task group: a group would
     /// wait for its children, and awaiting `opening` cannot be cancelled.
-    private static func race(_ opening: Task<DifyEventStream, any Error>, grace: Duration) async -> Opening {
+    private static func race(_ opening: Task<Void, any Error>, grace: Duration) async -> Opening {
         let once = ResumeOnce<Opening>()
         return await withCheckedContinuation { continuation in
             once.arm(continuation)
@@ -70,7 +76,7 @@ struct ChatService: Sendable {
                 once.resume(.stillWaiting)
             }
             Task {
-                do { once.resume(.opened(try await opening.value)) }
+                do { try await opening.value; once.resume(.opened) }
                 catch { once.resume(.refused(error as? DifyError ?? .unreachable(String(describing: error)))) }
                 timer.cancel()
             }

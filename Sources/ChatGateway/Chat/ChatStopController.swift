@@ -16,14 +16,14 @@ struct ChatStopController: RouteCollection {
     func stop(_ req: Request) async throws -> Result {
         let caller = try await access.auth.identityFromQueryOrBody(req)
         let taskID = try req.parameters.require("task_id")
-        let session = await streams.session(forTask: taskID)
+        let session = streams.session(forTask: taskID)
         let owner: (systemID: String, userID: String)?
         if let session { owner = (session.caller.systemID, session.caller.userID) }
         else { owner = try await access.store(on: req.db).owner(ofTask: taskID) }
         // Dify would silently accept any task id; the gateway only stops tasks it knows to be the caller's.
         guard let owner else { throw ChatError.taskNotFound }
         guard owner == (caller.systemID, caller.userID) else { throw ChatError.taskNotFound }
-        await session?.requestStop()
+        session?.requestStop()
         try await access.dify.stopMessage(taskID: taskID, user: caller.difyUser, at: try access.target(for: caller))
         return Result(result: "success")
     }

@@ -1,11 +1,14 @@
+import NIOCore
+
 /// The seam between the gateway and Dify's Service API. `HTTPDifyClient` is the live one;
 /// unit tests pass stubs, end-to-end tests point the live one at `FakeDify` over loopback.
 /// Every method throws `DifyError` only.
 public protocol DifyClient: Sendable {
     func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer
-    /// Starts a streaming answer. Errors Dify reports before the stream starts (404, 429, validation) are thrown here;
-    /// errors after it are `.error` events, and a broken or silent stream throws from the sequence.
-    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream
+    /// Starts a streaming answer and returns once Dify has accepted it (a 2xx head). Errors Dify reports before the
+    /// stream starts (404, 429, validation) are thrown here, and then `sink` is never called. After a return, `sink`
+    /// gets the answer's events on `eventLoop` and then one `end` (Dify's own errors arrive as `.error` events).
+    func openStream(_ request: DifyChatRequest, to target: DifyTarget, on eventLoop: any EventLoop, into sink: any DifyStreamSink) async throws
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws
     func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation>
     func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage>
@@ -14,9 +17,6 @@ public protocol DifyClient: Sendable {
     func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws
     func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String]
 }
-
-/// Dify's answer events, in order. Iterating throws `DifyError` when the stream breaks or goes silent.
-public typealias DifyEventStream = AsyncThrowingStream<DifyStreamEvent, any Error>
 
 extension DifyClient {
     /// Every conversation of `user`, following `last_id` while `has_more` (the seed read only the first 20).

@@ -27,20 +27,25 @@ public struct HTTPDifyClient: DifyClient {
         return answer
     }
 
-    public func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
-        var httpRequest = Self.request(.POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "streaming"))
-        httpRequest.headers.add(name: "Accept", value: "text/event-stream")
-        let response: HTTPClientResponse
+    public func openStream(_ request: DifyChatRequest, to target: DifyTarget, on eventLoop: any EventLoop, into sink: any DifyStreamSink) async throws {
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: "Bearer \(target.apiKey)")
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Accept", value: "text/event-stream")
+        let delegate = DifyStreamDelegate(sink: sink, eventLoop: eventLoop, maxErrorBytes: maxResponseBytes)
         do {
-            response = try await streamingHTTP.execute(httpRequest, timeout: timeout)
+            let httpRequest = try HTTPClient.Request(
+                url: target.url("chat-messages"), method: .POST, headers: headers,
+                body: .byteBuffer(JSONValue.object(Self.chatBody(request, mode: "streaming")).jsonBuffer()))
+            // The delegate runs on the client's event loop, and the pool prefers a connection to Dify on that loop
+            // too: then Dify's bytes reach the client without a hop between threads. Preferred, not required: a
+            // required loop would open connections beyond DIFY_MAX_CONNECTIONS.
+            let task = streamingHTTP.execute(request: httpRequest, delegate: delegate, eventLoop: .delegate(on: eventLoop))
+            delegate.start(task, headTimeout: timeout)
+            try await delegate.opened.futureResult.get()
         } catch {
             throw Self.transportError(error)
         }
-        guard (200..<300).contains(Int(response.status.code)) else {
-            let bytes = (try? await response.body.collect(upTo: maxResponseBytes)) ?? ByteBuffer()
-            throw Self.upstreamError(status: Int(response.status.code), body: bytes)
-        }
-        return DifyEventStream.decoding(response.body, mapError: Self.transportError)
     }
 
     public func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws {

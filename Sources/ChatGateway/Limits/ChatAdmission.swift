@@ -39,7 +39,7 @@ struct ChatAdmission: Sendable {
             await streams.releaseStream(for: user)
             throw error
         }
-        await session.onFinish { [streams] in await streams.releaseStream(for: user) }
+        session.onFinish { [streams] in await streams.releaseStream(for: user) }
         return session
     }
 

@@ -24,7 +24,9 @@ struct ChatStreamingTests {
             #expect(events.first?.name == "start")
             #expect(events.last?.name == "done")
             let deltas = events.filter { $0.name == "delta" }
-            #expect(deltas.count > 5)
+            // Deltas that wait for the client (its response not started yet, or a write still in progress) merge;
+            // on a busy machine that can be several, never all of them.
+            #expect(deltas.count > 1)
             #expect(deltas.compactMap { $0.data["text"] as? String }.joined() == Self.expected)
             // Tokens arrive over time, not all at once at the end.
             let spread = try #require(events.last).receivedAt - (try #require(deltas.first)).receivedAt

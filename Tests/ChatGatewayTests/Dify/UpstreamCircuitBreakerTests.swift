@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import Testing
 @testable import ChatGateway
 
@@ -144,7 +145,7 @@ final class StubDify: DifyClient, @unchecked Sendable {
     }
 
     func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer { try fail() }
-    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream { try fail() }
+    func openStream(_ request: DifyChatRequest, to target: DifyTarget, on eventLoop: any EventLoop, into sink: any DifyStreamSink) async throws { try fail() }
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { try fail() }
     func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> { try fail() }
     func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> { try fail() }

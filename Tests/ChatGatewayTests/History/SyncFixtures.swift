@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 @testable import ChatGateway
 
 /// A live Dify client (to the harness's fake Dify over loopback) that can be told to fail some calls first:
@@ -34,7 +35,9 @@ final class FlakyDify: DifyClient, @unchecked Sendable {
     }
 
     func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer { try await live.sendMessage(request, to: target) }
-    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream { try await live.streamMessage(request, to: target) }
+    func openStream(_ request: DifyChatRequest, to target: DifyTarget, on eventLoop: any EventLoop, into sink: any DifyStreamSink) async throws {
+        try await live.openStream(request, to: target, on: eventLoop, into: sink)
+    }
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { try await live.stopMessage(taskID: taskID, user: user, at: target) }
     func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> {
         try await live.messages(conversationID: conversationID, user: user, firstID: firstID, limit: limit, at: target)

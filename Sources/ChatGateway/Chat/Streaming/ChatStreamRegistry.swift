@@ -1,7 +1,11 @@
+import NIOConcurrencyHelpers
+
 /// The streams this process is reading: by task id (for stop), and as tasks to wait for on shutdown,
 /// so a SIGTERM lets answers in flight finish and be stored.
 actor ChatStreamRegistry {
-    private var sessions: [String: ChatStreamSession] = [:]
+    /// Behind a lock, not the actor: a stream registers its task id from its event loop, synchronously, before
+    /// the client sees that id (so a stop sent right after the `start` event finds it).
+    private nonisolated let sessions = NIOLockedValueBox<[String: ChatStreamSession]>([:])
     private var running: [Int: Task<Void, Never>] = [:]
     private var nextID = 0
     /// Streams running per Dify user, counted from before Dify is asked until the answer is read to its end.
@@ -17,9 +21,9 @@ actor ChatStreamRegistry {
         }
     }
 
-    func register(taskID: String, session: ChatStreamSession) { sessions[taskID] = session }
-    func unregister(taskID: String) { sessions[taskID] = nil }
-    func session(forTask taskID: String) -> ChatStreamSession? { sessions[taskID] }
+    nonisolated func register(taskID: String, session: ChatStreamSession) { sessions.withLockedValue { $0[taskID] = session } }
+    nonisolated func unregister(taskID: String) { sessions.withLockedValue { $0[taskID] = nil } }
+    nonisolated func session(forTask taskID: String) -> ChatStreamSession? { sessions.withLockedValue { $0[taskID] } }
     var activeCount: Int { running.count }
 
     /// Counts a stream against its user's cap before it starts; false when `limit` are already running.

@@ -1,105 +1,158 @@
-/// The hand-off between the task reading Dify and the task writing to the client.
-///
-/// The reader never waits for the client: events queue here, and consecutive text deltas merge into one,
-/// so a slow client costs at most the answer's size in memory (which is stored anyway) and gets bigger
-/// deltas, never an unbounded queue. Once the client is gone, events are dropped and the reader carries on.
-actor ChatStreamSession {
-    let caller: CallerIdentity
-    private var pending: [ChatStreamEvent] = []
-    private var finished = false
-    private var clientGone = false
-    private var waiter: CheckedContinuation<Void, Never>?
-    /// When the writer was last handed something (events or a keep-alive).
-    private var lastHandedOut = ContinuousClock.now
-    /// One timer per stream, not one per wait: a wait per event each with a task and a timer of its own was
-    /// a measurable share of the CPU per relayed token with a thousand streams open.
-    private var keepAlives: Task<Void, Never>?
-    /// How many times the keep-alive timer fired (at most one per interval; tests check that it does not spin).
-    private(set) var keepAliveChecks = 0
-    private var finishHandlers: [@Sendable () async -> Void] = []
-    private(set) var taskID: String?
-    private(set) var stopRequested = false
+import NIOConcurrencyHelpers
+import NIOCore
+import Vapor
 
-    init(caller: CallerIdentity) { self.caller = caller }
+/// One streaming chat as its client sees it: who asked, its Dify task (for stop), and the writing of events
+/// to the client's response.
+///
+/// The relay reading Dify never waits for the client: when a write to the client is still in progress, events
+/// queue here and consecutive text deltas merge into one, so a slow client costs at most the answer's size in
+/// memory (which is stored anyway) and gets bigger deltas, never an unbounded queue. Once the client is gone,
+/// events are dropped and the relay carries on. A keep-alive comment goes out whenever `keepAlive` passes with
+/// nothing written.
+///
+/// Event handling runs on `eventLoop`, the loop of the client's connection (and of the connection to Dify), so
+/// relaying an event is a plain call, not a hand-off between threads.
+final class ChatStreamSession: @unchecked Sendable {
+    // The stored `var`s are touched on `eventLoop` only; `shared` is read from anywhere (stop, admission).
+    // That split is what makes `@unchecked Sendable` sound.
+    let caller: CallerIdentity
+    let eventLoop: any EventLoop
+    private let shared = NIOLockedValueBox(Shared())
+
+    private var pending: [ChatStreamEvent] = []
+    private var writer: (any BodyStreamWriter)?
+    private var keepAliveInterval = TimeAmount.seconds(15)
+    private var writing = false
+    private var readerDone = false
+    private var clientGone = false
+    private var ended = false
+    /// When the client was last written to (events or a keep-alive).
+    private var lastWrite = NIODeadline.now()
+    /// One timer per stream, not one per event: it looks when an interval since the last write may have passed.
+    private var keepAliveTimer: Scheduled<Void>?
+    /// How many times the keep-alive timer fired (at most once per interval; tests check that it does not spin).
+    private(set) var keepAliveChecks = 0
+
+    private struct Shared {
+        var taskID: String?
+        var stopRequested = false
+        var finished = false
+        var finishHandlers: [@Sendable () async -> Void] = []
+    }
+
+    init(caller: CallerIdentity, eventLoop: any EventLoop) {
+        self.caller = caller
+        self.eventLoop = eventLoop
+    }
+
+    var taskID: String? { shared.withLockedValue { $0.taskID } }
+    var stopRequested: Bool { shared.withLockedValue { $0.stopRequested } }
+    func setTaskID(_ id: String?) { shared.withLockedValue { $0.taskID = id } }
+    func requestStop() { shared.withLockedValue { $0.stopRequested = true } }
+
+    /// Runs `handler` once the relay is done, at once if it already is (it may finish before anyone asks).
+    func onFinish(_ handler: @escaping @Sendable () async -> Void) {
+        let runNow = shared.withLockedValue { state -> Bool in
+            if state.finished { return true }
+            state.finishHandlers.append(handler)
+            return false
+        }
+        if runNow { Task { await handler() } }
+    }
+
+    // MARK: On the event loop
+
+    /// The response has started: events go to `writer` from now on (those queued first at once).
+    func attach(_ writer: any BodyStreamWriter, keepAlive: Duration) {
+        eventLoop.preconditionInEventLoop()
+        self.writer = writer
+        keepAliveInterval = .init(keepAlive)
+        lastWrite = .now()
+        scheduleKeepAlive(at: lastWrite + keepAliveInterval)
+        flush()
+    }
 
     func publish(_ event: ChatStreamEvent) {
-        guard !clientGone, !finished else { return }
+        eventLoop.assertInEventLoop()
+        guard !clientGone, !readerDone else { return }
         if case .delta(let text) = event, case .delta(let earlier)? = pending.last {
             pending[pending.count - 1] = .delta(earlier + text)
         } else {
             pending.append(event)
         }
-        wake()
+        flush()
     }
 
-    func setTaskID(_ id: String?) { taskID = id }
-
-    func requestStop() { stopRequested = true }
-
-    /// The reader is done; the writer drains what is left and ends the response.
+    /// The relay is done: what is queued goes out, then the response ends.
     func finish() {
-        finished = true
-        keepAlives?.cancel()
-        wake()
-        let handlers = finishHandlers
-        finishHandlers = []
+        eventLoop.assertInEventLoop()
+        guard !readerDone else { return }
+        readerDone = true
+        flush()
+        let handlers = shared.withLockedValue { state in
+            state.finished = true
+            defer { state.finishHandlers = [] }
+            return state.finishHandlers
+        }
         for handler in handlers { Task { await handler() } }
     }
 
-    /// Runs `handler` once the reader is done, at once if it already is (it may finish before anyone asks).
-    func onFinish(_ handler: @escaping @Sendable () async -> Void) {
-        if finished { Task { await handler() } } else { finishHandlers.append(handler) }
-    }
-
-    /// The client went away: stop queueing for it.
-    func clientDisconnected() {
-        clientGone = true
-        keepAlives?.cancel()
-        pending.removeAll()
-    }
-
-    /// The next events for the client; empty when `keepAlive` passed with nothing to send, nil when the stream is over.
-    func nextBatch(keepAlive: Duration) async -> [ChatStreamEvent]? {
-        if keepAlives == nil, !finished { startKeepAlives(every: keepAlive) }
-        if pending.isEmpty && !finished {
-            await withCheckedContinuation { waiter = $0 }
+    private func flush() {
+        guard let writer, !writing, !clientGone, !ended else { return }
+        if !pending.isEmpty {
+            var buffer = ByteBufferAllocator().buffer(capacity: 256)
+            for event in pending { event.write(into: &buffer) }
+            pending.removeAll(keepingCapacity: true)
+            write(buffer, to: writer)
+        } else if readerDone {
+            ended = true
+            keepAliveTimer?.cancel()
+            writer.write(.end, promise: nil)
         }
-        lastHandedOut = .now
-        // Woken with nothing to send and not finished: the keep-alive timer's doing.
-        if pending.isEmpty { return finished ? nil : [] }
-        defer { pending.removeAll(keepingCapacity: true) }
-        return pending
     }
 
-    /// Wakes the writer with a keep-alive whenever `interval` has passed since it was last handed anything.
-    private func startKeepAlives(every interval: Duration) {
-        lastHandedOut = .now
-        keepAlives = Task { [weak self] in
-            while let due = await self?.keepAliveDue(after: interval) {
-                guard (try? await Task.sleep(until: due, clock: .continuous)) != nil else { return }
-                await self?.wakeIfQuiet(for: interval)
+    private func write(_ buffer: ByteBuffer, to writer: any BodyStreamWriter) {
+        writing = true
+        lastWrite = .now()
+        let written = eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { [self] result in
+            writing = false
+            switch result {
+            case .success: flush()
+            case .failure(let error): clientDisconnected(error)
             }
         }
+        writer.write(.buffer(buffer), promise: written)
     }
 
-    /// When the next keep-alive is due; nil once the stream is over.
-    private func keepAliveDue(after interval: Duration) -> ContinuousClock.Instant? {
-        finished || clientGone ? nil : lastHandedOut + interval
+    /// The client went away: stop queueing for it. The relay keeps reading Dify and stores the whole answer.
+    private func clientDisconnected(_ error: any Error) {
+        guard !clientGone else { return }
+        clientGone = true
+        pending.removeAll()
+        keepAliveTimer?.cancel()
+        if !ended { writer?.write(.error(error), promise: nil) }
     }
 
-    private func wakeIfQuiet(for interval: Duration) {
+    private func scheduleKeepAlive(at deadline: NIODeadline) {
+        guard !clientGone, !ended else { return }
+        keepAliveTimer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in keepAliveDue() }
+    }
+
+    /// A keep-alive once nothing was written for a whole interval. While a write to a slow client is still in
+    /// progress, none: the timer looks again an interval later rather than at once (it would spin).
+    private func keepAliveDue() {
         keepAliveChecks += 1
-        let now = ContinuousClock.now
-        guard now - lastHandedOut >= interval else { return }
-        if waiter != nil {
-            wake()
+        guard let writer, !clientGone, !ended else { return }
+        let now = NIODeadline.now()
+        if writing {
+            scheduleKeepAlive(at: now + keepAliveInterval)
+        } else if now - lastWrite >= keepAliveInterval {
+            write(ByteBuffer(string: ChatStreamEvent.keepAlive), to: writer)
+            scheduleKeepAlive(at: lastWrite + keepAliveInterval)
         } else {
-            lastHandedOut = now   // the writer is still writing to a slow client: look again an interval later
+            scheduleKeepAlive(at: lastWrite + keepAliveInterval)
         }
-    }
-
-    private func wake() {
-        waiter?.resume()
-        waiter = nil
     }
 }
