@@ -41,20 +41,16 @@ struct ChatService: Sendable {
         let (request, target, pending) = try await prepare(message, conversationID: conversationID, inputs: inputs, as: caller)
         let session = ChatStreamSession(caller: caller, eventLoop: eventLoop)
         let relay = ChatStreamRelay(session: session, pending: pending, store: store, registry: registry, logger: logger)
-        let opening = Task { [dify] in try await dify.openStream(request, to: target, on: eventLoop, into: relay) }
-        switch await Self.race(opening, grace: grace) {
-        case .opened:
+        switch await Self.open(within: grace, on: eventLoop, relay: relay, { [dify] in
+            try await dify.openStream(request, to: target, on: eventLoop, into: relay)
+        }) {
+        case .opened, .stillWaiting:
             await registry.launch { await relay.finished() }
         case .refused(let error):
             relay.abandon()
             try await store.recordFailure(error.summary, for: pending)
             logger.warning("chat stream refused upstream", metadata: ["system_id": .string(caller.systemID), "error": .string(error.summary)])
             throw error
-        case .stillWaiting:
-            await registry.launch {
-                do { try await opening.value } catch { relay.openingFailed(error as? DifyError ?? .unreachable(String(describing: error))) }
-                await relay.finished()
-            }
         }
         return session
     }
@@ -65,19 +61,25 @@ struct ChatService: Sendable {
         case stillWaiting
     }
 
-    /// Whichever comes first: Dify's answer head, or the end of `grace`. Not a task group: a group would
-    /// wait for its children, and awaiting `opening` cannot be cancelled.
-    private static func race(_ opening: Task<Void, any Error>, grace: Duration) async -> Opening {
+    /// Whichever comes first: Dify's answer head (or refusal), or the end of `grace`. A refusal after `grace` goes to
+    /// the relay, whose client already has its stream. The opening runs in a task of its own, which reports straight
+    /// to the waiting handler (each task in between was one more hand-off between threads before the first token);
+    /// the grace timer is one on the event loop.
+    private static func open(
+        within grace: Duration, on eventLoop: any EventLoop, relay: ChatStreamRelay, _ opening: @escaping @Sendable () async throws -> Void
+    ) async -> Opening {
         let once = ResumeOnce<Opening>()
         return await withCheckedContinuation { continuation in
             once.arm(continuation)
-            let timer = Task {
-                try? await Task.sleep(for: grace)
-                once.resume(.stillWaiting)
-            }
+            let timer = eventLoop.scheduleTask(in: .init(grace)) { _ = once.resume(.stillWaiting) }
             Task {
-                do { try await opening.value; once.resume(.opened) }
-                catch { once.resume(.refused(error as? DifyError ?? .unreachable(String(describing: error)))) }
+                do {
+                    try await opening()
+                    _ = once.resume(.opened)
+                } catch {
+                    let error = error as? DifyError ?? .unreachable(String(describing: error))
+                    if !once.resume(.refused(error)) { relay.openingFailed(error) }
+                }
                 timer.cancel()
             }
         }
@@ -125,7 +127,7 @@ extension Duration {
 
 /// A continuation that the first of several racers resumes; later resumes are ignored.
 private final class ResumeOnce<Value: Sendable>: Sendable {
-    private let state = NIOLockedValueBox<(continuation: CheckedContinuation<Value, Never>?, pending: Value?)>((nil, nil))
+    private let state = NIOLockedValueBox<(continuation: CheckedContinuation<Value, Never>?, pending: Value?, decided: Bool)>((nil, nil, false))
 
     func arm(_ continuation: CheckedContinuation<Value, Never>) {
         let early: Value? = state.withLockedValue { state in
@@ -136,15 +138,19 @@ private final class ResumeOnce<Value: Sendable>: Sendable {
         if let early { continuation.resume(returning: early) }
     }
 
-    func resume(_ value: Value) {
-        let continuation: CheckedContinuation<Value, Never>? = state.withLockedValue { state in
+    /// True when `value` is the one delivered: the first to arrive.
+    func resume(_ value: Value) -> Bool {
+        let (won, continuation) = state.withLockedValue { state -> (Bool, CheckedContinuation<Value, Never>?) in
+            guard !state.decided else { return (false, nil) }
+            state.decided = true
             guard let continuation = state.continuation else {
-                if state.pending == nil { state.pending = value }
-                return nil
+                state.pending = value
+                return (true, nil)
             }
             state.continuation = nil
-            return continuation
+            return (true, continuation)
         }
         continuation?.resume(returning: value)
+        return won
     }
 }
