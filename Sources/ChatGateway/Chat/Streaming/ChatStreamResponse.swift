@@ -11,7 +11,7 @@ extension Response {
         headers.replaceOrAdd(name: "X-Accel-Buffering", value: "no")
         return Response(status: .ok, headers: headers, body: .init(stream: { writer in
             // Vapor starts the body on the connection's loop, which is the session's: the request's own loop.
-            if writer.eventLoop.inEventLoop, writer.eventLoop === session.eventLoop {
+            if session.eventLoop.inEventLoop {
                 session.attach(writer, keepAlive: keepAlive)
             } else {
                 session.eventLoop.execute { session.attach(writer, keepAlive: keepAlive) }

@@ -108,7 +108,7 @@ final class ChatStreamSession: @unchecked Sendable {
         } else if readerDone {
             ended = true
             keepAliveTimer?.cancel()
-            writer.write(.end, promise: nil)
+            Self.send(.end, to: writer, promise: nil)
         }
     }
 
@@ -123,7 +123,7 @@ final class ChatStreamSession: @unchecked Sendable {
             case .failure(let error): clientDisconnected(error)
             }
         }
-        writer.write(.buffer(buffer), promise: written)
+        Self.send(.buffer(buffer), to: writer, promise: written)
     }
 
     /// The client went away: stop queueing for it. The relay keeps reading Dify and stores the whole answer.
@@ -132,7 +132,17 @@ final class ChatStreamSession: @unchecked Sendable {
         clientGone = true
         pending.removeAll()
         keepAliveTimer?.cancel()
-        if !ended { writer?.write(.error(error), promise: nil) }
+        if !ended, let writer { Self.send(.error(error), to: writer, promise: nil) }
+    }
+
+    /// Vapor's writer must be called on its connection's loop, which is this session's (the request's loop);
+    /// should a server ever start the body elsewhere, the write hops there rather than trip Vapor's checks.
+    private static func send(_ result: BodyStreamResult, to writer: any BodyStreamWriter, promise: EventLoopPromise<Void>?) {
+        if writer.eventLoop.inEventLoop {
+            writer.write(result, promise: promise)
+        } else {
+            writer.eventLoop.execute { writer.write(result, promise: promise) }
+        }
     }
 
     private func scheduleKeepAlive(at deadline: NIODeadline) {
