@@ -41,17 +41,8 @@ struct FaultTests {
     @Test func streamCut() async throws {
         try await withFakeDify { server, http in
             await server.store.setFault(.streamCut(afterChunks: 2))
-            let response = try await HTTPClient.shared.execute(
-                http.request(.POST, "/v1/chat-messages", json: chatBody("/tokens 10", user: "cut", streaming: true)),
-                timeout: .seconds(5))
-            var body = ""
-            var failed = false
-            do {
-                for try await buffer in response.body { body += String(buffer: buffer) }
-            } catch {
-                failed = true
-            }
-            #expect(failed, "the connection drops without the final chunk")
+            let (body, broke) = try await http.streamUntilBroken(json: chatBody("/tokens 10", user: "cut", streaming: true))
+            #expect(broke, "the connection drops without the final chunk")
             let events = sseEvents(body)
             #expect(events.map { $0["event"].string } == ["message", "message"])
             let conversation = try #require(events.first?["conversation_id"].string)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import FakeDify
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 
@@ -66,6 +67,23 @@ struct DifyHTTP: Sendable {
         return (HTTPResult(status: Int(response.status.code), headers: response.headers, body: all), reads)
     }
 
+    /// A streaming body as it arrived, and whether the connection broke before it ended. Read by a delegate as the
+    /// bytes come in: an async body sequence drops what its reader has not taken yet when the connection breaks,
+    /// which on a loaded machine (the test's task resumed late) loses events that did arrive.
+    func streamUntilBroken(_ path: String = "/v1/chat-messages", json: String) async throws -> (body: String, broke: Bool) {
+        let request = try HTTPClient.Request(
+            url: baseURL + path, method: .POST,
+            headers: ["Authorization": "Bearer \(Self.key)", "Content-Type": "application/json"], body: .string(json))
+        let collector = BodyCollector()
+        let task = HTTPClient.shared.execute(request: request, delegate: collector, deadline: .now() + .seconds(30))
+        do {
+            try await task.futureResult.get()
+            return (collector.body, false)
+        } catch {
+            return (collector.body, true)
+        }
+    }
+
     /// Sends a chat message and returns the blocking answer.
     func chat(_ query: String, user: String = "u1", conversationID: String = "", extra: String = "") async throws -> HTTPResult {
         try await send(.POST, "/v1/chat-messages", json: chatBody(query, user: user, conversationID: conversationID, extra: extra))
@@ -124,4 +142,19 @@ let werkzeug404 = #"{"code": "not_found", "message": "The requested URL was not 
 
 func notFound(_ message: String) -> String {
     #"{"code": "not_found", "message": "\#(message)", "status": 404}"#
+}
+
+/// Keeps every body byte as it arrives.
+final class BodyCollector: HTTPClientResponseDelegate, Sendable {
+    typealias Response = Void
+    private let received = NIOLockedValueBox("")
+
+    var body: String { received.withLockedValue { $0 } }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        received.withLockedValue { $0 += String(buffer: buffer) }
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Void>) throws {}
 }
