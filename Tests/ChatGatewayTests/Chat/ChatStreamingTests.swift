@@ -5,7 +5,9 @@ import Testing
 
 @Suite("POST /v1/chat streaming")
 struct ChatStreamingTests {
-    static let slow = FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(25))
+    /// 20 tokens over about 2 s: the gateway relays on its event loops whatever the test's own task is doing, so a
+    /// test resumed late on a loaded machine must still find the answer under way.
+    static let slow = FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(100))
     static func body(_ message: String, user: String = "u1") -> [String: Any] {
         ["system_id": "drillquiz", "user_id": user, "message": message, "stream": true]
     }

@@ -55,18 +55,25 @@ struct ChatLimitsEndpointTests {
 
     @Test func concurrentStreamsPerUserAreCapped() async throws {
         try await GatewayHarness.with(
-            fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(20)),
+            // Slow enough (20 tokens, 1 s apart) that the first answer outlasts a test resumed late on a loaded
+            // machine; it is stopped once the checks are done.
+            fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(1)),
             adjust: { $0.maxStreamsPerUser = 1 }
         ) { gateway in
-            let body: (String) -> [String: Any] = { ["system_id": "drillquiz", "user_id": $0, "message": "/tokens 20", "stream": true] }
-            let first = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u1"))
-            #expect(try await first.next()?.name == "start")
-            let second = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u1"))
+            let body: (String, String) -> [String: Any] = { ["system_id": "drillquiz", "user_id": $0, "message": $1, "stream": true] }
+            let first = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u1", "/tokens 20"))
+            let start = try #require(try await first.next())
+            #expect(start.name == "start")
+            let second = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u1", "/tokens 20"))
             #expect(second.status == 429)
             #expect(second.detail == "Too many streaming answers at once: at most 1 per user. Wait for one to finish.")
             // Other users are not affected.
-            let other = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u2"))
+            let other = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u2", "hi"))
             #expect(try await other.readAll().last?.name == "done")
+            let taskID = try #require(start.data["task_id"] as? String)
+            let stop = try await gateway.call(.POST, "/v1/chat/\(taskID)/stop", headers: GatewayHarness.keyHeader,
+                                              json: ["system_id": "drillquiz", "user_id": "u1"])
+            #expect(stop.status == 200)
             #expect(try await first.readAll().last?.name == "done")
             // The slot is given back once the answer has been read to its end.
             var again = 0
