@@ -100,9 +100,7 @@ final class FakeSSEStream: @unchecked Sendable {
             return true
         case .streamError(let n)? where index >= n:
             save(answer: produced.joined(), error: FakeDifyFaultTexts.streamErrorMessage) { [self] in
-                send(.object([
-                    ("event", .string("error")), ("conversation_id", .string(run.ticket.conversationID)),
-                    ("message_id", .string(run.ticket.messageID)), ("created_at", .int(run.ticket.createdAt)),
+                send(run.event("error", [
                     ("code", .string(FakeDifyFaultTexts.streamErrorCode)),
                     ("message", .string(FakeDifyFaultTexts.streamErrorMessage)),
                     ("status", .int(FakeDifyFaultTexts.streamErrorStatus)),

@@ -28,9 +28,7 @@ public struct HTTPDifyClient: DifyClient {
     }
 
     public func openStream(_ request: DifyChatRequest, to target: DifyTarget, on eventLoop: any EventLoop, into sink: any DifyStreamSink) async throws {
-        var headers = HTTPHeaders()
-        headers.add(name: "Authorization", value: "Bearer \(target.apiKey)")
-        headers.add(name: "Content-Type", value: "application/json")
+        var headers = Self.headers(for: target, json: true)
         headers.add(name: "Accept", value: "text/event-stream")
         let delegate = DifyStreamDelegate(sink: sink, eventLoop: eventLoop, maxErrorBytes: maxResponseBytes)
         do {
@@ -107,12 +105,17 @@ public struct HTTPDifyClient: DifyClient {
     static func request(_ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]? = nil) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: url)
         request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(target.apiKey)")
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(JSONValue.object(body).jsonBuffer())
-        }
+        request.headers = headers(for: target, json: body != nil)
+        if let body { request.body = .bytes(JSONValue.object(body).jsonBuffer()) }
         return request
+    }
+
+    /// Dify's app key, and the content type when a JSON body goes with it.
+    private static func headers(for target: DifyTarget, json: Bool) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: "Bearer \(target.apiKey)")
+        if json { headers.add(name: "Content-Type", value: "application/json") }
+        return headers
     }
 
     private func send<Answer: Decodable>(

@@ -156,13 +156,8 @@ final class ChatStreamSession: @unchecked Sendable {
         keepAliveChecks += 1
         guard let writer, !clientGone, !ended else { return }
         let now = NIODeadline.now()
-        if writing {
-            scheduleKeepAlive(at: now + keepAliveInterval)
-        } else if now - lastWrite >= keepAliveInterval {
-            write(ByteBuffer(string: ChatStreamEvent.keepAlive), to: writer)
-            scheduleKeepAlive(at: lastWrite + keepAliveInterval)
-        } else {
-            scheduleKeepAlive(at: lastWrite + keepAliveInterval)
-        }
+        if writing { return scheduleKeepAlive(at: now + keepAliveInterval) }
+        if now - lastWrite >= keepAliveInterval { write(ByteBuffer(string: ChatStreamEvent.keepAlive), to: writer) }
+        scheduleKeepAlive(at: lastWrite + keepAliveInterval)   // `write` just moved `lastWrite` to now
     }
 }
