@@ -2,15 +2,12 @@ import Fluent
 import Vapor
 
 /// The one place errors become HTTP: `{"detail": "..."}` with an honest status, never a bare 500 for bad input.
-struct APIErrorMiddleware: AsyncMiddleware {
+/// Future-based, as `AccessLogMiddleware` says why.
+struct APIErrorMiddleware: Middleware {
     struct ErrorBody: Content { var detail: String }
 
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        do {
-            return try await next.respond(to: request)
-        } catch {
-            return try Self.response(for: error, to: request)
-        }
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        next.respond(to: request).flatMapErrorThrowing { error in try Self.response(for: error, to: request) }
     }
 
     /// The error answer, also for middleware that runs before this one (`HeaderSizeLimitMiddleware`).

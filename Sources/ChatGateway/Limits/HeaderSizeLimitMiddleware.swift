@@ -5,14 +5,17 @@ import Vapor
 ///
 /// NIO's HTTP parser has its own ceiling (80 KB of names and values): above it the connection is closed
 /// without an answer before the request reaches Vapor, which is why `MAX_HEADER_BYTES` cannot exceed it.
-struct HeaderSizeLimitMiddleware: AsyncMiddleware {
+/// Future-based, as `AccessLogMiddleware` says why.
+struct HeaderSizeLimitMiddleware: Middleware {
     let maxBytes: Int
 
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         guard Self.size(of: request.headers) <= maxBytes else {
-            return try APIErrorMiddleware.response(for: LimitError.headersTooLarge(limit: maxBytes), to: request)
+            return request.eventLoop.makeCompletedFuture {
+                try APIErrorMiddleware.response(for: LimitError.headersTooLarge(limit: maxBytes), to: request)
+            }
         }
-        return try await next.respond(to: request)
+        return next.respond(to: request)
     }
 
     static func size(of headers: HTTPHeaders) -> Int {
