@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# POST /v1/chat at 16 and 64 connections through the gateway to a zero-latency fake Dify, beside two references
-# measured in the same run: the fake Dify called directly, and a bare nginx reverse proxy in front of it.
+# POST /v1/chat at 16 and 64 connections through the gateway to a zero-latency fake Dify, beside references
+# measured in the same run: the fake Dify called directly, a bare nginx reverse proxy in front of it, and a bare
+# Vapor + AsyncHTTPClient proxy (bench/vapor-proxy: the gateway's stack doing none of the gateway's work).
 # Prints requests/s, p50/p99, the gateway's peak RSS, and how many answered chats are missing from its database.
 # The gateway runs on SQLite, and also on PostgreSQL when BENCH_POSTGRES_URL (or TEST_DATABASE_URL) names a server
 # (a throwaway database is created on it), reported side by side.
@@ -11,28 +12,20 @@ duration=${1:-10}
 . bench/lib.sh
 
 export BENCH_API_KEY=bench-key BENCH_DIFY_KEY=app-bench
-fake_port=$(free_port); nginx_port=$(free_port); gw_port=$(free_port)
+fake_port=$(free_port); nginx_port=$(free_port); vapor_port=$(free_port); gw_port=$(free_port)
 "$bin/fake-dify" --host 127.0.0.1 --port "$fake_port" --api-key "$BENCH_DIFY_KEY" --log-level error >"$work/fake.log" 2>&1 &
 pids+=($!)
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx-body; proxy_temp_path $work/nginx-proxy;
-  fastcgi_temp_path $work/nginx-fcgi; uwsgi_temp_path $work/nginx-uwsgi; scgi_temp_path $work/nginx-scgi;
-  upstream fake { server 127.0.0.1:$fake_port; keepalive 256; }
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { proxy_pass http://fake; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-NGINX
-nginx -c "$work/nginx.conf" -p "$work" &
-pids+=($!)
+start_nginx_proxy "$fake_port" "$nginx_port"
+# The stack's own floor: Vapor and AsyncHTTPClient proxying the chat with none of the gateway's work
+# (bench/vapor-proxy/main.swift). Skipped for a BENCH_BIN_DIR without it.
+references=(direct nginx)
+if [ -x "$bin/vapor-proxy-reference" ]; then
+  UPSTREAM_URL="http://127.0.0.1:$fake_port" "$bin/vapor-proxy-reference" serve --env production --hostname 127.0.0.1 --port "$vapor_port" \
+    --log warning >"$work/vapor.log" 2>&1 &
+  pids+=($!)
+  wait_for "http://127.0.0.1:$vapor_port/health"
+  references+=(vapor)
+fi
 postgres_server=${BENCH_POSTGRES_URL:-${TEST_DATABASE_URL:-}}
 stores=(sqlite); [ -n "$postgres_server" ] && stores+=(postgres)
 declare -A store_url=([sqlite]="sqlite:///$work/gw.db")
@@ -46,7 +39,6 @@ for store in "${stores[@]}"; do
   start_gateway "$fake_port" "$BENCH_DIFY_KEY" "${gw_ports[$store]}" "${store_url[$store]}"
   gw_pids[$store]=$gw_pid
 done
-wait_for "http://127.0.0.1:$nginx_port/v1/meta"
 sleep 0.5
 
 # run NAME CONNECTIONS URL SCRIPT -> "req/s p50ms p99ms ok"
@@ -73,17 +65,21 @@ printf '%-6s %-26s %10s %9s %9s %10s\n' conns target "req/s" "p50 ms" "p99 ms" "
 declare -A answered
 for conns in 16 64; do
   declare -A rps p50
-  for target in direct nginx "${stores[@]}"; do
+  for target in "${references[@]}" "${stores[@]}"; do
     case $target in
       direct) url="http://127.0.0.1:$fake_port/v1/chat-messages"; export BENCH_TARGET=dify; label="fake Dify direct" ;;
       nginx)  url="http://127.0.0.1:$nginx_port/v1/chat-messages"; export BENCH_TARGET=dify; label="nginx -> fake Dify" ;;
+      vapor)  url="http://127.0.0.1:$vapor_port/v1/chat-messages"; export BENCH_TARGET=dify; label="bare Vapor proxy -> fake" ;;
       *)      url="http://127.0.0.1:${gw_ports[$target]}/v1/chat"; export BENCH_TARGET=gateway; label="gateway ($target) -> fake Dify" ;;
     esac
     read -r r p q ok failed < <(run "$target" "$conns" "$url" bench/wrk/chat.lua)
     rps[$target]=$r; p50[$target]=$p
-    case $target in direct|nginx) ;; *) answered[$target]=$(( ${answered[$target]:-0} + ok )) ;; esac
+    case $target in direct|nginx|vapor) ;; *) answered[$target]=$(( ${answered[$target]:-0} + ok )) ;; esac
     printf '%-6s %-26s %10s %9s %9s %10s\n' "$conns" "$label" "$r" "$p" "$q" "$failed"
   done
+  if [ -n "${rps[vapor]:-}" ]; then
+    python3 -c "print(f'       bare Vapor proxy/nginx throughput: {${rps[vapor]}/${rps[nginx]}:.2f}x   added p50 vs direct: {${p50[vapor]}-${p50[direct]}:.2f} ms')"
+  fi
   for store in "${stores[@]}"; do
     python3 -c "print(f'       gateway ($store)/nginx throughput: {${rps[$store]}/${rps[nginx]}:.2f}x   added p50 vs direct: {${p50[$store]}-${p50[direct]}:.2f} ms')"
   done

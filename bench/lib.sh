@@ -7,6 +7,7 @@ if [ -n "${BENCH_BIN_DIR:-}" ]; then
 else
   swift build -c release --product chat-gateway >/dev/null
   swift build -c release --product fake-dify >/dev/null
+  swift build -c release --product vapor-proxy-reference >/dev/null
   bin=$(swift build -c release --show-bin-path)
 fi
 work=$(mktemp -d)
@@ -30,6 +31,33 @@ start_gateway() {
   gw_pid=$!
   pids+=("$gw_pid")
   wait_for "http://127.0.0.1:$3/health"
+}
+
+# start_nginx_proxy UPSTREAM_PORT PORT: the reference every gateway row is compared with, a bare nginx reverse
+# proxy (one worker, keep-alive to the upstream) in front of the fake Dify. Responses are not buffered, so a stream's
+# events pass as they come, as through the gateway (for a blocking answer that changes nothing).
+start_nginx_proxy() {
+  cat >"$work/nginx.conf" <<NGINX
+worker_processes ${NGINX_WORKERS:-1};
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+worker_rlimit_nofile 65536;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx-body; proxy_temp_path $work/nginx-proxy;
+  fastcgi_temp_path $work/nginx-fcgi; uwsgi_temp_path $work/nginx-uwsgi; scgi_temp_path $work/nginx-scgi;
+  upstream fake { server 127.0.0.1:$1; keepalive 256; }
+  server {
+    listen 127.0.0.1:$2 backlog=4096;
+    location / { proxy_pass http://fake; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }
+  }
+}
+NGINX
+  nginx -c "$work/nginx.conf" -p "$work" &
+  pids+=($!)
+  wait_for "http://127.0.0.1:$2/v1/meta"
 }
 
 # count_rows SQL [DATABASE_URL]: one number from the gateway's database (SQLite in $work, or a postgres:// URL).
