@@ -19,13 +19,7 @@ start_nginx_proxy "$fake_port" "$nginx_port"
 # The stack's own floor: Vapor and AsyncHTTPClient proxying the chat with none of the gateway's work
 # (bench/vapor-proxy/main.swift). Skipped for a BENCH_BIN_DIR without it.
 references=(direct nginx)
-if [ -x "$bin/vapor-proxy-reference" ]; then
-  UPSTREAM_URL="http://127.0.0.1:$fake_port" "$bin/vapor-proxy-reference" serve --env production --hostname 127.0.0.1 --port "$vapor_port" \
-    --log warning >"$work/vapor.log" 2>&1 &
-  pids+=($!)
-  wait_for "http://127.0.0.1:$vapor_port/health"
-  references+=(vapor)
-fi
+if start_vapor_proxy "$fake_port" "$vapor_port"; then references+=(vapor); fi
 postgres_server=${BENCH_POSTGRES_URL:-${TEST_DATABASE_URL:-}}
 stores=(sqlite); [ -n "$postgres_server" ] && stores+=(postgres)
 declare -A store_url=([sqlite]="sqlite:///$work/gw.db")

@@ -60,6 +60,17 @@ NGINX
   wait_for "http://127.0.0.1:$2/v1/meta"
 }
 
+# start_vapor_proxy UPSTREAM_PORT PORT [STYLE]: the reference for the gateway's own stack, Vapor and AsyncHTTPClient
+# proxying a chat with none of the gateway's work (bench/vapor-proxy; STYLE async, futures or relay). Returns 1, and
+# starts nothing, for a BENCH_BIN_DIR built before it existed.
+start_vapor_proxy() {
+  [ -x "$bin/vapor-proxy-reference" ] || return 1
+  UPSTREAM_URL="http://127.0.0.1:$1" PROXY_STYLE="${3:-async}" "$bin/vapor-proxy-reference" serve --env production \
+    --hostname 127.0.0.1 --port "$2" --log warning >"$work/vapor-proxy.log" 2>&1 &
+  pids+=($!)
+  wait_for "http://127.0.0.1:$2/health"
+}
+
 # count_rows SQL [DATABASE_URL]: one number from the gateway's database (SQLite in $work, or a postgres:// URL).
 count_rows() {
   case "${2:-}" in
