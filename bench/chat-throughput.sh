@@ -71,11 +71,10 @@ for conns in 16 64; do
     case $target in direct|nginx|vapor) ;; *) answered[$target]=$(( ${answered[$target]:-0} + ok )) ;; esac
     printf '%-6s %-26s %10s %9s %9s %10s\n' "$conns" "$label" "$r" "$p" "$q" "$failed"
   done
-  if [ -n "${rps[vapor]:-}" ]; then
-    python3 -c "print(f'       bare Vapor proxy/nginx throughput: {${rps[vapor]}/${rps[nginx]}:.2f}x   added p50 vs direct: {${p50[vapor]}-${p50[direct]}:.2f} ms')"
-  fi
-  for store in "${stores[@]}"; do
-    python3 -c "print(f'       gateway ($store)/nginx throughput: {${rps[$store]}/${rps[nginx]}:.2f}x   added p50 vs direct: {${p50[$store]}-${p50[direct]}:.2f} ms')"
+  # Every row after the two references (direct, nginx): the bare Vapor proxy if it ran, then the gateway's.
+  for target in "${references[@]:2}" "${stores[@]}"; do
+    case $target in vapor) label="bare Vapor proxy" ;; *) label="gateway ($target)" ;; esac
+    python3 -c "print(f'       $label/nginx throughput: {${rps[$target]}/${rps[nginx]}:.2f}x   added p50 vs direct: {${p50[$target]}-${p50[direct]}:.2f} ms')"
   done
 done
 sleep 1

@@ -72,8 +72,7 @@ struct DifyHTTP: Sendable {
     /// which on a loaded machine (the test's task resumed late) loses events that did arrive.
     func streamUntilBroken(_ path: String = "/v1/chat-messages", json: String) async throws -> (body: String, broke: Bool) {
         let request = try HTTPClient.Request(
-            url: baseURL + path, method: .POST,
-            headers: ["Authorization": "Bearer \(Self.key)", "Content-Type": "application/json"], body: .string(json))
+            url: baseURL + path, method: .POST, headers: self.request(.POST, path, json: json).headers, body: .string(json))
         let collector = BodyCollector()
         let task = HTTPClient.shared.execute(request: request, delegate: collector, deadline: .now() + .seconds(30))
         do {

@@ -64,11 +64,16 @@ enum VaporProxyReference {
     /// The upstream's body passed on as it arrives (a 200 with chunked encoding, whatever the upstream says: a floor,
     /// not a proxy for real use), with AsyncHTTPClient waiting for each write to the client before reading on.
     static func relay(_ req: Request, to target: String, with client: HTTPClient) throws -> Response {
-        let request = try HTTPClient.Request(url: target, method: .POST, headers: upstreamHeaders(for: req), body: .byteBuffer(req.body.data ?? ByteBuffer()))
+        let request = try upstreamRequest(for: req, to: target)
         let eventLoop = req.eventLoop
         return Response(status: .ok, headers: ["Content-Type": "text/event-stream", "Cache-Control": "no-cache"], body: .init(stream: { writer in
             _ = client.execute(request: request, delegate: BodyRelay(writer: writer), eventLoop: .delegate(on: eventLoop))
         }))
+    }
+
+    /// The request to the upstream for the future-based styles.
+    static func upstreamRequest(for req: Request, to target: String) throws -> HTTPClient.Request {
+        try HTTPClient.Request(url: target, method: .POST, headers: upstreamHeaders(for: req), body: .byteBuffer(req.body.data ?? ByteBuffer()))
     }
 
     static func upstreamHeaders(for req: Request) -> HTTPHeaders {
@@ -79,13 +84,9 @@ enum VaporProxyReference {
 
     /// The same with no Swift task at all: a future-returning route and AsyncHTTPClient's future API on the request's loop.
     static func proxyWithFutures(_ req: Request, to target: String, with client: HTTPClient) -> EventLoopFuture<Response> {
-        let request: HTTPClient.Request
-        do {
-            request = try HTTPClient.Request(url: target, method: .POST, headers: upstreamHeaders(for: req), body: .byteBuffer(req.body.data ?? ByteBuffer()))
-        } catch {
-            return req.eventLoop.makeFailedFuture(error)
-        }
-        return client.execute(request: request, eventLoop: .delegate(on: req.eventLoop)).map { response in
+        req.eventLoop.makeCompletedFuture { try upstreamRequest(for: req, to: target) }.flatMap { request in
+            client.execute(request: request, eventLoop: .delegate(on: req.eventLoop))
+        }.map { response in
             Response(status: response.status, headers: ["Content-Type": "application/json"], body: .init(buffer: response.body ?? ByteBuffer()))
         }
     }

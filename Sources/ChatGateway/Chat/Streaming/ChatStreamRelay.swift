@@ -121,21 +121,17 @@ final class ChatStreamRelay: DifyStreamSink, @unchecked Sendable {
     }
 
     private func record(_ ending: Ending, answer: String, ids: (conversationID: String, messageID: String)?, stopped: Bool) async {
-        let taskID = session.taskID
+        let (status, reason): (StoredMessage.Status, String?) = switch ending {
+        case .completed: (stopped ? .stopped : .complete, nil)
+        case .failed(let error): (.failed, error.summary)
+        }
         do {
-            switch (ending, ids) {
-            case (.completed, let ids?):
+            if let ids {
                 try await store.recordStreamFinished(
-                    conversationID: ids.conversationID, messageID: ids.messageID, taskID: taskID, caller: session.caller,
-                    answer: answer, status: stopped ? .stopped : .complete, error: nil)
-            case (.failed(let error), let ids?):
-                try await store.recordStreamFinished(
-                    conversationID: ids.conversationID, messageID: ids.messageID, taskID: taskID, caller: session.caller,
-                    answer: answer, status: .failed, error: error.summary)
-            case (.failed(let error), nil):
-                try await store.recordFailure(error.summary, for: pending)
-            case (.completed, nil):
-                try await store.recordFailure("message_end arrived without conversation or message id", for: pending)
+                    conversationID: ids.conversationID, messageID: ids.messageID, taskID: session.taskID, caller: session.caller,
+                    answer: answer, status: status, error: reason)
+            } else {
+                try await store.recordFailure(reason ?? "message_end arrived without conversation or message id", for: pending)
             }
         } catch {
             logger.error("could not record a stream's end", metadata: ["error": .string("\(type(of: error))")])
