@@ -54,16 +54,6 @@ let package = Package(
             dependencies: ["ChatGateway", .product(name: "Vapor", package: "vapor")],
             swiftSettings: swiftSettings
         ),
-        // A benchmark reference (bench/README.md): Vapor and AsyncHTTPClient proxying a chat, with none of the gateway's work.
-        .executableTarget(
-            name: "vapor-proxy-reference",
-            dependencies: [
-                .product(name: "Vapor", package: "vapor"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
-            path: "bench/vapor-proxy",
-            swiftSettings: swiftSettings
-        ),
         .testTarget(
             name: "ChatGatewayTests",
             dependencies: [

@@ -17,7 +17,7 @@ fake_port=$(free_port); nginx_port=$(free_port); vapor_port=$(free_port); gw_por
 pids+=($!)
 start_nginx_proxy "$fake_port" "$nginx_port"
 # The stack's own floor: Vapor and AsyncHTTPClient proxying the chat with none of the gateway's work
-# (bench/vapor-proxy/main.swift). Skipped for a BENCH_BIN_DIR without it.
+# (bench/vapor-proxy, a package of its own). Skipped when it is not built (BENCH_BIN_DIR set and no earlier build).
 references=(direct nginx)
 if start_vapor_proxy "$fake_port" "$vapor_port"; then references+=(vapor); fi
 postgres_server=${BENCH_POSTGRES_URL:-${TEST_DATABASE_URL:-}}

@@ -2,12 +2,15 @@
 # Source it from the repository root: `. bench/lib.sh`.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # BENCH_BIN_DIR: a folder with prebuilt chat-gateway and fake-dify (to compare builds); otherwise a release build.
+# The bare Vapor proxy is a package of its own (bench/vapor-proxy, with its own .build): built here too, unless
+# BENCH_BIN_DIR is set, which then uses the one already built there, if any.
+vapor_proxy_bin=$PWD/bench/vapor-proxy/.build/release/vapor-proxy-reference
 if [ -n "${BENCH_BIN_DIR:-}" ]; then
   bin=$BENCH_BIN_DIR
 else
   swift build -c release --product chat-gateway >/dev/null
   swift build -c release --product fake-dify >/dev/null
-  swift build -c release --product vapor-proxy-reference >/dev/null
+  swift build -c release --package-path bench/vapor-proxy >/dev/null
   bin=$(swift build -c release --show-bin-path)
 fi
 work=$(mktemp -d)
@@ -62,10 +65,10 @@ NGINX
 
 # start_vapor_proxy UPSTREAM_PORT PORT [STYLE]: the reference for the gateway's own stack, Vapor and AsyncHTTPClient
 # proxying a chat with none of the gateway's work (bench/vapor-proxy; STYLE async, futures or relay). Returns 1, and
-# starts nothing, for a BENCH_BIN_DIR built before it existed.
+# starts nothing, when bench/vapor-proxy has not been built (BENCH_BIN_DIR set and no earlier build).
 start_vapor_proxy() {
-  [ -x "$bin/vapor-proxy-reference" ] || return 1
-  UPSTREAM_URL="http://127.0.0.1:$1" PROXY_STYLE="${3:-async}" "$bin/vapor-proxy-reference" serve --env production \
+  [ -x "$vapor_proxy_bin" ] || return 1
+  UPSTREAM_URL="http://127.0.0.1:$1" PROXY_STYLE="${3:-async}" "$vapor_proxy_bin" serve --env production \
     --hostname 127.0.0.1 --port "$2" --log warning >"$work/vapor-proxy.log" 2>&1 &
   pids+=($!)
   wait_for "http://127.0.0.1:$2/health"

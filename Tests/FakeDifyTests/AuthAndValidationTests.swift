@@ -1,7 +1,7 @@
 import FakeDify
 import Testing
 
-@Suite("Auth and request validation")
+@Suite("Auth and request validation", .timeLimit(.minutes(3)))
 struct AuthAndValidationTests {
     @Test func unauthorizedTexts() async throws {
         try await withFakeDify { _, http in

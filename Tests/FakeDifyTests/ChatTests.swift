@@ -3,7 +3,7 @@ import FakeDify
 import Foundation
 import Testing
 
-@Suite("Chat messages: blocking and streaming")
+@Suite("Chat messages: blocking and streaming", .timeLimit(.minutes(3)))
 struct ChatTests {
     @Test func blockingAnswerShape() async throws {
         try await withFakeDify { server, http in

@@ -1,7 +1,7 @@
 @testable import FakeDify
 import Testing
 
-@Suite("Test-control routes")
+@Suite("Test-control routes", .timeLimit(.minutes(3)))
 struct ControlTests {
     @Test func controlRoutes() async throws {
         try await withFakeDify { server, http in
@@ -35,7 +35,7 @@ struct ControlTests {
     }
 }
 
-@Suite("Wire encoding")
+@Suite("Wire encoding", .timeLimit(.minutes(3)))
 struct EncodingTests {
     @Test func pythonAndCompactStyles() {
         let value = FakeDifyJSON.object([

@@ -1,7 +1,7 @@
 import FakeDify
 import Testing
 
-@Suite("Conversations")
+@Suite("Conversations", .timeLimit(.minutes(3)))
 struct ConversationTests {
     @Test func paginationByLastID() async throws {
         try await withFakeDify { server, http in

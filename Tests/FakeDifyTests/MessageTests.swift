@@ -1,7 +1,7 @@
 import FakeDify
 import Testing
 
-@Suite("Messages, feedback, suggestions, app info")
+@Suite("Messages, feedback, suggestions, app info", .timeLimit(.minutes(3)))
 struct MessageTests {
     @Test func historyPagesByFirstID() async throws {
         try await withFakeDify { server, http in

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Every knob of the gateway, parsed once at start-up from the environment (and `.env`).
-/// Tests build one in memory with `Settings.parse(environment:isProduction:)`.
+/// Tests build theirs with the same `Settings.parse(environment:isProduction:)`, from an environment of their own.
 public struct Settings: Sendable {
     /// Where the gateway's own tables live.
     public enum Database: Sendable, Equatable {
@@ -26,9 +26,9 @@ public struct Settings: Sendable {
     /// True when no `CHAT_GATEWAY_JWT_SECRET` was given and one was generated for this process only.
     public var jwtSecretIsEphemeral: Bool
     /// The secret being rotated out (`CHAT_GATEWAY_JWT_PREVIOUS_SECRET`): verifies old tokens, never signs.
-    public var jwtPreviousSecret: String? = nil
+    public var jwtPreviousSecret: String?
     /// Optional `aud`/`iss`, maximum lifetime and clock-skew leeway of chat tokens (`CHAT_GATEWAY_JWT_*`).
-    public var jwtPolicy = ChatTokenPolicy()
+    public var jwtPolicy: ChatTokenPolicy
     /// `CHAT_GATEWAY_API_KEY`: each key with the systems it serves (`drillquiz:KEY`; a plain `KEY` serves all).
     public var apiKeys: [APIKeyEntry]
     public var database: Database
@@ -41,26 +41,25 @@ public struct Settings: Sendable {
     /// The public URL printed in dev links (`PUBLIC_BASE_URL`), defaults to http://localhost:PORT.
     public var publicBaseURL: String
     /// How often the history sync runs by itself (`SYNC_INTERVAL`, e.g. `5m`); nil: only on request.
-    public var syncInterval: Duration? = nil
+    public var syncInterval: Duration?
     /// Users synced at the same time (`SYNC_CONCURRENCY`), i.e. the most Dify calls a sync has in flight.
-    public var syncConcurrency: Int = 4
+    public var syncConcurrency: Int
     /// PostgreSQL connections per event loop (`DATABASE_POOL_SIZE`); SQLite always uses one per event loop.
-    public var databasePoolSize: Int = 8
+    public var databasePoolSize: Int
     /// Chats per (system, user) (`RATE_LIMIT_PER_USER`) and per API key (`RATE_LIMIT_PER_KEY`); nil: unlimited.
-    /// `parse` applies the documented defaults; a memberwise `Settings` (tests) starts without limits.
-    public var rateLimitPerUser: RateLimit? = nil
-    public var rateLimitPerKey: RateLimit? = nil
+    public var rateLimitPerUser: RateLimit?
+    public var rateLimitPerKey: RateLimit?
     /// Streaming answers one user may have running at once (`MAX_STREAMS_PER_USER`); nil: unlimited.
-    public var maxStreamsPerUser: Int? = nil
+    public var maxStreamsPerUser: Int?
     /// `CHAT_GATEWAY_BROWSER_KEY`: keys that may only request chat tokens for anonymous visitors.
-    public var browserKeys: [APIKeyEntry] = []
+    public var browserKeys: [APIKeyEntry]
     /// Consecutive "Dify is down" failures that open a Dify server's circuit breaker (`DIFY_CIRCUIT_FAILURES`);
-    /// 0: no breaker. `parse` defaults to 5; a memberwise `Settings` (tests) starts without one.
-    public var difyCircuitFailures: Int = 0
+    /// 0: no breaker.
+    public var difyCircuitFailures: Int
     /// How long an open breaker refuses calls before one trial goes through (`DIFY_CIRCUIT_COOLDOWN`).
-    public var difyCircuitCooldown: Duration = .seconds(30)
+    public var difyCircuitCooldown: Duration
     /// Largest request header block, names and values as sent (`MAX_HEADER_BYTES`); more is 431.
-    public var maxHeaderBytes: Int = 16_384
+    public var maxHeaderBytes: Int
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

@@ -31,10 +31,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     // Chats, controls and the sync share the breakers: a dead Dify is a quick 503 for all of them.
     let dify: any DifyClient = settings.difyCircuitFailures == 0 ? directDify : CircuitBreakingDifyClient(
         directDify, failures: settings.difyCircuitFailures, cooldown: settings.difyCircuitCooldown, now: dependencies.now, logger: app.logger)
-    let writer = groupCommitWriter(app, settings)
     let makeSync: @Sendable (Application) -> HistorySync = { app in
-        HistorySync(dify: dify, targets: targets, database: app.db, writer: writer, now: dependencies.now,
-                    concurrency: settings.syncConcurrency, logger: app.logger)
+        HistorySync(dify: dify, targets: targets, database: app.db, now: dependencies.now, concurrency: settings.syncConcurrency, logger: app.logger)
     }
     app.asyncCommands.use(SyncCommand(makeSync: makeSync, migrations: MigrationRunner(database: settings.database)), as: "sync")
     let syncCoordinator = SyncCoordinator(
@@ -45,6 +43,15 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let streams = ChatStreamRegistry()
     app.lifecycle.use(StreamDrain(streams: streams))
     let tokens = await ChatTokenService(settings: settings, now: dependencies.now)
+    let store = ConversationStore(database: app.db, now: dependencies.now)
+    let auth = GatewayAuthenticator(
+        apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
+        browserKeys: APIKeyVerifier(entries: settings.browserKeys))
+    let chats = ChatService(
+        dify: dify, targets: targets, store: store, streams: streams,
+        limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive))
+    let sessions = OperatorSessions(
+        secret: settings.jwtSecret, apiKeys: settings.apiKeys, browserKeys: settings.browserKeys, now: dependencies.now)
 
     app.middleware = Middlewares()
     app.middleware.use(AccessLogMiddleware())
@@ -52,12 +59,27 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.middleware.use(corsMiddleware(settings))
     app.middleware.use(APIErrorMiddleware())
 
-    try registerRoutes(app, routes: GatewayRoutes(
-        auth: GatewayAuthenticator(
-            apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
-            browserKeys: APIKeyVerifier(entries: settings.browserKeys)),
-        tokens: tokens, dify: dify, targets: targets, streams: streams, settings: settings,
-        writer: writer, sync: syncCoordinator, now: dependencies.now))
+    try app.register(collection: HealthController())
+    try app.register(collection: APIDocsController())
+    try app.register(collection: ChatPageController(
+        auth: auth, headers: PageSecurityHeaders(framingOrigins: settings.allowedChatTokenOrigins), store: store))
+    try app.register(collection: PageAssetsController())
+    try app.register(collection: HistoryPageController(sessions: sessions))
+
+    let v1 = app.grouped("v1")
+    try v1.register(collection: ChatController(
+        auth: auth, admission: ChatAdmission(settings: settings, streams: streams, now: dependencies.now), chats: chats,
+        maxBodyBytes: settings.maxRequestBytes))
+    let access = DifyAccess(auth: auth, dify: dify, targets: targets, store: store)
+    try v1.register(collection: ChatStopController(access: access, streams: streams))
+    try v1.register(collection: ConversationsController(access: access))
+    try v1.register(collection: ConversationControlsController(access: access))
+    try v1.register(collection: MessageControlsController(access: access))
+    let operators = OperatorAccess(auth: auth, sessions: sessions)
+    try v1.register(collection: SyncController(access: operators, coordinator: syncCoordinator))
+    try v1.register(collection: CacheController(access: operators))
+    try v1.register(collection: ChatTokenController(
+        auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins)))
 
     KeyScopeLog(settings: settings).write(to: app.logger)
     if settings.jwtSecretIsEphemeral {
@@ -70,35 +92,10 @@ private func configureDatabase(_ app: Application, _ settings: Settings) throws 
     switch settings.database {
     case .sqlite(let path):
         app.databases.use(.sqlite(.file(path)), as: .sqlite)
-        // WAL lets readers proceed while one writer commits; set once, it persists in the file.
         app.lifecycle.use(SQLiteTuning())
     case .postgres(let url):
         // Replicas share the server, so the pool is per process: DATABASE_POOL_SIZE connections per event loop.
         app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: settings.databasePoolSize, connectionPoolTimeout: .seconds(10)), as: .psql)
-    }
-}
-
-/// Chats' rows go through one group commit. On SQLite it runs on a connection of its own (see
-/// `SQLiteWriteConnection`), registered before the stream drain and the sync so it closes after them.
-private func groupCommitWriter(_ app: Application, _ settings: Settings) -> GroupCommitWriter {
-    switch settings.database {
-    case .postgres:
-        // A few batches in flight, each on a pooled connection, while the others wait for their commit's fsync.
-        return GroupCommitWriter(database: { [unowned app] in app.db }, maxBatchesInFlight: 4, logger: app.logger)
-    case .sqlite(let path) where path == ":memory:":
-        // Each connection would open a database of its own: stay on Fluent's.
-        return GroupCommitWriter(database: { [unowned app] in app.db }, atomicBatches: false, logger: app.logger)
-    case .sqlite(let path):
-        let connection = SQLiteWriteConnection(path: path, eventLoop: app.eventLoopGroup.any(), logger: app.logger)
-        app.lifecycle.use(SQLiteWriterShutdown(connection: connection))
-        return GroupCommitWriter(batchWriter: { SQLiteConnectionRowWriter(connection: connection) }, logger: app.logger)
-    }
-}
-
-private struct SQLiteWriterShutdown: LifecycleHandler {
-    let connection: SQLiteWriteConnection
-    func shutdownAsync(_ application: Application) async {
-        await connection.close()
     }
 }
 
@@ -143,13 +140,14 @@ private func corsMiddleware(_ settings: Settings) -> CORSMiddleware {
         allowedHeaders: [.accept, .authorization, .contentType, .origin, "X-API-Key"]))
 }
 
-/// `SQLitePragmas` on the connection of every event loop (the group commit's own connections set them too).
+/// WAL lets readers (operators' scripts, backups) proceed while the gateway writes; set once, it persists in
+/// the file. `synchronous=NORMAL` is durable in WAL mode except on power loss, and saves an fsync per commit.
 private struct SQLiteTuning: LifecycleHandler {
     func didBootAsync(_ application: Application) async throws {
-        try await (application.db as! any SQLDatabase).raw(SQLQueryString(SQLitePragmas.walMode)).run()
+        try await (application.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").run()
         for loop in application.eventLoopGroup.makeIterator() {
             let database = application.databases.database(logger: application.logger, on: loop) as! any SQLDatabase
-            for pragma in SQLitePragmas.perConnection { try await database.raw(SQLQueryString(pragma)).run() }
+            try await database.raw("PRAGMA synchronous=NORMAL").run()
         }
     }
 }

@@ -46,7 +46,7 @@ struct ConversationControlsController: RouteCollection {
         let caller = try await access.auth.identityFromQueryOrBody(req)
         let conversationID = try req.parameters.require("conversation_id")
         guard UUID(uuidString: conversationID) != nil else { throw ChatError.conversationNotFound }
-        let store = access.store(on: req.db)
+        let store = access.store
         try caller.requireOwnership(try await store.owner(ofConversation: conversationID))
         return (caller, conversationID, store)
     }

@@ -26,7 +26,7 @@ struct ConversationsController: RouteCollection {
         // Dify's ids are UUIDs; anything else cannot name a conversation, and Dify would only answer 400.
         guard UUID(uuidString: conversationID) != nil else { throw ChatError.conversationNotFound }
         let target = try access.target(for: caller)
-        let store = access.store(on: req.db)
+        let store = access.store
         try caller.requireOwnership(try await store.owner(ofConversation: conversationID))
         return try await access.dify.allMessages(conversationID: conversationID, user: caller.difyUser, at: target)
             .flatMap(ConversationMessage.rows(for:))

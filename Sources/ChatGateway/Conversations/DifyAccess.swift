@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 
 /// What every Dify-facing controller needs: who is asking, which Dify serves them, and the gateway's store.
@@ -6,14 +5,9 @@ struct DifyAccess: Sendable {
     let auth: GatewayAuthenticator
     let dify: any DifyClient
     let targets: DifyTargetResolver
-    let writer: any RowWriter
-    let now: @Sendable () -> Date
+    let store: ConversationStore
 
     func target(for caller: CallerIdentity) throws -> DifyTarget {
         try targets.target(forSystem: caller.systemID)
-    }
-
-    func store(on database: any Database) -> ConversationStore {
-        ConversationStore(database: database, writer: writer, now: now)
     }
 }

@@ -43,7 +43,7 @@ struct MessageControlsController: RouteCollection {
         let caller = try await access.auth.identityFromQueryOrBody(req)
         let messageID = Self.difyMessageID(try req.parameters.require("message_id"))
         guard UUID(uuidString: messageID) != nil else { throw ChatError.messageNotFound }
-        try caller.requireOwnership(try await access.store(on: req.db).owner(ofMessage: messageID))
+        try caller.requireOwnership(try await access.store.owner(ofMessage: messageID))
         return (caller, messageID)
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import NIOCore
 
 /// A `DifyClient` that sends every call through the circuit breaker of the call's Dify server, so a dead
 /// Dify answers `.circuitOpen` (503) at once instead of holding each request for the connect timeout.
@@ -36,8 +35,8 @@ struct CircuitBreakingDifyClient: DifyClient {
     }
 
     /// A stream counts once its head has arrived; a break later on is the stream's own failure.
-    func openStream(_ request: DifyChatRequest, to target: DifyTarget, on eventLoop: any EventLoop, into sink: any DifyStreamSink) async throws {
-        try await guarded(target) { try await upstream.openStream(request, to: target, on: eventLoop, into: sink) }
+    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
+        try await guarded(target) { try await upstream.streamMessage(request, to: target) }
     }
 
     func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {

@@ -1,14 +1,15 @@
-import NIOCore
+/// One streaming answer's events, in Dify's order. It ends when Dify closes the stream and throws a `DifyError`
+/// when the stream breaks (`.timeout` after the idle timeout). Dify's own errors arrive as `.error` events.
+public typealias DifyEventStream = AsyncThrowingStream<DifyStreamEvent, any Error>
 
 /// The seam between the gateway and Dify's Service API. `HTTPDifyClient` is the live one;
 /// unit tests pass stubs, end-to-end tests point the live one at `FakeDify` over loopback.
 /// Every method throws `DifyError` only.
 public protocol DifyClient: Sendable {
     func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer
-    /// Starts a streaming answer and returns once Dify has accepted it (a 2xx head). Errors Dify reports before the
-    /// stream starts (404, 429, validation) are thrown here, and then `sink` is never called. After a return, `sink`
-    /// gets the answer's events on `eventLoop` and then one `end` (Dify's own errors arrive as `.error` events).
-    func openStream(_ request: DifyChatRequest, to target: DifyTarget, on eventLoop: any EventLoop, into sink: any DifyStreamSink) async throws
+    /// Starts a streaming answer and returns its events once Dify has accepted it (a 2xx head). Errors Dify reports
+    /// before the stream starts (404, 429, validation) are thrown here.
+    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws
     func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation>
     func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage>

@@ -27,23 +27,23 @@ public struct HTTPDifyClient: DifyClient {
         return answer
     }
 
-    public func openStream(_ request: DifyChatRequest, to target: DifyTarget, on eventLoop: any EventLoop, into sink: any DifyStreamSink) async throws {
-        var headers = Self.headers(for: target, json: true)
-        headers.add(name: "Accept", value: "text/event-stream")
-        let delegate = DifyStreamDelegate(sink: sink, eventLoop: eventLoop, maxErrorBytes: maxResponseBytes)
+    public func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
+        var httpRequest = Self.request(.POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "streaming"))
+        httpRequest.headers.add(name: "Accept", value: "text/event-stream")
+        let response: HTTPClientResponse
         do {
-            let httpRequest = try HTTPClient.Request(
-                url: target.url("chat-messages"), method: .POST, headers: headers,
-                body: .byteBuffer(JSONValue.object(Self.chatBody(request, mode: "streaming")).jsonBuffer()))
-            // The delegate runs on the client's event loop, and the pool prefers a connection to Dify on that loop
-            // too: then Dify's bytes reach the client without a hop between threads. Preferred, not required: a
-            // required loop would open connections beyond DIFY_MAX_CONNECTIONS.
-            let task = streamingHTTP.execute(request: httpRequest, delegate: delegate, eventLoop: .delegate(on: eventLoop))
-            delegate.start(task, headTimeout: timeout)
-            try await delegate.opened.futureResult.get()
+            // The timeout covers the head only; then the streaming client's read timeout bounds each silence.
+            response = try await streamingHTTP.execute(httpRequest, timeout: timeout)
         } catch {
             throw Self.transportError(error)
         }
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let body = (try? await response.body.collect(upTo: maxResponseBytes)) ?? ByteBuffer()
+            throw Self.upstreamError(status: status, body: body)
+        }
+        let reader = DifyEventReader(body: response.body.makeAsyncIterator())
+        return DifyEventStream(unfolding: { try await reader.next() })
     }
 
     public func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws {

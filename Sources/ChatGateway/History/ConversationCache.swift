@@ -81,7 +81,7 @@ struct ConversationCache: Sendable {
             .columns("message_id", "conversation_id", "role", "content", "status", "created_at")
             .from(StoredMessage.schema)
             .where("conversation_id", .in, SQLBind.group(conversationIDs))
-            .orderBy("conversation_id").orderBy("created_at").orderBy("role", .descending)
+            .orderBy("conversation_id").orderBy("created_at").orderBy("position").orderBy("role", .descending)
             .all()
             .map {
                 MessageRow(

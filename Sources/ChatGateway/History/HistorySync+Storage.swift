@@ -49,31 +49,33 @@ struct LocalConversations: Sendable {
 }
 
 extension HistorySync {
-    /// A synced conversation: new ones are mapped to their owner; known ones take Dify's name and `updated_at`,
-    /// and come back to life if they had been marked deleted. Ordered after its messages: on SQLite a batch's
-    /// statements commit one by one, and a `dify_updated_at` stored before the messages (then a crash) would make
-    /// the next sync skip the conversation as unchanged.
-    static let syncedConversation = RowUpsert.Shape(
-        order: 8, table: StoredConversation.schema,
-        columns: ConversationStore.conversationColumns + ["name", "dify_updated_at", "synced_at", "deleted_at"],
-        conflict: ["conversation_id"], update: ["name", "dify_updated_at", "synced_at", "deleted_at", "updated_at"])
-    /// A message from Dify: Dify's text wins over what the gateway stored (a stream cut short, for instance).
-    static let syncedMessage = RowUpsert.Shape(
-        order: 7, table: StoredMessage.schema, columns: ConversationStore.messageColumns,
-        conflict: ["message_id"], update: ["conversation_id", "content", "status", "updated_at"])
-
-    static func conversationRow(_ conversation: DifyConversation, user: KnownUser, updatedAt: Date?, at stamp: Date) -> RowUpsert {
-        let created = conversation.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? stamp
-        return RowUpsert(shape: syncedConversation, key: conversation.id, values: [
-            UUID.newRowID(), conversation.id, user.systemID, user.userID, user.difyUser, created, stamp,
-            conversation.name, updatedAt, stamp, Date?.none,
-        ])
+    /// Writes one synced conversation in one transaction. Messages: Dify's text wins over what the gateway stored
+    /// (a stream cut short, for instance). The conversation: new ones are mapped to their owner; known ones take
+    /// Dify's name and `updated_at`, and come back to life if they had been marked deleted.
+    static func store(_ conversation: ConversationWrite, messages: [MessageWrite], on database: any Database) async throws {
+        try await database.transaction { transaction in
+            let sql = transaction as! any SQLDatabase
+            try await sql.upsert(
+                messages, into: StoredMessage.schema, onConflict: ["message_id"],
+                update: ["conversation_id", "content", "status", "position", "updated_at"])
+            try await sql.upsert(
+                [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"],
+                update: ["name", "dify_updated_at", "synced_at", "deleted_at", "updated_at"])
+        }
     }
 
-    static func messageRow(id: String, conversationID: String, user: KnownUser, role: String, content: String, createdAt: Date, at stamp: Date) -> RowUpsert {
-        RowUpsert(shape: syncedMessage, key: id, values: [
-            UUID.newRowID(), id, conversationID, user.systemID, user.userID, role, content,
-            StoredMessage.Status.complete.rawValue, String?.none, String?.none, createdAt, stamp,
-        ])
+    static func conversationWrite(_ conversation: DifyConversation, user: KnownUser, updatedAt: Date?, at stamp: Date) -> ConversationWrite {
+        let created = conversation.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? stamp
+        return ConversationWrite(
+            conversationID: conversation.id, systemID: user.systemID, userID: user.userID, difyUser: user.difyUser,
+            name: conversation.name, createdAt: created, updatedAt: stamp, difyUpdatedAt: updatedAt, syncedAt: stamp)
+    }
+
+    static func messageWrite(
+        id: String, conversationID: String, user: KnownUser, role: String, content: String, position: Int, createdAt: Date, at stamp: Date
+    ) -> MessageWrite {
+        MessageWrite(
+            messageID: id, conversationID: conversationID, systemID: user.systemID, userID: user.userID, role: role,
+            content: content, status: .complete, position: position, createdAt: createdAt, updatedAt: stamp)
     }
 }

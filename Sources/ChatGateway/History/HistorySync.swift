@@ -10,7 +10,6 @@ struct HistorySync: Sendable {
     let dify: any DifyClient
     let targets: DifyTargetResolver
     let database: any Database
-    let writer: any RowWriter
     let now: @Sendable () -> Date
     var concurrency = 4
     var retry = RetryPolicy()
@@ -93,9 +92,9 @@ struct HistorySync: Sendable {
             }
             let messages = try await dify.allMessages(conversationID: conversation.id, user: user.difyUser, at: target, pageSize: pageSize, retry: retry)
             let existing = try await LocalConversations.messageContents(of: conversation.id, on: database)
-            var rows: [RowUpsert] = []
+            var rows: [MessageWrite] = []
             let stamp = now()
-            for message in messages {
+            for (position, message) in messages.enumerated() {
                 let created = message.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? stamp
                 for (role, text) in [("user", message.query ?? ""), ("assistant", message.answer ?? "")] {
                     let messageID = "\(message.id)_\(role)"
@@ -104,11 +103,12 @@ struct HistorySync: Sendable {
                     case text?: continue
                     case _?: counts.messagesUpdated += 1
                     }
-                    rows.append(Self.messageRow(id: messageID, conversationID: conversation.id, user: user, role: role, content: text, createdAt: created, at: stamp))
+                    rows.append(Self.messageWrite(
+                        id: messageID, conversationID: conversation.id, user: user, role: role, content: text,
+                        position: position, createdAt: created, at: stamp))
                 }
             }
-            rows.append(Self.conversationRow(conversation, user: user, updatedAt: updatedAt, at: stamp))
-            try await writer.write(rows)
+            try await Self.store(Self.conversationWrite(conversation, user: user, updatedAt: updatedAt, at: stamp), messages: rows, on: database)
             counts.conversationsSynced += 1
         }
         let listed = Set(remote.map(\.id))

@@ -6,7 +6,7 @@ import Vapor
 struct ChatPageController: RouteCollection {
     let auth: GatewayAuthenticator
     let headers: PageSecurityHeaders
-    let now: @Sendable () -> Date
+    let store: ConversationStore
 
     struct Query: Decodable {
         var token: String?
@@ -43,7 +43,7 @@ struct ChatPageController: RouteCollection {
     /// keep the user from the page: their first message registers them again.
     private func register(_ caller: CallerIdentity, _ req: Request) async {
         do {
-            try await ConversationStore(database: req.db, now: now).registerUser(caller)
+            try await store.registerUser(caller)
         } catch {
             req.logger.warning("chat page: could not register the user", metadata: ["error": .string(String(reflecting: type(of: error)))])
         }

@@ -1,21 +1,14 @@
-/// A page's table of texts, one value per supported language (`PageLanguage` picks the language).
+/// A page's table of texts, one value per supported language (`PageLanguage` picks the language),
+/// read from the `Translations` resources.
 protocol LocalizedStrings {
-    static var english: Self { get }
-    static var spanish: Self { get }
-    static var korean: Self { get }
-    static var chinese: Self { get }
-    static var japanese: Self { get }
+    /// The table for a negotiated language code; English for anything else.
+    static func forLanguage(_ language: String) -> Self
 }
 
 extension LocalizedStrings {
-    /// The table for a negotiated language code; English for anything else.
-    static func forLanguage(_ language: String) -> Self {
-        switch language {
-        case "es": spanish
-        case "ko": korean
-        case "zh": chinese
-        case "ja": japanese
-        default: english
-        }
-    }
+    static var english: Self { forLanguage("en") }
+    static var spanish: Self { forLanguage("es") }
+    static var korean: Self { forLanguage("ko") }
+    static var chinese: Self { forLanguage("zh") }
+    static var japanese: Self { forLanguage("ja") }
 }

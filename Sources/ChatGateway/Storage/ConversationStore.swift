@@ -2,26 +2,23 @@ import Fluent
 import Foundation
 import SQLKit
 
-/// The gateway's record of users, conversations and messages. Reads go straight to the database; every
-/// write on a chat's path is a `RowUpsert` handed to a `RowWriter` (in the app: a `GroupCommitWriter`, so
-/// concurrent chats share statements and SQLite's one writer is never held across an upstream call).
+/// The gateway's record of users, conversations and messages. Every operation that writes is one transaction.
 struct ConversationStore: Sendable {
     let database: any Database
-    let writer: any RowWriter
     let now: @Sendable () -> Date
 
-    /// `writer` defaults to writing each call's rows at once on `database`.
-    init(database: any Database, writer: (any RowWriter)? = nil, now: @escaping @Sendable () -> Date) {
-        self.database = database
-        self.writer = writer ?? DirectRowWriter(database: database)
-        self.now = now
+    /// A user's message stored before Dify is called, under a placeholder id until Dify names the turn.
+    struct PendingMessage: Sendable {
+        let rowID: UUID
+        let conversationID: String?
+        let createdAt: Date
     }
 
     private var sql: any SQLDatabase { database as! any SQLDatabase }
 
     /// Upserts the (system, user) so the history sync knows about them.
     func registerUser(_ caller: CallerIdentity) async throws {
-        try await writer.write([Self.userRow(caller, at: now())])
+        try await Self.upsertUser(caller, at: now(), on: sql)
     }
 
     /// Who owns a conversation the gateway has seen, if it has seen it.
@@ -31,73 +28,82 @@ struct ConversationStore: Sendable {
         return (row.systemID, row.userID)
     }
 
-    /// Stores the user's message before Dify is called, so nothing the user sent can be lost, and
-    /// registers the (system, user) for the history sync in the same commit.
-    func recordPendingUserMessage(_ caller: CallerIdentity, conversationID: String?, content: String) async throws -> MessageRecord {
+    /// Stores the user's message before Dify is called, so nothing the user sent can be lost, and registers the
+    /// (system, user) for the history sync in the same transaction.
+    func recordPendingUserMessage(_ caller: CallerIdentity, conversationID: String?, content: String) async throws -> PendingMessage {
         let stamp = now()
-        let message = MessageRecord(
-            messageID: Self.localMessageID(), conversationID: conversationID,
-            systemID: caller.systemID, userID: caller.userID, role: "user", content: content,
-            status: .pending, createdAt: stamp)
-        try await writer.write([Self.userRow(caller, at: stamp), Self.messageRow(message, shape: Self.newMessage)])
-        return message
+        let message = MessageWrite(
+            messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
+            userID: caller.userID, role: "user", content: content, status: .pending, createdAt: stamp, updatedAt: stamp)
+        try await database.transaction { transaction in
+            let sql = transaction as! any SQLDatabase
+            try await Self.upsertUser(caller, at: stamp, on: sql)
+            try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil).run()
+        }
+        return PendingMessage(rowID: message.id, conversationID: conversationID, createdAt: stamp)
     }
 
-    /// Maps the conversation to its owner (once: the unique key decides, not a select-then-insert),
-    /// renames the pending message to Dify's id and stores the answer.
-    func recordAnswer(_ answer: DifyChatAnswer, for pending: MessageRecord, caller: CallerIdentity) async throws {
-        try await writer.write(turnRows(
+    /// A blocking answer: the turn is recorded complete.
+    func recordAnswer(_ answer: DifyChatAnswer, for pending: PendingMessage, caller: CallerIdentity) async throws {
+        try await recordTurn(
             conversationID: answer.conversationID, messageID: answer.messageID, for: pending, caller: caller,
-            answer: answer.answer, status: .complete, taskID: nil))
+            answer: answer.answer, status: .complete)
     }
 
-    /// The first event of a stream named the conversation and message: record the turn with an empty
-    /// assistant row marked `streaming`, so the conversation exists even if the gateway dies mid-answer.
-    func recordStreamStarted(conversationID: String, messageID: String, taskID: String?, for pending: MessageRecord, caller: CallerIdentity) async throws {
-        try await writer.write(turnRows(
-            conversationID: conversationID, messageID: messageID, for: pending, caller: caller,
-            answer: "", status: .streaming, taskID: taskID))
+    /// The first event of a stream named the conversation and message: record the turn with an empty assistant
+    /// row marked `streaming`, so the conversation exists even if the gateway dies mid-answer.
+    func recordStreamStarted(conversationID: String, messageID: String, taskID: String?, for pending: PendingMessage, caller: CallerIdentity) async throws {
+        try await recordTurn(
+            conversationID: conversationID, messageID: messageID, for: pending, caller: caller, answer: "",
+            status: .streaming, taskID: taskID, replacingAnswer: false)
     }
 
-    /// Stores what a stream produced, however it ended (the whole row, so it is stored even if the start
-    /// could not be).
-    func recordStreamFinished(conversationID: String, messageID: String, taskID: String?, caller: CallerIdentity,
+    /// Stores what a stream produced, however it ended. It writes the whole turn, so the answer is stored even
+    /// if recording the start failed.
+    func recordStreamFinished(conversationID: String, messageID: String, taskID: String?, for pending: PendingMessage, caller: CallerIdentity,
                               answer: String, status: StoredMessage.Status, error: String?) async throws {
-        var row = MessageRecord(
-            messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID,
-            userID: caller.userID, role: "assistant", content: answer, status: status, createdAt: now())
-        row.error = error
-        row.taskID = taskID
-        try await writer.write([Self.messageRow(row, shape: Self.finishedAnswer)])
+        try await recordTurn(
+            conversationID: conversationID, messageID: messageID, for: pending, caller: caller, answer: answer,
+            status: status, error: error, taskID: taskID)
     }
 
     /// Keeps the user's message, marked failed with the reason.
-    func recordFailure(_ reason: String, for pending: MessageRecord) async throws {
-        var failed = pending
-        failed.status = .failed
-        failed.error = reason
-        failed.updatedAt = now()
-        try await writer.write([Self.messageRow(failed, shape: Self.failedMessage)])
+    func recordFailure(_ reason: String, for pending: PendingMessage) async throws {
+        try await sql.update(StoredMessage.schema)
+            .set("status", to: SQLBind(StoredMessage.Status.failed.rawValue))
+            .set("error", to: SQLBind(reason))
+            .set("updated_at", to: SQLBind(now()))
+            .where("id", .equal, SQLBind(pending.rowID))
+            .run()
     }
 
-    private func turnRows(
-        conversationID: String, messageID: String, for pending: MessageRecord, caller: CallerIdentity,
-        answer: String, status: StoredMessage.Status, taskID: String?
-    ) -> [RowUpsert] {
+    /// Maps the conversation to its owner (once: the unique key decides, not a select-then-insert), gives the
+    /// pending message Dify's id and stores the answer.
+    private func recordTurn(
+        conversationID: String, messageID: String, for pending: PendingMessage, caller: CallerIdentity,
+        answer: String, status: StoredMessage.Status, error: String? = nil, taskID: String? = nil, replacingAnswer: Bool = true
+    ) async throws {
         let stamp = now()
-        let conversation = RowUpsert(shape: Self.conversation, key: conversationID, values: [
-            UUID.newRowID(), conversationID, caller.systemID, caller.userID, caller.difyUser, pending.createdAt, stamp,
-        ])
-        var question = pending
-        question.messageID = "\(messageID)_user"
-        question.conversationID = conversationID
-        question.status = .complete
-        question.updatedAt = stamp
-        var reply = MessageRecord(
-            messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID,
-            userID: caller.userID, role: "assistant", content: answer, status: status, createdAt: stamp)
-        reply.taskID = taskID
-        return [conversation, Self.messageRow(question, shape: Self.answeredMessage), Self.messageRow(reply, shape: Self.startedAnswer)]
+        let conversation = ConversationWrite(
+            conversationID: conversationID, systemID: caller.systemID, userID: caller.userID, difyUser: caller.difyUser,
+            createdAt: pending.createdAt, updatedAt: stamp)
+        let reply = MessageWrite(
+            messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID, userID: caller.userID,
+            role: "assistant", content: answer, status: status, error: error, taskID: taskID, createdAt: stamp, updatedAt: stamp)
+        try await database.transaction { transaction in
+            let sql = transaction as! any SQLDatabase
+            try await sql.upsert([conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"])
+            try await sql.update(StoredMessage.schema)
+                .set("message_id", to: SQLBind("\(messageID)_user"))
+                .set("conversation_id", to: SQLBind(conversationID))
+                .set("status", to: SQLBind(StoredMessage.Status.complete.rawValue))
+                .set("updated_at", to: SQLBind(stamp))
+                .where("id", .equal, SQLBind(pending.rowID))
+                .run()
+            try await sql.upsert(
+                [reply], into: StoredMessage.schema, onConflict: ["message_id"],
+                update: replacingAnswer ? ["content", "status", "error", "updated_at"] : [])
+        }
     }
 
     /// Who a streamed answer's task belongs to, if the gateway recorded it.
@@ -128,6 +134,12 @@ struct ConversationStore: Sendable {
             .set("updated_at", to: SQLBind(now()))
             .where("conversation_id", .equal, SQLBind(conversationID))
             .run()
+    }
+
+    /// A (system, user) seen again only has its `updated_at` moved.
+    private static func upsertUser(_ caller: CallerIdentity, at stamp: Date, on sql: any SQLDatabase) async throws {
+        let user = UserWrite(systemID: caller.systemID, userID: caller.userID, difyUser: caller.difyUser, createdAt: stamp, updatedAt: stamp)
+        try await sql.upsert([user], into: ChatUser.schema, onConflict: ["system_id", "user_id"], update: ["updated_at"])
     }
 
     /// A placeholder id until Dify names the message: `local-` and 12 hex digits.

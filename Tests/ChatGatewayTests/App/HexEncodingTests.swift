@@ -3,7 +3,7 @@ import Testing
 @testable import ChatGateway
 
 /// `lowercaseHex`; `String.randomHex` is tested with the other random ids, in `Storage/RowIDTests`.
-@Suite("Hex encoding")
+@Suite("Hex encoding", .timeLimit(.minutes(3)))
 struct HexEncodingTests {
     @Test func twoLowerCaseDigitsPerByte() {
         #expect([UInt8]().lowercaseHex == "")

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ChatGateway
 
-@Suite("Settings")
+@Suite("Settings", .timeLimit(.minutes(3)))
 struct SettingsTests {
     @Test func defaultsNeedNothing() throws {
         let settings = try Settings.parse(environment: [:], isProduction: false)

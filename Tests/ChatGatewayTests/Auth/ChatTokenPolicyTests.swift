@@ -4,7 +4,7 @@ import Testing
 @testable import ChatGateway
 
 /// Issue 7's optional token rules: audience, issuer, maximum lifetime, leeway and key rotation.
-@Suite("Chat token policy")
+@Suite("Chat token policy", .timeLimit(.minutes(3)))
 struct ChatTokenPolicyTests {
     let secret = "current-secret"
     let issued = Date(timeIntervalSince1970: 1_800_000_000)

@@ -3,7 +3,7 @@ import JWTKit
 import Testing
 @testable import ChatGateway
 
-@Suite("ChatTokenService")
+@Suite("ChatTokenService", .timeLimit(.minutes(3)))
 struct ChatTokenServiceTests {
     let secret = "unit-secret"
 
@@ -68,7 +68,7 @@ extension ChatTokenClaims {
     }
 }
 
-@Suite("Short secrets")
+@Suite("Short secrets", .timeLimit(.minutes(3)))
 struct ShortSecretTests {
     /// A token signed elsewhere (PyJWT, the seed) with a short secret must verify here: HS256 over "s3cret".
     @Test func matchesPlainHMACWithAShortSecret() async throws {

@@ -1,7 +1,7 @@
 import Testing
 @testable import ChatGateway
 
-@Suite("IdentityRules")
+@Suite("IdentityRules", .timeLimit(.minutes(3)))
 struct IdentityRulesTests {
     @Test(arguments: ["drillquiz", "coin-tutor", "a", "0abc", String(repeating: "a", count: 64)])
     func validSystemIDs(_ id: String) { #expect(IdentityRules.isValidSystemID(id)) }

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import ChatGateway
 
-@Suite("POST /v1/chat")
+@Suite("POST /v1/chat", .timeLimit(.minutes(3)))
 struct ChatEndpointTests {
     @Test func answersAndStoresBothSides() async throws {
         try await GatewayHarness.with { gateway in

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ChatGateway
 
-@Suite("GET /v1/chat-token")
+@Suite("GET /v1/chat-token", .timeLimit(.minutes(3)))
 struct ChatTokenEndpointTests {
     @Test func issuesAUsableToken() async throws {
         try await GatewayHarness.with { gateway in

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ChatGateway
 
-@Suite("Conversation and message controls")
+@Suite("Conversation and message controls", .timeLimit(.minutes(3)))
 struct ConversationControlsTests {
     static let alice = "system_id=drillquiz&user_id=alice"
     static let bob = "system_id=drillquiz&user_id=bob"

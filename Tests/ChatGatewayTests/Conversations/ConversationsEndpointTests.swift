@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ChatGateway
 
-@Suite("GET /v1/conversations and /v1/conversations/{id}/messages")
+@Suite("GET /v1/conversations and /v1/conversations/{id}/messages", .timeLimit(.minutes(3)))
 struct ConversationsEndpointTests {
     @Test func listsEveryPage() async throws {
         try await GatewayHarness.with { gateway in

@@ -2,7 +2,7 @@ import Testing
 @testable import ChatGateway
 
 /// Dify's blocking answer, read from its JSON text.
-@Suite("Dify blocking answer")
+@Suite("Dify blocking answer", .timeLimit(.minutes(3)))
 struct DifyChatAnswerTests {
     func answer(_ text: String) -> DifyChatAnswer? {
         DifyJSONReader.parse(Array(text.utf8)).flatMap(DifyChatAnswer.init(json:))

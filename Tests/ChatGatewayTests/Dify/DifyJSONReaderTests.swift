@@ -3,7 +3,7 @@ import Testing
 @testable import ChatGateway
 
 /// `DifyJSONReader`, the one-pass JSON reader behind decoding Dify's events and answers, checked against `JSONDecoder`.
-@Suite("Dify JSON reader")
+@Suite("Dify JSON reader", .timeLimit(.minutes(3)))
 struct DifyJSONReaderTests {
     func read(_ text: String) -> JSONValue? {
         Array(text.utf8).withUnsafeBufferPointer { DifyJSONReader.parse($0) }

@@ -2,7 +2,7 @@ import Testing
 @testable import ChatGateway
 
 /// Decoding of each dispatched event's `data:` JSON into `DifyStreamEvent`.
-@Suite("DifyStreamParser decoding")
+@Suite("DifyStreamParser decoding", .timeLimit(.minutes(3)))
 struct DifyStreamParserDecodingTests {
     typealias F = DifyStreamFixtures
     let ids = F.ids

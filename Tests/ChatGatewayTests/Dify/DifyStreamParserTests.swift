@@ -3,7 +3,7 @@ import Testing
 @testable import ChatGateway
 
 /// SSE framing of `DifyStreamParser`: lines, events, fields, end of stream, memory bound.
-@Suite("DifyStreamParser framing")
+@Suite("DifyStreamParser framing", .timeLimit(.minutes(3)))
 struct DifyStreamParserTests {
     typealias F = DifyStreamFixtures
     let ids = F.ids

@@ -5,7 +5,7 @@ import Testing
 @testable import ChatGateway
 
 /// The breaker's states on a hand-moved clock: closed → open after N failures in a row → half-open trial.
-@Suite("UpstreamCircuitBreaker")
+@Suite("UpstreamCircuitBreaker", .timeLimit(.minutes(3)))
 struct UpstreamCircuitBreakerTests {
     static func breaker(threshold: Int = 3, cooldown: TimeInterval = 30, clock: TestClock, log: LogCapture = LogCapture()) -> UpstreamCircuitBreaker {
         UpstreamCircuitBreaker(threshold: threshold, cooldown: cooldown, now: clock.now,
@@ -145,7 +145,7 @@ final class StubDify: DifyClient, @unchecked Sendable {
     }
 
     func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer { try fail() }
-    func openStream(_ request: DifyChatRequest, to target: DifyTarget, on eventLoop: any EventLoop, into sink: any DifyStreamSink) async throws { try fail() }
+    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream { try fail() }
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { try fail() }
     func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> { try fail() }
     func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> { try fail() }

@@ -4,7 +4,7 @@ import Vapor
 @testable import ChatGateway
 
 /// The OpenAPI document is the contract: every route is in it, nothing else is, and real answers match it.
-@Suite("OpenAPI document")
+@Suite("OpenAPI document", .timeLimit(.minutes(3)))
 struct OpenAPIConformanceTests {
     static func document() throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: APIDocsController.resourceDirectory + "openapi.json"))

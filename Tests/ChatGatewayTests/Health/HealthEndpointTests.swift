@@ -1,7 +1,7 @@
 import Testing
 @testable import ChatGateway
 
-@Suite("Health")
+@Suite("Health", .timeLimit(.minutes(3)))
 struct HealthEndpointTests {
     @Test func liveAndReady() async throws {
         try await GatewayHarness.with { gateway in

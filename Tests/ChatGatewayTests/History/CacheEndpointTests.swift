@@ -4,29 +4,32 @@ import Foundation
 import Testing
 @testable import ChatGateway
 
-@Suite("Cache API: every system's stored history")
+@Suite("Cache API: every system's stored history", .timeLimit(.minutes(3)))
 struct CacheEndpointTests {
     /// Two systems, three users, conversations on known days: written the way the sync writes them.
     private static func fill(_ gateway: GatewayHarness) async throws {
-        let writer = DirectRowWriter(database: gateway.app.db)
         let users = [("drillquiz", "alice"), ("drillquiz", "bob"), ("cointutor", "carol")]
-        var rows: [RowUpsert] = []
         for (index, (system, user)) in users.enumerated() {
             let known = HistorySync.KnownUser(systemID: system, userID: user, difyUser: "\(system)_\(user)")
             for day in 1...4 {
                 let id = "conv-\(system)-\(user)-\(day)"
                 let created = Int(try CacheFilter.day("2026-03-0\(day)", field: "").timeIntervalSince1970) + index * 60
                 let name = day == 2 ? "Photosynthesis \(user)" : "Chat \(day)"
-                rows.append(HistorySync.conversationRow(DifyConversation(id: id, name: name, createdAt: created, updatedAt: created), user: known, updatedAt: nil, at: Date()))
+                let conversation = HistorySync.conversationWrite(
+                    DifyConversation(id: id, name: name, createdAt: created, updatedAt: created), user: known, updatedAt: nil, at: Date())
+                var messages: [MessageWrite] = []
                 for turn in 0..<3 {
                     let stamp = Date(timeIntervalSince1970: TimeInterval(created + turn))
                     let text = day == 3 && turn == 1 ? "The MITOCHONDRIA, said \(user)" : "turn \(turn), \"quoted\", =SUM(A1)"
-                    rows.append(HistorySync.messageRow(id: "\(id)-m\(turn)_user", conversationID: id, user: known, role: "user", content: text, createdAt: stamp, at: Date()))
-                    rows.append(HistorySync.messageRow(id: "\(id)-m\(turn)_assistant", conversationID: id, user: known, role: "assistant", content: "answer \(turn)", createdAt: stamp, at: Date()))
+                    for (role, content) in [("user", text), ("assistant", "answer \(turn)")] {
+                        messages.append(HistorySync.messageWrite(
+                            id: "\(id)-m\(turn)_\(role)", conversationID: id, user: known, role: role, content: content,
+                            position: turn, createdAt: stamp, at: Date()))
+                    }
                 }
+                try await HistorySync.store(conversation, messages: messages, on: gateway.app.db)
             }
         }
-        try await writer.write(rows)
     }
 
     private static func listing(_ gateway: GatewayHarness, _ query: String) async throws -> GatewayHarness.Reply {

@@ -5,7 +5,7 @@ import NIOConcurrencyHelpers
 import Testing
 @testable import ChatGateway
 
-@Suite("History sync from Dify")
+@Suite("History sync from Dify", .timeLimit(.minutes(3)))
 struct HistorySyncTests {
     @Test func copiesEveryPageBothWaysAndASecondRunChangesNothing() async throws {
         try await GatewayHarness.with { gateway in
@@ -195,16 +195,29 @@ struct HistorySyncTests {
         #expect((try? Settings.parse(environment: [:], isProduction: false))?.syncInterval == nil)
     }
 
-    /// Without a transaction per batch (SQLite), what commits last must be the conversation's `dify_updated_at`:
-    /// stored before its messages, a crash in between would make the next sync skip them as unchanged.
-    @Test func aSyncedConversationIsWrittenAfterItsMessages() {
-        let user = HistorySync.KnownUser(systemID: "drillquiz", userID: "u1", difyUser: "drillquiz_u1")
-        let conversation = HistorySync.conversationRow(
-            DifyConversation(id: "conv-1", name: "n", createdAt: 1_750_000_000, updatedAt: 1_750_000_100), user: user, updatedAt: nil, at: Date())
-        let messages = (0..<700).map {
-            HistorySync.messageRow(id: "m\($0)_user", conversationID: "conv-1", user: user, role: "user", content: "q", createdAt: Date(), at: Date())
+    /// Turns stored within one second (a sync, an import, a fast user) come back in the conversation's order.
+    @Test func turnsOfOneSecondKeepTheirOrder() async throws {
+        try await GatewayHarness.with { gateway in
+            let user = HistorySync.KnownUser(systemID: "drillquiz", userID: "u1", difyUser: "drillquiz_u1")
+            let conversationID = "0f6b2c1e-4a5d-4e8f-9b7a-123456789abc"
+            let second = Date(timeIntervalSince1970: 1_750_000_000)
+            let conversation = HistorySync.conversationWrite(
+                DifyConversation(id: conversationID, name: "n", createdAt: 1_750_000_000, updatedAt: 1_750_000_000),
+                user: user, updatedAt: nil, at: second)
+            // Written newest first, so neither insertion order nor row id can explain a right answer.
+            let messages = (0..<3).reversed().flatMap { turn in
+                ["assistant", "user"].map { role in
+                    HistorySync.messageWrite(
+                        id: "m\(turn)_\(role)", conversationID: conversationID, user: user, role: role, content: "\(role) \(turn)",
+                        position: turn, createdAt: second, at: second)
+                }
+            }
+            try await HistorySync.store(conversation, messages: messages, on: gateway.app.db)
+            let reply = try await gateway.call(
+                .GET, "/v1/cache/conversations/\(conversationID)/messages", headers: GatewayHarness.keyHeader)
+            #expect(reply.status == 200)
+            let contents = reply.array.compactMap { $0["content"] as? String }
+            #expect(contents == ["user 0", "assistant 0", "user 1", "assistant 1", "user 2", "assistant 2"])
         }
-        let statements = RowUpsert.statements(for: [conversation] + messages)
-        #expect(statements.map(\.shape) == [HistorySync.syncedMessage, HistorySync.syncedMessage, HistorySync.syncedConversation])
     }
 }

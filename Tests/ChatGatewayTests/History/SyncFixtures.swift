@@ -35,8 +35,8 @@ final class FlakyDify: DifyClient, @unchecked Sendable {
     }
 
     func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer { try await live.sendMessage(request, to: target) }
-    func openStream(_ request: DifyChatRequest, to target: DifyTarget, on eventLoop: any EventLoop, into sink: any DifyStreamSink) async throws {
-        try await live.openStream(request, to: target, on: eventLoop, into: sink)
+    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
+        try await live.streamMessage(request, to: target)
     }
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { try await live.stopMessage(taskID: taskID, user: user, at: target) }
     func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> {
@@ -64,7 +64,7 @@ extension GatewayHarness {
     func historySync(dify: (any DifyClient)? = nil, pageSize: Int = 7, delays: NIOLockedValueBox<[Duration]>? = nil) -> HistorySync {
         var sync = HistorySync(
             dify: dify ?? liveDify, targets: DifyTargetResolver(sharedBaseURL: URL(string: fake.baseURL), sharedAPIKey: Self.difyKey),
-            database: app.db, writer: DirectRowWriter(database: app.db), now: Date.init, logger: app.logger)
+            database: app.db, now: Date.init, logger: app.logger)
         sync.pageSize = pageSize
         sync.retry.sleep = { delay in delays?.withLockedValue { $0.append(delay) } }
         return sync

@@ -4,7 +4,7 @@ import Testing
 @testable import ChatGateway
 
 /// `RATE_LIMIT_PER_USER`, `RATE_LIMIT_PER_KEY` and `MAX_STREAMS_PER_USER` on `POST /v1/chat`.
-@Suite("Chat limits")
+@Suite("Chat limits", .timeLimit(.minutes(3)))
 struct ChatLimitsEndpointTests {
     static func chat(_ gateway: GatewayHarness, user: String, headers: [(String, String)] = GatewayHarness.keyHeader) async throws -> GatewayHarness.Reply {
         try await gateway.call(.POST, "/v1/chat", headers: headers, json: ["system_id": "drillquiz", "user_id": user, "message": "hi"])

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ChatGateway
 
-@Suite("RateLimiter")
+@Suite("RateLimiter", .timeLimit(.minutes(3)))
 struct RateLimiterTests {
     @Test func burstsUpToTheLimitThenRecoversOverThePeriod() async {
         let clock = TestClock()

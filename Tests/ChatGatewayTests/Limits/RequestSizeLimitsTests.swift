@@ -3,7 +3,7 @@ import Testing
 @testable import ChatGateway
 
 /// The body, message and `inputs` bounds at their edges; `ChatEndpointTests` has the everyday cases.
-@Suite("Request size limits")
+@Suite("Request size limits", .timeLimit(.minutes(3)))
 struct RequestSizeLimitsTests {
     static func chat(_ gateway: GatewayHarness, message: String = "hi", inputs: Any? = nil) async throws -> GatewayHarness.Reply {
         var body: [String: Any] = ["system_id": "drillquiz", "user_id": "u1", "message": message]

@@ -3,7 +3,7 @@ import Testing
 @testable import ChatGateway
 
 /// The page's language: `lang`, else `Accept-Language`, else English; `<html lang>` and the texts follow it.
-@Suite("Chat page language")
+@Suite("Chat page language", .timeLimit(.minutes(3)))
 struct ChatPageLanguageTests {
     @Test(arguments: [
         ("ko", nil, "ko"), ("ko-KR", nil, "ko"), ("JA", nil, "ja"), ("zh_CN", nil, "zh"),

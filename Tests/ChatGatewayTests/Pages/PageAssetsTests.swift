@@ -3,7 +3,7 @@ import Testing
 @testable import ChatGateway
 
 /// The page's own files and `/widget.js`, all served by the gateway.
-@Suite("Chat page assets and widget")
+@Suite("Chat page assets and widget", .timeLimit(.minutes(3)))
 struct PageAssetsTests {
     @Test(arguments: [("chat.css", "text/css"), ("chat.js", "application/javascript"), ("markdown.js", "application/javascript")])
     func assetsAreServed(file: String, type: String) async throws {

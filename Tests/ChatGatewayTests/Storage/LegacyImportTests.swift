@@ -84,7 +84,7 @@ struct LegacySQLiteFile {
     }
 }
 
-@Suite("import-legacy: the Python gateway's tables into the gateway's")
+@Suite("import-legacy: the Python gateway's tables into the gateway's", .timeLimit(.minutes(3)))
 struct LegacyImportTests {
     static let importedAt = Date(timeIntervalSince1970: 1_800_000_000)
 
@@ -92,7 +92,7 @@ struct LegacyImportTests {
     static func importLegacy(_ file: LegacySQLiteFile, into gateway: GatewayHarness, pageSize: Int = 2) async throws -> LegacyImportReport {
         let source = try await LegacyDatabase.open(.sqlite(path: file.path), on: gateway.app)
         return try await LegacyImporter(
-            source: source, target: gateway.app.db as! any SQLDatabase, writer: DirectRowWriter(database: gateway.app.db),
+            source: source, target: gateway.app.db as! any SQLDatabase,
             now: { importedAt }, pageSize: pageSize
         ).run()
     }
@@ -182,10 +182,11 @@ struct LegacyImportTests {
             defer { file.remove() }
             // The gateway has already served conv-a (renamed since) and registered u1.
             let owner = HistorySync.KnownUser(systemID: "drillquiz", userID: "u1", difyUser: "drillquiz_u1")
-            try await DirectRowWriter(database: gateway.app.db).write([
-                HistorySync.conversationRow(DifyConversation(id: "conv-a", name: "Renamed", createdAt: 1_750_000_000, updatedAt: nil), user: owner, updatedAt: nil, at: Date()),
-                ConversationStore.userRow(CallerIdentity(systemID: "drillquiz", userID: "u1"), at: Date()),
-            ])
+            try await HistorySync.store(
+                HistorySync.conversationWrite(
+                    DifyConversation(id: "conv-a", name: "Renamed", createdAt: 1_750_000_000, updatedAt: nil), user: owner, updatedAt: nil, at: Date()),
+                messages: [], on: gateway.app.db)
+            try await ConversationStore(database: gateway.app.db, now: Date.init).registerUser(CallerIdentity(systemID: "drillquiz", userID: "u1"))
             let report = try await Self.importLegacy(file, into: gateway)
             #expect(Self.counts(report["sync_users"]) == [2, 1, 1, 0])
             #expect(Self.counts(report["conversation_cache"]) == [3, 2, 1, 0])

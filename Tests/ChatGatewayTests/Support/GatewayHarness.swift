@@ -20,13 +20,19 @@ struct GatewayHarness {
     let baseURL: String
     let settings: Settings
 
-    static func settings(fakeURL: String, database: Settings.Database) -> Settings {
-        Settings(
-            difyBaseURL: URL(string: fakeURL), difyAPIKey: difyKey, difySystemOverrides: [:], difyTimeout: .seconds(30), difyMaxConnections: 64, difyStreamIdleTimeout: .seconds(30), streamKeepAlive: .seconds(15),
-            jwtSecret: jwtSecret, jwtSecretIsEphemeral: false, apiKeys: [APIKeyEntry(key: apiKey)],
-            database: database, allowedSystemIDs: [], allowedChatTokenOrigins: [],
-            host: "127.0.0.1", port: 0, maxMessageCharacters: 8000, maxRequestBytes: 262_144,
-            publicBaseURL: "http://localhost:8088")
+    /// The gateway's settings as production parses them, from the environment a test deployment would have.
+    static func settings(fakeURL: String, database: Settings.Database) throws -> Settings {
+        let databaseURL = switch database {
+        case .sqlite(let path): "sqlite:///" + path
+        case .postgres(let url): url
+        }
+        return try Settings.parse(environment: [
+            "DIFY_BASE_URL": fakeURL, "DIFY_API_KEY": difyKey, "DIFY_TIMEOUT": "30", "DIFY_MAX_CONNECTIONS": "64",
+            "DIFY_STREAM_IDLE_TIMEOUT": "30", "CHAT_GATEWAY_JWT_SECRET": jwtSecret, "CHAT_GATEWAY_API_KEY": apiKey,
+            "DATABASE_URL": databaseURL, "HOST": "127.0.0.1", "PORT": "0",
+            // Tests run in parallel against one PostgreSQL server.
+            "DATABASE_POOL_SIZE": "2",
+        ], isProduction: false)
     }
 
     /// Runs `body` against a fresh gateway; `adjust` changes the settings first. With `logs`, every log line from
@@ -40,8 +46,7 @@ struct GatewayHarness {
     ) async throws -> T {
         let fake = try await FakeDifyServer.start(store: FakeDifyStore(options: fakeOptions))
         let database = try await TestDatabase.make()
-        var settings = settings(fakeURL: fake.baseURL, database: database.settings)
-        settings.databasePoolSize = 2   // tests run in parallel against one PostgreSQL server
+        var settings = try settings(fakeURL: fake.baseURL, database: database.settings)
         adjust(&settings)
         let app = try await Application.make(.testing)
         app.logger.logLevel = .warning

@@ -25,7 +25,7 @@ struct ImportLegacyCommand: AsyncCommand {
         try await migrations.run(on: app)
         context.console.print("importing from \(location.redacted)")
         let importer = LegacyImporter(
-            source: legacy, target: app.db as! any SQLDatabase, writer: DirectRowWriter(database: app.db), now: now)
+            source: legacy, target: app.db as! any SQLDatabase, now: now)
         for line in try await importer.run().lines { context.console.print(line) }
     }
 }

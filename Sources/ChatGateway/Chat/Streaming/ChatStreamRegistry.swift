@@ -3,15 +3,16 @@ import NIOConcurrencyHelpers
 /// The streams this process is reading: by task id (for stop), and as tasks to wait for on shutdown,
 /// so a SIGTERM lets answers in flight finish and be stored.
 actor ChatStreamRegistry {
-    /// Behind a lock, not the actor: a stream registers its task id from its event loop, synchronously, before
-    /// the client sees that id (so a stop sent right after the `start` event finds it).
+    /// Behind a lock, not the actor: a stream registers its task id synchronously, before the client sees that id
+    /// (so a stop sent right after the `start` event finds it).
     private nonisolated let sessions = NIOLockedValueBox<[String: ChatStreamSession]>([:])
     private var running: [Int: Task<Void, Never>] = [:]
     private var nextID = 0
     /// Streams running per Dify user, counted from before Dify is asked until the answer is read to its end.
     private var streamsPerUser: [String: Int] = [:]
 
-    /// Runs `work` outside the request that started it: a client that goes away does not cancel it.
+    /// Runs a stream's `work` as a task of its own, outside the request that started it: a client that goes away
+    /// does not cancel it.
     func launch(_ work: @escaping @Sendable () async -> Void) {
         let id = nextID
         nextID += 1

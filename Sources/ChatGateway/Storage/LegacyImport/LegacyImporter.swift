@@ -8,7 +8,6 @@ import SQLKit
 struct LegacyImporter: Sendable {
     let source: LegacyDatabase
     let target: any SQLDatabase
-    let writer: any RowWriter
     let now: @Sendable () -> Date
     var pageSize = 500
 
@@ -44,7 +43,7 @@ struct LegacyImporter: Sendable {
             }
             var verdict = try await table.plan(decoded)
             for problem in unreadable { verdict.skip(problem.reason) }
-            try await writer.write(verdict.rows)
+            try await verdict.rows.run(on: target)
             report.count(read: rows.count, plan: verdict)
             if rows.count < pageSize { break }
         }

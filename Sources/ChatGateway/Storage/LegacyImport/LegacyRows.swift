@@ -63,6 +63,8 @@ struct LegacyConversation: Sendable {
 
 /// `message_cache`: one side of a turn, `<dify id>_user` / `<dify id>_assistant` or `local-<hex>`.
 struct LegacyCachedMessage: Sendable {
+    /// The row's `id` in the seed's table, which follows the order the turns were cached in.
+    let legacyID: Int
     let messageID: String
     let conversationID: String?
     let role: String
@@ -71,6 +73,7 @@ struct LegacyCachedMessage: Sendable {
     let syncedAt: Date?
 
     init(_ row: any SQLRow) throws {
+        legacyID = (try? row.decode(column: "id", as: Int.self)) ?? 0
         messageID = try row.requiredText("message_id")
         conversationID = row.optionalText("conversation_id")
         role = try row.requiredText("role")

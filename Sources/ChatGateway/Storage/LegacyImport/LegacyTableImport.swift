@@ -15,7 +15,7 @@ protocol LegacyTableImport: Sendable {
 
 /// A page's verdict: the rows to insert (each one new, so `rows.count` is what the page adds), and the rest.
 struct LegacyPagePlan: Sendable {
-    var rows: [RowUpsert] = []
+    var rows = LegacyRowInsert.none
     var alreadyPresent = 0
     var skipped: [String: Int] = [:]
 
@@ -34,13 +34,15 @@ struct SyncUsersImport: LegacyTableImport {
     func plan(_ users: [LegacySyncUser]) async throws -> LegacyPagePlan {
         var known = try await gateway.userKeys(userIDs: users.map(\.owner.userID))
         var plan = LegacyPagePlan()
+        var added: [UserWrite] = []
         for user in users {
             if known.insert(user.owner.key).inserted {
-                plan.rows.append(LegacyImportRows.user(user, at: stamp))
+                added.append(LegacyImportRows.user(user, at: stamp))
             } else {
                 plan.alreadyPresent += 1
             }
         }
+        plan.rows = LegacyRowInsert(added, into: ChatUser.schema, uniqueOn: ["system_id", "user_id"])
         return plan
     }
 }
@@ -62,6 +64,7 @@ struct CachedConversationsImport: LegacyTableImport {
         var owners = try await gateway.conversationOwners(ids)
         let firstMappings = try await firstMappings?.mappings(of: ids) ?? [:]
         var plan = LegacyPagePlan()
+        var added: [ConversationWrite] = []
         for conversation in conversations {
             guard owners[conversation.conversationID] == nil else {
                 plan.alreadyPresent += 1
@@ -69,9 +72,10 @@ struct CachedConversationsImport: LegacyTableImport {
             }
             let firstMapping = firstMappings[conversation.conversationID]
             let owner = firstMapping?.owner ?? conversation.owner
-            plan.rows.append(LegacyImportRows.conversation(conversation, owner: owner, startedAt: firstMapping?.createdAt, at: stamp))
+            added.append(LegacyImportRows.conversation(conversation, owner: owner, startedAt: firstMapping?.createdAt, at: stamp))
             owners[conversation.conversationID] = owner
         }
+        plan.rows = LegacyRowInsert(added, into: StoredConversation.schema, uniqueOn: ["conversation_id"])
         return plan
     }
 }
@@ -93,14 +97,16 @@ struct MappingsImport: LegacyTableImport {
     func plan(_ mappings: [LegacyConversation]) async throws -> LegacyPagePlan {
         var owners = try await gateway.conversationOwners(mappings.map(\.conversationID))
         var plan = LegacyPagePlan()
+        var added: [ConversationWrite] = []
         for mapping in mappings {
             if let owner = owners[mapping.conversationID] {
                 if owner.isSameUser(as: mapping.owner) { plan.alreadyPresent += 1 } else { plan.skip(Self.otherOwner) }
                 continue
             }
-            plan.rows.append(LegacyImportRows.conversation(mapping, owner: mapping.owner, startedAt: nil, at: stamp))
+            added.append(LegacyImportRows.conversation(mapping, owner: mapping.owner, startedAt: nil, at: stamp))
             owners[mapping.conversationID] = mapping.owner
         }
+        plan.rows = LegacyRowInsert(added, into: StoredConversation.schema, uniqueOn: ["conversation_id"])
         return plan
     }
 }
@@ -121,6 +127,7 @@ struct CachedMessagesImport: LegacyTableImport {
         var present = try await gateway.messageIDs(messages.map(\.messageID))
         let owners = try await gateway.conversationOwners(messages.compactMap(\.conversationID))
         var plan = LegacyPagePlan()
+        var added: [MessageWrite] = []
         for message in messages {
             guard !present.contains(message.messageID) else {
                 plan.alreadyPresent += 1
@@ -130,9 +137,10 @@ struct CachedMessagesImport: LegacyTableImport {
                 plan.skip(Self.noOwner)
                 continue
             }
-            plan.rows.append(LegacyImportRows.message(message, conversationID: conversationID, owner: owner, at: stamp))
+            added.append(LegacyImportRows.message(message, conversationID: conversationID, owner: owner, at: stamp))
             present.insert(message.messageID)
         }
+        plan.rows = LegacyRowInsert(added, into: StoredMessage.schema, uniqueOn: ["message_id"])
         return plan
     }
 }

@@ -8,5 +8,6 @@ enum GatewayMigrations {
         migrations.add(CreateMessages())
         migrations.add(CreateLeases())
         migrations.add(CreateCacheIndexes())
+        migrations.add(AddMessagePosition())
     }
 }

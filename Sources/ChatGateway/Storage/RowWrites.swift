@@ -1,0 +1,79 @@
+import Foundation
+import SQLKit
+
+/// The values a write puts in a `gateway_users` row.
+struct UserWrite: Encodable, Sendable {
+    var id = UUID.newRowID()
+    var systemID: String
+    var userID: String
+    var difyUser: String
+    var createdAt: Date
+    var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, systemID = "system_id", userID = "user_id", difyUser = "dify_user", createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// The values a write puts in a `gateway_conversations` row.
+struct ConversationWrite: Encodable, Sendable {
+    var id = UUID.newRowID()
+    var conversationID: String
+    var systemID: String
+    var userID: String
+    var difyUser: String
+    var name: String? = nil
+    var createdAt: Date
+    var updatedAt: Date
+    var difyUpdatedAt: Date? = nil
+    var syncedAt: Date? = nil
+    var deletedAt: Date? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case id, conversationID = "conversation_id", systemID = "system_id", userID = "user_id", difyUser = "dify_user"
+        case name, createdAt = "created_at", updatedAt = "updated_at", difyUpdatedAt = "dify_updated_at"
+        case syncedAt = "synced_at", deletedAt = "deleted_at"
+    }
+}
+
+/// The values a write puts in a `gateway_messages` row.
+struct MessageWrite: Encodable, Sendable {
+    var id = UUID.newRowID()
+    var messageID: String
+    var conversationID: String?
+    var systemID: String
+    var userID: String
+    var role: String
+    var content: String
+    var status: StoredMessage.Status
+    var error: String? = nil
+    var taskID: String? = nil
+    /// The turn's place in its conversation; it orders turns stored within the same instant.
+    var position: Int = 0
+    var createdAt: Date
+    var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, messageID = "message_id", conversationID = "conversation_id", systemID = "system_id", userID = "user_id"
+        case role, content, status, error, taskID = "task_id", position, createdAt = "created_at", updatedAt = "updated_at"
+    }
+}
+
+extension SQLDatabase {
+    /// Inserts `rows`; a row clashing on `conflict` takes the `update` columns of the new one, or, with none,
+    /// stays as it is. Large batches go in statements of `chunk` rows (SQLite caps the values bound per statement).
+    func upsert<Row: Encodable & Sendable>(
+        _ rows: [Row], into table: String, onConflict conflict: [String], update: [String] = [], chunk: Int = 500
+    ) async throws {
+        for start in stride(from: 0, to: rows.count, by: chunk) {
+            let insert = try self.insert(into: table)
+                .models(Array(rows[start..<min(start + chunk, rows.count)]), nilEncodingStrategy: .asNil)
+            if update.isEmpty {
+                try await insert.ignoringConflicts(with: conflict).run()
+            } else {
+                try await insert.onConflict(with: conflict) { set in update.reduce(set) { $0.set(excludedValueOf: $1) } }.run()
+            }
+        }
+    }
+}

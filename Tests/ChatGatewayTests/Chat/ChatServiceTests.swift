@@ -1,0 +1,137 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+@testable import ChatGateway
+
+@Suite("Chat service and stream relay, against a stub Dify", .timeLimit(.minutes(2)))
+struct ChatServiceTests {
+    static let caller = CallerIdentity(systemID: "drillquiz", userID: "u1")
+    static let ids = DifyStreamIDs(taskID: "task-1", messageID: "msg-1", conversationID: "0f6b2c1e-4a5d-4e8f-9b7a-123456789abc")
+
+    /// A `ChatService` on the harness's database whose Dify is `stub`.
+    static func service(_ gateway: GatewayHarness, _ stub: StubDifyClient, keepAlive: Duration = .seconds(2)) -> ChatService {
+        ChatService(
+            dify: stub, targets: DifyTargetResolver(sharedBaseURL: URL(string: "http://dify.invalid"), sharedAPIKey: "app-x"),
+            store: ConversationStore(database: gateway.app.db, now: Date.init), streams: ChatStreamRegistry(),
+            limits: .init(maxMessageCharacters: 100, streamKeepAlive: keepAlive))
+    }
+
+    /// Streams `message` and reads what the client gets, until the relay is done.
+    static func streamed(_ service: ChatService, client: RecordingWriter = RecordingWriter()) async throws -> String {
+        let session = try await service.stream("hello", conversationID: nil, inputs: [:], as: caller, logger: .init(label: "test"))
+        await session.write(to: client, keepAlive: .seconds(10))
+        await service.streams.drain(timeout: .seconds(10))
+        return client.text
+    }
+
+    @Test func aStreamIsRelayedAndStoredComplete() async throws {
+        try await GatewayHarness.with { gateway in
+            let stub = StubDifyClient(events: [
+                .answerDelta(Self.ids, text: "Hi "), .answerDelta(Self.ids, text: "there"),
+                .messageEnd(Self.ids, metadata: .object(["usage": .object([:])])), .other(event: "tts_message_end", payload: .null),
+            ])
+            let text = try await Self.streamed(Self.service(gateway, stub))
+            #expect(text.contains("event: start") && text.contains("event: done") && text.contains(#""answer":"Hi there""#))
+            let stored = try await gateway.messages(system: "drillquiz", user: "u1")
+            #expect(stored.map(\.messageID) == ["msg-1_user", "msg-1_assistant"])
+            #expect(stored.map(\.status) == [.complete, .complete])
+            #expect(stored.last?.content == "Hi there")
+            #expect(stored.last?.taskID == "task-1")
+        }
+    }
+
+    @Test func aStreamCutMidAnswerIsStoredFailedWithWhatArrived() async throws {
+        try await GatewayHarness.with { gateway in
+            let stub = StubDifyClient(events: [.answerDelta(Self.ids, text: "partial")], endsWith: DifyError.timeout)
+            let text = try await Self.streamed(Self.service(gateway, stub))
+            #expect(text.contains("event: error") && !text.contains("event: done"))
+            let answer = try #require(try await gateway.messages(system: "drillquiz", user: "u1").last)
+            #expect(answer.status == .failed)
+            #expect(answer.content == "partial")
+        }
+    }
+
+    @Test func aClientThatLeavesChangesNothingStored() async throws {
+        try await GatewayHarness.with { gateway in
+            let stub = StubDifyClient(
+                events: [.answerDelta(Self.ids, text: "one "), .answerDelta(Self.ids, text: "two"), .messageEnd(Self.ids, metadata: nil)],
+                pause: .milliseconds(100))
+            _ = try await Self.streamed(Self.service(gateway, stub), client: RecordingWriter(failWrites: true))
+            let answer = try #require(try await gateway.messages(system: "drillquiz", user: "u1").last)
+            #expect(answer.status == .complete)
+            #expect(answer.content == "one two")
+        }
+    }
+
+    @Test func aRefusalWithinTheGraceIsThrownAndTheMessageKept() async throws {
+        try await GatewayHarness.with { gateway in
+            let stub = StubDifyClient(refusal: .upstream(status: 429, code: "too_many_requests", message: "slow down"))
+            await #expect(throws: DifyError.self) { _ = try await Self.streamed(Self.service(gateway, stub)) }
+            let stored = try await gateway.messages(system: "drillquiz", user: "u1")
+            #expect(stored.count == 1)
+            #expect(stored.first?.status == .failed)
+            #expect(stored.first?.content == "hello")
+        }
+    }
+
+    @Test func aRefusalAfterTheGraceArrivesAsAnErrorEvent() async throws {
+        try await GatewayHarness.with { gateway in
+            let stub = StubDifyClient(refusal: .upstream(status: 404, code: "not_found", message: "gone"), headDelay: .milliseconds(300))
+            let text = try await Self.streamed(Self.service(gateway, stub, keepAlive: .milliseconds(50)))
+            #expect(text.contains("event: error") && text.contains(#""code":"not_found""#))
+            #expect(try await gateway.messages(system: "drillquiz", user: "u1").first?.status == .failed)
+        }
+    }
+
+    @Test func aBlockingFailureKeepsTheUsersMessage() async throws {
+        try await GatewayHarness.with { gateway in
+            let stub = StubDifyClient(refusal: .unreachable("connection refused"))
+            await #expect(throws: DifyError.self) {
+                _ = try await Self.service(gateway, stub).send("hello", conversationID: nil, inputs: [:], as: Self.caller, logger: .init(label: "test"))
+            }
+            let stored = try await gateway.messages(system: "drillquiz", user: "u1")
+            #expect(stored.map(\.status) == [.failed])
+            #expect(stored.first?.error?.isEmpty == false)
+        }
+    }
+}
+
+/// A Dify that streams scripted events (or refuses), for the service and relay tests.
+struct StubDifyClient: DifyClient {
+    var events: [DifyStreamEvent] = []
+    /// Thrown by the stream after its events (a stream that breaks); nil: it ends normally.
+    var endsWith: DifyError? = nil
+    /// Thrown instead of answering at all.
+    var refusal: DifyError? = nil
+    var headDelay: Duration = .zero
+    var pause: Duration = .zero
+
+    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
+        try await Task.sleep(for: headDelay)
+        if let refusal { throw refusal }
+        let (events, endsWith, pause) = (events, endsWith, pause)
+        return DifyEventStream { continuation in
+            Task {
+                for event in events {
+                    try? await Task.sleep(for: pause)
+                    continuation.yield(event)
+                }
+                continuation.finish(throwing: endsWith)
+            }
+        }
+    }
+
+    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
+        if let refusal { throw refusal }
+        return DifyChatAnswer(messageID: "msg-1", conversationID: "0f6b2c1e-4a5d-4e8f-9b7a-123456789abc", answer: "ok", metadata: nil, createdAt: nil)
+    }
+
+    private func unsupported() -> DifyError { .malformedResponse("not part of this stub") }
+    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { throw unsupported() }
+    func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> { throw unsupported() }
+    func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> { throw unsupported() }
+    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws { throw unsupported() }
+    func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation { throw unsupported() }
+    func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws { throw unsupported() }
+    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] { throw unsupported() }
+}
