@@ -90,7 +90,3 @@ struct ChatService: Sendable {
         return trimmed.lowercased()
     }
 }
-
-extension Duration {
-    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
-}

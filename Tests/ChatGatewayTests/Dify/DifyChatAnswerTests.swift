@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ChatGateway
 
@@ -5,7 +6,7 @@ import Testing
 @Suite("Dify blocking answer", .timeLimit(.minutes(3)))
 struct DifyChatAnswerTests {
     func answer(_ text: String) -> DifyChatAnswer? {
-        DifyJSONReader.parse(Array(text.utf8)).flatMap(DifyChatAnswer.init(json:))
+        try? JSONDecoder().decode(DifyChatAnswer.self, from: Data(text.utf8))
     }
 
     @Test func readsTheFieldsAndPassesMetadataThroughWhole() {
