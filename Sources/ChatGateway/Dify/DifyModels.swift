@@ -35,25 +35,20 @@ public struct DifyChatRequest: Sendable, Equatable {
 }
 
 /// The blocking answer of `POST /chat-messages`.
-public struct DifyChatAnswer: Decodable, Sendable, Equatable {
+public struct DifyChatAnswer: Sendable, Equatable {
     public var messageID: String
     public var conversationID: String
     public var answer: String
     public var metadata: JSONValue?
     public var createdAt: Int?
 
-    enum CodingKeys: String, CodingKey {
-        case messageID = "message_id", conversationID = "conversation_id", answer, metadata, createdAt = "created_at"
-    }
-
-    /// The three strings are required; `metadata` is passed through whole, and `created_at` read leniently.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        messageID = try container.decode(String.self, forKey: .messageID)
-        conversationID = try container.decode(String.self, forKey: .conversationID)
-        answer = try container.decode(String.self, forKey: .answer)
-        metadata = container.nonNullJSON(.metadata)
-        createdAt = container.lenientInt(.createdAt)
+    /// Read from Dify's JSON (with `DifyJSONReader`, not `JSONDecoder`: see there); nil without the three strings.
+    init?(json: JSONValue) {
+        guard case .object(let object) = json, let messageID = object.stringMember("message_id"),
+              let conversationID = object.stringMember("conversation_id"), let answer = object.stringMember("answer")
+        else { return nil }
+        self.init(messageID: messageID, conversationID: conversationID, answer: answer,
+                  metadata: object.nonNullMember("metadata"), createdAt: object.intMember("created_at"))
     }
 
     public init(messageID: String, conversationID: String, answer: String, metadata: JSONValue?, createdAt: Int?) {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// One decoded event of Dify's stream (`POST /chat-messages` with `response_mode: streaming`).
 ///
 /// Built by `DifyStreamParser` from each dispatched SSE event; see dify-api.md section 3 "Streaming response".
@@ -73,71 +71,43 @@ extension DifyStreamEvent {
     /// and so is invalid JSON text (invalid UTF-8 or a lone surrogate escape included).
     /// Unknown fields are ignored, and fields of an unexpected JSON type are read as missing.
     public init(decodingData bytes: some Collection<UInt8>, eventName: String? = nil) {
-        let data = Data(bytes)
-        // The whole text must be valid JSON (no invalid UTF-8, no lone surrogate) before any field is read leniently.
-        guard let whole = try? JSONDecoder().decode(JSONValue.self, from: data),
-              let envelope = try? JSONDecoder().decode(DifyEventEnvelope.self, from: data),
-              let name = envelope.event.flatMap({ $0.isEmpty ? nil : $0 }) ?? eventName, !name.isEmpty
+        let parsed = DifyJSONReader.parse(bytes)
+        guard case .object(let object)? = parsed,
+              let name = object.stringMember("event").flatMap({ $0.isEmpty ? nil : $0 }) ?? eventName, !name.isEmpty
         else {
-            self = .malformed(String(decoding: data, as: UTF8.self))
+            self = .malformed(String(decoding: bytes, as: UTF8.self))
             return
         }
         var ids = DifyStreamIDs(
-            taskID: envelope.taskID, messageID: envelope.messageID, conversationID: envelope.conversationID, createdAt: envelope.createdAt)
-        func payload() -> JSONValue { whole }
+            taskID: object.stringMember("task_id"), messageID: object.stringMember("message_id"),
+            conversationID: object.stringMember("conversation_id"), createdAt: object.intMember("created_at")
+        )
         switch name {
         case "message", "agent_message":
-            ids.messageID = ids.messageID ?? envelope.id
-            self = .answerDelta(ids, text: envelope.answer ?? "")
+            ids.messageID = ids.messageID ?? object.stringMember("id")
+            self = .answerDelta(ids, text: object.stringMember("answer") ?? "")
         case "message_replace":
-            ids.messageID = ids.messageID ?? envelope.id
-            self = .answerReplace(ids, text: envelope.answer ?? "")
+            ids.messageID = ids.messageID ?? object.stringMember("id")
+            self = .answerReplace(ids, text: object.stringMember("answer") ?? "")
         case "message_end":
-            ids.messageID = ids.messageID ?? envelope.id
-            self = .messageEnd(ids, metadata: envelope.metadata)
+            ids.messageID = ids.messageID ?? object.stringMember("id")
+            self = .messageEnd(ids, metadata: object.nonNullMember("metadata"))
         case "message_file":
             // Here `id` is the file's id, not the message's.
-            self = .messageFile(ids, id: envelope.id, type: envelope.type, url: envelope.url, belongsTo: envelope.belongsTo)
+            self = .messageFile(
+                ids, id: object.stringMember("id"), type: object.stringMember("type"),
+                url: object.stringMember("url"), belongsTo: object.stringMember("belongs_to")
+            )
         case "agent_thought":
-            self = .agentThought(ids, payload: payload())
+            self = .agentThought(ids, payload: .object(object))
         case "error":
-            self = .error(status: envelope.status, code: envelope.code, message: envelope.message ?? "")
+            self = .error(status: object.intMember("status"), code: object.stringMember("code"), message: object.stringMember("message") ?? "")
         case "ping":
             self = .ping
         case _ where Self.workflowEventNames.contains(name):
-            self = .workflow(ids, event: name, payload: payload())
+            self = .workflow(ids, event: name, payload: .object(object))
         default:
-            self = .other(event: name, payload: payload())
+            self = .other(event: name, payload: .object(object))
         }
-    }
-}
-
-/// The fields Dify's stream events carry; a field of an unexpected JSON type reads as missing.
-private struct DifyEventEnvelope: Decodable {
-    var event, taskID, messageID, conversationID, id, answer, type, url, belongsTo, code, message: String?
-    var createdAt, status: Int?
-    var metadata: JSONValue?
-
-    enum CodingKeys: String, CodingKey {
-        case event, taskID = "task_id", messageID = "message_id", conversationID = "conversation_id", id, answer, type, url
-        case belongsTo = "belongs_to", code, message, createdAt = "created_at", status, metadata
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        event = container.lenientString(.event)
-        taskID = container.lenientString(.taskID)
-        messageID = container.lenientString(.messageID)
-        conversationID = container.lenientString(.conversationID)
-        id = container.lenientString(.id)
-        answer = container.lenientString(.answer)
-        type = container.lenientString(.type)
-        url = container.lenientString(.url)
-        belongsTo = container.lenientString(.belongsTo)
-        code = container.lenientString(.code)
-        message = container.lenientString(.message)
-        createdAt = container.lenientInt(.createdAt)
-        status = container.lenientInt(.status)
-        metadata = container.nonNullJSON(.metadata)
     }
 }

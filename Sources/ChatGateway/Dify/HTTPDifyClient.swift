@@ -21,7 +21,7 @@ public struct HTTPDifyClient: DifyClient {
 
     public func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
         let bytes = try await successBody(.POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "blocking"))
-        guard let answer = try? JSONDecoder().decode(DifyChatAnswer.self, from: bytes) else {
+        guard let json = DifyJSONReader.parse(bytes.readableBytesView), let answer = DifyChatAnswer(json: json) else {
             throw DifyError.malformedResponse("could not decode DifyChatAnswer: expected a JSON object with string message_id, conversation_id and answer")
         }
         return answer

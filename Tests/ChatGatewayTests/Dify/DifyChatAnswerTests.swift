@@ -1,4 +1,3 @@
-import Foundation
 import Testing
 @testable import ChatGateway
 
@@ -6,7 +5,7 @@ import Testing
 @Suite("Dify blocking answer", .timeLimit(.minutes(3)))
 struct DifyChatAnswerTests {
     func answer(_ text: String) -> DifyChatAnswer? {
-        try? JSONDecoder().decode(DifyChatAnswer.self, from: Data(text.utf8))
+        DifyJSONReader.parse(Array(text.utf8)).flatMap(DifyChatAnswer.init(json:))
     }
 
     @Test func readsTheFieldsAndPassesMetadataThroughWhole() {
