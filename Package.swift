@@ -2,7 +2,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -26,7 +26,7 @@ let package = Package(
         .target(
             name: "FakeDify",
             dependencies: [
-                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Vapor", package: "vapor")
             ],
             swiftSettings: swiftSettings
         ),

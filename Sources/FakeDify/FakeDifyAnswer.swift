@@ -12,7 +12,8 @@ public enum FakeDifyAnswer {
             return String(query.dropFirst("/answer ".count))
         }
         if query.hasPrefix("/tokens "),
-           let n = Int(query.dropFirst("/tokens ".count).trimmingWhitespace), (0...100_000).contains(n) {
+            let n = Int(query.dropFirst("/tokens ".count).trimmingWhitespace), (0...100_000).contains(n)
+        {
             return (0..<n).map { "tok\($0 + 1)" }.joined(separator: " ")
         }
         return "Echo: " + query

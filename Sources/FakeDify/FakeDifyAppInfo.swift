@@ -27,36 +27,58 @@ enum FakeDifyAppInfo {
     /// three wrappers that all accept any object) cannot validate, so the default app has none.
     static func parameters(_ options: FakeDifyOptions) -> FakeDifyJSON {
         let form: [FakeDifyJSON] = options.inputVariables.map { variable in
-            .object([("text-input", .object([
-                ("label", .string(variable)), ("variable", .string(variable)),
-                ("required", .bool(false)), ("default", .string("")), ("max_length", .int(256)),
-            ]))])
+            .object([
+                (
+                    "text-input",
+                    .object([
+                        ("label", .string(variable)), ("variable", .string(variable)),
+                        ("required", .bool(false)), ("default", .string("")), ("max_length", .int(256)),
+                    ])
+                )
+            ])
         }
         return .object([
             ("opening_statement", .string(openingStatement)),
             ("suggested_questions", .array([])),
             ("suggested_questions_after_answer", enabled(options.suggestedQuestionsEnabled)),
             ("speech_to_text", enabled(false)),
-            ("text_to_speech", .object([
-                ("enabled", .bool(false)), ("voice", .string("")), ("language", .string("")),
-                ("autoPlay", .string("disabled")),
-            ])),
+            (
+                "text_to_speech",
+                .object([
+                    ("enabled", .bool(false)), ("voice", .string("")), ("language", .string("")),
+                    ("autoPlay", .string("disabled")),
+                ])
+            ),
             ("retriever_resource", enabled(false)),
             ("annotation_reply", enabled(false)),
             ("more_like_this", enabled(false)),
             ("user_input_form", .array(form)),
-            ("sensitive_word_avoidance", .object([
-                ("enabled", .bool(false)), ("type", .string("")), ("configs", .array([])),
-            ])),
-            ("file_upload", .object([("image", .object([
-                ("enabled", .bool(false)), ("number_limits", .int(3)), ("detail", .string("high")),
-                ("transfer_methods", .array([.string("remote_url"), .string("local_file")])),
-            ]))])),
-            ("system_parameters", .object([
-                ("file_size_limit", .int(15)), ("image_file_size_limit", .int(10)),
-                ("audio_file_size_limit", .int(50)), ("video_file_size_limit", .int(100)),
-                ("workflow_file_upload_limit", .int(10)),
-            ])),
+            (
+                "sensitive_word_avoidance",
+                .object([
+                    ("enabled", .bool(false)), ("type", .string("")), ("configs", .array([])),
+                ])
+            ),
+            (
+                "file_upload",
+                .object([
+                    (
+                        "image",
+                        .object([
+                            ("enabled", .bool(false)), ("number_limits", .int(3)), ("detail", .string("high")),
+                            ("transfer_methods", .array([.string("remote_url"), .string("local_file")])),
+                        ])
+                    )
+                ])
+            ),
+            (
+                "system_parameters",
+                .object([
+                    ("file_size_limit", .int(15)), ("image_file_size_limit", .int(10)),
+                    ("audio_file_size_limit", .int(50)), ("video_file_size_limit", .int(100)),
+                    ("workflow_file_upload_limit", .int(10)),
+                ])
+            ),
         ])
     }
 }

@@ -15,8 +15,9 @@ func handleChatMessages(_ req: Request, store: FakeDifyStore) async throws -> Re
     guard !payload.query.isEmpty else { throw DifyError.invalidParam("query is required") }
     let query = payload.query.replacingOccurrences(of: "\u{0}", with: "")
 
-    let ticket = try await store.beginChat(user: user, conversationID: payload.conversationID, query: query,
-                                           inputs: payload.inputs, autoGenerateName: payload.autoGenerateName)
+    let ticket = try await store.beginChat(
+        user: user, conversationID: payload.conversationID, query: query,
+        inputs: payload.inputs, autoGenerateName: payload.autoGenerateName)
     let options = await store.options
     let chat = FakeChatRun(ticket: ticket, store: store, options: options, fault: fault, started: started)
     if payload.streaming {
@@ -48,10 +49,11 @@ struct FakeChatRun: Sendable {
 
     /// Every event starts with event, conversation_id, message_id, created_at, then its own fields.
     func event(_ name: String, _ fields: [(String, FakeDifyJSON)]) -> FakeDifyJSON {
-        .object([
-            ("event", .string(name)), ("conversation_id", .string(ticket.conversationID)),
-            ("message_id", .string(ticket.messageID)), ("created_at", .int(ticket.createdAt)),
-        ] + fields)
+        .object(
+            [
+                ("event", .string(name)), ("conversation_id", .string(ticket.conversationID)),
+                ("message_id", .string(ticket.messageID)), ("created_at", .int(ticket.createdAt)),
+            ] + fields)
     }
 
     func blockingResponse() async throws -> Response {
@@ -59,9 +61,11 @@ struct FakeChatRun: Sendable {
         let chunks = self.chunks
         switch fault {
         case .streamError(let n)?:
-            await store.finishChat(ticket, answer: chunks.prefix(n).joined(), error: FakeDifyFaultTexts.streamErrorMessage)
-            throw DifyError(status: FakeDifyFaultTexts.streamErrorStatus, code: FakeDifyFaultTexts.streamErrorCode,
-                            message: FakeDifyFaultTexts.streamErrorMessage)
+            await store.finishChat(
+                ticket, answer: chunks.prefix(n).joined(), error: FakeDifyFaultTexts.streamErrorMessage)
+            throw DifyError(
+                status: FakeDifyFaultTexts.streamErrorStatus, code: FakeDifyFaultTexts.streamErrorCode,
+                message: FakeDifyFaultTexts.streamErrorMessage)
         case .streamCut(let n)?:
             await store.finishChat(ticket, answer: chunks.prefix(n).joined())
             return cutBlockingResponse()
@@ -88,9 +92,11 @@ struct FakeChatRun: Sendable {
     private func cutBlockingResponse() -> Response {
         var headers = HTTPHeaders()
         headers.contentType = .json
-        return Response(status: .ok, headers: headers, body: .init(managedAsyncStream: { writer in
-            try await writer.writeBuffer(ByteBuffer(string: FakeDifyFaultTexts.brokenBlockingBody))
-            throw FakeDifyStreamCut()
-        }))
+        return Response(
+            status: .ok, headers: headers,
+            body: .init(managedAsyncStream: { writer in
+                try await writer.writeBuffer(ByteBuffer(string: FakeDifyFaultTexts.brokenBlockingBody))
+                throw FakeDifyStreamCut()
+            }))
     }
 }

@@ -39,8 +39,11 @@ struct FakeChatPayload {
         }
         var autoName = true
         if let value = body["auto_generate_name"] {
-            if let flag = Self.laxBool(value) { autoName = flag }
-            else { fail("auto_generate_name", "Input should be a valid boolean [type=bool_parsing]") }
+            if let flag = Self.laxBool(value) {
+                autoName = flag
+            } else {
+                fail("auto_generate_name", "Input should be a valid boolean [type=bool_parsing]")
+            }
         }
         var conversationID: String?
         switch body["conversation_id"] {

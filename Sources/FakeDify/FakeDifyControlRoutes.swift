@@ -12,7 +12,9 @@ import Vapor
 /// - `POST /_fake/reset` forgets all data, the fault and the count.
 public func registerFakeDifyControlRoutes(on routes: any RoutesBuilder, store: FakeDifyStore) {
     let fake = routes.grouped("_fake")
-    func route(_ method: HTTPMethod, _ path: PathComponent, _ handler: @escaping @Sendable (Request) async throws -> Response) {
+    func route(
+        _ method: HTTPMethod, _ path: PathComponent, _ handler: @escaping @Sendable (Request) async throws -> Response
+    ) {
         fake.on(method, path) { req in try await difyRespond { try await handler(req) } }
     }
     route(.POST, "options") { req in
@@ -29,9 +31,10 @@ public func registerFakeDifyControlRoutes(on routes: any RoutesBuilder, store: F
         switch body["kind"]?.stringValue {
         case nil: fault = nil
         case "http_error":
-            fault = .httpError(status: body["status"]?.intValue ?? 500,
-                               code: body["code"]?.stringValue ?? DifyError.internalServerError.code,
-                               message: body["message"]?.stringValue ?? DifyError.internalServerError.message)
+            fault = .httpError(
+                status: body["status"]?.intValue ?? 500,
+                code: body["code"]?.stringValue ?? DifyError.internalServerError.code,
+                message: body["message"]?.stringValue ?? DifyError.internalServerError.message)
         case "hang": fault = .hang
         case "malformed_json": fault = .malformedJSON
         case "non_json_error": fault = .nonJSONError(status: body["status"]?.intValue ?? 502)
@@ -45,8 +48,9 @@ public func registerFakeDifyControlRoutes(on routes: any RoutesBuilder, store: F
     route(.POST, "seed") { req in
         let body = try controlBody(req)
         guard let user = body["user"]?.stringValue, !user.isEmpty else { throw DifyError.userRequired }
-        let ids = await store.seed(user: user, conversations: body["conversations"]?.intValue ?? 1,
-                                   turnsEach: body["turns_each"]?.intValue ?? 1)
+        let ids = await store.seed(
+            user: user, conversations: body["conversations"]?.intValue ?? 1,
+            turnsEach: body["turns_each"]?.intValue ?? 1)
         return difyJSONResponse(.object([("conversation_ids", .array(ids.map { .string($0) }))]))
     }
     route(.GET, "stats") { _ in

@@ -10,7 +10,8 @@ extension FakeDifyRoutes {
         var sort = FakeConversationSort.updatedAtDesc
         if let raw = req.query[String.self, at: "sort_by"] {
             guard let value = FakeConversationSort(rawValue: raw) else {
-                throw DifyError.invalidParam("The value '\(raw)' is not a valid choice for 'sort_by'.", params: "sort_by")
+                throw DifyError.invalidParam(
+                    "The value '\(raw)' is not a valid choice for 'sort_by'.", params: "sort_by")
             }
             sort = value
         }
@@ -29,8 +30,10 @@ extension FakeDifyRoutes {
         guard let conversationID = try req.difyUUIDQuery("conversation_id") else {
             return difyJSONResponse(pageJSON(limit: limit, hasMore: false, data: []))
         }
-        return difyJSONResponse(try await store.listMessages(user: user, conversationID: conversationID,
-                                                             firstID: firstID, limit: limit))
+        return difyJSONResponse(
+            try await store.listMessages(
+                user: user, conversationID: conversationID,
+                firstID: firstID, limit: limit))
     }
 
     /// 204 with no body (werkzeug drops the `{"result":"success"}` Dify returns with it).
@@ -51,7 +54,9 @@ extension FakeDifyRoutes {
         var autoGenerate = false
         if let value = body["auto_generate"], !value.isNull {
             guard let flag = FakeChatPayload.laxBool(value) else {
-                throw DifyError.invalidParam("1 validation error for ConversationRenamePayload\nauto_generate\n  Input should be a valid boolean [type=bool_parsing]")
+                throw DifyError.invalidParam(
+                    "1 validation error for ConversationRenamePayload\nauto_generate\n  Input should be a valid boolean [type=bool_parsing]"
+                )
             }
             autoGenerate = flag
         }
@@ -60,8 +65,11 @@ extension FakeDifyRoutes {
         case nil, .null?: name = nil
         case .string(let s)?: name = s
         default:
-            throw DifyError.invalidParam("1 validation error for ConversationRenamePayload\nname\n  Input should be a valid string [type=string_type]")
+            throw DifyError.invalidParam(
+                "1 validation error for ConversationRenamePayload\nname\n  Input should be a valid string [type=string_type]"
+            )
         }
-        return difyJSONResponse(try await store.renameConversation(id, user: user, name: name, autoGenerate: autoGenerate))
+        return difyJSONResponse(
+            try await store.renameConversation(id, user: user, name: name, autoGenerate: autoGenerate))
     }
 }

@@ -52,7 +52,8 @@ struct DifyError: Error, Sendable {
     /// Real Dify fails in the database on a `user` over varchar(255) and surfaces werkzeug's generic 500.
     static let internalServerError = DifyError(
         status: 500, code: "internal_server_error",
-        message: "The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application."
+        message:
+            "The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application."
     )
     static let unsupportedMediaType = DifyError(
         status: 415, code: "unsupported_media_type",
@@ -70,8 +71,9 @@ struct DifyError: Error, Sendable {
 func difyJSONResponse(_ json: FakeDifyJSON, status: Int = 200) -> Response {
     var headers = HTTPHeaders()
     headers.replaceOrAdd(name: .contentType, value: "application/json")
-    return Response(status: HTTPResponseStatus(statusCode: status), headers: headers,
-                    body: .init(buffer: ByteBuffer(bytes: json.bytes(.python))))
+    return Response(
+        status: HTTPResponseStatus(statusCode: status), headers: headers,
+        body: .init(buffer: ByteBuffer(bytes: json.bytes(.python))))
 }
 
 /// Runs a handler and turns a thrown `DifyError` into Dify's error body, so the routes behave the same

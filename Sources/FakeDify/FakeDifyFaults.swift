@@ -35,7 +35,8 @@ public enum FakeDifyFaultTexts {
     }
 
     /// A blocking body cut in the middle of a string.
-    static let brokenBlockingBody = #"{"event": "message", "task_id": "00000000-0000-0000-0000-000000000000", "answer": "Ech"#
+    static let brokenBlockingBody =
+        #"{"event": "message", "task_id": "00000000-0000-0000-0000-000000000000", "answer": "Ech"#
 }
 
 extension FakeDifyFault {
@@ -47,15 +48,17 @@ extension FakeDifyFault {
         case .nonJSONError(let status):
             var headers = HTTPHeaders()
             headers.replaceOrAdd(name: .contentType, value: "text/html")
-            return Response(status: HTTPResponseStatus(statusCode: status), headers: headers,
-                            body: .init(string: FakeDifyFaultTexts.html(status: status)))
+            return Response(
+                status: HTTPResponseStatus(statusCode: status), headers: headers,
+                body: .init(string: FakeDifyFaultTexts.html(status: status)))
         case .hang, .malformedJSON, .streamCut, .streamError:
             return nil
         }
     }
 
     static let hangReleased = DifyError(
-        status: 503, code: "service_unavailable", message: "fake-dify: hang released (fault changed or server shutting down)"
+        status: 503, code: "service_unavailable",
+        message: "fake-dify: hang released (fault changed or server shutting down)"
     )
 }
 

@@ -12,14 +12,18 @@ extension FakeDifyRoutes {
         case nil, .null?: rating = nil
         case .string(let s)? where s == "like" || s == "dislike": rating = s
         default:
-            throw DifyError.invalidParam("1 validation error for MessageFeedbackPayload\nrating\n  Input should be 'like' or 'dislike' [type=literal_error]")
+            throw DifyError.invalidParam(
+                "1 validation error for MessageFeedbackPayload\nrating\n  Input should be 'like' or 'dislike' [type=literal_error]"
+            )
         }
         var content: String?
         switch body["content"] {
         case nil, .null?: content = nil
         case .string(let s)?: content = s
         default:
-            throw DifyError.invalidParam("1 validation error for MessageFeedbackPayload\ncontent\n  Input should be a valid string [type=string_type]")
+            throw DifyError.invalidParam(
+                "1 validation error for MessageFeedbackPayload\ncontent\n  Input should be a valid string [type=string_type]"
+            )
         }
         try await store.feedback(messageID: id, user: user, rating: rating, content: content)
         return Self.success
@@ -31,7 +35,8 @@ extension FakeDifyRoutes {
         let user = try req.difyQueryUser(required: true)
         guard await store.options.suggestedQuestionsEnabled else { throw DifyError.suggestedDisabled }
         let questions = try await store.suggestedQuestions(messageID: id, user: user)
-        return difyJSONResponse(.object([("result", .string("success")), ("data", .array(questions.map { .string($0) }))]))
+        return difyJSONResponse(
+            .object([("result", .string("success")), ("data", .array(questions.map { .string($0) }))]))
     }
 
     /// Always 200: an unknown task, a finished one or another user's is silently ignored.

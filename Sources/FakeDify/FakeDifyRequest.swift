@@ -28,7 +28,8 @@ extension Request {
     /// Flask's `get_json()`: 415 unless the Content-Type is JSON, 400 when the body does not parse.
     /// A body that parses but is not an object is a 400 here; real Dify crashes with a 500 on it.
     func difyJSONBody() throws -> FakeDifyJSON {
-        let mime = (headers.first(name: .contentType) ?? "").split(separator: ";").first
+        let mime =
+            (headers.first(name: .contentType) ?? "").split(separator: ";").first
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard mime == "application/json" || (mime.hasPrefix("application/") && mime.hasSuffix("+json")) else {
             throw DifyError.unsupportedMediaType
@@ -37,7 +38,8 @@ extension Request {
         guard let json = FakeDifyJSON.parse(data) else {
             // Only Python's "Expecting value: line 1 column 1 (char 0)" gets Dify's friendlier text.
             let atCharZero = data.first.map { !"{[\"-0123456789tfnNI \t\r\n".utf8.contains($0) } ?? true
-            throw atCharZero ? DifyError.emptyJSON
+            throw atCharZero
+                ? DifyError.emptyJSON
                 : DifyError(status: 400, code: "bad_request", message: "Failed to decode JSON object: invalid JSON")
         }
         guard case .object = json else { throw DifyError.invalidParam("Input should be a valid dictionary") }
@@ -71,7 +73,8 @@ extension Request {
             throw DifyError.invalidParam("invalid literal for int() with base 10: '\(raw)'", params: "limit")
         }
         guard (1...100).contains(limit) else {
-            throw DifyError.invalidParam("Invalid limit: \(limit). limit must be within the range 1 - 100", params: "limit")
+            throw DifyError.invalidParam(
+                "Invalid limit: \(limit). limit must be within the range 1 - 100", params: "limit")
         }
         return limit
     }

@@ -48,13 +48,14 @@ struct FakeDifyRoutes: Sendable {
     /// other methods, else 404.
     static func unmatched(method: HTTPMethod, path: [String]) -> DifyError {
         let methods = table.filter { route in
-            route.path.count == path.count && zip(route.path, path).allSatisfy { pattern, segment in
-                switch pattern {
-                case "<uuid>": isStrictUUID(segment)
-                case "<string>": !segment.isEmpty
-                default: pattern == segment
+            route.path.count == path.count
+                && zip(route.path, path).allSatisfy { pattern, segment in
+                    switch pattern {
+                    case "<uuid>": isStrictUUID(segment)
+                    case "<string>": !segment.isEmpty
+                    default: pattern == segment
+                    }
                 }
-            }
         }.map(\.method.rawValue)
         guard !methods.isEmpty else { return DifyError.urlNotFound }
         // Flask adds OPTIONS to every rule and HEAD to GET rules.

@@ -3,8 +3,10 @@ import Foundation
 extension FakeDifyStore {
     /// Writes the conversation (if new) and the message row before the model runs, as Dify does,
     /// so a failed or cut generation still leaves a message behind.
-    func beginChat(user: String, conversationID: String?, query: String, inputs: FakeDifyJSON,
-                   autoGenerateName: Bool) throws -> FakeChatTicket {
+    func beginChat(
+        user: String, conversationID: String?, query: String, inputs: FakeDifyJSON,
+        autoGenerateName: Bool
+    ) throws -> FakeChatTicket {
         let conversation: FakeConversation
         if let conversationID {
             guard let existing = liveConversation(conversationID, user: user) else {
@@ -18,8 +20,9 @@ extension FakeDifyStore {
         if autoGenerateName, conversationID == nil {
             pendingNames[conversation.id] = FakeDifyAnswer.conversationName(for: query)
         }
-        return FakeChatTicket(conversationID: conversation.id, messageID: message.id, taskID: UUID().uuidString.lowercased(),
-                              createdAt: message.createdAt, query: query, user: user)
+        return FakeChatTicket(
+            conversationID: conversation.id, messageID: message.id, taskID: UUID().uuidString.lowercased(),
+            createdAt: message.createdAt, query: query, user: user)
     }
 
     /// Saves what the generation produced. The generated name lands now, as Dify's pipeline joins
@@ -39,10 +42,11 @@ extension FakeDifyStore {
     /// Keys the app does not define are dropped, like `_prepare_user_inputs`; undefined optional
     /// variables get their default, "".
     func filterInputs(_ inputs: FakeDifyJSON) -> FakeDifyJSON {
-        .object(options.inputVariables.map { name in
-            let value = inputs[name] ?? .string("")
-            return (name, value.isNull ? .string("") : value)
-        })
+        .object(
+            options.inputVariables.map { name in
+                let value = inputs[name] ?? .string("")
+                return (name, value.isNull ? .string("") : value)
+            })
     }
 
     func createConversation(user: String, inputs: FakeDifyJSON) -> FakeConversation {
@@ -61,9 +65,10 @@ extension FakeDifyStore {
     func addMessage(to conversationID: String, query: String, answer: String = "") -> FakeMessage {
         let now = tick()
         let conversation = conversations[conversationID]!
-        let message = FakeMessage(id: UUID().uuidString.lowercased(), conversationID: conversationID,
-                                  user: conversation.user, inputs: conversation.inputs, query: query,
-                                  answer: answer, createdAt: now.seconds, seq: now.seq)
+        let message = FakeMessage(
+            id: UUID().uuidString.lowercased(), conversationID: conversationID,
+            user: conversation.user, inputs: conversation.inputs, query: query,
+            answer: answer, createdAt: now.seconds, seq: now.seq)
         messages[message.id] = message
         conversations[conversationID]?.messageIDs.append(message.id)
         conversations[conversationID]?.updatedAt = now.seconds

@@ -18,8 +18,11 @@ extension FakeDifyStore {
 
     /// `ConversationService.pagination_by_last_id`: rows strictly after the cursor row on the sort key;
     /// `has_more` only when the page is full and more rows follow.
-    func listConversations(user: String, lastID: String?, limit: Int, sort: FakeConversationSort)
-        throws -> FakeDifyJSON {
+    func listConversations(
+        user: String, lastID: String?, limit: Int, sort: FakeConversationSort
+    )
+        throws -> FakeDifyJSON
+    {
         var rows = conversations.values.filter { $0.user == user && !$0.isDeleted }
         rows.sort { sort.descending ? sort.key($0) > sort.key($1) : sort.key($0) < sort.key($1) }
         if let lastID {
@@ -34,15 +37,18 @@ extension FakeDifyStore {
     /// `MessageService.pagination_by_first_id`: the newest `limit` turns before `first_id`
     /// (or overall), returned oldest to newest.
     func listMessages(user: String, conversationID: String, firstID: String?, limit: Int) throws -> FakeDifyJSON {
-        guard let conversation = liveConversation(conversationID, user: user) else { throw DifyError.conversationNotExists }
+        guard let conversation = liveConversation(conversationID, user: user) else {
+            throw DifyError.conversationNotExists
+        }
         var ids = conversation.messageIDs[...]
         if let firstID {
             guard let index = ids.firstIndex(of: firstID) else { throw DifyError.firstMessageNotExists }
             ids = ids[..<index]
         }
         let page = ids.suffix(limit)
-        return pageJSON(limit: limit, hasMore: page.count == limit && ids.count > limit,
-                        data: page.compactMap { messages[$0]?.json })
+        return pageJSON(
+            limit: limit, hasMore: page.count == limit && ids.count > limit,
+            data: page.compactMap { messages[$0]?.json })
     }
 
     func deleteConversation(_ id: String, user: String) throws {

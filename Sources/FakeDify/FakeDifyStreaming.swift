@@ -5,9 +5,11 @@ extension FakeChatRun {
     func streamingResponse() -> Response {
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .contentType, value: "text/event-stream; charset=utf-8")
-        return Response(status: .ok, headers: headers, body: .init(stream: { writer in
-            FakeSSEStream(run: self, writer: writer).start()
-        }))
+        return Response(
+            status: .ok, headers: headers,
+            body: .init(stream: { writer in
+                FakeSSEStream(run: self, writer: writer).start()
+            }))
     }
 }
 
@@ -48,7 +50,9 @@ final class FakeSSEStream: @unchecked Sendable {
         wait(run.options.latency) { [self] in
             if run.fault == .malformedJSON {
                 save(answer: "") { [self] in
-                    send(raw: "data: " + #"{"event":"message","conversation_id":""# + run.ticket.conversationID + #"","answer":"Ech"# + "\n\n")
+                    send(
+                        raw: "data: " + #"{"event":"message","conversation_id":""# + run.ticket.conversationID
+                            + #"","answer":"Ech"# + "\n\n")
                     end()
                 }
             } else {
@@ -65,10 +69,13 @@ final class FakeSSEStream: @unchecked Sendable {
         }
         if interruptedByFault(at: index) { return }
         let send = { [self] in
-            self.send(run.event("message", [
-                ("task_id", .string(run.ticket.taskID)), ("id", .string(run.ticket.messageID)),
-                ("answer", .string(chunks[index])), ("from_variable_selector", .null),
-            ]))
+            self.send(
+                run.event(
+                    "message",
+                    [
+                        ("task_id", .string(run.ticket.taskID)), ("id", .string(run.ticket.messageID)),
+                        ("answer", .string(chunks[index])), ("from_variable_selector", .null),
+                    ]))
             produced.append(chunks[index])
             step(index + 1)
         }
@@ -78,10 +85,13 @@ final class FakeSSEStream: @unchecked Sendable {
     /// Saves what was produced, then `message_end` (also after a stop).
     private func complete() {
         save(answer: produced.joined()) { [self] in
-            send(run.event("message_end", [
-                ("task_id", .string(run.ticket.taskID)), ("id", .string(run.ticket.messageID)),
-                ("metadata", run.metadata(completionChunks: produced.count)), ("files", .array([])),
-            ]))
+            send(
+                run.event(
+                    "message_end",
+                    [
+                        ("task_id", .string(run.ticket.taskID)), ("id", .string(run.ticket.messageID)),
+                        ("metadata", run.metadata(completionChunks: produced.count)), ("files", .array([])),
+                    ]))
             end()
         }
     }
@@ -100,11 +110,14 @@ final class FakeSSEStream: @unchecked Sendable {
             return true
         case .streamError(let n)? where index >= n:
             save(answer: produced.joined(), error: FakeDifyFaultTexts.streamErrorMessage) { [self] in
-                send(run.event("error", [
-                    ("code", .string(FakeDifyFaultTexts.streamErrorCode)),
-                    ("message", .string(FakeDifyFaultTexts.streamErrorMessage)),
-                    ("status", .int(FakeDifyFaultTexts.streamErrorStatus)),
-                ]))
+                send(
+                    run.event(
+                        "error",
+                        [
+                            ("code", .string(FakeDifyFaultTexts.streamErrorCode)),
+                            ("message", .string(FakeDifyFaultTexts.streamErrorMessage)),
+                            ("status", .int(FakeDifyFaultTexts.streamErrorStatus)),
+                        ]))
                 end()
             }
             return true

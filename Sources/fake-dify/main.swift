@@ -6,11 +6,13 @@ import Vapor
 // Prints the listening URL (no /v1) on stdout once listening; stops on SIGINT/SIGTERM.
 
 func usage() -> Never {
-    FileHandle.standardError.write(Data("""
-        usage: fake-dify [--host 127.0.0.1] [--port 5001] [--api-key KEY]... [--latency-ms N]
-                         [--token-delay-ms N] [--ping-interval-ms N] [--log-level trace|debug|info|notice|warning|error]
+    FileHandle.standardError.write(
+        Data(
+            """
+            usage: fake-dify [--host 127.0.0.1] [--port 5001] [--api-key KEY]... [--latency-ms N]
+                             [--token-delay-ms N] [--ping-interval-ms N] [--log-level trace|debug|info|notice|warning|error]
 
-        """.utf8))
+            """.utf8))
     exit(2)
 }
 
@@ -39,7 +41,8 @@ if !apiKeys.isEmpty { options.apiKeys = apiKeys }
 
 let server: FakeDifyServer
 do {
-    server = try await FakeDifyServer.start(host: host, port: port, store: FakeDifyStore(options: options), logLevel: logLevel)
+    server = try await FakeDifyServer.start(
+        host: host, port: port, store: FakeDifyStore(options: options), logLevel: logLevel)
 } catch {
     // One line, not a crash report: the usual cause is a port already in use.
     FileHandle.standardError.write(Data("fake-dify: cannot listen on \(host):\(port): \(error)\n".utf8))

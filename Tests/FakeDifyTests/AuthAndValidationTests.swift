@@ -34,7 +34,9 @@ struct AuthAndValidationTests {
     @Test func chatBodyValidation() async throws {
         try await withFakeDify { _, http in
             let missingUser = try await http.send(.POST, "/v1/chat-messages", json: #"{"query": "hi", "inputs": {}}"#)
-            #expect(missingUser.body == #"{"code": "invalid_param", "message": "Arg user must be provided.", "status": 400}"#)
+            #expect(
+                missingUser.body
+                    == #"{"code": "invalid_param", "message": "Arg user must be provided.", "status": 400}"#)
             let emptyUser = try await http.chat("hi", user: "")
             #expect(emptyUser.json["message"].string == "Arg user must be provided.")
             let emptyQuery = try await http.chat("")
@@ -43,8 +45,9 @@ struct AuthAndValidationTests {
             #expect(longUser.status == 500)
             #expect(longUser.json["code"].string == "internal_server_error")
             #expect(try await http.chat("hi", user: String(repeating: "x", count: 255)).status == 200)
-            let badMode = try await http.send(.POST, "/v1/chat-messages",
-                                              json: #"{"query": "hi", "inputs": {}, "user": "u", "response_mode": "fast"}"#)
+            let badMode = try await http.send(
+                .POST, "/v1/chat-messages",
+                json: #"{"query": "hi", "inputs": {}, "user": "u", "response_mode": "fast"}"#)
             #expect(badMode.status == 400 && badMode.json["code"].string == "invalid_param")
             let noInputs = try await http.send(.POST, "/v1/chat-messages", json: #"{"query": "hi", "user": "u"}"#)
             #expect(noInputs.status == 400 && noInputs.json["code"].string == "invalid_param")
@@ -60,8 +63,12 @@ struct AuthAndValidationTests {
             let notJSON = try await http.send(.POST, "/v1/chat-messages", json: "hello")
             #expect(notJSON.status == 400 && notJSON.json["code"].string == "bad_request")
             let empty = try await http.send(.POST, "/v1/chat-messages", json: "")
-            #expect(empty.body == #"{"code": "bad_request", "message": "Invalid JSON payload received or JSON payload is empty.", "status": 400}"#)
-            let wrongType = try await http.send(.POST, "/v1/chat-messages", json: chatBody("hi"), contentType: "text/plain")
+            #expect(
+                empty.body
+                    == #"{"code": "bad_request", "message": "Invalid JSON payload received or JSON payload is empty.", "status": 400}"#
+            )
+            let wrongType = try await http.send(
+                .POST, "/v1/chat-messages", json: chatBody("hi"), contentType: "text/plain")
             #expect(wrongType.status == 415 && wrongType.json["code"].string == "unsupported_media_type")
         }
     }
@@ -81,7 +88,8 @@ struct AuthAndValidationTests {
         try await withFakeDify { _, http in
             for limit in ["0", "101", "x"] {
                 let r = try await http.send(.GET, "/v1/conversations?user=u1&limit=\(limit)")
-                #expect(r.status == 400 && r.json["code"].string == "invalid_param" && r.json["params"].string == "limit")
+                #expect(
+                    r.status == 400 && r.json["code"].string == "invalid_param" && r.json["params"].string == "limit")
             }
             let sort = try await http.send(.GET, "/v1/conversations?user=u1&sort_by=name")
             #expect(sort.status == 400 && sort.json["params"].string == "sort_by")

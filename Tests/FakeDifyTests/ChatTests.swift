@@ -17,8 +17,10 @@ struct ChatTests {
             #expect(j["task_id"].string?.count == 36 && j["conversation_id"].string?.count == 36)
             #expect(j["created_at"].int != nil)
             let usage = j["metadata"]["usage"]
-            for key in ["prompt_unit_price", "prompt_price_unit", "prompt_price", "completion_unit_price",
-                        "completion_price_unit", "completion_price", "total_price", "currency"] {
+            for key in [
+                "prompt_unit_price", "prompt_price_unit", "prompt_price", "completion_unit_price",
+                "completion_price_unit", "completion_price", "total_price", "currency",
+            ] {
                 #expect(usage[key].string != nil, "\(key) is a string")
             }
             #expect(usage["completion_tokens"].int == 3 && usage["total_tokens"].int != nil)
@@ -51,7 +53,10 @@ struct ChatTests {
             #expect(r.body.hasSuffix("\n\n"))
             #expect(frames.allSatisfy { $0.hasPrefix("data: {\"event\":\"") && !$0.contains("\n") })
             let events = sseEvents(r.body)
-            #expect(events.map { $0["event"].string ?? "" } == Array(repeating: "message", count: events.count - 1) + ["message_end"])
+            #expect(
+                events.map { $0["event"].string ?? "" } == Array(repeating: "message", count: events.count - 1) + [
+                    "message_end"
+                ])
             let answer = events.dropLast().map { $0["answer"].string ?? "" }.joined()
             #expect(answer == FakeDifyAnswer.answer(for: query))
             #expect(events.count - 1 == FakeDifyAnswer.chunks(of: answer).count)
@@ -100,7 +105,8 @@ struct ChatTests {
         try await withFakeDify(FakeDifyOptions(tokenDelay: .milliseconds(30))) { server, http in
             let query = "/tokens 60"
             let json = chatBody(query, user: "stopper", streaming: true)
-            let response = try await HTTPClient.shared.execute(http.request(.POST, "/v1/chat-messages", json: json), timeout: .seconds(10))
+            let response = try await HTTPClient.shared.execute(
+                http.request(.POST, "/v1/chat-messages", json: json), timeout: .seconds(10))
             var body = ""
             var stopped = false
             for try await buffer in response.body {
@@ -110,7 +116,8 @@ struct ChatTests {
                     stopped = true
                     // Another user's stop is ignored; the owner's ends the stream.
                     _ = try await http.send(.POST, "/v1/chat-messages/\(task)/stop", json: #"{"user": "someone-else"}"#)
-                    let stop = try await http.send(.POST, "/v1/chat-messages/\(task)/stop", json: #"{"user": "stopper"}"#)
+                    let stop = try await http.send(
+                        .POST, "/v1/chat-messages/\(task)/stop", json: #"{"user": "stopper"}"#)
                     #expect(stop.body == #"{"result": "success"}"#)
                 }
             }
@@ -125,7 +132,8 @@ struct ChatTests {
             #expect(history.json["data"][0]["answer"].string == partial)
             #expect(await server.store.messageCount(conversationID: conversation) == 1)
             // Unknown task ids still succeed.
-            #expect(try await http.send(.POST, "/v1/chat-messages/whatever/stop", json: #"{"user": "u"}"#).status == 200)
+            #expect(
+                try await http.send(.POST, "/v1/chat-messages/whatever/stop", json: #"{"user": "u"}"#).status == 200)
             let noUser = try await http.send(.POST, "/v1/chat-messages/whatever/stop", json: "{}")
             #expect(noUser.json["message"].string == "Arg user must be provided.")
         }

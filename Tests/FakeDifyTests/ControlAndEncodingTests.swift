@@ -1,25 +1,33 @@
-@testable import FakeDify
 import Testing
+
+@testable import FakeDify
 
 @Suite("Test-control routes", .timeLimit(.minutes(3)))
 struct ControlTests {
     @Test func controlRoutes() async throws {
         try await withFakeDify { server, http in
-            let seed = try await http.send(.POST, "/_fake/seed", json: #"{"user": "c", "conversations": 3, "turns_each": 2}"#, auth: nil)
+            let seed = try await http.send(
+                .POST, "/_fake/seed", json: #"{"user": "c", "conversations": 3, "turns_each": 2}"#, auth: nil)
             #expect(seed.json["conversation_ids"].array.count == 3)
             #expect(await server.store.conversationIDs(user: "c").count == 3)
 
-            let options = try await http.send(.POST, "/_fake/options",
-                                              json: #"{"latency_ms": 5, "token_delay_ms": 7, "ping_interval_ms": 900}"#, auth: nil)
+            let options = try await http.send(
+                .POST, "/_fake/options",
+                json: #"{"latency_ms": 5, "token_delay_ms": 7, "ping_interval_ms": 900}"#, auth: nil)
             #expect(options.status == 200)
             let current = await server.store.options
             #expect(current.latency == .milliseconds(5) && current.tokenDelay == .milliseconds(7))
             #expect(current.pingInterval == .milliseconds(900))
 
-            _ = try await http.send(.POST, "/_fake/fault", json: #"{"kind": "stream_error", "after_chunks": 4}"#, auth: nil)
+            _ = try await http.send(
+                .POST, "/_fake/fault", json: #"{"kind": "stream_error", "after_chunks": 4}"#, auth: nil)
             #expect(await server.store.fault == .streamError(afterChunks: 4))
-            _ = try await http.send(.POST, "/_fake/fault", json: #"{"kind": "http_error", "status": 429, "code": "too_many_requests", "message": "slow down"}"#, auth: nil)
-            #expect(await server.store.fault == .httpError(status: 429, code: "too_many_requests", message: "slow down"))
+            _ = try await http.send(
+                .POST, "/_fake/fault",
+                json: #"{"kind": "http_error", "status": 429, "code": "too_many_requests", "message": "slow down"}"#,
+                auth: nil)
+            #expect(
+                await server.store.fault == .httpError(status: 429, code: "too_many_requests", message: "slow down"))
             #expect(try await http.chat("hi").status == 429)
             _ = try await http.send(.POST, "/_fake/fault", json: #"{"kind": null}"#, auth: nil)
             #expect(await server.store.fault == nil)

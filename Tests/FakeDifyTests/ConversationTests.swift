@@ -74,7 +74,8 @@ struct ConversationTests {
             let history = try await http.send(.GET, "/v1/messages?user=d&conversation_id=\(id)")
             #expect(history.body == notFound("Conversation Not Exists."))
             #expect(try await http.chat("hi", user: "d", conversationID: id).status == 404)
-            let rename = try await http.send(.POST, "/v1/conversations/\(id)/name", json: #"{"user": "d", "name": "x"}"#)
+            let rename = try await http.send(
+                .POST, "/v1/conversations/\(id)/name", json: #"{"user": "d", "name": "x"}"#)
             #expect(rename.status == 404)
             #expect(try await http.send(.GET, "/v1/conversations?user=d").json["data"].array.count == 1)
             // A DELETE without a JSON body fails in Flask's get_json().
@@ -85,16 +86,24 @@ struct ConversationTests {
     @Test func rename() async throws {
         try await withFakeDify { server, http in
             let ids = await server.store.seed(user: "r", conversations: 2, turnsEach: 1)
-            let manual = try await http.send(.POST, "/v1/conversations/\(ids[0])/name", json: #"{"user": "r", "name": "My chat"}"#)
-            #expect(manual.status == 200 && manual.json["name"].string == "My chat" && manual.json["id"].string == ids[0])
+            let manual = try await http.send(
+                .POST, "/v1/conversations/\(ids[0])/name", json: #"{"user": "r", "name": "My chat"}"#)
+            #expect(
+                manual.status == 200 && manual.json["name"].string == "My chat" && manual.json["id"].string == ids[0])
             // A manual rename bumps updated_at.
             #expect(await server.store.conversationIDs(user: "r").first == ids[0])
-            let blank = try await http.send(.POST, "/v1/conversations/\(ids[0])/name", json: #"{"user": "r", "name": "  "}"#)
-            #expect(blank.body == #"{"code": "invalid_param", "message": "name is required when auto_generate is false", "status": 400}"#)
-            let auto = try await http.send(.POST, "/v1/conversations/\(ids[0])/name", json: #"{"user": "r", "auto_generate": true}"#)
+            let blank = try await http.send(
+                .POST, "/v1/conversations/\(ids[0])/name", json: #"{"user": "r", "name": "  "}"#)
+            #expect(
+                blank.body
+                    == #"{"code": "invalid_param", "message": "name is required when auto_generate is false", "status": 400}"#
+            )
+            let auto = try await http.send(
+                .POST, "/v1/conversations/\(ids[0])/name", json: #"{"user": "r", "auto_generate": true}"#)
             #expect(auto.json["name"].string == "Seeded question 1.1")
             let empty = await server.store.seed(user: "r", conversations: 1, turnsEach: 0)[0]
-            let noMessages = try await http.send(.POST, "/v1/conversations/\(empty)/name", json: #"{"user": "r", "auto_generate": true}"#)
+            let noMessages = try await http.send(
+                .POST, "/v1/conversations/\(empty)/name", json: #"{"user": "r", "auto_generate": true}"#)
             #expect(noMessages.body == #"{"code": "invalid_param", "message": "", "status": 400}"#)
         }
     }
@@ -103,11 +112,13 @@ struct ConversationTests {
         var options = FakeDifyOptions()
         options.inputVariables = ["language"]
         try await withFakeDify(options) { server, http in
-            let first = try await http.send(.POST, "/v1/chat-messages",
-                                            json: #"{"query": "hi", "inputs": {"language": "ko", "junk": 1}, "user": "i"}"#)
+            let first = try await http.send(
+                .POST, "/v1/chat-messages",
+                json: #"{"query": "hi", "inputs": {"language": "ko", "junk": 1}, "user": "i"}"#)
             let id = try #require(first.json["conversation_id"].string)
-            _ = try await http.send(.POST, "/v1/chat-messages",
-                                    json: #"{"query": "hi", "inputs": {"language": "en"}, "user": "i", "conversation_id": "\#(id)"}"#)
+            _ = try await http.send(
+                .POST, "/v1/chat-messages",
+                json: #"{"query": "hi", "inputs": {"language": "en"}, "user": "i", "conversation_id": "\#(id)"}"#)
             let list = try await http.send(.GET, "/v1/conversations?user=i").json["data"][0]
             #expect(list["inputs"].keys == ["language"] && list["inputs"]["language"].string == "ko")
             let history = try await http.send(.GET, "/v1/messages?user=i&conversation_id=\(id)").json["data"].array

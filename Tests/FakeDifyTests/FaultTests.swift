@@ -7,7 +7,8 @@ import Testing
 struct FaultTests {
     @Test func httpErrorAndNonJSON() async throws {
         try await withFakeDify { server, http in
-            await server.store.setFault(.httpError(status: 400, code: "provider_quota_exceeded", message: "Quota gone."))
+            await server.store.setFault(
+                .httpError(status: 400, code: "provider_quota_exceeded", message: "Quota gone."))
             let quota = try await http.chat("hi")
             #expect(quota.status == 400)
             #expect(quota.body == #"{"code": "provider_quota_exceeded", "message": "Quota gone.", "status": 400}"#)
@@ -41,7 +42,8 @@ struct FaultTests {
     @Test func streamCut() async throws {
         try await withFakeDify { server, http in
             await server.store.setFault(.streamCut(afterChunks: 2))
-            let (body, broke) = try await http.streamUntilBroken(json: chatBody("/tokens 10", user: "cut", streaming: true))
+            let (body, broke) = try await http.streamUntilBroken(
+                json: chatBody("/tokens 10", user: "cut", streaming: true))
             #expect(broke, "the connection drops without the final chunk")
             let events = sseEvents(body)
             #expect(events.map { $0["event"].string } == ["message", "message"])
@@ -67,7 +69,8 @@ struct FaultTests {
             #expect(error["status"].int == FakeDifyFaultTexts.streamErrorStatus)
             #expect(error["message"].string == FakeDifyFaultTexts.streamErrorMessage)
             let conversation = try #require(error["conversation_id"].string)
-            let item = try await http.send(.GET, "/v1/messages?user=err&conversation_id=\(conversation)").json["data"][0]
+            let item = try await http.send(.GET, "/v1/messages?user=err&conversation_id=\(conversation)").json["data"][
+                0]
             #expect(item["status"].string == "error" && item["error"].string == FakeDifyFaultTexts.streamErrorMessage)
             #expect(item["answer"].string == "tok1 tok2 tok3 ")
 
@@ -89,7 +92,9 @@ struct FaultTests {
             let info = try await http.send(.GET, "/v1/info")
             #expect(info.status == 200)
             // Release only once the held request really is hanging (a loaded machine may not have sent it yet).
-            for _ in 0..<200 where await server.store.chatRequestCount < 2 { try await Task.sleep(for: .milliseconds(25)) }
+            for _ in 0..<200 where await server.store.chatRequestCount < 2 {
+                try await Task.sleep(for: .milliseconds(25))
+            }
             await server.store.setFault(nil)
             let released = try await held.value
             #expect(released.status == 503)

@@ -11,7 +11,8 @@ struct MessageTests {
             var hasMore: [Bool] = []
             var firstID = ""
             repeat {
-                let r = try await http.send(.GET, "/v1/messages?user=h&conversation_id=\(id)&limit=20&first_id=\(firstID)")
+                let r = try await http.send(
+                    .GET, "/v1/messages?user=h&conversation_id=\(id)&limit=20&first_id=\(firstID)")
                 let data = r.json["data"].array
                 pages.append(data.compactMap { $0["query"].string })
                 hasMore.append(r.json["has_more"].bool ?? false)
@@ -45,7 +46,10 @@ struct MessageTests {
             let message = try #require(history.json["data"][0]["id"].string)
             let path = "/v1/messages/\(message)/feedbacks"
             let clear = try await http.send(.POST, path, json: #"{"user": "f", "rating": null}"#)
-            #expect(clear.body == #"{"code": "invalid_param", "message": "rating cannot be None when feedback not exists", "status": 400}"#)
+            #expect(
+                clear.body
+                    == #"{"code": "invalid_param", "message": "rating cannot be None when feedback not exists", "status": 400}"#
+            )
             let like = try await http.send(.POST, path, json: #"{"user": "f", "rating": "like", "content": "nice"}"#)
             #expect(like.body == #"{"result": "success"}"#)
             let rated = try await http.send(.GET, "/v1/messages?user=f&conversation_id=\(conversation)")
@@ -71,7 +75,8 @@ struct MessageTests {
             #expect(ok.json["result"].string == "success")
             #expect(ok.json["data"].array.compactMap(\.string) == FakeDifyAnswer.suggestedQuestions)
             let noUser = try await http.send(.GET, "/v1/messages/\(message)/suggested")
-            #expect(noUser.body == #"{"code": "invalid_param", "message": "Arg user must be provided.", "status": 400}"#)
+            #expect(
+                noUser.body == #"{"code": "invalid_param", "message": "Arg user must be provided.", "status": 400}"#)
             let foreign = try await http.send(.GET, "/v1/messages/\(message)/suggested?user=t")
             #expect(foreign.body == notFound("Message Not Exists."))
             #expect(try await http.send(.GET, "/v1/messages/nope/suggested?user=s").body == werkzeug404)
@@ -79,17 +84,22 @@ struct MessageTests {
             options.suggestedQuestionsEnabled = false
             await server.store.setOptions(options)
             let off = try await http.send(.GET, "/v1/messages/\(message)/suggested?user=s")
-            #expect(off.body == #"{"code": "bad_request", "message": "Suggested Questions Is Disabled.", "status": 400}"#)
-            #expect(try await http.send(.GET, "/v1/parameters").json["suggested_questions_after_answer"]["enabled"].bool == false)
+            #expect(
+                off.body == #"{"code": "bad_request", "message": "Suggested Questions Is Disabled.", "status": 400}"#)
+            #expect(
+                try await http.send(.GET, "/v1/parameters").json["suggested_questions_after_answer"]["enabled"].bool
+                    == false)
         }
     }
 
     @Test func appInfo() async throws {
         try await withFakeDify { _, http in
             let parameters = try await http.send(.GET, "/v1/parameters").json
-            for key in ["opening_statement", "suggested_questions", "suggested_questions_after_answer", "speech_to_text",
-                        "text_to_speech", "retriever_resource", "annotation_reply", "user_input_form", "file_upload",
-                        "system_parameters"] {
+            for key in [
+                "opening_statement", "suggested_questions", "suggested_questions_after_answer", "speech_to_text",
+                "text_to_speech", "retriever_resource", "annotation_reply", "user_input_form", "file_upload",
+                "system_parameters",
+            ] {
                 #expect(parameters[key].exists, "\(key)")
             }
             #expect(parameters["system_parameters"]["file_size_limit"].int == 15)

@@ -6,8 +6,10 @@ import NIOCore
 import NIOHTTP1
 
 /// Runs `body` against a fresh FakeDifyServer on an ephemeral loopback port, over real HTTP.
-func withFakeDify(_ options: FakeDifyOptions = .init(),
-                  _ body: (FakeDifyServer, DifyHTTP) async throws -> Void) async throws {
+func withFakeDify(
+    _ options: FakeDifyOptions = .init(),
+    _ body: (FakeDifyServer, DifyHTTP) async throws -> Void
+) async throws {
     let server = try await FakeDifyServer.start(store: FakeDifyStore(options: options))
     do {
         try await body(server, DifyHTTP(baseURL: server.baseURL))
@@ -30,8 +32,10 @@ struct DifyHTTP: Sendable {
     let baseURL: String
     static let key = "app-fake-key"
 
-    func request(_ method: HTTPMethod, _ path: String, json: String? = nil, auth: String? = "Bearer \(key)",
-                 contentType: String? = "application/json") -> HTTPClientRequest {
+    func request(
+        _ method: HTTPMethod, _ path: String, json: String? = nil, auth: String? = "Bearer \(key)",
+        contentType: String? = "application/json"
+    ) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let auth { request.headers.add(name: "Authorization", value: auth) }
@@ -44,8 +48,10 @@ struct DifyHTTP: Sendable {
 
     /// `timeout` only stops a test that would hang: the whole suite runs in parallel (twice in CI, on SQLite and on
     /// PostgreSQL), and a call once took more than 5 s there under full load.
-    func send(_ method: HTTPMethod, _ path: String, json: String? = nil, auth: String? = "Bearer \(key)",
-              contentType: String? = "application/json", timeout: TimeAmount = .seconds(30)) async throws -> HTTPResult {
+    func send(
+        _ method: HTTPMethod, _ path: String, json: String? = nil, auth: String? = "Bearer \(key)",
+        contentType: String? = "application/json", timeout: TimeAmount = .seconds(30)
+    ) async throws -> HTTPResult {
         let response = try await HTTPClient.shared.execute(
             request(method, path, json: json, auth: auth, contentType: contentType), timeout: timeout)
         let body = try await response.body.collect(upTo: 16 << 20)
@@ -53,8 +59,10 @@ struct DifyHTTP: Sendable {
     }
 
     /// Body reads of a stream with their arrival times; stops early when `until` says so.
-    func stream(_ path: String = "/v1/chat-messages", json: String,
-                until: (String) -> Bool = { _ in false }) async throws -> (HTTPResult, [(at: ContinuousClock.Instant, text: String)]) {
+    func stream(
+        _ path: String = "/v1/chat-messages", json: String,
+        until: (String) -> Bool = { _ in false }
+    ) async throws -> (HTTPResult, [(at: ContinuousClock.Instant, text: String)]) {
         let response = try await HTTPClient.shared.execute(request(.POST, path, json: json), timeout: .seconds(30))
         var reads: [(at: ContinuousClock.Instant, text: String)] = []
         var all = ""
@@ -70,9 +78,12 @@ struct DifyHTTP: Sendable {
     /// A streaming body as it arrived, and whether the connection broke before it ended. Read by a delegate as the
     /// bytes come in: an async body sequence drops what its reader has not taken yet when the connection breaks,
     /// which on a loaded machine (the test's task resumed late) loses events that did arrive.
-    func streamUntilBroken(_ path: String = "/v1/chat-messages", json: String) async throws -> (body: String, broke: Bool) {
+    func streamUntilBroken(
+        _ path: String = "/v1/chat-messages", json: String
+    ) async throws -> (body: String, broke: Bool) {
         let request = try HTTPClient.Request(
-            url: baseURL + path, method: .POST, headers: self.request(.POST, path, json: json).headers, body: .string(json))
+            url: baseURL + path, method: .POST, headers: self.request(.POST, path, json: json).headers,
+            body: .string(json))
         let collector = BodyCollector()
         let task = HTTPClient.shared.execute(request: request, delegate: collector, deadline: .now() + .seconds(30))
         do {
@@ -84,18 +95,24 @@ struct DifyHTTP: Sendable {
     }
 
     /// Sends a chat message and returns the blocking answer.
-    func chat(_ query: String, user: String = "u1", conversationID: String = "", extra: String = "") async throws -> HTTPResult {
-        try await send(.POST, "/v1/chat-messages", json: chatBody(query, user: user, conversationID: conversationID, extra: extra))
+    func chat(
+        _ query: String, user: String = "u1", conversationID: String = "", extra: String = ""
+    ) async throws -> HTTPResult {
+        try await send(
+            .POST, "/v1/chat-messages", json: chatBody(query, user: user, conversationID: conversationID, extra: extra))
     }
 }
 
-func chatBody(_ query: String, user: String = "u1", conversationID: String = "", streaming: Bool = false,
-              extra: String = "") -> String {
-    let fields = [
-        #""query": \#(jsonString(query))"#, #""inputs": {}"#, #""user": \#(jsonString(user))"#,
-        #""conversation_id": \#(jsonString(conversationID))"#,
-        #""response_mode": "\#(streaming ? "streaming" : "blocking")""#,
-    ] + (extra.isEmpty ? [] : [extra])
+func chatBody(
+    _ query: String, user: String = "u1", conversationID: String = "", streaming: Bool = false,
+    extra: String = ""
+) -> String {
+    let fields =
+        [
+            #""query": \#(jsonString(query))"#, #""inputs": {}"#, #""user": \#(jsonString(user))"#,
+            #""conversation_id": \#(jsonString(conversationID))"#,
+            #""response_mode": "\#(streaming ? "streaming" : "blocking")""#,
+        ] + (extra.isEmpty ? [] : [extra])
     return "{" + fields.joined(separator: ", ") + "}"
 }
 
@@ -137,7 +154,8 @@ struct JSONDoc: @unchecked Sendable {
     var exists: Bool { value != nil }
 }
 
-let werkzeug404 = #"{"code": "not_found", "message": "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.", "status": 404}"#
+let werkzeug404 =
+    #"{"code": "not_found", "message": "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.", "status": 404}"#
 
 func notFound(_ message: String) -> String {
     #"{"code": "not_found", "message": "\#(message)", "status": 404}"#

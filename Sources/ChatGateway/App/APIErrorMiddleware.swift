@@ -14,7 +14,9 @@ struct APIErrorMiddleware: Middleware {
     static func response(for error: any Error, to request: Request) throws -> Response {
         let (status, detail) = describe(error)
         if status.code >= 500 {
-            request.logger.error("request failed", metadata: ["status": .stringConvertible(status.code), "error": .string(logText(error))])
+            request.logger.error(
+                "request failed",
+                metadata: ["status": .stringConvertible(status.code), "error": .string(logText(error))])
         }
         let response = Response(status: status)
         try response.content.encode(ErrorBody(detail: detail))
@@ -44,24 +46,32 @@ struct APIErrorMiddleware: Middleware {
         case .invalidAPIKey: (.unauthorized, "Invalid API key")
         case .apiKeyRequired: (.unauthorized, "X-API-Key required")
         case .invalidToken(let reason): (.unauthorized, reason)
-        case .identityRequiredWithAPIKey: (.badRequest, "system_id and user_id required in body or query when using API key")
+        case .identityRequiredWithAPIKey:
+            (.badRequest, "system_id and user_id required in body or query when using API key")
         case .identityMismatch: (.forbidden, "system_id/user_id must match token")
         case .systemNotAllowed: (.forbidden, "system_id not allowed")
         case .originNotAllowed: (.forbidden, "Origin not allowed")
         case .invalidIdentity(let reason): (.unprocessableEntity, reason)
-        case .outsideKeyScope(let scope): (.forbidden, "This API key is limited to system_id \(scope.summary): it may not act for other systems")
+        case .outsideKeyScope(let scope):
+            (.forbidden, "This API key is limited to system_id \(scope.summary): it may not act for other systems")
         case .allSystemsKeyRequired(let scope):
-            (.forbidden, "This API key is limited to system_id \(scope.summary): the history sync and the history page need a key for all systems")
+            (
+                .forbidden,
+                "This API key is limited to system_id \(scope.summary): the history sync and the history page need a key for all systems"
+            )
         case .chatTokenOnlyKey: (.forbidden, "This key may only request chat tokens")
-        case .anonymousVisitorsOnly: (.forbidden, "A browser key may only request chat tokens for anonymous visitors (user_id=anonymous)")
+        case .anonymousVisitorsOnly:
+            (.forbidden, "A browser key may only request chat tokens for anonymous visitors (user_id=anonymous)")
         }
     }
 
     static func describe(_ error: ChatError) -> (HTTPResponseStatus, String) {
         switch error {
         case .emptyMessage: (.unprocessableEntity, "message must not be empty")
-        case .messageTooLong(let length, let limit): (.unprocessableEntity, "message is too long: \(length) characters, the limit is \(limit)")
-        case .invalidConversationID: (.unprocessableEntity, "conversation_id must be a conversation id (UUID) returned by this API")
+        case .messageTooLong(let length, let limit):
+            (.unprocessableEntity, "message is too long: \(length) characters, the limit is \(limit)")
+        case .invalidConversationID:
+            (.unprocessableEntity, "conversation_id must be a conversation id (UUID) returned by this API")
         case .inputsTooDeep(let limit): (.unprocessableEntity, "inputs is nested too deeply (at most \(limit) levels)")
         case .conversationNotFound: (.notFound, "Conversation not found")
         case .messageNotFound: (.notFound, "Message not found")
@@ -75,21 +85,28 @@ struct APIErrorMiddleware: Middleware {
 
     static func describe(_ error: DifyError) -> (HTTPResponseStatus, String) {
         switch error {
-        case .notConfigured(let systemID): (.serviceUnavailable, "Chat service is not configured for system_id \"\(systemID)\"")
-        case .upstream(404, _, let message): (.notFound, message.contains("Message") ? "Message not found" : "Conversation not found")
+        case .notConfigured(let systemID):
+            (.serviceUnavailable, "Chat service is not configured for system_id \"\(systemID)\"")
+        case .upstream(404, _, let message):
+            (.notFound, message.contains("Message") ? "Message not found" : "Conversation not found")
         // Dify's invalid_param means the request itself was wrong (a missing app input, a bad rating): the caller's to fix.
-        case .upstream(400, "invalid_param", let message): (.unprocessableEntity, "Dify rejected the request: \(message)")
+        case .upstream(400, "invalid_param", let message):
+            (.unprocessableEntity, "Dify rejected the request: \(message)")
         case .timeout: (.gatewayTimeout, "Chat service timed out. Please try again.")
         case .circuitOpen: (.serviceUnavailable, error.summary)
-        case .upstream, .unreachable, .malformedResponse: (.badGateway, "Chat service temporarily unavailable. Please try again.")
+        case .upstream, .unreachable, .malformedResponse:
+            (.badGateway, "Chat service temporarily unavailable. Please try again.")
         }
     }
 
     static func describe(_ error: LimitError) -> (HTTPResponseStatus, String) {
         switch error {
-        case .rateLimited(let scope, let seconds): (.tooManyRequests, "Too many requests for this \(scope.rawValue). Retry in \(seconds) s.")
-        case .tooManyStreams(let limit): (.tooManyRequests, "Too many streaming answers at once: at most \(limit) per user. Wait for one to finish.")
-        case .headersTooLarge(let limit): (.requestHeaderFieldsTooLarge, "Request headers too large: at most \(limit) bytes")
+        case .rateLimited(let scope, let seconds):
+            (.tooManyRequests, "Too many requests for this \(scope.rawValue). Retry in \(seconds) s.")
+        case .tooManyStreams(let limit):
+            (.tooManyRequests, "Too many streaming answers at once: at most \(limit) per user. Wait for one to finish.")
+        case .headersTooLarge(let limit):
+            (.requestHeaderFieldsTooLarge, "Request headers too large: at most \(limit) bytes")
         }
     }
 
@@ -100,8 +117,10 @@ struct APIErrorMiddleware: Middleware {
         switch error {
         case .keyNotFound(let key, _): return "field \"\(key.stringValue)\" is required"
         case .typeMismatch(let type, let context): return "field \"\(path(context))\" must be \(typeName(type))"
-        case .valueNotFound(let type, let context): return "field \"\(path(context))\" must be \(typeName(type)), not null"
-        case .dataCorrupted(let context): return context.codingPath.isEmpty ? "body is not valid JSON" : "field \"\(path(context))\" is invalid"
+        case .valueNotFound(let type, let context):
+            return "field \"\(path(context))\" must be \(typeName(type)), not null"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "body is not valid JSON" : "field \"\(path(context))\" is invalid"
         @unknown default: return "malformed body"
         }
     }

@@ -3,18 +3,20 @@ import Vapor
 /// One structured line per request: method, path (never the query string, which may hold a chat token), status, duration.
 ///
 /// A future-based `Middleware`, not an `AsyncMiddleware`, like every middleware of the gateway: Vapor runs each
-/// `AsyncMiddleware` as a Swift task of its own that awaits the rest of the chain, so each one cost every request
-/// a task and two hand-offs between the event loop and the task pool (bench/README.md, session 15).
+/// `AsyncMiddleware` as a Swift task of its own that awaits the rest of the chain, which costs every request a task
+/// and two hand-offs between the event loop and the task pool.
 struct AccessLogMiddleware: Middleware {
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         let started = ContinuousClock.now
         return next.respond(to: request).map { response in
-            request.logger.info("request", metadata: [
-                "method": .string(request.method.rawValue),
-                "path": .string(request.url.path),
-                "status": .stringConvertible(response.status.code),
-                "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
-            ])
+            request.logger.info(
+                "request",
+                metadata: [
+                    "method": .string(request.method.rawValue),
+                    "path": .string(request.url.path),
+                    "status": .stringConvertible(response.status.code),
+                    "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
+                ])
             return response
         }
     }

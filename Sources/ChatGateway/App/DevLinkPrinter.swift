@@ -17,7 +17,8 @@ struct DevLinkPrinter: LifecycleHandler {
                     let base = settings.publicBaseURL.replacingOccurrences(of: ":\(settings.port)", with: ":\(port)")
                     let token = try await tokens.issue(systemID: "demo", userID: "dev-user")
                     // Written straight to the descriptor: print() is block-buffered when stdout is a file or pipe.
-                    FileHandle.standardOutput.write(Data("Chat page (demo user, valid 24 h): \(base)/chat?token=\(token)\n".utf8))
+                    FileHandle.standardOutput.write(
+                        Data("Chat page (demo user, valid 24 h): \(base)/chat?token=\(token)\n".utf8))
                     return
                 }
                 try await Task.sleep(for: .milliseconds(100))

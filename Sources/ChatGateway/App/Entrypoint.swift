@@ -15,11 +15,14 @@ public enum ChatGatewayEntrypoint {
                 handler.logLevel = level
                 return handler
             }
-            let app = try await Application.make(environment)   // also loads `.env` into the process environment
+            let app = try await Application.make(environment)  // also loads `.env` into the process environment
             do {
-                let settings = try Settings.parse(environment: ProcessInfo.processInfo.environment, isProduction: environment == .production)
+                let settings = try Settings.parse(
+                    environment: ProcessInfo.processInfo.environment, isProduction: environment == .production)
                 try await configure(app, settings: settings)
-                if shouldMigrateOnStart(environment) { try await MigrationRunner(database: settings.database).run(on: app) }
+                if shouldMigrateOnStart(environment) {
+                    try await MigrationRunner(database: settings.database).run(on: app)
+                }
                 try await app.execute()
                 try await app.asyncShutdown()
             } catch {
@@ -28,7 +31,7 @@ public enum ChatGatewayEntrypoint {
             }
         } catch let error as SettingsError {
             FileHandle.standardError.write(Data("chat-gateway: configuration error: \(error)\n".utf8))
-            exit(78)   // EX_CONFIG
+            exit(78)  // EX_CONFIG
         } catch {
             FileHandle.standardError.write(Data("chat-gateway: \(error)\n".utf8))
             exit(1)

@@ -9,12 +9,16 @@ extension Settings {
             return raw
         }
         func list(_ name: String) -> [String] {
-            (value(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            (value(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
         }
         func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
             guard let raw = value(name) else { return fallback }
             guard let number = Int(raw), range.contains(number) else {
-                throw SettingsError(variable: name, problem: "expected a whole number in \(range.lowerBound)...\(range.upperBound), got \"\(raw)\"")
+                throw SettingsError(
+                    variable: name,
+                    problem: "expected a whole number in \(range.lowerBound)...\(range.upperBound), got \"\(raw)\"")
             }
             return number
         }
@@ -26,10 +30,14 @@ extension Settings {
         let ephemeral = secret == nil
         if isProduction {
             guard secret != nil else {
-                throw SettingsError(variable: "CHAT_GATEWAY_JWT_SECRET", problem: "required in production (generate one with `chat-gateway gen-env`)")
+                throw SettingsError(
+                    variable: "CHAT_GATEWAY_JWT_SECRET",
+                    problem: "required in production (generate one with `chat-gateway gen-env`)")
             }
             guard difyBaseURL != nil else {
-                throw SettingsError(variable: "DIFY_BASE_URL", problem: "required in production (the demo upstream is for development only)")
+                throw SettingsError(
+                    variable: "DIFY_BASE_URL",
+                    problem: "required in production (the demo upstream is for development only)")
             }
         }
         if secret == nil { secret = String.randomHex(bytes: 32) }
@@ -37,14 +45,18 @@ extension Settings {
         let port = try integer("PORT", default: 8088, range: 0...65535)
         let allowed = Set(list("ALLOWED_SYSTEM_IDS").map { $0.lowercased() })
         for id in allowed where !IdentityRules.isValidSystemID(id) {
-            throw SettingsError(variable: "ALLOWED_SYSTEM_IDS", problem: "\"\(id)\" is not a valid system id (^[a-z0-9][a-z0-9-]{0,63}$)")
+            throw SettingsError(
+                variable: "ALLOWED_SYSTEM_IDS",
+                problem: "\"\(id)\" is not a valid system id (^[a-z0-9][a-z0-9-]{0,63}$)")
         }
         let origins = try list("ALLOWED_CHAT_TOKEN_ORIGINS").map { try parseOrigin($0) }
         let timeout = try integer("DIFY_TIMEOUT", default: 100, range: 1...3600)
         let apiKeys = try APIKeyEntry.parseList(list("CHAT_GATEWAY_API_KEY"), variable: "CHAT_GATEWAY_API_KEY")
-        let browserKeys = try APIKeyEntry.parseList(list("CHAT_GATEWAY_BROWSER_KEY"), variable: "CHAT_GATEWAY_BROWSER_KEY")
+        let browserKeys = try APIKeyEntry.parseList(
+            list("CHAT_GATEWAY_BROWSER_KEY"), variable: "CHAT_GATEWAY_BROWSER_KEY")
         if browserKeys.contains(where: { browser in apiKeys.contains { $0.key == browser.key } }) {
-            throw SettingsError(variable: "CHAT_GATEWAY_BROWSER_KEY", problem: "a browser key must not also be in CHAT_GATEWAY_API_KEY")
+            throw SettingsError(
+                variable: "CHAT_GATEWAY_BROWSER_KEY", problem: "a browser key must not also be in CHAT_GATEWAY_API_KEY")
         }
 
         return Settings(
@@ -64,7 +76,9 @@ extension Settings {
                 maxLifetime: try value("CHAT_GATEWAY_JWT_MAX_LIFETIME")
                     .flatMap { try parseInterval($0, variable: "CHAT_GATEWAY_JWT_MAX_LIFETIME") }
                     .map { TimeInterval($0.components.seconds) },
-                leeway: TimeInterval(try integer("CHAT_GATEWAY_JWT_LEEWAY", default: Int(ChatTokenPolicy.defaultLeeway), range: 0...300))),
+                leeway: TimeInterval(
+                    try integer("CHAT_GATEWAY_JWT_LEEWAY", default: Int(ChatTokenPolicy.defaultLeeway), range: 0...300))
+            ),
             apiKeys: apiKeys,
             database: try parseDatabaseURL(value("DATABASE_URL") ?? defaultDatabaseURL),
             allowedSystemIDs: allowed,
@@ -77,14 +91,24 @@ extension Settings {
             syncInterval: try value("SYNC_INTERVAL").flatMap { try parseInterval($0, variable: "SYNC_INTERVAL") },
             syncConcurrency: try integer("SYNC_CONCURRENCY", default: 4, range: 1...64),
             databasePoolSize: try integer("DATABASE_POOL_SIZE", default: 8, range: 1...256),
-            rateLimitPerUser: try value("RATE_LIMIT_PER_USER").flatMap { try parseRateLimit($0, variable: "RATE_LIMIT_PER_USER") },
-            rateLimitPerKey: try value("RATE_LIMIT_PER_KEY").flatMap { try parseRateLimit($0, variable: "RATE_LIMIT_PER_KEY") },
-            maxStreamsPerUser: try value("MAX_STREAMS_PER_USER").flatMap { $0.lowercased() == "off" ? nil : try integer("MAX_STREAMS_PER_USER", default: 0, range: 1...1000) },
+            rateLimitPerUser: try value("RATE_LIMIT_PER_USER").flatMap {
+                try parseRateLimit($0, variable: "RATE_LIMIT_PER_USER")
+            },
+            rateLimitPerKey: try value("RATE_LIMIT_PER_KEY").flatMap {
+                try parseRateLimit($0, variable: "RATE_LIMIT_PER_KEY")
+            },
+            maxStreamsPerUser: try value("MAX_STREAMS_PER_USER").flatMap {
+                $0.lowercased() == "off" ? nil : try integer("MAX_STREAMS_PER_USER", default: 0, range: 1...1000)
+            },
             browserKeys: browserKeys,
             difyCircuitFailures: try integer("DIFY_CIRCUIT_FAILURES", default: 5, range: 0...1000),
             difyCircuitCooldown: try value("DIFY_CIRCUIT_COOLDOWN").map { raw in
                 guard let cooldown = try parseInterval(raw, variable: "DIFY_CIRCUIT_COOLDOWN") else {
-                    throw SettingsError(variable: "DIFY_CIRCUIT_COOLDOWN", problem: "expected a cool-down such as 30s or 2m, got \"\(raw)\" (DIFY_CIRCUIT_FAILURES=0 turns the breaker off)")
+                    throw SettingsError(
+                        variable: "DIFY_CIRCUIT_COOLDOWN",
+                        problem:
+                            "expected a cool-down such as 30s or 2m, got \"\(raw)\" (DIFY_CIRCUIT_FAILURES=0 turns the breaker off)"
+                    )
                 }
                 return cooldown
             } ?? .seconds(30),
@@ -115,9 +139,10 @@ extension Settings {
 
     static func parseHTTPURL(_ raw: String, variable: String) throws -> URL {
         guard let url = URL(string: raw), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = url.host, !host.isEmpty
+            let host = url.host, !host.isEmpty
         else {
-            throw SettingsError(variable: variable, problem: "expected an http(s) URL such as https://dify.example.com, got \"\(raw)\"")
+            throw SettingsError(
+                variable: variable, problem: "expected an http(s) URL such as https://dify.example.com, got \"\(raw)\"")
         }
         return url
     }
@@ -129,7 +154,8 @@ extension Settings {
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         let (digits, unit) = units[text.last ?? " "].map { (text.dropLast(), $0) } ?? (Substring(text), 1)
         guard let amount = Int64(digits), amount > 0, amount <= 30 * 86_400 / unit else {
-            throw SettingsError(variable: variable, problem: "expected an interval such as 30s, 5m, 1h or off, got \"\(raw)\"")
+            throw SettingsError(
+                variable: variable, problem: "expected an interval such as 30s, 5m, 1h or off, got \"\(raw)\"")
         }
         return .seconds(amount * unit)
     }
@@ -138,10 +164,15 @@ extension Settings {
     static func parseRateLimit(_ raw: String, variable: String) throws -> RateLimit? {
         let text = raw.lowercased().replacingOccurrences(of: " ", with: "")
         if text == "off" || text == "0" { return nil }
-        let periods: [String: TimeInterval] = ["s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600]
+        let periods: [String: TimeInterval] = [
+            "s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
+        ]
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let count = Int(parts[0]), (1...1_000_000).contains(count), let period = periods[String(parts[1])] else {
-            throw SettingsError(variable: variable, problem: "expected a rate such as 20/min, 5/s, 600/h or off, got \"\(raw)\"")
+        guard parts.count == 2, let count = Int(parts[0]), (1...1_000_000).contains(count),
+            let period = periods[String(parts[1])]
+        else {
+            throw SettingsError(
+                variable: variable, problem: "expected a rate such as 20/min, 5/s, 600/h or off, got \"\(raw)\"")
         }
         return RateLimit(count: count, period: period)
     }
@@ -154,7 +185,8 @@ extension Settings {
     static func parseDatabaseURL(_ raw: String) throws -> Database {
         // SQLAlchemy URLs name a driver after `+` (sqlite+aiosqlite, postgresql+asyncpg); the driver is ours to pick.
         guard let colon = raw.firstIndex(of: ":") else {
-            throw SettingsError(variable: "DATABASE_URL", problem: "expected sqlite:///path or postgres://user:pass@host:port/db")
+            throw SettingsError(
+                variable: "DATABASE_URL", problem: "expected sqlite:///path or postgres://user:pass@host:port/db")
         }
         let scheme = raw[..<colon].split(separator: "+").first.map { $0.lowercased() } ?? ""
         let rest = String(raw[colon...])
@@ -162,9 +194,15 @@ extension Settings {
         case "sqlite":
             // sqlite:///./file.db (relative) and sqlite:////abs/file.db (absolute), as SQLAlchemy spells them.
             var path = String(rest.dropFirst())
-            if path.hasPrefix("///") { path = String(path.dropFirst(3)) } else if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
+            if path.hasPrefix("///") {
+                path = String(path.dropFirst(3))
+            } else if path.hasPrefix("//") {
+                path = String(path.dropFirst(2))
+            }
             if let query = path.firstIndex(of: "?") { path = String(path[..<query]) }
-            guard !path.isEmpty else { throw SettingsError(variable: "DATABASE_URL", problem: "sqlite URL has no file path") }
+            guard !path.isEmpty else {
+                throw SettingsError(variable: "DATABASE_URL", problem: "sqlite URL has no file path")
+            }
             return .sqlite(path: path)
         case "postgres", "postgresql":
             let normalized = scheme + rest
@@ -173,7 +211,9 @@ extension Settings {
             }
             return .postgres(url: normalized)
         default:
-            throw SettingsError(variable: "DATABASE_URL", problem: "unknown scheme \"\(scheme)\"; expected sqlite:///path or postgres://user:pass@host:port/db")
+            throw SettingsError(
+                variable: "DATABASE_URL",
+                problem: "unknown scheme \"\(scheme)\"; expected sqlite:///path or postgres://user:pass@host:port/db")
         }
     }
 }

@@ -67,7 +67,9 @@ public struct Settings: Sendable {
     }
 
     /// True when no real Dify is configured and the in-process fake answers instead.
-    public var usesDemoUpstream: Bool { difyBaseURL == nil && difySystemOverrides.values.allSatisfy { $0.baseURL == nil } }
+    public var usesDemoUpstream: Bool {
+        difyBaseURL == nil && difySystemOverrides.values.allSatisfy { $0.baseURL == nil }
+    }
 
     public static let defaultDatabaseURL = "sqlite:///./chat_gateway.db"
     // Limits are off unless configured: client systems such as DrillQuiz send every logged-out visitor as the one

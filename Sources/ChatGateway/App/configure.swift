@@ -7,7 +7,8 @@ import Vapor
 
 /// The one composition root: the app, its database, its Dify client and its routes.
 /// `chat-gateway` and the tests call this same function with their own settings and collaborators.
-public func configure(_ app: Application, settings: Settings, dependencies: GatewayDependencies = .init()) async throws {
+public func configure(_ app: Application, settings: Settings, dependencies: GatewayDependencies = .init()) async throws
+{
     app.http.server.configuration.hostname = settings.host
     app.http.server.configuration.port = settings.port
     app.routes.defaultMaxBodySize = ByteCount(value: settings.maxRequestBytes)
@@ -23,20 +24,35 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.asyncCommands.use(MigrateCommand(migrations: MigrationRunner(database: settings.database)), as: "migrate")
     app.asyncCommands.use(GenJWTCommand(settings: settings), as: "gen-jwt")
     app.asyncCommands.use(GenEnvCommand(), as: "gen-env")
-    app.asyncCommands.use(ImportLegacyCommand(now: dependencies.now, migrations: MigrationRunner(database: settings.database)), as: "import-legacy")
+    app.asyncCommands.use(
+        ImportLegacyCommand(now: dependencies.now, migrations: MigrationRunner(database: settings.database)),
+        as: "import-legacy")
 
     let targets = try await difyTargets(app, settings: settings)
-    let directDify = dependencies.dify ?? HTTPDifyClient(
-        http: app.http.client.shared, streamingHTTP: streamingClient(app, settings: settings), timeout: settings.difyTimeout)
+    let directDify =
+        dependencies.dify
+        ?? HTTPDifyClient(
+            http: app.http.client.shared, streamingHTTP: streamingClient(app, settings: settings),
+            timeout: settings.difyTimeout)
     // Chats, controls and the sync share the breakers: a dead Dify is a quick 503 for all of them.
-    let dify: any DifyClient = settings.difyCircuitFailures == 0 ? directDify : CircuitBreakingDifyClient(
-        directDify, failures: settings.difyCircuitFailures, cooldown: settings.difyCircuitCooldown, now: dependencies.now, logger: app.logger)
+    let dify: any DifyClient =
+        settings.difyCircuitFailures == 0
+        ? directDify
+        : CircuitBreakingDifyClient(
+            directDify, failures: settings.difyCircuitFailures, cooldown: settings.difyCircuitCooldown,
+            now: dependencies.now, logger: app.logger)
     let makeSync: @Sendable (Application) -> HistorySync = { app in
-        HistorySync(dify: dify, targets: targets, database: app.db, now: dependencies.now, concurrency: settings.syncConcurrency, logger: app.logger)
+        HistorySync(
+            dify: dify, targets: targets, database: app.db, now: dependencies.now,
+            concurrency: settings.syncConcurrency, logger: app.logger)
     }
-    app.asyncCommands.use(SyncCommand(makeSync: makeSync, migrations: MigrationRunner(database: settings.database)), as: "sync")
+    app.asyncCommands.use(
+        SyncCommand(makeSync: makeSync, migrations: MigrationRunner(database: settings.database)), as: "sync")
     let syncCoordinator = SyncCoordinator(
-        sync: makeSync(app), lease: Lease(name: "history-sync", holder: Lease.processHolder(), database: { [unowned app] in app.db }, now: dependencies.now))
+        sync: makeSync(app),
+        lease: Lease(
+            name: "history-sync", holder: Lease.processHolder(), database: { [unowned app] in app.db },
+            now: dependencies.now))
     if let interval = settings.syncInterval {
         app.lifecycle.use(SyncSchedule(coordinator: syncCoordinator, interval: interval))
     }
@@ -61,15 +77,18 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
 
     try app.register(collection: HealthController())
     try app.register(collection: APIDocsController())
-    try app.register(collection: ChatPageController(
-        auth: auth, headers: PageSecurityHeaders(framingOrigins: settings.allowedChatTokenOrigins), store: store))
+    try app.register(
+        collection: ChatPageController(
+            auth: auth, headers: PageSecurityHeaders(framingOrigins: settings.allowedChatTokenOrigins), store: store))
     try app.register(collection: PageAssetsController())
     try app.register(collection: HistoryPageController(sessions: sessions))
 
     let v1 = app.grouped("v1")
-    try v1.register(collection: ChatController(
-        auth: auth, admission: ChatAdmission(settings: settings, streams: streams, now: dependencies.now), chats: chats,
-        maxBodyBytes: settings.maxRequestBytes))
+    try v1.register(
+        collection: ChatController(
+            auth: auth, admission: ChatAdmission(settings: settings, streams: streams, now: dependencies.now),
+            chats: chats,
+            maxBodyBytes: settings.maxRequestBytes))
     let access = DifyAccess(auth: auth, dify: dify, targets: targets, store: store)
     try v1.register(collection: ChatStopController(access: access, streams: streams))
     try v1.register(collection: ConversationsController(access: access))
@@ -78,12 +97,15 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let operators = OperatorAccess(auth: auth, sessions: sessions)
     try v1.register(collection: SyncController(access: operators, coordinator: syncCoordinator))
     try v1.register(collection: CacheController(access: operators))
-    try v1.register(collection: ChatTokenController(
-        auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins)))
+    try v1.register(
+        collection: ChatTokenController(
+            auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins)))
 
     KeyScopeLog(settings: settings).write(to: app.logger)
     if settings.jwtSecretIsEphemeral {
-        app.logger.warning("CHAT_GATEWAY_JWT_SECRET is not set: using a secret generated for this process; chat links stop working when it exits")
+        app.logger.warning(
+            "CHAT_GATEWAY_JWT_SECRET is not set: using a secret generated for this process; chat links stop working when it exits"
+        )
         app.lifecycle.use(DevLinkPrinter(settings: settings, tokens: tokens))
     }
 }
@@ -95,17 +117,23 @@ private func configureDatabase(_ app: Application, _ settings: Settings) throws 
         app.lifecycle.use(SQLiteTuning())
     case .postgres(let url):
         // Replicas share the server, so the pool is per process: DATABASE_POOL_SIZE connections per event loop.
-        app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: settings.databasePoolSize, connectionPoolTimeout: .seconds(10)), as: .psql)
+        app.databases.use(
+            try .postgres(
+                url: url, maxConnectionsPerEventLoop: settings.databasePoolSize, connectionPoolTimeout: .seconds(10)),
+            as: .psql)
     }
 }
 
 /// Shared `DIFY_*` settings, or the in-process fake when no Dify is configured (first run, demos).
 private func difyTargets(_ app: Application, settings: Settings) async throws -> DifyTargetResolver {
     guard settings.usesDemoUpstream else {
-        return DifyTargetResolver(sharedBaseURL: settings.difyBaseURL, sharedAPIKey: settings.difyAPIKey, overrides: settings.difySystemOverrides)
+        return DifyTargetResolver(
+            sharedBaseURL: settings.difyBaseURL, sharedAPIKey: settings.difyAPIKey,
+            overrides: settings.difySystemOverrides)
     }
     let demo = try await DemoUpstream.start(app)
-    app.logger.warning("DIFY_BASE_URL is not set: answers come from the built-in fake Dify (a demo upstream, not a real model)")
+    app.logger.warning(
+        "DIFY_BASE_URL is not set: answers come from the built-in fake Dify (a demo upstream, not a real model)")
     return DifyTargetResolver(sharedBaseURL: demo.baseURL, sharedAPIKey: demo.apiKey)
 }
 
@@ -134,10 +162,11 @@ private struct StreamDrain: LifecycleHandler {
 }
 
 private func corsMiddleware(_ settings: Settings) -> CORSMiddleware {
-    CORSMiddleware(configuration: .init(
-        allowedOrigin: settings.allowedChatTokenOrigins.isEmpty ? .all : .any(settings.allowedChatTokenOrigins),
-        allowedMethods: [.GET, .POST, .DELETE, .OPTIONS],
-        allowedHeaders: [.accept, .authorization, .contentType, .origin, "X-API-Key"]))
+    CORSMiddleware(
+        configuration: .init(
+            allowedOrigin: settings.allowedChatTokenOrigins.isEmpty ? .all : .any(settings.allowedChatTokenOrigins),
+            allowedMethods: [.GET, .POST, .DELETE, .OPTIONS],
+            allowedHeaders: [.accept, .authorization, .contentType, .origin, "X-API-Key"]))
 }
 
 /// WAL lets readers (operators' scripts, backups) proceed while the gateway writes; set once, it persists in

@@ -7,7 +7,8 @@ extension APIKeyEntry {
         for (index, raw) in entries.enumerated() {
             let entry = try parse(raw, variable: variable, position: index + 1)
             guard !parsed.contains(where: { $0.key == entry.key }) else {
-                throw SettingsError(variable: variable, problem: "entry #\(index + 1) repeats the key of an earlier entry")
+                throw SettingsError(
+                    variable: variable, problem: "entry #\(index + 1) repeats the key of an earlier entry")
             }
             parsed.append(entry)
         }
@@ -18,12 +19,16 @@ extension APIKeyEntry {
         guard let colon = raw.firstIndex(of: ":") else { return APIKeyEntry(key: raw) }
         let ids = raw[..<colon].split(separator: "+", omittingEmptySubsequences: false).map(String.init)
         guard ids.allSatisfy(IdentityRules.isValidSystemID) else {
-            throw SettingsError(variable: variable, problem:
-                "entry #\(position) has a ':' but what precedes it is not a list of system ids such as drillquiz or drillquiz+cointutor (ids match ^[a-z0-9][a-z0-9-]{0,63}$)")
+            throw SettingsError(
+                variable: variable,
+                problem:
+                    "entry #\(position) has a ':' but what precedes it is not a list of system ids such as drillquiz or drillquiz+cointutor (ids match ^[a-z0-9][a-z0-9-]{0,63}$)"
+            )
         }
         let key = String(raw[raw.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
         guard !key.isEmpty else {
-            throw SettingsError(variable: variable, problem: "entry #\(position) has no key after \"\(ids.joined(separator: "+")):\"")
+            throw SettingsError(
+                variable: variable, problem: "entry #\(position) has no key after \"\(ids.joined(separator: "+")):\"")
         }
         return APIKeyEntry(key: key, scope: .systems(Set(ids)))
     }

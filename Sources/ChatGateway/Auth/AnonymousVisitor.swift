@@ -13,7 +13,9 @@ enum AnonymousVisitor {
         if userID == sharedUserID { return newID() }
         guard userID.hasPrefix(prefix) else { return nil }
         guard isVisitorID(userID) else {
-            throw .invalidIdentity("user_id \"anonymous-…\" must be a visitor id this gateway issued: anonymous- followed by \(idLength) characters a-z and 2-7; send user_id=anonymous for a new one")
+            throw .invalidIdentity(
+                "user_id \"anonymous-…\" must be a visitor id this gateway issued: anonymous- followed by \(idLength) characters a-z and 2-7; send user_id=anonymous for a new one"
+            )
         }
         return userID
     }
@@ -26,6 +28,9 @@ enum AnonymousVisitor {
 
     static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return prefix + String(String.UnicodeScalarView((0..<idLength).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }))
+        return prefix
+            + String(
+                String.UnicodeScalarView(
+                    (0..<idLength).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }))
     }
 }

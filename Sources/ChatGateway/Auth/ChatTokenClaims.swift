@@ -20,7 +20,10 @@ struct ChatTokenClaims: JWTPayload, Equatable {
         case exp, iat, nbf, iss, aud
     }
 
-    init(systemID: String, userID: String, expires: Date, issuedAt: Date? = nil, issuer: String? = nil, audience: String? = nil) {
+    init(
+        systemID: String, userID: String, expires: Date, issuedAt: Date? = nil, issuer: String? = nil,
+        audience: String? = nil
+    ) {
         self.systemID = systemID
         self.userID = userID
         self.exp = ExpirationClaim(value: expires)

@@ -16,7 +16,10 @@ public struct ChatTokenPolicy: Sendable, Equatable {
 
     public static let defaultLeeway: TimeInterval = 30
 
-    public init(audience: String? = nil, issuer: String? = nil, maxLifetime: TimeInterval? = nil, leeway: TimeInterval = defaultLeeway) {
+    public init(
+        audience: String? = nil, issuer: String? = nil, maxLifetime: TimeInterval? = nil,
+        leeway: TimeInterval = defaultLeeway
+    ) {
         self.audience = audience
         self.issuer = issuer
         self.maxLifetime = maxLifetime

@@ -22,8 +22,10 @@ public struct ChatTokenService: Sendable {
     private let policy: ChatTokenPolicy
     private let now: @Sendable () -> Date
 
-    public init(secret: String, previousSecret: String? = nil, policy: ChatTokenPolicy = .init(),
-                now: @escaping @Sendable () -> Date = Date.init) async {
+    public init(
+        secret: String, previousSecret: String? = nil, policy: ChatTokenPolicy = .init(),
+        now: @escaping @Sendable () -> Date = Date.init
+    ) async {
         signingKeys = await Self.keyCollection(secret)
         var verifying = [signingKeys]
         if let previousSecret { verifying.append(await Self.keyCollection(previousSecret)) }
@@ -34,7 +36,9 @@ public struct ChatTokenService: Sendable {
 
     /// The service the gateway runs with: its secrets and its `CHAT_GATEWAY_JWT_*` policy.
     public init(settings: Settings, now: @escaping @Sendable () -> Date = Date.init) async {
-        await self.init(secret: settings.jwtSecret, previousSecret: settings.jwtPreviousSecret, policy: settings.jwtPolicy, now: now)
+        await self.init(
+            secret: settings.jwtSecret, previousSecret: settings.jwtPreviousSecret, policy: settings.jwtPolicy, now: now
+        )
     }
 
     private static func keyCollection(_ secret: String) async -> JWTKeyCollection {
@@ -52,11 +56,13 @@ public struct ChatTokenService: Sendable {
     }
 
     /// Minted tokens carry `iat` (so the maximum lifetime is measured from it) and the configured `iss`/`aud`.
-    public func issue(systemID: String, userID: String, lifetime: TimeInterval = defaultLifetime) async throws -> String {
+    public func issue(systemID: String, userID: String, lifetime: TimeInterval = defaultLifetime) async throws -> String
+    {
         let issuedAt = now()
-        return try await signingKeys.sign(ChatTokenClaims(
-            systemID: systemID, userID: userID, expires: issuedAt.addingTimeInterval(lifetime),
-            issuedAt: issuedAt, issuer: policy.issuer, audience: policy.audience))
+        return try await signingKeys.sign(
+            ChatTokenClaims(
+                systemID: systemID, userID: userID, expires: issuedAt.addingTimeInterval(lifetime),
+                issuedAt: issuedAt, issuer: policy.issuer, audience: policy.audience))
     }
 
     /// Verifies signature, algorithm and claims; every failure is an `AuthError.invalidToken` saying which.
@@ -91,7 +97,7 @@ public struct ChatTokenService: Sendable {
     private static func headerAlgorithm(of token: String) throws(AuthError) -> String {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let data = Data(base64URLEncoded: String(parts[0])),
-              let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let header = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { throw .invalidToken("Malformed token") }
         return (header["alg"] as? String) ?? "none"
     }

@@ -6,7 +6,8 @@ extension GatewayAuthenticator {
         let credential = try await credential(for: req)
         let query = try req.query.decode(IdentityQuery.self)
         let body = req.body.data.flatMap { _ in try? req.content.decode(IdentityQuery.self) }
-        return try identity(credential, systemID: body?.systemID ?? query.systemID, userID: body?.userID ?? query.userID)
+        return try identity(
+            credential, systemID: body?.systemID ?? query.systemID, userID: body?.userID ?? query.userID)
     }
 }
 

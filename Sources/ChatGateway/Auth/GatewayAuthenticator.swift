@@ -14,7 +14,9 @@ struct GatewayAuthenticator: Sendable {
 
     func credential(for request: Request) async throws(AuthError) -> Credential {
         if request.headers.first(name: "X-API-Key") != nil { return try keyCredential(request) }
-        if let token = request.headers.bearerAuthorization?.token ?? (try? request.query.get(String.self, at: "token")), !token.isEmpty {
+        if let token = request.headers.bearerAuthorization?.token ?? (try? request.query.get(String.self, at: "token")),
+            !token.isEmpty
+        {
             return .token(try await tokens.verify(token))
         }
         throw .missingCredentials
@@ -53,7 +55,9 @@ struct GatewayAuthenticator: Sendable {
             if let userID, !userID.isEmpty, userID != token.userID { throw .identityMismatch }
             caller = CallerIdentity(systemID: token.systemID, userID: token.userID)
         case .apiKey:
-            guard let systemID, !systemID.isEmpty, let userID, !userID.isEmpty else { throw .identityRequiredWithAPIKey }
+            guard let systemID, !systemID.isEmpty, let userID, !userID.isEmpty else {
+                throw .identityRequiredWithAPIKey
+            }
             caller = CallerIdentity(systemID: systemID, userID: userID)
         case .browserKey:
             throw .chatTokenOnlyKey

@@ -23,7 +23,8 @@ public enum IdentityRules {
     /// Checks both ids; throws a 422 naming the rule that failed.
     public static func validate(systemID: String, userID: String) throws(AuthError) {
         guard isValidSystemID(systemID) else {
-            throw .invalidIdentity("system_id must match ^[a-z0-9][a-z0-9-]{0,63}$ (lower-case letters, digits and '-'; no '_')")
+            throw .invalidIdentity(
+                "system_id must match ^[a-z0-9][a-z0-9-]{0,63}$ (lower-case letters, digits and '-'; no '_')")
         }
         guard !userID.isEmpty else { throw .invalidIdentity("user_id must not be empty") }
         guard !userID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {

@@ -8,16 +8,31 @@ struct KeyScopeLog {
     var lines: [(level: Logger.Level, message: String)] {
         var lines: [(Logger.Level, String)] = []
         if settings.apiKeys.isEmpty {
-            lines.append((.warning, "CHAT_GATEWAY_API_KEY is empty: API key authentication is disabled and every X-API-Key is refused"))
+            lines.append(
+                (
+                    .warning,
+                    "CHAT_GATEWAY_API_KEY is empty: API key authentication is disabled and every X-API-Key is refused"
+                ))
         } else {
             lines.append((.info, "CHAT_GATEWAY_API_KEY: " + Self.describe(settings.apiKeys)))
-            let plain = settings.apiKeys.indices.filter { settings.apiKeys[$0].scope == .allSystems }.map { "#\($0 + 1)" }
+            let plain = settings.apiKeys.indices.filter { settings.apiKeys[$0].scope == .allSystems }.map {
+                "#\($0 + 1)"
+            }
             if !plain.isEmpty {
-                lines.append((.warning, "CHAT_GATEWAY_API_KEY key \(plain.joined(separator: ", ")) has no system prefix and acts for every system; write system:KEY to limit a key to its system"))
+                lines.append(
+                    (
+                        .warning,
+                        "CHAT_GATEWAY_API_KEY key \(plain.joined(separator: ", ")) has no system prefix and acts for every system; write system:KEY to limit a key to its system"
+                    ))
             }
         }
         if !settings.browserKeys.isEmpty {
-            lines.append((.info, "CHAT_GATEWAY_BROWSER_KEY (chat tokens for anonymous visitors only): " + Self.describe(settings.browserKeys)))
+            lines.append(
+                (
+                    .info,
+                    "CHAT_GATEWAY_BROWSER_KEY (chat tokens for anonymous visitors only): "
+                        + Self.describe(settings.browserKeys)
+                ))
         }
         return lines
     }

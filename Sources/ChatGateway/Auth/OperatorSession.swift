@@ -43,18 +43,26 @@ struct OperatorSessions: Sendable {
 
     func isValid(_ value: String) -> Bool {
         let parts = value.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 3, let expires = Int(parts[0]), TimeInterval(expires) > now().timeIntervalSince1970 else { return false }
+        guard parts.count == 3, let expires = Int(parts[0]), TimeInterval(expires) > now().timeIntervalSince1970 else {
+            return false
+        }
         let payload = parts[0] + "." + parts[1]
-        guard HMAC<SHA256>.isValidAuthenticationCode(Self.hexBytes(parts[2]) ?? [], authenticating: Data(payload.utf8), using: secret) else { return false }
+        guard
+            HMAC<SHA256>.isValidAuthenticationCode(
+                Self.hexBytes(parts[2]) ?? [], authenticating: Data(payload.utf8), using: secret)
+        else { return false }
         return keyFingerprints.contains(parts[1])
     }
 
     func cookie(_ value: String, secure: Bool) -> HTTPCookies.Value {
-        HTTPCookies.Value(string: value, maxAge: Int(lifetime), path: "/", isSecure: secure, isHTTPOnly: true, sameSite: .strict)
+        HTTPCookies.Value(
+            string: value, maxAge: Int(lifetime), path: "/", isSecure: secure, isHTTPOnly: true, sameSite: .strict)
     }
 
     static func expiredCookie(secure: Bool) -> HTTPCookies.Value {
-        HTTPCookies.Value(string: "", expires: Date(timeIntervalSince1970: 0), maxAge: 0, path: "/", isSecure: secure, isHTTPOnly: true, sameSite: .strict)
+        HTTPCookies.Value(
+            string: "", expires: Date(timeIntervalSince1970: 0), maxAge: 0, path: "/", isSecure: secure,
+            isHTTPOnly: true, sameSite: .strict)
     }
 
     private func mac(_ payload: String) -> String {
@@ -90,7 +98,9 @@ struct OperatorAccess: Sendable {
         if req.headers.first(name: "X-API-Key") == nil, let session = req.cookies[OperatorSessions.cookieName]?.string {
             guard sessions.isValid(session) else { throw AuthError.invalidAPIKey }
             // The cookie is SameSite=Strict; a state-changing call must also carry a header no cross-site form can set.
-            if req.method != .GET, req.headers.first(name: "X-Requested-With") == nil { throw Abort(.forbidden, reason: "X-Requested-With header required") }
+            if req.method != .GET, req.headers.first(name: "X-Requested-With") == nil {
+                throw Abort(.forbidden, reason: "X-Requested-With header required")
+            }
             return .allSystems
         }
         return try auth.operatorScope(req)

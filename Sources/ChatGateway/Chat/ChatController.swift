@@ -20,13 +20,19 @@ struct ChatController: RouteCollection {
         try await admission.admit(caller, apiKey: credential.isAPIKey ? req.headers.first(name: "X-API-Key") : nil)
         if body.stream ?? Self.acceptsEventStream(req) {
             let session = try await admission.stream(for: caller) {
-                try await chats.stream(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller, logger: req.logger)
+                try await chats.stream(
+                    body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller,
+                    logger: req.logger)
             }
             return .chatStream(session, keepAlive: chats.limits.streamKeepAlive)
         }
-        let answer = try await chats.send(body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller, logger: req.logger)
-        return ChatResponse(conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
-                            metadata: answer.metadata ?? .object([:])).response(allocator: req.byteBufferAllocator)
+        let answer = try await chats.send(
+            body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller,
+            logger: req.logger)
+        return ChatResponse(
+            conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
+            metadata: answer.metadata ?? .object([:])
+        ).response(allocator: req.byteBufferAllocator)
     }
 
     static func acceptsEventStream(_ req: Request) -> Bool {

@@ -26,9 +26,11 @@ struct ChatResponse {
     /// so the same answer is always the same text.
     func response(allocator: ByteBufferAllocator) -> Response {
         let json = JSONValue.object([
-            "conversation_id": .string(conversationID), "message_id": .string(messageID), "answer": .string(answer), "metadata": metadata,
+            "conversation_id": .string(conversationID), "message_id": .string(messageID), "answer": .string(answer),
+            "metadata": metadata,
         ])
-        return Response(status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"],
-                        body: .init(buffer: json.jsonBuffer(sortedKeys: true, allocator: allocator)))
+        return Response(
+            status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"],
+            body: .init(buffer: json.jsonBuffer(sortedKeys: true, allocator: allocator)))
     }
 }

@@ -20,24 +20,34 @@ struct ChatService: Sendable {
 
     /// What every chat does before Dify is called: validate, find the system's Dify, check the conversation
     /// is the caller's, and store the user's message.
-    private func prepare(_ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity)
+    private func prepare(
+        _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
+        as caller: CallerIdentity
+    )
         async throws -> (DifyChatRequest, DifyTarget, ConversationStore.PendingMessage)
     {
         let conversationID = try validate(message: message, conversationID: rawConversationID, inputs: inputs)
         let target = try targets.target(forSystem: caller.systemID)
         if let conversationID { try caller.requireOwnership(try await store.owner(ofConversation: conversationID)) }
         let pending = try await store.recordPendingUserMessage(caller, conversationID: conversationID, content: message)
-        return (DifyChatRequest(query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs), target, pending)
+        return (
+            DifyChatRequest(query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs),
+            target, pending
+        )
     }
 
     /// Starts a streaming answer as a task of the registry's. Dify's answer head is awaited for up to the keep-alive
     /// interval: a refusal in that time (Dify down, 404, 429, bad input) is an honest HTTP error, recorded. A Dify
     /// slower than that gets the client's stream started anyway, with keep-alives, and a later refusal arrives as an
     /// `error` event. Either way the answer is stored however the client behaves.
-    func stream(_ message: String, conversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity, logger: Logger)
+    func stream(
+        _ message: String, conversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity,
+        logger: Logger
+    )
         async throws -> ChatStreamSession
     {
-        let (request, target, pending) = try await prepare(message, conversationID: conversationID, inputs: inputs, as: caller)
+        let (request, target, pending) = try await prepare(
+            message, conversationID: conversationID, inputs: inputs, as: caller)
         let session = ChatStreamSession(caller: caller)
         let relay = ChatStreamRelay(session: session, pending: pending, store: store, registry: streams, logger: logger)
         let opening = StreamOpening()
@@ -49,40 +59,54 @@ struct ChatService: Sendable {
             return session
         case .refused(let error):
             try await store.recordFailure(error.summary, for: pending)
-            logger.warning("chat stream refused upstream", metadata: ["system_id": .string(caller.systemID), "error": .string(error.summary)])
+            logger.warning(
+                "chat stream refused upstream",
+                metadata: ["system_id": .string(caller.systemID), "error": .string(error.summary)])
             throw error
         }
     }
 
-    func send(_ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity,
-              logger: Logger) async throws -> DifyChatAnswer {
-        let (request, target, pending) = try await prepare(message, conversationID: rawConversationID, inputs: inputs, as: caller)
+    func send(
+        _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
+        as caller: CallerIdentity,
+        logger: Logger
+    ) async throws -> DifyChatAnswer {
+        let (request, target, pending) = try await prepare(
+            message, conversationID: rawConversationID, inputs: inputs, as: caller)
         let started = ContinuousClock.now
         do {
             let answer = try await dify.sendMessage(request, to: target)
             try await store.recordAnswer(answer, for: pending, caller: caller)
-            logger.info("chat answered", metadata: [
-                "system_id": .string(caller.systemID), "conversation_id": .string(answer.conversationID),
-                "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
-            ])
+            logger.info(
+                "chat answered",
+                metadata: [
+                    "system_id": .string(caller.systemID), "conversation_id": .string(answer.conversationID),
+                    "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
+                ])
             return answer
         } catch let error as DifyError {
             try await store.recordFailure(error.summary, for: pending)
-            logger.warning("chat failed upstream", metadata: [
-                "system_id": .string(caller.systemID), "error": .string(error.summary),
-                "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
-            ])
+            logger.warning(
+                "chat failed upstream",
+                metadata: [
+                    "system_id": .string(caller.systemID), "error": .string(error.summary),
+                    "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
+                ])
             throw error
         }
     }
 
     /// Returns the conversation id to send (nil for a new conversation).
-    private func validate(message: String, conversationID: String?, inputs: [String: JSONValue]) throws(ChatError) -> String? {
+    private func validate(
+        message: String, conversationID: String?, inputs: [String: JSONValue]
+    ) throws(ChatError) -> String? {
         guard !message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .emptyMessage }
         guard message.count <= limits.maxMessageCharacters else {
             throw .messageTooLong(length: message.count, limit: limits.maxMessageCharacters)
         }
-        guard JSONValue.object(inputs).depth <= limits.maxInputsDepth else { throw .inputsTooDeep(limit: limits.maxInputsDepth) }
+        guard JSONValue.object(inputs).depth <= limits.maxInputsDepth else {
+            throw .inputsTooDeep(limit: limits.maxInputsDepth)
+        }
         let trimmed = conversationID?.trimmingCharacters(in: .whitespaces) ?? ""
         if trimmed.isEmpty { return nil }
         // Dify's conversation ids are UUIDs; anything else would only come back as an upstream 400.

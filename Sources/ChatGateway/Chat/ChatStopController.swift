@@ -18,8 +18,11 @@ struct ChatStopController: RouteCollection {
         let taskID = try req.parameters.require("task_id")
         let session = streams.session(forTask: taskID)
         let owner: (systemID: String, userID: String)?
-        if let session { owner = (session.caller.systemID, session.caller.userID) }
-        else { owner = try await access.store.owner(ofTask: taskID) }
+        if let session {
+            owner = (session.caller.systemID, session.caller.userID)
+        } else {
+            owner = try await access.store.owner(ofTask: taskID)
+        }
         // Dify would silently accept any task id; the gateway only stops tasks it knows to be the caller's.
         guard let owner else { throw ChatError.taskNotFound }
         guard owner == (caller.systemID, caller.userID) else { throw ChatError.taskNotFound }

@@ -33,12 +33,17 @@ struct ChatTokenController: RouteCollection {
     @Sendable
     func issue(_ req: Request) async throws -> Response {
         _ = try auth.keyCredential(req)
-        guard origins.permits(originHeader: req.headers.first(name: .origin), refererHeader: req.headers.first(name: .referer)) else {
+        guard
+            origins.permits(
+                originHeader: req.headers.first(name: .origin), refererHeader: req.headers.first(name: .referer))
+        else {
             throw AuthError.originNotAllowed
         }
         let query = try req.query.decode(Query.self)
         let caller = try auth.tokenSubject(req, systemID: query.systemID, userID: query.userID)
         let token = try await tokens.issue(systemID: caller.systemID, userID: caller.userID)
-        return Response(token: token, userID: caller.userID, ui: query.lang.flatMap { $0.isEmpty ? nil : WidgetStrings.forLanguage($0) })
+        return Response(
+            token: token, userID: caller.userID,
+            ui: query.lang.flatMap { $0.isEmpty ? nil : WidgetStrings.forLanguage($0) })
     }
 }

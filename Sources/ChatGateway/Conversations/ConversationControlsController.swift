@@ -22,7 +22,8 @@ struct ConversationControlsController: RouteCollection {
     @Sendable
     func delete(_ req: Request) async throws -> HTTPStatus {
         let (caller, conversationID, store) = try await resolve(req)
-        try await access.dify.deleteConversation(conversationID, user: caller.difyUser, at: try access.target(for: caller))
+        try await access.dify.deleteConversation(
+            conversationID, user: caller.difyUser, at: try access.target(for: caller))
         try await store.deleteConversation(conversationID)
         return .noContent
     }

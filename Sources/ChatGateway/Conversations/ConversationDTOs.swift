@@ -19,9 +19,14 @@ struct ConversationMessage: Content, Equatable {
     enum CodingKeys: String, CodingKey { case id, role, content, createdAt = "created_at" }
 
     static func rows(for turn: DifyMessage) -> [ConversationMessage] {
-        var rows = [ConversationMessage(id: "\(turn.id)_user", role: "user", content: turn.query ?? "", createdAt: turn.createdAt)]
+        var rows = [
+            ConversationMessage(
+                id: "\(turn.id)_user", role: "user", content: turn.query ?? "", createdAt: turn.createdAt)
+        ]
         if let answer = turn.answer, !answer.isEmpty {
-            rows.append(ConversationMessage(id: "\(turn.id)_assistant", role: "assistant", content: answer, createdAt: turn.createdAt))
+            rows.append(
+                ConversationMessage(
+                    id: "\(turn.id)_assistant", role: "assistant", content: answer, createdAt: turn.createdAt))
         }
         return rows
     }

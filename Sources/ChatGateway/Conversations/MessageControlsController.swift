@@ -27,15 +27,17 @@ struct MessageControlsController: RouteCollection {
         let body = try req.content.decode(FeedbackRequest.self)
         guard body.rating == nil || ["like", "dislike"].contains(body.rating!) else { throw ChatError.invalidRating }
         guard (body.content ?? "").count <= 8000 else { throw ChatError.feedbackTooLong(limit: 8000) }
-        try await access.dify.sendFeedback(messageID: messageID, rating: body.rating, content: body.content, user: caller.difyUser,
-                                    at: try access.target(for: caller))
+        try await access.dify.sendFeedback(
+            messageID: messageID, rating: body.rating, content: body.content, user: caller.difyUser,
+            at: try access.target(for: caller))
         return Result(result: "success")
     }
 
     @Sendable
     func suggested(_ req: Request) async throws -> Suggestions {
         let (caller, messageID) = try await resolve(req)
-        let questions = try await access.dify.suggestedQuestions(messageID: messageID, user: caller.difyUser, at: try access.target(for: caller))
+        let questions = try await access.dify.suggestedQuestions(
+            messageID: messageID, user: caller.difyUser, at: try access.target(for: caller))
         return Suggestions(result: "success", data: questions)
     }
 

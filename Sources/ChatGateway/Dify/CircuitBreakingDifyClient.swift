@@ -9,12 +9,16 @@ struct CircuitBreakingDifyClient: DifyClient {
     let upstream: any DifyClient
     private let breakers: Breakers
 
-    init(_ upstream: any DifyClient, failures: Int, cooldown: Duration, now: @escaping @Sendable () -> Date = Date.init, logger: Logger) {
+    init(
+        _ upstream: any DifyClient, failures: Int, cooldown: Duration, now: @escaping @Sendable () -> Date = Date.init,
+        logger: Logger
+    ) {
         self.upstream = upstream
         breakers = Breakers { server in
             var logger = logger
             logger[metadataKey: "upstream"] = .string(server)
-            return UpstreamCircuitBreaker(threshold: failures, cooldown: TimeInterval(cooldown.components.seconds), now: now, logger: logger)
+            return UpstreamCircuitBreaker(
+                threshold: failures, cooldown: TimeInterval(cooldown.components.seconds), now: now, logger: logger)
         }
     }
 
@@ -47,28 +51,49 @@ struct CircuitBreakingDifyClient: DifyClient {
         try await guarded(target) { try await upstream.stopMessage(taskID: taskID, user: user, at: target) }
     }
 
-    func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> {
-        try await guarded(target) { try await upstream.conversations(user: user, lastID: lastID, limit: limit, at: target) }
+    func conversations(
+        user: String, lastID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyConversation> {
+        try await guarded(target) {
+            try await upstream.conversations(user: user, lastID: lastID, limit: limit, at: target)
+        }
     }
 
-    func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> {
-        try await guarded(target) { try await upstream.messages(conversationID: conversationID, user: user, firstID: firstID, limit: limit, at: target) }
+    func messages(
+        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyMessage> {
+        try await guarded(target) {
+            try await upstream.messages(
+                conversationID: conversationID, user: user, firstID: firstID, limit: limit, at: target)
+        }
     }
 
     func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
         try await guarded(target) { try await upstream.deleteConversation(conversationID, user: user, at: target) }
     }
 
-    func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation {
-        try await guarded(target) { try await upstream.renameConversation(conversationID, name: name, autoGenerate: autoGenerate, user: user, at: target) }
+    func renameConversation(
+        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
+    ) async throws -> DifyConversation {
+        try await guarded(target) {
+            try await upstream.renameConversation(
+                conversationID, name: name, autoGenerate: autoGenerate, user: user, at: target)
+        }
     }
 
-    func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws {
-        try await guarded(target) { try await upstream.sendFeedback(messageID: messageID, rating: rating, content: content, user: user, at: target) }
+    func sendFeedback(
+        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget
+    ) async throws {
+        try await guarded(target) {
+            try await upstream.sendFeedback(
+                messageID: messageID, rating: rating, content: content, user: user, at: target)
+        }
     }
 
     func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
-        try await guarded(target) { try await upstream.suggestedQuestions(messageID: messageID, user: user, at: target) }
+        try await guarded(target) {
+            try await upstream.suggestedQuestions(messageID: messageID, user: user, at: target)
+        }
     }
 }
 

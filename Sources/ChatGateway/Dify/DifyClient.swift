@@ -11,22 +11,33 @@ public protocol DifyClient: Sendable {
     /// before the stream starts (404, 429, validation) are thrown here.
     func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws
-    func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation>
-    func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage>
+    func conversations(
+        user: String, lastID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyConversation>
+    func messages(
+        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyMessage>
     func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws
-    func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation
-    func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws
+    func renameConversation(
+        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
+    ) async throws -> DifyConversation
+    func sendFeedback(
+        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws
     func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String]
 }
 
 extension DifyClient {
     /// Every conversation of `user`, following `last_id` while `has_more` (the seed read only the first 20).
     /// Each page is retried on its own under `retry`, so a rate limit on page 7 does not restart from page 1.
-    public func allConversations(user: String, at target: DifyTarget, pageSize: Int = 100, retry: RetryPolicy = .once) async throws -> [DifyConversation] {
+    public func allConversations(
+        user: String, at target: DifyTarget, pageSize: Int = 100, retry: RetryPolicy = .once
+    ) async throws -> [DifyConversation] {
         var all: [DifyConversation] = []
         var lastID: String?
         while true {
-            let page = try await retry.run { [lastID] in try await conversations(user: user, lastID: lastID, limit: pageSize, at: target) }
+            let page = try await retry.run { [lastID] in
+                try await conversations(user: user, lastID: lastID, limit: pageSize, at: target)
+            }
             all += page.data
             guard page.hasMore, let last = page.data.last?.id, last != lastID else { return all }
             lastID = last
@@ -34,12 +45,15 @@ extension DifyClient {
     }
 
     /// Every turn of a conversation, oldest first, scrolling back with `first_id` while `has_more`; each page retried on its own.
-    public func allMessages(conversationID: String, user: String, at target: DifyTarget, pageSize: Int = 100, retry: RetryPolicy = .once) async throws -> [DifyMessage] {
+    public func allMessages(
+        conversationID: String, user: String, at target: DifyTarget, pageSize: Int = 100, retry: RetryPolicy = .once
+    ) async throws -> [DifyMessage] {
         var pages: [[DifyMessage]] = []
         var firstID: String?
         while true {
             let page = try await retry.run { [firstID] in
-                try await messages(conversationID: conversationID, user: user, firstID: firstID, limit: pageSize, at: target)
+                try await messages(
+                    conversationID: conversationID, user: user, firstID: firstID, limit: pageSize, at: target)
             }
             pages.append(page.data)
             guard page.hasMore, let first = page.data.first?.id, first != firstID else { break }

@@ -40,7 +40,8 @@ public enum DifyError: Error, Equatable, Sendable {
     public var summary: String {
         switch self {
         case .notConfigured(let systemID): "Dify is not configured for system \(systemID)"
-        case .upstream(let status, let code, let message): "Dify answered \(status)\(code.map { " \($0)" } ?? ""): \(message)"
+        case .upstream(let status, let code, let message):
+            "Dify answered \(status)\(code.map { " \($0)" } ?? ""): \(message)"
         case .timeout: "Dify did not answer in time"
         case .unreachable(let reason): "Dify unreachable: \(reason)"
         case .malformedResponse(let reason): "Dify sent a malformed answer: \(reason)"

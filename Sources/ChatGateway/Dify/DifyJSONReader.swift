@@ -208,7 +208,8 @@ enum DifyJSONReader {
                         if (0xD800...0xDBFF).contains(code) {
                             // A high surrogate must be followed by an escaped low one.
                             guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"),
-                                  bytes[index + 1] == UInt8(ascii: "u") else { throw Invalid() }
+                                bytes[index + 1] == UInt8(ascii: "u")
+                            else { throw Invalid() }
                             index += 2
                             let low = try hex4()
                             guard (0xDC00...0xDFFF).contains(low) else { throw Invalid() }

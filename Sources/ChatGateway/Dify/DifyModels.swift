@@ -45,10 +45,11 @@ public struct DifyChatAnswer: Sendable, Equatable {
     /// Read from Dify's JSON (with `DifyJSONReader`, not `JSONDecoder`: see there); nil without the three strings.
     init?(json: JSONValue) {
         guard case .object(let object) = json, let messageID = object.stringMember("message_id"),
-              let conversationID = object.stringMember("conversation_id"), let answer = object.stringMember("answer")
+            let conversationID = object.stringMember("conversation_id"), let answer = object.stringMember("answer")
         else { return nil }
-        self.init(messageID: messageID, conversationID: conversationID, answer: answer,
-                  metadata: object.nonNullMember("metadata"), createdAt: object.intMember("created_at"))
+        self.init(
+            messageID: messageID, conversationID: conversationID, answer: answer,
+            metadata: object.nonNullMember("metadata"), createdAt: object.intMember("created_at"))
     }
 
     public init(messageID: String, conversationID: String, answer: String, metadata: JSONValue?, createdAt: Int?) {
@@ -97,7 +98,9 @@ public struct DifyMessage: Decodable, Sendable, Equatable {
     public var answer: String?
     public var createdAt: Int?
 
-    enum CodingKeys: String, CodingKey { case id, conversationID = "conversation_id", query, answer, createdAt = "created_at" }
+    enum CodingKeys: String, CodingKey {
+        case id, conversationID = "conversation_id", query, answer, createdAt = "created_at"
+    }
 
     public init(id: String, conversationID: String?, query: String?, answer: String?, createdAt: Int?) {
         self.id = id

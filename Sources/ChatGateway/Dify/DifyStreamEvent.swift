@@ -57,7 +57,7 @@ extension DifyStreamEvent {
     public var ids: DifyStreamIDs? {
         switch self {
         case .answerDelta(let ids, _), .answerReplace(let ids, _), .messageEnd(let ids, _),
-             .messageFile(let ids, _, _, _, _), .agentThought(let ids, _), .workflow(let ids, _, _):
+            .messageFile(let ids, _, _, _, _), .agentThought(let ids, _), .workflow(let ids, _, _):
             ids
         case .error, .ping, .other, .malformed:
             nil
@@ -73,7 +73,7 @@ extension DifyStreamEvent {
     public init(decodingData bytes: some Collection<UInt8>, eventName: String? = nil) {
         let parsed = DifyJSONReader.parse(bytes)
         guard case .object(let object)? = parsed,
-              let name = object.stringMember("event").flatMap({ $0.isEmpty ? nil : $0 }) ?? eventName, !name.isEmpty
+            let name = object.stringMember("event").flatMap({ $0.isEmpty ? nil : $0 }) ?? eventName, !name.isEmpty
         else {
             self = .malformed(String(decoding: bytes, as: UTF8.self))
             return
@@ -101,7 +101,9 @@ extension DifyStreamEvent {
         case "agent_thought":
             self = .agentThought(ids, payload: .object(object))
         case "error":
-            self = .error(status: object.intMember("status"), code: object.stringMember("code"), message: object.stringMember("message") ?? "")
+            self = .error(
+                status: object.intMember("status"), code: object.stringMember("code"),
+                message: object.stringMember("message") ?? "")
         case "ping":
             self = .ping
         case _ where Self.workflowEventNames.contains(name):

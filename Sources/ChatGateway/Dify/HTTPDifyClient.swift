@@ -20,15 +20,19 @@ public struct HTTPDifyClient: DifyClient {
     }
 
     public func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
-        let bytes = try await successBody(.POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "blocking"))
+        let bytes = try await successBody(
+            .POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "blocking"))
         guard let json = DifyJSONReader.parse(bytes.readableBytesView), let answer = DifyChatAnswer(json: json) else {
-            throw DifyError.malformedResponse("could not decode DifyChatAnswer: expected a JSON object with string message_id, conversation_id and answer")
+            throw DifyError.malformedResponse(
+                "could not decode DifyChatAnswer: expected a JSON object with string message_id, conversation_id and answer"
+            )
         }
         return answer
     }
 
     public func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
-        var httpRequest = Self.request(.POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "streaming"))
+        var httpRequest = Self.request(
+            .POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "streaming"))
         httpRequest.headers.add(name: "Accept", value: "text/event-stream")
         let response: HTTPClientResponse
         do {
@@ -47,43 +51,58 @@ public struct HTTPDifyClient: DifyClient {
     }
 
     public func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws {
-        let _: DifyResult = try await send(.POST, target.url("chat-messages/\(Self.pathComponent(taskID))/stop"), target: target,
-                                           body: ["user": .string(user)])
+        let _: DifyResult = try await send(
+            .POST, target.url("chat-messages/\(Self.pathComponent(taskID))/stop"), target: target,
+            body: ["user": .string(user)])
     }
 
     public func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
         // 204 with no body today; older Dify answered 200 {"result": "success"}.
-        let (status, bytes) = try await execute(Self.request(.DELETE, target.url("conversations/\(Self.pathComponent(conversationID))"),
-                                                             target: target, body: ["user": .string(user)]))
+        let (status, bytes) = try await execute(
+            Self.request(
+                .DELETE, target.url("conversations/\(Self.pathComponent(conversationID))"),
+                target: target, body: ["user": .string(user)]))
         guard (200..<300).contains(status) else { throw Self.upstreamError(status: status, body: bytes) }
     }
 
-    public func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation {
+    public func renameConversation(
+        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
+    ) async throws -> DifyConversation {
         var body: [String: JSONValue] = ["auto_generate": .bool(autoGenerate), "user": .string(user)]
         if let name { body["name"] = .string(name) }
-        return try await send(.POST, target.url("conversations/\(Self.pathComponent(conversationID))/name"), target: target, body: body)
+        return try await send(
+            .POST, target.url("conversations/\(Self.pathComponent(conversationID))/name"), target: target, body: body)
     }
 
-    public func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws {
+    public func sendFeedback(
+        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget
+    ) async throws {
         var body: [String: JSONValue] = ["rating": rating.map(JSONValue.string) ?? .null, "user": .string(user)]
         if let content { body["content"] = .string(content) }
-        let _: DifyResult = try await send(.POST, target.url("messages/\(Self.pathComponent(messageID))/feedbacks"), target: target, body: body)
+        let _: DifyResult = try await send(
+            .POST, target.url("messages/\(Self.pathComponent(messageID))/feedbacks"), target: target, body: body)
     }
 
     public func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
         struct Suggested: Decodable { var data: [String] }
         let answer: Suggested = try await send(
-            .GET, target.url("messages/\(Self.pathComponent(messageID))/suggested") + Self.queryString([("user", user)]), target: target)
+            .GET,
+            target.url("messages/\(Self.pathComponent(messageID))/suggested") + Self.queryString([("user", user)]),
+            target: target)
         return answer.data
     }
 
-    public func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> {
+    public func conversations(
+        user: String, lastID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyConversation> {
         var query = [("user", user), ("limit", String(limit))]
         if let lastID { query.append(("last_id", lastID)) }
         return try await send(.GET, target.url("conversations") + Self.queryString(query), target: target)
     }
 
-    public func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> {
+    public func messages(
+        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyMessage> {
         var query = [("conversation_id", conversationID), ("user", user), ("limit", String(limit))]
         if let firstID { query.append(("first_id", firstID)) }
         return try await send(.GET, target.url("messages") + Self.queryString(query), target: target)
@@ -102,7 +121,9 @@ public struct HTTPDifyClient: DifyClient {
         return body
     }
 
-    static func request(_ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]? = nil) -> HTTPClientRequest {
+    static func request(
+        _ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]? = nil
+    ) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers = headers(for: target, json: body != nil)
@@ -130,7 +151,9 @@ public struct HTTPDifyClient: DifyClient {
     }
 
     /// The body of a 2xx answer; any other status is Dify's error.
-    private func successBody(_ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]?) async throws -> ByteBuffer {
+    private func successBody(
+        _ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]?
+    ) async throws -> ByteBuffer {
         let (status, bytes) = try await execute(Self.request(method, url, target: target, body: body))
         guard (200..<300).contains(status) else { throw Self.upstreamError(status: status, body: bytes) }
         return bytes
@@ -148,7 +171,9 @@ public struct HTTPDifyClient: DifyClient {
 
     static func transportError(_ error: any Error) -> DifyError {
         if let error = error as? DifyError { return error }
-        if let error = error as? HTTPClientError, [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) { return .timeout }
+        if let error = error as? HTTPClientError, [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
+            return .timeout
+        }
         return .unreachable(String(describing: error))
     }
 
@@ -169,6 +194,8 @@ public struct HTTPDifyClient: DifyClient {
     static func queryString(_ items: [(String, String)]) -> String {
         var allowed = CharacterSet.urlQueryAllowed
         allowed.remove(charactersIn: "&=+?#")
-        return "?" + items.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
+        return "?"
+            + items.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(
+                separator: "&")
     }
 }

@@ -63,7 +63,8 @@ actor UpstreamCircuitBreaker {
         case (.answered, .open(_, let failures)), (.answered, .halfOpen(let failures)):
             // A trial, or a call that was already on its way when the breaker opened: Dify answers again.
             state = .closed(failures: 0)
-            logger.notice("Dify circuit closed: the upstream answers again", metadata: ["failures": .stringConvertible(failures)])
+            logger.notice(
+                "Dify circuit closed: the upstream answers again", metadata: ["failures": .stringConvertible(failures)])
         case (.down, .closed(let failures)):
             state = .closed(failures: failures + 1)
             if failures + 1 >= threshold { open(failures: failures + 1, reopening: false) }
@@ -84,7 +85,10 @@ actor UpstreamCircuitBreaker {
 
     private func open(failures: Int, reopening: Bool) {
         state = .open(until: now().addingTimeInterval(cooldown), failures: failures)
-        logger.warning(reopening ? "Dify circuit re-opened: the trial call failed" : "Dify circuit opened: calls fail at once during the cool-down",
-                       metadata: ["failures": .stringConvertible(failures), "cooldown_s": .stringConvertible(Int(cooldown))])
+        logger.warning(
+            reopening
+                ? "Dify circuit re-opened: the trial call failed"
+                : "Dify circuit opened: calls fail at once during the cool-down",
+            metadata: ["failures": .stringConvertible(failures), "cooldown_s": .stringConvertible(Int(cooldown))])
     }
 }

@@ -22,7 +22,8 @@ struct APIDocsController: RouteCollection {
     /// The folder holding `openapi.json` and `docs/`. Foundation on Linux sometimes reports the bundle's
     /// `Resources` folder as its resource path and sometimes the bundle itself, so look the file up.
     static let resourceDirectory: String = {
-        let spec = Bundle.module.url(forResource: "openapi", withExtension: "json")
+        let spec =
+            Bundle.module.url(forResource: "openapi", withExtension: "json")
             ?? Bundle.module.url(forResource: "openapi", withExtension: "json", subdirectory: "Resources")
         return (spec?.deletingLastPathComponent().path ?? Bundle.module.bundlePath + "/Resources") + "/"
     }()

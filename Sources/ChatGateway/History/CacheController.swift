@@ -24,14 +24,20 @@ struct CacheController: RouteCollection {
         let filter = try CacheFilter.parse(req, scope: try await access.scope(req))
         let limit = try Self.limit(req)
         let cursor = try req.query[String.self, at: "cursor"].map(CacheCursor.init(encoded:))
-        let page = try await ConversationCache(database: req.db).conversations(filter, limit: limit ?? Self.unpagedLimit, after: cursor)
+        let page = try await ConversationCache(database: req.db).conversations(
+            filter, limit: limit ?? Self.unpagedLimit, after: cursor)
         let response = try await page.items.map(CachedConversation.init).encodeResponse(for: req)
         response.headers.replaceOrAdd(name: "X-Total-Count", value: String(page.total))
         if let next = page.next {
             response.headers.replaceOrAdd(name: "X-Next-Cursor", value: next.encoded)
             var components = URLComponents(string: req.url.string) ?? URLComponents()
-            components.queryItems = (components.queryItems ?? []).filter { $0.name != "cursor" } + [URLQueryItem(name: "cursor", value: next.encoded)]
-            if let link = components.string { response.headers.replaceOrAdd(name: .link, value: "<\(link)>; rel=\"next\"") }
+            components.queryItems =
+                (components.queryItems ?? []).filter { $0.name != "cursor" } + [
+                    URLQueryItem(name: "cursor", value: next.encoded)
+                ]
+            if let link = components.string {
+                response.headers.replaceOrAdd(name: .link, value: "<\(link)>; rel=\"next\"")
+            }
         }
         return response
     }
@@ -42,7 +48,8 @@ struct CacheController: RouteCollection {
         let conversationID = try req.parameters.require("conversation_id")
         let cache = ConversationCache(database: req.db)
         // Another system's conversation is as unknown to a scoped key as one never stored.
-        guard let conversation = try await cache.conversation(conversationID), scope.permits(conversation.systemID) else {
+        guard let conversation = try await cache.conversation(conversationID), scope.permits(conversation.systemID)
+        else {
             throw ChatError.conversationNotFound
         }
         return try await cache.messages(ofConversations: [conversationID]).map(CachedMessage.init)
@@ -54,14 +61,18 @@ struct CacheController: RouteCollection {
     func export(_ req: Request) async throws -> Response {
         let filter = try CacheFilter.parse(req, scope: try await access.scope(req))
         let format = try CacheExportFormat(req.query[String.self, at: "format"])
-        let exporter = CacheExporter(cache: ConversationCache(database: req.db), filter: filter, format: format, logger: req.logger)
+        let exporter = CacheExporter(
+            cache: ConversationCache(database: req.db), filter: filter, format: format, logger: req.logger)
         var headers = HTTPHeaders()
         headers.contentType = format.mediaType
-        headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(format.fileName(at: Date()))\"")
+        headers.replaceOrAdd(
+            name: .contentDisposition, value: "attachment; filename=\"\(format.fileName(at: Date()))\"")
         headers.replaceOrAdd(name: .cacheControl, value: "no-store")
-        return Response(status: .ok, headers: headers, body: .init(managedAsyncStream: { writer in
-            try await exporter.write { try await writer.writeBuffer(ByteBuffer(string: $0)) }
-        }))
+        return Response(
+            status: .ok, headers: headers,
+            body: .init(managedAsyncStream: { writer in
+                try await exporter.write { try await writer.writeBuffer(ByteBuffer(string: $0)) }
+            }))
     }
 
     static func limit(_ req: Request) throws -> Int? {

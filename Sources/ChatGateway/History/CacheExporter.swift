@@ -35,7 +35,10 @@ struct CacheExporter: Sendable {
     let logger: Logger
     var pageSize = 200
 
-    static let columns = ["conversation_id", "system_id", "user_id", "conversation_name", "message_id", "role", "content", "status", "created_at"]
+    static let columns = [
+        "conversation_id", "system_id", "user_id", "conversation_name", "message_id", "role", "content", "status",
+        "created_at",
+    ]
 
     func write(_ emit: (String) async throws -> Void) async throws {
         if format == .csv { try await emit(Self.columns.joined(separator: ",") + "\r\n") }
@@ -43,7 +46,9 @@ struct CacheExporter: Sendable {
         var written = 0
         repeat {
             let page = try await cache.conversations(filter, limit: pageSize, after: cursor, counting: false)
-            let messages = Dictionary(grouping: try await cache.messages(ofConversations: page.items.map(\.conversationID)), by: \.conversationID)
+            let messages = Dictionary(
+                grouping: try await cache.messages(ofConversations: page.items.map(\.conversationID)),
+                by: \.conversationID)
             var chunk = ""
             for conversation in page.items {
                 for message in messages[conversation.conversationID] ?? [] {
@@ -57,9 +62,12 @@ struct CacheExporter: Sendable {
         logger.info("history exported", metadata: ["messages": .stringConvertible(written)])
     }
 
-    private func line(_ conversation: ConversationCache.ConversationRow, _ message: ConversationCache.MessageRow) -> String {
+    private func line(
+        _ conversation: ConversationCache.ConversationRow, _ message: ConversationCache.MessageRow
+    ) -> String {
         let fields = [
-            conversation.conversationID, conversation.systemID, conversation.userID, conversation.name ?? "", message.messageID,
+            conversation.conversationID, conversation.systemID, conversation.userID, conversation.name ?? "",
+            message.messageID,
             message.role, message.content, message.status, ISO8601.string(message.createdAt),
         ]
         switch format {
@@ -67,7 +75,9 @@ struct CacheExporter: Sendable {
             return fields.map(Self.csvField).joined(separator: ",") + "\r\n"
         case .jsonLines:
             let object = Dictionary(uniqueKeysWithValues: zip(Self.columns, fields))
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+            let data =
+                (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+                ?? Data("{}".utf8)
             return String(decoding: data, as: UTF8.self) + "\n"
         }
     }

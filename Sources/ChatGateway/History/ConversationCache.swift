@@ -35,33 +35,47 @@ struct ConversationCache: Sendable {
     }
 
     /// Newest first; at most `limit` rows after `cursor`, with the filter's total and the next page's cursor.
-    func conversations(_ filter: CacheFilter, limit: Int, after cursor: CacheCursor?, counting: Bool = true) async throws -> Page {
-        var select = filter.apply(to: sql.select()
-            .columns(Self.conversationColumns.map { SQLColumn($0, table: "c") })
-            .from(SQLAlias(SQLIdentifier(StoredConversation.schema), as: SQLIdentifier("c"))))
+    func conversations(
+        _ filter: CacheFilter, limit: Int, after cursor: CacheCursor?, counting: Bool = true
+    ) async throws -> Page {
+        var select = filter.apply(
+            to: sql.select()
+                .columns(Self.conversationColumns.map { SQLColumn($0, table: "c") })
+                .from(SQLAlias(SQLIdentifier(StoredConversation.schema), as: SQLIdentifier("c"))))
         if let cursor {
             // A half-microsecond of tolerance: SQLite keeps times as floating-point seconds, and the cursor's
             // time went through a decimal round trip.
-            let (before, upTo) = (cursor.createdAt.addingTimeInterval(-0.0000005), cursor.createdAt.addingTimeInterval(0.0000005))
-            select = select.where(SQLQueryString(
-                "(c.created_at < \(bind: before) OR (c.created_at <= \(bind: upTo) AND c.conversation_id < \(bind: cursor.conversationID)))"))
+            let (before, upTo) = (
+                cursor.createdAt.addingTimeInterval(-0.0000005), cursor.createdAt.addingTimeInterval(0.0000005)
+            )
+            select = select.where(
+                SQLQueryString(
+                    "(c.created_at < \(bind: before) OR (c.created_at <= \(bind: upTo) AND c.conversation_id < \(bind: cursor.conversationID)))"
+                ))
         }
-        let rows = try await select
+        let rows =
+            try await select
             .orderBy(SQLOrderBy(expression: SQLColumn("created_at", table: "c"), direction: SQLDirection.descending))
-            .orderBy(SQLOrderBy(expression: SQLColumn("conversation_id", table: "c"), direction: SQLDirection.descending))
+            .orderBy(
+                SQLOrderBy(expression: SQLColumn("conversation_id", table: "c"), direction: SQLDirection.descending)
+            )
             .limit(limit + 1)
             .all()
         let items = try rows.prefix(limit).map(Self.conversation)
-        let next = rows.count > limit ? items.last.map { CacheCursor(createdAt: $0.createdAt, conversationID: $0.conversationID) } : nil
+        let next =
+            rows.count > limit
+            ? items.last.map { CacheCursor(createdAt: $0.createdAt, conversationID: $0.conversationID) } : nil
         let total = counting ? try await count(filter) : 0
         return Page(items: items, total: total, next: next)
     }
 
     func count(_ filter: CacheFilter) async throws -> Int {
-        let row = try await filter.apply(to: sql.select()
-            .column(SQLFunction("COUNT", args: SQLLiteral.all), as: "total")
-            .from(SQLAlias(SQLIdentifier(StoredConversation.schema), as: SQLIdentifier("c"))))
-            .first()
+        let row = try await filter.apply(
+            to: sql.select()
+                .column(SQLFunction("COUNT", args: SQLLiteral.all), as: "total")
+                .from(SQLAlias(SQLIdentifier(StoredConversation.schema), as: SQLIdentifier("c")))
+        )
+        .first()
         return try row?.decode(column: "total", as: Int.self) ?? 0
     }
 
@@ -87,19 +101,26 @@ struct ConversationCache: Sendable {
                 MessageRow(
                     messageID: try $0.decode(column: "message_id", as: String.self),
                     conversationID: try $0.decode(column: "conversation_id", as: String?.self),
-                    role: try $0.decode(column: "role", as: String.self), content: try $0.decode(column: "content", as: String.self),
-                    status: try $0.decode(column: "status", as: String.self), createdAt: try $0.decode(column: "created_at", as: Date.self))
+                    role: try $0.decode(column: "role", as: String.self),
+                    content: try $0.decode(column: "content", as: String.self),
+                    status: try $0.decode(column: "status", as: String.self),
+                    createdAt: try $0.decode(column: "created_at", as: Date.self))
             }
     }
 
-    private static let conversationColumns = ["conversation_id", "system_id", "user_id", "name", "created_at", "updated_at", "synced_at", "deleted_at"]
+    private static let conversationColumns = [
+        "conversation_id", "system_id", "user_id", "name", "created_at", "updated_at", "synced_at", "deleted_at",
+    ]
 
     private static func conversation(_ row: any SQLRow) throws -> ConversationRow {
         ConversationRow(
             conversationID: try row.decode(column: "conversation_id", as: String.self),
-            systemID: try row.decode(column: "system_id", as: String.self), userID: try row.decode(column: "user_id", as: String.self),
-            name: try row.decode(column: "name", as: String?.self), createdAt: try row.decode(column: "created_at", as: Date.self),
-            updatedAt: try row.decode(column: "updated_at", as: Date.self), syncedAt: try row.decode(column: "synced_at", as: Date?.self),
+            systemID: try row.decode(column: "system_id", as: String.self),
+            userID: try row.decode(column: "user_id", as: String.self),
+            name: try row.decode(column: "name", as: String?.self),
+            createdAt: try row.decode(column: "created_at", as: Date.self),
+            updatedAt: try row.decode(column: "updated_at", as: Date.self),
+            syncedAt: try row.decode(column: "synced_at", as: Date?.self),
             deletedAt: try row.decode(column: "deleted_at", as: Date?.self))
     }
 }

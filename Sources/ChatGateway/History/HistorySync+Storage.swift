@@ -22,9 +22,16 @@ struct LocalConversations: Sendable {
     static func load(for user: HistorySync.KnownUser, on database: any Database) async throws -> LocalConversations {
         let rows = try await StoredConversation.query(on: database)
             .filter(\.$systemID == user.systemID).filter(\.$userID == user.userID).all()
-        return LocalConversations(byID: Dictionary(rows.map {
-            ($0.conversationID, Known(conversationID: $0.conversationID, difyUpdatedAt: $0.difyUpdatedAt, syncedAt: $0.syncedAt, deletedAt: $0.deletedAt))
-        }, uniquingKeysWith: { first, _ in first }))
+        return LocalConversations(
+            byID: Dictionary(
+                rows.map {
+                    (
+                        $0.conversationID,
+                        Known(
+                            conversationID: $0.conversationID, difyUpdatedAt: $0.difyUpdatedAt, syncedAt: $0.syncedAt,
+                            deletedAt: $0.deletedAt)
+                    )
+                }, uniquingKeysWith: { first, _ in first }))
     }
 
     /// message_id → content of the conversation's stored messages.
@@ -34,13 +41,16 @@ struct LocalConversations: Sendable {
             .where("conversation_id", .equal, SQLBind(conversationID)).all()
         var contents: [String: String] = [:]
         for row in rows {
-            contents[try row.decode(column: "message_id", as: String.self)] = try row.decode(column: "content", as: String.self)
+            contents[try row.decode(column: "message_id", as: String.self)] = try row.decode(
+                column: "content", as: String.self)
         }
         return contents
     }
 
     static func markDeleted(_ conversationIDs: [String], at stamp: Date, on database: any Database) async throws {
-        for chunk in stride(from: 0, to: conversationIDs.count, by: 500).map({ Array(conversationIDs[$0..<min($0 + 500, conversationIDs.count)]) }) {
+        for chunk in stride(from: 0, to: conversationIDs.count, by: 500).map({
+            Array(conversationIDs[$0..<min($0 + 500, conversationIDs.count)])
+        }) {
             try await (database as! any SQLDatabase).update(StoredConversation.schema)
                 .set("deleted_at", to: SQLBind(stamp)).set("updated_at", to: SQLBind(stamp))
                 .where("conversation_id", .in, SQLBind.group(chunk)).run()
@@ -52,7 +62,9 @@ extension HistorySync {
     /// Writes one synced conversation in one transaction. Messages: Dify's text wins over what the gateway stored
     /// (a stream cut short, for instance). The conversation: new ones are mapped to their owner; known ones take
     /// Dify's name and `updated_at`, and come back to life if they had been marked deleted.
-    static func store(_ conversation: ConversationWrite, messages: [MessageWrite], on database: any Database) async throws {
+    static func store(
+        _ conversation: ConversationWrite, messages: [MessageWrite], on database: any Database
+    ) async throws {
         try await database.transaction { transaction in
             let sql = transaction as! any SQLDatabase
             try await sql.upsert(
@@ -64,7 +76,9 @@ extension HistorySync {
         }
     }
 
-    static func conversationWrite(_ conversation: DifyConversation, user: KnownUser, updatedAt: Date?, at stamp: Date) -> ConversationWrite {
+    static func conversationWrite(
+        _ conversation: DifyConversation, user: KnownUser, updatedAt: Date?, at stamp: Date
+    ) -> ConversationWrite {
         let created = conversation.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? stamp
         return ConversationWrite(
             conversationID: conversation.id, systemID: user.systemID, userID: user.userID, difyUser: user.difyUser,
@@ -72,7 +86,8 @@ extension HistorySync {
     }
 
     static func messageWrite(
-        id: String, conversationID: String, user: KnownUser, role: String, content: String, position: Int, createdAt: Date, at stamp: Date
+        id: String, conversationID: String, user: KnownUser, role: String, content: String, position: Int,
+        createdAt: Date, at stamp: Date
     ) -> MessageWrite {
         MessageWrite(
             messageID: id, conversationID: conversationID, systemID: user.systemID, userID: user.userID, role: role,

@@ -50,32 +50,42 @@ struct HistorySync: Sendable {
                 done += 1
                 switch result {
                 case .success(let counts): report.add(counts)
-                case .failure(let error): report.errors.append(.init(systemID: user.systemID, userID: user.userID, detail: Self.describe(error)))
+                case .failure(let error):
+                    report.errors.append(
+                        .init(systemID: user.systemID, userID: user.userID, detail: Self.describe(error)))
                 }
                 progress(done, users.count)
                 _ = addNext()
             }
         }
         report.durationMS = (ContinuousClock.now - started).milliseconds
-        logger.info("history sync finished", metadata: [
-            "users": .stringConvertible(report.users), "conversations_synced": .stringConvertible(report.conversationsSynced),
-            "messages_synced": .stringConvertible(report.messagesSynced), "errors": .stringConvertible(report.errors.count),
-            "started_at": .string(report.startedAt), "duration_ms": .stringConvertible(report.durationMS),
-        ])
+        logger.info(
+            "history sync finished",
+            metadata: [
+                "users": .stringConvertible(report.users),
+                "conversations_synced": .stringConvertible(report.conversationsSynced),
+                "messages_synced": .stringConvertible(report.messagesSynced),
+                "errors": .stringConvertible(report.errors.count),
+                "started_at": .string(report.startedAt), "duration_ms": .stringConvertible(report.durationMS),
+            ])
         return report
     }
 
     /// Everyone who chatted through the gateway (their conversations) or opened the chat page (`gateway_users`).
     func knownUsers() async throws -> [KnownUser] {
         let sql = database as! any SQLDatabase
-        let rows = try await sql.raw("""
+        let rows = try await sql.raw(
+            """
             SELECT system_id, user_id, dify_user FROM \(ident: ChatUser.schema)
             UNION SELECT system_id, user_id, dify_user FROM \(ident: StoredConversation.schema)
             ORDER BY system_id, user_id
-            """).all()
+            """
+        ).all()
         return try rows.map {
-            KnownUser(systemID: try $0.decode(column: "system_id", as: String.self), userID: try $0.decode(column: "user_id", as: String.self),
-                      difyUser: try $0.decode(column: "dify_user", as: String.self))
+            KnownUser(
+                systemID: try $0.decode(column: "system_id", as: String.self),
+                userID: try $0.decode(column: "user_id", as: String.self),
+                difyUser: try $0.decode(column: "dify_user", as: String.self))
         }
     }
 
@@ -90,7 +100,8 @@ struct HistorySync: Sendable {
                 counts.conversationsSkipped += 1
                 continue
             }
-            let messages = try await dify.allMessages(conversationID: conversation.id, user: user.difyUser, at: target, pageSize: pageSize, retry: retry)
+            let messages = try await dify.allMessages(
+                conversationID: conversation.id, user: user.difyUser, at: target, pageSize: pageSize, retry: retry)
             let existing = try await LocalConversations.messageContents(of: conversation.id, on: database)
             var rows: [MessageWrite] = []
             let stamp = now()
@@ -103,16 +114,20 @@ struct HistorySync: Sendable {
                     case text?: continue
                     case _?: counts.messagesUpdated += 1
                     }
-                    rows.append(Self.messageWrite(
-                        id: messageID, conversationID: conversation.id, user: user, role: role, content: text,
-                        position: position, createdAt: created, at: stamp))
+                    rows.append(
+                        Self.messageWrite(
+                            id: messageID, conversationID: conversation.id, user: user, role: role, content: text,
+                            position: position, createdAt: created, at: stamp))
                 }
             }
-            try await Self.store(Self.conversationWrite(conversation, user: user, updatedAt: updatedAt, at: stamp), messages: rows, on: database)
+            try await Self.store(
+                Self.conversationWrite(conversation, user: user, updatedAt: updatedAt, at: stamp), messages: rows,
+                on: database)
             counts.conversationsSynced += 1
         }
         let listed = Set(remote.map(\.id))
-        let gone = local.byID.values.filter { $0.deletedAt == nil && !listed.contains($0.conversationID) }.map(\.conversationID)
+        let gone = local.byID.values.filter { $0.deletedAt == nil && !listed.contains($0.conversationID) }.map(
+            \.conversationID)
         if !gone.isEmpty {
             try await LocalConversations.markDeleted(gone, at: now(), on: database)
             counts.conversationsDeleted = gone.count

@@ -15,7 +15,10 @@ struct SyncController: RouteCollection {
         try await access.requireAllSystems(req)
         switch try await coordinator.run() {
         case .ran(let report), .joined(let report): return report
-        case .runningElsewhere: throw Abort(.conflict, reason: "A history sync is already running on another replica. Try again when it has finished.")
+        case .runningElsewhere:
+            throw Abort(
+                .conflict,
+                reason: "A history sync is already running on another replica. Try again when it has finished.")
         }
     }
 }

@@ -31,7 +31,11 @@ actor SyncCoordinator {
         current = task
         defer { current = nil }
         // The caller that started the run owns it: when it is cancelled (shutdown), the run winds down early.
-        let report = try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        let report = try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
         guard let report else { return .runningElsewhere }
         return .ran(report)
     }
@@ -63,7 +67,8 @@ struct SyncSchedule: LifecycleHandler {
                             logger.info("history sync skipped: another replica is running it")
                         }
                     } catch {
-                        logger.error("history sync could not start", metadata: ["error": .string(String(describing: error))])
+                        logger.error(
+                            "history sync could not start", metadata: ["error": .string(String(describing: error))])
                     }
                 }
             }

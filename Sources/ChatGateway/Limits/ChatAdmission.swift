@@ -28,10 +28,14 @@ struct ChatAdmission: Sendable {
 
     /// Starts a stream in one of the user's slots, which is given back when the answer has been read to
     /// its end (not when the client leaves: the gateway keeps reading Dify for it) or when starting fails.
-    func stream(for caller: CallerIdentity, start: () async throws -> ChatStreamSession) async throws -> ChatStreamSession {
+    func stream(
+        for caller: CallerIdentity, start: () async throws -> ChatStreamSession
+    ) async throws -> ChatStreamSession {
         guard let limit = maxStreamsPerUser else { return try await start() }
         let user = caller.difyUser
-        guard await streams.reserveStream(for: user, limit: limit) else { throw LimitError.tooManyStreams(limit: limit) }
+        guard await streams.reserveStream(for: user, limit: limit) else {
+            throw LimitError.tooManyStreams(limit: limit)
+        }
         let session: ChatStreamSession
         do {
             session = try await start()

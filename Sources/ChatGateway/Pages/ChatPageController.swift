@@ -22,11 +22,13 @@ struct ChatPageController: RouteCollection {
     @Sendable
     func page(_ req: Request) async -> Response {
         let query = (try? req.query.decode(Query.self)) ?? Query()
-        let language = PageLanguage.negotiate(requested: query.lang, acceptLanguage: req.headers.first(name: .acceptLanguage))
+        let language = PageLanguage.negotiate(
+            requested: query.lang, acceptLanguage: req.headers.first(name: .acceptLanguage))
         let access = await ChatPageAccess.check(token: query.token, auth: auth)
         if case .granted(let caller, _) = access { await register(caller, req) }
         let view = ChatPageView(
-            language: language, strings: .forLanguage(language), mode: ["1", "true"].contains(query.embed ?? "") ? .embed : .full,
+            language: language, strings: .forLanguage(language),
+            mode: ["1", "true"].contains(query.embed ?? "") ? .embed : .full,
             access: access)
         var responseHeaders = HTTPHeaders()
         responseHeaders.contentType = .html
@@ -45,7 +47,9 @@ struct ChatPageController: RouteCollection {
         do {
             try await store.registerUser(caller)
         } catch {
-            req.logger.warning("chat page: could not register the user", metadata: ["error": .string(String(reflecting: type(of: error)))])
+            req.logger.warning(
+                "chat page: could not register the user",
+                metadata: ["error": .string(String(reflecting: type(of: error)))])
         }
     }
 }

@@ -15,62 +15,62 @@ struct ChatPageView {
     func render() -> String {
         let s = HTMLEscaped(strings)
         return """
-        <!doctype html>
-        <html lang="\(language)" \(dataAttributes())>
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
-        <meta name="color-scheme" content="light dark">
-        <meta name="referrer" content="no-referrer">
-        <title>\(s.title)</title>
-        <link rel="icon" href="data:,">
-        <link rel="stylesheet" href="/chat-assets/chat.css">
-        <script src="/chat-assets/markdown.js"></script>
-        <script src="/chat-assets/chat.js"></script>
-        </head>
-        <body>
-        <div class="app" id="app" hidden>
-          <aside class="sidebar" id="sidebar" aria-label="\(s.conversations)">
-            <div class="sidebar-head">
-              <h1 class="brand">\(s.title)</h1>
-              <button type="button" class="button primary new-chat" data-action="new-chat">\(Icon.plus)<span>\(s.newChat)</span></button>
+            <!doctype html>
+            <html lang="\(language)" \(dataAttributes())>
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+            <meta name="color-scheme" content="light dark">
+            <meta name="referrer" content="no-referrer">
+            <title>\(s.title)</title>
+            <link rel="icon" href="data:,">
+            <link rel="stylesheet" href="/chat-assets/chat.css">
+            <script src="/chat-assets/markdown.js"></script>
+            <script src="/chat-assets/chat.js"></script>
+            </head>
+            <body>
+            <div class="app" id="app" hidden>
+              <aside class="sidebar" id="sidebar" aria-label="\(s.conversations)">
+                <div class="sidebar-head">
+                  <h1 class="brand">\(s.title)</h1>
+                  <button type="button" class="button primary new-chat" data-action="new-chat">\(Icon.plus)<span>\(s.newChat)</span></button>
+                </div>
+                <nav class="conversation-nav" aria-label="\(s.conversations)">
+                  <ul class="conversation-list" id="conversation-list"></ul>
+                  <p class="list-status" id="list-status" role="status"></p>
+                </nav>
+              </aside>
+              <div class="scrim" id="scrim" hidden></div>
+              <main class="chat" id="chat">
+                <header class="chat-head">
+                  <button type="button" class="icon-button menu-button" id="menu-button" aria-label="\(s.showConversations)" aria-controls="sidebar" aria-expanded="false">\(Icon.menu)</button>
+                  <h2 class="chat-title" id="chat-title">\(s.title)</h2>
+                  <button type="button" class="icon-button head-new-chat" data-action="new-chat" aria-label="\(s.newChat)" title="\(s.newChat)">\(Icon.plus)</button>
+                </header>
+                <div class="messages" id="messages" role="log" aria-live="polite" aria-relevant="additions text" tabindex="-1">
+                  <p class="empty-state" id="empty-state">\(mode == .embed ? s.empty : s.emptyFull)</p>
+                </div>
+                <p class="visually-hidden" id="announcer" role="status" aria-live="polite"></p>
+                <form class="composer" id="composer" novalidate>
+                  <label class="visually-hidden" for="composer-input">\(s.messageLabel)</label>
+                  <textarea id="composer-input" rows="1" placeholder="\(s.placeholder)" autocomplete="off" enterkeyhint="send"></textarea>
+                  <button type="button" class="button stop" id="stop-button" hidden>\(Icon.stop)<span>\(s.stop)</span></button>
+                  <button type="submit" class="button primary send" id="send-button" aria-label="\(s.send)">\(Icon.send)<span class="send-label">\(s.send)</span></button>
+                </form>
+              </main>
             </div>
-            <nav class="conversation-nav" aria-label="\(s.conversations)">
-              <ul class="conversation-list" id="conversation-list"></ul>
-              <p class="list-status" id="list-status" role="status"></p>
-            </nav>
-          </aside>
-          <div class="scrim" id="scrim" hidden></div>
-          <main class="chat" id="chat">
-            <header class="chat-head">
-              <button type="button" class="icon-button menu-button" id="menu-button" aria-label="\(s.showConversations)" aria-controls="sidebar" aria-expanded="false">\(Icon.menu)</button>
-              <h2 class="chat-title" id="chat-title">\(s.title)</h2>
-              <button type="button" class="icon-button head-new-chat" data-action="new-chat" aria-label="\(s.newChat)" title="\(s.newChat)">\(Icon.plus)</button>
-            </header>
-            <div class="messages" id="messages" role="log" aria-live="polite" aria-relevant="additions text" tabindex="-1">
-              <p class="empty-state" id="empty-state">\(mode == .embed ? s.empty : s.emptyFull)</p>
-            </div>
-            <p class="visually-hidden" id="announcer" role="status" aria-live="polite"></p>
-            <form class="composer" id="composer" novalidate>
-              <label class="visually-hidden" for="composer-input">\(s.messageLabel)</label>
-              <textarea id="composer-input" rows="1" placeholder="\(s.placeholder)" autocomplete="off" enterkeyhint="send"></textarea>
-              <button type="button" class="button stop" id="stop-button" hidden>\(Icon.stop)<span>\(s.stop)</span></button>
-              <button type="submit" class="button primary send" id="send-button" aria-label="\(s.send)">\(Icon.send)<span class="send-label">\(s.send)</span></button>
-            </form>
-          </main>
-        </div>
-        <main class="error-page" id="error-page"\(errorHidden)>
-          <div class="error-card" role="alert">
-            <div class="error-icon" aria-hidden="true">\(Icon.alert)</div>
-            <h1 id="error-title">\(s.errorTitle)</h1>
-            <p id="error-text">\(errorText(s))</p>
-            <p class="error-hint">\(s.errorHint)</p>
-          </div>
-        </main>
-        </body>
-        </html>
+            <main class="error-page" id="error-page"\(errorHidden)>
+              <div class="error-card" role="alert">
+                <div class="error-icon" aria-hidden="true">\(Icon.alert)</div>
+                <h1 id="error-title">\(s.errorTitle)</h1>
+                <p id="error-text">\(errorText(s))</p>
+                <p class="error-hint">\(s.errorHint)</p>
+              </div>
+            </main>
+            </body>
+            </html>
 
-        """
+            """
     }
 
     private func dataAttributes() -> String {
@@ -83,7 +83,8 @@ struct ChatPageView {
         case .refused(let refusal):
             attributes["data-refusal"] = refusal.rawValue
         }
-        return attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(HTMLText.escape($0.value))\"" }.joined(separator: " ")
+        return attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(HTMLText.escape($0.value))\"" }.joined(
+            separator: " ")
     }
 
     /// With a refused token the error shows at once, without waiting for the script (which may still find a

@@ -43,7 +43,9 @@ struct HistoryPageController: RouteCollection {
     @Sendable
     func login(_ req: Request) async -> Response {
         let query = HistoryPageQuery(req.url)
-        guard !SameOriginCheck.isCrossSite(req) else { return render(req, .signIn(notice: .crossSite), query: query, status: .forbidden) }
+        guard !SameOriginCheck.isCrossSite(req) else {
+            return render(req, .signIn(notice: .crossSite), query: query, status: .forbidden)
+        }
         let form = (try? req.content.decode(SignInForm.self)) ?? SignInForm()
         return signIn(req, apiKey: form.apiKey ?? "", query: query)
     }
@@ -51,7 +53,9 @@ struct HistoryPageController: RouteCollection {
     @Sendable
     func logout(_ req: Request) async -> Response {
         let query = HistoryPageQuery(req.url)
-        guard !SameOriginCheck.isCrossSite(req) else { return render(req, .signIn(notice: .crossSite), query: query, status: .forbidden) }
+        guard !SameOriginCheck.isCrossSite(req) else {
+            return render(req, .signIn(notice: .crossSite), query: query, status: .forbidden)
+        }
         let response = redirect(to: query.path("/cache"))
         response.cookies[OperatorSessions.cookieName] = OperatorSessions.expiredCookie(secure: Self.isSecure(req))
         return response
@@ -71,8 +75,11 @@ struct HistoryPageController: RouteCollection {
         return response
     }
 
-    private func render(_ req: Request, _ content: HistoryPageView.Content, query: HistoryPageQuery, status: HTTPResponseStatus = .ok) -> Response {
-        let language = PageLanguage.negotiate(requested: query.value("lang"), acceptLanguage: req.headers.first(name: .acceptLanguage))
+    private func render(
+        _ req: Request, _ content: HistoryPageView.Content, query: HistoryPageQuery, status: HTTPResponseStatus = .ok
+    ) -> Response {
+        let language = PageLanguage.negotiate(
+            requested: query.value("lang"), acceptLanguage: req.headers.first(name: .acceptLanguage))
         let view = HistoryPageView(language: language, strings: .forLanguage(language), query: query, content: content)
         var headers = Self.headers()
         headers.contentType = .html
@@ -95,7 +102,8 @@ struct HistoryPageController: RouteCollection {
     /// is `Secure`. Plain http (localhost) must still get a cookie it can send back.
     static func isSecure(_ req: Request) -> Bool {
         if req.application.http.server.configuration.tlsConfiguration != nil { return true }
-        let proto = req.headers.first(name: "X-Forwarded-Proto")?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces)
+        let proto = req.headers.first(name: "X-Forwarded-Proto")?.split(separator: ",").first?.trimmingCharacters(
+            in: .whitespaces)
         return proto?.lowercased() == "https" || req.url.scheme?.lowercased() == "https"
     }
 }

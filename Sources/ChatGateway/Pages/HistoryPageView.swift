@@ -28,49 +28,53 @@ struct HistoryPageView {
         case .signedIn: body = signedIn(s)
         }
         return """
-        <!doctype html>
-        <html lang="\(HTMLText.escape(language))" data-strings="\(HTMLText.escape(Self.json(strings)))">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="color-scheme" content="light dark">
-        <meta name="robots" content="noindex">
-        <title>\(s.title)</title>
-        <link rel="icon" href="data:,">
-        <link rel="stylesheet" href="/chat-assets/chat.css">
-        <link rel="stylesheet" href="/chat-assets/history.css">
-        \(content == .signedIn ? #"<script src="/chat-assets/markdown.js"></script>\#n<script src="/chat-assets/history.js"></script>"# : "")
-        </head>
-        <body class="history-page">
-        \(body)
-        </body>
-        </html>
+            <!doctype html>
+            <html lang="\(HTMLText.escape(language))" data-strings="\(HTMLText.escape(Self.json(strings)))">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta name="color-scheme" content="light dark">
+            <meta name="robots" content="noindex">
+            <title>\(s.title)</title>
+            <link rel="icon" href="data:,">
+            <link rel="stylesheet" href="/chat-assets/chat.css">
+            <link rel="stylesheet" href="/chat-assets/history.css">
+            \(content == .signedIn ? #"<script src="/chat-assets/markdown.js"></script>\#n<script src="/chat-assets/history.js"></script>"# : "")
+            </head>
+            <body class="history-page">
+            \(body)
+            </body>
+            </html>
 
-        """
+            """
     }
 
     private func signIn(_ s: HTMLEscaped<HistoryPageStrings>, notice: Notice?) -> String {
-        let message: String? = switch notice {
-        case .wrongKey: s.wrongKey
-        case .crossSite: s.crossSite
-        case .sessionEnded: s.sessionEnded
-        case .keyTooNarrow: s.keyTooNarrow
-        case nil: nil
-        }
-        let alert = message.map { #"<p class="form-error" id="signin-error" role="alert">\#(Icon.alert)<span>\#($0)</span></p>"# } ?? ""
+        let message: String? =
+            switch notice {
+            case .wrongKey: s.wrongKey
+            case .crossSite: s.crossSite
+            case .sessionEnded: s.sessionEnded
+            case .keyTooNarrow: s.keyTooNarrow
+            case nil: nil
+            }
+        let alert =
+            message.map {
+                #"<p class="form-error" id="signin-error" role="alert">\#(Icon.alert)<span>\#($0)</span></p>"#
+            } ?? ""
         let describedBy = message == nil ? "signin-intro" : "signin-intro signin-error"
         return """
-        <main class="signin-page">
-          <form class="signin-card" method="post" action="\(HTMLText.escape(query.path("/cache/login")))">
-            <h1>\(s.title)</h1>
-            <p class="signin-intro" id="signin-intro">\(s.signInIntro)</p>
-            \(alert)
-            <label for="api-key">\(s.apiKey)</label>
-            <input id="api-key" name="api_key" type="password" required autocomplete="current-password" spellcheck="false" autofocus aria-describedby="\(describedBy)"\(message == nil ? "" : #" aria-invalid="true""#)>
-            <button type="submit" class="button primary">\(s.signIn)</button>
-          </form>
-        </main>
-        """
+            <main class="signin-page">
+              <form class="signin-card" method="post" action="\(HTMLText.escape(query.path("/cache/login")))">
+                <h1>\(s.title)</h1>
+                <p class="signin-intro" id="signin-intro">\(s.signInIntro)</p>
+                \(alert)
+                <label for="api-key">\(s.apiKey)</label>
+                <input id="api-key" name="api_key" type="password" required autocomplete="current-password" spellcheck="false" autofocus aria-describedby="\(describedBy)"\(message == nil ? "" : #" aria-invalid="true""#)>
+                <button type="submit" class="button primary">\(s.signIn)</button>
+              </form>
+            </main>
+            """
     }
 
     private func signedIn(_ s: HTMLEscaped<HistoryPageStrings>) -> String {
@@ -143,8 +147,8 @@ struct HistoryPageView {
         let value = query.value(name).map { #" value="\#(HTMLText.escape($0))""# } ?? ""
         let hint = placeholder.map { #" placeholder="\#($0)""# } ?? ""
         return """
-        <div class="field field-\(name)"><label for="\(id)">\(label)</label><input id="\(id)" name="\(name)" type="\(type)"\(value)\(hint) autocomplete="off" spellcheck="false"></div>
-        """
+            <div class="field field-\(name)"><label for="\(id)">\(label)</label><input id="\(id)" name="\(name)" type="\(type)"\(value)\(hint) autocomplete="off" spellcheck="false"></div>
+            """
     }
 
     private static func json(_ strings: HistoryPageStrings) -> String {
@@ -155,7 +159,10 @@ struct HistoryPageView {
 }
 
 extension Icon {
-    static let sync = #"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M20 11a8 8 0 0 0-14.3-4.9L4 8M4 4v4h4M4 13a8 8 0 0 0 14.3 4.9L20 16M20 20v-4h-4"/></svg>"#
-    static let download = #"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M12 4v11M7 10l5 5 5-5M5 19h14"/></svg>"#
-    static let close = #"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M6 6l12 12M18 6L6 18"/></svg>"#
+    static let sync =
+        #"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M20 11a8 8 0 0 0-14.3-4.9L4 8M4 4v4h4M4 13a8 8 0 0 0 14.3 4.9L20 16M20 20v-4h-4"/></svg>"#
+    static let download =
+        #"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M12 4v11M7 10l5 5 5-5M5 19h14"/></svg>"#
+    static let close =
+        #"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path d="M6 6l12 12M18 6L6 18"/></svg>"#
 }

@@ -4,7 +4,8 @@ import Vapor
 /// The chat page's own files (`/chat-assets/...`) and the embeddable `/widget.js`, served from the
 /// gateway's resources: the page loads nothing from any other host.
 struct PageAssetsController: RouteCollection {
-    private static let javascript = HTTPMediaType(type: "application", subType: "javascript", parameters: ["charset": "utf-8"])
+    private static let javascript = HTTPMediaType(
+        type: "application", subType: "javascript", parameters: ["charset": "utf-8"])
     private static let css = HTTPMediaType(type: "text", subType: "css", parameters: ["charset": "utf-8"])
     private static let assets: [String: HTTPMediaType] = [
         "chat.css": css,
@@ -19,7 +20,8 @@ struct PageAssetsController: RouteCollection {
         routes.get("chat-assets", ":file") { req -> Response in
             let file = try req.parameters.require("file")
             guard let type = Self.assets[file] else { throw Abort(.notFound) }
-            let response = try await req.fileio.asyncStreamFile(at: APIDocsController.resourceDirectory + "pages/" + file)
+            let response = try await req.fileio.asyncStreamFile(
+                at: APIDocsController.resourceDirectory + "pages/" + file)
             return Self.cacheable(response, type: type)
         }
         routes.get("widget.js") { _ -> Response in
@@ -44,10 +46,13 @@ enum WidgetScript {
     static let shared = Result { try render() }
 
     static func render() throws -> String {
-        let template = try String(contentsOfFile: APIDocsController.resourceDirectory + "pages/widget.js", encoding: .utf8)
-        let table = Dictionary(uniqueKeysWithValues: WidgetStrings.supportedLanguages.map { ($0, WidgetStrings.forLanguage($0)) })
+        let template = try String(
+            contentsOfFile: APIDocsController.resourceDirectory + "pages/widget.js", encoding: .utf8)
+        let table = Dictionary(
+            uniqueKeysWithValues: WidgetStrings.supportedLanguages.map { ($0, WidgetStrings.forLanguage($0)) })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return template.replacingOccurrences(of: placeholder, with: String(decoding: try encoder.encode(table), as: UTF8.self))
+        return template.replacingOccurrences(
+            of: placeholder, with: String(decoding: try encoder.encode(table), as: UTF8.self))
     }
 }

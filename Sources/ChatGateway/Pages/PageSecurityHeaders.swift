@@ -15,10 +15,12 @@ struct PageSecurityHeaders: Sendable {
     var referrerPolicy = "no-referrer"
 
     /// The history page's variant.
-    static let operatorPage = PageSecurityHeaders(framingOrigins: [], formAction: "'self'", framable: false, referrerPolicy: "same-origin")
+    static let operatorPage = PageSecurityHeaders(
+        framingOrigins: [], formAction: "'self'", framable: false, referrerPolicy: "same-origin")
 
     var contentSecurityPolicy: String {
-        let ancestors = !framable ? "'none'" : framingOrigins.isEmpty ? "*" : (["'self'"] + framingOrigins).joined(separator: " ")
+        let ancestors =
+            !framable ? "'none'" : framingOrigins.isEmpty ? "*" : (["'self'"] + framingOrigins).joined(separator: " ")
         return [
             "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
             "object-src 'none'", "base-uri 'none'", "form-action \(formAction)", "frame-ancestors \(ancestors)",

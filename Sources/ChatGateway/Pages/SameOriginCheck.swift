@@ -15,7 +15,9 @@ enum SameOriginCheck {
         guard let separator = origin.range(of: "://") else { return true }
         let authority = origin[separator.upperBound...].lowercased()
         // Behind a proxy the browser's host is the first X-Forwarded-Host.
-        let forwarded = req.headers.first(name: "X-Forwarded-Host")?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
+        let forwarded = req.headers.first(name: "X-Forwarded-Host")?.split(separator: ",").first.map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         let host = (forwarded ?? req.headers.first(name: .host) ?? "").lowercased()
         return authority != withoutDefaultPort(host)
     }

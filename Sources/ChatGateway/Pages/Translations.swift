@@ -18,17 +18,18 @@ struct Translations: Sendable {
     let languages: [String: Language]
 
     init(directory: String) {
-        languages = Dictionary(uniqueKeysWithValues: WidgetStrings.supportedLanguages.map { code -> (String, Language) in
-            let file = directory + code + ".json"
-            guard let data = FileManager.default.contents(atPath: file) else {
-                preconditionFailure("The translations resource \(file) is missing")
-            }
-            do {
-                return (code, try JSONDecoder().decode(Language.self, from: data))
-            } catch {
-                preconditionFailure("The translations resource \(file) does not decode: \(error)")
-            }
-        })
+        languages = Dictionary(
+            uniqueKeysWithValues: WidgetStrings.supportedLanguages.map { code -> (String, Language) in
+                let file = directory + code + ".json"
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    preconditionFailure("The translations resource \(file) is missing")
+                }
+                do {
+                    return (code, try JSONDecoder().decode(Language.self, from: data))
+                } catch {
+                    preconditionFailure("The translations resource \(file) does not decode: \(error)")
+                }
+            })
     }
 
     /// The file for a language code (`en`, `es`, `ko`, `zh`, `ja`); English for anything else.

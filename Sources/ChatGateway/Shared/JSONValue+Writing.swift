@@ -57,13 +57,14 @@ extension JSONValue {
 
     private static func writeString(_ value: String, into buffer: inout ByteBuffer) {
         var value = value
-        value.makeContiguousUTF8()   // free for native strings; a bridged one is copied once
+        value.makeContiguousUTF8()  // free for native strings; a bridged one is copied once
         buffer.writeInteger(UInt8(ascii: "\""))
         value.utf8.withContiguousStorageIfAvailable { bytes in
             // Runs of bytes that need no escape are copied at once.
             let raw = UnsafeRawBufferPointer(bytes)
             var start = 0
-            for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            for (index, byte) in bytes.enumerated()
+            where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
                 buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[start..<index]))
                 writeEscape(byte, into: &buffer)
                 start = index + 1

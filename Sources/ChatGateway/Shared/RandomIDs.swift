@@ -14,9 +14,9 @@ extension UUID {
         var words = ((milliseconds << 16).bigEndian, generator.next() as UInt64)
         return withUnsafeMutableBytes(of: &words) { bytes in
             let random = generator.next() as UInt16
-            bytes[6] = 0x70 | UInt8(truncatingIfNeeded: random >> 8) & 0x0F // version 7
+            bytes[6] = 0x70 | UInt8(truncatingIfNeeded: random >> 8) & 0x0F  // version 7
             bytes[7] = UInt8(truncatingIfNeeded: random)
-            bytes[8] = (bytes[8] & 0x3F) | 0x80 // variant: RFC 9562
+            bytes[8] = (bytes[8] & 0x3F) | 0x80  // variant: RFC 9562
             return UUID(uuid: bytes.load(as: uuid_t.self))
         }
     }

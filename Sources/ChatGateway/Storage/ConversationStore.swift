@@ -23,14 +23,18 @@ struct ConversationStore: Sendable {
 
     /// Who owns a conversation the gateway has seen, if it has seen it.
     func owner(ofConversation conversationID: String) async throws -> (systemID: String, userID: String)? {
-        guard let row = try await StoredConversation.query(on: database)
-            .filter(\.$conversationID == conversationID).first() else { return nil }
+        guard
+            let row = try await StoredConversation.query(on: database)
+                .filter(\.$conversationID == conversationID).first()
+        else { return nil }
         return (row.systemID, row.userID)
     }
 
     /// Stores the user's message before Dify is called, so nothing the user sent can be lost, and registers the
     /// (system, user) for the history sync in the same transaction.
-    func recordPendingUserMessage(_ caller: CallerIdentity, conversationID: String?, content: String) async throws -> PendingMessage {
+    func recordPendingUserMessage(
+        _ caller: CallerIdentity, conversationID: String?, content: String
+    ) async throws -> PendingMessage {
         let stamp = now()
         let message = MessageWrite(
             messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
@@ -52,7 +56,9 @@ struct ConversationStore: Sendable {
 
     /// The first event of a stream named the conversation and message: record the turn with an empty assistant
     /// row marked `streaming`, so the conversation exists even if the gateway dies mid-answer.
-    func recordStreamStarted(conversationID: String, messageID: String, taskID: String?, for pending: PendingMessage, caller: CallerIdentity) async throws {
+    func recordStreamStarted(
+        conversationID: String, messageID: String, taskID: String?, for pending: PendingMessage, caller: CallerIdentity
+    ) async throws {
         try await recordTurn(
             conversationID: conversationID, messageID: messageID, for: pending, caller: caller, answer: "",
             status: .streaming, taskID: taskID, replacingAnswer: false)
@@ -60,8 +66,10 @@ struct ConversationStore: Sendable {
 
     /// Stores what a stream produced, however it ended. It writes the whole turn, so the answer is stored even
     /// if recording the start failed.
-    func recordStreamFinished(conversationID: String, messageID: String, taskID: String?, for pending: PendingMessage, caller: CallerIdentity,
-                              answer: String, status: StoredMessage.Status, error: String?) async throws {
+    func recordStreamFinished(
+        conversationID: String, messageID: String, taskID: String?, for pending: PendingMessage, caller: CallerIdentity,
+        answer: String, status: StoredMessage.Status, error: String?
+    ) async throws {
         try await recordTurn(
             conversationID: conversationID, messageID: messageID, for: pending, caller: caller, answer: answer,
             status: status, error: error, taskID: taskID)
@@ -81,18 +89,23 @@ struct ConversationStore: Sendable {
     /// pending message Dify's id and stores the answer.
     private func recordTurn(
         conversationID: String, messageID: String, for pending: PendingMessage, caller: CallerIdentity,
-        answer: String, status: StoredMessage.Status, error: String? = nil, taskID: String? = nil, replacingAnswer: Bool = true
+        answer: String, status: StoredMessage.Status, error: String? = nil, taskID: String? = nil,
+        replacingAnswer: Bool = true
     ) async throws {
         let stamp = now()
         let conversation = ConversationWrite(
             conversationID: conversationID, systemID: caller.systemID, userID: caller.userID, difyUser: caller.difyUser,
             createdAt: pending.createdAt, updatedAt: stamp)
         let reply = MessageWrite(
-            messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID, userID: caller.userID,
-            role: "assistant", content: answer, status: status, error: error, taskID: taskID, createdAt: stamp, updatedAt: stamp)
+            messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID,
+            userID: caller.userID,
+            role: "assistant", content: answer, status: status, error: error, taskID: taskID, createdAt: stamp,
+            updatedAt: stamp)
         try await database.transaction { transaction in
             let sql = transaction as! any SQLDatabase
-            try await sql.upsert([conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"])
+            try await sql.upsert(
+                [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
+            )
             try await sql.update(StoredMessage.schema)
                 .set("message_id", to: SQLBind("\(messageID)_user"))
                 .set("conversation_id", to: SQLBind(conversationID))
@@ -108,14 +121,18 @@ struct ConversationStore: Sendable {
 
     /// Who a streamed answer's task belongs to, if the gateway recorded it.
     func owner(ofTask taskID: String) async throws -> (systemID: String, userID: String)? {
-        guard let row = try await StoredMessage.query(on: database).filter(\.$taskID == taskID).first() else { return nil }
+        guard let row = try await StoredMessage.query(on: database).filter(\.$taskID == taskID).first() else {
+            return nil
+        }
         return (row.systemID, row.userID)
     }
 
     /// Who a Dify message (one turn) belongs to, if the gateway recorded it.
     func owner(ofMessage messageID: String) async throws -> (systemID: String, userID: String)? {
-        guard let row = try await StoredMessage.query(on: database)
-            .filter(\.$messageID ~~ ["\(messageID)_user", "\(messageID)_assistant"]).first() else { return nil }
+        guard
+            let row = try await StoredMessage.query(on: database)
+                .filter(\.$messageID ~~ ["\(messageID)_user", "\(messageID)_assistant"]).first()
+        else { return nil }
         return (row.systemID, row.userID)
     }
 
@@ -138,8 +155,11 @@ struct ConversationStore: Sendable {
 
     /// A (system, user) seen again only has its `updated_at` moved.
     private static func upsertUser(_ caller: CallerIdentity, at stamp: Date, on sql: any SQLDatabase) async throws {
-        let user = UserWrite(systemID: caller.systemID, userID: caller.userID, difyUser: caller.difyUser, createdAt: stamp, updatedAt: stamp)
-        try await sql.upsert([user], into: ChatUser.schema, onConflict: ["system_id", "user_id"], update: ["updated_at"])
+        let user = UserWrite(
+            systemID: caller.systemID, userID: caller.userID, difyUser: caller.difyUser, createdAt: stamp,
+            updatedAt: stamp)
+        try await sql.upsert(
+            [user], into: ChatUser.schema, onConflict: ["system_id", "user_id"], update: ["updated_at"])
     }
 
     /// A placeholder id until Dify names the message: `local-` and 12 hex digits.

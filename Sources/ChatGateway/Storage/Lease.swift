@@ -23,11 +23,13 @@ struct Lease: Sendable {
     func acquire() async throws -> Bool {
         let sql = database() as! any SQLDatabase
         let stamp = now()
-        try await sql.raw("""
+        try await sql.raw(
+            """
             INSERT INTO \(ident: Self.schema) (name, holder, expires_at) VALUES (\(bind: name), \(bind: holder), \(bind: stamp.addingTimeInterval(duration)))
             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
             WHERE \(ident: Self.schema).expires_at < \(bind: stamp) OR \(ident: Self.schema).holder = excluded.holder
-            """).run()
+            """
+        ).run()
         let row = try await sql.select().column("holder").from(Self.schema).where("name", .equal, SQLBind(name)).first()
         return try row?.decode(column: "holder", as: String.self) == holder
     }

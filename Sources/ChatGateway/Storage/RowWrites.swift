@@ -55,8 +55,10 @@ struct MessageWrite: Encodable, Sendable {
     var updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case id, messageID = "message_id", conversationID = "conversation_id", systemID = "system_id", userID = "user_id"
-        case role, content, status, error, taskID = "task_id", position, createdAt = "created_at", updatedAt = "updated_at"
+        case id, messageID = "message_id", conversationID = "conversation_id", systemID = "system_id", userID =
+            "user_id"
+        case role, content, status, error, taskID = "task_id", position, createdAt = "created_at", updatedAt =
+            "updated_at"
     }
 }
 
@@ -72,7 +74,8 @@ extension SQLDatabase {
             if update.isEmpty {
                 try await insert.ignoringConflicts(with: conflict).run()
             } else {
-                try await insert.onConflict(with: conflict) { set in update.reduce(set) { $0.set(excludedValueOf: $1) } }.run()
+                try await insert.onConflict(with: conflict) { set in update.reduce(set) { $0.set(excludedValueOf: $1) }
+                }.run()
             }
         }
     }

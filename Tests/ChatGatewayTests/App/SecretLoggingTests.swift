@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import Vapor
+
 @testable import ChatGateway
 
-/// Issue 7: no secret (an API key of any kind, a chat JWT, a JWT secret, a Dify app key) appears in a log line or an
+/// No secret (an API key of any kind, a chat JWT, a JWT secret, a Dify app key) appears in a log line or an
 /// error body. Every line from start-up on is captured at debug level while the gateway goes through successes and
 /// the failures most likely to repeat what they were given: wrong and misused keys, bad tokens, a Dify that refuses
 /// its app key, a Dify that is down, its breaker opening, the history sync reporting those failures.
@@ -21,18 +22,25 @@ struct SecretLoggingTests {
 
     @Test func noSecretReachesALogLineOrAnErrorBody() async throws {
         let logs = LogCapture()
-        try await GatewayHarness.with(adjust: { settings in
-            settings.apiKeys = [APIKeyEntry(key: GatewayHarness.apiKey), APIKeyEntry(key: Self.scopedKey, scope: .systems(["drillquiz"]))]
-            settings.browserKeys = [APIKeyEntry(key: Self.browserKey)]
-            settings.jwtPreviousSecret = Self.previousJWTSecret
-            settings.difySystemOverrides = [
-                "COINTUTOR": .init(baseURL: nil, apiKey: Self.refusedDifyKey),
-                "OFFLINE": .init(baseURL: URL(string: "http://127.0.0.1:9"), apiKey: Self.offlineDifyKey),
-            ]
-            settings.difyCircuitFailures = 1
-        }, logs: logs) { gateway in
+        try await GatewayHarness.with(
+            adjust: { settings in
+                settings.apiKeys = [
+                    APIKeyEntry(key: GatewayHarness.apiKey),
+                    APIKeyEntry(key: Self.scopedKey, scope: .systems(["drillquiz"])),
+                ]
+                settings.browserKeys = [APIKeyEntry(key: Self.browserKey)]
+                settings.jwtPreviousSecret = Self.previousJWTSecret
+                settings.difySystemOverrides = [
+                    "COINTUTOR": .init(baseURL: nil, apiKey: Self.refusedDifyKey),
+                    "OFFLINE": .init(baseURL: URL(string: "http://127.0.0.1:9"), apiKey: Self.offlineDifyKey),
+                ]
+                settings.difyCircuitFailures = 1
+            }, logs: logs
+        ) { gateway in
             var replies: [GatewayHarness.Reply] = []
-            func call(_ method: HTTPMethod, _ path: String, _ headers: [(String, String)] = [], json: [String: Any]? = nil) async throws -> Int {
+            func call(
+                _ method: HTTPMethod, _ path: String, _ headers: [(String, String)] = [], json: [String: Any]? = nil
+            ) async throws -> Int {
                 let reply = try await gateway.call(method, path, headers: headers, json: json)
                 replies.append(reply)
                 return reply.status
@@ -48,9 +56,11 @@ struct SecretLoggingTests {
             #expect(try await call(.POST, "/v1/chat", key, json: chat("drillquiz", "u1", stream: true)) == 200)
             let issued = try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=u1", headers: key)
             let token = try #require(issued.object["token"] as? String)
-            let visitor = try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=anonymous", headers: [("X-API-Key", Self.browserKey)])
+            let visitor = try await gateway.call(
+                .GET, "/v1/chat-token?system_id=drillquiz&user_id=anonymous", headers: [("X-API-Key", Self.browserKey)])
             let visitorToken = try #require(visitor.object["token"] as? String)
-            let oldToken = try await ChatTokenService(secret: Self.previousJWTSecret).issue(systemID: "drillquiz", userID: "u1")
+            let oldToken = try await ChatTokenService(secret: Self.previousJWTSecret).issue(
+                systemID: "drillquiz", userID: "u1")
             for good in [token, visitorToken, oldToken] {
                 #expect(try await call(.GET, "/v1/conversations", bearer(good)) == 200)
                 #expect(try await call(.GET, "/v1/conversations?token=\(good)") == 200)
@@ -58,10 +68,15 @@ struct SecretLoggingTests {
             }
 
             // when: refusals of bad tokens and of wrong or misused keys
-            let forged = try await ChatTokenService(secret: Self.forgingSecret).issue(systemID: "drillquiz", userID: "u1")
-            let expired = try await ChatTokenService(secret: GatewayHarness.jwtSecret, now: { Date().addingTimeInterval(-200_000) })
-                .issue(systemID: "drillquiz", userID: "u1")
-            let unsigned = TestTokens.unsigned(["system_id": "drillquiz", "user_id": "u1", "exp": Date().timeIntervalSince1970 + 600])
+            let forged = try await ChatTokenService(secret: Self.forgingSecret).issue(
+                systemID: "drillquiz", userID: "u1")
+            let expired = try await ChatTokenService(
+                secret: GatewayHarness.jwtSecret, now: { Date().addingTimeInterval(-200_000) }
+            )
+            .issue(systemID: "drillquiz", userID: "u1")
+            let unsigned = TestTokens.unsigned([
+                "system_id": "drillquiz", "user_id": "u1", "exp": Date().timeIntervalSince1970 + 600,
+            ])
             for bad in [forged, expired, unsigned] {
                 #expect(try await call(.GET, "/v1/conversations", bearer(bad)) == 401)
                 #expect(try await call(.GET, "/v1/conversations?token=\(bad)") == 401)
@@ -69,11 +84,20 @@ struct SecretLoggingTests {
             }
             #expect(try await call(.GET, "/v1/cache/conversations", bearer(token)) == 401)
             #expect(try await call(.POST, "/v1/chat", bearer(token), json: chat("drillquiz", "u2")) == 403)
-            #expect(try await call(.GET, "/v1/conversations?system_id=drillquiz&user_id=u1", [("X-API-Key", Self.wrongKey)]) == 401)
-            #expect(try await call(.GET, "/v1/conversations?system_id=cointutor&user_id=carol", [("X-API-Key", Self.scopedKey)]) == 403)
+            #expect(
+                try await call(.GET, "/v1/conversations?system_id=drillquiz&user_id=u1", [("X-API-Key", Self.wrongKey)])
+                    == 401)
+            #expect(
+                try await call(
+                    .GET, "/v1/conversations?system_id=cointutor&user_id=carol", [("X-API-Key", Self.scopedKey)]) == 403
+            )
             #expect(try await call(.POST, "/v1/sync", [("X-API-Key", Self.scopedKey)]) == 403)
-            #expect(try await call(.POST, "/v1/chat", [("X-API-Key", Self.browserKey)], json: chat("drillquiz", "anonymous")) == 403)
-            #expect(try await call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=12345", [("X-API-Key", Self.browserKey)]) == 403)
+            #expect(
+                try await call(
+                    .POST, "/v1/chat", [("X-API-Key", Self.browserKey)], json: chat("drillquiz", "anonymous")) == 403)
+            #expect(
+                try await call(
+                    .GET, "/v1/chat-token?system_id=drillquiz&user_id=12345", [("X-API-Key", Self.browserKey)]) == 403)
 
             // and: Dify refuses cointutor's app key; the offline Dify is down, then its breaker is open
             #expect(try await call(.POST, "/v1/chat", key, json: chat("cointutor", "carol")) == 502)
@@ -93,16 +117,23 @@ struct SecretLoggingTests {
 
             // then
             let tokens = [token, visitorToken, oldToken, forged, expired, unsigned]
-            let signatures = tokens.compactMap { $0.split(separator: ".", omittingEmptySubsequences: false).dropFirst(2).first }
-                .filter { !$0.isEmpty }.map(String.init)
+            let signatures = tokens.compactMap {
+                $0.split(separator: ".", omittingEmptySubsequences: false).dropFirst(2).first
+            }
+            .filter { !$0.isEmpty }.map(String.init)
             let difyKeys = [GatewayHarness.difyKey, Self.refusedDifyKey, Self.offlineDifyKey]
-            let secrets = [GatewayHarness.apiKey, Self.scopedKey, Self.browserKey, Self.wrongKey,
-                           GatewayHarness.jwtSecret, Self.previousJWTSecret, Self.forgingSecret] + difyKeys + tokens + signatures
+            let secrets =
+                [
+                    GatewayHarness.apiKey, Self.scopedKey, Self.browserKey, Self.wrongKey,
+                    GatewayHarness.jwtSecret, Self.previousJWTSecret, Self.forgingSecret,
+                ] + difyKeys + tokens + signatures
 
             let lines = logs.lines
             // The capture saw start-up, requests, Dify's failures, the breaker and the sync, not an empty log.
-            for expected in ["CHAT_GATEWAY_API_KEY: 2 keys", "CHAT_GATEWAY_BROWSER_KEY", "path=/v1/chat-token", "path=/chat",
-                             "chat failed upstream", "Dify circuit opened", "history sync finished"] {
+            for expected in [
+                "CHAT_GATEWAY_API_KEY: 2 keys", "CHAT_GATEWAY_BROWSER_KEY", "path=/v1/chat-token", "path=/chat",
+                "chat failed upstream", "Dify circuit opened", "history sync finished",
+            ] {
                 #expect(lines.contains { $0.contains(expected) }, "no log line contains \(expected)")
             }
             for secret in secrets {
@@ -114,7 +145,9 @@ struct SecretLoggingTests {
             for reply in errors + [sync] {
                 let headers = reply.headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
                 for secret in secrets {
-                    #expect(!reply.text.contains(secret) && !headers.contains(secret), "a \(reply.status) answer holds a secret: \(reply.text)")
+                    #expect(
+                        !reply.text.contains(secret) && !headers.contains(secret),
+                        "a \(reply.status) answer holds a secret: \(reply.text)")
                 }
             }
         }

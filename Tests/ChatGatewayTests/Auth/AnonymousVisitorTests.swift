@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// `GET /v1/chat-token?user_id=anonymous`: every logged-out visitor gets an id of their own, not one shared history.
 @Suite("Anonymous visitors", .timeLimit(.minutes(3)))
 struct AnonymousVisitorTests {
     static func issue(_ gateway: GatewayHarness, user: String) async throws -> GatewayHarness.Reply {
-        try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=\(user)", headers: GatewayHarness.keyHeader)
+        try await gateway.call(
+            .GET, "/v1/chat-token?system_id=drillquiz&user_id=\(user)", headers: GatewayHarness.keyHeader)
     }
 
     static func bearer(_ reply: GatewayHarness.Reply) throws -> [(String, String)] {
@@ -28,7 +30,8 @@ struct AnonymousVisitorTests {
             let firstID = try #require(first.object["user_id"] as? String)
             let secondID = try #require(second.object["user_id"] as? String)
             // when
-            let chat = try await gateway.call(.POST, "/v1/chat", headers: try Self.bearer(first), json: ["message": "my secret question"])
+            let chat = try await gateway.call(
+                .POST, "/v1/chat", headers: try Self.bearer(first), json: ["message": "my secret question"])
             let firstList = try await gateway.call(.GET, "/v1/conversations", headers: try Self.bearer(first))
             let secondList = try await gateway.call(.GET, "/v1/conversations", headers: try Self.bearer(second))
             // then
@@ -47,7 +50,8 @@ struct AnonymousVisitorTests {
             // given
             let first = try await Self.issue(gateway, user: "anonymous")
             let visitor = try #require(first.object["user_id"] as? String)
-            _ = try await gateway.call(.POST, "/v1/chat", headers: try Self.bearer(first), json: ["message": "remember me"])
+            _ = try await gateway.call(
+                .POST, "/v1/chat", headers: try Self.bearer(first), json: ["message": "remember me"])
             // when
             let renewed = try await Self.issue(gateway, user: visitor)
             let list = try await gateway.call(.GET, "/v1/conversations", headers: try Self.bearer(renewed))
@@ -58,7 +62,10 @@ struct AnonymousVisitorTests {
         }
     }
 
-    @Test(arguments: ["anonymous-", "anonymous-abc", "anonymous-ABCDEFGHIJKLMNOPQRSTUVWXYZ", "anonymous-abcdefghijklmnopqrstuvwxyz0", "anonymous-abcdefghijklmnopqrstuvwxyz2"])
+    @Test(arguments: [
+        "anonymous-", "anonymous-abc", "anonymous-ABCDEFGHIJKLMNOPQRSTUVWXYZ", "anonymous-abcdefghijklmnopqrstuvwxyz0",
+        "anonymous-abcdefghijklmnopqrstuvwxyz2",
+    ])
     func otherAnonymousShapesAreRefused(user: String) async throws {
         try await GatewayHarness.with { gateway in
             // when
@@ -81,9 +88,11 @@ struct AnonymousVisitorTests {
             // given: a client backend mints its own token for DrillQuiz's shared logged-out user
             let token = try await gateway.token(system: "drillquiz", user: "anonymous")
             // when
-            let chat = try await gateway.call(.POST, "/v1/chat", headers: [("Authorization", "Bearer \(token)")], json: ["message": "hi"])
-            let withKey = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                                                 json: ["system_id": "drillquiz", "user_id": "anonymous", "message": "hi"])
+            let chat = try await gateway.call(
+                .POST, "/v1/chat", headers: [("Authorization", "Bearer \(token)")], json: ["message": "hi"])
+            let withKey = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "anonymous", "message": "hi"])
             // then
             #expect(chat.status == 200)
             #expect(withKey.status == 200)

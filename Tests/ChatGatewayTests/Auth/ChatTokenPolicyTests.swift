@@ -1,9 +1,10 @@
 import Foundation
 import JWTKit
 import Testing
+
 @testable import ChatGateway
 
-/// Issue 7's optional token rules: audience, issuer, maximum lifetime, leeway and key rotation.
+/// The optional token rules: audience, issuer, maximum lifetime, leeway and key rotation.
 @Suite("Chat token policy", .timeLimit(.minutes(3)))
 struct ChatTokenPolicyTests {
     let secret = "current-secret"
@@ -16,23 +17,31 @@ struct ChatTokenPolicyTests {
         return try await keys.sign(claims)
     }
 
-    func service(_ policy: ChatTokenPolicy = .init(), previousSecret: String? = nil, at offset: TimeInterval = 0) async -> ChatTokenService {
+    func service(
+        _ policy: ChatTokenPolicy = .init(), previousSecret: String? = nil, at offset: TimeInterval = 0
+    ) async -> ChatTokenService {
         let now = issued.addingTimeInterval(offset)
         return await ChatTokenService(secret: secret, previousSecret: previousSecret, policy: policy, now: { now })
     }
 
-    func claims(lifetime: TimeInterval = 600, iat: Bool = true, issuer: String? = nil, audience: String? = nil) -> ChatTokenClaims {
-        ChatTokenClaims(systemID: "a", userID: "b", expires: issued.addingTimeInterval(lifetime),
-                        issuedAt: iat ? issued : nil, issuer: issuer, audience: audience)
+    func claims(
+        lifetime: TimeInterval = 600, iat: Bool = true, issuer: String? = nil, audience: String? = nil
+    ) -> ChatTokenClaims {
+        ChatTokenClaims(
+            systemID: "a", userID: "b", expires: issued.addingTimeInterval(lifetime),
+            issuedAt: iat ? issued : nil, issuer: issuer, audience: audience)
     }
 
     /// `aud` and `iss` follow the same rule: when configured, a token without the value or with another is refused.
     @Test(arguments: ["aud", "iss"])
     func wrongOrMissingAudienceOrIssuerIsRefused(claim: String) async throws {
         let isAudience = claim == "aud"
-        let gateway = await service(isAudience ? ChatTokenPolicy(audience: "chat-gateway") : ChatTokenPolicy(issuer: "chat-gateway"))
+        let gateway = await service(
+            isAudience ? ChatTokenPolicy(audience: "chat-gateway") : ChatTokenPolicy(issuer: "chat-gateway"))
         let refusal = AuthError.invalidToken(isAudience ? "Invalid token audience" : "Invalid token issuer")
-        func carrying(_ value: String) -> ChatTokenClaims { isAudience ? claims(audience: value) : claims(issuer: value) }
+        func carrying(_ value: String) -> ChatTokenClaims {
+            isAudience ? claims(audience: value) : claims(issuer: value)
+        }
         await #expect(throws: refusal) { try await gateway.verify(sign(carrying("another-service"))) }
         await #expect(throws: refusal) { try await gateway.verify(sign(claims())) }
         #expect(try await gateway.verify(sign(carrying("chat-gateway"))).userID == "b")
@@ -77,7 +86,9 @@ struct ChatTokenPolicyTests {
     @Test func leewayAppliesAtTheBoundaries() async throws {
         let expiring = try await sign(claims(lifetime: 60))
         #expect(try await service(at: 60 + 29).verify(expiring).userID == "b")
-        await #expect(throws: AuthError.invalidToken("Token expired")) { try await service(at: 60 + 30).verify(expiring) }
+        await #expect(throws: AuthError.invalidToken("Token expired")) {
+            try await service(at: 60 + 30).verify(expiring)
+        }
         await #expect(throws: AuthError.invalidToken("Token expired")) {
             try await service(ChatTokenPolicy(leeway: 0), at: 60).verify(expiring)
         }
@@ -90,6 +101,8 @@ struct ChatTokenPolicyTests {
         }
         var future = claims()
         future.iat = IssuedAtClaim(value: issued.addingTimeInterval(31))
-        await #expect(throws: AuthError.invalidToken("Token issued in the future")) { try await service().verify(sign(future)) }
+        await #expect(throws: AuthError.invalidToken("Token issued in the future")) {
+            try await service().verify(sign(future))
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JWTKit
 import Testing
+
 @testable import ChatGateway
 
 @Suite("ChatTokenService", .timeLimit(.minutes(3)))
@@ -17,7 +18,8 @@ struct ChatTokenServiceTests {
         let issued = Date()
         let issuer = await ChatTokenService(secret: secret, now: { issued })
         let token = try await issuer.issue(systemID: "a", userID: "b", lifetime: 60)
-        let later = await ChatTokenService(secret: secret, now: { issued.addingTimeInterval(61 + ChatTokenPolicy.defaultLeeway) })
+        let later = await ChatTokenService(
+            secret: secret, now: { issued.addingTimeInterval(61 + ChatTokenPolicy.defaultLeeway) })
         await #expect(throws: AuthError.invalidToken("Token expired")) { try await later.verify(token) }
     }
 
@@ -42,8 +44,11 @@ struct ChatTokenServiceTests {
         await keys.add(hmac: HMACKey(from: ChatTokenService.keyBytes(secret)), digestAlgorithm: .sha256)
         let noExp = try await keys.sign(ChatTokenClaims(systemID: "a", userID: "b", expires: Date()).without(\.exp))
         await #expect(throws: AuthError.invalidToken("Token must contain exp")) { try await service.verify(noExp) }
-        let noUser = try await keys.sign(ChatTokenClaims(systemID: "a", userID: "b", expires: Date() + 600).without(\.userID))
-        await #expect(throws: AuthError.invalidToken("token must contain system_id and user_id")) { try await service.verify(noUser) }
+        let noUser = try await keys.sign(
+            ChatTokenClaims(systemID: "a", userID: "b", expires: Date() + 600).without(\.userID))
+        await #expect(throws: AuthError.invalidToken("token must contain system_id and user_id")) {
+            try await service.verify(noUser)
+        }
     }
 
     @Test func acceptsNumericUserIDs() async throws {
@@ -73,7 +78,8 @@ struct ShortSecretTests {
     /// A token signed elsewhere (PyJWT, the seed) with a short secret must verify here: HS256 over "s3cret".
     @Test func matchesPlainHMACWithAShortSecret() async throws {
         // Signed outside Swift (Python hmac/hashlib, as PyJWT does): jwt.encode({"system_id":"a","user_id":"b","exp":4102444800}, "s3cret", "HS256")
-        let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzeXN0ZW1faWQiOiJhIiwidXNlcl9pZCI6ImIiLCJleHAiOjQxMDI0NDQ4MDB9"
+        let token =
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzeXN0ZW1faWQiOiJhIiwidXNlcl9pZCI6ImIiLCJleHAiOjQxMDI0NDQ4MDB9"
             + ".QwqUx9SPRb4GNh8YYOfE8VR0VRICuU6nRp0vbjriFeE"
         #expect(try await ChatTokenService(secret: "s3cret").verify(token) == TokenIdentity(systemID: "a", userID: "b"))
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ChatGateway
 
 @Suite("IdentityRules", .timeLimit(.minutes(3)))

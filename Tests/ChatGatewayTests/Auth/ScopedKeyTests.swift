@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Vapor
+
 @testable import ChatGateway
 
 /// `CHAT_GATEWAY_API_KEY=drillquiz:KEY`: a key that acts only within its systems, on every endpoint.
@@ -12,17 +13,22 @@ struct ScopedKeyTests {
 
     /// A plain key (all systems) and a key for drillquiz only.
     static func withScopedGateway<T>(_ body: (GatewayHarness) async throws -> T) async throws -> T {
-        try await GatewayHarness.with(adjust: {
-            $0.apiKeys = [APIKeyEntry(key: GatewayHarness.apiKey), APIKeyEntry(key: drillquizKey, scope: .systems(["drillquiz"]))]
-        }, body)
+        try await GatewayHarness.with(
+            adjust: {
+                $0.apiKeys = [
+                    APIKeyEntry(key: GatewayHarness.apiKey),
+                    APIKeyEntry(key: drillquizKey, scope: .systems(["drillquiz"])),
+                ]
+            }, body)
     }
 
     /// One conversation for drillquiz/alice and one for cointutor/carol, through the chat as a client backend sends it.
     static func chatInBothSystems(_ gateway: GatewayHarness) async throws -> (drillquiz: String, cointutor: String) {
         var ids: [String] = []
         for (system, user) in [("drillquiz", "alice"), ("cointutor", "carol")] {
-            let reply = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                                               json: ["system_id": system, "user_id": user, "message": "hello from \(system)"])
+            let reply = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": system, "user_id": user, "message": "hello from \(system)"])
             #expect(reply.status == 200)
             ids.append(try #require(reply.object["conversation_id"] as? String))
         }
@@ -63,10 +69,13 @@ struct ScopedKeyTests {
     @Test func actsWithinItsSystem() async throws {
         try await Self.withScopedGateway { gateway in
             // when
-            let chat = try await gateway.call(.POST, "/v1/chat", headers: Self.scopedHeader,
-                                              json: ["system_id": "drillquiz", "user_id": "alice", "message": "hi"])
-            let list = try await gateway.call(.GET, "/v1/conversations?system_id=drillquiz&user_id=alice", headers: Self.scopedHeader)
-            let token = try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=alice", headers: Self.scopedHeader)
+            let chat = try await gateway.call(
+                .POST, "/v1/chat", headers: Self.scopedHeader,
+                json: ["system_id": "drillquiz", "user_id": "alice", "message": "hi"])
+            let list = try await gateway.call(
+                .GET, "/v1/conversations?system_id=drillquiz&user_id=alice", headers: Self.scopedHeader)
+            let token = try await gateway.call(
+                .GET, "/v1/chat-token?system_id=drillquiz&user_id=alice", headers: Self.scopedHeader)
             // then
             #expect(chat.status == 200)
             #expect(list.array.count == 1)
@@ -81,7 +90,8 @@ struct ScopedKeyTests {
             _ = try await Self.chatInBothSystems(gateway)
             // when
             let scoped = try await gateway.call(.GET, "/v1/cache/conversations", headers: Self.scopedHeader)
-            let filtered = try await gateway.call(.GET, "/v1/cache/conversations?system_id=drillquiz&q=hello", headers: Self.scopedHeader)
+            let filtered = try await gateway.call(
+                .GET, "/v1/cache/conversations?system_id=drillquiz&q=hello", headers: Self.scopedHeader)
             let plain = try await gateway.call(.GET, "/v1/cache/conversations", headers: GatewayHarness.keyHeader)
             // then
             #expect(scoped.status == 200)
@@ -97,8 +107,10 @@ struct ScopedKeyTests {
             // given
             let ids = try await Self.chatInBothSystems(gateway)
             // when
-            let own = try await gateway.call(.GET, "/v1/cache/conversations/\(ids.drillquiz)/messages", headers: Self.scopedHeader)
-            let other = try await gateway.call(.GET, "/v1/cache/conversations/\(ids.cointutor)/messages", headers: Self.scopedHeader)
+            let own = try await gateway.call(
+                .GET, "/v1/cache/conversations/\(ids.drillquiz)/messages", headers: Self.scopedHeader)
+            let other = try await gateway.call(
+                .GET, "/v1/cache/conversations/\(ids.cointutor)/messages", headers: Self.scopedHeader)
             // then
             #expect(own.status == 200)
             #expect(own.array.count == 2)
@@ -115,7 +127,9 @@ struct ScopedKeyTests {
             let export = try await gateway.call(.GET, "/v1/cache/export?format=jsonl", headers: Self.scopedHeader)
             // then
             #expect(export.status == 200)
-            let rows = export.text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            let rows = export.text.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
             #expect(rows.count == 2)
             #expect(Set(rows.compactMap { $0["system_id"] as? String }) == ["drillquiz"])
             #expect(!export.text.contains("cointutor"))
@@ -129,7 +143,10 @@ struct ScopedKeyTests {
             let plain = try await gateway.call(.POST, "/v1/sync", headers: GatewayHarness.keyHeader)
             // then
             #expect(scoped.status == 403)
-            #expect(scoped.detail == "This API key is limited to system_id drillquiz: the history sync and the history page need a key for all systems")
+            #expect(
+                scoped.detail
+                    == "This API key is limited to system_id drillquiz: the history sync and the history page need a key for all systems"
+            )
             #expect(plain.status == 200)
         }
     }
@@ -155,7 +172,8 @@ struct ScopedKeyTests {
             $0.allowedSystemIDs = ["cointutor"]
         }) { gateway in
             // when
-            let reply = try await gateway.call(.GET, "/v1/conversations?system_id=drillquiz&user_id=alice", headers: Self.scopedHeader)
+            let reply = try await gateway.call(
+                .GET, "/v1/conversations?system_id=drillquiz&user_id=alice", headers: Self.scopedHeader)
             // then
             #expect(reply.status == 403)
             #expect(reply.detail == "system_id not allowed")
@@ -167,16 +185,22 @@ struct ScopedKeyTests {
             $0.apiKeys = [APIKeyEntry(key: Self.drillquizKey, scope: .systems(["drillquiz", "cointutor"]))]
         }) { gateway in
             for system in ["drillquiz", "cointutor"] {
-                let reply = try await gateway.call(.GET, "/v1/conversations?system_id=\(system)&user_id=alice", headers: Self.scopedHeader)
+                let reply = try await gateway.call(
+                    .GET, "/v1/conversations?system_id=\(system)&user_id=alice", headers: Self.scopedHeader)
                 #expect(reply.status == 200)
             }
-            let other = try await gateway.call(.GET, "/v1/conversations?system_id=other&user_id=alice", headers: Self.scopedHeader)
-            #expect(other.detail == "This API key is limited to system_id cointutor, drillquiz: it may not act for other systems")
+            let other = try await gateway.call(
+                .GET, "/v1/conversations?system_id=other&user_id=alice", headers: Self.scopedHeader)
+            #expect(
+                other.detail
+                    == "This API key is limited to system_id cointutor, drillquiz: it may not act for other systems")
         }
     }
 
     @Test func keysAreComparedWholeWhateverTheirScope() {
-        let verifier = APIKeyVerifier(entries: [APIKeyEntry(key: "alpha"), APIKeyEntry(key: "beta", scope: .systems(["drillquiz"]))])
+        let verifier = APIKeyVerifier(entries: [
+            APIKeyEntry(key: "alpha"), APIKeyEntry(key: "beta", scope: .systems(["drillquiz"])),
+        ])
         #expect(verifier.scope(of: "alpha") == .allSystems)
         #expect(verifier.scope(of: "beta") == .systems(["drillquiz"]))
         #expect(verifier.scope(of: "bet") == nil)

@@ -1,24 +1,30 @@
 import Foundation
 import NIOConcurrencyHelpers
 import Testing
+
 @testable import ChatGateway
 
 @Suite("Chat service and stream relay, against a stub Dify", .timeLimit(.minutes(2)))
 struct ChatServiceTests {
     static let caller = CallerIdentity(systemID: "drillquiz", userID: "u1")
-    static let ids = DifyStreamIDs(taskID: "task-1", messageID: "msg-1", conversationID: "0f6b2c1e-4a5d-4e8f-9b7a-123456789abc")
+    static let ids = DifyStreamIDs(
+        taskID: "task-1", messageID: "msg-1", conversationID: "0f6b2c1e-4a5d-4e8f-9b7a-123456789abc")
 
     /// A `ChatService` on the harness's database whose Dify is `stub`.
-    static func service(_ gateway: GatewayHarness, _ stub: StubDifyClient, keepAlive: Duration = .seconds(2)) -> ChatService {
+    static func service(
+        _ gateway: GatewayHarness, _ stub: StubDifyClient, keepAlive: Duration = .seconds(2)
+    ) -> ChatService {
         ChatService(
-            dify: stub, targets: DifyTargetResolver(sharedBaseURL: URL(string: "http://dify.invalid"), sharedAPIKey: "app-x"),
+            dify: stub,
+            targets: DifyTargetResolver(sharedBaseURL: URL(string: "http://dify.invalid"), sharedAPIKey: "app-x"),
             store: ConversationStore(database: gateway.app.db, now: Date.init), streams: ChatStreamRegistry(),
             limits: .init(maxMessageCharacters: 100, streamKeepAlive: keepAlive))
     }
 
     /// Streams `message` and reads what the client gets, until the relay is done.
     static func streamed(_ service: ChatService, client: RecordingWriter = RecordingWriter()) async throws -> String {
-        let session = try await service.stream("hello", conversationID: nil, inputs: [:], as: caller, logger: .init(label: "test"))
+        let session = try await service.stream(
+            "hello", conversationID: nil, inputs: [:], as: caller, logger: .init(label: "test"))
         await session.write(to: client, keepAlive: .seconds(10))
         await service.streams.drain(timeout: .seconds(10))
         return client.text
@@ -28,10 +34,12 @@ struct ChatServiceTests {
         try await GatewayHarness.with { gateway in
             let stub = StubDifyClient(events: [
                 .answerDelta(Self.ids, text: "Hi "), .answerDelta(Self.ids, text: "there"),
-                .messageEnd(Self.ids, metadata: .object(["usage": .object([:])])), .other(event: "tts_message_end", payload: .null),
+                .messageEnd(Self.ids, metadata: .object(["usage": .object([:])])),
+                .other(event: "tts_message_end", payload: .null),
             ])
             let text = try await Self.streamed(Self.service(gateway, stub))
-            #expect(text.contains("event: start") && text.contains("event: done") && text.contains(#""answer":"Hi there""#))
+            #expect(
+                text.contains("event: start") && text.contains("event: done") && text.contains(#""answer":"Hi there""#))
             let stored = try await gateway.messages(system: "drillquiz", user: "u1")
             #expect(stored.map(\.messageID) == ["msg-1_user", "msg-1_assistant"])
             #expect(stored.map(\.status) == [.complete, .complete])
@@ -54,7 +62,10 @@ struct ChatServiceTests {
     @Test func aClientThatLeavesChangesNothingStored() async throws {
         try await GatewayHarness.with { gateway in
             let stub = StubDifyClient(
-                events: [.answerDelta(Self.ids, text: "one "), .answerDelta(Self.ids, text: "two"), .messageEnd(Self.ids, metadata: nil)],
+                events: [
+                    .answerDelta(Self.ids, text: "one "), .answerDelta(Self.ids, text: "two"),
+                    .messageEnd(Self.ids, metadata: nil),
+                ],
                 pause: .milliseconds(100))
             _ = try await Self.streamed(Self.service(gateway, stub), client: RecordingWriter(failWrites: true))
             let answer = try #require(try await gateway.messages(system: "drillquiz", user: "u1").last)
@@ -76,7 +87,8 @@ struct ChatServiceTests {
 
     @Test func aRefusalAfterTheGraceArrivesAsAnErrorEvent() async throws {
         try await GatewayHarness.with { gateway in
-            let stub = StubDifyClient(refusal: .upstream(status: 404, code: "not_found", message: "gone"), headDelay: .milliseconds(300))
+            let stub = StubDifyClient(
+                refusal: .upstream(status: 404, code: "not_found", message: "gone"), headDelay: .milliseconds(300))
             let text = try await Self.streamed(Self.service(gateway, stub, keepAlive: .milliseconds(50)))
             #expect(text.contains("event: error") && text.contains(#""code":"not_found""#))
             #expect(try await gateway.messages(system: "drillquiz", user: "u1").first?.status == .failed)
@@ -87,7 +99,8 @@ struct ChatServiceTests {
         try await GatewayHarness.with { gateway in
             let stub = StubDifyClient(refusal: .unreachable("connection refused"))
             await #expect(throws: DifyError.self) {
-                _ = try await Self.service(gateway, stub).send("hello", conversationID: nil, inputs: [:], as: Self.caller, logger: .init(label: "test"))
+                _ = try await Self.service(gateway, stub).send(
+                    "hello", conversationID: nil, inputs: [:], as: Self.caller, logger: .init(label: "test"))
             }
             let stored = try await gateway.messages(system: "drillquiz", user: "u1")
             #expect(stored.map(\.status) == [.failed])
@@ -123,15 +136,29 @@ struct StubDifyClient: DifyClient {
 
     func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
         if let refusal { throw refusal }
-        return DifyChatAnswer(messageID: "msg-1", conversationID: "0f6b2c1e-4a5d-4e8f-9b7a-123456789abc", answer: "ok", metadata: nil, createdAt: nil)
+        return DifyChatAnswer(
+            messageID: "msg-1", conversationID: "0f6b2c1e-4a5d-4e8f-9b7a-123456789abc", answer: "ok", metadata: nil,
+            createdAt: nil)
     }
 
     private func unsupported() -> DifyError { .malformedResponse("not part of this stub") }
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { throw unsupported() }
-    func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> { throw unsupported() }
-    func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> { throw unsupported() }
-    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws { throw unsupported() }
-    func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation { throw unsupported() }
-    func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws { throw unsupported() }
-    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] { throw unsupported() }
+    func conversations(
+        user: String, lastID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyConversation> { throw unsupported() }
+    func messages(
+        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyMessage> { throw unsupported() }
+    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
+        throw unsupported()
+    }
+    func renameConversation(
+        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
+    ) async throws -> DifyConversation { throw unsupported() }
+    func sendFeedback(
+        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget
+    ) async throws { throw unsupported() }
+    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
+        throw unsupported()
+    }
 }

@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 import Vapor
+
 @testable import ChatGateway
 
 @Suite("Stream session: writing to the client", .timeLimit(.minutes(1)))
@@ -16,12 +17,16 @@ struct ChatStreamSessionTests {
         session.publish(.start(conversationID: "c", messageID: "m", taskID: "t"))
         session.publish(.delta("Hel"))
         session.publish(.delta("lo"))
-        session.publish(.done(conversationID: "c", messageID: "m", answer: "Hello", metadata: .object([:]), stopped: false))
+        session.publish(
+            .done(conversationID: "c", messageID: "m", answer: "Hello", metadata: .object([:]), stopped: false))
         session.finish()
         await session.write(to: client, keepAlive: .seconds(10))
         let text = client.text
         #expect(client.ended)
-        #expect(text.components(separatedBy: "event: ").dropFirst().map { String($0.prefix { $0 != "\n" }) } == ["start", "delta", "done"])
+        #expect(
+            text.components(separatedBy: "event: ").dropFirst().map { String($0.prefix { $0 != "\n" }) } == [
+                "start", "delta", "done",
+            ])
         #expect(text.contains(#""text":"Hello""#))
     }
 

@@ -1,6 +1,7 @@
 import FakeDify
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 @Suite("POST /v1/chat streaming", .timeLimit(.minutes(3)))
@@ -16,7 +17,8 @@ struct ChatStreamingTests {
     @Test func relaysTokensAsTheyComeAndStoresTheAnswer() async throws {
         try await GatewayHarness.with(fakeOptions: Self.slow) { gateway in
             // when
-            let stream = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 20"))
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 20"))
             let events = try await stream.readAll()
             // then
             #expect(stream.status == 200)
@@ -48,9 +50,10 @@ struct ChatStreamingTests {
 
     @Test func acceptHeaderAlsoStreams() async throws {
         try await GatewayHarness.with { gateway in
-            let stream = try await SSETestClient.open(gateway.baseURL + "/v1/chat",
-                                                      headers: GatewayHarness.keyHeader + [("Accept", "text/event-stream")],
-                                                      json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat",
+                headers: GatewayHarness.keyHeader + [("Accept", "text/event-stream")],
+                json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
             let events = try await stream.readAll()
             #expect(events.map(\.name).first == "start")
             #expect(events.last?.data["answer"] as? String == "Echo: hi")
@@ -80,7 +83,8 @@ struct ChatStreamingTests {
         try await GatewayHarness.with(fakeOptions: Self.slow) { gateway in
             // A cut right after the last chunk can reach the client in the same read and take the chunks with it; cut later.
             await gateway.fake.store.setFault(.streamCut(afterChunks: 10))
-            let stream = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 20"))
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 20"))
             let events = try await stream.readAll()
             #expect(events.last?.name == "error")
             #expect(events.last?.data["status"] as? Int == 502)
@@ -100,7 +104,8 @@ struct ChatStreamingTests {
     @Test func difyErrorEvent() async throws {
         try await GatewayHarness.with(fakeOptions: Self.slow) { gateway in
             await gateway.fake.store.setFault(.streamError(afterChunks: 2))
-            let stream = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 20"))
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 20"))
             let events = try await stream.readAll()
             #expect(events.last?.name == "error")
             #expect(events.last?.data["detail"] as? String == "Chat service temporarily unavailable. Please try again.")
@@ -113,7 +118,8 @@ struct ChatStreamingTests {
     @Test func upstreamRefusalBeforeTheStreamIsAnHTTPError() async throws {
         try await GatewayHarness.with { gateway in
             await gateway.fake.store.setFault(.httpError(status: 500, code: "internal_server_error", message: "down"))
-            let reply = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("hello"))
+            let reply = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("hello"))
             #expect(reply.status == 502)
             #expect(reply.detail != nil)
             let stored = try await gateway.messages(system: "drillquiz", user: "u1")
@@ -122,17 +128,22 @@ struct ChatStreamingTests {
     }
 
     @Test func stopKeepsWhatArrivedMarkedStopped() async throws {
-        try await GatewayHarness.with(fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(40))) { gateway in
-            let stream = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 200"))
+        try await GatewayHarness.with(
+            fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(40))
+        ) { gateway in
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 200"))
             let start = try #require(try await stream.next())
             let taskID = try #require(start.data["task_id"] as? String)
             _ = try await stream.next()
             // Another user may not stop it.
-            let intruder = try await gateway.call(.POST, "/v1/chat/\(taskID)/stop", headers: GatewayHarness.keyHeader,
-                                                  json: ["system_id": "drillquiz", "user_id": "u2"])
+            let intruder = try await gateway.call(
+                .POST, "/v1/chat/\(taskID)/stop", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u2"])
             #expect(intruder.status == 404)
-            let stop = try await gateway.call(.POST, "/v1/chat/\(taskID)/stop", headers: GatewayHarness.keyHeader,
-                                              json: ["system_id": "drillquiz", "user_id": "u1"])
+            let stop = try await gateway.call(
+                .POST, "/v1/chat/\(taskID)/stop", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u1"])
             #expect(stop.status == 200)
             let rest = try await stream.readAll()
             let done = try #require(rest.last)
@@ -143,16 +154,20 @@ struct ChatStreamingTests {
             let stored = try await gateway.messages(system: "drillquiz", user: "u1")
             #expect(stored.last?.status == .stopped)
             #expect(stored.last?.content == partial)
-            let unknown = try await gateway.call(.POST, "/v1/chat/\(UUID())/stop", headers: GatewayHarness.keyHeader,
-                                                 json: ["system_id": "drillquiz", "user_id": "u1"])
+            let unknown = try await gateway.call(
+                .POST, "/v1/chat/\(UUID())/stop", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u1"])
             #expect(unknown.status == 404)
         }
     }
 
     @Test func slowDifyRefusalArrivesAsAnErrorEvent() async throws {
-        try await GatewayHarness.with(adjust: { $0.streamKeepAlive = .seconds(1); $0.difyTimeout = .seconds(2) }) { gateway in
+        try await GatewayHarness.with(adjust: {
+            $0.streamKeepAlive = .seconds(1); $0.difyTimeout = .seconds(2)
+        }) { gateway in
             await gateway.fake.store.setFault(.hang)
-            let stream = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("hello"))
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("hello"))
             let events = try await stream.readAll()
             #expect(stream.status == 200)
             #expect(events.map(\.name) == ["error"])
@@ -167,7 +182,8 @@ struct ChatStreamingTests {
             fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], latency: .milliseconds(2500)),
             adjust: { $0.streamKeepAlive = .seconds(1) }
         ) { gateway in
-            let stream = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("hi"))
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("hi"))
             let events = try await stream.readAll()
             #expect(events.last?.name == "done")
             #expect(stream.rawText.contains(": keep-alive\n\n"))

@@ -1,6 +1,7 @@
 import FakeDify
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// Whatever Dify does, the user's message is in the database afterwards, marked failed with the reason.
@@ -19,7 +20,8 @@ struct ChatUpstreamFailureTests {
     ])
     func keepsTheMessage(fault: FakeDifyFault, status: Int) async throws {
         // Only the hang waits out the timeout; the others must not hit it even on a loaded machine.
-        try await GatewayHarness.with(adjust: { $0.difyTimeout = fault == .hang ? .seconds(2) : .seconds(30) }) { gateway in
+        try await GatewayHarness.with(adjust: { $0.difyTimeout = fault == .hang ? .seconds(2) : .seconds(30) }) {
+            gateway in
             // given
             await gateway.fake.store.setFault(fault)
             // when
@@ -59,10 +61,12 @@ struct ChatUpstreamFailureTests {
             $0.difyAPIKey = nil
             $0.difySystemOverrides = ["COIN_TUTOR": .init(baseURL: nil, apiKey: GatewayHarness.difyKey)]
         }) { gateway in
-            let served = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                                                json: ["system_id": "coin-tutor", "user_id": "u1", "message": "hi"])
+            let served = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "coin-tutor", "user_id": "u1", "message": "hi"])
             #expect(served.status == 200)
-            let unconfigured = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body)
+            let unconfigured = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body)
             #expect(unconfigured.status == 503)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 @Suite("GET /v1/conversations and /v1/conversations/{id}/messages", .timeLimit(.minutes(3)))
@@ -10,7 +11,8 @@ struct ConversationsEndpointTests {
             let seeded = await gateway.fake.store.seed(user: "drillquiz_u1", conversations: 130, turnsEach: 1)
             await gateway.fake.store.seed(user: "drillquiz_u2", conversations: 3, turnsEach: 1)
             // when
-            let reply = try await gateway.call(.GET, "/v1/conversations?system_id=drillquiz&user_id=u1", headers: GatewayHarness.keyHeader)
+            let reply = try await gateway.call(
+                .GET, "/v1/conversations?system_id=drillquiz&user_id=u1", headers: GatewayHarness.keyHeader)
             // then
             #expect(reply.status == 200)
             let ids = reply.array.compactMap { $0["id"] as? String }
@@ -22,9 +24,11 @@ struct ConversationsEndpointTests {
 
     @Test func listsEveryMessageOldestFirst() async throws {
         try await GatewayHarness.with { gateway in
-            let conversation = try #require(await gateway.fake.store.seed(user: "drillquiz_u1", conversations: 1, turnsEach: 130).first)
-            let reply = try await gateway.call(.GET, "/v1/conversations/\(conversation)/messages?system_id=drillquiz&user_id=u1",
-                                               headers: GatewayHarness.keyHeader)
+            let conversation = try #require(
+                await gateway.fake.store.seed(user: "drillquiz_u1", conversations: 1, turnsEach: 130).first)
+            let reply = try await gateway.call(
+                .GET, "/v1/conversations/\(conversation)/messages?system_id=drillquiz&user_id=u1",
+                headers: GatewayHarness.keyHeader)
             #expect(reply.status == 200)
             let rows = reply.array
             #expect(rows.count == 260)
@@ -39,39 +43,48 @@ struct ConversationsEndpointTests {
 
     @Test func chatAnswersShowUpInTheListings() async throws {
         try await GatewayHarness.with { gateway in
-            let chat = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                                              json: ["system_id": "drillquiz", "user_id": "u1", "message": "hello"])
+            let chat = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u1", "message": "hello"])
             let conversationID = try #require(chat.object["conversation_id"] as? String)
             let token = try await gateway.token(system: "drillquiz", user: "u1")
-            let list = try await gateway.call(.GET, "/v1/conversations", headers: [("Authorization", "Bearer \(token)")])
+            let list = try await gateway.call(
+                .GET, "/v1/conversations", headers: [("Authorization", "Bearer \(token)")])
             #expect(list.array.compactMap { $0["id"] as? String } == [conversationID])
-            let messages = try await gateway.call(.GET, "/v1/conversations/\(conversationID)/messages", headers: [("Authorization", "Bearer \(token)")])
+            let messages = try await gateway.call(
+                .GET, "/v1/conversations/\(conversationID)/messages", headers: [("Authorization", "Bearer \(token)")])
             #expect(messages.array.compactMap { $0["content"] as? String } == ["hello", "Echo: hello"])
         }
     }
 
     @Test func anotherUsersConversationIsNotFound() async throws {
         try await GatewayHarness.with { gateway in
-            let chat = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                                              json: ["system_id": "drillquiz", "user_id": "alice", "message": "private"])
+            let chat = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "alice", "message": "private"])
             let conversationID = try #require(chat.object["conversation_id"] as? String)
-            let bob = try await gateway.call(.GET, "/v1/conversations/\(conversationID)/messages?system_id=drillquiz&user_id=bob",
-                                             headers: GatewayHarness.keyHeader)
+            let bob = try await gateway.call(
+                .GET, "/v1/conversations/\(conversationID)/messages?system_id=drillquiz&user_id=bob",
+                headers: GatewayHarness.keyHeader)
             #expect(bob.status == 404)
             // Even when the gateway has not seen it, Dify's per-user scoping answers 404 too.
-            let seeded = try #require(await gateway.fake.store.seed(user: "drillquiz_carol", conversations: 1, turnsEach: 1).first)
-            let probe = try await gateway.call(.GET, "/v1/conversations/\(seeded)/messages?system_id=drillquiz&user_id=bob",
-                                               headers: GatewayHarness.keyHeader)
+            let seeded = try #require(
+                await gateway.fake.store.seed(user: "drillquiz_carol", conversations: 1, turnsEach: 1).first)
+            let probe = try await gateway.call(
+                .GET, "/v1/conversations/\(seeded)/messages?system_id=drillquiz&user_id=bob",
+                headers: GatewayHarness.keyHeader)
             #expect(probe.status == 404)
-            let garbage = try await gateway.call(.GET, "/v1/conversations/not-an-id/messages?system_id=drillquiz&user_id=bob",
-                                                 headers: GatewayHarness.keyHeader)
+            let garbage = try await gateway.call(
+                .GET, "/v1/conversations/not-an-id/messages?system_id=drillquiz&user_id=bob",
+                headers: GatewayHarness.keyHeader)
             #expect(garbage.status == 404)
         }
     }
 
     @Test func upstreamFailureIs502() async throws {
         try await GatewayHarness.with(adjust: { $0.difyAPIKey = "app-wrong" }) { gateway in
-            let reply = try await gateway.call(.GET, "/v1/conversations?system_id=drillquiz&user_id=u1", headers: GatewayHarness.keyHeader)
+            let reply = try await gateway.call(
+                .GET, "/v1/conversations?system_id=drillquiz&user_id=u1", headers: GatewayHarness.keyHeader)
             #expect(reply.status == 502)
             #expect(!reply.text.contains("app-wrong"))
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// `DifyJSONReader`, the one-pass JSON reader behind decoding Dify's events and answers, checked against `JSONDecoder`.
@@ -33,8 +34,10 @@ struct DifyJSONReaderTests {
     }
 
     @Test func readsTheExpectedValues() {
-        #expect(read(#"{"a":[1,"x",true,null,{"b":-2.5}]}"#)
-            == .object(["a": .array([.number(1), .string("x"), .bool(true), .null, .object(["b": .number(-2.5)])])]))
+        #expect(
+            read(#"{"a":[1,"x",true,null,{"b":-2.5}]}"#)
+                == .object(["a": .array([.number(1), .string("x"), .bool(true), .null, .object(["b": .number(-2.5)])])])
+        )
         #expect(read(#""\ud83d\ude00 \u00e9 \n""#) == .string("😀 é \n"))
         #expect(read("1705407629") == .number(1_705_407_629))
         #expect(read("  7  ") == .number(7))
@@ -55,8 +58,10 @@ struct DifyJSONReaderTests {
     }
 
     @Test func rejectsInvalidUTF8() {
-        for bytes: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xC0, 0xAF, 0x22],
-                               [0x22, 0x5C, 0x6E, 0xFF, 0x22], [0xFF], [0xEF, 0xBB, 0xBF, 0x7B, 0x7D]] {
+        for bytes: [UInt8] in [
+            [0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xC0, 0xAF, 0x22],
+            [0x22, 0x5C, 0x6E, 0xFF, 0x22], [0xFF], [0xEF, 0xBB, 0xBF, 0x7B, 0x7D],
+        ] {
             #expect(bytes.withUnsafeBufferPointer { DifyJSONReader.parse($0) } == nil, "\(bytes)")
         }
     }
@@ -76,13 +81,16 @@ struct DifyJSONReaderTests {
 
     /// Every payload of the fixtures reads the same as with `JSONDecoder`.
     @Test func fixturePayloadsAgreeWithJSONDecoder() {
-        let texts = [DifyStreamFixtures.chatStream, DifyStreamFixtures.docWireExample,
-                     String(decoding: DifyStreamFixtures.allKindsStream, as: UTF8.self)]
+        let texts = [
+            DifyStreamFixtures.chatStream, DifyStreamFixtures.docWireExample,
+            String(decoding: DifyStreamFixtures.allKindsStream, as: UTF8.self),
+        ]
         var checked = 0
         for text in texts {
-            for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) where line.hasPrefix("data: {") {
+            for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+            where line.hasPrefix("data: {") {
                 let json = String(line.dropFirst(6))
-                guard let expected = foundation(json) else { continue }   // a multi-line data fragment
+                guard let expected = foundation(json) else { continue }  // a multi-line data fragment
                 #expect(read(json) == expected, "\(json)")
                 checked += 1
             }

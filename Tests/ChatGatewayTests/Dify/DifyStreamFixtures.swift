@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// Wire fixtures and helpers shared by the `DifyStreamParser` test suites.
@@ -10,7 +11,8 @@ enum DifyStreamFixtures {
     static let createdAt = 1_705_407_629
 
     /// The envelope every message-level event of the fixtures carries.
-    static let ids = DifyStreamIDs(taskID: taskID, messageID: messageID, conversationID: conversationID, createdAt: createdAt)
+    static let ids = DifyStreamIDs(
+        taskID: taskID, messageID: messageID, conversationID: conversationID, createdAt: createdAt)
 
     // MARK: Line endings
 
@@ -98,9 +100,11 @@ enum DifyStreamFixtures {
         .answerDelta(ids, text: "하세요 😀"),
         .ping,
         .answerDelta(ids, text: " 무엇을 도와드릴까요?"),
-        .messageEnd(ids, metadata: .object([
-            "annotation_reply": .null, "retriever_resources": .array([]), "usage": chatUsage,
-        ])),
+        .messageEnd(
+            ids,
+            metadata: .object([
+                "annotation_reply": .null, "retriever_resources": .array([]), "usage": chatUsage,
+            ])),
     ]
 
     // MARK: A compact stream (at most ~400 bytes, for every 3-chunk split)
@@ -144,18 +148,20 @@ enum DifyStreamFixtures {
         .answerDelta(ids, text: "Hel"),
         .answerDelta(ids, text: "lo"),
         .ping,
-        .messageEnd(ids, metadata: .object([
-            "annotation_reply": .null,
-            "retriever_resources": .array([]),
-            "usage": .object([
-                "prompt_tokens": .number(12), "prompt_unit_price": .string("0.001"),
-                "prompt_price_unit": .string("0.001"), "prompt_price": .string("0.000012"),
-                "completion_tokens": .number(2), "completion_unit_price": .string("0.002"),
-                "completion_price_unit": .string("0.001"), "completion_price": .string("0.000004"),
-                "total_tokens": .number(14), "total_price": .string("0.000016"),
-                "currency": .string("USD"), "latency": .number(0.42),
-            ]),
-        ])),
+        .messageEnd(
+            ids,
+            metadata: .object([
+                "annotation_reply": .null,
+                "retriever_resources": .array([]),
+                "usage": .object([
+                    "prompt_tokens": .number(12), "prompt_unit_price": .string("0.001"),
+                    "prompt_price_unit": .string("0.001"), "prompt_price": .string("0.000012"),
+                    "completion_tokens": .number(2), "completion_unit_price": .string("0.002"),
+                    "completion_price_unit": .string("0.001"), "completion_price": .string("0.000004"),
+                    "total_tokens": .number(14), "total_price": .string("0.000016"),
+                    "currency": .string("USD"), "latency": .number(0.42),
+                ]),
+            ])),
     ]
 
     // MARK: A long stream with every kind of event, line ending and framing feature
@@ -163,52 +169,103 @@ enum DifyStreamFixtures {
     /// Pieces of wire text, each with the events it must produce. Line endings are mixed on purpose; the last
     /// piece has no line ending at all (a stream cut right after its last `data:` line), so `finish()` delivers it.
     static let allKindsPieces: [(wire: String, events: [DifyStreamEvent])] = {
-        let envelope = #""conversation_id":"\#(conversationID)","message_id":"\#(messageID)","created_at":\#(createdAt),"task_id":"\#(taskID)""#
-        let workflowStarted = #"{"event":"workflow_started",\#(envelope),"workflow_run_id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","data":{"id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","workflow_id":"wf-1","inputs":{"language":"ko"},"created_at":1705407629}}"#
-        let nodeStarted = #"{"event":"node_started",\#(envelope),"workflow_run_id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","data":{"id":"n-1","node_id":"llm","node_type":"llm","title":"LLM","index":1,"predecessor_node_id":null,"inputs":null,"created_at":1705407629}}"#
-        let agentThought = #"{"event":"agent_thought",\#(envelope),"id":"d1a2b3c4-0000-4000-8000-000000000001","position":1,"thought":"날씨를 찾아볼게요","observation":"","tool":"weather;search","tool_labels":{"weather":{"en_US":"Weather"}},"tool_input":"{\"city\": \"Seoul\"}","message_files":[]}"#
-        let nodeFinished = #"{"event":"node_finished",\#(envelope),"workflow_run_id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","data":{"id":"n-1","node_id":"llm","status":"succeeded","outputs":{"text":"안녕"},"error":null,"elapsed_time":1.25}}"#
-        let workflowFinished = #"{"event":"workflow_finished",\#(envelope),"workflow_run_id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","data":{"id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","status":"succeeded","outputs":{"answer":"안녕"},"total_tokens":21,"total_steps":3}}"#
-        let iteration = #"{"event":"iteration_next",\#(envelope),"workflow_run_id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","data":{"index":2}}"#
+        let envelope =
+            #""conversation_id":"\#(conversationID)","message_id":"\#(messageID)","created_at":\#(createdAt),"task_id":"\#(taskID)""#
+        let workflowStarted =
+            #"{"event":"workflow_started",\#(envelope),"workflow_run_id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","data":{"id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","workflow_id":"wf-1","inputs":{"language":"ko"},"created_at":1705407629}}"#
+        let nodeStarted =
+            #"{"event":"node_started",\#(envelope),"workflow_run_id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","data":{"id":"n-1","node_id":"llm","node_type":"llm","title":"LLM","index":1,"predecessor_node_id":null,"inputs":null,"created_at":1705407629}}"#
+        let agentThought =
+            #"{"event":"agent_thought",\#(envelope),"id":"d1a2b3c4-0000-4000-8000-000000000001","position":1,"thought":"날씨를 찾아볼게요","observation":"","tool":"weather;search","tool_labels":{"weather":{"en_US":"Weather"}},"tool_input":"{\"city\": \"Seoul\"}","message_files":[]}"#
+        let nodeFinished =
+            #"{"event":"node_finished",\#(envelope),"workflow_run_id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","data":{"id":"n-1","node_id":"llm","status":"succeeded","outputs":{"text":"안녕"},"error":null,"elapsed_time":1.25}}"#
+        let workflowFinished =
+            #"{"event":"workflow_finished",\#(envelope),"workflow_run_id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","data":{"id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","status":"succeeded","outputs":{"answer":"안녕"},"total_tokens":21,"total_steps":3}}"#
+        let iteration =
+            #"{"event":"iteration_next",\#(envelope),"workflow_run_id":"7c3e1f0a-2b4d-4e5f-8a9b-0c1d2e3f4a5b","data":{"index":2}}"#
         let tts = #"{"event":"tts_message",\#(envelope),"audio":"SUQzBAAAAAAAI1RTU0U="}"#
         let ttsEnd = #"{"event":"tts_message_end",\#(envelope),"audio":""}"#
         let unknown = #"{"event":"brand_new_event",\#(envelope),"stuff":[1,2,{"deep":true}]}"#
         func delta(_ text: String) -> DifyStreamEvent { .answerDelta(ids, text: text) }
         return [
-            (": a proxy's comment\nretry: 3000\nid: 1\ndata: \(workflowStarted)\n\n",
-             [.workflow(ids, event: "workflow_started", payload: json(workflowStarted))]),
-            ("data: \(nodeStarted)\r\n\r\n",
-             [.workflow(ids, event: "node_started", payload: json(nodeStarted))]),
+            (
+                ": a proxy's comment\nretry: 3000\nid: 1\ndata: \(workflowStarted)\n\n",
+                [.workflow(ids, event: "workflow_started", payload: json(workflowStarted))]
+            ),
+            (
+                "data: \(nodeStarted)\r\n\r\n",
+                [.workflow(ids, event: "node_started", payload: json(nodeStarted))]
+            ),
             (messageLine("안녕하세요 😀") + "\n\n", [delta("안녕하세요 😀")]),
             ("event: ping\r\r", [.ping]),
             // json.dumps style: spaces after separators, \uXXXX escapes (a surrogate pair for the emoji).
-            (#"data: {"event": "message", "conversation_id": "\#(conversationID)", "message_id": "\#(messageID)", "created_at": \#(createdAt), "task_id": "\#(taskID)", "id": "\#(messageID)", "answer": "\ud55c\uad6d\uc5b4 \ud83d\ude00", "from_variable_selector": null}"# + "\r\n\n",
-             [delta("한국어 😀")]),
-            (#"data: {"event":"agent_message",\#(envelope),"id":"\#(messageID)","answer":"¿Qué tal? ñ"}"# + "\n\r\n",
-             [delta("¿Qué tal? ñ")]),
+            (
+                #"data: {"event": "message", "conversation_id": "\#(conversationID)", "message_id": "\#(messageID)", "created_at": \#(createdAt), "task_id": "\#(taskID)", "id": "\#(messageID)", "answer": "\ud55c\uad6d\uc5b4 \ud83d\ude00", "from_variable_selector": null}"#
+                    + "\r\n\n",
+                [delta("한국어 😀")]
+            ),
+            (
+                #"data: {"event":"agent_message",\#(envelope),"id":"\#(messageID)","answer":"¿Qué tal? ñ"}"# + "\n\r\n",
+                [delta("¿Qué tal? ñ")]
+            ),
             ("data: \(agentThought)\n\n", [.agentThought(ids, payload: json(agentThought))]),
-            (#"data: {"event":"message_file",\#(envelope),"id":"f0e1d2c3-1111-4222-8333-444455556666","type":"image","belongs_to":"assistant","url":"https://files.example.com/a.png?sig=x%2By"}"# + "\n\n",
-             [.messageFile(ids, id: "f0e1d2c3-1111-4222-8333-444455556666", type: "image", url: "https://files.example.com/a.png?sig=x%2By", belongsTo: "assistant")]),
+            (
+                #"data: {"event":"message_file",\#(envelope),"id":"f0e1d2c3-1111-4222-8333-444455556666","type":"image","belongs_to":"assistant","url":"https://files.example.com/a.png?sig=x%2By"}"#
+                    + "\n\n",
+                [
+                    .messageFile(
+                        ids, id: "f0e1d2c3-1111-4222-8333-444455556666", type: "image",
+                        url: "https://files.example.com/a.png?sig=x%2By", belongsTo: "assistant")
+                ]
+            ),
             // One event's JSON spread over three `data:` lines (the second without the optional space), CRLF.
-            ("data: {\"event\":\"message\",\(envelope),\r\ndata:\"answer\":\r\n: a comment inside the event\r\ndata: \"여러 줄\"}\r\n\r\n",
-             [delta("여러 줄")]),
-            (#"data: {"event":"message_replace",\#(envelope),"answer":"[moderated] 🙈","reason":"output_moderation"}"# + "\n\n",
-             [.answerReplace(ids, text: "[moderated] 🙈")]),
+            (
+                "data: {\"event\":\"message\",\(envelope),\r\ndata:\"answer\":\r\n: a comment inside the event\r\ndata: \"여러 줄\"}\r\n\r\n",
+                [delta("여러 줄")]
+            ),
+            (
+                #"data: {"event":"message_replace",\#(envelope),"answer":"[moderated] 🙈","reason":"output_moderation"}"#
+                    + "\n\n",
+                [.answerReplace(ids, text: "[moderated] 🙈")]
+            ),
             ("data: \(iteration)\r\n\r\n", [.workflow(ids, event: "iteration_next", payload: json(iteration))]),
-            ("data: \(tts)\n\ndata: \(ttsEnd)\n\n",
-             [.other(event: "tts_message", payload: json(tts)), .other(event: "tts_message_end", payload: json(ttsEnd))]),
+            (
+                "data: \(tts)\n\ndata: \(ttsEnd)\n\n",
+                [
+                    .other(event: "tts_message", payload: json(tts)),
+                    .other(event: "tts_message_end", payload: json(ttsEnd)),
+                ]
+            ),
             ("event: message\ndata: \(unknown)\n\n", [.other(event: "brand_new_event", payload: json(unknown))]),
-            ("data: \(nodeFinished)\r\rdata: \(workflowFinished)\r\n\r\n",
-             [.workflow(ids, event: "node_finished", payload: json(nodeFinished)),
-              .workflow(ids, event: "workflow_finished", payload: json(workflowFinished))]),
+            (
+                "data: \(nodeFinished)\r\rdata: \(workflowFinished)\r\n\r\n",
+                [
+                    .workflow(ids, event: "node_finished", payload: json(nodeFinished)),
+                    .workflow(ids, event: "workflow_finished", payload: json(workflowFinished)),
+                ]
+            ),
             ("data: {\"event\":\"ping\"}\n\n", [.ping]),
             ("data: <html>502 Bad Gateway</html>\n\n", [.malformed("<html>502 Bad Gateway</html>")]),
             // Blank lines between events and a name-only event dispatch nothing.
             ("\n\n\r\nevent: mystery\n\n", []),
-            ("data: {\"event\":\"message_end\",\(envelope),\"id\":\"\(messageID)\",\"metadata\":{\"usage\":{\"total_tokens\":21,\"total_price\":\"0.000030\"},\"retriever_resources\":[{\"position\":1,\"dataset_name\":\"위키\",\"score\":0.87}]},\"files\":null}\n\n",
-             [.messageEnd(ids, metadata: json(#"{"usage":{"total_tokens":21,"total_price":"0.000030"},"retriever_resources":[{"position":1,"dataset_name":"위키","score":0.87}]}"#))]),
-            (#"data: {"event":"error","conversation_id":"\#(conversationID)","message_id":"\#(messageID)","created_at":\#(createdAt),"status":500,"code":"internal_server_error","message":"Internal Server Error, please contact support."}"#,
-             [.error(status: 500, code: "internal_server_error", message: "Internal Server Error, please contact support.")]),
+            (
+                "data: {\"event\":\"message_end\",\(envelope),\"id\":\"\(messageID)\",\"metadata\":{\"usage\":{\"total_tokens\":21,\"total_price\":\"0.000030\"},\"retriever_resources\":[{\"position\":1,\"dataset_name\":\"위키\",\"score\":0.87}]},\"files\":null}\n\n",
+                [
+                    .messageEnd(
+                        ids,
+                        metadata: json(
+                            #"{"usage":{"total_tokens":21,"total_price":"0.000030"},"retriever_resources":[{"position":1,"dataset_name":"위키","score":0.87}]}"#
+                        ))
+                ]
+            ),
+            (
+                #"data: {"event":"error","conversation_id":"\#(conversationID)","message_id":"\#(messageID)","created_at":\#(createdAt),"status":500,"code":"internal_server_error","message":"Internal Server Error, please contact support."}"#,
+                [
+                    .error(
+                        status: 500, code: "internal_server_error",
+                        message: "Internal Server Error, please contact support.")
+                ]
+            ),
         ]
     }()
 

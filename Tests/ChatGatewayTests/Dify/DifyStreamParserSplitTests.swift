@@ -1,5 +1,6 @@
 import Dispatch
 import Testing
+
 @testable import ChatGateway
 
 /// Runs CPU-heavy checks on Dispatch's threads. On the cooperative pool (two threads here) they would
@@ -140,7 +141,7 @@ struct DifyStreamParserSplitTests {
             while position < wire.count {
                 let step: Int
                 switch Int.random(in: 0..<10, using: &random) {
-                case 0: step = 0   // an empty read
+                case 0: step = 0  // an empty read
                 case 1: step = Int.random(in: 1...4, using: &random)
                 default: step = Int.random(in: 1...typical, using: &random)
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// SSE framing of `DifyStreamParser`: lines, events, fields, end of stream, memory bound.
@@ -53,7 +54,8 @@ struct DifyStreamParserTests {
     }
 
     @Test func mixedLineEndingsInOneStream() {
-        let wire = message("1") + "\r\n\r\n" + message("2") + "\r\r" + message("3") + "\n\n"
+        let wire =
+            message("1") + "\r\n\r\n" + message("2") + "\r\r" + message("3") + "\n\n"
             + message("4") + "\r\n\n" + message("5") + "\n\r\n" + message("6") + "\r\n\r" + "event: ping\r\n\n"
         #expect(F.parseWhole(Array(wire.utf8)) == (1...6).map { .answerDelta(ids, text: "\($0)") } + [.ping])
     }
@@ -65,9 +67,9 @@ struct DifyStreamParserTests {
         #expect(parser.feed(Array("data: {\"event\":\"message\",\r".utf8)) == [])
         #expect(parser.feed(Array("\ndata: \"answer\":\"ok\"}\r".utf8)) == [])
         #expect(parser.feed(Array("\n\r".utf8)) == [.answerDelta(DifyStreamIDs(), text: "ok")])
-        #expect(parser.feed(Array("\nevent: ping\r".utf8)) == [])   // this `\n` ends the blank line begun by `\r`
+        #expect(parser.feed(Array("\nevent: ping\r".utf8)) == [])  // this `\n` ends the blank line begun by `\r`
         #expect(parser.feed(Array("\r".utf8)) == [.ping])
-        #expect(parser.feed(Array("\n".utf8)) == [])   // closes the `\r` blank line: no extra event
+        #expect(parser.feed(Array("\n".utf8)) == [])  // closes the `\r` blank line: no extra event
         #expect(parser.finish() == [])
     }
 
@@ -107,7 +109,8 @@ struct DifyStreamParserTests {
     }
 
     @Test func fieldNamesAreCaseSensitiveAndExact() {
-        let wire = "Data: {\"event\":\"message\",\"answer\":\"x\"}\n\ndata : {\"event\":\"message\",\"answer\":\"x\"}\n\nEVENT: ping\n\n"
+        let wire =
+            "Data: {\"event\":\"message\",\"answer\":\"x\"}\n\ndata : {\"event\":\"message\",\"answer\":\"x\"}\n\nEVENT: ping\n\n"
         #expect(F.parseWhole(Array(wire.utf8)) == [])
     }
 
@@ -123,7 +126,7 @@ struct DifyStreamParserTests {
         #expect(F.parseWhole(Array("event: ping\n\n".utf8)) == [.ping])
         #expect(F.parseWhole(Array("event:ping\n\n".utf8)) == [.ping])
         #expect(F.parseWhole(Array(": comment\nevent: ping\nid: 3\n\n".utf8)) == [.ping])
-        #expect(F.parseWhole(Array("event: ping \n\n".utf8)) == [])   // the name is exact
+        #expect(F.parseWhole(Array("event: ping \n\n".utf8)) == [])  // the name is exact
         #expect(F.parseWhole(Array("data: {\"event\":\"ping\"}\n\n".utf8)) == [.ping])
         // The last `event:` line of an event counts.
         #expect(F.parseWhole(Array("event: other\nevent: ping\n\n".utf8)) == [.ping])
@@ -158,7 +161,9 @@ struct DifyStreamParserTests {
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
         let wire = Array((message("x") + "\n\n").utf8)
         #expect(F.parseWhole(bom + wire) == [.answerDelta(ids, text: "x")])
-        for cut in 1...4 { #expect(F.parse(bom + wire, cuts: [cut]) == [.answerDelta(ids, text: "x")], "cut at \(cut)") }
+        for cut in 1...4 {
+            #expect(F.parse(bom + wire, cuts: [cut]) == [.answerDelta(ids, text: "x")], "cut at \(cut)")
+        }
         #expect(F.parse(bom + wire, cuts: [1, 2]) == [.answerDelta(ids, text: "x")])
         #expect(F.parseByteByByte(bom + wire) == [.answerDelta(ids, text: "x")])
     }
@@ -190,7 +195,9 @@ struct DifyStreamParserTests {
     @Test func finishDeliversAnEventCutBeforeItsBlankLine() {
         for tail in ["", "\n", "\r", "\r\n"] {
             var parser = DifyStreamParser()
-            #expect(parser.feed(Array((message("a") + "\n\n" + message("b") + tail).utf8)) == [.answerDelta(ids, text: "a")])
+            #expect(
+                parser.feed(Array((message("a") + "\n\n" + message("b") + tail).utf8)) == [.answerDelta(ids, text: "a")]
+            )
             #expect(parser.finish() == [.answerDelta(ids, text: "b")], "tail \(tail.debugDescription)")
             #expect(parser.finish() == [])
         }
@@ -234,8 +241,9 @@ struct DifyStreamParserTests {
     @Test func oversizeEventIsReportedOnceThenTheParserResyncs() {
         let limit = 1_000
         let big = "data: {\"event\":\"message\",\"answer\":\"" + String(repeating: "가", count: 2_000) + "\"}\n"
-        let wire = Array((message("before") + "\n\n" + big + "data: " + message("same event, dropped") + "\n: c\n\n"
-            + message("after") + "\n\n").utf8)
+        let wire = Array(
+            (message("before") + "\n\n" + big + "data: " + message("same event, dropped") + "\n: c\n\n"
+                + message("after") + "\n\n").utf8)
         let expected: [DifyStreamEvent] = [
             .answerDelta(ids, text: "before"), .malformed("event exceeds 1000 bytes"), .answerDelta(ids, text: "after"),
         ]
@@ -249,7 +257,10 @@ struct DifyStreamParserTests {
     @Test func manySmallLinesAlsoCountTowardsTheLimit() {
         let ok = #"data: {"event":"message","answer":"ok"}"#
         let wire = Array((String(repeating: "data: 0123456789\n", count: 20) + "\n" + ok + "\n\n").utf8)
-        #expect(F.parseWhole(wire, maxEventBytes: 100) == [.malformed("event exceeds 100 bytes"), .answerDelta(DifyStreamIDs(), text: "ok")])
+        #expect(
+            F.parseWhole(wire, maxEventBytes: 100) == [
+                .malformed("event exceeds 100 bytes"), .answerDelta(DifyStreamIDs(), text: "ok"),
+            ])
     }
 
     @Test func endlessLineNeverHoldsMoreThanTheLimit() {
@@ -257,7 +268,7 @@ struct DifyStreamParserTests {
         var parser = DifyStreamParser(maxEventBytes: limit)
         let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 4_096)
         var events = parser.feed(Array("data: ".utf8))
-        for _ in 0..<512 {   // 2 MiB without a line ending
+        for _ in 0..<512 {  // 2 MiB without a line ending
             events += parser.feed(chunk)
             #expect(parser.bufferedByteCount <= limit)
         }
@@ -287,7 +298,8 @@ struct DifyStreamParserTests {
         let a = fromSlices.feed(wire[..<half]) + fromSlices.feed(wire[half...]) + fromSlices.finish()
         let b = fromUTF8View.feed(F.chatStream.utf8) + fromUTF8View.finish()
         let c = fromData.feed(Data(wire)) + fromData.finish()
-        let d = fromNonContiguous.feed(wire.lazy.map { $0 }) + fromNonContiguous.feed(AnySequence(wire[0..<0]))
+        let d =
+            fromNonContiguous.feed(wire.lazy.map { $0 }) + fromNonContiguous.feed(AnySequence(wire[0..<0]))
             + fromNonContiguous.finish()
         #expect(a == F.chatEvents)
         #expect(b == F.chatEvents)

@@ -2,14 +2,18 @@ import Foundation
 import Logging
 import NIOCore
 import Testing
+
 @testable import ChatGateway
 
 /// The breaker's states on a hand-moved clock: closed → open after N failures in a row → half-open trial.
 @Suite("UpstreamCircuitBreaker", .timeLimit(.minutes(3)))
 struct UpstreamCircuitBreakerTests {
-    static func breaker(threshold: Int = 3, cooldown: TimeInterval = 30, clock: TestClock, log: LogCapture = LogCapture()) -> UpstreamCircuitBreaker {
-        UpstreamCircuitBreaker(threshold: threshold, cooldown: cooldown, now: clock.now,
-                               logger: Logger(label: "breaker") { _ in CapturingLogHandler(capture: log) })
+    static func breaker(
+        threshold: Int = 3, cooldown: TimeInterval = 30, clock: TestClock, log: LogCapture = LogCapture()
+    ) -> UpstreamCircuitBreaker {
+        UpstreamCircuitBreaker(
+            threshold: threshold, cooldown: cooldown, now: clock.now,
+            logger: Logger(label: "breaker") { _ in CapturingLogHandler(capture: log) })
     }
 
     static func fail(_ breaker: UpstreamCircuitBreaker, times: Int) async throws {
@@ -17,7 +21,8 @@ struct UpstreamCircuitBreakerTests {
     }
 
     /// A default breaker (3 failures, 30 s) opened by three failures, then `elapsed` seconds later.
-    static func opened(thenAfter elapsed: TimeInterval) async throws -> (UpstreamCircuitBreaker, TestClock, LogCapture) {
+    static func opened(thenAfter elapsed: TimeInterval) async throws -> (UpstreamCircuitBreaker, TestClock, LogCapture)
+    {
         let clock = TestClock()
         let log = LogCapture()
         let breaker = Self.breaker(clock: clock, log: log)
@@ -40,7 +45,10 @@ struct UpstreamCircuitBreakerTests {
         await #expect(throws: DifyError.circuitOpen(failures: 3, retryAfter: 20)) { try await breaker.admit() }
         clock.advance(by: 19.5)
         await #expect(throws: DifyError.circuitOpen(failures: 3, retryAfter: 1)) { try await breaker.admit() }
-        #expect(log.lines.contains { $0.hasPrefix("warning Dify circuit opened") && $0.contains("failures=3") && $0.contains("cooldown_s=30") })
+        #expect(
+            log.lines.contains {
+                $0.hasPrefix("warning Dify circuit opened") && $0.contains("failures=3") && $0.contains("cooldown_s=30")
+            })
     }
 
     @Test func anAnswerInBetweenStartsTheCountAgain() async throws {
@@ -84,7 +92,9 @@ struct UpstreamCircuitBreakerTests {
     @Test func callsInFlightWhenItOpenedDoNotExtendTheCooldown() async throws {
         let clock = TestClock()
         let breaker = Self.breaker(clock: clock)
-        let permits = [try await breaker.admit(), try await breaker.admit(), try await breaker.admit(), try await breaker.admit()]
+        let permits = [
+            try await breaker.admit(), try await breaker.admit(), try await breaker.admit(), try await breaker.admit(),
+        ]
         for permit in permits { await breaker.record(.down, permit: permit) }
         clock.advance(by: 30)
         #expect(try await breaker.admit() == .trial)
@@ -106,7 +116,9 @@ struct UpstreamCircuitBreakerTests {
     func countsOnlyFailuresThatMeanDifyIsDown(error: DifyError, counts: Bool) async throws {
         // given
         let stub = StubDify(error: error)
-        let client = CircuitBreakingDifyClient(stub, failures: 2, cooldown: .seconds(30), now: TestClock().now, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let client = CircuitBreakingDifyClient(
+            stub, failures: 2, cooldown: .seconds(30), now: TestClock().now,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let target = DifyTarget(baseURL: URL(string: "http://dify.test/v1")!, apiKey: "app-key")
         // when
         for _ in 0..<2 { await #expect(throws: error) { try await client.sendMessage(StubDify.request, to: target) } }
@@ -118,13 +130,19 @@ struct UpstreamCircuitBreakerTests {
 
     @Test func eachDifyServerHasItsOwnBreaker() async throws {
         let stub = StubDify(error: .unreachable("connection refused"))
-        let client = CircuitBreakingDifyClient(stub, failures: 1, cooldown: .seconds(30), now: TestClock().now, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let client = CircuitBreakingDifyClient(
+            stub, failures: 1, cooldown: .seconds(30), now: TestClock().now,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let down = DifyTarget(baseURL: URL(string: "http://down.test/v1")!, apiKey: "app-a")
         let sameServer = DifyTarget(baseURL: URL(string: "http://DOWN.test:80")!, apiKey: "app-b")
         let other = DifyTarget(baseURL: URL(string: "http://other.test")!, apiKey: "app-a")
         _ = try? await client.conversations(user: "u", lastID: nil, limit: 1, at: down)
-        await #expect(throws: DifyError.circuitOpen(failures: 1, retryAfter: 30)) { try await client.sendMessage(StubDify.request, to: sameServer) }
-        await #expect(throws: DifyError.unreachable("connection refused")) { try await client.sendMessage(StubDify.request, to: other) }
+        await #expect(throws: DifyError.circuitOpen(failures: 1, retryAfter: 30)) {
+            try await client.sendMessage(StubDify.request, to: sameServer)
+        }
+        await #expect(throws: DifyError.unreachable("connection refused")) {
+            try await client.sendMessage(StubDify.request, to: other)
+        }
     }
 }
 
@@ -147,10 +165,20 @@ final class StubDify: DifyClient, @unchecked Sendable {
     func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer { try fail() }
     func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream { try fail() }
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { try fail() }
-    func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> { try fail() }
-    func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> { try fail() }
+    func conversations(
+        user: String, lastID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyConversation> { try fail() }
+    func messages(
+        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyMessage> { try fail() }
     func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws { try fail() }
-    func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation { try fail() }
-    func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws { try fail() }
-    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] { try fail() }
+    func renameConversation(
+        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
+    ) async throws -> DifyConversation { try fail() }
+    func sendFeedback(
+        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget
+    ) async throws { try fail() }
+    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
+        try fail()
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Vapor
+
 @testable import ChatGateway
 
 /// The OpenAPI document is the contract: every route is in it, nothing else is, and real answers match it.
@@ -13,16 +14,23 @@ struct OpenAPIConformanceTests {
 
     @Test func describesExactlyTheAPIRoutes() async throws {
         try await GatewayHarness.with { gateway in
-            let documented = Set(try Self.document()["paths"].map { paths in
-                (paths as! [String: [String: Any]]).flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } }
-            } ?? [])
-            let served = Set(gateway.app.routes.all.compactMap { route -> String? in
-                let path = "/" + route.path.map { component -> String in
-                    if case .parameter(let name) = component { return "{\(name)}" }
-                    return component.description
-                }.joined(separator: "/")
-                return path.hasPrefix("/v1/") || path.hasPrefix("/health") ? "\(route.method.rawValue) \(path)" : nil
-            })
+            let documented = Set(
+                try Self.document()["paths"].map { paths in
+                    (paths as! [String: [String: Any]]).flatMap { path, operations in
+                        operations.keys.map { "\($0.uppercased()) \(path)" }
+                    }
+                } ?? [])
+            let served = Set(
+                gateway.app.routes.all.compactMap { route -> String? in
+                    let path =
+                        "/"
+                        + route.path.map { component -> String in
+                            if case .parameter(let name) = component { return "{\(name)}" }
+                            return component.description
+                        }.joined(separator: "/")
+                    return path.hasPrefix("/v1/") || path.hasPrefix("/health")
+                        ? "\(route.method.rawValue) \(path)" : nil
+                })
             #expect(served == documented)
         }
     }
@@ -31,39 +39,82 @@ struct OpenAPIConformanceTests {
         let validator = OpenAPISchemaValidator(document: try Self.document())
         try await GatewayHarness.with { gateway in
             let key = GatewayHarness.keyHeader
-            let chat = try await gateway.call(.POST, "/v1/chat", headers: key, json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
+            let chat = try await gateway.call(
+                .POST, "/v1/chat", headers: key, json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
             let conversation = chat.object["conversation_id"] as? String ?? "missing"
             let message = chat.object["message_id"] as? String ?? "missing"
             let exchanges: [(String, String, GatewayHarness.Reply)] = [
                 ("POST", "/v1/chat", chat),
                 ("POST", "/v1/chat", try await gateway.call(.POST, "/v1/chat", json: ["message": "hi"])),
                 ("POST", "/v1/chat", try await gateway.call(.POST, "/v1/chat", headers: key, json: ["message": "hi"])),
-                ("POST", "/v1/chat", try await gateway.call(.POST, "/v1/chat", headers: key, json: ["system_id": "A_B", "user_id": "u", "message": "hi"])),
-                ("GET", "/v1/conversations", try await gateway.call(.GET, "/v1/conversations?system_id=drillquiz&user_id=u1", headers: key)),
-                ("GET", "/v1/conversations/{conversation_id}/messages",
-                 try await gateway.call(.GET, "/v1/conversations/\(conversation)/messages?system_id=drillquiz&user_id=u1", headers: key)),
-                ("GET", "/v1/conversations/{conversation_id}/messages",
-                 try await gateway.call(.GET, "/v1/conversations/\(UUID())/messages?system_id=drillquiz&user_id=u1", headers: key)),
-                ("GET", "/v1/chat-token", try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=u1&lang=ja", headers: key)),
-                ("GET", "/v1/chat-token", try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=u1")),
-                ("POST", "/v1/conversations/{conversation_id}/name",
-                 try await gateway.call(.POST, "/v1/conversations/\(conversation)/name", headers: key, json: ["system_id": "drillquiz", "user_id": "u1", "name": "n"])),
-                ("POST", "/v1/conversations/{conversation_id}/name",
-                 try await gateway.call(.POST, "/v1/conversations/\(conversation)/name", headers: key, json: ["system_id": "drillquiz", "user_id": "u1"])),
-                ("POST", "/v1/messages/{message_id}/feedbacks",
-                 try await gateway.call(.POST, "/v1/messages/\(message)/feedbacks", headers: key, json: ["system_id": "drillquiz", "user_id": "u1", "rating": "like"])),
-                ("GET", "/v1/messages/{message_id}/suggested",
-                 try await gateway.call(.GET, "/v1/messages/\(message)/suggested?system_id=drillquiz&user_id=u1", headers: key)),
-                ("POST", "/v1/chat/{task_id}/stop",
-                 try await gateway.call(.POST, "/v1/chat/\(UUID())/stop", headers: key, json: ["system_id": "drillquiz", "user_id": "u1"])),
-                ("DELETE", "/v1/conversations/{conversation_id}",
-                 try await gateway.call(.DELETE, "/v1/conversations/\(UUID())?system_id=drillquiz&user_id=u1", headers: key)),
+                (
+                    "POST", "/v1/chat",
+                    try await gateway.call(
+                        .POST, "/v1/chat", headers: key, json: ["system_id": "A_B", "user_id": "u", "message": "hi"])
+                ),
+                (
+                    "GET", "/v1/conversations",
+                    try await gateway.call(.GET, "/v1/conversations?system_id=drillquiz&user_id=u1", headers: key)
+                ),
+                (
+                    "GET", "/v1/conversations/{conversation_id}/messages",
+                    try await gateway.call(
+                        .GET, "/v1/conversations/\(conversation)/messages?system_id=drillquiz&user_id=u1", headers: key)
+                ),
+                (
+                    "GET", "/v1/conversations/{conversation_id}/messages",
+                    try await gateway.call(
+                        .GET, "/v1/conversations/\(UUID())/messages?system_id=drillquiz&user_id=u1", headers: key)
+                ),
+                (
+                    "GET", "/v1/chat-token",
+                    try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=u1&lang=ja", headers: key)
+                ),
+                (
+                    "GET", "/v1/chat-token",
+                    try await gateway.call(.GET, "/v1/chat-token?system_id=drillquiz&user_id=u1")
+                ),
+                (
+                    "POST", "/v1/conversations/{conversation_id}/name",
+                    try await gateway.call(
+                        .POST, "/v1/conversations/\(conversation)/name", headers: key,
+                        json: ["system_id": "drillquiz", "user_id": "u1", "name": "n"])
+                ),
+                (
+                    "POST", "/v1/conversations/{conversation_id}/name",
+                    try await gateway.call(
+                        .POST, "/v1/conversations/\(conversation)/name", headers: key,
+                        json: ["system_id": "drillquiz", "user_id": "u1"])
+                ),
+                (
+                    "POST", "/v1/messages/{message_id}/feedbacks",
+                    try await gateway.call(
+                        .POST, "/v1/messages/\(message)/feedbacks", headers: key,
+                        json: ["system_id": "drillquiz", "user_id": "u1", "rating": "like"])
+                ),
+                (
+                    "GET", "/v1/messages/{message_id}/suggested",
+                    try await gateway.call(
+                        .GET, "/v1/messages/\(message)/suggested?system_id=drillquiz&user_id=u1", headers: key)
+                ),
+                (
+                    "POST", "/v1/chat/{task_id}/stop",
+                    try await gateway.call(
+                        .POST, "/v1/chat/\(UUID())/stop", headers: key,
+                        json: ["system_id": "drillquiz", "user_id": "u1"])
+                ),
+                (
+                    "DELETE", "/v1/conversations/{conversation_id}",
+                    try await gateway.call(
+                        .DELETE, "/v1/conversations/\(UUID())?system_id=drillquiz&user_id=u1", headers: key)
+                ),
                 ("GET", "/health", try await gateway.call(.GET, "/health")),
                 ("GET", "/health/ready", try await gateway.call(.GET, "/health/ready")),
             ]
             for (method, path, reply) in exchanges {
                 let documented = validator.responseSchema(path: path, method: method, status: reply.status)
-                #expect(documented != nil, "\(method) \(path) answered \(reply.status), which the document does not list")
+                #expect(
+                    documented != nil, "\(method) \(path) answered \(reply.status), which the document does not list")
                 if let schema = documented ?? nil, !reply.body.isEmpty {
                     let problems = validator.problems(try reply.json(), against: schema)
                     #expect(problems.isEmpty, "\(method) \(path) \(reply.status): \(problems)")

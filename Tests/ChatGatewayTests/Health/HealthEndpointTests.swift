@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ChatGateway
 
 @Suite("Health", .timeLimit(.minutes(3)))

@@ -2,6 +2,7 @@ import FakeDify
 import Fluent
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 @Suite("Cache API: every system's stored history", .timeLimit(.minutes(3)))
@@ -16,15 +17,19 @@ struct CacheEndpointTests {
                 let created = Int(try CacheFilter.day("2026-03-0\(day)", field: "").timeIntervalSince1970) + index * 60
                 let name = day == 2 ? "Photosynthesis \(user)" : "Chat \(day)"
                 let conversation = HistorySync.conversationWrite(
-                    DifyConversation(id: id, name: name, createdAt: created, updatedAt: created), user: known, updatedAt: nil, at: Date())
+                    DifyConversation(id: id, name: name, createdAt: created, updatedAt: created), user: known,
+                    updatedAt: nil, at: Date())
                 var messages: [MessageWrite] = []
                 for turn in 0..<3 {
                     let stamp = Date(timeIntervalSince1970: TimeInterval(created + turn))
-                    let text = day == 3 && turn == 1 ? "The MITOCHONDRIA, said \(user)" : "turn \(turn), \"quoted\", =SUM(A1)"
+                    let text =
+                        day == 3 && turn == 1 ? "The MITOCHONDRIA, said \(user)" : "turn \(turn), \"quoted\", =SUM(A1)"
                     for (role, content) in [("user", text), ("assistant", "answer \(turn)")] {
-                        messages.append(HistorySync.messageWrite(
-                            id: "\(id)-m\(turn)_\(role)", conversationID: id, user: known, role: role, content: content,
-                            position: turn, createdAt: stamp, at: Date()))
+                        messages.append(
+                            HistorySync.messageWrite(
+                                id: "\(id)-m\(turn)_\(role)", conversationID: id, user: known, role: role,
+                                content: content,
+                                position: turn, createdAt: stamp, at: Date()))
                     }
                 }
                 try await HistorySync.store(conversation, messages: messages, on: gateway.app.db)
@@ -48,10 +53,13 @@ struct CacheEndpointTests {
             #expect(try await Self.listing(gateway, "?system_id=drillquiz").array.count == 8)
             #expect(try await Self.listing(gateway, "?system_id=drillquiz&user_id=bob").array.count == 4)
             let window = try await Self.listing(gateway, "?from_date=2026-03-02&to_date=2026-03-03")
-            #expect(window.array.count == 6)   // to_date is inclusive
+            #expect(window.array.count == 6)  // to_date is inclusive
             #expect(Set(window.array.compactMap { ($0["conversation_id"] as? String)?.suffix(1) }) == ["2", "3"])
             let first = try #require(all.array.first)
-            #expect(Set(first.keys).isSuperset(of: ["conversation_id", "system_id", "user_id", "name", "created_at", "synced_at"]))
+            #expect(
+                Set(first.keys).isSuperset(of: [
+                    "conversation_id", "system_id", "user_id", "name", "created_at", "synced_at",
+                ]))
         }
     }
 
@@ -62,7 +70,7 @@ struct CacheEndpointTests {
             #expect(byName.array.count == 3)
             let byText = try await Self.listing(gateway, "?q=mitochondria&system_id=cointutor")
             #expect(byText.array.map { $0["conversation_id"] as? String } == ["conv-cointutor-carol-3"])
-            #expect(try await Self.listing(gateway, "?q=%25").array.isEmpty)   // % is a character, not a wildcard
+            #expect(try await Self.listing(gateway, "?q=%25").array.isEmpty)  // % is a character, not a wildcard
         }
     }
 
@@ -88,8 +96,11 @@ struct CacheEndpointTests {
         }
     }
 
-    @Test(arguments: ["?from_date=2026-3-1", "?to_date=yesterday", "?from_date=2026-02-30", "?from_date=2026-03-05&to_date=2026-03-01",
-                      "?limit=0", "?limit=501", "?cursor=%21%21"])
+    @Test(arguments: [
+        "?from_date=2026-3-1", "?to_date=yesterday", "?from_date=2026-02-30",
+        "?from_date=2026-03-05&to_date=2026-03-01",
+        "?limit=0", "?limit=501", "?cursor=%21%21",
+    ])
     func badParametersAre422(query: String) async throws {
         try await GatewayHarness.with { gateway in
             let reply = try await Self.listing(gateway, query)
@@ -101,14 +112,18 @@ struct CacheEndpointTests {
     @Test func messagesComeOldestFirst() async throws {
         try await GatewayHarness.with { gateway in
             try await Self.fill(gateway)
-            let reply = try await gateway.call(.GET, "/v1/cache/conversations/conv-drillquiz-bob-1/messages", headers: GatewayHarness.keyHeader)
+            let reply = try await gateway.call(
+                .GET, "/v1/cache/conversations/conv-drillquiz-bob-1/messages", headers: GatewayHarness.keyHeader)
             #expect(reply.status == 200)
-            #expect(reply.array.compactMap { $0["message_id"] as? String } == [
-                "conv-drillquiz-bob-1-m0_user", "conv-drillquiz-bob-1-m0_assistant", "conv-drillquiz-bob-1-m1_user",
-                "conv-drillquiz-bob-1-m1_assistant", "conv-drillquiz-bob-1-m2_user", "conv-drillquiz-bob-1-m2_assistant",
-            ])
+            #expect(
+                reply.array.compactMap { $0["message_id"] as? String } == [
+                    "conv-drillquiz-bob-1-m0_user", "conv-drillquiz-bob-1-m0_assistant", "conv-drillquiz-bob-1-m1_user",
+                    "conv-drillquiz-bob-1-m1_assistant", "conv-drillquiz-bob-1-m2_user",
+                    "conv-drillquiz-bob-1-m2_assistant",
+                ])
             #expect(reply.array.first?["role"] as? String == "user")
-            let missing = try await gateway.call(.GET, "/v1/cache/conversations/nope/messages", headers: GatewayHarness.keyHeader)
+            let missing = try await gateway.call(
+                .GET, "/v1/cache/conversations/nope/messages", headers: GatewayHarness.keyHeader)
             #expect(missing.status == 404)
         }
     }
@@ -116,24 +131,30 @@ struct CacheEndpointTests {
     @Test func exportsCSVAndJSONLines() async throws {
         try await GatewayHarness.with { gateway in
             try await Self.fill(gateway)
-            let csv = try await gateway.call(.GET, "/v1/cache/export?system_id=drillquiz&user_id=alice", headers: GatewayHarness.keyHeader)
+            let csv = try await gateway.call(
+                .GET, "/v1/cache/export?system_id=drillquiz&user_id=alice", headers: GatewayHarness.keyHeader)
             #expect(csv.status == 200)
             #expect(csv.headers.first(name: "Content-Type")?.hasPrefix("text/csv") == true)
             #expect(csv.headers.first(name: "Content-Disposition")?.contains("attachment") == true)
             let lines = csv.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
             #expect(lines.first == CacheExporter.columns.joined(separator: ","))
             #expect(lines.count == 1 + 4 * 6)
-            #expect(csv.text.contains("\"'turn 0, \"\"quoted\"\", =SUM(A1)\"") == false)   // only a leading = is defused
+            #expect(csv.text.contains("\"'turn 0, \"\"quoted\"\", =SUM(A1)\"") == false)  // only a leading = is defused
             #expect(csv.text.contains("\"turn 0, \"\"quoted\"\", =SUM(A1)\""))
 
-            let jsonl = try await gateway.call(.GET, "/v1/cache/export?format=jsonl&q=mitochondria", headers: GatewayHarness.keyHeader)
+            let jsonl = try await gateway.call(
+                .GET, "/v1/cache/export?format=jsonl&q=mitochondria", headers: GatewayHarness.keyHeader)
             #expect(jsonl.headers.first(name: "Content-Type")?.hasPrefix("application/x-ndjson") == true)
-            let objects = try jsonl.text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: String] }
+            let objects = try jsonl.text.split(separator: "\n").map {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: String]
+            }
             #expect(objects.count == 3 * 6)
             #expect(Set(objects.compactMap { $0["user_id"] }) == ["alice", "bob", "carol"])
             #expect(objects.first?["conversation_id"] == "conv-cointutor-carol-3")
 
-            #expect(try await gateway.call(.GET, "/v1/cache/export?format=xml", headers: GatewayHarness.keyHeader).status == 422)
+            #expect(
+                try await gateway.call(.GET, "/v1/cache/export?format=xml", headers: GatewayHarness.keyHeader).status
+                    == 422)
         }
     }
 
@@ -150,7 +171,8 @@ struct CacheEndpointTests {
             for path in ["/v1/cache/conversations", "/v1/cache/conversations/x/messages", "/v1/cache/export"] {
                 #expect(try await gateway.call(.GET, path).status == 401)
                 #expect(try await gateway.call(.GET, path, headers: [("X-API-Key", "wrong")]).status == 401)
-                #expect(try await gateway.call(.GET, path, headers: [("Authorization", "Bearer \(token)")]).status == 401)
+                #expect(
+                    try await gateway.call(.GET, path, headers: [("Authorization", "Bearer \(token)")]).status == 401)
                 #expect(try await gateway.call(.GET, path + "?token=\(token)").status == 401)
             }
         }
@@ -158,12 +180,14 @@ struct CacheEndpointTests {
 
     @Test func aChatIsInTheCacheAtOnce() async throws {
         try await GatewayHarness.with { gateway in
-            let reply = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                                               json: ["system_id": "drillquiz", "user_id": "dan", "message": "hello cache"])
+            let reply = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "dan", "message": "hello cache"])
             let conversationID = try #require(reply.object["conversation_id"] as? String)
             let listing = try await Self.listing(gateway, "?user_id=dan")
             #expect(listing.array.map { $0["conversation_id"] as? String } == [conversationID])
-            let messages = try await gateway.call(.GET, "/v1/cache/conversations/\(conversationID)/messages", headers: GatewayHarness.keyHeader)
+            let messages = try await gateway.call(
+                .GET, "/v1/cache/conversations/\(conversationID)/messages", headers: GatewayHarness.keyHeader)
             #expect(messages.array.compactMap { $0["content"] as? String } == ["hello cache", "Echo: hello cache"])
         }
     }

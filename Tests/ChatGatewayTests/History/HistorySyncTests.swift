@@ -3,6 +3,7 @@ import Fluent
 import Foundation
 import NIOConcurrencyHelpers
 import Testing
+
 @testable import ChatGateway
 
 @Suite("History sync from Dify", .timeLimit(.minutes(3)))
@@ -22,9 +23,11 @@ struct HistorySyncTests {
             #expect(first.messagesSynced == first.messagesAdded)
             #expect(try await StoredConversation.query(on: gateway.app.db).count() == 17)
             #expect(try await StoredMessage.query(on: gateway.app.db).count() == 17 * 16 * 2)
-            let oneConversation = try await StoredMessage.query(on: gateway.app.db).filter(\.$conversationID == ids[0]).all()
+            let oneConversation = try await StoredMessage.query(on: gateway.app.db).filter(\.$conversationID == ids[0])
+                .all()
             #expect(Set(oneConversation.map(\.content)).contains("Seeded question 1.16"))
-            let conversation = try #require(try await StoredConversation.query(on: gateway.app.db).filter(\.$conversationID == ids[0]).first())
+            let conversation = try #require(
+                try await StoredConversation.query(on: gateway.app.db).filter(\.$conversationID == ids[0]).first())
             #expect(conversation.syncedAt != nil && conversation.name != nil && conversation.userID == "alice")
 
             let second = await sync.run()
@@ -37,18 +40,22 @@ struct HistorySyncTests {
 
     @Test func chatsThroughTheGatewayAreSyncedWithoutDuplicatesAndChangesAreFetchedAgain() async throws {
         try await GatewayHarness.with { gateway in
-            let reply = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                                               json: ["system_id": "drillquiz", "user_id": "bob", "message": "hello"])
+            let reply = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "bob", "message": "hello"])
             let conversationID = try #require(reply.object["conversation_id"] as? String)
             let sync = gateway.historySync()
             let first = await sync.run()
             #expect(first.users == 1)
-            #expect(first.messagesAdded == 0)   // the chat already stored both sides under Dify's ids
+            #expect(first.messagesAdded == 0)  // the chat already stored both sides under Dify's ids
             #expect(try await StoredMessage.query(on: gateway.app.db).count() == 2)
 
-            try await Task.sleep(for: .milliseconds(1100))   // Dify's updated_at has one-second resolution
-            _ = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                                       json: ["system_id": "drillquiz", "user_id": "bob", "message": "again", "conversation_id": conversationID])
+            try await Task.sleep(for: .milliseconds(1100))  // Dify's updated_at has one-second resolution
+            _ = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: [
+                    "system_id": "drillquiz", "user_id": "bob", "message": "again", "conversation_id": conversationID,
+                ])
             let second = await sync.run()
             #expect(second.conversationsSynced == 1)
             #expect(second.messagesAdded == 0)
@@ -67,7 +74,7 @@ struct HistorySyncTests {
             #expect(report.conversationsDeleted == 1)
             let rows = try await StoredConversation.query(on: gateway.app.db).all()
             #expect(rows.filter { $0.deletedAt != nil }.map(\.conversationID) == [ids[1]])
-            #expect(await sync.run().conversationsDeleted == 0)   // marked once
+            #expect(await sync.run().conversationsDeleted == 0)  // marked once
         }
     }
 
@@ -78,7 +85,9 @@ struct HistorySyncTests {
                 try await gateway.register("drillquiz", user)
             }
             try await gateway.register("unconfigured-system", "gina")
-            let flaky = FlakyDify(live: gateway.liveDify, alwaysFailing: ["drillquiz_erin": .upstream(status: 400, code: "invalid_param", message: "broken")])
+            let flaky = FlakyDify(
+                live: gateway.liveDify,
+                alwaysFailing: ["drillquiz_erin": .upstream(status: 400, code: "invalid_param", message: "broken")])
             let report = await gateway.historySync(dify: flaky).run()
             #expect(report.users == 4)
             #expect(report.conversationsSynced == 4)
@@ -110,12 +119,16 @@ struct HistorySyncTests {
         try await GatewayHarness.with { gateway in
             try await gateway.seedKnownUsers(20, prefix: "u", conversations: 2, turns: 3)
             let counting = FlakyDify(live: gateway.liveDify)
-            let coordinator = SyncCoordinator(sync: gateway.historySync(dify: counting), lease: gateway.lease(holder: "replica-a"))
+            let coordinator = SyncCoordinator(
+                sync: gateway.historySync(dify: counting), lease: gateway.lease(holder: "replica-a"))
             async let first = coordinator.run()
             async let second = coordinator.run()
             let outcomes = try await [first, second]
             let reports = outcomes.compactMap { outcome -> SyncReport? in
-                switch outcome { case .ran(let report), .joined(let report): report; case .runningElsewhere: nil }
+                switch outcome {
+                case .ran(let report), .joined(let report): report;
+                case .runningElsewhere: nil
+                }
             }
             #expect(outcomes.filter { if case .joined = $0 { true } else { false } }.count == 1)
             #expect(reports.count == 2 && reports[0] == reports[1])
@@ -128,8 +141,10 @@ struct HistorySyncTests {
         try await GatewayHarness.with { gateway in
             try await gateway.seedKnownUsers(10, prefix: "r", conversations: 3, turns: 5)
             let slowDify = FlakyDify(live: gateway.liveDify)
-            let replicaA = SyncCoordinator(sync: gateway.historySync(dify: slowDify), lease: gateway.lease(holder: "replica-a"))
-            let replicaB = SyncCoordinator(sync: gateway.historySync(dify: slowDify), lease: gateway.lease(holder: "replica-b"))
+            let replicaA = SyncCoordinator(
+                sync: gateway.historySync(dify: slowDify), lease: gateway.lease(holder: "replica-a"))
+            let replicaB = SyncCoordinator(
+                sync: gateway.historySync(dify: slowDify), lease: gateway.lease(holder: "replica-b"))
             async let a = replicaA.run()
             try await Task.sleep(for: .milliseconds(5))
             async let b = replicaB.run()
@@ -144,7 +159,7 @@ struct HistorySyncTests {
     @Test func anExpiredLeaseOfACrashedReplicaIsTakenOver() async throws {
         try await GatewayHarness.with { gateway in
             var crashed = gateway.lease(holder: "crashed")
-            crashed.duration = -1   // already expired when taken, as if its holder died long ago
+            crashed.duration = -1  // already expired when taken, as if its holder died long ago
             #expect(try await crashed.acquire())
             let live = gateway.lease(holder: "live")
             #expect(try await live.acquire())
@@ -161,7 +176,9 @@ struct HistorySyncTests {
             #expect(try await gateway.call(.POST, "/v1/sync").status == 401)
             #expect(try await gateway.call(.POST, "/v1/sync", headers: [("X-API-Key", "wrong")]).status == 401)
             let token = try await gateway.token(system: "drillquiz", user: "ivy")
-            #expect(try await gateway.call(.POST, "/v1/sync", headers: [("Authorization", "Bearer \(token)")]).status == 401)
+            #expect(
+                try await gateway.call(.POST, "/v1/sync", headers: [("Authorization", "Bearer \(token)")]).status == 401
+            )
             let reply = try await gateway.call(.POST, "/v1/sync", headers: GatewayHarness.keyHeader)
             #expect(reply.status == 200)
             #expect(reply.object["conversations_synced"] as? Int == 2)
@@ -190,7 +207,9 @@ struct HistorySyncTests {
     }
 
     @Test func badSyncIntervalNamesTheVariable() {
-        #expect(throws: SettingsError.self) { try Settings.parse(environment: ["SYNC_INTERVAL": "soon"], isProduction: false) }
+        #expect(throws: SettingsError.self) {
+            try Settings.parse(environment: ["SYNC_INTERVAL": "soon"], isProduction: false)
+        }
         #expect((try? Settings.parse(environment: ["SYNC_INTERVAL": "off"], isProduction: false))?.syncInterval == nil)
         #expect((try? Settings.parse(environment: [:], isProduction: false))?.syncInterval == nil)
     }
@@ -208,7 +227,8 @@ struct HistorySyncTests {
             let messages = (0..<3).reversed().flatMap { turn in
                 ["assistant", "user"].map { role in
                     HistorySync.messageWrite(
-                        id: "m\(turn)_\(role)", conversationID: conversationID, user: user, role: role, content: "\(role) \(turn)",
+                        id: "m\(turn)_\(role)", conversationID: conversationID, user: user, role: role,
+                        content: "\(role) \(turn)",
                         position: turn, createdAt: second, at: second)
                 }
             }

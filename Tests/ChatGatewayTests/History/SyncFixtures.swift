@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+
 @testable import ChatGateway
 
 /// A live Dify client (to the harness's fake Dify over loopback) that can be told to fail some calls first:
@@ -22,7 +23,9 @@ final class FlakyDify: DifyClient, @unchecked Sendable {
 
     var conversationListings: Int { listingCalls.withLockedValue { $0 } }
 
-    func conversations(user: String, lastID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyConversation> {
+    func conversations(
+        user: String, lastID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyConversation> {
         listingCalls.withLockedValue { $0 += 1 }
         if let error = alwaysFailing[user] { throw error }
         let limited = rateLimited.withLockedValue { remaining -> Bool in
@@ -34,21 +37,32 @@ final class FlakyDify: DifyClient, @unchecked Sendable {
         return try await live.conversations(user: user, lastID: lastID, limit: limit, at: target)
     }
 
-    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer { try await live.sendMessage(request, to: target) }
+    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
+        try await live.sendMessage(request, to: target)
+    }
     func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
         try await live.streamMessage(request, to: target)
     }
-    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { try await live.stopMessage(taskID: taskID, user: user, at: target) }
-    func messages(conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget) async throws -> DifyPage<DifyMessage> {
+    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws {
+        try await live.stopMessage(taskID: taskID, user: user, at: target)
+    }
+    func messages(
+        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
+    ) async throws -> DifyPage<DifyMessage> {
         try await live.messages(conversationID: conversationID, user: user, firstID: firstID, limit: limit, at: target)
     }
     func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
         try await live.deleteConversation(conversationID, user: user, at: target)
     }
-    func renameConversation(_ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget) async throws -> DifyConversation {
-        try await live.renameConversation(conversationID, name: name, autoGenerate: autoGenerate, user: user, at: target)
+    func renameConversation(
+        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
+    ) async throws -> DifyConversation {
+        try await live.renameConversation(
+            conversationID, name: name, autoGenerate: autoGenerate, user: user, at: target)
     }
-    func sendFeedback(messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws {
+    func sendFeedback(
+        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget
+    ) async throws {
         try await live.sendFeedback(messageID: messageID, rating: rating, content: content, user: user, at: target)
     }
     func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
@@ -61,9 +75,12 @@ extension GatewayHarness {
     var liveDify: any DifyClient { HTTPDifyClient(http: HTTPClient.shared, timeout: .seconds(30)) }
 
     /// A sync over the harness's fake Dify, with small pages so pagination is exercised, and no real back-off.
-    func historySync(dify: (any DifyClient)? = nil, pageSize: Int = 7, delays: NIOLockedValueBox<[Duration]>? = nil) -> HistorySync {
+    func historySync(
+        dify: (any DifyClient)? = nil, pageSize: Int = 7, delays: NIOLockedValueBox<[Duration]>? = nil
+    ) -> HistorySync {
         var sync = HistorySync(
-            dify: dify ?? liveDify, targets: DifyTargetResolver(sharedBaseURL: URL(string: fake.baseURL), sharedAPIKey: Self.difyKey),
+            dify: dify ?? liveDify,
+            targets: DifyTargetResolver(sharedBaseURL: URL(string: fake.baseURL), sharedAPIKey: Self.difyKey),
             database: app.db, now: Date.init, logger: app.logger)
         sync.pageSize = pageSize
         sync.retry.sleep = { delay in delays?.withLockedValue { $0.append(delay) } }
@@ -84,6 +101,7 @@ extension GatewayHarness {
 
     /// Registers (system, user) as the chat page does, so the sync knows them.
     func register(_ system: String, _ user: String) async throws {
-        try await ConversationStore(database: app.db, now: Date.init).registerUser(CallerIdentity(systemID: system, userID: user))
+        try await ConversationStore(database: app.db, now: Date.init).registerUser(
+            CallerIdentity(systemID: system, userID: user))
     }
 }

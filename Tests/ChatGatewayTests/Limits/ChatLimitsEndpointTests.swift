@@ -1,24 +1,31 @@
 import FakeDify
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// `RATE_LIMIT_PER_USER`, `RATE_LIMIT_PER_KEY` and `MAX_STREAMS_PER_USER` on `POST /v1/chat`.
 @Suite("Chat limits", .timeLimit(.minutes(3)))
 struct ChatLimitsEndpointTests {
-    static func chat(_ gateway: GatewayHarness, user: String, headers: [(String, String)] = GatewayHarness.keyHeader) async throws -> GatewayHarness.Reply {
-        try await gateway.call(.POST, "/v1/chat", headers: headers, json: ["system_id": "drillquiz", "user_id": user, "message": "hi"])
+    static func chat(
+        _ gateway: GatewayHarness, user: String, headers: [(String, String)] = GatewayHarness.keyHeader
+    ) async throws -> GatewayHarness.Reply {
+        try await gateway.call(
+            .POST, "/v1/chat", headers: headers, json: ["system_id": "drillquiz", "user_id": user, "message": "hi"])
     }
 
     /// A JWT minted on the test clock: the gateway checks `iat` against that clock, not the wall clock.
     static func bearer(_ user: String, clock: TestClock) async throws -> [(String, String)] {
-        let token = try await ChatTokenService(secret: GatewayHarness.jwtSecret, now: clock.now).issue(systemID: "drillquiz", userID: user)
+        let token = try await ChatTokenService(secret: GatewayHarness.jwtSecret, now: clock.now).issue(
+            systemID: "drillquiz", userID: user)
         return [("Authorization", "Bearer \(token)")]
     }
 
     @Test func perUserLimitAnswers429ThenRecoversAfterTheWindow() async throws {
         let clock = TestClock()
-        try await GatewayHarness.with(adjust: { $0.rateLimitPerUser = RateLimit(count: 2, period: 60) }, dependencies: .init(now: clock.now)) { gateway in
+        try await GatewayHarness.with(
+            adjust: { $0.rateLimitPerUser = RateLimit(count: 2, period: 60) }, dependencies: .init(now: clock.now)
+        ) { gateway in
             #expect(try await Self.chat(gateway, user: "u1").status == 200)
             #expect(try await Self.chat(gateway, user: "u1").status == 200)
             let refused = try await Self.chat(gateway, user: "u1")
@@ -36,13 +43,16 @@ struct ChatLimitsEndpointTests {
 
     @Test func perKeyLimitCountsEveryUserOfTheKeyButNotTokens() async throws {
         let clock = TestClock()
-        try await GatewayHarness.with(adjust: {
-            $0.rateLimitPerUser = RateLimit(count: 2, period: 60)
-            $0.rateLimitPerKey = RateLimit(count: 3, period: 60)
-        }, dependencies: .init(now: clock.now)) { gateway in
+        try await GatewayHarness.with(
+            adjust: {
+                $0.rateLimitPerUser = RateLimit(count: 2, period: 60)
+                $0.rateLimitPerKey = RateLimit(count: 3, period: 60)
+            }, dependencies: .init(now: clock.now)
+        ) { gateway in
             #expect(try await Self.chat(gateway, user: "u1").status == 200)
             #expect(try await Self.chat(gateway, user: "u1").status == 200)
-            #expect(try await Self.chat(gateway, user: "u1").detail == "Too many requests for this user. Retry in 30 s.")
+            #expect(
+                try await Self.chat(gateway, user: "u1").detail == "Too many requests for this user. Retry in 30 s.")
             #expect(try await Self.chat(gateway, user: "u2").status == 200)
             let refused = try await Self.chat(gateway, user: "u3")
             #expect(refused.status == 429)
@@ -60,26 +70,34 @@ struct ChatLimitsEndpointTests {
             fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(1)),
             adjust: { $0.maxStreamsPerUser = 1 }
         ) { gateway in
-            let body: (String, String) -> [String: Any] = { ["system_id": "drillquiz", "user_id": $0, "message": $1, "stream": true] }
-            let first = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u1", "/tokens 20"))
+            let body: (String, String) -> [String: Any] = {
+                ["system_id": "drillquiz", "user_id": $0, "message": $1, "stream": true]
+            }
+            let first = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u1", "/tokens 20"))
             let start = try #require(try await first.next())
             #expect(start.name == "start")
-            let second = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u1", "/tokens 20"))
+            let second = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u1", "/tokens 20"))
             #expect(second.status == 429)
             #expect(second.detail == "Too many streaming answers at once: at most 1 per user. Wait for one to finish.")
             // Other users are not affected.
-            let other = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u2", "hi"))
+            let other = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u2", "hi"))
             #expect(try await other.readAll().last?.name == "done")
             let taskID = try #require(start.data["task_id"] as? String)
-            let stop = try await gateway.call(.POST, "/v1/chat/\(taskID)/stop", headers: GatewayHarness.keyHeader,
-                                              json: ["system_id": "drillquiz", "user_id": "u1"])
+            let stop = try await gateway.call(
+                .POST, "/v1/chat/\(taskID)/stop", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u1"])
             #expect(stop.status == 200)
             #expect(try await first.readAll().last?.name == "done")
             // The slot is given back once the answer has been read to its end.
             var again = 0
             for _ in 0..<50 {
-                again = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                                               json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi", "stream": true]).status
+                again = try await gateway.call(
+                    .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                    json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi", "stream": true]
+                ).status
                 if again == 200 { break }
                 try await Task.sleep(for: .milliseconds(20))
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// `MAX_HEADER_BYTES`: an oversized header block is 431 before any route runs; above NIO's own 80 KB parser limit
@@ -11,14 +12,17 @@ struct HeaderSizeLimitTests {
             // given: the default limit of 16384 bytes
             let big = [("X-Padding", String(repeating: "a", count: 17_000))]
             // when
-            let refused = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader + big,
-                                                 json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
+            let refused = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader + big,
+                json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
             // then
             #expect(refused.status == 431)
             #expect(refused.detail == "Request headers too large: at most 16384 bytes")
             #expect(try await gateway.messages(system: "drillquiz", user: "u1").isEmpty)
             #expect(try await gateway.call(.GET, "/health", headers: big).status == 431)
-            #expect(try await gateway.call(.GET, "/health", headers: [("X-Padding", String(repeating: "a", count: 15_000))]).status == 200)
+            #expect(
+                try await gateway.call(.GET, "/health", headers: [("X-Padding", String(repeating: "a", count: 15_000))])
+                    .status == 200)
             let document = OpenAPISchemaValidator(document: try OpenAPIConformanceTests.document())
             #expect(document.responseSchema(path: "/v1/chat", method: "POST", status: 431) != nil)
             #expect(document.responseSchema(path: "/health", method: "GET", status: 431) != nil)
@@ -41,14 +45,18 @@ struct HeaderSizeLimitTests {
             let port = try #require(gateway.app.http.server.shared.localAddress?.port)
             // Between MAX_HEADER_BYTES and NIO's limit: an ordinary 431 answer.
             let mid = try RawHTTPConnection(port: port)
-            mid.sendRaw("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: \(String(repeating: "a", count: 60_000))\r\n\r\n")
+            mid.sendRaw(
+                "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: \(String(repeating: "a", count: 60_000))\r\n\r\n"
+            )
             await mid.read(until: "\r\n\r\n")
             #expect(mid.received.hasPrefix("HTTP/1.1 431"))
             mid.close()
             // Above 80 KB NIO's parser gives up: the connection is closed at once, with no answer and no hang.
             let huge = try RawHTTPConnection(port: port)
             let started = ContinuousClock.now
-            huge.sendRaw("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: \(String(repeating: "a", count: 100_000))\r\n\r\n")
+            huge.sendRaw(
+                "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: \(String(repeating: "a", count: 100_000))\r\n\r\n"
+            )
             await huge.read(until: "\r\n\r\n")
             #expect(ContinuousClock.now - started < .seconds(5), "the connection should be closed, not left hanging")
             #expect(huge.received.isEmpty)

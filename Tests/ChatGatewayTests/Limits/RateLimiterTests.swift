@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 @Suite("RateLimiter", .timeLimit(.minutes(3)))

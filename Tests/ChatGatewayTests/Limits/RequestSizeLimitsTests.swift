@@ -1,11 +1,14 @@
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// The body, message and `inputs` bounds at their edges; `ChatEndpointTests` has the everyday cases.
 @Suite("Request size limits", .timeLimit(.minutes(3)))
 struct RequestSizeLimitsTests {
-    static func chat(_ gateway: GatewayHarness, message: String = "hi", inputs: Any? = nil) async throws -> GatewayHarness.Reply {
+    static func chat(
+        _ gateway: GatewayHarness, message: String = "hi", inputs: Any? = nil
+    ) async throws -> GatewayHarness.Reply {
         var body: [String: Any] = ["system_id": "drillquiz", "user_id": "u1", "message": message]
         body["inputs"] = inputs
         return try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: body)
@@ -40,10 +43,13 @@ struct RequestSizeLimitsTests {
     @Test func pathologicallyDeepJSONIsRefusedNotACrash() async throws {
         try await GatewayHarness.with { gateway in
             let depth = 60_000
-            let body = #"{"system_id": "drillquiz", "user_id": "u1", "message": "hi", "inputs": {"a": "#
+            let body =
+                #"{"system_id": "drillquiz", "user_id": "u1", "message": "hi", "inputs": {"a": "#
                 + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}}"
-            let reply = try await gateway.call(.POST, "/v1/chat", headers: [("X-API-Key", GatewayHarness.apiKey), ("Content-Type", "application/json")],
-                                               rawBody: Data(body.utf8))
+            let reply = try await gateway.call(
+                .POST, "/v1/chat",
+                headers: [("X-API-Key", GatewayHarness.apiKey), ("Content-Type", "application/json")],
+                rawBody: Data(body.utf8))
             #expect(reply.status == 422)
             #expect(try await gateway.messages(system: "drillquiz", user: "u1").isEmpty)
             #expect(try await gateway.call(.GET, "/health").status == 200)

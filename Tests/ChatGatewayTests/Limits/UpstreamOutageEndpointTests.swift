@@ -1,15 +1,19 @@
 import FakeDify
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// A dead Dify must not take the gateway down: after `DIFY_CIRCUIT_FAILURES` failures in a row its calls answer 503
 /// at once, every message is still stored (failed), and the first call after the cool-down finds out whether it is back.
 @Suite("Dify outages", .timeLimit(.minutes(3)))
 struct UpstreamOutageEndpointTests {
-    static func chat(_ gateway: GatewayHarness, _ message: String, stream: Bool = false) async throws -> GatewayHarness.Reply {
-        try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                               json: ["system_id": "drillquiz", "user_id": "u1", "message": message, "stream": stream])
+    static func chat(
+        _ gateway: GatewayHarness, _ message: String, stream: Bool = false
+    ) async throws -> GatewayHarness.Reply {
+        try await gateway.call(
+            .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+            json: ["system_id": "drillquiz", "user_id": "u1", "message": message, "stream": stream])
     }
 
     /// Nobody listens on the discard port, and no ephemeral bind can take it (`ChatUpstreamFailureTests` uses it too).
@@ -19,13 +23,17 @@ struct UpstreamOutageEndpointTests {
     /// the kernel's ephemeral range: every other server in the suite binds port 0, so none can be handed this port
     /// while it is free (an ephemeral one was, once, in CI: the "dead" Dify answered 404).
     static func deadPort() async throws -> Int {
-        let ephemeralStart = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+        let ephemeralStart =
+            (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
             .flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } } ?? 32768
         let candidates = max(1024, ephemeralStart - 8000)..<ephemeralStart
         for _ in 0..<20 {
             let port = Int.random(in: candidates)
             // Binding proves the port is free right now; a port some other program holds is skipped.
-            guard let server = try? await FakeDifyServer.start(port: port, store: FakeDifyStore(options: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey]))) else { continue }
+            guard
+                let server = try? await FakeDifyServer.start(
+                    port: port, store: FakeDifyStore(options: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])))
+            else { continue }
             try await server.shutdown()
             return port
         }
@@ -37,11 +45,13 @@ struct UpstreamOutageEndpointTests {
     @Test func deadDifyOpensTheBreakerAnswers503FastKeepsMessagesAndRecovers() async throws {
         let clock = TestClock()
         let port = try await Self.deadPort()
-        try await GatewayHarness.with(adjust: {
-            $0.difyBaseURL = URL(string: "http://127.0.0.1:\(port)")
-            $0.difyCircuitFailures = 2
-            $0.difyCircuitCooldown = .seconds(30)
-        }, dependencies: .init(now: clock.now)) { gateway in
+        try await GatewayHarness.with(
+            adjust: {
+                $0.difyBaseURL = URL(string: "http://127.0.0.1:\(port)")
+                $0.difyCircuitFailures = 2
+                $0.difyCircuitCooldown = .seconds(30)
+            }, dependencies: .init(now: clock.now)
+        ) { gateway in
             // given: two chats that find Dify down (a blocking one and a stream), each ended by the 3 s connect timeout
             let started = ContinuousClock.now
             async let blocking = Self.chat(gateway, "first")
@@ -65,7 +75,10 @@ struct UpstreamOutageEndpointTests {
             let stored = try await gateway.messages(system: "drillquiz", user: "u1")
             #expect(stored.count == 4)
             #expect(stored.allSatisfy { $0.status == .failed })
-            #expect(stored.filter { $0.content == "while open" }.allSatisfy { $0.error == "Dify is unavailable (2 failures in a row); retrying in 30 s" })
+            #expect(
+                stored.filter { $0.content == "while open" }.allSatisfy {
+                    $0.error == "Dify is unavailable (2 failures in a row); retrying in 30 s"
+                })
 
             // The history sync lists the open breaker as this user's failure and carries on.
             let sync = try await gateway.call(.POST, "/v1/sync", headers: GatewayHarness.keyHeader)
@@ -73,10 +86,12 @@ struct UpstreamOutageEndpointTests {
             let errors = sync.object["errors"] as? [[String: Any]] ?? []
             #expect(errors.count == 1)
             #expect(errors.first?["user_id"] as? String == "u1")
-            #expect((errors.first?["detail"] as? String)?.hasPrefix("Dify is unavailable (2 failures in a row)") == true)
+            #expect(
+                (errors.first?["detail"] as? String)?.hasPrefix("Dify is unavailable (2 failures in a row)") == true)
 
             // Dify comes back: after the cool-down the trial call gets through and closes the breaker.
-            let revived = try await FakeDifyServer.start(port: port, store: FakeDifyStore(options: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])))
+            let revived = try await FakeDifyServer.start(
+                port: port, store: FakeDifyStore(options: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])))
             clock.advance(by: 30)
             let trial = try await Self.chat(gateway, "back?")
             #expect(trial.status == 200)
@@ -87,10 +102,12 @@ struct UpstreamOutageEndpointTests {
 
     @Test func aFailedTrialReopensTheBreaker() async throws {
         let clock = TestClock()
-        try await GatewayHarness.with(adjust: {
-            $0.difyBaseURL = Self.deadDify
-            $0.difyCircuitFailures = 1
-        }, dependencies: .init(now: clock.now)) { gateway in
+        try await GatewayHarness.with(
+            adjust: {
+                $0.difyBaseURL = Self.deadDify
+                $0.difyCircuitFailures = 1
+            }, dependencies: .init(now: clock.now)
+        ) { gateway in
             #expect(try await Self.chat(gateway, "one").status == 502)
             #expect(try await Self.chat(gateway, "two").status == 503)
             clock.advance(by: 30)
@@ -103,9 +120,11 @@ struct UpstreamOutageEndpointTests {
     /// Dify's own error answers mean Dify is up; only what a proxy says for a dead Dify (502/503/504) counts.
     @Test func difyErrorAnswersDoNotOpenTheBreakerButProxy502sDo() async throws {
         try await GatewayHarness.with(adjust: { $0.difyCircuitFailures = 2 }) { gateway in
-            for fault in [FakeDifyFault.httpError(status: 500, code: "internal_server_error", message: "boom"),
-                          .httpError(status: 400, code: "provider_not_initialize", message: "no provider"),
-                          .httpError(status: 429, code: "too_many_requests", message: "slow down")] {
+            for fault in [
+                FakeDifyFault.httpError(status: 500, code: "internal_server_error", message: "boom"),
+                .httpError(status: 400, code: "provider_not_initialize", message: "no provider"),
+                .httpError(status: 429, code: "too_many_requests", message: "slow down"),
+            ] {
                 await gateway.fake.store.setFault(fault)
                 for _ in 0..<3 { #expect(try await Self.chat(gateway, "hi").status == 502) }
             }
@@ -114,11 +133,13 @@ struct UpstreamOutageEndpointTests {
             #expect(try await Self.chat(gateway, "hi").status == 502)
             #expect(try await Self.chat(gateway, "hi").status == 503)
             // Other calls to the same Dify fail fast too, with the same answer.
-            let listing = try await gateway.call(.GET, "/v1/conversations?system_id=drillquiz&user_id=u1", headers: GatewayHarness.keyHeader)
+            let listing = try await gateway.call(
+                .GET, "/v1/conversations?system_id=drillquiz&user_id=u1", headers: GatewayHarness.keyHeader)
             #expect(listing.status == 503)
             #expect(listing.detail?.hasPrefix("Dify is unavailable (2 failures in a row)") == true)
             let document = OpenAPISchemaValidator(document: try OpenAPIConformanceTests.document())
-            let schema = try #require(document.responseSchema(path: "/v1/conversations", method: "GET", status: 503) ?? nil)
+            let schema = try #require(
+                document.responseSchema(path: "/v1/conversations", method: "GET", status: 503) ?? nil)
             #expect(document.problems(try listing.json(), against: schema).isEmpty)
         }
     }
@@ -131,8 +152,9 @@ struct UpstreamOutageEndpointTests {
         }) { gateway in
             #expect(try await Self.chat(gateway, "one").status == 502)
             #expect(try await Self.chat(gateway, "two").status == 503)
-            let other = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                                               json: ["system_id": "coin-tutor", "user_id": "u1", "message": "hi"])
+            let other = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "coin-tutor", "user_id": "u1", "message": "hi"])
             #expect(other.status == 200)
         }
     }

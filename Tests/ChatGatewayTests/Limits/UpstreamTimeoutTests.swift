@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import FakeDify
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// The bounds on how long and how many: `DIFY_STREAM_IDLE_TIMEOUT`, the connect timeout and `DIFY_MAX_CONNECTIONS`.
@@ -13,11 +14,13 @@ struct UpstreamTimeoutTests {
 
     @Test func aDifyStreamSilentForTheIdleTimeoutIsBrokenAndStoredAsFailed() async throws {
         try await GatewayHarness.with(
-            fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(3), pingInterval: .zero),
+            fakeOptions: FakeDifyOptions(
+                apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(3), pingInterval: .zero),
             adjust: { $0.difyStreamIdleTimeout = .seconds(1) }
         ) { gateway in
             // when: Dify sends its head, then stays silent for longer than the idle timeout
-            let stream = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 3"))
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 3"))
             let events = try await stream.readAll()
             // then
             let last = try #require(events.last)
@@ -30,10 +33,12 @@ struct UpstreamTimeoutTests {
 
     @Test func pingsKeepASlowStreamAlive() async throws {
         try await GatewayHarness.with(
-            fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(1500), pingInterval: .milliseconds(300)),
+            fakeOptions: FakeDifyOptions(
+                apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(1500), pingInterval: .milliseconds(300)),
             adjust: { $0.difyStreamIdleTimeout = .seconds(1) }
         ) { gateway in
-            let stream = try await SSETestClient.open(gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 2"))
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 2"))
             #expect(try await stream.readAll().last?.name == "done")
         }
     }

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// `GET /chat` and `GET /chat-api`: who may open the page, what it answers otherwise, and its headers.
@@ -26,8 +27,10 @@ struct ChatPageEndpointTests {
         try await GatewayHarness.with { gateway in
             let reply = try await gateway.call(.GET, "/chat?token=\(try await gateway.token())")
             let csp = try #require(reply.headers.first(name: "Content-Security-Policy"))
-            for directive in ["default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-                              "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors *"] {
+            for directive in [
+                "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+                "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors *",
+            ] {
                 #expect(csp.contains(directive), "CSP lacks \(directive)")
             }
             #expect(!csp.contains("unsafe-inline"))
@@ -40,12 +43,16 @@ struct ChatPageEndpointTests {
             #expect(scripts.count == 2)
             #expect(scripts.allSatisfy { $0.hasPrefix(#" src="/chat-assets/"#) })
             #expect(reply.text.range(of: #"\son[a-z]+="#, options: .regularExpression) == nil)
-            #expect(!reply.text.contains("http://") && !reply.text.contains("https://"), "the page must not load anything from another host")
+            #expect(
+                !reply.text.contains("http://") && !reply.text.contains("https://"),
+                "the page must not load anything from another host")
         }
     }
 
     @Test func framingIsLimitedToTheAllowedOriginsWhenSet() async throws {
-        try await GatewayHarness.with(adjust: { $0.allowedChatTokenOrigins = ["https://lms.example", "http://localhost:8080"] }) { gateway in
+        try await GatewayHarness.with(adjust: {
+            $0.allowedChatTokenOrigins = ["https://lms.example", "http://localhost:8080"]
+        }) { gateway in
             let reply = try await gateway.call(.GET, "/chat?token=\(try await gateway.token())&embed=1")
             let csp = try #require(reply.headers.first(name: "Content-Security-Policy"))
             #expect(csp.contains("frame-ancestors 'self' https://lms.example http://localhost:8080"))
@@ -69,14 +76,20 @@ struct ChatPageEndpointTests {
     ])
     func aBadTokenGetsTheFriendlyErrorPage(kind: String, status: Int, text: String) async throws {
         let past = Date().addingTimeInterval(-60)
-        let token: String? = switch kind {
-        case "expired": try await ChatTokenService(secret: GatewayHarness.jwtSecret, now: { past.addingTimeInterval(-86_400) })
-            .issue(systemID: "drillquiz", userID: "u1")
-        case "forged": try await ChatTokenService(secret: "another-secret").issue(systemID: "drillquiz", userID: "u1")
-        case "unsigned": TestTokens.unsigned(["system_id": "drillquiz", "user_id": "u1", "exp": Date().timeIntervalSince1970 + 3600])
-        case "garbage": "not.a.jwt"
-        default: nil
-        }
+        let token: String? =
+            switch kind {
+            case "expired":
+                try await ChatTokenService(secret: GatewayHarness.jwtSecret, now: { past.addingTimeInterval(-86_400) })
+                    .issue(systemID: "drillquiz", userID: "u1")
+            case "forged":
+                try await ChatTokenService(secret: "another-secret").issue(systemID: "drillquiz", userID: "u1")
+            case "unsigned":
+                TestTokens.unsigned([
+                    "system_id": "drillquiz", "user_id": "u1", "exp": Date().timeIntervalSince1970 + 3600,
+                ])
+            case "garbage": "not.a.jwt"
+            default: nil
+            }
         try await GatewayHarness.with { gateway in
             let reply = try await gateway.call(.GET, "/chat" + (token.map { "?token=\($0)" } ?? ""))
             #expect(reply.status == status)
@@ -92,7 +105,8 @@ struct ChatPageEndpointTests {
 
     @Test func aSystemThatIsNotAllowedIs403() async throws {
         try await GatewayHarness.with(adjust: { $0.allowedSystemIDs = ["cointutor"] }) { gateway in
-            let reply = try await gateway.call(.GET, "/chat?token=\(try await gateway.token(system: "drillquiz"))&lang=es")
+            let reply = try await gateway.call(
+                .GET, "/chat?token=\(try await gateway.token(system: "drillquiz"))&lang=es")
             #expect(reply.status == 403)
             #expect(reply.text.contains("El chat no está disponible para esta cuenta."))
         }

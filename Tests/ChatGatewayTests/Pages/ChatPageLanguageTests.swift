@@ -1,16 +1,18 @@
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// The page's language: `lang`, else `Accept-Language`, else English; `<html lang>` and the texts follow it.
 @Suite("Chat page language", .timeLimit(.minutes(3)))
 struct ChatPageLanguageTests {
-    @Test(arguments: [
-        ("ko", nil, "ko"), ("ko-KR", nil, "ko"), ("JA", nil, "ja"), ("zh_CN", nil, "zh"),
-        (nil, "es-ES,es;q=0.9,en;q=0.8", "es"), (nil, "fr-FR, ja;q=0.9, en;q=0.8", "ja"),
-        (nil, "en;q=0.2, zh-TW;q=0.7", "zh"), (nil, "ko;q=0, ja", "ja"), ("fr", "ko-KR", "ko"),
-        (nil, "fr, de", "en"), (nil, nil, "en"), ("", "", "en"),
-    ] as [(String?, String?, String)])
+    @Test(
+        arguments: [
+            ("ko", nil, "ko"), ("ko-KR", nil, "ko"), ("JA", nil, "ja"), ("zh_CN", nil, "zh"),
+            (nil, "es-ES,es;q=0.9,en;q=0.8", "es"), (nil, "fr-FR, ja;q=0.9, en;q=0.8", "ja"),
+            (nil, "en;q=0.2, zh-TW;q=0.7", "zh"), (nil, "ko;q=0, ja", "ja"), ("fr", "ko-KR", "ko"),
+            (nil, "fr, de", "en"), (nil, nil, "en"), ("", "", "en"),
+        ] as [(String?, String?, String)])
     func negotiation(requested: String?, acceptLanguage: String?, expected: String) {
         #expect(PageLanguage.negotiate(requested: requested, acceptLanguage: acceptLanguage) == expected)
     }

@@ -1,11 +1,14 @@
 import Foundation
 import Testing
+
 @testable import ChatGateway
 
 /// The page's own files and `/widget.js`, all served by the gateway.
 @Suite("Chat page assets and widget", .timeLimit(.minutes(3)))
 struct PageAssetsTests {
-    @Test(arguments: [("chat.css", "text/css"), ("chat.js", "application/javascript"), ("markdown.js", "application/javascript")])
+    @Test(arguments: [
+        ("chat.css", "text/css"), ("chat.js", "application/javascript"), ("markdown.js", "application/javascript"),
+    ])
     func assetsAreServed(file: String, type: String) async throws {
         try await GatewayHarness.with { gateway in
             let reply = try await gateway.call(.GET, "/chat-assets/\(file)")
@@ -29,7 +32,8 @@ struct PageAssetsTests {
         try await GatewayHarness.with { gateway in
             for file in ["markdown.js", "chat.js"] {
                 let script = try await gateway.call(.GET, "/chat-assets/\(file)").text
-                for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"] {
+                for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"]
+                {
                     #expect(!script.contains(sink), "\(file) uses \(sink)")
                 }
             }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import Vapor
+
 @testable import ChatGateway
 
 /// The page's URL carries the token; no log line may.
@@ -16,10 +17,14 @@ struct PageLoggingTests {
             #expect(try await gateway.call(.GET, "/chat?token=\(token)&lang=ko").status == 200)
             #expect(try await gateway.call(.GET, "/chat-api?token=\(forged)").status == 401)
             #expect(try await gateway.call(.GET, "/v1/conversations?token=\(token)").status == 200)
-            #expect(try await gateway.call(.GET, "/v1/conversations", headers: [("Authorization", "Bearer \(token)")]).status == 200)
+            #expect(
+                try await gateway.call(.GET, "/v1/conversations", headers: [("Authorization", "Bearer \(token)")])
+                    .status == 200)
             let lines = capture.lines
             #expect(lines.contains { $0.contains("/chat-api") }, "the capture saw no request: \(lines)")
-            for secret in [token, forged] + (token.split(separator: ".") + forged.split(separator: ".")).map(String.init) {
+            for secret in [token, forged]
+                + (token.split(separator: ".") + forged.split(separator: ".")).map(String.init)
+            {
                 #expect(!lines.contains { $0.contains(secret) })
             }
         }
@@ -47,6 +52,7 @@ struct CapturingLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        capture.append("\(event.level) \(event.message) \(all.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))")
+        capture.append(
+            "\(event.level) \(event.message) \(all.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))")
     }
 }

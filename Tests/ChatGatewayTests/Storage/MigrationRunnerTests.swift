@@ -2,13 +2,16 @@ import Fluent
 import SQLKit
 import Testing
 import Vapor
+
 @testable import ChatGateway
 
 @Suite("Migrations", .timeLimit(.minutes(3)))
 struct MigrationRunnerTests {
     /// Replicas starting at the same moment on one PostgreSQL database: without the advisory lock both would
     /// try to create the same tables and one would fail.
-    @Test(.enabled(if: TestDatabase.postgresURL != nil, "needs a PostgreSQL server: set TEST_DATABASE_URL (.ci/run does)"))
+    @Test(
+        .enabled(if: TestDatabase.postgresURL != nil, "needs a PostgreSQL server: set TEST_DATABASE_URL (.ci/run does)")
+    )
     func replicasStartingTogetherMigrateOnce() async throws {
         let database = try await TestDatabase.make()
         let settings = try GatewayHarness.settings(fakeURL: "http://127.0.0.1:9", database: database.settings)
@@ -21,7 +24,9 @@ struct MigrationRunnerTests {
         }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for app in apps { group.addTask { try await MigrationRunner(database: settings.database).run(on: app) } }
+                for app in apps {
+                    group.addTask { try await MigrationRunner(database: settings.database).run(on: app) }
+                }
                 try await group.waitForAll()
             }
             let rows = try await (apps[0].db as! any SQLDatabase).raw("SELECT name FROM _fluent_migrations").all()
@@ -38,7 +43,9 @@ struct MigrationRunnerTests {
     @Test func migratingTwiceChangesNothing() async throws {
         try await GatewayHarness.with { gateway in
             try await MigrationRunner(database: gateway.settings.database).run(on: gateway.app)
-            let rows = try await (gateway.app.db as! any SQLDatabase).raw("SELECT count(*) AS n FROM _fluent_migrations").first()
+            let rows = try await (gateway.app.db as! any SQLDatabase).raw(
+                "SELECT count(*) AS n FROM _fluent_migrations"
+            ).first()
             #expect(try rows?.decode(column: "n", as: Int.self) == GatewayMigrationsCount.expected)
         }
     }

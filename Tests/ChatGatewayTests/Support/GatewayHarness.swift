@@ -6,6 +6,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import Vapor
+
 @testable import ChatGateway
 
 /// A gateway on a loopback port in front of a `FakeDify` on another, both real HTTP servers,
@@ -22,17 +23,19 @@ struct GatewayHarness {
 
     /// The gateway's settings as production parses them, from the environment a test deployment would have.
     static func settings(fakeURL: String, database: Settings.Database) throws -> Settings {
-        let databaseURL = switch database {
-        case .sqlite(let path): "sqlite:///" + path
-        case .postgres(let url): url
-        }
-        return try Settings.parse(environment: [
-            "DIFY_BASE_URL": fakeURL, "DIFY_API_KEY": difyKey, "DIFY_TIMEOUT": "30", "DIFY_MAX_CONNECTIONS": "64",
-            "DIFY_STREAM_IDLE_TIMEOUT": "30", "CHAT_GATEWAY_JWT_SECRET": jwtSecret, "CHAT_GATEWAY_API_KEY": apiKey,
-            "DATABASE_URL": databaseURL, "HOST": "127.0.0.1", "PORT": "0",
-            // Tests run in parallel against one PostgreSQL server.
-            "DATABASE_POOL_SIZE": "2",
-        ], isProduction: false)
+        let databaseURL =
+            switch database {
+            case .sqlite(let path): "sqlite:///" + path
+            case .postgres(let url): url
+            }
+        return try Settings.parse(
+            environment: [
+                "DIFY_BASE_URL": fakeURL, "DIFY_API_KEY": difyKey, "DIFY_TIMEOUT": "30", "DIFY_MAX_CONNECTIONS": "64",
+                "DIFY_STREAM_IDLE_TIMEOUT": "30", "CHAT_GATEWAY_JWT_SECRET": jwtSecret, "CHAT_GATEWAY_API_KEY": apiKey,
+                "DATABASE_URL": databaseURL, "HOST": "127.0.0.1", "PORT": "0",
+                // Tests run in parallel against one PostgreSQL server.
+                "DATABASE_POOL_SIZE": "2",
+            ], isProduction: false)
     }
 
     /// Runs `body` against a fresh gateway; `adjust` changes the settings first. With `logs`, every log line from
@@ -54,7 +57,7 @@ struct GatewayHarness {
         do {
             try await configure(app, settings: settings, dependencies: dependencies)
             try await MigrationRunner(database: settings.database).run(on: app)
-            try await app.asyncBoot()   // lifecycle handlers: SQLite tuning, the sync schedule
+            try await app.asyncBoot()  // lifecycle handlers: SQLite tuning, the sync schedule
             try await app.server.start(address: .hostname("127.0.0.1", port: 0))
             let port = app.http.server.shared.localAddress!.port!
             let harness = GatewayHarness(app: app, fake: fake, baseURL: "http://127.0.0.1:\(port)", settings: settings)
@@ -87,7 +90,9 @@ struct GatewayHarness {
     }
 
     /// A real HTTP request to the gateway.
-    func call(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], json: Any? = nil, rawBody: Data? = nil) async throws -> Reply {
+    func call(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], json: Any? = nil, rawBody: Data? = nil
+    ) async throws -> Reply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -109,6 +114,8 @@ struct GatewayHarness {
     }
 
     func messages(system: String, user: String) async throws -> [StoredMessage] {
-        try await StoredMessage.query(on: app.db).filter(\.$systemID == system).filter(\.$userID == user).sort(\.$createdAt).all()
+        try await StoredMessage.query(on: app.db).filter(\.$systemID == system).filter(\.$userID == user).sort(
+            \.$createdAt
+        ).all()
     }
 }

@@ -32,7 +32,8 @@ final class SSETestClient: @unchecked Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        return SSETestClient(status: Int(response.status.code), headers: response.headers, iterator: response.body.makeAsyncIterator())
+        return SSETestClient(
+            status: Int(response.status.code), headers: response.headers, iterator: response.body.makeAsyncIterator())
     }
 
     /// The next event, or nil at the end of the stream. Comments (keep-alives) are skipped but kept in `rawText`.
@@ -44,8 +45,11 @@ final class SSETestClient: @unchecked Sendable {
                 var name = "message"
                 var data = ""
                 for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
-                    if line.hasPrefix("event: ") { name = String(line.dropFirst(7)) }
-                    else if line.hasPrefix("data: ") { data += line.dropFirst(6) }
+                    if line.hasPrefix("event: ") {
+                        name = String(line.dropFirst(7))
+                    } else if line.hasPrefix("data: ") {
+                        data += line.dropFirst(6)
+                    }
                 }
                 if data.isEmpty { continue }
                 let object = try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] ?? [:]

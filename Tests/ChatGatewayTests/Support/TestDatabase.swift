@@ -2,6 +2,7 @@ import FluentPostgresDriver
 import Foundation
 import Logging
 import NIOPosix
+
 @testable import ChatGateway
 
 /// Where a test's gateway keeps its tables: a throwaway SQLite file by default, or, when `TEST_DATABASE_URL`
@@ -25,7 +26,9 @@ struct TestDatabase: Sendable {
 
     static func make() async throws -> TestDatabase {
         guard let serverURL = postgresURL else {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-test-\(UUID().uuidString).db").path
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "gateway-test-\(UUID().uuidString).db"
+            ).path
             return TestDatabase(settings: .sqlite(path: path)) {
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             }
@@ -53,7 +56,8 @@ struct TestDatabase: Sendable {
     private static func admin(_ serverURL: String, _ sql: String) async throws {
         let configuration = try SQLPostgresConfiguration(url: serverURL).coreConfiguration
         let connection = try await PostgresConnection.connect(
-            on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: Logger(label: "test-database")
+            on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1,
+            logger: Logger(label: "test-database")
         ).get()
         defer { Task { try? await connection.close() } }
         do {

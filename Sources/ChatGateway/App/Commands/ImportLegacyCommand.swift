@@ -6,7 +6,9 @@ import Vapor
 /// one line per legacy table and a total. Safe to repeat: a second run adds nothing.
 struct ImportLegacyCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Argument(name: "source", help: "The Python gateway's database: a SQLite file, sqlite:///path, or postgres://user:pass@host:5432/db")
+        @Argument(
+            name: "source",
+            help: "The Python gateway's database: a SQLite file, sqlite:///path, or postgres://user:pass@host:5432/db")
         var source: String
     }
 

@@ -4,7 +4,9 @@ import Vapor
 /// Exits non-zero when some users could not be synced.
 struct SyncCommand: AsyncCommand {
     struct Signature: CommandSignature {}
-    var help: String { "Copies every known user's conversations and messages from Dify into the gateway's tables, once." }
+    var help: String {
+        "Copies every known user's conversations and messages from Dify into the gateway's tables, once."
+    }
 
     let makeSync: @Sendable (Application) -> HistorySync
     let migrations: MigrationRunner
@@ -17,7 +19,8 @@ struct SyncCommand: AsyncCommand {
             console.output("\rusers synced: \(done)/\(total)".consoleText(), newLine: false)
         }
         console.print("")
-        console.print("""
+        console.print(
+            """
             users \(report.users), conversations synced \(report.conversationsSynced), skipped (unchanged) \(report.conversationsSkipped), \
             marked deleted \(report.conversationsDeleted); messages added \(report.messagesAdded), updated \(report.messagesUpdated); \
             \(report.durationMS) ms

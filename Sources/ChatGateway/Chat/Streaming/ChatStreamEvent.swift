@@ -38,20 +38,30 @@ enum ChatStreamEvent: Sendable, Equatable {
         func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
         switch self {
         case .start(let conversationID, let messageID, let taskID):
-            return ["conversation_id": .string(conversationID), "message_id": .string(messageID), "task_id": optional(taskID)]
+            return [
+                "conversation_id": .string(conversationID), "message_id": .string(messageID),
+                "task_id": optional(taskID),
+            ]
         case .delta(let text):
             return ["text": .string(text)]
         case .replace(let answer):
             return ["answer": .string(answer)]
         case .file(let id, let type, let url, let belongsTo):
-            return ["id": optional(id), "type": optional(type), "url": optional(url), "belongs_to": optional(belongsTo)]
+            return [
+                "id": optional(id), "type": optional(type), "url": optional(url), "belongs_to": optional(belongsTo),
+            ]
         case .thought(let thought):
             return ["thought": thought]
         case .progress(let event, let title, let nodeType, let status):
-            return ["step": .string(event), "title": optional(title), "node_type": optional(nodeType), "status": optional(status)]
+            return [
+                "step": .string(event), "title": optional(title), "node_type": optional(nodeType),
+                "status": optional(status),
+            ]
         case .done(let conversationID, let messageID, let answer, let metadata, let stopped):
-            return ["conversation_id": .string(conversationID), "message_id": .string(messageID), "answer": .string(answer),
-                    "metadata": metadata, "stopped": .bool(stopped)]
+            return [
+                "conversation_id": .string(conversationID), "message_id": .string(messageID), "answer": .string(answer),
+                "metadata": metadata, "stopped": .bool(stopped),
+            ]
         case .error(let status, let detail, let code):
             return ["status": .number(Double(status)), "detail": .string(detail), "code": optional(code)]
         }

@@ -22,7 +22,9 @@ actor ChatStreamRegistry {
         }
     }
 
-    nonisolated func register(taskID: String, session: ChatStreamSession) { sessions.withLockedValue { $0[taskID] = session } }
+    nonisolated func register(taskID: String, session: ChatStreamSession) {
+        sessions.withLockedValue { $0[taskID] = session }
+    }
     nonisolated func unregister(taskID: String) { sessions.withLockedValue { $0[taskID] = nil } }
     nonisolated func session(forTask taskID: String) -> ChatStreamSession? { sessions.withLockedValue { $0[taskID] } }
     var activeCount: Int { running.count }

@@ -41,7 +41,9 @@ struct ChatStreamRelay: Sendable {
         var settled = false
         do {
             for try await event in events {
-                if turn == nil, let ids = event.ids, let conversationID = ids.conversationID, let messageID = ids.messageID {
+                if turn == nil, let ids = event.ids, let conversationID = ids.conversationID,
+                    let messageID = ids.messageID
+                {
                     turn = started(conversationID: conversationID, messageID: messageID, taskID: ids.taskID)
                 }
                 // After message_end or error, the rest of the stream is drained and ignored.
@@ -49,9 +51,13 @@ struct ChatStreamRelay: Sendable {
                 settled = true
                 await conclude(ending, turn: turn)
             }
-            if !settled { await conclude(.failed(.malformedResponse("the stream ended before message_end")), turn: turn) }
+            if !settled {
+                await conclude(.failed(.malformedResponse("the stream ended before message_end")), turn: turn)
+            }
         } catch {
-            if !settled { await conclude(.failed(error as? DifyError ?? .unreachable(String(describing: error))), turn: turn) }
+            if !settled {
+                await conclude(.failed(error as? DifyError ?? .unreachable(String(describing: error))), turn: turn)
+            }
         }
     }
 
@@ -77,7 +83,7 @@ struct ChatStreamRelay: Sendable {
         case .malformed(let reason):
             logger.warning("ignored a malformed Dify stream event", metadata: ["reason": .string(reason)])
         case .ping, .other:
-            break   // keep-alives, TTS audio and unknown future events: nothing a text client needs
+            break  // keep-alives, TTS audio and unknown future events: nothing a text client needs
         }
         return nil
     }
@@ -92,9 +98,11 @@ struct ChatStreamRelay: Sendable {
                 try await store.recordStreamStarted(
                     conversationID: conversationID, messageID: messageID, taskID: taskID, for: pending, caller: caller)
             } catch {
-                logger.error("could not record a stream's start", metadata: [
-                    "conversation_id": .string(conversationID), "error": .string("\(type(of: error))"),
-                ])
+                logger.error(
+                    "could not record a stream's start",
+                    metadata: [
+                        "conversation_id": .string(conversationID), "error": .string("\(type(of: error))"),
+                    ])
             }
         }
         return Turn(conversationID: conversationID, messageID: messageID, startRecorded: recording)
@@ -111,17 +119,20 @@ struct ChatStreamRelay: Sendable {
     }
 
     private func record(_ ending: Ending, turn: Turn?, stopped: Bool) async {
-        let (status, reason): (StoredMessage.Status, String?) = switch ending {
-        case .completed: (stopped ? .stopped : .complete, nil)
-        case .failed(let error): (.failed, error.summary)
-        }
+        let (status, reason): (StoredMessage.Status, String?) =
+            switch ending {
+            case .completed: (stopped ? .stopped : .complete, nil)
+            case .failed(let error): (.failed, error.summary)
+            }
         do {
             if let turn {
                 try await store.recordStreamFinished(
-                    conversationID: turn.conversationID, messageID: turn.messageID, taskID: session.taskID, for: pending,
+                    conversationID: turn.conversationID, messageID: turn.messageID, taskID: session.taskID,
+                    for: pending,
                     caller: session.caller, answer: turn.answer, status: status, error: reason)
             } else {
-                try await store.recordFailure(reason ?? "message_end arrived without conversation or message id", for: pending)
+                try await store.recordFailure(
+                    reason ?? "message_end arrived without conversation or message id", for: pending)
             }
         } catch {
             logger.error("could not record a stream's end", metadata: ["error": .string("\(type(of: error))")])
@@ -131,15 +142,20 @@ struct ChatStreamRelay: Sendable {
     private func announce(_ ending: Ending, turn: Turn?, stopped: Bool) {
         switch (ending, turn) {
         case (.completed(let metadata), let turn?):
-            logger.info("chat streamed", metadata: ["conversation_id": .string(turn.conversationID), "stopped": .stringConvertible(stopped)])
-            session.publish(.done(conversationID: turn.conversationID, messageID: turn.messageID, answer: turn.answer,
-                                  metadata: metadata ?? .object([:]), stopped: stopped))
+            logger.info(
+                "chat streamed",
+                metadata: ["conversation_id": .string(turn.conversationID), "stopped": .stringConvertible(stopped)])
+            session.publish(
+                .done(
+                    conversationID: turn.conversationID, messageID: turn.messageID, answer: turn.answer,
+                    metadata: metadata ?? .object([:]), stopped: stopped))
         case (.failed(let error), _):
             logger.warning("chat stream failed upstream", metadata: ["error": .string(error.summary)])
             let (status, detail) = APIErrorMiddleware.describe(error)
             session.publish(.error(status: Int(status.code), detail: detail, code: error.upstreamCode))
         case (.completed, nil):
-            session.publish(.error(status: 502, detail: "Chat service temporarily unavailable. Please try again.", code: nil))
+            session.publish(
+                .error(status: 502, detail: "Chat service temporarily unavailable. Please try again.", code: nil))
         }
     }
 

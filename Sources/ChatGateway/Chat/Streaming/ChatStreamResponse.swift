@@ -8,8 +8,10 @@ extension Response {
         headers.contentType = HTTPMediaType(type: "text", subType: "event-stream", parameters: ["charset": "utf-8"])
         headers.replaceOrAdd(name: .cacheControl, value: "no-cache")
         headers.replaceOrAdd(name: "X-Accel-Buffering", value: "no")
-        return Response(status: .ok, headers: headers, body: .init(asyncStream: { writer in
-            await session.write(to: writer, keepAlive: keepAlive)
-        }))
+        return Response(
+            status: .ok, headers: headers,
+            body: .init(asyncStream: { writer in
+                await session.write(to: writer, keepAlive: keepAlive)
+            }))
     }
 }

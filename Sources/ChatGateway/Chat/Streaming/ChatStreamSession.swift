@@ -71,7 +71,8 @@ final class ChatStreamSession: Sendable {
 
     /// The relay is done: what is queued goes out, then the response ends.
     func finish() {
-        let (writer, handlers) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, [@Sendable () async -> Void]) in
+        let (writer, handlers) = state.withLockedValue {
+            state -> (CheckedContinuation<Void, Never>?, [@Sendable () async -> Void]) in
             guard !state.relayFinished else { return (nil, []) }
             state.relayFinished = true
             defer { state.finishHandlers = [] }
@@ -158,7 +159,8 @@ final class ChatStreamSession: Sendable {
         while true {
             do { try await Task.sleep(until: due, clock: .continuous) } catch { return }
             let now = ContinuousClock.now
-            let (writer, next) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, ContinuousClock.Instant) in
+            let (writer, next) = state.withLockedValue {
+                state -> (CheckedContinuation<Void, Never>?, ContinuousClock.Instant) in
                 if state.writing || state.clientGone { return (nil, now + interval) }
                 guard now - state.lastWrite >= interval else { return (nil, state.lastWrite + interval) }
                 state.keepAliveDue = true

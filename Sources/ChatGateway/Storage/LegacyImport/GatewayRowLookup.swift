@@ -9,13 +9,17 @@ struct GatewayRowLookup: Sendable {
     /// `LegacyOwner.key`s of the users with these user ids.
     func userKeys(userIDs: [String]) async throws -> Set<String> {
         let rows = try await select(["system_id", "user_id"], from: ChatUser.schema, where: "user_id", in: userIDs)
-        return Set(try rows.map { "\(try $0.decode(column: "system_id", as: String.self))\u{0}\(try $0.decode(column: "user_id", as: String.self))" })
+        return Set(
+            try rows.map {
+                "\(try $0.decode(column: "system_id", as: String.self))\u{0}\(try $0.decode(column: "user_id", as: String.self))"
+            })
     }
 
     /// The owner of each of these conversations the gateway knows.
     func conversationOwners(_ conversationIDs: [String]) async throws -> [String: LegacyOwner] {
-        let rows = try await select(["conversation_id", "system_id", "user_id", "dify_user"], from: StoredConversation.schema,
-                                    where: "conversation_id", in: conversationIDs)
+        let rows = try await select(
+            ["conversation_id", "system_id", "user_id", "dify_user"], from: StoredConversation.schema,
+            where: "conversation_id", in: conversationIDs)
         var owners: [String: LegacyOwner] = [:]
         for row in rows { owners[try row.decode(column: "conversation_id", as: String.self)] = try LegacyOwner(row) }
         return owners
@@ -26,9 +30,13 @@ struct GatewayRowLookup: Sendable {
         return Set(try rows.map { try $0.decode(column: "message_id", as: String.self) })
     }
 
-    private func select(_ columns: [String], from table: String, where column: String, in values: [String]) async throws -> [any SQLRow] {
+    private func select(
+        _ columns: [String], from table: String, where column: String, in values: [String]
+    ) async throws -> [any SQLRow] {
         let distinct = Array(Set(values))
         guard !distinct.isEmpty else { return [] }
-        return try await sql.select().columns(columns).from(table).where(SQLColumn(column), .in, SQLBind.group(distinct)).all()
+        return try await sql.select().columns(columns).from(table).where(
+            SQLColumn(column), .in, SQLBind.group(distinct)
+        ).all()
     }
 }

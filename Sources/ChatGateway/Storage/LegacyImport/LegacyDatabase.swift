@@ -50,10 +50,12 @@ struct LegacyDatabase: Sendable {
 
     /// Also the proof that the source is a database at all: a text file fails here, not halfway through.
     private static func tableNames(in sql: any SQLDatabase, _ location: Settings.Database) async throws -> Set<String> {
-        let query: SQLQueryString = switch location {
-        case .sqlite: "SELECT name FROM sqlite_master WHERE type = 'table'"
-        case .postgres: "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = ANY (current_schemas(false))"
-        }
+        let query: SQLQueryString =
+            switch location {
+            case .sqlite: "SELECT name FROM sqlite_master WHERE type = 'table'"
+            case .postgres:
+                "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = ANY (current_schemas(false))"
+            }
         return Set(try await sql.raw(query).all().map { try $0.decode(column: "name", as: String.self) })
     }
 }

@@ -7,24 +7,32 @@ enum LegacyImportRows {
     static func user(_ user: LegacySyncUser, at stamp: Date) -> UserWrite {
         let seen = user.updatedAt ?? stamp
         return UserWrite(
-            systemID: user.owner.systemID, userID: user.owner.userID, difyUser: user.owner.difyUser, createdAt: seen, updatedAt: seen)
+            systemID: user.owner.systemID, userID: user.owner.userID, difyUser: user.owner.difyUser, createdAt: seen,
+            updatedAt: seen)
     }
 
     /// `dify_updated_at` stays empty, so the next sync reads every imported conversation from Dify in full
     /// (the seed's sync stopped at the first 20). `startedAt` stands in for a missing `created_at`.
-    static func conversation(_ conversation: LegacyConversation, owner: LegacyOwner, startedAt: Date?, at stamp: Date) -> ConversationWrite {
+    static func conversation(
+        _ conversation: LegacyConversation, owner: LegacyOwner, startedAt: Date?, at stamp: Date
+    ) -> ConversationWrite {
         let created = conversation.createdAt ?? startedAt ?? conversation.syncedAt ?? conversation.updatedAt ?? stamp
         return ConversationWrite(
-            conversationID: conversation.conversationID, systemID: owner.systemID, userID: owner.userID, difyUser: owner.difyUser,
-            name: conversation.name, createdAt: created, updatedAt: conversation.updatedAt ?? conversation.syncedAt ?? created,
+            conversationID: conversation.conversationID, systemID: owner.systemID, userID: owner.userID,
+            difyUser: owner.difyUser,
+            name: conversation.name, createdAt: created,
+            updatedAt: conversation.updatedAt ?? conversation.syncedAt ?? created,
             syncedAt: conversation.syncedAt)
     }
 
     /// The seed cached only answered turns, so every message is `complete`. Its row id keeps the turns' order.
-    static func message(_ message: LegacyCachedMessage, conversationID: String, owner: LegacyOwner, at stamp: Date) -> MessageWrite {
+    static func message(
+        _ message: LegacyCachedMessage, conversationID: String, owner: LegacyOwner, at stamp: Date
+    ) -> MessageWrite {
         let created = message.createdAt ?? message.syncedAt ?? stamp
         return MessageWrite(
-            messageID: message.messageID, conversationID: conversationID, systemID: owner.systemID, userID: owner.userID,
+            messageID: message.messageID, conversationID: conversationID, systemID: owner.systemID,
+            userID: owner.userID,
             role: message.role, content: message.content, status: .complete, position: message.legacyID,
             createdAt: created, updatedAt: message.syncedAt ?? created)
     }

@@ -39,7 +39,9 @@ struct LegacyImporter: Sendable {
             var decoded: [Table.Row] = []
             var unreadable: [LegacyRowProblem] = []
             for row in rows {
-                do { decoded.append(try table.decode(row)) } catch let problem as LegacyRowProblem { unreadable.append(problem) }
+                do { decoded.append(try table.decode(row)) } catch let problem as LegacyRowProblem {
+                    unreadable.append(problem)
+                }
             }
             var verdict = try await table.plan(decoded)
             for problem in unreadable { verdict.skip(problem.reason) }
@@ -80,7 +82,9 @@ struct LegacyImportReport: Sendable, Equatable {
     var lines: [String] {
         let width = (tables.map(\.table.count) + [5]).max()! + 2
         let total = total
-        return (tables + [total]).map { $0.table.padding(toLength: width, withPad: " ", startingAt: 0) + $0.summary(withReasons: $0 != total) }
+        return (tables + [total]).map {
+            $0.table.padding(toLength: width, withPad: " ", startingAt: 0) + $0.summary(withReasons: $0 != total)
+        }
     }
 }
 
@@ -105,7 +109,10 @@ struct LegacyTableReport: Sendable, Equatable {
         guard found else { return "not in the legacy database: nothing to copy" }
         var text = "read \(read), added \(added), already present \(alreadyPresent), skipped \(skipped)"
         if withReasons, !skippedReasons.isEmpty {
-            text += " (" + skippedReasons.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ") + ")"
+            text +=
+                " ("
+                + skippedReasons.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+                + ")"
         }
         return text
     }

@@ -20,7 +20,9 @@ struct LegacyOwner: Sendable, Equatable {
     }
 
     init(_ row: any SQLRow) throws {
-        self.init(systemID: try row.requiredText("system_id"), userID: try row.requiredText("user_id"), difyUser: row.optionalText("dify_user"))
+        self.init(
+            systemID: try row.requiredText("system_id"), userID: try row.requiredText("user_id"),
+            difyUser: row.optionalText("dify_user"))
     }
 }
 

@@ -55,7 +55,9 @@ struct CachedConversationsImport: LegacyTableImport {
     let firstMappings: FirstMappingLookup?
     let stamp: Date
     var table: String { "conversation_cache" }
-    var columns: [String] { ["id", "system_id", "user_id", "dify_user", "conversation_id", "name", "created_at", "synced_at"] }
+    var columns: [String] {
+        ["id", "system_id", "user_id", "dify_user", "conversation_id", "name", "created_at", "synced_at"]
+    }
 
     func decode(_ row: any SQLRow) throws -> LegacyConversation { try LegacyConversation(row) }
 
@@ -72,7 +74,9 @@ struct CachedConversationsImport: LegacyTableImport {
             }
             let firstMapping = firstMappings[conversation.conversationID]
             let owner = firstMapping?.owner ?? conversation.owner
-            added.append(LegacyImportRows.conversation(conversation, owner: owner, startedAt: firstMapping?.createdAt, at: stamp))
+            added.append(
+                LegacyImportRows.conversation(conversation, owner: owner, startedAt: firstMapping?.createdAt, at: stamp)
+            )
             owners[conversation.conversationID] = owner
         }
         plan.rows = LegacyRowInsert(added, into: StoredConversation.schema, uniqueOn: ["conversation_id"])
@@ -85,7 +89,9 @@ struct CachedConversationsImport: LegacyTableImport {
 struct MappingsImport: LegacyTableImport {
     static let otherOwner = "owned by another user, the first mapping wins"
 
-    static let mappingColumns = ["id", "system_id", "user_id", "dify_user", "conversation_id", "created_at", "updated_at"]
+    static let mappingColumns = [
+        "id", "system_id", "user_id", "dify_user", "conversation_id", "created_at", "updated_at",
+    ]
 
     let gateway: GatewayRowLookup
     let stamp: Date
@@ -152,8 +158,10 @@ struct FirstMappingLookup: Sendable {
     func mappings(of conversationIDs: [String]) async throws -> [String: LegacyConversation] {
         let distinct = Array(Set(conversationIDs))
         guard !distinct.isEmpty else { return [:] }
-        let rows = try await source.select().columns(MappingsImport.mappingColumns).from("conversation_mappings").where(SQLColumn("conversation_id"), .in, SQLBind.group(distinct))
-            .orderBy("id").all()
+        let rows = try await source.select().columns(MappingsImport.mappingColumns).from("conversation_mappings").where(
+            SQLColumn("conversation_id"), .in, SQLBind.group(distinct)
+        )
+        .orderBy("id").all()
         var first: [String: LegacyConversation] = [:]
         // A mapping that cannot be read is skipped here as it is when the mappings themselves are copied.
         for mapping in rows.compactMap({ try? LegacyConversation($0) }) where first[mapping.conversationID] == nil {

@@ -21,12 +21,14 @@ enum LegacyTimestamp {
     static func parse(_ text: String) -> Date? {
         var scanner = DigitScanner(Array(text.trimmingCharacters(in: .whitespaces).utf8)[...])
         guard let year = scanner.number(4), scanner.skip("-"), let month = scanner.number(2), scanner.skip("-"),
-              let day = scanner.number(2), (1...12).contains(month), (1...31).contains(day)
+            let day = scanner.number(2), (1...12).contains(month), (1...31).contains(day)
         else { return nil }
         var seconds = 0
         var fraction = 0.0
         if scanner.skip(" ") || scanner.skip("T") {
-            guard let hour = scanner.number(2), scanner.skip(":"), let minute = scanner.number(2), hour < 24, minute < 60 else { return nil }
+            guard let hour = scanner.number(2), scanner.skip(":"), let minute = scanner.number(2), hour < 24,
+                minute < 60
+            else { return nil }
             seconds = hour * 3600 + minute * 60
             if scanner.skip(":") {
                 guard let second = scanner.number(2), second <= 60 else { return nil }

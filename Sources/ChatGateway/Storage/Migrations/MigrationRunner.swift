@@ -26,7 +26,7 @@ struct MigrationRunner: Sendable {
             try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: app.logger)
             try await connection.close()
         } catch {
-            try? await connection.close()   // closing the session releases the lock too
+            try? await connection.close()  // closing the session releases the lock too
             throw error
         }
     }
