@@ -81,6 +81,26 @@ if "${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" "$bin" import-le
   fail "import-legacy of a missing file succeeded"
 fi
 grep -q "cannot open the legacy database $work/missing.db" err.txt || fail "missing source error: $(cat err.txt)"
+mkdir "$work/fresh"
+if (cd "$work/fresh" && "${env_clean[@]}" "$bin" import-legacy "$work/missing.db" >/dev/null 2>&1); then
+  fail "import-legacy of a missing file succeeded"
+fi
+[ -z "$(ls -A "$work/fresh")" ] || fail "import-legacy of a missing source left files behind: $(ls -A "$work/fresh")"
+
+echo "-- help and usage errors touch no database, network or file"
+for args in "--help" "-h" "serve --help" "routes --help" "migrate --help" "gen-jwt --help" "gen-env --help" \
+  "import-legacy --help" "sync --help"; do
+  empty=$(mktemp -d)
+  # shellcheck disable=SC2086 # the arguments are split on purpose
+  (cd "$empty" && "${env_clean[@]}" SYNC_INTERVAL=1 "$bin" $args >"$work/help.txt" 2>&1) || fail "$args exited non-zero: $(cat "$work/help.txt")"
+  grep -qi "usage" "$work/help.txt" || fail "$args printed no usage: $(cat "$work/help.txt")"
+  [ -z "$(ls -A "$empty")" ] || fail "$args left files in an empty folder: $(ls -A "$empty")"
+  rm -rf "$empty"
+done
+empty=$(mktemp -d)
+if (cd "$empty" && "${env_clean[@]}" "$bin" no-such-command >"$work/help.txt" 2>&1); then fail "an unknown command exited 0"; fi
+[ -z "$(ls -A "$empty")" ] || fail "an unknown command left files: $(ls -A "$empty")"
+rm -rf "$empty"
 
 echo "-- serve (demo upstream)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

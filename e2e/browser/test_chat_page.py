@@ -302,3 +302,28 @@ def test_feedback_buttons_and_keyboard_only_use(page, user):
     assert unnamed == []
     assert page.find("#messages").get_attribute("aria-live") == "polite"
     assert page.find("#messages").get_attribute("role") == "log"
+
+
+def test_a_new_conversation_is_named_at_a_word_or_grapheme_boundary(page, user):
+    fake("options", {"token_delay_ms": 150})
+    page.open(user)
+    page.app_ready()
+    words = "hello from the widget " * 5
+    page.type_and_send(words.strip())
+    # While the answer streams, the list shows the page's own name for the new conversation.
+    page.wait(lambda: page.conversation_names(), message="the new conversation is not listed")
+    name = page.conversation_names()[0]
+    assert name.endswith("\u2026") and len(name) <= 76, name
+    assert words.startswith(name[:-1] + " "), f"cut inside a word: {name!r}"
+    page.find("#stop-button").click()
+    page.wait(lambda: not page.busy(), message="the stream did not stop")
+
+    page.find(".button.new-chat").click()
+    fake("options", {"token_delay_ms": 500})
+    family = "\U0001F469\u200D\U0001F469\u200D\U0001F467\u200D\U0001F466"
+    page.type_and_send(family * 80)
+    page.wait(lambda: page.conversation_names() and page.conversation_names()[0].startswith(family),
+              message="the second conversation is not listed")
+    # Cut between graphemes: 75 whole families, never a broken one.
+    assert page.conversation_names()[0] == family * 75 + "\u2026"
+    page.find("#stop-button").click()

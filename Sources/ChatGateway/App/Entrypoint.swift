@@ -17,6 +17,12 @@ public enum ChatGatewayEntrypoint {
             }
             let app = try await Application.make(environment)  // also loads `.env` into the process environment
             do {
+                if GatewayCommands.isHelpOrUsage(environment.arguments) {
+                    try GatewayCommands.registerForHelp(on: app)
+                    try await app.execute()
+                    try await app.asyncShutdown()
+                    return
+                }
                 let settings = try Settings.parse(
                     environment: ProcessInfo.processInfo.environment, isProduction: environment == .production)
                 try await configure(app, settings: settings)

@@ -23,6 +23,15 @@ extension Settings {
             return number
         }
 
+        func boolean(_ name: String) throws -> Bool {
+            guard let raw = value(name) else { return false }
+            switch raw.lowercased() {
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
+            default: throw SettingsError(variable: name, problem: "expected true or false, got \"\(raw)\"")
+            }
+        }
+
         let difyBaseURL = try value("DIFY_BASE_URL").map { try parseHTTPURL($0, variable: "DIFY_BASE_URL") }
         let overrides = try parseDifyOverrides(env)
 
@@ -113,7 +122,34 @@ extension Settings {
                 return cooldown
             } ?? .seconds(30),
             // NIO's parser closes the connection above 80 KB of headers, before any limit here can answer.
-            maxHeaderBytes: try integer("MAX_HEADER_BYTES", default: 16_384, range: 1024...81_920)
+            maxHeaderBytes: try integer("MAX_HEADER_BYTES", default: 16_384, range: 1024...81_920),
+            requestHeadTimeout: try value("REQUEST_HEAD_TIMEOUT").map { raw in
+                guard let timeout = try parseInterval(raw, variable: "REQUEST_HEAD_TIMEOUT") else {
+                    throw SettingsError(
+                        variable: "REQUEST_HEAD_TIMEOUT",
+                        problem: "expected an interval such as 30s or 2m, got \"\(raw)\"")
+                }
+                return timeout
+            } ?? .seconds(30),
+            logSQL: try boolean("LOG_SQL"),
+            encryptionKey: try value("CHAT_GATEWAY_ENCRYPTION_KEY").map { key in
+                guard key.utf8.count >= 32 else {
+                    throw SettingsError(
+                        variable: "CHAT_GATEWAY_ENCRYPTION_KEY",
+                        problem: "must be at least 32 characters (generate one with `chat-gateway gen-env`)")
+                }
+                return key
+            },
+            rateLimitTokenIssuance: try parseRateLimit(
+                value("RATE_LIMIT_TOKEN_ISSUANCE") ?? "60/min", variable: "RATE_LIMIT_TOKEN_ISSUANCE"),
+            trustedProxies: try list("TRUSTED_PROXIES").map { raw in
+                guard let range = IPAddressRange(raw) else {
+                    throw SettingsError(
+                        variable: "TRUSTED_PROXIES",
+                        problem: "expected addresses or CIDR ranges such as 10.0.0.0/8, 127.0.0.1, ::1, got \"\(raw)\"")
+                }
+                return range
+            }
         )
     }
 

@@ -60,6 +60,18 @@ public struct Settings: Sendable {
     public var difyCircuitCooldown: Duration
     /// Largest request header block, names and values as sent (`MAX_HEADER_BYTES`); more is 431.
     public var maxHeaderBytes: Int
+    /// How long a connection may take to send a whole request head (`REQUEST_HEAD_TIMEOUT`, 30 s); a silent or
+    /// half-sent one is closed after it. Streaming answers are never closed for being quiet.
+    public var requestHeadTimeout: Duration
+    /// `LOG_SQL=true`: every SQL statement and its bound values (message texts, visitor ids) is logged at debug.
+    public var logSQL: Bool
+    /// `CHAT_GATEWAY_ENCRYPTION_KEY`: a secret only the gateway holds; operator sessions are signed with a key
+    /// derived from it. Unset: a random key kept in the database.
+    public var encryptionKey: String?
+    /// Chat tokens minted per key and per client address (`RATE_LIMIT_TOKEN_ISSUANCE`, 60/min); nil: unlimited.
+    public var rateLimitTokenIssuance: RateLimit?
+    /// `TRUSTED_PROXIES`: the peers whose `X-Forwarded-For` names the client; empty: the socket's peer is the client.
+    public var trustedProxies: [IPAddressRange]
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

@@ -20,13 +20,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.http.client.configuration.timeout.connect = .seconds(3)
 
     try configureDatabase(app, settings)
+    let database: @Sendable () -> any Database = { [unowned app] in app.gatewayDatabase(logSQL: settings.logSQL) }
     GatewayMigrations.register(on: app.migrations)
-    app.asyncCommands.use(MigrateCommand(migrations: MigrationRunner(database: settings.database)), as: "migrate")
-    app.asyncCommands.use(GenJWTCommand(settings: settings), as: "gen-jwt")
-    app.asyncCommands.use(GenEnvCommand(), as: "gen-env")
-    app.asyncCommands.use(
-        ImportLegacyCommand(now: dependencies.now, migrations: MigrationRunner(database: settings.database)),
-        as: "import-legacy")
 
     let targets = try await difyTargets(app, settings: settings)
     let directDify =
@@ -43,15 +38,14 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             now: dependencies.now, logger: app.logger)
     let makeSync: @Sendable (Application) -> HistorySync = { app in
         HistorySync(
-            dify: dify, targets: targets, database: app.db, now: dependencies.now,
-            concurrency: settings.syncConcurrency, logger: app.logger)
+            dify: dify, targets: targets, database: app.gatewayDatabase(logSQL: settings.logSQL),
+            now: dependencies.now, concurrency: settings.syncConcurrency, logger: app.logger)
     }
-    app.asyncCommands.use(
-        SyncCommand(makeSync: makeSync, migrations: MigrationRunner(database: settings.database)), as: "sync")
+    GatewayCommands.register(on: app, settings: settings, now: dependencies.now, makeSync: makeSync)
     let syncCoordinator = SyncCoordinator(
         sync: makeSync(app),
         lease: Lease(
-            name: "history-sync", holder: Lease.processHolder(), database: { [unowned app] in app.db },
+            name: "history-sync", holder: Lease.processHolder(), database: database,
             now: dependencies.now))
     if let interval = settings.syncInterval {
         app.lifecycle.use(SyncSchedule(coordinator: syncCoordinator, interval: interval))
@@ -59,7 +53,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let streams = ChatStreamRegistry()
     app.lifecycle.use(StreamDrain(streams: streams))
     let tokens = await ChatTokenService(settings: settings, now: dependencies.now)
-    let store = ConversationStore(database: app.db, now: dependencies.now)
+    let store = ConversationStore(database: app.gatewayDatabase(logSQL: settings.logSQL), now: dependencies.now)
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
         browserKeys: APIKeyVerifier(entries: settings.browserKeys))
@@ -67,12 +61,15 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         dify: dify, targets: targets, store: store, streams: streams,
         limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive))
     let sessions = OperatorSessions(
-        secret: settings.jwtSecret, apiKeys: settings.apiKeys, browserKeys: settings.browserKeys, now: dependencies.now)
+        signingKey: OperatorSigningKey(
+            settings.encryptionKey.map { .encryptionKey($0) } ?? .database(GatewaySecrets(database: database))),
+        store: OperatorSessionStore(database: database), apiKeys: settings.apiKeys, browserKeys: settings.browserKeys,
+        now: dependencies.now)
 
     app.middleware = Middlewares()
     app.middleware.use(AccessLogMiddleware())
     app.middleware.use(HeaderSizeLimitMiddleware(maxBytes: settings.maxHeaderBytes))
-    app.middleware.use(corsMiddleware(settings))
+    app.middleware.use(GatewayCORSMiddleware(settings))
     app.middleware.use(APIErrorMiddleware())
 
     try app.register(collection: HealthController())
@@ -96,7 +93,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try v1.register(collection: MessageControlsController(access: access))
     let operators = OperatorAccess(auth: auth, sessions: sessions)
     try v1.register(collection: SyncController(access: operators, coordinator: syncCoordinator))
-    try v1.register(collection: CacheController(access: operators))
+    try v1.register(
+        collection: CacheController(access: operators, database: database))
     try v1.register(
         collection: ChatTokenController(
             auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins)))
@@ -110,16 +108,18 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     }
 }
 
+/// Statements carry bound values (message texts, visitor ids, which are credentials): they are logged only with
+/// `LOG_SQL=true`.
 private func configureDatabase(_ app: Application, _ settings: Settings) throws {
     switch settings.database {
     case .sqlite(let path):
-        app.databases.use(.sqlite(.file(path)), as: .sqlite)
-        app.lifecycle.use(SQLiteTuning())
+        app.databases.use(.sqlite(.file(path), sqlLogLevel: settings.logSQL ? .debug : nil), as: .sqlite)
     case .postgres(let url):
         // Replicas share the server, so the pool is per process: DATABASE_POOL_SIZE connections per event loop.
         app.databases.use(
             try .postgres(
-                url: url, maxConnectionsPerEventLoop: settings.databasePoolSize, connectionPoolTimeout: .seconds(10)),
+                url: url, maxConnectionsPerEventLoop: settings.databasePoolSize, connectionPoolTimeout: .seconds(10),
+                sqlLogLevel: settings.logSQL ? .debug : .trace),
             as: .psql)
     }
 }
@@ -161,22 +161,27 @@ private struct StreamDrain: LifecycleHandler {
     }
 }
 
-private func corsMiddleware(_ settings: Settings) -> CORSMiddleware {
-    CORSMiddleware(
-        configuration: .init(
-            allowedOrigin: settings.allowedChatTokenOrigins.isEmpty ? .all : .any(settings.allowedChatTokenOrigins),
-            allowedMethods: [.GET, .POST, .DELETE, .OPTIONS],
-            allowedHeaders: [.accept, .authorization, .contentType, .origin, "X-API-Key"]))
-}
+/// Vapor's CORS, plus `Vary: Origin` on every answer it touched: the allowed origin echoed back depends on the
+/// request's `Origin`, so a shared cache must not hand one site's answer to another.
+private struct GatewayCORSMiddleware: Middleware {
+    let cors: CORSMiddleware
 
-/// WAL lets readers (operators' scripts, backups) proceed while the gateway writes; set once, it persists in
-/// the file. `synchronous=NORMAL` is durable in WAL mode except on power loss, and saves an fsync per commit.
-private struct SQLiteTuning: LifecycleHandler {
-    func didBootAsync(_ application: Application) async throws {
-        try await (application.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").run()
-        for loop in application.eventLoopGroup.makeIterator() {
-            let database = application.databases.database(logger: application.logger, on: loop) as! any SQLDatabase
-            try await database.raw("PRAGMA synchronous=NORMAL").run()
+    init(_ settings: Settings) {
+        cors = CORSMiddleware(
+            configuration: .init(
+                allowedOrigin: settings.allowedChatTokenOrigins.isEmpty
+                    ? .all : .any(settings.allowedChatTokenOrigins),
+                allowedMethods: [.GET, .POST, .DELETE, .OPTIONS],
+                allowedHeaders: [.accept, .authorization, .contentType, .origin, "X-API-Key"]))
+    }
+
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        cors.respond(to: request, chainingTo: next).map { response in
+            let varies = response.headers[.vary].contains { $0.lowercased().contains("origin") }
+            if request.headers.first(name: .origin) != nil, !varies {
+                response.headers.add(name: .vary, value: "Origin")
+            }
+            return response
         }
     }
 }

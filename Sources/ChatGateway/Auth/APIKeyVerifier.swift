@@ -12,8 +12,12 @@ public struct APIKeyVerifier: Sendable {
 
     public var isEnabled: Bool { !keys.isEmpty }
 
-    /// The scope of the configured key equal to `presented`, or nil.
+    /// The scope of the configured key equal to `presented`, or nil. A key holding NUL or another control
+    /// character is refused before any comparison: no configured key has one.
     public func scope(of presented: String) -> KeyScope? {
+        guard !presented.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            return nil
+        }
         let candidate = Array(presented.utf8)
         // Check every configured key, so timing does not reveal which one (or how much of one) matched.
         var matched: KeyScope?
@@ -23,15 +27,12 @@ public struct APIKeyVerifier: Sendable {
 
     public func isValid(_ presented: String) -> Bool { scope(of: presented) != nil }
 
-    /// Compares in time that depends only on the lengths, never on where the bytes first differ.
+    /// Compares in time that depends only on the lengths, never on where the bytes first differ. Lengths are not
+    /// secret, so unequal lengths are simply unequal.
     static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
-        let length = max(a.count, b.count)
-        for i in 0..<length {
-            let x = i < a.count ? a[i] : 0
-            let y = i < b.count ? b[i] : 0
-            difference |= x ^ y
-        }
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in a.indices { difference |= a[i] ^ b[i] }
         return difference == 0 && !a.isEmpty
     }
 }

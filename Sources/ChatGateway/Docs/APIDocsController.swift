@@ -13,6 +13,10 @@ struct APIDocsController: RouteCollection {
         }
     }
 
+    /// The pages' CSP, framed only by the gateway itself; Swagger UI sets inline styles, so those are allowed.
+    static let securityHeaders = PageSecurityHeaders(
+        framingOrigins: [], formAction: "'self'", framingPolicy: .sameOrigin, styleSource: "'self' 'unsafe-inline'")
+
     private static let assets: [String: HTTPMediaType] = [
         "swagger-ui-bundle.js": .init(type: "application", subType: "javascript", parameters: ["charset": "utf-8"]),
         "swagger-ui.css": .init(type: "text", subType: "css", parameters: ["charset": "utf-8"]),
@@ -31,6 +35,7 @@ struct APIDocsController: RouteCollection {
     private func serve(_ req: Request, _ relativePath: String, type: HTTPMediaType) async throws -> Response {
         let response = try await req.fileio.asyncStreamFile(at: Self.resourceDirectory + relativePath)
         response.headers.contentType = type
+        Self.securityHeaders.apply(to: &response.headers)
         response.headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=300")
         return response
     }

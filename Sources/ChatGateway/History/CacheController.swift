@@ -5,6 +5,7 @@ import Vapor
 /// a key limited to some systems sees only theirs. `GET /v1/cache/conversations`, `GET /v1/cache/conversations/{id}/messages`, `GET /v1/cache/export`.
 struct CacheController: RouteCollection {
     let access: OperatorAccess
+    let database: @Sendable () -> any Database
 
     /// Without `limit` a listing returns up to this many rows, as one array (the seed returned everything).
     static let unpagedLimit = 1000
@@ -24,7 +25,7 @@ struct CacheController: RouteCollection {
         let filter = try CacheFilter.parse(req, scope: try await access.scope(req))
         let limit = try Self.limit(req)
         let cursor = try req.query[String.self, at: "cursor"].map(CacheCursor.init(encoded:))
-        let page = try await ConversationCache(database: req.db).conversations(
+        let page = try await ConversationCache(database: database()).conversations(
             filter, limit: limit ?? Self.unpagedLimit, after: cursor)
         let response = try await page.items.map(CachedConversation.init).encodeResponse(for: req)
         response.headers.replaceOrAdd(name: "X-Total-Count", value: String(page.total))
@@ -46,7 +47,7 @@ struct CacheController: RouteCollection {
     func messages(_ req: Request) async throws -> [CachedMessage] {
         let scope = try await access.scope(req)
         let conversationID = try req.parameters.require("conversation_id")
-        let cache = ConversationCache(database: req.db)
+        let cache = ConversationCache(database: database())
         // Another system's conversation is as unknown to a scoped key as one never stored.
         guard let conversation = try await cache.conversation(conversationID), scope.permits(conversation.systemID)
         else {
@@ -62,7 +63,7 @@ struct CacheController: RouteCollection {
         let filter = try CacheFilter.parse(req, scope: try await access.scope(req))
         let format = try CacheExportFormat(req.query[String.self, at: "format"])
         let exporter = CacheExporter(
-            cache: ConversationCache(database: req.db), filter: filter, format: format, logger: req.logger)
+            cache: ConversationCache(database: database()), filter: filter, format: format, logger: req.logger)
         var headers = HTTPHeaders()
         headers.contentType = format.mediaType
         headers.replaceOrAdd(

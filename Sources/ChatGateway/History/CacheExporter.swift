@@ -41,7 +41,7 @@ struct CacheExporter: Sendable {
     ]
 
     func write(_ emit: (String) async throws -> Void) async throws {
-        if format == .csv { try await emit(Self.columns.joined(separator: ",") + "\r\n") }
+        if format == .csv { try await emit(CSV.record(Self.columns)) }
         var cursor: CacheCursor?
         var written = 0
         repeat {
@@ -72,7 +72,7 @@ struct CacheExporter: Sendable {
         ]
         switch format {
         case .csv:
-            return fields.map(Self.csvField).joined(separator: ",") + "\r\n"
+            return CSV.record(fields)
         case .jsonLines:
             let object = Dictionary(uniqueKeysWithValues: zip(Self.columns, fields))
             let data =
@@ -80,13 +80,5 @@ struct CacheExporter: Sendable {
                 ?? Data("{}".utf8)
             return String(decoding: data, as: UTF8.self) + "\n"
         }
-    }
-
-    /// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is prefixed with `'` so a spreadsheet does not run it as a formula.
-    static func csvField(_ value: String) -> String {
-        var text = value
-        if let first = text.first, "=+-@\t\r".contains(first) { text = "'" + text }
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

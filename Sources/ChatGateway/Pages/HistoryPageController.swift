@@ -6,7 +6,8 @@ import Vapor
 /// session cookie once; the page's script then reads `/v1/cache/...` with that cookie.
 ///
 /// `GET /cache?api_key=` is the seed's way in and still works: the key is exchanged for the cookie and
-/// the browser is sent straight back to `/cache` without it (other parameters such as `lang` stay).
+/// the browser is sent straight back to `/cache` without it (other parameters such as `lang` stay). Followed
+/// from another site, the key is only dropped: the browser lands on the sign-in form.
 /// Nothing here logs the key: the access log records the path only, and no other line is written.
 struct HistoryPageController: RouteCollection {
     let sessions: OperatorSessions
@@ -23,15 +24,17 @@ struct HistoryPageController: RouteCollection {
     }
 
     @Sendable
-    func page(_ req: Request) async -> Response {
+    func page(_ req: Request) async throws -> Response {
         let query = HistoryPageQuery(req.url)
         if let key = req.query[String.self, at: HistoryPageQuery.apiKeyParameter] {
-            return signIn(req, apiKey: key, query: query)
+            // Login CSRF: a link on another site must not sign this browser in with someone else's key.
+            guard !SameOriginCheck.isCrossSiteNavigation(req) else { return redirect(to: query.path("/cache")) }
+            return try await signIn(req, apiKey: key, query: query)
         }
         guard let session = req.cookies[OperatorSessions.cookieName]?.string else {
             return render(req, .signIn(notice: nil), query: query)
         }
-        guard sessions.isValid(session) else {
+        guard await sessions.isValid(session) else {
             // Expired, or signed with a key that was removed: say so, and drop the dead cookie.
             let response = render(req, .signIn(notice: .sessionEnded), query: query)
             response.cookies[OperatorSessions.cookieName] = OperatorSessions.expiredCookie(secure: Self.isSecure(req))
@@ -41,21 +44,22 @@ struct HistoryPageController: RouteCollection {
     }
 
     @Sendable
-    func login(_ req: Request) async -> Response {
+    func login(_ req: Request) async throws -> Response {
         let query = HistoryPageQuery(req.url)
         guard !SameOriginCheck.isCrossSite(req) else {
             return render(req, .signIn(notice: .crossSite), query: query, status: .forbidden)
         }
         let form = (try? req.content.decode(SignInForm.self)) ?? SignInForm()
-        return signIn(req, apiKey: form.apiKey ?? "", query: query)
+        return try await signIn(req, apiKey: form.apiKey ?? "", query: query)
     }
 
     @Sendable
-    func logout(_ req: Request) async -> Response {
+    func logout(_ req: Request) async throws -> Response {
         let query = HistoryPageQuery(req.url)
         guard !SameOriginCheck.isCrossSite(req) else {
             return render(req, .signIn(notice: .crossSite), query: query, status: .forbidden)
         }
+        if let session = req.cookies[OperatorSessions.cookieName]?.string { try await sessions.signOut(session) }
         let response = redirect(to: query.path("/cache"))
         response.cookies[OperatorSessions.cookieName] = OperatorSessions.expiredCookie(secure: Self.isSecure(req))
         return response
@@ -63,9 +67,9 @@ struct HistoryPageController: RouteCollection {
 
     /// A valid key for all systems: the session cookie and a 303 to the page (a reload never re-posts the key).
     /// A wrong one: the form again, with the reason, as 401; a scoped or browser key: the same with 403.
-    private func signIn(_ req: Request, apiKey: String, query: HistoryPageQuery) -> Response {
+    private func signIn(_ req: Request, apiKey: String, query: HistoryPageQuery) async throws -> Response {
         let session: String
-        switch sessions.signIn(apiKey: apiKey.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        switch try await sessions.signIn(apiKey: apiKey.trimmingCharacters(in: .whitespacesAndNewlines)) {
         case .session(let value): session = value
         case .wrongKey: return render(req, .signIn(notice: .wrongKey), query: query, status: .unauthorized)
         case .keyTooNarrow: return render(req, .signIn(notice: .keyTooNarrow), query: query, status: .forbidden)

@@ -8,21 +8,29 @@ struct PageSecurityHeaders: Sendable {
     let framingOrigins: [String]
     /// Where the page's forms may submit: nowhere on the chat page; to the gateway on the history page (sign-in, sign-out).
     var formAction = "'none'"
-    /// The history page is for operators only and is never framed (no clickjacking of its buttons).
-    var framable = true
+    /// Who may frame the page: the client sites (the chat page), the gateway itself (`/docs`), or nobody (the
+    /// history page, for operators only: no clickjacking of its buttons).
+    enum Framing: Sendable { case clientSites, sameOrigin, never }
+    var framingPolicy = Framing.clientSites
+    var styleSource = "'self'"
     /// The history page says `same-origin`, so its own sign-in POST carries a real `Origin` to check
     /// (under `no-referrer` a browser sends `Origin: null`).
     var referrerPolicy = "no-referrer"
 
     /// The history page's variant.
     static let operatorPage = PageSecurityHeaders(
-        framingOrigins: [], formAction: "'self'", framable: false, referrerPolicy: "same-origin")
+        framingOrigins: [], formAction: "'self'", framingPolicy: .never, referrerPolicy: "same-origin")
 
     var contentSecurityPolicy: String {
         let ancestors =
-            !framable ? "'none'" : framingOrigins.isEmpty ? "*" : (["'self'"] + framingOrigins).joined(separator: " ")
+            switch framingPolicy {
+            case .never: "'none'"
+            case .sameOrigin: "'self'"
+            case .clientSites: framingOrigins.isEmpty ? "*" : (["'self'"] + framingOrigins).joined(separator: " ")
+            }
         return [
-            "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
+            "default-src 'self'", "script-src 'self'", "style-src \(styleSource)", "img-src 'self' data:",
+            "connect-src 'self'",
             "object-src 'none'", "base-uri 'none'", "form-action \(formAction)", "frame-ancestors \(ancestors)",
         ].joined(separator: "; ")
     }
@@ -30,7 +38,11 @@ struct PageSecurityHeaders: Sendable {
     func apply(to headers: inout HTTPHeaders) {
         headers.replaceOrAdd(name: "Content-Security-Policy", value: contentSecurityPolicy)
         headers.replaceOrAdd(name: "Referrer-Policy", value: referrerPolicy)
-        if !framable { headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY") }
+        switch framingPolicy {
+        case .never: headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
+        case .sameOrigin: headers.replaceOrAdd(name: "X-Frame-Options", value: "SAMEORIGIN")
+        case .clientSites: break
+        }
         headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
     }

@@ -6,10 +6,7 @@ import Vapor
 /// carrying someone else's cookie, and pass.
 enum SameOriginCheck {
     static func isCrossSite(_ req: Request) -> Bool {
-        // Sent by every current browser; "none" means the user started the request (bookmark, address bar).
-        if let site = req.headers.first(name: "Sec-Fetch-Site")?.lowercased(), site != "same-origin", site != "none" {
-            return true
-        }
+        if isCrossSiteNavigation(req) { return true }
         guard let origin = req.headers.first(name: .origin) else { return false }
         // An origin is serialized as scheme://host[:port], without a default port. `null` never matches.
         guard let separator = origin.range(of: "://") else { return true }
@@ -20,6 +17,13 @@ enum SameOriginCheck {
         }
         let host = (forwarded ?? req.headers.first(name: .host) ?? "").lowercased()
         return authority != withoutDefaultPort(host)
+    }
+
+    /// What a GET can be checked by (browsers send no `Origin` on a navigation): `Sec-Fetch-Site`, sent by every
+    /// current browser, where "none" means the user started the request (bookmark, address bar).
+    static func isCrossSiteNavigation(_ req: Request) -> Bool {
+        guard let site = req.headers.first(name: "Sec-Fetch-Site")?.lowercased() else { return false }
+        return site != "same-origin" && site != "none"
     }
 
     private static func withoutDefaultPort(_ host: String) -> String {

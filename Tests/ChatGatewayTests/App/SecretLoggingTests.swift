@@ -4,7 +4,7 @@ import Vapor
 
 @testable import ChatGateway
 
-/// No secret (an API key of any kind, a chat JWT, a JWT secret, a Dify app key) appears in a log line or an
+/// No secret (an API key of any kind, a chat JWT, a JWT secret, a Dify app key, a visitor id, a message text) appears in a log line or an
 /// error body. Every line from start-up on is captured at debug level while the gateway goes through successes and
 /// the failures most likely to repeat what they were given: wrong and misused keys, bad tokens, a Dify that refuses
 /// its app key, a Dify that is down, its breaker opening, the history sync reporting those failures.
@@ -19,6 +19,8 @@ struct SecretLoggingTests {
     static let refusedDifyKey = "app-refused-key-2e9d"
     /// The app key of a Dify that is down (nobody listens on the discard port).
     static let offlineDifyKey = "app-offline-key-94c1"
+    /// What users type stays out of the logs too, even at debug level (the SQL log would print it).
+    static let messageText = "private-message-text-6b0d"
 
     @Test func noSecretReachesALogLineOrAnErrorBody() async throws {
         let logs = LogCapture()
@@ -47,7 +49,7 @@ struct SecretLoggingTests {
             }
             func bearer(_ token: String) -> [(String, String)] { [("Authorization", "Bearer \(token)")] }
             func chat(_ system: String, _ user: String, stream: Bool = false) -> [String: Any] {
-                ["system_id": system, "user_id": user, "message": "hi", "stream": stream]
+                ["system_id": system, "user_id": user, "message": Self.messageText, "stream": stream]
             }
             let key = GatewayHarness.keyHeader
 
@@ -59,6 +61,8 @@ struct SecretLoggingTests {
             let visitor = try await gateway.call(
                 .GET, "/v1/chat-token?system_id=drillquiz&user_id=anonymous", headers: [("X-API-Key", Self.browserKey)])
             let visitorToken = try #require(visitor.object["token"] as? String)
+            // A visitor id is a bearer credential: whoever holds it can renew that visitor's token.
+            let visitorID = try #require(visitor.object["user_id"] as? String)
             let oldToken = try await ChatTokenService(secret: Self.previousJWTSecret).issue(
                 systemID: "drillquiz", userID: "u1")
             for good in [token, visitorToken, oldToken] {
@@ -126,7 +130,7 @@ struct SecretLoggingTests {
                 [
                     GatewayHarness.apiKey, Self.scopedKey, Self.browserKey, Self.wrongKey,
                     GatewayHarness.jwtSecret, Self.previousJWTSecret, Self.forgingSecret,
-                ] + difyKeys + tokens + signatures
+                ] + difyKeys + tokens + signatures + [visitorID, Self.messageText]
 
             let lines = logs.lines
             // The capture saw start-up, requests, Dify's failures, the breaker and the sync, not an empty log.

@@ -43,6 +43,19 @@ struct IdentityRulesTests {
         #expect(!APIKeyVerifier(keys: []).isValid(""))
     }
 
+    /// A length difference of 256·k once folded to zero: the key followed by 256 NUL bytes matched.
+    @Test func keysFollowedByNULsOrControlsNeverMatch() {
+        let verifier = APIKeyVerifier(keys: ["alpha", "0123456789abc"])
+        for count in [1, 256, 512] {
+            #expect(!verifier.isValid("alpha" + String(repeating: "\u{0}", count: count)))
+            #expect(!verifier.isValid("0123456789abc" + String(repeating: "\u{0}", count: count)))
+        }
+        #expect(!verifier.isValid("alpha\u{7}"))
+        #expect(!verifier.isValid("\u{0}alpha"))
+        #expect(
+            !APIKeyVerifier.constantTimeEquals(Array("ab".utf8), Array("ab".utf8) + [UInt8](repeating: 0, count: 256)))
+    }
+
     @Test func originPolicy() {
         let policy = OriginPolicy(allowedOrigins: ["http://localhost:8080"])
         #expect(policy.permits(originHeader: "http://localhost:8080", refererHeader: nil))

@@ -71,6 +71,10 @@ struct ChatTokenEndpointTests {
                     ("Access-Control-Request-Headers", "X-API-Key"),
                 ])
             #expect(preflight.headers.first(name: "Access-Control-Allow-Origin") == "http://localhost:8080")
+            // The allowed origin depends on the request's Origin: a shared cache must key on it.
+            for reply in [allowed, refused, preflight] {
+                #expect(reply.headers[.vary].contains { $0.lowercased().contains("origin") }, "\(reply.headers)")
+            }
         }
     }
 }

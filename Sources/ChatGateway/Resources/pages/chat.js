@@ -545,11 +545,25 @@
     return pump();
   }
 
+  /* A name from the first message: whole words up to `limit` characters, then an ellipsis; text without spaces
+     (Chinese, Japanese) is cut between graphemes, never inside one (an emoji, a letter and its accent). */
+  function provisionalName(text, limit) {
+    var clean = text.replace(/\s+/g, ' ').trim();
+    var graphemes = typeof Intl !== 'undefined' && Intl.Segmenter
+      ? Array.from(new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(clean), function (s) { return s.segment; })
+      : Array.from(clean);
+    if (graphemes.length <= limit) return clean;
+    var kept = graphemes.slice(0, limit);
+    var lastSpace = kept.lastIndexOf(' ');
+    if (graphemes[limit] !== ' ' && lastSpace > limit / 2) kept = kept.slice(0, lastSpace);
+    return kept.join('').trim() + '\u2026';
+  }
+
   /* The first answer of a new conversation names it: list it at once, the real name follows after `done`. */
   function startedConversation(id, text) {
     rememberConversation(id);
     if (!state.conversations.some(function (c) { return c.id === id; })) {
-      state.conversations.unshift({ id: id, name: text.slice(0, 75), created_at: Math.floor(Date.now() / 1000) });
+      state.conversations.unshift({ id: id, name: provisionalName(text, 75), created_at: Math.floor(Date.now() / 1000) });
     }
     renderConversationList();
     updateTitle();

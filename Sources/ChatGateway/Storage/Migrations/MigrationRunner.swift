@@ -1,8 +1,10 @@
 import Fluent
 import FluentPostgresDriver
+import SQLKit
 import Vapor
 
-/// Applies pending migrations. On PostgreSQL several replicas may start at the same moment: each takes a
+/// Prepares the database before a command uses it: SQLite's journal settings, then pending migrations. Nothing
+/// opens the database before this runs, so asking for help or a failed check touches no file. On PostgreSQL several replicas may start at the same moment: each takes a
 /// session advisory lock on a connection of its own first, so one migrates and the others find nothing to do.
 /// (SQLite serves one machine; its own file lock serialises the schema changes.)
 struct MigrationRunner: Sendable {
@@ -13,6 +15,7 @@ struct MigrationRunner: Sendable {
 
     func run(on app: Application) async throws {
         guard case .postgres(let url) = database else {
+            try await Self.tuneSQLite(app)
             try await app.autoMigrate()
             return
         }
@@ -28,6 +31,16 @@ struct MigrationRunner: Sendable {
         } catch {
             try? await connection.close()  // closing the session releases the lock too
             throw error
+        }
+    }
+
+    /// WAL lets readers (operators' scripts, backups) proceed while the gateway writes; set once, it persists in
+    /// the file. `synchronous=NORMAL` is durable in WAL mode except on power loss, and saves an fsync per commit.
+    private static func tuneSQLite(_ app: Application) async throws {
+        try await (app.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").run()
+        for loop in app.eventLoopGroup.makeIterator() {
+            let database = app.databases.database(logger: app.logger, on: loop) as! any SQLDatabase
+            try await database.raw("PRAGMA synchronous=NORMAL").run()
         }
     }
 }

@@ -9,5 +9,6 @@ enum GatewayMigrations {
         migrations.add(CreateLeases())
         migrations.add(CreateCacheIndexes())
         migrations.add(AddMessagePosition())
+        migrations.add(CreateOperatorSessions())
     }
 }
