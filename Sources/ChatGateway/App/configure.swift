@@ -97,7 +97,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         collection: CacheController(access: operators, database: database))
     try v1.register(
         collection: ChatTokenController(
-            auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins)))
+            auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins),
+            issuance: TokenIssuanceLimit(settings: settings, now: dependencies.now)))
 
     KeyScopeLog(settings: settings).write(to: app.logger)
     if settings.jwtSecretIsEphemeral {

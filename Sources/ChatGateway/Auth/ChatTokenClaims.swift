@@ -13,17 +13,22 @@ struct ChatTokenClaims: JWTPayload, Equatable {
     var nbf: NotBeforeClaim?
     var iss: IssuerClaim?
     var aud: AudienceClaim?
+    /// Set by the gateway on the tokens it mints: which key asked (`ChatTokenService.keyID`), so the chats made
+    /// with the token count against that key's limits.
+    var keyID: String?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id"
         case userID = "user_id"
+        case keyID = "key_id"
         case exp, iat, nbf, iss, aud
     }
 
     init(
         systemID: String, userID: String, expires: Date, issuedAt: Date? = nil, issuer: String? = nil,
-        audience: String? = nil
+        audience: String? = nil, keyID: String? = nil
     ) {
+        self.keyID = keyID
         self.systemID = systemID
         self.userID = userID
         self.exp = ExpirationClaim(value: expires)
@@ -41,6 +46,7 @@ struct ChatTokenClaims: JWTPayload, Equatable {
         nbf = try container.decodeIfPresent(NotBeforeClaim.self, forKey: .nbf)
         iss = try container.decodeIfPresent(IssuerClaim.self, forKey: .iss)
         aud = try container.decodeIfPresent(AudienceClaim.self, forKey: .aud)
+        keyID = try? container.decodeIfPresent(String.self, forKey: .keyID)
     }
 
     /// Client systems built on other stacks put numeric user ids in the token (`"user_id": 999`).

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JWTKit
 
@@ -5,6 +6,8 @@ import JWTKit
 public struct TokenIdentity: Sendable, Equatable {
     public let systemID: String
     public let userID: String
+    /// The key that asked the gateway for this token, when the gateway minted it.
+    public var mintingKeyID: String?
 }
 
 /// Mints and verifies the chat JWTs (HS256 with `CHAT_GATEWAY_JWT_SECRET`).
@@ -21,6 +24,7 @@ public struct ChatTokenService: Sendable {
     private let verifyingKeys: [JWTKeyCollection]
     private let policy: ChatTokenPolicy
     private let now: @Sendable () -> Date
+    private let keyIDSecret: SymmetricKey
 
     public init(
         secret: String, previousSecret: String? = nil, policy: ChatTokenPolicy = .init(),
@@ -30,6 +34,7 @@ public struct ChatTokenService: Sendable {
         var verifying = [signingKeys]
         if let previousSecret { verifying.append(await Self.keyCollection(previousSecret)) }
         verifyingKeys = verifying
+        keyIDSecret = SymmetricKey(data: Data(("chat-gateway key id:" + secret).utf8))
         self.policy = policy
         self.now = now
     }
@@ -55,14 +60,22 @@ public struct ChatTokenService: Sendable {
         return bytes.count >= 32 ? bytes : bytes + Array(repeating: 0, count: 32 - bytes.count)
     }
 
-    /// Minted tokens carry `iat` (so the maximum lifetime is measured from it) and the configured `iss`/`aud`.
-    public func issue(systemID: String, userID: String, lifetime: TimeInterval = defaultLifetime) async throws -> String
-    {
+    /// Minted tokens carry `iat` (so the maximum lifetime is measured from it), the configured `iss`/`aud`, and
+    /// the id of the key that asked for them, if any.
+    public func issue(
+        systemID: String, userID: String, mintingKeyID: String? = nil, lifetime: TimeInterval = defaultLifetime
+    ) async throws -> String {
         let issuedAt = now()
         return try await signingKeys.sign(
             ChatTokenClaims(
                 systemID: systemID, userID: userID, expires: issuedAt.addingTimeInterval(lifetime),
-                issuedAt: issuedAt, issuer: policy.issuer, audience: policy.audience))
+                issuedAt: issuedAt, issuer: policy.issuer, audience: policy.audience, keyID: mintingKeyID))
+    }
+
+    /// A name for an API key that tokens can carry: a keyed digest, so a visitor reading a token learns nothing
+    /// about the key, even a short one.
+    public func keyID(of apiKey: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(apiKey.utf8), using: keyIDSecret).prefix(12).lowercaseHex
     }
 
     /// Verifies signature, algorithm and claims; every failure is an `AuthError.invalidToken` saying which.
@@ -77,7 +90,7 @@ public struct ChatTokenService: Sendable {
         guard let systemID = claims.systemID, let userID = claims.userID, !systemID.isEmpty, !userID.isEmpty else {
             throw .invalidToken("token must contain system_id and user_id")
         }
-        return TokenIdentity(systemID: systemID, userID: userID)
+        return TokenIdentity(systemID: systemID, userID: userID, mintingKeyID: claims.keyID)
     }
 
     /// The claims of a token signed with the current secret, else with the previous one.

@@ -13,8 +13,15 @@ extension GatewayAuthenticator {
 
 /// Ownership checks shared by every per-conversation and per-message endpoint.
 extension CallerIdentity {
-    /// A known owner that is someone else means "not found": never reveal that the id exists.
-    func requireOwnership(_ owner: (systemID: String, userID: String)?) throws {
-        if let owner, owner != (systemID, userID) { throw ChatError.conversationNotFound }
+    /// A known owner that is someone else means "not found": never reveal that the id exists. An id the gateway
+    /// never stored is "not found" for a chat token too; a server key may still reach what Dify holds for its user.
+    func requireOwnership(
+        _ owner: (systemID: String, userID: String)?, notFound: ChatError = .conversationNotFound
+    ) throws(ChatError) {
+        guard let owner else {
+            if isChatToken { throw notFound }
+            return
+        }
+        guard owns(owner) else { throw notFound }
     }
 }

@@ -10,12 +10,12 @@ extension GatewayAuthenticator {
         switch credential {
         case .apiKey:
             return try identity(credential, systemID: systemID, userID: visitor ?? userID)
-        case .browserKey(let scope):
+        case .browserKey(let scope, let keyID):
             guard let visitor else {
                 if userID?.isEmpty ?? true { throw .identityRequiredWithAPIKey }
                 throw .anonymousVisitorsOnly
             }
-            return try identity(.apiKey(scope), systemID: systemID, userID: visitor)
+            return try identity(.apiKey(scope, keyID: keyID), systemID: systemID, userID: visitor)
         case .token:
             throw .apiKeyRequired
         }

@@ -28,15 +28,15 @@ struct GatewayAuthenticator: Sendable {
         // Both lists are always checked, so timing does not tell a browser key from a server key.
         let server = apiKeys.scope(of: key)
         let browser = browserKeys.scope(of: key)
-        if let server { return .apiKey(server) }
-        if let browser { return .browserKey(browser) }
+        if let server { return .apiKey(server, keyID: tokens.keyID(of: key)) }
+        if let browser { return .browserKey(browser, keyID: tokens.keyID(of: key)) }
         throw .invalidAPIKey
     }
 
     /// The systems an operator call (cache, sync) may see: a server key's scope; a browser key is refused.
     func operatorScope(_ request: Request) throws(AuthError) -> KeyScope {
         switch try keyCredential(request) {
-        case .apiKey(let scope): return scope
+        case .apiKey(let scope, _): return scope
         case .browserKey, .token: throw .chatTokenOnlyKey
         }
     }
@@ -51,25 +51,32 @@ struct GatewayAuthenticator: Sendable {
         let caller: CallerIdentity
         switch credential {
         case .token(let token):
+            let tokenUser = try IdentityRules.validate(systemID: token.systemID, userID: token.userID)
             if let systemID, !systemID.isEmpty, systemID != token.systemID { throw .identityMismatch }
-            if let userID, !userID.isEmpty, userID != token.userID { throw .identityMismatch }
-            caller = CallerIdentity(systemID: token.systemID, userID: token.userID)
-        case .apiKey:
+            if let userID, !userID.isEmpty, userID.precomposedStringWithCanonicalMapping != tokenUser {
+                throw .identityMismatch
+            }
+            caller = CallerIdentity(
+                systemID: token.systemID, userID: tokenUser, isChatToken: true, rateKeyID: token.mintingKeyID)
+        case .apiKey(let scope, let keyID):
             guard let systemID, !systemID.isEmpty, let userID, !userID.isEmpty else {
                 throw .identityRequiredWithAPIKey
             }
-            caller = CallerIdentity(systemID: systemID, userID: userID)
+            let canonical = try IdentityRules.validate(systemID: systemID, userID: userID)
+            caller = CallerIdentity(systemID: systemID, userID: canonical, rateKeyID: keyID)
+            guard scope.permits(systemID) else {
+                try checkAllowed(caller)
+                throw .outsideKeyScope(scope)
+            }
         case .browserKey:
             throw .chatTokenOnlyKey
         }
-        try check(caller)
-        if case .apiKey(let scope) = credential, !scope.permits(caller.systemID) { throw .outsideKeyScope(scope) }
+        try checkAllowed(caller)
         return caller
     }
 
-    /// Format rules (422), then `ALLOWED_SYSTEM_IDS` (403).
-    func check(_ caller: CallerIdentity) throws(AuthError) {
-        try IdentityRules.validate(systemID: caller.systemID, userID: caller.userID)
+    /// `ALLOWED_SYSTEM_IDS` (403).
+    func checkAllowed(_ caller: CallerIdentity) throws(AuthError) {
         guard allowedSystemIDs.isEmpty || allowedSystemIDs.contains(caller.systemID) else { throw .systemNotAllowed }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rules a (system_id, user_id) pair must follow before it reaches Dify.
 ///
 /// Dify's `user` is `{system_id}_{user_id}`; forbidding `_` in system ids makes that mapping
@@ -20,21 +22,49 @@ public enum IdentityRules {
     /// The longest user id that still fits Dify's `user` limit for this system.
     public static func maxUserIDLength(systemID: String) -> Int { difyUserLimit - systemID.count - 1 }
 
-    /// Checks both ids; throws a 422 naming the rule that failed.
-    public static func validate(systemID: String, userID: String) throws(AuthError) {
+    /// Checks both ids and returns the user id in its one canonical form (NFC), which is what is stored, compared
+    /// and sent to Dify; throws a 422 naming the rule that failed. `jose\u{301}` and `jos\u{E9}` are one user,
+    /// not two that the gateway and Dify would tell apart differently.
+    @discardableResult
+    public static func validate(systemID: String, userID: String) throws(AuthError) -> String {
         guard isValidSystemID(systemID) else {
             throw .invalidIdentity(
                 "system_id must match ^[a-z0-9][a-z0-9-]{0,63}$ (lower-case letters, digits and '-'; no '_')")
         }
-        guard !userID.isEmpty else { throw .invalidIdentity("user_id must not be empty") }
-        guard !userID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        let canonical = userID.precomposedStringWithCanonicalMapping
+        guard !canonical.isEmpty else { throw .invalidIdentity("user_id must not be empty") }
+        guard !canonical.allSatisfy(\.isWhitespace) else {
+            throw .invalidIdentity("user_id must not be only whitespace")
+        }
+        guard !canonical.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw .invalidIdentity("user_id must not contain control characters")
         }
+        guard !canonical.unicodeScalars.contains(where: isInvisible) else {
+            throw .invalidIdentity(
+                "user_id must not contain format or invisible characters (bidi controls, zero-width characters, line or paragraph separators)"
+            )
+        }
         let limit = maxUserIDLength(systemID: systemID)
-        guard userID.count <= limit else {
+        // Dify's column counts code points, not what a reader sees as characters.
+        guard canonical.unicodeScalars.count <= limit else {
             throw .invalidIdentity(
                 "user_id is too long: \"{system_id}_{user_id}\" must fit Dify's \(difyUserLimit)-character user limit, so at most \(limit) characters for system_id \"\(systemID)\""
             )
         }
+        return canonical
+    }
+
+    /// Unicode Cf (bidi overrides, zero-width joiners and spaces, the BOM), Zl and Zp.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .format, .lineSeparator, .paragraphSeparator: true
+        default: false
+        }
+    }
+
+    /// Two owners are the same only when their ids are the same bytes: Swift's `==` on strings would also call
+    /// canonically equivalent spellings equal.
+    static func sameOwner(_ a: (systemID: String, userID: String), _ b: (systemID: String, userID: String)) -> Bool {
+        a.systemID.utf8.elementsEqual(b.systemID.utf8) && a.userID.utf8.elementsEqual(b.userID.utf8)
     }
 }

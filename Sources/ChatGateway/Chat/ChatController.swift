@@ -17,7 +17,7 @@ struct ChatController: RouteCollection {
         let credential = try await auth.credential(for: req)
         let body = try req.content.decode(ChatRequest.self)
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
-        try await admission.admit(caller, apiKey: credential.isAPIKey ? req.headers.first(name: "X-API-Key") : nil)
+        try await admission.admit(caller)
         if body.stream ?? Self.acceptsEventStream(req) {
             let session = try await admission.stream(for: caller) {
                 try await chats.stream(

@@ -107,10 +107,9 @@ struct ChatService: Sendable {
         guard JSONValue.object(inputs).depth <= limits.maxInputsDepth else {
             throw .inputsTooDeep(limit: limits.maxInputsDepth)
         }
-        let trimmed = conversationID?.trimmingCharacters(in: .whitespaces) ?? ""
-        if trimmed.isEmpty { return nil }
+        guard let conversationID, !conversationID.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
         // Dify's conversation ids are UUIDs; anything else would only come back as an upstream 400.
-        guard UUID(uuidString: trimmed) != nil else { throw .invalidConversationID }
-        return trimmed.lowercased()
+        guard let canonical = CanonicalID.uuid(conversationID) else { throw .invalidConversationID }
+        return canonical
     }
 }

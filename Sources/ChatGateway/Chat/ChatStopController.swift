@@ -15,7 +15,10 @@ struct ChatStopController: RouteCollection {
     @Sendable
     func stop(_ req: Request) async throws -> Result {
         let caller = try await access.auth.identityFromQueryOrBody(req)
-        let taskID = try req.parameters.require("task_id")
+        // Dify's task ids are UUIDs too; one the gateway never saw is not the caller's to stop.
+        guard let taskID = CanonicalID.uuid(try req.parameters.require("task_id")) else {
+            throw ChatError.taskNotFound
+        }
         let session = streams.session(forTask: taskID)
         let owner: (systemID: String, userID: String)?
         if let session {
@@ -25,7 +28,7 @@ struct ChatStopController: RouteCollection {
         }
         // Dify would silently accept any task id; the gateway only stops tasks it knows to be the caller's.
         guard let owner else { throw ChatError.taskNotFound }
-        guard owner == (caller.systemID, caller.userID) else { throw ChatError.taskNotFound }
+        guard caller.owns(owner) else { throw ChatError.taskNotFound }
         session?.requestStop()
         try await access.dify.stopMessage(taskID: taskID, user: caller.difyUser, at: try access.target(for: caller))
         return Result(result: "success")

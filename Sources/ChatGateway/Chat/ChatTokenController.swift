@@ -8,6 +8,7 @@ struct ChatTokenController: RouteCollection {
     let auth: GatewayAuthenticator
     let tokens: ChatTokenService
     let origins: OriginPolicy
+    let issuance: TokenIssuanceLimit
 
     struct Query: Content {
         var systemID: String?
@@ -32,7 +33,7 @@ struct ChatTokenController: RouteCollection {
 
     @Sendable
     func issue(_ req: Request) async throws -> Response {
-        _ = try auth.keyCredential(req)
+        let credential = try auth.keyCredential(req)
         guard
             origins.permits(
                 originHeader: req.headers.first(name: .origin), refererHeader: req.headers.first(name: .referer))
@@ -41,7 +42,9 @@ struct ChatTokenController: RouteCollection {
         }
         let query = try req.query.decode(Query.self)
         let caller = try auth.tokenSubject(req, systemID: query.systemID, userID: query.userID)
-        let token = try await tokens.issue(systemID: caller.systemID, userID: caller.userID)
+        if let keyID = credential.keyID { try await issuance.admit(keyID: keyID, req) }
+        let token = try await tokens.issue(
+            systemID: caller.systemID, userID: caller.userID, mintingKeyID: caller.rateKeyID)
         return Response(
             token: token, userID: caller.userID,
             ui: query.lang.flatMap { $0.isEmpty ? nil : WidgetStrings.forLanguage($0) })

@@ -45,8 +45,9 @@ struct ConversationControlsController: RouteCollection {
 
     private func resolve(_ req: Request) async throws -> (CallerIdentity, String, ConversationStore) {
         let caller = try await access.auth.identityFromQueryOrBody(req)
-        let conversationID = try req.parameters.require("conversation_id")
-        guard UUID(uuidString: conversationID) != nil else { throw ChatError.conversationNotFound }
+        guard let conversationID = CanonicalID.uuid(try req.parameters.require("conversation_id")) else {
+            throw ChatError.conversationNotFound
+        }
         let store = access.store
         try caller.requireOwnership(try await store.owner(ofConversation: conversationID))
         return (caller, conversationID, store)

@@ -22,9 +22,10 @@ struct ConversationsController: RouteCollection {
     @Sendable
     func messages(_ req: Request) async throws -> [ConversationMessage] {
         let caller = try await access.auth.identityFromQueryOrBody(req)
-        let conversationID = try req.parameters.require("conversation_id")
         // Dify's ids are UUIDs; anything else cannot name a conversation, and Dify would only answer 400.
-        guard UUID(uuidString: conversationID) != nil else { throw ChatError.conversationNotFound }
+        guard let conversationID = CanonicalID.uuid(try req.parameters.require("conversation_id")) else {
+            throw ChatError.conversationNotFound
+        }
         let target = try access.target(for: caller)
         let store = access.store
         try caller.requireOwnership(try await store.owner(ofConversation: conversationID))

@@ -43,9 +43,10 @@ struct MessageControlsController: RouteCollection {
 
     private func resolve(_ req: Request) async throws -> (CallerIdentity, String) {
         let caller = try await access.auth.identityFromQueryOrBody(req)
-        let messageID = Self.difyMessageID(try req.parameters.require("message_id"))
-        guard UUID(uuidString: messageID) != nil else { throw ChatError.messageNotFound }
-        try caller.requireOwnership(try await access.store.owner(ofMessage: messageID))
+        guard let messageID = CanonicalID.uuid(Self.difyMessageID(try req.parameters.require("message_id"))) else {
+            throw ChatError.messageNotFound
+        }
+        try caller.requireOwnership(try await access.store.owner(ofMessage: messageID), notFound: .messageNotFound)
         return (caller, messageID)
     }
 

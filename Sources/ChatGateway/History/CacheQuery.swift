@@ -31,7 +31,7 @@ struct CacheFilter: Sendable, Equatable {
         let systemID = value("system_id")
         if let systemID, !scope.permits(systemID) { throw AuthError.outsideKeyScope(scope) }
         return CacheFilter(
-            systemID: systemID, userID: value("user_id"), from: from,
+            systemID: systemID, userID: value("user_id")?.precomposedStringWithCanonicalMapping, from: from,
             until: to.map { $0.addingTimeInterval(86_400) }, text: value("q"), scope: scope)
     }
 

@@ -16,12 +16,12 @@ struct ChatAdmission: Sendable {
         self.streams = streams
     }
 
-    /// Spends one request of the caller's user and, when they came with one, of their API key.
-    func admit(_ caller: CallerIdentity, apiKey: String?) async throws(LimitError) {
+    /// Spends one request of the caller's user and of the API key the caller came with or whose token it holds.
+    func admit(_ caller: CallerIdentity) async throws(LimitError) {
         if let perUser, case .limited(let seconds) = await perUser.acquire(caller.difyUser) {
             throw .rateLimited(scope: .user, retryAfter: seconds)
         }
-        if let perKey, let apiKey, case .limited(let seconds) = await perKey.acquire(Self.bucketName(ofKey: apiKey)) {
+        if let perKey, let keyID = caller.rateKeyID, case .limited(let seconds) = await perKey.acquire(keyID) {
             throw .rateLimited(scope: .apiKey, retryAfter: seconds)
         }
     }
@@ -45,10 +45,5 @@ struct ChatAdmission: Sendable {
         }
         session.onFinish { [streams] in await streams.releaseStream(for: user) }
         return session
-    }
-
-    /// Buckets are named by a digest, so the limiter never holds a key itself.
-    private static func bucketName(ofKey key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).lowercaseHex
     }
 }

@@ -1,6 +1,6 @@
 /// Why a request was refused for load reasons; mapped to 429 (431 for headers) by `APIErrorMiddleware`.
 public enum LimitError: Error, Equatable, Sendable {
-    /// `RATE_LIMIT_PER_USER` or `RATE_LIMIT_PER_KEY` is used up; `retryAfter` seconds until the next request fits.
+    /// `RATE_LIMIT_PER_USER`, `RATE_LIMIT_PER_KEY` or `RATE_LIMIT_TOKEN_ISSUANCE` is used up; `retryAfter` seconds until the next request fits.
     case rateLimited(scope: Scope, retryAfter: Int)
     /// The user already has `MAX_STREAMS_PER_USER` streaming answers running.
     case tooManyStreams(limit: Int)
@@ -10,6 +10,9 @@ public enum LimitError: Error, Equatable, Sendable {
     public enum Scope: String, Sendable {
         case user
         case apiKey = "API key"
+        /// `RATE_LIMIT_TOKEN_ISSUANCE`, per key and per client address.
+        case tokenIssuance = "API key's chat tokens"
+        case clientAddress = "client address"
     }
 
     /// Seconds for the `Retry-After` header; nil when nobody can know (a stream ends when Dify finishes).

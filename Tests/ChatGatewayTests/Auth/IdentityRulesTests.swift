@@ -43,6 +43,17 @@ struct IdentityRulesTests {
         #expect(!APIKeyVerifier(keys: []).isValid(""))
     }
 
+    @Test func userIDsAreCanonicalNFCWithoutInvisibles() throws {
+        #expect(try IdentityRules.validate(systemID: "a", userID: "jose\u{301}") == "jos\u{E9}")
+        #expect(Array(try IdentityRules.validate(systemID: "a", userID: "jos\u{E9}").utf8) == Array("jos\u{E9}".utf8))
+        for bad in ["a\u{202E}b", "a\u{200D}b", "a\u{2028}", "a\u{2029}", " \t", "\u{3000}"] {
+            #expect(throws: AuthError.self) { try IdentityRules.validate(systemID: "a", userID: bad) }
+        }
+        // Owners are the same bytes, not merely canonically equal strings.
+        #expect(!IdentityRules.sameOwner(("a", "jose\u{301}"), ("a", "jos\u{E9}")))
+        #expect(IdentityRules.sameOwner(("a", "jos\u{E9}"), ("a", "jos\u{E9}")))
+    }
+
     /// A length difference of 256·k once folded to zero: the key followed by 256 NUL bytes matched.
     @Test func keysFollowedByNULsOrControlsNeverMatch() {
         let verifier = APIKeyVerifier(keys: ["alpha", "0123456789abc"])

@@ -12,8 +12,14 @@ struct ChatTokenEndpointTests {
             #expect(reply.status == 200)
             #expect(reply.object["ui"] == nil)
             let token = try #require(reply.object["token"] as? String)
-            let identity = try await ChatTokenService(secret: GatewayHarness.jwtSecret).verify(token)
-            #expect(identity == TokenIdentity(systemID: "drillquiz", userID: "u1"))
+            let service = await ChatTokenService(secret: GatewayHarness.jwtSecret)
+            let identity = try await service.verify(token)
+            // The token names the key that minted it, by a keyed digest that does not reveal the key.
+            #expect(
+                identity
+                    == TokenIdentity(
+                        systemID: "drillquiz", userID: "u1", mintingKeyID: service.keyID(of: GatewayHarness.apiKey)))
+            #expect(!token.contains(GatewayHarness.apiKey))
             let chat = try await gateway.call(
                 .POST, "/v1/chat", headers: [("Authorization", "Bearer \(token)")], json: ["message": "hi"])
             #expect(chat.status == 200)
