@@ -10,7 +10,7 @@ struct APIErrorMiddleware: Middleware {
         next.respond(to: request).flatMapErrorThrowing { error in try Self.response(for: error, to: request) }
     }
 
-    /// The error answer, also for middleware that runs before this one (`HeaderSizeLimitMiddleware`).
+    /// The error answer, also for middleware that runs before this one (`RequestHeadLimitMiddleware`).
     static func response(for error: any Error, to request: Request) throws -> Response {
         let (status, detail) = describe(error)
         if status.code >= 500 {
@@ -107,6 +107,8 @@ struct APIErrorMiddleware: Middleware {
             (.tooManyRequests, "Too many streaming answers at once: at most \(limit) per user. Wait for one to finish.")
         case .headersTooLarge(let limit):
             (.requestHeaderFieldsTooLarge, "Request headers too large: at most \(limit) bytes")
+        case .bodyTooLarge(let limit):
+            (.payloadTooLarge, "Request body too large: at most \(limit) bytes (MAX_REQUEST_BYTES)")
         }
     }
 

@@ -68,7 +68,7 @@ extension Settings {
                 variable: "CHAT_GATEWAY_BROWSER_KEY", problem: "a browser key must not also be in CHAT_GATEWAY_API_KEY")
         }
 
-        return Settings(
+        let settings = Settings(
             difyBaseURL: difyBaseURL,
             difyAPIKey: value("DIFY_API_KEY"),
             difySystemOverrides: overrides,
@@ -151,6 +151,12 @@ extension Settings {
                 return range
             }
         )
+        // A stream's keep-alives are what keep it from looking silent.
+        guard settings.requestHeadTimeout > settings.streamKeepAlive else {
+            throw SettingsError(
+                variable: "REQUEST_HEAD_TIMEOUT", problem: "must be longer than STREAM_KEEPALIVE_SECONDS")
+        }
+        return settings
     }
 
     /// `DIFY_<SYSTEM>_BASE_URL` / `DIFY_<SYSTEM>_API_KEY` for any system; the segment is the system id

@@ -11,6 +11,9 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
 {
     app.http.server.configuration.hostname = settings.host
     app.http.server.configuration.port = settings.port
+    // Closes connections silent for this long: one that sends nothing, or half a request head, is not kept open.
+    // Streams stay open through their keep-alives.
+    app.http.server.configuration.idleTimeout = .milliseconds(settings.requestHeadTimeout.milliseconds)
     app.routes.defaultMaxBodySize = ByteCount(value: settings.maxRequestBytes)
     // AsyncHTTPClient keeps only 8 connections per host by default, which would queue a busy gateway behind Dify.
     app.http.client.configuration.connectionPool = .init(
@@ -68,7 +71,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
 
     app.middleware = Middlewares()
     app.middleware.use(AccessLogMiddleware())
-    app.middleware.use(HeaderSizeLimitMiddleware(maxBytes: settings.maxHeaderBytes))
+    app.middleware.use(
+        RequestHeadLimitMiddleware(maxHeaderBytes: settings.maxHeaderBytes, maxBodyBytes: settings.maxRequestBytes))
     app.middleware.use(GatewayCORSMiddleware(settings))
     app.middleware.use(APIErrorMiddleware())
 

@@ -6,6 +6,8 @@ public enum LimitError: Error, Equatable, Sendable {
     case tooManyStreams(limit: Int)
     /// The request's headers are larger than `MAX_HEADER_BYTES`.
     case headersTooLarge(limit: Int)
+    /// The request declares a body larger than `MAX_REQUEST_BYTES`.
+    case bodyTooLarge(limit: Int)
 
     public enum Scope: String, Sendable {
         case user

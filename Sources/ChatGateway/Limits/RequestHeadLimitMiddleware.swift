@@ -1,0 +1,36 @@
+import Vapor
+
+/// Judges a request by its head alone, before any route, authentication or body reading: a header block larger
+/// than `MAX_HEADER_BYTES` is 431, and a declared `Content-Length` above `MAX_REQUEST_BYTES` is 413 at once (also
+/// under `Expect: 100-continue`), with the connection closed rather than the body awaited. Header size is counted
+/// as sent: each `name: value` line with its line break.
+///
+/// NIO's HTTP parser has its own ceiling (80 KB of names and values): above it the connection is closed
+/// without an answer before the request reaches Vapor, which is why `MAX_HEADER_BYTES` cannot exceed it.
+/// Future-based, as `AccessLogMiddleware` says why.
+struct RequestHeadLimitMiddleware: Middleware {
+    let maxHeaderBytes: Int
+    let maxBodyBytes: Int
+
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        if Self.size(of: request.headers) > maxHeaderBytes {
+            return refuse(request, LimitError.headersTooLarge(limit: maxHeaderBytes))
+        }
+        if let declared = request.headers.first(name: .contentLength).flatMap({ Int($0) }), declared > maxBodyBytes {
+            return refuse(request, LimitError.bodyTooLarge(limit: maxBodyBytes))
+        }
+        return next.respond(to: request)
+    }
+
+    private func refuse(_ request: Request, _ error: LimitError) -> EventLoopFuture<Response> {
+        request.eventLoop.makeCompletedFuture {
+            let response = try APIErrorMiddleware.response(for: error, to: request)
+            response.headers.replaceOrAdd(name: .connection, value: "close")
+            return response
+        }
+    }
+
+    static func size(of headers: HTTPHeaders) -> Int {
+        headers.reduce(0) { $0 + $1.name.utf8.count + 2 + $1.value.utf8.count + 2 }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+@testable import ChatGateway
+
+/// Connections are judged by their head: an oversize declared body is 413 at once, and a connection that sends
+/// nothing, or half a head, is closed after `REQUEST_HEAD_TIMEOUT`; a quiet stream stays open on its keep-alives.
+@Suite("Connection limits", .timeLimit(.minutes(2)))
+struct ConnectionLimitsTests {
+    static func port(_ gateway: GatewayHarness) -> Int { Int(gateway.baseURL.split(separator: ":").last!)! }
+
+    static let oversizeHead =
+        "POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: \(GatewayHarness.apiKey)\r\n"
+        + "Content-Type: application/json\r\nContent-Length: 999999999\r\n"
+
+    @Test(arguments: ["", "Expect: 100-continue\r\n"])
+    func aDeclaredOversizeBodyIs413AtOnce(expect: String) async throws {
+        try await GatewayHarness.with { gateway in
+            let connection = try RawHTTPConnection(port: Self.port(gateway))
+            defer { connection.close() }
+            let started = ContinuousClock.now
+            // With `Expect: 100-continue` a client such as curl waits a second for an answer, then sends the body;
+            // Vapor hands a request on only once its first body byte arrives.
+            connection.sendRaw(Self.oversizeHead + expect + "\r\n")
+            if !expect.isEmpty { try await Task.sleep(for: .seconds(1)) }
+            connection.sendRaw("{")
+            await connection.read(until: "\r\n\r\n")
+            #expect(ContinuousClock.now - started < .seconds(expect.isEmpty ? 2 : 3))
+            #expect(connection.received.hasPrefix("HTTP/1.1 413"), "\(connection.received)")
+            #expect(connection.received.lowercased().contains("connection: close"))
+        }
+    }
+
+    @Test func silentAndHalfSentConnectionsAreClosed() async throws {
+        try await GatewayHarness.with(adjust: {
+            $0.requestHeadTimeout = .seconds(2)
+            $0.streamKeepAlive = .seconds(1)
+        }) { gateway in
+            for partial in ["", "GET /health HTTP/1.1\r\nHost: 127.0."] {
+                let connection = try RawHTTPConnection(port: Self.port(gateway))
+                defer { connection.close() }
+                let started = ContinuousClock.now
+                if !partial.isEmpty { connection.sendRaw(partial) }
+                await connection.read(until: "never arrives")
+                let waited = ContinuousClock.now - started
+                #expect(waited >= .seconds(1.5) && waited < .seconds(8), "closed after \(waited)")
+                #expect(connection.received.isEmpty)
+            }
+        }
+    }
+
+    @Test func aQuietStreamOutlivesTheTimeout() async throws {
+        try await GatewayHarness.with(
+            fakeOptions: .init(apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(4)),
+            adjust: {
+                $0.requestHeadTimeout = .seconds(8)
+                $0.streamKeepAlive = .seconds(1)
+            }
+        ) { gateway in
+            let connection = try RawHTTPConnection(port: Self.port(gateway))
+            defer { connection.close() }
+            try connection.sendPOST(
+                path: "/v1/chat", headers: [("X-API-Key", GatewayHarness.apiKey)],
+                json: ["system_id": "drillquiz", "user_id": "u1", "message": "/tokens 3", "stream": true])
+            await connection.read(until: "event: done")
+            #expect(connection.received.contains("tok3"))
+            #expect(connection.received.contains("event: done"), "\(connection.received)")
+        }
+    }
+
+    @Test func aTimeoutNoLongerThanTheKeepAliveIsRefused() {
+        #expect(throws: SettingsError.self) {
+            try Settings.parse(
+                environment: ["REQUEST_HEAD_TIMEOUT": "10s", "STREAM_KEEPALIVE_SECONDS": "15"], isProduction: false)
+        }
+        #expect(throws: SettingsError.self) {
+            try Settings.parse(environment: ["REQUEST_HEAD_TIMEOUT": "off"], isProduction: false)
+        }
+    }
+}
