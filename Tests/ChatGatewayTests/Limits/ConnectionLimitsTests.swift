@@ -68,6 +68,31 @@ struct ConnectionLimitsTests {
         }
     }
 
+    /// Vapor's idle timer also cuts a blocking chat that stays silent past the timeout; nothing is lost.
+    @Test func aBlockingChatCutByTheTimeoutIsStillStored() async throws {
+        try await GatewayHarness.with(
+            fakeOptions: .init(apiKeys: [GatewayHarness.difyKey], latency: .seconds(4)),
+            adjust: {
+                $0.requestHeadTimeout = .seconds(2)
+                $0.streamKeepAlive = .seconds(1)
+            }
+        ) { gateway in
+            let connection = try RawHTTPConnection(port: Self.port(gateway))
+            defer { connection.close() }
+            try connection.sendPOST(
+                path: "/v1/chat", headers: [("X-API-Key", GatewayHarness.apiKey)],
+                json: ["system_id": "drillquiz", "user_id": "slow", "message": "take your time"])
+            await connection.read(until: "never arrives")
+            var stored: [StoredMessage] = []
+            for _ in 0..<50 where stored.count < 2 || stored.contains(where: { $0.status != .complete }) {
+                try await Task.sleep(for: .milliseconds(200))
+                stored = try await gateway.messages(system: "drillquiz", user: "slow")
+            }
+            #expect(stored.map(\.role).sorted() == ["assistant", "user"])
+            #expect(stored.first { $0.role == "assistant" }?.content == "Echo: take your time")
+        }
+    }
+
     @Test func aTimeoutNoLongerThanTheKeepAliveIsRefused() {
         #expect(throws: SettingsError.self) {
             try Settings.parse(
