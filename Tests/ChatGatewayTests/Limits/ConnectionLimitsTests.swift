@@ -1,3 +1,4 @@
+import FakeDify
 import Foundation
 import Testing
 
@@ -49,40 +50,44 @@ struct ConnectionLimitsTests {
         }
     }
 
-    @Test func aQuietStreamOutlivesTheTimeout() async throws {
+    /// Sends one chat over a raw connection to a gateway whose connections time out after `timeout` and whose
+    /// fake Dify waits as `fake` says; reads until `marker` or until the gateway closes the connection.
+    static func rawChat(
+        fake: FakeDifyOptions, timeout: Duration, json: [String: Any], until marker: String,
+        then check: (GatewayHarness, String) async throws -> Void
+    ) async throws {
         try await GatewayHarness.with(
-            fakeOptions: .init(apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(4)),
+            fakeOptions: fake,
             adjust: {
-                $0.requestHeadTimeout = .seconds(8)
+                $0.requestHeadTimeout = timeout
                 $0.streamKeepAlive = .seconds(1)
             }
         ) { gateway in
             let connection = try RawHTTPConnection(port: Self.port(gateway))
             defer { connection.close() }
-            try connection.sendPOST(
-                path: "/v1/chat", headers: [("X-API-Key", GatewayHarness.apiKey)],
-                json: ["system_id": "drillquiz", "user_id": "u1", "message": "/tokens 3", "stream": true])
-            await connection.read(until: "event: done")
-            #expect(connection.received.contains("tok3"))
-            #expect(connection.received.contains("event: done"), "\(connection.received)")
+            try connection.sendPOST(path: "/v1/chat", headers: [("X-API-Key", GatewayHarness.apiKey)], json: json)
+            await connection.read(until: marker)
+            try await check(gateway, connection.received)
+        }
+    }
+
+    @Test func aQuietStreamOutlivesTheTimeout() async throws {
+        try await Self.rawChat(
+            fake: .init(apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(4)), timeout: .seconds(8),
+            json: ["system_id": "drillquiz", "user_id": "u1", "message": "/tokens 3", "stream": true],
+            until: "event: done"
+        ) { _, received in
+            #expect(received.contains("tok3"))
+            #expect(received.contains("event: done"), "\(received)")
         }
     }
 
     /// Vapor's idle timer also cuts a blocking chat that stays silent past the timeout; nothing is lost.
     @Test func aBlockingChatCutByTheTimeoutIsStillStored() async throws {
-        try await GatewayHarness.with(
-            fakeOptions: .init(apiKeys: [GatewayHarness.difyKey], latency: .seconds(4)),
-            adjust: {
-                $0.requestHeadTimeout = .seconds(2)
-                $0.streamKeepAlive = .seconds(1)
-            }
-        ) { gateway in
-            let connection = try RawHTTPConnection(port: Self.port(gateway))
-            defer { connection.close() }
-            try connection.sendPOST(
-                path: "/v1/chat", headers: [("X-API-Key", GatewayHarness.apiKey)],
-                json: ["system_id": "drillquiz", "user_id": "slow", "message": "take your time"])
-            await connection.read(until: "never arrives")
+        try await Self.rawChat(
+            fake: .init(apiKeys: [GatewayHarness.difyKey], latency: .seconds(4)), timeout: .seconds(2),
+            json: ["system_id": "drillquiz", "user_id": "slow", "message": "take your time"], until: "never arrives"
+        ) { gateway, _ in
             var stored: [StoredMessage] = []
             for _ in 0..<50 where stored.count < 2 || stored.contains(where: { $0.status != .complete }) {
                 try await Task.sleep(for: .milliseconds(200))
