@@ -41,7 +41,7 @@ struct CacheExporter: Sendable {
     ]
 
     func write(_ emit: (String) async throws -> Void) async throws {
-        if format == .csv { try await emit(CSV.record(Self.columns)) }
+        if format == .csv { try await emit(CSV.header(Self.columns)) }
         var cursor: CacheCursor?
         var written = 0
         repeat {

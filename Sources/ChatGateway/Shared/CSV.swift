@@ -10,6 +10,13 @@ enum CSV {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// The header record: column names are plain identifiers, written bare as every reader of the seed's export
+    /// expects them.
+    static func header(_ names: [String]) -> String {
+        precondition(names.allSatisfy { $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } })
+        return names.joined(separator: ",") + "\r\n"
+    }
+
     /// One record, ended by CR LF.
     static func record(_ fields: [String]) -> String {
         fields.map(field).joined(separator: ",") + "\r\n"

@@ -137,7 +137,7 @@ struct CacheEndpointTests {
             #expect(csv.headers.first(name: "Content-Type")?.hasPrefix("text/csv") == true)
             #expect(csv.headers.first(name: "Content-Disposition")?.contains("attachment") == true)
             let lines = csv.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
-            #expect(lines.first == CacheExporter.columns.map { "\"\($0)\"" }.joined(separator: ","))
+            #expect(lines.first == CacheExporter.columns.joined(separator: ","))
             #expect(lines.count == 1 + 4 * 6)
             #expect(csv.text.contains("\"'turn 0, \"\"quoted\"\", =SUM(A1)\"") == false)  // only a leading = is defused
             #expect(csv.text.contains("\"turn 0, \"\"quoted\"\", =SUM(A1)\""))
