@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# POST /v1/chat at 16 and 64 connections through the gateway to a zero-latency fake Dify, beside references
+# POST /v1/chat at 1, 16 and 64 connections through the gateway to a zero-latency fake Dify, beside references
 # measured in the same run: the fake Dify called directly, a bare nginx reverse proxy in front of it, and a bare
 # Vapor + AsyncHTTPClient proxy (bench/vapor-proxy: the gateway's stack doing none of the gateway's work).
 # Prints requests/s, p50/p99, the gateway's peak RSS, and how many answered chats are missing from its database.
@@ -38,7 +38,7 @@ sleep 0.5
 # run NAME CONNECTIONS URL SCRIPT -> "req/s p50ms p99ms ok"
 run() {
   local out
-  out=$(wrk -t2 -c"$2" -d"${duration}s" --latency -s "$4" "$3")
+  out=$(wrk -t"$(( $2 < 2 ? 1 : 2 ))" -c"$2" -d"${duration}s" --latency -s "$4" "$3")
   echo "$out" >"$work/wrk-$1-$2.txt"
   python3 - "$work/wrk-$1-$2.txt" <<'PY'
 import re, sys
@@ -57,7 +57,7 @@ PY
 
 printf '%-6s %-26s %10s %9s %9s %10s\n' conns target "req/s" "p50 ms" "p99 ms" "failed"
 declare -A answered
-for conns in 16 64; do
+for conns in 1 16 64; do
   declare -A rps p50
   for target in "${references[@]}" "${stores[@]}"; do
     case $target in
@@ -74,7 +74,7 @@ for conns in 16 64; do
   # Every row after the two references (direct, nginx): the bare Vapor proxy if it ran, then the gateway's.
   for target in "${references[@]:2}" "${stores[@]}"; do
     case $target in vapor) label="bare Vapor proxy" ;; *) label="gateway ($target)" ;; esac
-    python3 -c "print(f'       $label/nginx throughput: {${rps[$target]}/${rps[nginx]}:.2f}x   added p50 vs direct: {${p50[$target]}-${p50[direct]}:.2f} ms')"
+    python3 -c "print(f'       $label/nginx throughput: {${rps[$target]}/${rps[nginx]}:.2f}x   added p50 vs nginx: {${p50[$target]}-${p50[nginx]}:.2f} ms, vs direct: {${p50[$target]}-${p50[direct]}:.2f} ms')"
   done
 done
 sleep 1

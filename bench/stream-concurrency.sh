@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# N concurrent streaming chats (default 1000) at a fixed token pace, through the gateway, straight to the
-# fake Dify, and through two bare proxies in front of it (nginx, and Vapor + AsyncHTTPClient relaying the body:
-# bench/vapor-proxy), in the same run. Reports time-to-first-token (and each proxy's overhead on it), errors, and
-# the gateway's peak RSS. Needs nginx (nginx-light).
-# Usage: bench/stream-concurrency.sh [streams=1000] [token_delay_ms=100] [ramp_seconds=2]
+# N streaming chats (default 1000) of 50 tokens at a fixed pace (default 200 ms: about 10 s each), arriving evenly
+# over the ramp (default 10 s, so about N open at once): through the gateway (on SQLite), straight to the fake Dify,
+# and through two bare proxies in front of it (nginx, and Vapor + AsyncHTTPClient relaying the body:
+# bench/vapor-proxy), in the same run. Reports time-to-first-token (and each proxy's overhead on it at p50 and p99),
+# errors, answers stored complete (the whole text), and the gateway's peak RSS. Needs nginx (nginx-light).
+# Usage: bench/stream-concurrency.sh [streams=1000] [token_delay_ms=200] [ramp_seconds=10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-streams=${1:-1000}; token_ms=${2:-100}; ramp=${3:-2}
+streams=${1:-1000}; token_ms=${2:-200}; ramp=${3:-10}
 . bench/lib.sh
 
 fake_port=$(free_port); nginx_port=$(free_port); vapor_port=$(free_port); gw_port=$(free_port)
@@ -22,7 +23,8 @@ nginx=$(python3 bench/stream_clients.py dify 127.0.0.1 "$nginx_port" "$streams" 
 vapor=null; [ $has_vapor = 1 ] && vapor=$(python3 bench/stream_clients.py dify 127.0.0.1 "$vapor_port" "$streams" "$ramp" app-bench)
 gateway=$(python3 bench/stream_clients.py gateway 127.0.0.1 "$gw_port" "$streams" "$ramp" bench-key)
 sleep 1
-stored=$(count_rows "select count(*) from gateway_messages where role='assistant' and status='complete'")
+# Complete means the whole answer: stream_clients.py asks for "/tokens 50", answered "tok1 tok2 ... tok50".
+stored=$(count_rows "select count(*) from gateway_messages where role='assistant' and status='complete' and content='$(seq -f 'tok%g' -s ' ' 50)'")
 python3 - "$direct" "$nginx" "$vapor" "$gateway" <<'PY'
 import json, sys
 d, n, v, g = (json.loads(arg) for arg in sys.argv[1:5])
@@ -32,7 +34,7 @@ for name, r in rows:
     t = r["ttft_ms"]; print(f"{name:<22}{r['ok']:>6}{r['errors']:>8}{t['p50']:>10}{t['p90']:>9}{t['p99']:>9}{r['total_ms']['p50']:>11}")
 for name, r in rows[1:]:
     if d["ttft_ms"]["p50"] is not None and r["ttft_ms"]["p50"] is not None:
-        print(f"{name} first-token overhead p50: {r['ttft_ms']['p50'] - d['ttft_ms']['p50']:.2f} ms")
+        print(f"{name} first-token overhead vs direct: p50 {r['ttft_ms']['p50'] - d['ttft_ms']['p50']:.2f} ms, p99 {r['ttft_ms']['p99'] - d['ttft_ms']['p99']:.2f} ms")
 PY
 echo "answers stored complete: $stored / $streams"
 echo "gateway peak RSS: $(peak_rss)"
