@@ -56,11 +56,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let streams = ChatStreamRegistry()
     app.lifecycle.use(StreamDrain(streams: streams))
     let tokens = await ChatTokenService(settings: settings, now: dependencies.now)
-    let store =
-        switch settings.database {
-        case .sqlite: ConversationStore(database: database(), now: dependencies.now)
-        case .postgres: ConversationStore(databases: database, now: dependencies.now)
-        }
+    let store = ConversationStore(database: app.gatewayDatabase(logSQL: settings.logSQL), now: dependencies.now)
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
         browserKeys: APIKeyVerifier(entries: settings.browserKeys))

@@ -4,21 +4,8 @@ import SQLKit
 
 /// The gateway's record of users, conversations and messages. Every operation that writes is one transaction.
 struct ConversationStore: Sendable {
-    /// The database for the next operation: on PostgreSQL any event loop's pool, so the work spreads over the
-    /// loops; on SQLite always the same connection (a second one would only contend for SQLite's write lock).
-    let databases: @Sendable () -> any Database
+    let database: any Database
     let now: @Sendable () -> Date
-
-    init(databases: @escaping @Sendable () -> any Database, now: @escaping @Sendable () -> Date) {
-        self.databases = databases
-        self.now = now
-    }
-
-    init(database: any Database, now: @escaping @Sendable () -> Date) {
-        self.init(databases: { database }, now: now)
-    }
-
-    private var database: any Database { databases() }
 
     /// A user's message stored before Dify is called, under a placeholder id until Dify names the turn.
     struct PendingMessage: Sendable {
