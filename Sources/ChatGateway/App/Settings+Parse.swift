@@ -23,6 +23,18 @@ extension Settings {
             return number
         }
 
+        /// An interval that cannot be switched off: `off` or `0` is an error naming the variable.
+        func requiredInterval(
+            _ name: String, default fallback: Duration, expected: String, hint: String = ""
+        ) throws
+            -> Duration
+        {
+            guard let raw = value(name) else { return fallback }
+            guard let interval = try parseInterval(raw, variable: name) else {
+                throw SettingsError(variable: name, problem: "expected \(expected), got \"\(raw)\"\(hint)")
+            }
+            return interval
+        }
         func boolean(_ name: String) throws -> Bool {
             guard let raw = value(name) else { return false }
             switch raw.lowercased() {
@@ -111,26 +123,13 @@ extension Settings {
             },
             browserKeys: browserKeys,
             difyCircuitFailures: try integer("DIFY_CIRCUIT_FAILURES", default: 5, range: 0...1000),
-            difyCircuitCooldown: try value("DIFY_CIRCUIT_COOLDOWN").map { raw in
-                guard let cooldown = try parseInterval(raw, variable: "DIFY_CIRCUIT_COOLDOWN") else {
-                    throw SettingsError(
-                        variable: "DIFY_CIRCUIT_COOLDOWN",
-                        problem:
-                            "expected a cool-down such as 30s or 2m, got \"\(raw)\" (DIFY_CIRCUIT_FAILURES=0 turns the breaker off)"
-                    )
-                }
-                return cooldown
-            } ?? .seconds(30),
+            difyCircuitCooldown: try requiredInterval(
+                "DIFY_CIRCUIT_COOLDOWN", default: .seconds(30), expected: "a cool-down such as 30s or 2m",
+                hint: " (DIFY_CIRCUIT_FAILURES=0 turns the breaker off)"),
             // NIO's parser closes the connection above 80 KB of headers, before any limit here can answer.
             maxHeaderBytes: try integer("MAX_HEADER_BYTES", default: 16_384, range: 1024...81_920),
-            requestHeadTimeout: try value("REQUEST_HEAD_TIMEOUT").map { raw in
-                guard let timeout = try parseInterval(raw, variable: "REQUEST_HEAD_TIMEOUT") else {
-                    throw SettingsError(
-                        variable: "REQUEST_HEAD_TIMEOUT",
-                        problem: "expected an interval such as 30s or 2m, got \"\(raw)\"")
-                }
-                return timeout
-            } ?? .seconds(30),
+            requestHeadTimeout: try requiredInterval(
+                "REQUEST_HEAD_TIMEOUT", default: .seconds(30), expected: "an interval such as 30s or 2m"),
             logSQL: try boolean("LOG_SQL"),
             encryptionKey: try value("CHAT_GATEWAY_ENCRYPTION_KEY").map { key in
                 guard key.utf8.count >= 32 else {

@@ -41,8 +41,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             now: dependencies.now, logger: app.logger)
     let makeSync: @Sendable (Application) -> HistorySync = { app in
         HistorySync(
-            dify: dify, targets: targets, database: app.gatewayDatabase(logSQL: settings.logSQL),
-            now: dependencies.now, concurrency: settings.syncConcurrency, logger: app.logger)
+            dify: dify, targets: targets, database: database(), now: dependencies.now,
+            concurrency: settings.syncConcurrency, logger: app.logger)
     }
     GatewayCommands.register(on: app, settings: settings, now: dependencies.now, makeSync: makeSync)
     let syncCoordinator = SyncCoordinator(
@@ -56,7 +56,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let streams = ChatStreamRegistry()
     app.lifecycle.use(StreamDrain(streams: streams))
     let tokens = await ChatTokenService(settings: settings, now: dependencies.now)
-    let store = ConversationStore(database: app.gatewayDatabase(logSQL: settings.logSQL), now: dependencies.now)
+    let store = ConversationStore(database: database(), now: dependencies.now)
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
         browserKeys: APIKeyVerifier(entries: settings.browserKeys))

@@ -58,25 +58,18 @@ struct GatewayAuthenticator: Sendable {
             }
             caller = CallerIdentity(
                 systemID: token.systemID, userID: tokenUser, isChatToken: true, rateKeyID: token.mintingKeyID)
-        case .apiKey(let scope, let keyID):
+        case .apiKey(_, let keyID):
             guard let systemID, !systemID.isEmpty, let userID, !userID.isEmpty else {
                 throw .identityRequiredWithAPIKey
             }
             let canonical = try IdentityRules.validate(systemID: systemID, userID: userID)
             caller = CallerIdentity(systemID: systemID, userID: canonical, rateKeyID: keyID)
-            guard scope.permits(systemID) else {
-                try checkAllowed(caller)
-                throw .outsideKeyScope(scope)
-            }
         case .browserKey:
             throw .chatTokenOnlyKey
         }
-        try checkAllowed(caller)
-        return caller
-    }
-
-    /// `ALLOWED_SYSTEM_IDS` (403).
-    func checkAllowed(_ caller: CallerIdentity) throws(AuthError) {
+        // `ALLOWED_SYSTEM_IDS` (403), then the key's own scope (403).
         guard allowedSystemIDs.isEmpty || allowedSystemIDs.contains(caller.systemID) else { throw .systemNotAllowed }
+        if case .apiKey(let scope, _) = credential, !scope.permits(caller.systemID) { throw .outsideKeyScope(scope) }
+        return caller
     }
 }

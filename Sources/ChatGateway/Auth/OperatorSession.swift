@@ -57,20 +57,16 @@ struct OperatorSessions: Sendable {
         return .session(payload + "." + (try await mac(payload)))
     }
 
-    /// The session's id when the cookie is ours, unexpired, not signed out, and its key is still configured.
-    func validSession(_ value: String) async -> String? {
-        guard let (id, expires) = await verifiedCookie(value) else { return nil }
+    /// Whether the cookie is ours, unexpired, not signed out, and its key is still configured.
+    func isValid(_ value: String) async -> Bool {
+        guard let (id, expires) = await verifiedCookie(value) else { return false }
         let current = now().timeIntervalSince1970
         guard TimeInterval(expires) > current, TimeInterval(expires) <= current + Self.lifetime + Self.leeway else {
-            return nil
+            return false
         }
-        guard let session = try? await store.session(id: id), session.expiresAt.timeIntervalSince1970 > current,
-            keyFingerprints.contains(session.keyFingerprint)
-        else { return nil }
-        return id
+        guard let session = try? await store.session(id: id) else { return false }
+        return session.expiresAt.timeIntervalSince1970 > current && keyFingerprints.contains(session.keyFingerprint)
     }
-
-    func isValid(_ value: String) async -> Bool { await validSession(value) != nil }
 
     /// Ends the cookie's session for every browser holding a copy of it.
     func signOut(_ value: String) async throws {
