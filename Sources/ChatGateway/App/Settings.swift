@@ -42,6 +42,11 @@ public struct Settings: Sendable {
     public var publicBaseURL: String
     /// How often the history sync runs by itself (`SYNC_INTERVAL`, e.g. `5m`); nil: only on request.
     public var syncInterval: Duration?
+    /// Write transactions the store runs at once: one on SQLite (it has one writer), half the pool on PostgreSQL,
+    /// so reads keep the other half.
+    var concurrentWriteTransactions: Int {
+        if case .postgres = database { max(1, databasePoolSize / 2) } else { 1 }
+    }
     /// Users synced at the same time (`SYNC_CONCURRENCY`), i.e. the most Dify calls a sync has in flight.
     public var syncConcurrency: Int
     /// PostgreSQL connections per event loop (`DATABASE_POOL_SIZE`); SQLite always uses one per event loop.

@@ -56,7 +56,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let streams = ChatStreamRegistry()
     app.lifecycle.use(StreamDrain(streams: streams))
     let tokens = await ChatTokenService(settings: settings, now: dependencies.now)
-    let store = ConversationStore(database: database(), now: dependencies.now)
+    let store = ConversationStore(
+        database: database(), concurrentWrites: settings.concurrentWriteTransactions, now: dependencies.now)
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
         browserKeys: APIKeyVerifier(entries: settings.browserKeys))

@@ -2,10 +2,19 @@ import Fluent
 import Foundation
 import SQLKit
 
-/// The gateway's record of users, conversations and messages. Every operation that writes is one transaction.
+/// The gateway's record of users, conversations and messages. Every operation that writes is one transaction,
+/// which it may share with other chats' writes (`WriteBatcher`).
 struct ConversationStore: Sendable {
     let database: any Database
     let now: @Sendable () -> Date
+    private let writes: WriteBatcher
+
+    /// `concurrentWrites`: how many write transactions may run at once (SQLite has one writer).
+    init(database: any Database, concurrentWrites: Int = 1, now: @escaping @Sendable () -> Date) {
+        self.database = database
+        self.now = now
+        self.writes = WriteBatcher(database: database, transactions: concurrentWrites)
+    }
 
     /// A user's message stored before Dify is called, under a placeholder id until Dify names the turn.
     struct PendingMessage: Sendable {
@@ -14,11 +23,10 @@ struct ConversationStore: Sendable {
         let createdAt: Date
     }
 
-    private var sql: any SQLDatabase { database as! any SQLDatabase }
-
     /// Upserts the (system, user) so the history sync knows about them.
     func registerUser(_ caller: CallerIdentity) async throws {
-        try await Self.upsertUser(caller, at: now(), on: sql)
+        let stamp = now()
+        try await writes.perform { sql in try await Self.upsertUser(caller, at: stamp, on: sql) }
     }
 
     /// Who owns a conversation the gateway has seen, if it has seen it.
@@ -39,8 +47,7 @@ struct ConversationStore: Sendable {
         let message = MessageWrite(
             messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "user", content: content, status: .pending, createdAt: stamp, updatedAt: stamp)
-        try await database.transaction { transaction in
-            let sql = transaction as! any SQLDatabase
+        try await writes.perform { sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
             try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil).run()
         }
@@ -77,12 +84,15 @@ struct ConversationStore: Sendable {
 
     /// Keeps the user's message, marked failed with the reason.
     func recordFailure(_ reason: String, for pending: PendingMessage) async throws {
-        try await sql.update(StoredMessage.schema)
-            .set("status", to: SQLBind(StoredMessage.Status.failed.rawValue))
-            .set("error", to: SQLBind(reason))
-            .set("updated_at", to: SQLBind(now()))
-            .where("id", .equal, SQLBind(pending.rowID))
-            .run()
+        let stamp = now()
+        try await writes.perform { sql in
+            try await sql.update(StoredMessage.schema)
+                .set("status", to: SQLBind(StoredMessage.Status.failed.rawValue))
+                .set("error", to: SQLBind(reason))
+                .set("updated_at", to: SQLBind(stamp))
+                .where("id", .equal, SQLBind(pending.rowID))
+                .run()
+        }
     }
 
     /// Maps the conversation to its owner (once: the unique key decides, not a select-then-insert), gives the
@@ -101,8 +111,7 @@ struct ConversationStore: Sendable {
             userID: caller.userID,
             role: "assistant", content: answer, status: status, error: error, taskID: taskID, createdAt: stamp,
             updatedAt: stamp)
-        try await database.transaction { transaction in
-            let sql = transaction as! any SQLDatabase
+        try await writes.perform { sql in
             try await sql.upsert(
                 [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
             )
@@ -138,19 +147,24 @@ struct ConversationStore: Sendable {
 
     /// Removes a conversation and its messages from the gateway's tables (after Dify deleted it).
     func deleteConversation(_ conversationID: String) async throws {
-        try await database.transaction { transaction in
-            try await StoredMessage.query(on: transaction).filter(\.$conversationID == conversationID).delete()
-            try await StoredConversation.query(on: transaction).filter(\.$conversationID == conversationID).delete()
+        try await writes.perform { sql in
+            try await sql.delete(from: StoredMessage.schema).where("conversation_id", .equal, SQLBind(conversationID))
+                .run()
+            try await sql.delete(from: StoredConversation.schema)
+                .where("conversation_id", .equal, SQLBind(conversationID)).run()
         }
     }
 
     /// Keeps a renamed conversation's name in step with Dify.
     func renameConversation(_ conversationID: String, to name: String?) async throws {
-        try await sql.update(StoredConversation.schema)
-            .set("name", to: SQLBind(name))
-            .set("updated_at", to: SQLBind(now()))
-            .where("conversation_id", .equal, SQLBind(conversationID))
-            .run()
+        let stamp = now()
+        try await writes.perform { sql in
+            try await sql.update(StoredConversation.schema)
+                .set("name", to: SQLBind(name))
+                .set("updated_at", to: SQLBind(stamp))
+                .where("conversation_id", .equal, SQLBind(conversationID))
+                .run()
+        }
     }
 
     /// A (system, user) seen again only has its `updated_at` moved.

@@ -1,0 +1,77 @@
+import Fluent
+import NIOConcurrencyHelpers
+import SQLKit
+
+/// Runs the store's writes in at most `transactions` transactions at a time (one for SQLite, which has one writer).
+/// Writes that arrive while those run wait and then share the next one, so a busy gateway pays one
+/// `BEGIN`/`COMMIT` for many chats instead of one each.
+/// If any write of a shared transaction fails, or the commit does, it is rolled back and each of its writes runs
+/// again in a transaction of its own: a failure fails its own chat and no other.
+final class WriteBatcher: Sendable {
+    typealias Write = @Sendable (any SQLDatabase) async throws -> Void
+
+    private struct Waiting {
+        let write: Write
+        let done: CheckedContinuation<Void, any Error>
+    }
+
+    private struct Queue {
+        var waiting: [Waiting] = []
+        var drains = 0
+    }
+
+    private let database: any Database
+    private let transactions: Int
+    private let maxBatch: Int
+    private let queue = NIOLockedValueBox(Queue())
+
+    init(database: any Database, transactions: Int = 1, maxBatch: Int = 64) {
+        self.database = database
+        self.transactions = transactions
+        self.maxBatch = maxBatch
+    }
+
+    /// Returns once `write` is committed, or throws its own error. It runs to the end even if the caller is
+    /// cancelled: a chat's rows are stored whatever its client does.
+    func perform(_ write: @escaping Write) async throws {
+        try await withCheckedThrowingContinuation { done in
+            let startsDrain = queue.withLockedValue { queue in
+                queue.waiting.append(Waiting(write: write, done: done))
+                guard queue.drains < transactions else { return false }
+                queue.drains += 1
+                return true
+            }
+            if startsDrain { Task { await self.drain() } }
+        }
+    }
+
+    private func drain() async {
+        while let batch = nextBatch() { await run(batch) }
+    }
+
+    private func nextBatch() -> [Waiting]? {
+        queue.withLockedValue { queue in
+            guard !queue.waiting.isEmpty else {
+                queue.drains -= 1
+                return nil
+            }
+            let batch = Array(queue.waiting.prefix(maxBatch))
+            queue.waiting.removeFirst(batch.count)
+            return batch
+        }
+    }
+
+    private func run(_ batch: [Waiting]) async {
+        do {
+            try await database.transaction { transaction in
+                let sql = transaction as! any SQLDatabase
+                for waiting in batch { try await waiting.write(sql) }
+            }
+            for waiting in batch { waiting.done.resume() }
+        } catch where batch.count > 1 {
+            for waiting in batch { await run([waiting]) }
+        } catch {
+            batch[0].done.resume(throwing: error)
+        }
+    }
+}
