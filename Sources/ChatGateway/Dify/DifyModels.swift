@@ -42,14 +42,14 @@ public struct DifyChatAnswer: Sendable, Equatable {
     public var metadata: JSONValue?
     public var createdAt: Int?
 
-    /// Read from Dify's JSON (with `DifyJSONReader`, not `JSONDecoder`: see there); nil without the three strings.
-    init?(json: JSONValue) {
-        guard case .object(let object) = json, let messageID = object.stringMember("message_id"),
-            let conversationID = object.stringMember("conversation_id"), let answer = object.stringMember("answer")
+    /// Read from Dify's JSON text; nil unless it is an object with the three strings.
+    init?(decoding bytes: some Collection<UInt8>) {
+        guard let envelope = DifyEnvelope.decode(bytes), let messageID = envelope.messageID,
+            let conversationID = envelope.conversationID, let answer = envelope.answer
         else { return nil }
         self.init(
-            messageID: messageID, conversationID: conversationID, answer: answer,
-            metadata: object.nonNullMember("metadata"), createdAt: object.intMember("created_at"))
+            messageID: messageID, conversationID: conversationID, answer: answer, metadata: envelope.metadata,
+            createdAt: envelope.createdAt)
     }
 
     public init(messageID: String, conversationID: String, answer: String, metadata: JSONValue?, createdAt: Int?) {

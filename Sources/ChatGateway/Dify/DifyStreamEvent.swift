@@ -1,3 +1,5 @@
+import Foundation
+
 /// One decoded event of Dify's stream (`POST /chat-messages` with `response_mode: streaming`).
 ///
 /// Built by `DifyStreamParser` from each dispatched SSE event; see dify-api.md section 3 "Streaming response".
@@ -71,45 +73,41 @@ extension DifyStreamEvent {
     /// and so is invalid JSON text (invalid UTF-8 or a lone surrogate escape included).
     /// Unknown fields are ignored, and fields of an unexpected JSON type are read as missing.
     public init(decodingData bytes: some Collection<UInt8>, eventName: String? = nil) {
-        let parsed = DifyJSONReader.parse(bytes)
-        guard case .object(let object)? = parsed,
-            let name = object.stringMember("event").flatMap({ $0.isEmpty ? nil : $0 }) ?? eventName, !name.isEmpty
+        guard let envelope = DifyEnvelope.decode(bytes),
+            let name = envelope.event.flatMap({ $0.isEmpty ? nil : $0 }) ?? eventName, !name.isEmpty
         else {
             self = .malformed(String(decoding: bytes, as: UTF8.self))
             return
         }
         var ids = DifyStreamIDs(
-            taskID: object.stringMember("task_id"), messageID: object.stringMember("message_id"),
-            conversationID: object.stringMember("conversation_id"), createdAt: object.intMember("created_at")
-        )
+            taskID: envelope.taskID, messageID: envelope.messageID, conversationID: envelope.conversationID,
+            createdAt: envelope.createdAt)
+        // Events passed on whole are decoded a second time, as a whole; the text events never are.
+        func payload() -> JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))) ?? .object([:]) }
         switch name {
         case "message", "agent_message":
-            ids.messageID = ids.messageID ?? object.stringMember("id")
-            self = .answerDelta(ids, text: object.stringMember("answer") ?? "")
+            ids.messageID = ids.messageID ?? envelope.id
+            self = .answerDelta(ids, text: envelope.answer ?? "")
         case "message_replace":
-            ids.messageID = ids.messageID ?? object.stringMember("id")
-            self = .answerReplace(ids, text: object.stringMember("answer") ?? "")
+            ids.messageID = ids.messageID ?? envelope.id
+            self = .answerReplace(ids, text: envelope.answer ?? "")
         case "message_end":
-            ids.messageID = ids.messageID ?? object.stringMember("id")
-            self = .messageEnd(ids, metadata: object.nonNullMember("metadata"))
+            ids.messageID = ids.messageID ?? envelope.id
+            self = .messageEnd(ids, metadata: envelope.metadata)
         case "message_file":
             // Here `id` is the file's id, not the message's.
             self = .messageFile(
-                ids, id: object.stringMember("id"), type: object.stringMember("type"),
-                url: object.stringMember("url"), belongsTo: object.stringMember("belongs_to")
-            )
+                ids, id: envelope.id, type: envelope.type, url: envelope.url, belongsTo: envelope.belongsTo)
         case "agent_thought":
-            self = .agentThought(ids, payload: .object(object))
+            self = .agentThought(ids, payload: payload())
         case "error":
-            self = .error(
-                status: object.intMember("status"), code: object.stringMember("code"),
-                message: object.stringMember("message") ?? "")
+            self = .error(status: envelope.status, code: envelope.code, message: envelope.message ?? "")
         case "ping":
             self = .ping
         case _ where Self.workflowEventNames.contains(name):
-            self = .workflow(ids, event: name, payload: .object(object))
+            self = .workflow(ids, event: name, payload: payload())
         default:
-            self = .other(event: name, payload: .object(object))
+            self = .other(event: name, payload: payload())
         }
     }
 }

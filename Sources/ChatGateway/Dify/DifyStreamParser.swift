@@ -51,7 +51,18 @@ public struct DifyStreamParser: Sendable {
 
     /// Feeds the next chunk of bytes as read from the network; returns every event completed by it, in order.
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> [DifyStreamEvent] {
-        var events: [DifyStreamEvent] = []
+        feedFrames(bytes).map(DifyStreamEvent.init)
+    }
+
+    /// Call at end of stream: returns an event left without its terminating blank line (a stream cut at the
+    /// very end still delivers a complete `data:` line), then resets.
+    public mutating func finish() -> [DifyStreamEvent] {
+        finishFrames().map(DifyStreamEvent.init)
+    }
+
+    /// `feed`, before the events' data is decoded.
+    mutating func feedFrames(_ bytes: some Sequence<UInt8>) -> [SSEFrame] {
+        var events: [SSEFrame] = []
         let handled: Void? = bytes.withContiguousStorageIfAvailable { consume($0, into: &events) }
         if handled == nil {
             Array(bytes).withUnsafeBufferPointer { consume($0, into: &events) }
@@ -59,10 +70,9 @@ public struct DifyStreamParser: Sendable {
         return events
     }
 
-    /// Call at end of stream: returns an event left without its terminating blank line (a stream cut at the
-    /// very end still delivers a complete `data:` line), then resets.
-    public mutating func finish() -> [DifyStreamEvent] {
-        var events: [DifyStreamEvent] = []
+    /// `finish`, before the events' data is decoded.
+    mutating func finishFrames() -> [SSEFrame] {
+        var events: [SSEFrame] = []
         if atStreamStart, bomMatched > 0 {
             // The stream was only the start of a byte order mark: those bytes are content after all.
             let partial = Self.bom[..<bomMatched]
@@ -79,7 +89,7 @@ public struct DifyStreamParser: Sendable {
 
     // MARK: - Framing
 
-    private mutating func consume(_ buffer: UnsafeBufferPointer<UInt8>, into events: inout [DifyStreamEvent]) {
+    private mutating func consume(_ buffer: UnsafeBufferPointer<UInt8>, into events: inout [SSEFrame]) {
         var start = 0
         if atStreamStart {
             while start < buffer.count, atStreamStart {
@@ -114,12 +124,12 @@ public struct DifyStreamParser: Sendable {
         }
     }
 
-    private mutating func appendToLine(_ bytes: UnsafeBufferPointer<UInt8>, into events: inout [DifyStreamEvent]) {
+    private mutating func appendToLine(_ bytes: UnsafeBufferPointer<UInt8>, into events: inout [SSEFrame]) {
         lineLength += bytes.count
         guard !discarding else { return }
         eventBytes += bytes.count
         guard eventBytes <= maxEventBytes else {
-            events.append(.malformed("event exceeds \(maxEventBytes) bytes"))
+            events.append(.oversized(limit: maxEventBytes))
             discarding = true
             line = []
             resetEvent()
@@ -128,7 +138,7 @@ public struct DifyStreamParser: Sendable {
         line.append(contentsOf: bytes)
     }
 
-    private mutating func endLine(into events: inout [DifyStreamEvent]) {
+    private mutating func endLine(into events: inout [SSEFrame]) {
         defer {
             lineLength = 0
             line.removeAll(keepingCapacity: line.capacity <= Self.keptCapacity)
@@ -162,11 +172,11 @@ public struct DifyStreamParser: Sendable {
         // `id`, `retry` and unknown fields: Dify sends none, and nothing here needs them.
     }
 
-    private mutating func dispatch(into events: inout [DifyStreamEvent]) {
+    private mutating func dispatch(into events: inout [SSEFrame]) {
         defer { resetEvent() }
         let name = eventName.map { String(decoding: $0, as: UTF8.self) }
         if hasData {
-            events.append(DifyStreamEvent(decodingData: data, eventName: name))
+            events.append(.data(name: name, bytes: data))
         } else if name == "ping" {
             events.append(.ping)
         }
@@ -177,5 +187,25 @@ public struct DifyStreamParser: Sendable {
         hasData = false
         eventName = nil
         eventBytes = 0
+    }
+}
+
+/// One dispatched SSE event, before its data is decoded: framing and decoding are tested apart.
+enum SSEFrame: Hashable, Sendable {
+    /// The event's `data:` lines joined by `\n`, and its `event:` line if any.
+    case data(name: String?, bytes: [UInt8])
+    /// `event: ping` without data.
+    case ping
+    /// An event longer than the parser's `maxEventBytes`, dropped.
+    case oversized(limit: Int)
+}
+
+extension DifyStreamEvent {
+    init(_ frame: SSEFrame) {
+        switch frame {
+        case .data(let name, let bytes): self.init(decodingData: bytes, eventName: name)
+        case .ping: self = .ping
+        case .oversized(let limit): self = .malformed("event exceeds \(limit) bytes")
+        }
     }
 }

@@ -22,7 +22,7 @@ public struct HTTPDifyClient: DifyClient {
     public func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
         let bytes = try await successBody(
             .POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "blocking"))
-        guard let json = DifyJSONReader.parse(bytes.readableBytesView), let answer = DifyChatAnswer(json: json) else {
+        guard let answer = DifyChatAnswer(decoding: bytes.readableBytesView) else {
             throw DifyError.malformedResponse(
                 "could not decode DifyChatAnswer: expected a JSON object with string message_id, conversation_id and answer"
             )

@@ -68,7 +68,7 @@ final class WriteBatcher: Sendable {
                 for waiting in batch { try await waiting.write(sql) }
             }
             for waiting in batch { waiting.done.resume() }
-        } catch where batch.count > 1 {
+        } catch  where batch.count > 1 {
             for waiting in batch { await run([waiting]) }
         } catch {
             batch[0].done.resume(throwing: error)

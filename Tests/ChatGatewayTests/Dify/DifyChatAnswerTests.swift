@@ -6,7 +6,7 @@ import Testing
 @Suite("Dify blocking answer", .timeLimit(.minutes(3)))
 struct DifyChatAnswerTests {
     func answer(_ text: String) -> DifyChatAnswer? {
-        DifyJSONReader.parse(Array(text.utf8)).flatMap(DifyChatAnswer.init(json:))
+        DifyChatAnswer(decoding: Array(text.utf8))
     }
 
     @Test func readsTheFieldsAndPassesMetadataThroughWhole() {

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import ChatGateway
@@ -37,30 +38,41 @@ enum DifyStreamFixtures {
     /// Feeds `bytes` whole, then finishes.
     static func parseWhole(_ bytes: [UInt8], maxEventBytes: Int = 4 * 1024 * 1024) -> [DifyStreamEvent] {
         var parser = DifyStreamParser(maxEventBytes: maxEventBytes)
-        return parser.feed(bytes) + parser.finish()
+        return decoded(parser.feedFrames(bytes) + parser.finishFrames())
     }
 
     /// Feeds `bytes` cut at the given (sorted) offsets, then finishes.
     static func parse(_ bytes: [UInt8], cuts: [Int], maxEventBytes: Int = 4 * 1024 * 1024) -> [DifyStreamEvent] {
         var parser = DifyStreamParser(maxEventBytes: maxEventBytes)
-        var events: [DifyStreamEvent] = []
+        var frames: [SSEFrame] = []
         var start = 0
         for cut in cuts + [bytes.count] {
-            events += parser.feed(bytes[start..<cut])
+            frames += parser.feedFrames(bytes[start..<cut])
             start = cut
         }
-        return events + parser.finish()
+        return decoded(frames + parser.finishFrames())
     }
 
     /// Feeds `bytes` one byte per read, then finishes.
     static func parseByteByByte(_ bytes: [UInt8], maxEventBytes: Int = 4 * 1024 * 1024) -> [DifyStreamEvent] {
         var parser = DifyStreamParser(maxEventBytes: maxEventBytes)
-        var events: [DifyStreamEvent] = []
-        for byte in bytes { events += parser.feed(CollectionOfOne(byte)) }
-        return events + parser.finish()
+        var frames: [SSEFrame] = []
+        for byte in bytes { frames += parser.feedFrames(CollectionOfOne(byte)) }
+        return decoded(frames + parser.finishFrames())
     }
 
-    /// A JSON text as a `JSONValue` (for expected pass-through payloads).
+    /// The split tests frame the same events hundreds of thousands of times: each distinct frame is decoded once.
+    private static let decodedFrames = NIOLockedValueBox<[SSEFrame: DifyStreamEvent]>([:])
+
+    static func decoded(_ frames: [SSEFrame]) -> [DifyStreamEvent] {
+        frames.map { frame in
+            if let event = decodedFrames.withLockedValue({ $0[frame] }) { return event }
+            let event = DifyStreamEvent(frame)
+            decodedFrames.withLockedValue { $0[frame] = event }
+            return event
+        }
+    }
+
     static func json(_ text: String) -> JSONValue {
         do { return try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) } catch {
             fatalError("fixture JSON does not parse: \(error)\n\(text)")
