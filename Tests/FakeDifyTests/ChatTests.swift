@@ -83,7 +83,8 @@ struct ChatTests {
             // Chunks arrive over time, not in one burst at the end.
             #expect(messageReads.count >= 3)
             if let first = messageReads.first, let last = messageReads.last {
-                #expect(last.at - first.at >= .milliseconds(40))  // at least one token delay apart, however reads coalesce
+                // At least one token delay apart, however the reads coalesce.
+                #expect(last.at - first.at >= .milliseconds(40))
             }
         }
     }
