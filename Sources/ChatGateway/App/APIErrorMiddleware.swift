@@ -33,6 +33,7 @@ struct APIErrorMiddleware: Middleware {
         case let error as ChatError: describe(error)
         case let error as DifyError: describe(error)
         case let error as LimitError: describe(error)
+        case let error as AdminError: describe(error)
         case let error as DecodingError: (.unprocessableEntity, "Invalid request: \(decodingDetail(error))")
         case let error as any AbortError: (error.status, error.reason)
         case is any DatabaseError: (.serviceUnavailable, "The database is unavailable. Please try again.")
@@ -87,6 +88,11 @@ struct APIErrorMiddleware: Middleware {
         switch error {
         case .notConfigured(let systemID):
             (.serviceUnavailable, "Chat service is not configured for system_id \"\(systemID)\"")
+        case .keyUnreadable(let systemID):
+            (
+                .serviceUnavailable,
+                "Chat service for system_id \"\(systemID)\" is unavailable: its Dify key cannot be read"
+            )
         case .upstream(404, _, let message):
             (.notFound, message.contains("Message") ? "Message not found" : "Conversation not found")
         // Dify's invalid_param means the request itself was wrong (a missing app input, a bad rating): the caller's to fix.
@@ -96,6 +102,30 @@ struct APIErrorMiddleware: Middleware {
         case .circuitOpen: (.serviceUnavailable, error.summary)
         case .upstream, .unreachable, .malformedResponse:
             (.badGateway, "Chat service temporarily unavailable. Please try again.")
+        }
+    }
+
+    static func describe(_ error: AdminError) -> (HTTPResponseStatus, String) {
+        switch error {
+        case .disabled: (.forbidden, "The admin API is disabled: set CHAT_GATEWAY_ADMIN_KEY")
+        case .adminKeyRequired: (.unauthorized, "X-Admin-Key required")
+        case .invalidAdminKey: (.unauthorized, "Invalid admin key")
+        case .notAnAdminCredential:
+            (.forbidden, "Admin routes need an admin key (X-Admin-Key), not a client key or token")
+        case .systemNotFound: (.notFound, "System not found")
+        case .keyNotFound: (.notFound, "Key not found")
+        case .systemExists: (.conflict, "A system with this system_id exists already")
+        case .definedByEnvironment(let systemID):
+            (
+                .conflict,
+                "System \"\(systemID)\" is configured by environment variables (DIFY_*): change it there, not through the admin API"
+            )
+        case .encryptionKeyMissing:
+            (
+                .conflict,
+                "Storing a Dify key needs CHAT_GATEWAY_ENCRYPTION_KEY (generate one with `chat-gateway gen-env`)"
+            )
+        case .invalid(let detail): (.unprocessableEntity, detail)
         }
     }
 

@@ -148,7 +148,8 @@ extension Settings {
                         problem: "expected addresses or CIDR ranges such as 10.0.0.0/8, 127.0.0.1, ::1, got \"\(raw)\"")
                 }
                 return range
-            }
+            },
+            adminKeys: list("CHAT_GATEWAY_ADMIN_KEY")
         )
         // A stream's keep-alives are what keep it from looking silent.
         guard settings.requestHeadTimeout > settings.streamKeepAlive else {

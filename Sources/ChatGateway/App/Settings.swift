@@ -77,6 +77,8 @@ public struct Settings: Sendable {
     public var rateLimitTokenIssuance: RateLimit?
     /// `TRUSTED_PROXIES`: the peers whose `X-Forwarded-For` names the client; empty: the socket's peer is the client.
     public var trustedProxies: [IPAddressRange]
+    /// `CHAT_GATEWAY_ADMIN_KEY`: the keys of the admin API and console (`X-Admin-Key`); empty: the admin API is off.
+    public var adminKeys: [String]
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

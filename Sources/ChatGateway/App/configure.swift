@@ -26,7 +26,13 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let database: @Sendable () -> any Database = { [unowned app] in app.gatewayDatabase(logSQL: settings.logSQL) }
     GatewayMigrations.register(on: app.migrations)
 
-    let targets = try await difyTargets(app, settings: settings)
+    let environmentTargets = try await difyTargets(app, settings: settings)
+    let adminStore = AdminStore(database: database)
+    let registry = GatewayRegistry(
+        store: adminStore, sealer: settings.encryptionKey.map(DifyKeySealer.init),
+        environmentSystemIDs: Set(environmentTargets.overriddenSystemIDs), now: dependencies.now, logger: app.logger)
+    app.lifecycle.use(RegistryPolling(registry: registry))
+    let targets = environmentTargets.reading(registry)
     let directDify =
         dependencies.dify
         ?? HTTPDifyClient(
@@ -60,7 +66,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         database: database(), concurrentWrites: settings.concurrentWriteTransactions, now: dependencies.now)
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
-        browserKeys: APIKeyVerifier(entries: settings.browserKeys))
+        browserKeys: APIKeyVerifier(entries: settings.browserKeys), registry: registry)
     let chats = ChatService(
         dify: dify, targets: targets, store: store, streams: streams,
         limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive))
@@ -104,6 +110,18 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         collection: ChatTokenController(
             auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins),
             issuance: TokenIssuanceLimit(settings: settings, now: dependencies.now)))
+
+    let admin = app.grouped("admin", "v1").grouped(
+        AdminGuard(settings: settings, store: adminStore, now: dependencies.now))
+    try admin.register(
+        collection: AdminSystemsController(
+            registry: registry,
+            environment: EnvironmentSystems(
+                environmentTargets: environmentTargets, targets: targets, allowedSystemIDs: settings.allowedSystemIDs,
+                origins: settings.allowedChatTokenOrigins, registry: registry),
+            dify: dify, now: dependencies.now))
+    try admin.register(collection: AdminKeysController(registry: registry, settings: settings, now: dependencies.now))
+    try admin.register(collection: AdminAuditController(store: adminStore))
 
     KeyScopeLog(settings: settings).write(to: app.logger)
     if settings.jwtSecretIsEphemeral {

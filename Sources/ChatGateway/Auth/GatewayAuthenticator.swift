@@ -11,6 +11,8 @@ struct GatewayAuthenticator: Sendable {
     let tokens: ChatTokenService
     let allowedSystemIDs: Set<String>
     var browserKeys = APIKeyVerifier(entries: [])
+    /// Keys and systems defined through the admin API.
+    var registry: GatewayRegistry? = nil
 
     func credential(for request: Request) async throws(AuthError) -> Credential {
         if request.headers.first(name: "X-API-Key") != nil { return try keyCredential(request) }
@@ -30,6 +32,12 @@ struct GatewayAuthenticator: Sendable {
         let browser = browserKeys.scope(of: key)
         if let server { return .apiKey(server, keyID: tokens.keyID(of: key)) }
         if let browser { return .browserKey(browser, keyID: tokens.keyID(of: key)) }
+        if let managed = registry?.key(presented: key) {
+            switch managed.kind {
+            case .server: return .apiKey(managed.scope, keyID: tokens.keyID(of: key))
+            case .browser: return .browserKey(managed.scope, keyID: tokens.keyID(of: key))
+            }
+        }
         throw .invalidAPIKey
     }
 
@@ -69,6 +77,9 @@ struct GatewayAuthenticator: Sendable {
         }
         // `ALLOWED_SYSTEM_IDS` (403), then the key's own scope (403).
         guard allowedSystemIDs.isEmpty || allowedSystemIDs.contains(caller.systemID) else { throw .systemNotAllowed }
+        if let system = registry?.system(caller.systemID), !system.enabled, !(registry?.isShadowed(system) ?? false) {
+            throw .systemNotAllowed
+        }
         if case .apiKey(let scope, _) = credential, !scope.permits(caller.systemID) { throw .outsideKeyScope(scope) }
         return caller
     }

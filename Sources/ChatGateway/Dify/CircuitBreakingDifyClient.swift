@@ -22,6 +22,9 @@ struct CircuitBreakingDifyClient: DifyClient {
         }
     }
 
+    /// An operator's check goes to Dify even while its circuit is open: it is how they find out.
+    func checkApp(at target: DifyTarget) async throws { try await upstream.checkApp(at: target) }
+
     private func guarded<T: Sendable>(_ target: DifyTarget, _ call: () async throws -> T) async throws -> T {
         let breaker = breakers.breaker(for: target.baseURL)
         let permit = try await breaker.admit()

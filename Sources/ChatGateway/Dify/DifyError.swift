@@ -2,6 +2,8 @@
 public enum DifyError: Error, Equatable, Sendable {
     /// No Dify base URL or key for this system (neither its own nor the shared pair).
     case notConfigured(systemID: String)
+    /// The system's Dify key, set through the admin API, cannot be decrypted with `CHAT_GATEWAY_ENCRYPTION_KEY`.
+    case keyUnreadable(systemID: String)
     /// Dify answered with an error status; `code`/`message` come from its `{code, message, status}` body when it had one.
     case upstream(status: Int, code: String?, message: String)
     case timeout
@@ -26,7 +28,7 @@ public enum DifyError: Error, Equatable, Sendable {
         switch self {
         case .timeout, .unreachable: true
         case .upstream(let status, _, _): [502, 503, 504].contains(status)
-        case .notConfigured, .malformedResponse, .circuitOpen: false
+        case .notConfigured, .keyUnreadable, .malformedResponse, .circuitOpen: false
         }
     }
 
@@ -40,6 +42,8 @@ public enum DifyError: Error, Equatable, Sendable {
     public var summary: String {
         switch self {
         case .notConfigured(let systemID): "Dify is not configured for system \(systemID)"
+        case .keyUnreadable(let systemID):
+            "the Dify key of system \(systemID) cannot be decrypted with CHAT_GATEWAY_ENCRYPTION_KEY"
         case .upstream(let status, let code, let message):
             "Dify answered \(status)\(code.map { " \($0)" } ?? ""): \(message)"
         case .timeout: "Dify did not answer in time"

@@ -108,6 +108,14 @@ public struct HTTPDifyClient: DifyClient {
         return try await send(.GET, target.url("messages") + Self.queryString(query), target: target)
     }
 
+    public func checkApp(at target: DifyTarget) async throws {
+        do {
+            _ = try await successBody(.GET, target.url("info"), target: target, body: nil)
+        } catch DifyError.upstream(404, _, _) {
+            _ = try await successBody(.GET, target.url("parameters"), target: target, body: nil)
+        }
+    }
+
     private struct DifyResult: Decodable { var result: String? }
 
     static func chatBody(_ request: DifyChatRequest, mode: String) -> [String: JSONValue] {

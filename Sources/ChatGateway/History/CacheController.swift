@@ -29,17 +29,7 @@ struct CacheController: RouteCollection {
             filter, limit: limit ?? Self.unpagedLimit, after: cursor)
         let response = try await page.items.map(CachedConversation.init).encodeResponse(for: req)
         response.headers.replaceOrAdd(name: "X-Total-Count", value: String(page.total))
-        if let next = page.next {
-            response.headers.replaceOrAdd(name: "X-Next-Cursor", value: next.encoded)
-            var components = URLComponents(string: req.url.string) ?? URLComponents()
-            components.queryItems =
-                (components.queryItems ?? []).filter { $0.name != "cursor" } + [
-                    URLQueryItem(name: "cursor", value: next.encoded)
-                ]
-            if let link = components.string {
-                response.headers.replaceOrAdd(name: .link, value: "<\(link)>; rel=\"next\"")
-            }
-        }
+        if let next = page.next { response.announceNextPage(cursor: next.encoded, of: req) }
         return response
     }
 
@@ -139,5 +129,16 @@ struct CachedMessage: Content {
 enum ISO8601 {
     static func string(_ date: Date) -> String {
         Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
+    }
+}
+
+extension Response {
+    /// A paged list's next page: `X-Next-Cursor`, and a `Link: <…>; rel="next"` to the same query with that cursor.
+    func announceNextPage(cursor: String, of request: Request) {
+        headers.replaceOrAdd(name: "X-Next-Cursor", value: cursor)
+        var components = URLComponents(string: request.url.string) ?? URLComponents()
+        components.queryItems =
+            (components.queryItems ?? []).filter { $0.name != "cursor" } + [URLQueryItem(name: "cursor", value: cursor)]
+        if let link = components.string { headers.replaceOrAdd(name: .link, value: "<\(link)>; rel=\"next\"") }
     }
 }

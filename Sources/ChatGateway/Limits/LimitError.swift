@@ -15,6 +15,8 @@ public enum LimitError: Error, Equatable, Sendable {
         /// `RATE_LIMIT_TOKEN_ISSUANCE`, per key and per client address.
         case tokenIssuance = "API key's chat tokens"
         case clientAddress = "client address"
+        /// Wrong admin keys from one client address (10 a minute).
+        case adminSignIn = "client address's admin sign-ins"
     }
 
     /// Seconds for the `Retry-After` header; nil when nobody can know (a stream ends when Dify finishes).

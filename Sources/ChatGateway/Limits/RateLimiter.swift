@@ -45,6 +45,14 @@ actor RateLimiter {
         return .allowed
     }
 
+    /// Seconds until `key` may spend a request again, or nil when it may now; spends nothing.
+    func wait(for key: String) -> Int? {
+        guard let bucket = buckets[key] else { return nil }
+        let elapsed = max(0, now().timeIntervalSince(bucket.updated))
+        let tokens = min(Double(limit.count), bucket.tokens + elapsed * limit.refillRate)
+        return tokens >= 1 ? nil : max(1, Int(((1 - tokens) / limit.refillRate).rounded(.up)))
+    }
+
     /// How many callers are remembered (for tests of the memory bound).
     var bucketCount: Int { buckets.count }
 

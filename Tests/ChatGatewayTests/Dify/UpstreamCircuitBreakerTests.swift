@@ -181,4 +181,5 @@ final class StubDify: DifyClient, @unchecked Sendable {
     func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
         try fail()
     }
+    func checkApp(at target: DifyTarget) async throws { try fail() }
 }

@@ -28,7 +28,7 @@ struct OpenAPIConformanceTests {
                             if case .parameter(let name) = component { return "{\(name)}" }
                             return component.description
                         }.joined(separator: "/")
-                    return path.hasPrefix("/v1/") || path.hasPrefix("/health")
+                    return path.hasPrefix("/v1/") || path.hasPrefix("/health") || path.hasPrefix("/admin/v1/")
                         ? "\(route.method.rawValue) \(path)" : nil
                 })
             #expect(served == documented)

@@ -68,6 +68,7 @@ final class FlakyDify: DifyClient, @unchecked Sendable {
     func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
         try await live.suggestedQuestions(messageID: messageID, user: user, at: target)
     }
+    func checkApp(at target: DifyTarget) async throws { try await live.checkApp(at: target) }
 }
 
 extension GatewayHarness {

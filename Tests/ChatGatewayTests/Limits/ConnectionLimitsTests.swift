@@ -26,7 +26,9 @@ struct ConnectionLimitsTests {
             if !expect.isEmpty { try await Task.sleep(for: .seconds(1)) }
             connection.sendRaw("{")
             await connection.read(until: "\r\n\r\n")
-            #expect(ContinuousClock.now - started < .seconds(expect.isEmpty ? 2 : 3))
+            // Well before REQUEST_HEAD_TIMEOUT (30 s), the only other way the connection could end; loose enough for a
+            // loaded CI machine.
+            #expect(ContinuousClock.now - started < .seconds(10))
             #expect(connection.received.hasPrefix("HTTP/1.1 413"), "\(connection.received)")
             #expect(connection.received.lowercased().contains("connection: close"))
         }

@@ -10,5 +10,6 @@ enum GatewayMigrations {
         migrations.add(CreateCacheIndexes())
         migrations.add(AddMessagePosition())
         migrations.add(CreateOperatorSessions())
+        migrations.add(CreateAdminTables())
     }
 }

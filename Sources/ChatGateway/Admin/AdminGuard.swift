@@ -1,0 +1,63 @@
+import Crypto
+import Foundation
+import Vapor
+
+/// Lets through only requests holding one of `CHAT_GATEWAY_ADMIN_KEY`'s keys in `X-Admin-Key`. Ten wrong keys
+/// from one client address in a minute and that address gets 429 until its allowance returns, right key or not.
+/// Each wrong key is written to the audit log.
+struct AdminGuard: AsyncMiddleware {
+    let adminKeys: APIKeyVerifier
+    let failures: RateLimiter
+    let clients: ClientAddress
+    let store: AdminStore
+    let now: @Sendable () -> Date
+
+    init(settings: Settings, store: AdminStore, now: @escaping @Sendable () -> Date) {
+        adminKeys = APIKeyVerifier(keys: settings.adminKeys)
+        failures = RateLimiter(limit: RateLimit(count: 10, period: 60), now: now)
+        clients = ClientAddress(trustedProxies: settings.trustedProxies)
+        self.store = store
+        self.now = now
+    }
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        request.storage[AdminActorKey.self] = try await authorize(request)
+        return try await next.respond(to: request)
+    }
+
+    private func authorize(_ request: Request) async throws -> String {
+        guard adminKeys.isEnabled else { throw AdminError.disabled }
+        guard let presented = request.headers.first(name: "X-Admin-Key") else {
+            let holdsOtherCredential =
+                request.headers.first(name: "X-API-Key") != nil || request.headers.bearerAuthorization != nil
+            throw holdsOtherCredential ? AdminError.notAnAdminCredential : AdminError.adminKeyRequired
+        }
+        let address = clients.of(request)
+        if let seconds = await failures.wait(for: address) {
+            throw LimitError.rateLimited(scope: .adminSignIn, retryAfter: seconds)
+        }
+        guard adminKeys.isValid(presented) else {
+            _ = await failures.acquire(address)
+            try? await store.record(
+                AuditEntry(
+                    id: UUID.newRowID(), at: now(), actor: "unknown", action: "admin.sign_in_failed",
+                    target: address, detail: "a wrong admin key"))
+            throw AdminError.invalidAdminKey
+        }
+        return Self.fingerprint(presented)
+    }
+
+    /// `admin:` and the first 8 hex digits of the key's SHA-256: tells keys apart in the log, reveals nothing.
+    static func fingerprint(_ key: String) -> String {
+        "admin:" + String([UInt8](SHA256.hash(data: Data(key.utf8))).lowercaseHex.prefix(8))
+    }
+}
+
+/// The signed-in admin's fingerprint, for the audit log.
+struct AdminActorKey: StorageKey {
+    typealias Value = String
+}
+
+extension Request {
+    var adminActor: String { storage[AdminActorKey.self] ?? "unknown" }
+}

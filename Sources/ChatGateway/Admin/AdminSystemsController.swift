@@ -1,0 +1,285 @@
+import Foundation
+import Vapor
+
+/// `/admin/v1/systems`: client systems as data (create, list, read, change, delete, check their Dify), beside the
+/// read-only ones the environment configures.
+struct AdminSystemsController: RouteCollection {
+    let registry: GatewayRegistry
+    let environment: EnvironmentSystems
+    let dify: any DifyClient
+    let now: @Sendable () -> Date
+
+    func boot(routes: any RoutesBuilder) throws {
+        let systems = routes.grouped("systems")
+        systems.post(use: create)
+        systems.get(use: list)
+        let system = systems.grouped(":system_id")
+        system.get(use: show)
+        system.patch(use: update)
+        system.delete(use: delete)
+        system.post("check", use: check)
+    }
+
+    @Sendable
+    func create(_ req: Request) async throws -> Response {
+        let input = try req.content.decode(SystemInput.self)
+        guard let systemID = input.systemID else { throw AdminError.invalid("system_id is required") }
+        guard IdentityRules.isValidSystemID(systemID) else {
+            throw AdminError.invalid(
+                "system_id must match ^[a-z0-9][a-z0-9-]{0,63}$ (lower-case letters, digits and '-')")
+        }
+        if environment.defines(systemID) { throw AdminError.definedByEnvironment(systemID: systemID) }
+        try await registry.refresh()
+        guard registry.system(systemID) == nil else { throw AdminError.systemExists }
+        let stamp = now()
+        var row = AdminStore.SystemRow(
+            systemID: systemID, name: systemID, allowedOrigins: "[]", enabled: true, createdAt: stamp, updatedAt: stamp)
+        try apply(input, to: &row)
+        try await registry.store.save(row, audit: audit(req, "system.created", systemID, input.auditDetail))
+        try await registry.refresh()
+        return try await view(systemID).encodeResponse(status: .created, for: req)
+    }
+
+    @Sendable
+    func list(_ req: Request) async throws -> [SystemView] {
+        let managed = registry.current.systems.values.filter { !environment.defines($0.systemID) }.map(SystemView.init)
+        return (environment.views() + managed).sorted { $0.systemID < $1.systemID }
+    }
+
+    @Sendable
+    func show(_ req: Request) async throws -> SystemView {
+        try view(try req.parameters.require("system_id"))
+    }
+
+    @Sendable
+    func update(_ req: Request) async throws -> SystemView {
+        let systemID = try req.parameters.require("system_id")
+        if environment.defines(systemID) { throw AdminError.definedByEnvironment(systemID: systemID) }
+        let input = try req.content.decode(SystemInput.self)
+        if let renamed = input.systemID, renamed != systemID { throw AdminError.invalid("system_id cannot change") }
+        try await registry.refresh()
+        guard let rowBefore = try await registry.store.systems().first(where: { $0.systemID == systemID }) else {
+            throw AdminError.systemNotFound
+        }
+        var row = rowBefore
+        try apply(input, to: &row)
+        row.updatedAt = now()
+        try await registry.store.save(row, audit: audit(req, "system.changed", systemID, input.auditDetail))
+        try await registry.refresh()
+        return try view(systemID)
+    }
+
+    @Sendable
+    func delete(_ req: Request) async throws -> HTTPStatus {
+        let systemID = try req.parameters.require("system_id")
+        if environment.defines(systemID) { throw AdminError.definedByEnvironment(systemID: systemID) }
+        try await registry.refresh()
+        guard registry.system(systemID) != nil else { throw AdminError.systemNotFound }
+        try await registry.store.deleteSystem(
+            systemID, audit: audit(req, "system.deleted", systemID, "stored conversations kept"))
+        try await registry.refresh()
+        return .noContent
+    }
+
+    /// Calls the system's Dify (`GET /info`, then `/parameters` for a Dify without it); a Dify that is down is
+    /// `ok: false`, never a 5xx of ours.
+    @Sendable
+    func check(_ req: Request) async throws -> DifyCheck {
+        let systemID = try req.parameters.require("system_id")
+        guard environment.defines(systemID) || registry.system(systemID) != nil else { throw AdminError.systemNotFound }
+        let started = ContinuousClock.now
+        func result(_ ok: Bool, _ status: Int?, _ detail: String) -> DifyCheck {
+            DifyCheck(
+                ok: ok, status: status, detail: detail, latencyMS: Int((ContinuousClock.now - started).milliseconds))
+        }
+        let target: DifyTarget
+        do { target = try environment.targets.target(forSystem: systemID) } catch {
+            return result(false, nil, error.summary)
+        }
+        do {
+            try await dify.checkApp(at: target)
+            return result(true, 200, "Dify answered")
+        } catch let error as DifyError {
+            if case .upstream(let status, _, _) = error { return result(false, status, error.summary) }
+            return result(false, nil, error.summary)
+        }
+    }
+
+    private func view(_ systemID: String) throws -> SystemView {
+        if let view = environment.views().first(where: { $0.systemID == systemID }),
+            environment.defines(systemID) || registry.system(systemID) == nil
+        {
+            return view
+        }
+        guard let system = registry.system(systemID) else { throw AdminError.systemNotFound }
+        return SystemView(system)
+    }
+
+    private func apply(_ input: SystemInput, to row: inout AdminStore.SystemRow) throws {
+        if let name = input.name {
+            guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 200 else {
+                throw AdminError.invalid("name must be 1 to 200 characters")
+            }
+            row.name = name
+        }
+        if let url = input.difyBaseURL {
+            guard url.isEmpty || Self.isHTTPURL(url) else {
+                throw AdminError.invalid("dify_base_url must be an http or https URL")
+            }
+            row.difyBaseURL = url.isEmpty ? nil : url
+        }
+        if let key = input.difyAPIKey {
+            if key.isEmpty {
+                row.difyAPIKeySealed = nil
+                row.difyAPIKeyHint = nil
+            } else {
+                guard let sealer = registry.sealer else { throw AdminError.encryptionKeyMissing }
+                guard !key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                    throw AdminError.invalid("dify_api_key must not contain control characters")
+                }
+                row.difyAPIKeySealed = try sealer.seal(key)
+                row.difyAPIKeyHint = DifyKeySealer.hint(key)
+            }
+        }
+        if let origins = input.allowedOrigins {
+            let normalized = try origins.map { origin in
+                guard let url = URL(string: origin), Self.isHTTPURL(origin), let normal = OriginPolicy.origin(of: url)
+                else {
+                    throw AdminError.invalid(
+                        "allowed_origins: \"\(origin)\" is not an origin such as https://quiz.example.com")
+                }
+                return normal
+            }
+            row.allowedOrigins = String(decoding: try JSONEncoder().encode(normalized), as: UTF8.self)
+        }
+        if let enabled = input.enabled { row.enabled = enabled }
+        if let limit = input.rateLimitPerUser {
+            do {
+                _ = try Settings.parseRateLimit(limit, variable: "rate_limit_per_user")
+            } catch let error as SettingsError {
+                throw AdminError.invalid(error.description)
+            }
+            row.rateLimitPerUser = limit.isEmpty ? nil : limit
+        }
+        if let streams = input.maxStreamsPerUser {
+            guard (1...1000).contains(streams) else {
+                throw AdminError.invalid("max_streams_per_user must be 1 to 1000")
+            }
+            row.maxStreamsPerUser = streams
+        }
+    }
+
+    static func isHTTPURL(_ text: String) -> Bool {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), url.host?.isEmpty == false else {
+            return false
+        }
+        return scheme == "http" || scheme == "https"
+    }
+
+    private func audit(_ req: Request, _ action: String, _ target: String, _ detail: String) -> AuditEntry {
+        AuditEntry(
+            id: UUID.newRowID(), at: now(), actor: req.adminActor, action: action, target: target, detail: detail)
+    }
+}
+
+/// The body of `POST` and `PATCH /admin/v1/systems`; absent fields stay as they are.
+struct SystemInput: Content {
+    var systemID: String?
+    var name: String?
+    var difyBaseURL: String?
+    var difyAPIKey: String?
+    var allowedOrigins: [String]?
+    var enabled: Bool?
+    var rateLimitPerUser: String?
+    var maxStreamsPerUser: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case systemID = "system_id", name, difyBaseURL = "dify_base_url", difyAPIKey = "dify_api_key"
+        case allowedOrigins = "allowed_origins", enabled, rateLimitPerUser = "rate_limit_per_user"
+        case maxStreamsPerUser = "max_streams_per_user"
+    }
+
+    /// Which fields changed, never their values' secrets.
+    var auditDetail: String {
+        let fields: [(String, Bool)] = [
+            ("name", name != nil), ("dify_base_url", difyBaseURL != nil), ("dify_api_key", difyAPIKey != nil),
+            ("allowed_origins", allowedOrigins != nil), ("enabled", enabled != nil),
+            ("rate_limit_per_user", rateLimitPerUser != nil), ("max_streams_per_user", maxStreamsPerUser != nil),
+        ]
+        let changed = fields.filter(\.1).map(\.0)
+        let state = enabled.map { $0 ? "; enabled" : "; disabled" } ?? ""
+        return (changed.isEmpty ? "no fields" : "fields: " + changed.joined(separator: ", ")) + state
+    }
+}
+
+/// A system as the admin API shows it: never the Dify key, only its hint.
+struct SystemView: Content, Equatable {
+    var systemID: String
+    var name: String
+    /// `admin` (this API's data) or `environment` (read-only; it wins over a definition of the same id here).
+    var source: String
+    var alsoDefinedByAdmin: Bool?
+    var enabled: Bool
+    var difyBaseURL: String?
+    var difyAPIKeyHint: String?
+    var difyAPIKeyReadable: Bool
+    var allowedOrigins: [String]
+    var rateLimitPerUser: String?
+    var maxStreamsPerUser: Int?
+    var createdAt: Date?
+    var updatedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case systemID = "system_id", name, source, alsoDefinedByAdmin = "also_defined_by_admin", enabled
+        case difyBaseURL = "dify_base_url", difyAPIKeyHint = "dify_api_key_hint"
+        case difyAPIKeyReadable = "dify_api_key_readable", allowedOrigins = "allowed_origins"
+        case rateLimitPerUser = "rate_limit_per_user", maxStreamsPerUser = "max_streams_per_user"
+        case createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    init(_ system: ManagedSystem) {
+        systemID = system.systemID
+        name = system.name
+        source = "admin"
+        enabled = system.enabled
+        difyBaseURL = system.difyBaseURL?.absoluteString
+        difyAPIKeyHint = system.difyKeyHint
+        difyAPIKeyReadable = system.difyKey != .unreadable
+        allowedOrigins = system.allowedOrigins
+        rateLimitPerUser = system.rateLimitPerUser
+        maxStreamsPerUser = system.maxStreamsPerUser
+        createdAt = system.createdAt
+        updatedAt = system.updatedAt
+    }
+
+    init(environmentSystem systemID: String, target: DifyTarget?, origins: [String], alsoDefinedByAdmin: Bool) {
+        self.systemID = systemID
+        name = systemID
+        source = "environment"
+        self.alsoDefinedByAdmin = alsoDefinedByAdmin ? true : nil
+        enabled = true
+        difyBaseURL = target?.baseURL.absoluteString
+        difyAPIKeyHint = target.map { DifyKeySealer.hint($0.apiKey) }
+        difyAPIKeyReadable = true
+        allowedOrigins = origins
+    }
+}
+
+/// The answer of `POST /admin/v1/systems/{id}/check`.
+struct DifyCheck: Content, Equatable {
+    var ok: Bool
+    var status: Int?
+    var detail: String
+    var latencyMS: Int
+
+    enum CodingKeys: String, CodingKey { case ok, status, detail, latencyMS = "latency_ms" }
+
+    /// `status` is `null` when Dify sent none (it was unreachable), not left out.
+    func encode(to encoder: any Encoder) throws {
+        var fields = encoder.container(keyedBy: CodingKeys.self)
+        try fields.encode(ok, forKey: .ok)
+        try fields.encode(status, forKey: .status)
+        try fields.encode(detail, forKey: .detail)
+        try fields.encode(latencyMS, forKey: .latencyMS)
+    }
+}

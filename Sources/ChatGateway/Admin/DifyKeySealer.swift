@@ -1,0 +1,32 @@
+import Crypto
+import Foundation
+
+/// Seals systems' Dify keys for the database with AES-GCM, under a key derived (HKDF, with a label of its own)
+/// from `CHAT_GATEWAY_ENCRYPTION_KEY`: a copy of the database alone gives no Dify key.
+struct DifyKeySealer: Sendable {
+    static let label = Data("chat-gateway dify keys v1".utf8)
+    private let key: SymmetricKey
+
+    init(encryptionKey: String) {
+        key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: Data(encryptionKey.utf8)), info: Self.label, outputByteCount: 32)
+    }
+
+    /// Base64 of nonce, ciphertext and tag.
+    func seal(_ plaintext: String) throws -> String {
+        try AES.GCM.seal(Data(plaintext.utf8), using: key).combined!.base64EncodedString()
+    }
+
+    /// The key sealed in `sealed`, or nil when it was sealed under another encryption key (or is damaged).
+    func open(_ sealed: String) -> String? {
+        guard let data = Data(base64Encoded: sealed), let box = try? AES.GCM.SealedBox(combined: data),
+            let plaintext = try? AES.GCM.open(box, using: key)
+        else { return nil }
+        return String(decoding: plaintext, as: UTF8.self)
+    }
+
+    /// What answers show of a Dify key: its first four and last four characters (`app-…9f2c`).
+    static func hint(_ key: String) -> String {
+        key.count <= 8 ? "…" + key.suffix(2) : key.prefix(4) + "…" + key.suffix(4)
+    }
+}

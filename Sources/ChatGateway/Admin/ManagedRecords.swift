@@ -1,0 +1,57 @@
+import Foundation
+import Vapor
+
+/// A client system defined through the admin API, as every replica holds it in memory.
+struct ManagedSystem: Sendable, Equatable {
+    enum DifyKey: Sendable, Equatable {
+        case none
+        case key(String)
+        /// Sealed under another `CHAT_GATEWAY_ENCRYPTION_KEY`: the system answers 503 until it is set again.
+        case unreadable
+    }
+
+    var systemID: String
+    var name: String
+    var difyBaseURL: URL?
+    var difyKey: DifyKey
+    var difyKeyHint: String?
+    var allowedOrigins: [String]
+    var enabled: Bool
+    var rateLimitPerUser: String?
+    var maxStreamsPerUser: Int?
+    var createdAt: Date
+    var updatedAt: Date
+}
+
+/// An API key issued through the admin API. Only its SHA-256 is stored.
+struct ManagedKey: Sendable, Equatable {
+    enum Kind: String, Sendable, Codable, CaseIterable {
+        case server, browser
+    }
+
+    var id: UUID
+    var keyHash: String
+    var prefix: String
+    var name: String
+    /// Empty: every system (server keys only).
+    var systems: [String]
+    var kind: Kind
+    var createdAt: Date
+    var expiresAt: Date?
+    var lastUsedAt: Date?
+    var revokedAt: Date?
+
+    var scope: KeyScope { systems.isEmpty ? .allSystems : .systems(Set(systems)) }
+
+    func isUsable(at now: Date) -> Bool { revokedAt == nil && (expiresAt.map { $0 > now } ?? true) }
+}
+
+/// One admin change, or a failed admin sign-in. `actor` is an admin key's fingerprint, never the key.
+struct AuditEntry: Sendable, Equatable, Content {
+    var id: UUID
+    var at: Date
+    var actor: String
+    var action: String
+    var target: String
+    var detail: String
+}

@@ -1,0 +1,208 @@
+import FakeDify
+import Foundation
+import Testing
+
+@testable import ChatGateway
+
+/// `/admin/v1`: systems and keys as data, in force without a restart, with every change in the audit log.
+@Suite("Admin API", .timeLimit(.minutes(3)))
+struct AdminAPITests {
+    static let adminKey = "admin-key-0123456789abcdef"
+    static let admin = [("X-Admin-Key", adminKey)]
+    static let encryptionKey = String(repeating: "ab", count: 32)
+
+    static func withAdmin<T>(
+        encryption: Bool = true, now: @escaping @Sendable () -> Date = Date.init,
+        _ adjust: @escaping (inout Settings) -> Void = { _ in }, _ body: (GatewayHarness) async throws -> T
+    ) async throws -> T {
+        try await GatewayHarness.with(
+            adjust: { settings in
+                settings.adminKeys = [adminKey]
+                if encryption { settings.encryptionKey = encryptionKey }
+                adjust(&settings)
+            }, dependencies: GatewayDependencies(now: now)
+        ) { try await body($0) }
+    }
+
+    @Test func withoutAnAdminKeyConfiguredEveryAdminRouteIs403() async throws {
+        try await GatewayHarness.with { gateway in
+            for (method, path) in [
+                ("GET", "/admin/v1/systems"), ("POST", "/admin/v1/keys"), ("GET", "/admin/v1/audit"),
+            ] {
+                let reply = try await gateway.call(.init(rawValue: method), path, headers: Self.admin, json: [:])
+                #expect(reply.status == 403)
+                #expect(reply.detail == "The admin API is disabled: set CHAT_GATEWAY_ADMIN_KEY")
+            }
+        }
+    }
+
+    @Test func clientKeysTokensAndWrongKeysNeverReachAdminRoutes() async throws {
+        try await Self.withAdmin { gateway in
+            #expect(try await gateway.call(.GET, "/admin/v1/systems", headers: GatewayHarness.keyHeader).status == 403)
+            let token = try await gateway.token()
+            let bearer = [("Authorization", "Bearer \(token)")]
+            #expect(try await gateway.call(.GET, "/admin/v1/systems", headers: bearer).status == 403)
+            #expect(try await gateway.call(.GET, "/admin/v1/systems").status == 401)
+            // An admin key is no client key either.
+            let chat = try await gateway.call(
+                .POST, "/v1/chat", headers: [("X-API-Key", Self.adminKey)],
+                json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
+            #expect(chat.status == 401)
+            for _ in 0..<10 {
+                let wrong = try await gateway.call(.GET, "/admin/v1/systems", headers: [("X-Admin-Key", "wrong")])
+                #expect(wrong.status == 401)
+            }
+            let limited = try await gateway.call(.GET, "/admin/v1/systems", headers: [("X-Admin-Key", "wrong")])
+            #expect(limited.status == 429)
+            #expect(Int(limited.headers.first(name: "Retry-After") ?? "") ?? 0 >= 1)
+            // While the address is limited, the right key waits too: guessing cannot go on behind the 429s.
+            #expect(try await gateway.call(.GET, "/admin/v1/systems", headers: Self.admin).status == 429)
+            let failures = try await AdminStore(database: { gateway.app.db }).audit(
+                from: nil, to: nil, limit: 100, before: nil)
+            #expect(failures.filter { $0.action == "admin.sign_in_failed" }.count == 10)
+            #expect(!failures.contains { $0.actor.contains("wrong") || $0.detail.contains("wrong\"") })
+        }
+    }
+
+    @Test func aSystemMadeThroughTheAPIServesChatsWithItsOwnDify() async throws {
+        let own = try await FakeDifyServer.start(
+            store: FakeDifyStore(options: FakeDifyOptions(apiKeys: ["app-own-9f2c"])))
+        defer { Task { try? await own.shutdown() } }
+        try await Self.withAdmin { gateway in
+            let created = try await gateway.call(
+                .POST, "/admin/v1/systems", headers: Self.admin,
+                json: [
+                    "system_id": "cointutor", "name": "CoinTutor", "dify_base_url": own.baseURL,
+                    "dify_api_key": "app-own-9f2c", "allowed_origins": ["https://tutor.example.com"], "enabled": true,
+                ])
+            #expect(created.status == 201)
+            #expect(created.object["dify_api_key_hint"] as? String == "app-…9f2c")
+            #expect(created.object["source"] as? String == "admin")
+            #expect(!created.text.contains("app-own-9f2c"))
+            #expect(
+                try await gateway.call(
+                    .POST, "/admin/v1/systems", headers: Self.admin, json: ["system_id": "cointutor"]
+                ).status == 409)
+
+            let chat = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "cointutor", "user_id": "amy", "message": "hi"])
+            #expect(chat.status == 200)
+            // Its own origins decide who may fetch its chat tokens.
+            let tokenPath = "/v1/chat-token?system_id=cointutor&user_id=amy"
+            let fromTutor = try await gateway.call(
+                .GET, tokenPath, headers: GatewayHarness.keyHeader + [("Origin", "https://tutor.example.com")])
+            #expect(fromTutor.status == 200)
+            let fromElsewhere = try await gateway.call(
+                .GET, tokenPath, headers: GatewayHarness.keyHeader + [("Origin", "https://evil.example")])
+            #expect(fromElsewhere.status == 403)
+            #expect(await own.store.conversationIDs(user: "cointutor_amy").count == 1)
+            #expect(await gateway.fake.store.conversationIDs(user: "cointutor_amy").isEmpty)
+
+            let listed = try await gateway.call(.GET, "/admin/v1/systems", headers: Self.admin)
+            #expect(listed.array.contains { $0["system_id"] as? String == "cointutor" })
+            #expect(
+                listed.array.contains { $0["system_id"] as? String == "*" && $0["source"] as? String == "environment" })
+            #expect(!listed.text.contains("app-own-9f2c") && !listed.text.contains(GatewayHarness.difyKey))
+
+            let check = try await gateway.call(.POST, "/admin/v1/systems/cointutor/check", headers: Self.admin)
+            #expect(check.status == 200)
+            #expect(check.object["ok"] as? Bool == true)
+
+            let disabled = try await gateway.call(
+                .PATCH, "/admin/v1/systems/cointutor", headers: Self.admin, json: ["enabled": false])
+            #expect(disabled.object["enabled"] as? Bool == false)
+            let refused = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "cointutor", "user_id": "amy", "message": "again"])
+            #expect(refused.status == 403)
+            #expect(refused.detail == "system_id not allowed")
+            let token = try await gateway.call(
+                .GET, "/v1/chat-token?system_id=cointutor&user_id=amy", headers: GatewayHarness.keyHeader)
+            #expect(token.status == 403)
+
+            #expect(try await gateway.call(.DELETE, "/admin/v1/systems/cointutor", headers: Self.admin).status == 204)
+            #expect(try await gateway.call(.GET, "/admin/v1/systems/cointutor", headers: Self.admin).status == 404)
+            // Its history stays.
+            #expect(try await gateway.messages(system: "cointutor", user: "amy").count >= 2)
+        }
+    }
+
+    @Test func aDifyThatIsDownIsAFailedCheckNotAnError() async throws {
+        try await Self.withAdmin { gateway in
+            _ = try await gateway.call(
+                .POST, "/admin/v1/systems", headers: Self.admin,
+                json: ["system_id": "gone", "dify_base_url": "http://127.0.0.1:9", "dify_api_key": "app-x"])
+            let check = try await gateway.call(.POST, "/admin/v1/systems/gone/check", headers: Self.admin)
+            #expect(check.status == 200)
+            #expect(check.object["ok"] as? Bool == false)
+            #expect(check.object["status"] is NSNull)
+            #expect(check.object["latency_ms"] is Int)
+            let wrongKey = try await gateway.call(
+                .POST, "/admin/v1/systems", headers: Self.admin,
+                json: ["system_id": "badkey", "dify_base_url": gateway.fake.baseURL, "dify_api_key": "app-wrong"])
+            #expect(wrongKey.status == 201)
+            let refused = try await gateway.call(.POST, "/admin/v1/systems/badkey/check", headers: Self.admin)
+            #expect(refused.object["ok"] as? Bool == false)
+            #expect(refused.object["status"] as? Int == 401)
+        }
+    }
+
+    @Test func aDifyKeyNeedsTheEncryptionKey() async throws {
+        try await Self.withAdmin(encryption: false) { gateway in
+            let refused = try await gateway.call(
+                .POST, "/admin/v1/systems", headers: Self.admin, json: ["system_id": "quiz", "dify_api_key": "app-x"])
+            #expect(refused.status == 409)
+            #expect(refused.detail?.contains("CHAT_GATEWAY_ENCRYPTION_KEY") == true)
+            let keyless = try await gateway.call(
+                .POST, "/admin/v1/systems", headers: Self.admin, json: ["system_id": "quiz", "name": "Quiz"])
+            #expect(keyless.status == 201)
+        }
+    }
+
+    @Test func systemsFromTheEnvironmentAreReadOnly() async throws {
+        try await Self.withAdmin({ settings in
+            settings.difySystemOverrides["COIN_TUTOR"] = .init(
+                baseURL: URL(string: "http://dify.invalid"), apiKey: "app-env-1234")
+        }) { gateway in
+            for (method, json) in [("PATCH", ["name": "x"]), ("DELETE", [:])] as [(String, [String: Any])] {
+                let reply = try await gateway.call(
+                    .init(rawValue: method), "/admin/v1/systems/coin-tutor", headers: Self.admin, json: json)
+                #expect(reply.status == 409)
+                #expect(reply.detail?.contains("environment") == true)
+            }
+            let created = try await gateway.call(
+                .POST, "/admin/v1/systems", headers: Self.admin, json: ["system_id": "coin-tutor"])
+            #expect(created.status == 409)
+            let shown = try await gateway.call(.GET, "/admin/v1/systems/coin-tutor", headers: Self.admin)
+            #expect(shown.object["source"] as? String == "environment")
+            #expect(shown.object["dify_api_key_hint"] as? String == "app-…1234")
+        }
+    }
+
+    @Test func aKeySealedUnderAnotherEncryptionKeyMakesItsSystemAnswer503() async throws {
+        try await Self.withAdmin { gateway in
+            let stamp = Date()
+            let otherSealer = DifyKeySealer(encryptionKey: String(repeating: "cd", count: 32))
+            try await AdminStore(database: { gateway.app.db }).save(
+                AdminStore.SystemRow(
+                    systemID: "sealed", name: "Sealed", difyBaseURL: gateway.fake.baseURL,
+                    difyAPIKeySealed: try otherSealer.seal(GatewayHarness.difyKey), difyAPIKeyHint: "app-…-key",
+                    allowedOrigins: "[]", enabled: true, createdAt: stamp, updatedAt: stamp),
+                audit: AuditEntry(
+                    id: UUID(), at: stamp, actor: "test", action: "system.created", target: "sealed", detail: ""))
+            try await Task.sleep(for: .seconds(2))  // the registry polls every second
+            let chat = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "sealed", "user_id": "u", "message": "hi"])
+            #expect(chat.status == 503)
+            let listed = try await gateway.call(.GET, "/admin/v1/systems/sealed", headers: Self.admin)
+            #expect(listed.object["dify_api_key_readable"] as? Bool == false)
+            // Other systems are untouched.
+            let other = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u", "message": "hi"])
+            #expect(other.status == 200)
+        }
+    }
+}
