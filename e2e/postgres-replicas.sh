@@ -3,7 +3,9 @@
 #   1. both start at the same moment on an empty database: migrations run once, both serve;
 #   2. concurrent first messages of one user, spread over both replicas: every message stored, no duplicate mapping;
 #   3. the scheduled sync (SYNC_INTERVAL=1s on both) never runs on both at once;
-#   4. the PostgreSQL server stopped under load: requests get a quick 503 with a JSON body, and the gateway recovers
+#   4. admin changes made through replica A are in force on replica B within 2 s: a new key, a disabled system, a
+#      revoked key;
+#   5. the PostgreSQL server stopped under load: requests get a quick 503 with a JSON body, and the gateway recovers
 #      by itself when the server is back, without a restart.
 # Usage: TEST_DATABASE_URL=postgres://user:pass@127.0.0.1:5432/db e2e/postgres-replicas.sh
 # The user needs CREATEDB; step 4 stops and starts the local cluster with pg_ctlcluster (Debian), so it needs root.
@@ -40,6 +42,7 @@ wait_for "http://127.0.0.1:$fake_port/_fake/stats"
 start_replica() {  # NAME PORT
   env -i PATH="$PATH" HOME="${HOME:-/root}" DATABASE_URL="$database_url" DIFY_BASE_URL="http://127.0.0.1:$fake_port" DIFY_API_KEY=app-e2e \
     CHAT_GATEWAY_API_KEY=e2e-key CHAT_GATEWAY_JWT_SECRET=e2e-secret SYNC_INTERVAL=1s RATE_LIMIT_PER_USER=off \
+    CHAT_GATEWAY_ADMIN_KEY=e2e-admin CHAT_GATEWAY_ENCRYPTION_KEY=e2e-encryption-key-0123456789abcdef0123 \
     "$bin/chat-gateway" serve --env production --hostname 127.0.0.1 --port "$2" --log info >"$work/$1.log" 2>&1 &
   pids+=($!)
 }
@@ -104,7 +107,43 @@ synced=$(psql_db "SELECT count(*) FROM gateway_messages WHERE user_id LIKE 'sync
 [ "$synced" = $((30 * 3 * 4 * 2)) ] || fail "synced $synced message rows, expected $((30 * 3 * 4 * 2))"
 echo "   every seeded message synced once ($synced rows)"
 
-echo "-- 4. PostgreSQL stopped under load, then started again"
+echo "-- 4. admin changes through replica A, in force on replica B within 2 s"
+python3 - "$port_a" "$port_b" "$fake_port" <<'PY' || fail "admin changes across replicas"
+import http.client, json, sys, time
+port_a, port_b, fake_port = (int(p) for p in sys.argv[1:])
+def call(port, method, path, body=None, headers=()):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(method, path, json.dumps(body) if body is not None else None,
+                 {"Content-Type": "application/json", **dict(headers)})
+    response = conn.getresponse()
+    raw = response.read()
+    return response.status, json.loads(raw) if raw else None
+admin = [("X-Admin-Key", "e2e-admin")]
+def chat(port, key, system="drillquiz"):
+    return call(port, "POST", "/v1/chat", {"system_id": system, "user_id": "replicated", "message": "hi"},
+                [("X-API-Key", key)])[0]
+def within_two_seconds(check, what):
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < 2.0, f"{what}: not in force on replica B after 2 s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+status, created = call(port_a, "POST", "/admin/v1/keys", {"name": "e2e", "systems": [], "kind": "server"}, admin)
+assert status == 201, (status, created)
+new_key = within_two_seconds(lambda: chat(port_b, created["key"]) == 200, "a new key")
+status, _ = call(port_a, "POST", "/admin/v1/systems", {"system_id": "replicated", "dify_base_url": f"http://127.0.0.1:{fake_port}", "dify_api_key": "app-e2e"}, admin)
+assert status == 201, status
+assert within_two_seconds(lambda: chat(port_b, "e2e-key", "replicated") == 200, "a new system") < 2
+status, _ = call(port_a, "PATCH", "/admin/v1/systems/replicated", {"enabled": False}, admin)
+assert status == 200, status
+disabled = within_two_seconds(lambda: chat(port_b, "e2e-key", "replicated") == 403, "a disabled system")
+status, _ = call(port_a, "DELETE", f"/admin/v1/keys/{created['id']}", None, admin)
+assert status == 204, status
+revoked = within_two_seconds(lambda: chat(port_b, created["key"]) == 401, "a revoked key")
+print(f"   on replica B after: new key {new_key:.2f} s, disabled system {disabled:.2f} s, revoked key {revoked:.2f} s")
+PY
+
+echo "-- 5. PostgreSQL stopped under load, then started again"
 command -v pg_ctlcluster >/dev/null || { echo "   skipped: no pg_ctlcluster (not Debian's postgresql)"; exit 0; }
 cluster=$(pg_lsclusters -h | awk '$4 == "online" {print $1, $2; exit}')
 [ -n "$cluster" ] || { echo "   skipped: no online local cluster to restart"; exit 0; }

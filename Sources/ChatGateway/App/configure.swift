@@ -80,7 +80,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.middleware.use(AccessLogMiddleware())
     app.middleware.use(
         RequestHeadLimitMiddleware(maxHeaderBytes: settings.maxHeaderBytes, maxBodyBytes: settings.maxRequestBytes))
-    app.middleware.use(GatewayCORSMiddleware(settings))
+    app.middleware.use(GatewayCORSMiddleware(settings, registry: registry))
     app.middleware.use(APIErrorMiddleware())
 
     try app.register(collection: HealthController())
@@ -94,7 +94,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let v1 = app.grouped("v1")
     try v1.register(
         collection: ChatController(
-            auth: auth, admission: ChatAdmission(settings: settings, streams: streams, now: dependencies.now),
+            auth: auth,
+            admission: ChatAdmission(settings: settings, streams: streams, registry: registry, now: dependencies.now),
             chats: chats,
             maxBodyBytes: settings.maxRequestBytes))
     let access = DifyAccess(auth: auth, dify: dify, targets: targets, store: store)
@@ -187,20 +188,28 @@ private struct StreamDrain: LifecycleHandler {
 
 /// Vapor's CORS, plus `Vary: Origin` on every answer it touched: the allowed origin echoed back depends on the
 /// request's `Origin`, so a shared cache must not hand one site's answer to another.
+/// A request naming (in its query) a system defined through the admin API with origins of its own gets those.
 private struct GatewayCORSMiddleware: Middleware {
     let cors: CORSMiddleware
+    let registry: GatewayRegistry
 
-    init(_ settings: Settings) {
-        cors = CORSMiddleware(
+    init(_ settings: Settings, registry: GatewayRegistry) {
+        cors = Self.cors(settings.allowedChatTokenOrigins)
+        self.registry = registry
+    }
+
+    static func cors(_ origins: [String]) -> CORSMiddleware {
+        CORSMiddleware(
             configuration: .init(
-                allowedOrigin: settings.allowedChatTokenOrigins.isEmpty
-                    ? .all : .any(settings.allowedChatTokenOrigins),
+                allowedOrigin: origins.isEmpty ? .all : .any(origins),
                 allowedMethods: [.GET, .POST, .DELETE, .OPTIONS],
                 allowedHeaders: [.accept, .authorization, .contentType, .origin, "X-API-Key"]))
     }
 
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        cors.respond(to: request, chainingTo: next).map { response in
+        let systemCORS = (try? request.query.get(String.self, at: "system_id"))
+            .flatMap { registry.allowedOrigins(of: $0) }.map(Self.cors)
+        return (systemCORS ?? cors).respond(to: request, chainingTo: next).map { response in
             let varies = response.headers[.vary].contains { $0.lowercased().contains("origin") }
             if request.headers.first(name: .origin) != nil, !varies {
                 response.headers.add(name: .vary, value: "Origin")

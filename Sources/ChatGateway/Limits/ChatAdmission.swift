@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Vapor
 
 /// Decides whether a chat may start (`POST /v1/chat`): the per-user and per-key rates and the cap on a
@@ -8,17 +9,51 @@ struct ChatAdmission: Sendable {
     let perKey: RateLimiter?
     let maxStreamsPerUser: Int?
     let streams: ChatStreamRegistry
+    /// Systems defined through the admin API may set their own per-user limits.
+    let registry: GatewayRegistry?
+    private let now: @Sendable () -> Date
+    /// Each admin-defined system's per-user limiter, with the limit text it was made from.
+    private let systemLimiters = NIOLockedValueBox<[String: (limit: String, limiter: RateLimiter?)]>([:])
 
-    init(settings: Settings, streams: ChatStreamRegistry, now: @escaping @Sendable () -> Date) {
+    init(
+        settings: Settings, streams: ChatStreamRegistry, registry: GatewayRegistry? = nil,
+        now: @escaping @Sendable () -> Date
+    ) {
         perUser = settings.rateLimitPerUser.map { RateLimiter(limit: $0, now: now) }
         perKey = settings.rateLimitPerKey.map { RateLimiter(limit: $0, now: now) }
         maxStreamsPerUser = settings.maxStreamsPerUser
         self.streams = streams
+        self.registry = registry
+        self.now = now
+    }
+
+    /// The per-user limiter for a system: its own `rate_limit_per_user` when the admin API set one, else
+    /// `RATE_LIMIT_PER_USER`'s.
+    private func userLimiter(for systemID: String) -> RateLimiter? {
+        guard let system = registry?.system(systemID), !(registry?.isShadowed(system) ?? true),
+            let limit = system.rateLimitPerUser
+        else { return perUser }
+        return systemLimiters.withLockedValue { limiters in
+            if let known = limiters[systemID], known.limit == limit { return known.limiter }
+            let parsed = (try? Settings.parseRateLimit(limit, variable: "rate_limit_per_user")) ?? nil
+            let limiter = parsed.map { RateLimiter(limit: $0, now: now) }
+            limiters[systemID] = (limit, limiter)
+            return limiter
+        }
+    }
+
+    private func streamLimit(for systemID: String) -> Int? {
+        guard let system = registry?.system(systemID), !(registry?.isShadowed(system) ?? true),
+            let limit = system.maxStreamsPerUser
+        else { return maxStreamsPerUser }
+        return limit
     }
 
     /// Spends one request of the caller's user and of the API key the caller came with or whose token it holds.
     func admit(_ caller: CallerIdentity) async throws(LimitError) {
-        if let perUser, case .limited(let seconds) = await perUser.acquire(caller.difyUser) {
+        if let perUser = userLimiter(for: caller.systemID),
+            case .limited(let seconds) = await perUser.acquire(caller.difyUser)
+        {
             throw .rateLimited(scope: .user, retryAfter: seconds)
         }
         if let perKey, let keyID = caller.rateKeyID, case .limited(let seconds) = await perKey.acquire(keyID) {
@@ -31,7 +66,7 @@ struct ChatAdmission: Sendable {
     func stream(
         for caller: CallerIdentity, start: () async throws -> ChatStreamSession
     ) async throws -> ChatStreamSession {
-        guard let limit = maxStreamsPerUser else { return try await start() }
+        guard let limit = streamLimit(for: caller.systemID) else { return try await start() }
         let user = caller.difyUser
         guard await streams.reserveStream(for: user, limit: limit) else {
             throw LimitError.tooManyStreams(limit: limit)

@@ -32,7 +32,12 @@ struct ChatPageController: RouteCollection {
             access: access)
         var responseHeaders = HTTPHeaders()
         responseHeaders.contentType = .html
-        headers.apply(to: &responseHeaders)
+        var pageHeaders = headers
+        // A system defined through the admin API with origins of its own is framed by those sites instead.
+        if case .granted(let caller, _) = access, let origins = auth.registry?.allowedOrigins(of: caller.systemID) {
+            pageHeaders = PageSecurityHeaders(framingOrigins: origins)
+        }
+        pageHeaders.apply(to: &responseHeaders)
         let status: HTTPResponseStatus
         switch access {
         case .granted: status = .ok

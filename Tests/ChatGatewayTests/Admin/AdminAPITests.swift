@@ -93,9 +93,15 @@ struct AdminAPITests {
             let fromTutor = try await gateway.call(
                 .GET, tokenPath, headers: GatewayHarness.keyHeader + [("Origin", "https://tutor.example.com")])
             #expect(fromTutor.status == 200)
+            #expect(fromTutor.headers.first(name: "Access-Control-Allow-Origin") == "https://tutor.example.com")
             let fromElsewhere = try await gateway.call(
                 .GET, tokenPath, headers: GatewayHarness.keyHeader + [("Origin", "https://evil.example")])
             #expect(fromElsewhere.status == 403)
+            let pageToken = try #require(fromTutor.object["token"] as? String)
+            let page = try await gateway.call(.GET, "/chat?token=\(pageToken)")
+            #expect(
+                page.headers.first(name: "Content-Security-Policy")?.contains(
+                    "frame-ancestors 'self' https://tutor.example.com") == true)
             #expect(await own.store.conversationIDs(user: "cointutor_amy").count == 1)
             #expect(await gateway.fake.store.conversationIDs(user: "cointutor_amy").isEmpty)
 
@@ -125,6 +131,28 @@ struct AdminAPITests {
             #expect(try await gateway.call(.GET, "/admin/v1/systems/cointutor", headers: Self.admin).status == 404)
             // Its history stays.
             #expect(try await gateway.messages(system: "cointutor", user: "amy").count >= 2)
+        }
+    }
+
+    @Test func aSystemsOwnRateLimitReplacesTheDefault() async throws {
+        try await Self.withAdmin { gateway in
+            let created = try await gateway.call(
+                .POST, "/admin/v1/systems", headers: Self.admin,
+                json: ["system_id": "strict", "rate_limit_per_user": "1/min", "max_streams_per_user": 1])
+            #expect(created.object["rate_limit_per_user"] as? String == "1/min")
+            func chat(_ system: String) async throws -> GatewayHarness.Reply {
+                try await gateway.call(
+                    .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                    json: ["system_id": system, "user_id": "eve", "message": "hi"])
+            }
+            #expect(try await chat("strict").status == 200)
+            let limited = try await chat("strict")
+            #expect(limited.status == 429)
+            #expect(limited.headers.first(name: "Retry-After") != nil)
+            #expect(try await chat("drillquiz").status == 200)  // other systems keep the default (none here)
+            let bad = try await gateway.call(
+                .PATCH, "/admin/v1/systems/strict", headers: Self.admin, json: ["rate_limit_per_user": "lots"])
+            #expect(bad.status == 422)
         }
     }
 

@@ -12,6 +12,20 @@ struct OpenAPIConformanceTests {
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
+    /// Every (method, path template, reply) is an answer the document lists, with a body matching its schema.
+    static func expectDocumented(
+        _ exchanges: [(String, String, GatewayHarness.Reply)], _ validator: OpenAPISchemaValidator
+    ) throws {
+        for (method, path, reply) in exchanges {
+            let documented = validator.responseSchema(path: path, method: method, status: reply.status)
+            #expect(documented != nil, "\(method) \(path) answered \(reply.status), which the document does not list")
+            if let schema = documented ?? nil, !reply.body.isEmpty {
+                let problems = validator.problems(try reply.json(), against: schema)
+                #expect(problems.isEmpty, "\(method) \(path) \(reply.status): \(problems)")
+            }
+        }
+    }
+
     @Test func describesExactlyTheAPIRoutes() async throws {
         try await GatewayHarness.with { gateway in
             let documented = Set(
@@ -111,15 +125,7 @@ struct OpenAPIConformanceTests {
                 ("GET", "/health", try await gateway.call(.GET, "/health")),
                 ("GET", "/health/ready", try await gateway.call(.GET, "/health/ready")),
             ]
-            for (method, path, reply) in exchanges {
-                let documented = validator.responseSchema(path: path, method: method, status: reply.status)
-                #expect(
-                    documented != nil, "\(method) \(path) answered \(reply.status), which the document does not list")
-                if let schema = documented ?? nil, !reply.body.isEmpty {
-                    let problems = validator.problems(try reply.json(), against: schema)
-                    #expect(problems.isEmpty, "\(method) \(path) \(reply.status): \(problems)")
-                }
-            }
+            try Self.expectDocumented(exchanges, validator)
         }
     }
 
