@@ -21,6 +21,7 @@ WORKERS="${WORKERS:-1}"
 CHECKS="${CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,chat_stream_is_well_formed}"
 DIFY_KEY="app-fake-key"
 API_KEY="fuzz-gateway-key"
+ADMIN_KEY="fuzz-gateway-admin-key"
 
 if ! python3 -c 'import schemathesis, sys; sys.exit(0 if int(schemathesis.__version__.split(".")[0]) == 4 else 1)' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
@@ -62,6 +63,7 @@ URL="http://127.0.0.1:$PORT"
 (cd "$WORK" && exec env -i PATH="$PATH" HOME="${HOME:-/root}" \
     DIFY_BASE_URL="$DIFY_URL" DIFY_API_KEY="$DIFY_KEY" \
     CHAT_GATEWAY_API_KEY="$API_KEY" CHAT_GATEWAY_JWT_SECRET="fuzz-gateway-secret" \
+    CHAT_GATEWAY_ADMIN_KEY="$ADMIN_KEY" CHAT_GATEWAY_ENCRYPTION_KEY="fuzz-gateway-encryption-key-0123456789abcdef" \
     DATABASE_URL="sqlite:///$WORK/gateway.db" \
     "$BIN/chat-gateway" serve --hostname 127.0.0.1 --port "$PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.log") &
 GATEWAY_PID=$!
@@ -166,6 +168,9 @@ for filter in "--exclude-method DELETE" "--include-method DELETE"; do
     fuzz "Authorization: Bearer $TOKEN" $filter --generation-with-security-parameters false ||
         fail "schemathesis found failures (chat JWT, $filter)"
 done
+# The admin API with the admin key (before the made-up credentials, whose wrong admin keys make 127.0.0.1 wait).
+fuzz "X-Admin-Key: $ADMIN_KEY" --include-path-regex '^/admin/' --generation-with-security-parameters false ||
+    fail "schemathesis found failures (admin key)"
 fuzz "X-Fuzz-Pass: made-up credentials" || fail "schemathesis found failures (made-up credentials)"
 # Sequences along the links schemathesis infers (chat, then list, rename, delete, then read the deleted one...), on
 # fresh data: a deleted conversation must stay gone, a created one must be readable.

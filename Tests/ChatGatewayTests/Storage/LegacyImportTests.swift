@@ -13,6 +13,12 @@ struct LegacySQLiteFile {
 
     /// SQLAlchemy's DDL for the seed's models (see ../shared/seed/legacy-facts.md); its indexes change nothing here.
     static let ddl = [
+        // Kept by the Python gateway's separate admin app, so not every legacy database has it.
+        "chat_systems": """
+        CREATE TABLE chat_systems (id INTEGER NOT NULL, system_id VARCHAR(64) NOT NULL, display_name VARCHAR(200),
+        dify_base_url VARCHAR(500), dify_api_key VARCHAR(500), dify_chatbot_token VARCHAR(200), allowed_origins TEXT,
+        enabled BOOLEAN NOT NULL, created_at DATETIME, updated_at DATETIME, PRIMARY KEY (id), UNIQUE (system_id))
+        """,
         "sync_users": """
         CREATE TABLE sync_users (id INTEGER NOT NULL, system_id VARCHAR(64) NOT NULL, user_id VARCHAR(256) NOT NULL,
         dify_user VARCHAR(320) NOT NULL, updated_at DATETIME, PRIMARY KEY (id), CONSTRAINT uq_sync_user UNIQUE (system_id, user_id))
@@ -38,6 +44,12 @@ struct LegacySQLiteFile {
     /// cached conversation whose first mapping names a different owner, NULL `created_at`s, a `local-…` message,
     /// and a message whose conversation nobody owns.
     static let rows = [
+        "chat_systems": """
+        INSERT INTO chat_systems VALUES
+        (1, 'cointutor', 'CoinTutor', 'http://127.0.0.1:9', 'app-legacy-77aa', 'tok', '["https://tutor.example.com"]', 1, '2025-01-01 00:00:00', '2025-01-02 00:00:00'),
+        (2, 'quiz', NULL, NULL, NULL, NULL, 'https://a.example.com, https://b.example.com:8443', 0, NULL, NULL),
+        (3, 'Bad_ID', 'Bad', NULL, NULL, NULL, NULL, 1, NULL, NULL)
+        """,
         "sync_users": """
         INSERT INTO sync_users VALUES (1, 'drillquiz', 'u1', 'drillquiz_u1', '2025-01-02 03:04:05.123456'),
         (2, 'cointutor', '999', 'cointutor_999', NULL)
@@ -174,6 +186,43 @@ struct LegacyImportTests {
             #expect([local.systemID, local.userID] == ["drillquiz", "u2"])
             Self.expectTime(local.createdAt, "2025-03-04 05:06:08")  // NULL created_at: synced_at
             #expect([messages["m3_user"]?.userID, messages["m3_assistant"]?.content] == ["999", "반갑습니다"])
+        }
+    }
+
+    @Test func clientSystemsComeAlongWithTheirDifyKeysSealed() async throws {
+        try await GatewayHarness.with(adjust: { $0.encryptionKey = String(repeating: "ef", count: 32) }) { gateway in
+            let file = try await LegacySQLiteFile.make(
+                on: gateway.app, tables: LegacySQLiteFile.allTables + ["chat_systems"])
+            defer { file.remove() }
+            let store = AdminStore(database: { gateway.app.db })
+            let sealer = DifyKeySealer(encryptionKey: String(repeating: "ef", count: 32))
+            func run() async throws -> LegacyTableReport? {
+                let source = try await LegacyDatabase.open(.sqlite(path: file.path), on: gateway.app)
+                return try await LegacyImporter(
+                    source: source, target: gateway.app.db as! any SQLDatabase, now: { Self.importedAt },
+                    systems: (store, sealer)
+                ).run()["chat_systems"]
+            }
+            let first = try #require(try await run())
+            #expect(first.added == 2)
+            #expect(first.skippedReasons == ["system_id not usable by the gateway": 1])
+            let rows = try await store.systems()
+            let tutor = try #require(rows.first { $0.systemID == "cointutor" })
+            #expect(tutor.name == "CoinTutor")
+            #expect(tutor.difyAPIKeyHint == "app-…77aa")
+            #expect(tutor.difyAPIKeySealed.flatMap(sealer.open) == "app-legacy-77aa")
+            #expect(tutor.difyAPIKeySealed?.contains("legacy") == false)
+            func origins(_ json: String) -> [String] {
+                (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
+            }
+            #expect(origins(tutor.allowedOrigins) == ["https://tutor.example.com"])
+            #expect(tutor.enabled)
+            let quiz = try #require(rows.first { $0.systemID == "quiz" })
+            #expect(!quiz.enabled)
+            #expect(origins(quiz.allowedOrigins) == ["https://a.example.com", "https://b.example.com:8443"])
+            let second = try #require(try await run())
+            #expect(second.added == 0 && second.alreadyPresent == 2)
+            #expect(try await store.systems() == rows)
         }
     }
 

@@ -14,7 +14,10 @@ enum GatewayCommands {
         app.asyncCommands.use(MigrateCommand(migrations: migrations), as: "migrate")
         app.asyncCommands.use(GenJWTCommand(settings: settings), as: "gen-jwt")
         app.asyncCommands.use(GenEnvCommand(), as: "gen-env")
-        app.asyncCommands.use(ImportLegacyCommand(now: now, migrations: migrations), as: "import-legacy")
+        app.asyncCommands.use(
+            ImportLegacyCommand(
+                now: now, migrations: migrations, sealer: settings.encryptionKey.map(DifyKeySealer.init)),
+            as: "import-legacy")
         app.asyncCommands.use(SyncCommand(makeSync: makeSync, migrations: migrations), as: "sync")
     }
 

@@ -13,11 +13,12 @@ struct ImportLegacyCommand: AsyncCommand {
     }
 
     var help: String {
-        "Copies the Python gateway's users, conversations and messages (sync_users, conversation_mappings, conversation_cache, message_cache) into the gateway's tables."
+        "Copies the Python gateway's users, conversations and messages (sync_users, conversation_mappings, conversation_cache, message_cache) and its client systems (chat_systems, Dify keys sealed with CHAT_GATEWAY_ENCRYPTION_KEY) into the gateway's tables."
     }
 
     let now: @Sendable () -> Date
     let migrations: MigrationRunner
+    let sealer: DifyKeySealer?
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
@@ -27,7 +28,8 @@ struct ImportLegacyCommand: AsyncCommand {
         try await migrations.run(on: app)
         context.console.print("importing from \(location.redacted)")
         let importer = LegacyImporter(
-            source: legacy, target: app.db as! any SQLDatabase, now: now)
+            source: legacy, target: app.db as! any SQLDatabase, now: now,
+            systems: (AdminStore(database: { [unowned app] in app.db }), sealer))
         for line in try await importer.run().lines { context.console.print(line) }
     }
 }

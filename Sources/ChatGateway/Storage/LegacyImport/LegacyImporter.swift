@@ -10,6 +10,8 @@ struct LegacyImporter: Sendable {
     let target: any SQLDatabase
     let now: @Sendable () -> Date
     var pageSize = 500
+    /// Where `chat_systems` goes, with the sealer for its Dify keys; nil: not copied.
+    var systems: (store: AdminStore, sealer: DifyKeySealer?)? = nil
 
     func run() async throws -> LegacyImportReport {
         let stamp = now()
@@ -17,12 +19,20 @@ struct LegacyImporter: Sendable {
         let mappings = source.tables.contains("conversation_mappings") ? FirstMappingLookup(source: source.sql) : nil
         // Conversations before messages (a message takes its conversation's owner); the cache before the
         // mappings (its rows bring names and dates).
-        return LegacyImportReport(tables: [
+        var tables = [
             try await copy(SyncUsersImport(gateway: gateway, stamp: stamp)),
             try await copy(CachedConversationsImport(gateway: gateway, firstMappings: mappings, stamp: stamp)),
             try await copy(MappingsImport(gateway: gateway, stamp: stamp)),
             try await copy(CachedMessagesImport(gateway: gateway, stamp: stamp)),
-        ])
+        ]
+        if let systems {
+            tables.append(
+                try await LegacySystemsImport(
+                    source: source, store: systems.store, sealer: systems.sealer, stamp: stamp
+                )
+                .run())
+        }
+        return LegacyImportReport(tables: tables)
     }
 
     private func copy<Table: LegacyTableImport>(_ table: Table) async throws -> LegacyTableReport {
