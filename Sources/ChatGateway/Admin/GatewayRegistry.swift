@@ -125,7 +125,8 @@ final class GatewayRegistry: Sendable {
     }
 }
 
-/// Keeps the registry current: read once at boot (after the migrations), then every `interval`.
+/// Keeps the registry current while the gateway serves: read once at boot (after the migrations), then every
+/// `interval`. Other commands (`gen-jwt`, `migrate`...) leave the database alone.
 struct RegistryPolling: LifecycleHandler {
     let registry: GatewayRegistry
     var interval: Duration = .seconds(1)
@@ -137,6 +138,7 @@ struct RegistryPolling: LifecycleHandler {
     }
 
     func didBootAsync(_ application: Application) async throws {
+        guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
         try await registry.refresh()
         let (registry, interval, logger) = (registry, interval, application.logger)
         task.withLockedValue {

@@ -26,7 +26,7 @@ public enum ChatGatewayEntrypoint {
                 let settings = try Settings.parse(
                     environment: ProcessInfo.processInfo.environment, isProduction: environment == .production)
                 try await configure(app, settings: settings)
-                if shouldMigrateOnStart(environment) {
+                if isServing(environment) {
                     try await MigrationRunner(database: settings.database).run(on: app)
                 }
                 try await app.execute()
@@ -44,8 +44,9 @@ public enum ChatGatewayEntrypoint {
         }
     }
 
-    /// Serving (the default command) migrates first; the other commands decide for themselves.
-    static func shouldMigrateOnStart(_ environment: Environment) -> Bool {
+    /// Serving (the default command) migrates first and keeps the admin registry current; the other commands
+    /// decide for themselves what they touch.
+    static func isServing(_ environment: Environment) -> Bool {
         guard let command = environment.arguments.dropFirst().first else { return true }
         return command == "serve" || command.hasPrefix("-")
     }
