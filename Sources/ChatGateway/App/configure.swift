@@ -50,7 +50,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             dify: dify, targets: targets, database: database(), now: dependencies.now,
             concurrency: settings.syncConcurrency, logger: app.logger)
     }
-    GatewayCommands.register(on: app, settings: settings, now: dependencies.now, makeSync: makeSync)
+    GatewayCommands.register(
+        on: app, settings: settings, now: dependencies.now, makeSync: makeSync, registry: registry)
     let syncCoordinator = SyncCoordinator(
         sync: makeSync(app),
         lease: Lease(

@@ -8,7 +8,8 @@ enum GatewayCommands {
 
     static func register(
         on app: Application, settings: Settings, now: @escaping @Sendable () -> Date,
-        makeSync: @escaping @Sendable (Application) -> HistorySync
+        makeSync: @escaping @Sendable (Application) -> HistorySync,
+        registry: GatewayRegistry
     ) {
         let migrations = MigrationRunner(database: settings.database)
         app.asyncCommands.use(MigrateCommand(migrations: migrations), as: "migrate")
@@ -18,7 +19,8 @@ enum GatewayCommands {
             ImportLegacyCommand(
                 now: now, migrations: migrations, sealer: settings.encryptionKey.map(DifyKeySealer.init)),
             as: "import-legacy")
-        app.asyncCommands.use(SyncCommand(makeSync: makeSync, migrations: migrations), as: "sync")
+        app.asyncCommands.use(
+            SyncCommand(makeSync: makeSync, migrations: migrations, loadSystems: registry.refresh), as: "sync")
     }
 
     /// `--help` or `-h` anywhere, or a first argument that names no command: Vapor's help or usage error, printed
@@ -37,10 +39,15 @@ enum GatewayCommands {
         let dify = HTTPDifyClient(
             http: app.http.client.shared, streamingHTTP: app.http.client.shared, timeout: settings.difyTimeout)
         let targets = DifyTargetResolver(sharedBaseURL: nil, sharedAPIKey: nil)
-        register(on: app, settings: settings, now: Date.init) { app in
-            HistorySync(
-                dify: dify, targets: targets, database: app.db, now: Date.init, concurrency: settings.syncConcurrency,
-                logger: app.logger)
-        }
+        let registry = GatewayRegistry(
+            store: AdminStore(database: { [unowned app] in app.db }), sealer: nil, environmentSystemIDs: [],
+            now: Date.init, logger: app.logger)
+        register(
+            on: app, settings: settings, now: Date.init,
+            makeSync: { app in
+                HistorySync(
+                    dify: dify, targets: targets, database: app.db, now: Date.init,
+                    concurrency: settings.syncConcurrency, logger: app.logger)
+            }, registry: registry)
     }
 }

@@ -10,9 +10,13 @@ struct SyncCommand: AsyncCommand {
 
     let makeSync: @Sendable (Application) -> HistorySync
     let migrations: MigrationRunner
+    /// Reads the admin API's systems, so each is synced from its own Dify (the command does not serve, so no
+    /// polling has read them).
+    let loadSystems: @Sendable () async throws -> Void
 
     func run(using context: CommandContext, signature: Signature) async throws {
         try await migrations.run(on: context.application)
+        try await loadSystems()
         let console = context.console
         let sync = makeSync(context.application)
         let report = await sync.run { done, total in
