@@ -22,10 +22,12 @@ final class WriteBatcher: Sendable {
 
     private let database: any Database
     private let transactions: Int
+    /// Small enough that a user's message arriving behind a full batch waits for little, so a stream's first token
+    /// stays early; large enough that a busy gateway commits rarely.
     private let maxBatch: Int
     private let queue = NIOLockedValueBox(Queue())
 
-    init(database: any Database, transactions: Int = 1, maxBatch: Int = 64) {
+    init(database: any Database, transactions: Int = 1, maxBatch: Int = 16) {
         self.database = database
         self.transactions = transactions
         self.maxBatch = maxBatch
