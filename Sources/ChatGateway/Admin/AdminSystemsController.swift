@@ -86,7 +86,7 @@ struct AdminSystemsController: RouteCollection {
     @Sendable
     func check(_ req: Request) async throws -> DifyCheck {
         let systemID = try req.parameters.require("system_id")
-        guard environment.defines(systemID) || registry.system(systemID) != nil else { throw AdminError.systemNotFound }
+        guard environment.lists(systemID) || registry.system(systemID) != nil else { throw AdminError.systemNotFound }
         let started = ContinuousClock.now
         func result(_ ok: Bool, _ status: Int?, _ detail: String) -> DifyCheck {
             DifyCheck(

@@ -14,6 +14,9 @@ struct EnvironmentSystems: Sendable {
 
     func defines(_ systemID: String) -> Bool { environmentTargets.isOverridden(systemID) }
 
+    /// Whether the listing shows this id as the environment's (and so whether it can be checked).
+    func lists(_ systemID: String) -> Bool { views().contains { $0.systemID == systemID } }
+
     func views() -> [SystemView] {
         var ids = Set(environmentTargets.overriddenSystemIDs)
         for id in allowedSystemIDs where registry.system(id) == nil { ids.insert(id) }

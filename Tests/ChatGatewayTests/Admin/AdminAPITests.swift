@@ -114,6 +114,10 @@ struct AdminAPITests {
             let check = try await gateway.call(.POST, "/admin/v1/systems/cointutor/check", headers: Self.admin)
             #expect(check.status == 200)
             #expect(check.object["ok"] as? Bool == true)
+            // The shared DIFY_BASE_URL / DIFY_API_KEY app, listed as `*`, can be checked too.
+            let shared = try await gateway.call(.POST, "/admin/v1/systems/%2A/check", headers: Self.admin)
+            #expect(shared.object["ok"] as? Bool == true)
+            #expect(try await gateway.call(.POST, "/admin/v1/systems/nope/check", headers: Self.admin).status == 404)
 
             let disabled = try await gateway.call(
                 .PATCH, "/admin/v1/systems/cointutor", headers: Self.admin, json: ["enabled": false])
