@@ -237,4 +237,34 @@ struct AdminAPITests {
             #expect(other.status == 200)
         }
     }
+
+    @Test func noAdminSecretReachesALogLine() async throws {
+        let logs = LogCapture()
+        let wrongAdminKey = "wrong-admin-key-7c1d"
+        let difyKey = "app-sealed-secret-55e0"
+        try await GatewayHarness.with(
+            adjust: { settings in
+                settings.adminKeys = [Self.adminKey]
+                settings.encryptionKey = Self.encryptionKey
+            }, logs: logs
+        ) { gateway in
+            _ = try await gateway.call(.GET, "/admin/v1/systems", headers: [("X-Admin-Key", wrongAdminKey)])
+            _ = try await gateway.call(
+                .POST, "/admin/v1/systems", headers: Self.admin,
+                json: ["system_id": "quiz", "dify_base_url": gateway.fake.baseURL, "dify_api_key": difyKey])
+            _ = try await gateway.call(.POST, "/admin/v1/systems/quiz/check", headers: Self.admin)
+            let created = try await gateway.call(
+                .POST, "/admin/v1/keys", headers: Self.admin, json: ["name": "k", "systems": [], "kind": "server"])
+            let dataKey = try #require(created.object["key"] as? String)
+            _ = try await gateway.call(
+                .POST, "/v1/chat", headers: [("X-API-Key", dataKey)],
+                json: ["system_id": "quiz", "user_id": "u1", "message": "hi"])
+            _ = try await gateway.call(.GET, "/admin/v1/audit", headers: Self.admin)
+            let lines = logs.lines
+            #expect(lines.count > 5)
+            for secret in [Self.adminKey, wrongAdminKey, difyKey, dataKey, Self.encryptionKey] {
+                #expect(!lines.contains { $0.contains(secret) }, "a log line holds \(secret.prefix(6))…")
+            }
+        }
+    }
 }
