@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Vapor
 
@@ -40,8 +39,8 @@ struct AdminGuard: AsyncMiddleware {
             _ = await failures.acquire(address)
             try? await store.record(
                 AuditEntry(
-                    id: UUID.newRowID(), at: now(), actor: "unknown", action: "admin.sign_in_failed",
-                    target: address, detail: "a wrong admin key"))
+                    at: now(), actor: "unknown", action: "admin.sign_in_failed", target: address,
+                    detail: "a wrong admin key"))
             throw AdminError.invalidAdminKey
         }
         return Self.fingerprint(presented)
@@ -49,7 +48,7 @@ struct AdminGuard: AsyncMiddleware {
 
     /// `admin:` and the first 8 hex digits of the key's SHA-256: tells keys apart in the log, reveals nothing.
     static func fingerprint(_ key: String) -> String {
-        "admin:" + String([UInt8](SHA256.hash(data: Data(key.utf8))).lowercaseHex.prefix(8))
+        "admin:" + GatewayRegistry.hash(key).prefix(8)
     }
 }
 

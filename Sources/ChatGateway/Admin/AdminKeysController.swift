@@ -82,13 +82,13 @@ struct AdminKeysController: RouteCollection {
         let systems = Array(Set(input.systems)).sorted()
         let row = AdminStore.KeyRow(
             id: UUID.newRowID(now: stamp), keyHash: GatewayRegistry.hash(key), prefix: String(key.prefix(12)),
-            name: name, systems: String(decoding: try JSONEncoder().encode(systems), as: UTF8.self),
+            name: name, systems: AdminStore.text(ofList: systems),
             kind: input.kind.rawValue, createdAt: stamp, expiresAt: input.expiresAt)
         let scope = systems.isEmpty ? "all systems" : systems.joined(separator: ", ")
         try await registry.store.insert(
             row,
             audit: AuditEntry(
-                id: UUID.newRowID(now: stamp), at: stamp, actor: req.adminActor, action: "key.created",
+                at: stamp, actor: req.adminActor, action: "key.created",
                 target: row.prefix, detail: "\(input.kind.rawValue) key \"\(name)\" for \(scope)"))
         try await registry.refresh()
         let created = CreatedKey(
@@ -129,7 +129,7 @@ struct AdminKeysController: RouteCollection {
         let revoked = try await registry.store.revokeKey(
             id, at: stamp,
             audit: AuditEntry(
-                id: UUID.newRowID(now: stamp), at: stamp, actor: req.adminActor, action: "key.revoked",
+                at: stamp, actor: req.adminActor, action: "key.revoked",
                 target: id.uuidString.lowercased(), detail: "revoked"))
         guard revoked else { throw AdminError.keyNotFound }
         try await registry.refresh()

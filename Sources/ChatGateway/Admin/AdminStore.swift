@@ -55,6 +55,16 @@ struct AdminStore: Sendable {
         }
     }
 
+    /// How the list columns (`allowed_origins`, `systems`) hold their items: a JSON array of strings.
+    static func text(ofList items: [String]) -> String {
+        String(decoding: try! JSONEncoder().encode(items), as: UTF8.self)
+    }
+
+    /// The items of a list column; text that is not a JSON array of strings holds none.
+    static func list(fromText text: String) -> [String] {
+        (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
+    }
+
     func version() async throws -> Int64 {
         try await sql.select().column("version").from(Self.versionTable).where("id", .equal, SQLBind(1))
             .first()?.decode(column: "version", as: Int64.self) ?? 0

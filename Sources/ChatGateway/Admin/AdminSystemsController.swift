@@ -24,10 +24,7 @@ struct AdminSystemsController: RouteCollection {
     func create(_ req: Request) async throws -> Response {
         let input = try req.content.decode(SystemInput.self)
         guard let systemID = input.systemID else { throw AdminError.invalid("system_id is required") }
-        guard IdentityRules.isValidSystemID(systemID) else {
-            throw AdminError.invalid(
-                "system_id must match ^[a-z0-9][a-z0-9-]{0,63}$ (lower-case letters, digits and '-')")
-        }
+        guard IdentityRules.isValidSystemID(systemID) else { throw AdminError.invalid(IdentityRules.systemIDRule) }
         if environment.defines(systemID) { throw AdminError.definedByEnvironment(systemID: systemID) }
         try await registry.refresh()
         guard registry.system(systemID) == nil else { throw AdminError.systemExists }
@@ -57,7 +54,6 @@ struct AdminSystemsController: RouteCollection {
         if environment.defines(systemID) { throw AdminError.definedByEnvironment(systemID: systemID) }
         let input = try req.content.decode(SystemInput.self)
         if let renamed = input.systemID, renamed != systemID { throw AdminError.invalid("system_id cannot change") }
-        try await registry.refresh()
         guard let rowBefore = try await registry.store.systems().first(where: { $0.systemID == systemID }) else {
             throw AdminError.systemNotFound
         }
@@ -150,7 +146,7 @@ struct AdminSystemsController: RouteCollection {
                 }
                 return normal
             }
-            row.allowedOrigins = String(decoding: try JSONEncoder().encode(normalized), as: UTF8.self)
+            row.allowedOrigins = AdminStore.text(ofList: normalized)
         }
         if let enabled = input.enabled { row.enabled = enabled }
         if let limit = input.rateLimitPerUser {
@@ -177,8 +173,7 @@ struct AdminSystemsController: RouteCollection {
     }
 
     private func audit(_ req: Request, _ action: String, _ target: String, _ detail: String) -> AuditEntry {
-        AuditEntry(
-            id: UUID.newRowID(), at: now(), actor: req.adminActor, action: action, target: target, detail: detail)
+        AuditEntry(at: now(), actor: req.adminActor, action: action, target: target, detail: detail)
     }
 }
 

@@ -37,14 +37,17 @@ final class GatewayRegistry: Sendable {
 
     var current: Snapshot { snapshot.withLockedValue { $0 } }
 
-    /// The admin-defined origins of a system, when it has some and the environment does not define it.
-    func allowedOrigins(of systemID: String) -> [String]? {
-        guard let system = system(systemID), !isShadowed(system), !system.allowedOrigins.isEmpty else { return nil }
-        return system.allowedOrigins
+    /// The admin-defined system whose settings apply: nil when there is none, or when the environment defines the
+    /// same id (its values then win).
+    func systemInForce(_ systemID: String) -> ManagedSystem? {
+        environmentSystemIDs.contains(systemID) ? nil : system(systemID)
     }
 
-    /// Whether the environment also defines this system, whose values then apply instead.
-    func isShadowed(_ system: ManagedSystem) -> Bool { environmentSystemIDs.contains(system.systemID) }
+    /// The admin-defined origins of a system in force, when it has some.
+    func allowedOrigins(of systemID: String) -> [String]? {
+        guard let system = systemInForce(systemID), !system.allowedOrigins.isEmpty else { return nil }
+        return system.allowedOrigins
+    }
 
     func system(_ systemID: String) -> ManagedSystem? { snapshot.withLockedValue { $0.systems[systemID] } }
 
@@ -85,7 +88,7 @@ final class GatewayRegistry: Sendable {
                 "a system's Dify key cannot be decrypted with CHAT_GATEWAY_ENCRYPTION_KEY: it answers 503",
                 metadata: ["system_id": .string(row.systemID)])
         }
-        let origins = (try? JSONDecoder().decode([String].self, from: Data(row.allowedOrigins.utf8))) ?? []
+        let origins = AdminStore.list(fromText: row.allowedOrigins)
         return ManagedSystem(
             systemID: row.systemID, name: row.name, difyBaseURL: row.difyBaseURL.flatMap(URL.init(string:)),
             difyKey: difyKey, difyKeyHint: row.difyAPIKeyHint, allowedOrigins: origins, enabled: row.enabled,
@@ -97,7 +100,7 @@ final class GatewayRegistry: Sendable {
         guard let kind = ManagedKey.Kind(rawValue: row.kind) else { return nil }
         return ManagedKey(
             id: row.id, keyHash: row.keyHash, prefix: row.prefix, name: row.name,
-            systems: (try? JSONDecoder().decode([String].self, from: Data(row.systems.utf8))) ?? [], kind: kind,
+            systems: AdminStore.list(fromText: row.systems), kind: kind,
             createdAt: row.createdAt, expiresAt: row.expiresAt, lastUsedAt: row.lastUsedAt, revokedAt: row.revokedAt)
     }
 

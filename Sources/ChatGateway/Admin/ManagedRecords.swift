@@ -55,3 +55,10 @@ struct AuditEntry: Sendable, Equatable, Content {
     var target: String
     var detail: String
 }
+
+extension AuditEntry {
+    /// A new entry, its id time-ordered from `at` (the log pages by id).
+    init(at: Date, actor: String, action: String, target: String, detail: String) {
+        self.init(id: UUID.newRowID(now: at), at: at, actor: actor, action: action, target: target, detail: detail)
+    }
+}

@@ -77,9 +77,7 @@ struct GatewayAuthenticator: Sendable {
         }
         // `ALLOWED_SYSTEM_IDS` (403), then the key's own scope (403).
         guard allowedSystemIDs.isEmpty || allowedSystemIDs.contains(caller.systemID) else { throw .systemNotAllowed }
-        if let system = registry?.system(caller.systemID), !system.enabled, !(registry?.isShadowed(system) ?? false) {
-            throw .systemNotAllowed
-        }
+        if let system = registry?.systemInForce(caller.systemID), !system.enabled { throw .systemNotAllowed }
         if case .apiKey(let scope, _) = credential, !scope.permits(caller.systemID) { throw .outsideKeyScope(scope) }
         return caller
     }

@@ -17,6 +17,10 @@ public enum IdentityRules {
         return allowed(scalars[0], dash: false) && scalars.dropFirst().allSatisfy { allowed($0, dash: true) }
     }
 
+    /// What `isValidSystemID` asks, as the 422 says it.
+    static let systemIDRule =
+        "system_id must match ^[a-z0-9][a-z0-9-]{0,63}$ (lower-case letters, digits and '-'; no '_')"
+
     public static func difyUser(systemID: String, userID: String) -> String { "\(systemID)_\(userID)" }
 
     /// The longest user id that still fits Dify's `user` limit for this system.
@@ -27,10 +31,7 @@ public enum IdentityRules {
     /// not two that the gateway and Dify would tell apart differently.
     @discardableResult
     public static func validate(systemID: String, userID: String) throws(AuthError) -> String {
-        guard isValidSystemID(systemID) else {
-            throw .invalidIdentity(
-                "system_id must match ^[a-z0-9][a-z0-9-]{0,63}$ (lower-case letters, digits and '-'; no '_')")
-        }
+        guard isValidSystemID(systemID) else { throw .invalidIdentity(systemIDRule) }
         let canonical = userID.precomposedStringWithCanonicalMapping
         guard !canonical.isEmpty else { throw .invalidIdentity("user_id must not be empty") }
         guard !canonical.allSatisfy(\.isWhitespace) else {

@@ -49,7 +49,7 @@ public struct DifyTargetResolver: Sendable {
         let override = overrides[Self.environmentSegment(for: systemID)]
         var managedURL: URL?
         var managedKey: String?
-        if override == nil, let system = registry?.system(systemID) {
+        if let system = registry?.systemInForce(systemID) {
             switch system.difyKey {
             case .unreadable: throw .keyUnreadable(systemID: systemID)
             case .key(let key): managedKey = key

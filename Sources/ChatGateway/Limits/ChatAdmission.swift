@@ -30,9 +30,7 @@ struct ChatAdmission: Sendable {
     /// The per-user limiter for a system: its own `rate_limit_per_user` when the admin API set one, else
     /// `RATE_LIMIT_PER_USER`'s.
     private func userLimiter(for systemID: String) -> RateLimiter? {
-        guard let system = registry?.system(systemID), !(registry?.isShadowed(system) ?? true),
-            let limit = system.rateLimitPerUser
-        else { return perUser }
+        guard let limit = registry?.systemInForce(systemID)?.rateLimitPerUser else { return perUser }
         return systemLimiters.withLockedValue { limiters in
             if let known = limiters[systemID], known.limit == limit { return known.limiter }
             let parsed = (try? Settings.parseRateLimit(limit, variable: "rate_limit_per_user")) ?? nil
@@ -43,10 +41,7 @@ struct ChatAdmission: Sendable {
     }
 
     private func streamLimit(for systemID: String) -> Int? {
-        guard let system = registry?.system(systemID), !(registry?.isShadowed(system) ?? true),
-            let limit = system.maxStreamsPerUser
-        else { return maxStreamsPerUser }
-        return limit
+        registry?.systemInForce(systemID)?.maxStreamsPerUser ?? maxStreamsPerUser
     }
 
     /// Spends one request of the caller's user and of the API key the caller came with or whose token it holds.

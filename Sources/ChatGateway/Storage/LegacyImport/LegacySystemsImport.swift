@@ -27,7 +27,7 @@ struct LegacySystemsImport: Sendable {
                 try await store.save(
                     system,
                     audit: AuditEntry(
-                        id: UUID.newRowID(now: stamp), at: stamp, actor: "import-legacy", action: "system.imported",
+                        at: stamp, actor: "import-legacy", action: "system.imported",
                         target: system.systemID, detail: "from chat_systems"))
                 report.added += 1
             case .present: report.alreadyPresent += 1
@@ -65,7 +65,7 @@ struct LegacySystemsImport: Sendable {
                 name: row.optionalText("display_name").flatMap { $0.isEmpty ? nil : $0 } ?? systemID,
                 difyBaseURL: row.optionalText("dify_base_url").flatMap { $0.isEmpty ? nil : $0 },
                 difyAPIKeySealed: sealed, difyAPIKeyHint: hint,
-                allowedOrigins: String(decoding: try JSONEncoder().encode(origins), as: UTF8.self), enabled: enabled,
+                allowedOrigins: AdminStore.text(ofList: origins), enabled: enabled,
                 createdAt: LegacyTimestamp.decode(row, column: "created_at") ?? stamp,
                 updatedAt: LegacyTimestamp.decode(row, column: "updated_at") ?? stamp))
     }
