@@ -32,6 +32,7 @@ gateway_port=$(free_port)
 env -i PATH="$PATH" HOME="${HOME:-/root}" LOG_LEVEL=debug \
   DIFY_BASE_URL="http://127.0.0.1:$dify_port" DIFY_API_KEY=app-e2e-key \
   CHAT_GATEWAY_JWT_SECRET=e2e-secret-0123456789 CHAT_GATEWAY_API_KEY=e2e-api-key CHAT_GATEWAY_BROWSER_KEY=drillquiz:e2e-browser-key \
+  CHAT_GATEWAY_ADMIN_KEY=e2e-admin-key CHAT_GATEWAY_ENCRYPTION_KEY=$(python3 -c 'import os; print(os.urandom(32).hex())') \
   DATABASE_URL="sqlite:///$work/gateway.db" STREAM_KEEPALIVE_SECONDS=2 \
   "$bin/chat-gateway" serve --hostname 127.0.0.1 --port "$gateway_port" >"$work/gateway.out" 2>"$work/gateway.log" &
 pids+=($!)
@@ -39,7 +40,7 @@ wait_for "http://127.0.0.1:$dify_port/_fake/stats"
 wait_for "http://127.0.0.1:$gateway_port/health"
 
 export GATEWAY_URL="http://127.0.0.1:$gateway_port" FAKE_DIFY_URL="http://127.0.0.1:$dify_port"
-export GATEWAY_API_KEY=e2e-api-key GATEWAY_JWT_SECRET=e2e-secret-0123456789
+export GATEWAY_API_KEY=e2e-api-key GATEWAY_JWT_SECRET=e2e-secret-0123456789 GATEWAY_ADMIN_KEY=e2e-admin-key
 export GATEWAY_DB="$work/gateway.db" SCREENSHOT_DIR="$artifacts/screenshots"
 python3 -m pytest -p no:cacheprovider -q "$root/e2e/browser" "$@"
 
@@ -54,4 +55,9 @@ if grep -q 'e2e-api-key' "$work/gateway.log"; then
   echo "FAIL: the API key appears in the gateway's log" >&2
   exit 1
 fi
-echo "browser e2e: gateway log holds no token and no API key"
+# Nor may the admin key, typed into the console's sign-in form, or a key the console created (cgk_...).
+if grep -q 'e2e-admin-key\|cgk_' "$work/gateway.log"; then
+  echo "FAIL: the admin key or a created key appears in the gateway's log" >&2
+  exit 1
+fi
+echo "browser e2e: gateway log holds no token, no API key and no admin key"

@@ -71,10 +71,16 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let chats = ChatService(
         dify: dify, targets: targets, store: store, streams: streams,
         limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive))
+    let signingKey = OperatorSigningKey(
+        settings.encryptionKey.map { .encryptionKey($0) } ?? .database(GatewaySecrets(database: database)))
     let sessions = OperatorSessions(
-        signingKey: OperatorSigningKey(
-            settings.encryptionKey.map { .encryptionKey($0) } ?? .database(GatewaySecrets(database: database))),
-        store: OperatorSessionStore(database: database), apiKeys: settings.apiKeys, browserKeys: settings.browserKeys,
+        signingKey: signingKey, store: OperatorSessionStore(database: database),
+        keys: HistoryPageKeys(apiKeys: settings.apiKeys, browserKeys: settings.browserKeys), now: dependencies.now)
+    let adminGuard = AdminGuard(
+        settings: settings, store: adminStore,
+        sessions: OperatorSessions(
+            cookieName: "cg_admin", signingKey: signingKey, store: OperatorSessionStore(database: database),
+            keys: AdminSessionKeys(adminKeys: settings.adminKeys), now: dependencies.now),
         now: dependencies.now)
 
     app.middleware = Middlewares()
@@ -91,6 +97,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             auth: auth, headers: PageSecurityHeaders(framingOrigins: settings.allowedChatTokenOrigins), store: store))
     try app.register(collection: PageAssetsController())
     try app.register(collection: HistoryPageController(sessions: sessions))
+    try app.register(
+        collection: AdminPageController(flow: SessionPageFlow(sessions: adminGuard.sessions), adminGuard: adminGuard))
 
     let v1 = app.grouped("v1")
     try v1.register(
@@ -113,8 +121,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins),
             issuance: TokenIssuanceLimit(settings: settings, now: dependencies.now)))
 
-    let admin = app.grouped("admin", "v1").grouped(
-        AdminGuard(settings: settings, store: adminStore, now: dependencies.now))
+    let admin = app.grouped("admin", "v1").grouped(adminGuard)
     try admin.register(
         collection: AdminSystemsController(
             registry: registry,

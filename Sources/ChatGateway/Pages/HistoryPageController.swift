@@ -10,7 +10,9 @@ import Vapor
 /// from another site, the key is only dropped: the browser lands on the sign-in form.
 /// Nothing here logs the key: the access log records the path only, and no other line is written.
 struct HistoryPageController: RouteCollection {
-    let sessions: OperatorSessions
+    let flow: SessionPageFlow
+
+    init(sessions: OperatorSessions) { flow = SessionPageFlow(sessions: sessions) }
 
     struct SignInForm: Decodable {
         var apiKey: String?
@@ -28,19 +30,14 @@ struct HistoryPageController: RouteCollection {
         let query = HistoryPageQuery(req.url)
         if let key = req.query[String.self, at: HistoryPageQuery.apiKeyParameter] {
             // Login CSRF: a link on another site must not sign this browser in with someone else's key.
-            guard !SameOriginCheck.isCrossSiteNavigation(req) else { return redirect(to: query.path("/cache")) }
+            guard !SameOriginCheck.isCrossSiteNavigation(req) else {
+                return SessionPageFlow.redirect(to: query.path("/cache"))
+            }
             return try await signIn(req, apiKey: key, query: query)
         }
-        guard let session = req.cookies[OperatorSessions.cookieName]?.string else {
-            return render(req, .signIn(notice: nil), query: query)
-        }
-        guard await sessions.isValid(session) else {
-            // Expired, or signed with a key that was removed: say so, and drop the dead cookie.
-            let response = render(req, .signIn(notice: .sessionEnded), query: query)
-            response.cookies[OperatorSessions.cookieName] = OperatorSessions.expiredCookie(secure: Self.isSecure(req))
-            return response
-        }
-        return render(req, .signedIn, query: query)
+        return await flow.page(
+            req, signedIn: { render(req, .signedIn, query: query) },
+            signIn: { ended in render(req, .signIn(notice: ended ? .sessionEnded : nil), query: query) })
     }
 
     @Sendable
@@ -59,55 +56,24 @@ struct HistoryPageController: RouteCollection {
         guard !SameOriginCheck.isCrossSite(req) else {
             return render(req, .signIn(notice: .crossSite), query: query, status: .forbidden)
         }
-        if let session = req.cookies[OperatorSessions.cookieName]?.string { try await sessions.signOut(session) }
-        let response = redirect(to: query.path("/cache"))
-        response.cookies[OperatorSessions.cookieName] = OperatorSessions.expiredCookie(secure: Self.isSecure(req))
-        return response
+        return try await flow.signOut(req, location: query.path("/cache"))
     }
 
     /// A valid key for all systems: the session cookie and a 303 to the page (a reload never re-posts the key).
     /// A wrong one: the form again, with the reason, as 401; a scoped or browser key: the same with 403.
     private func signIn(_ req: Request, apiKey: String, query: HistoryPageQuery) async throws -> Response {
-        let session: String
-        switch try await sessions.signIn(apiKey: apiKey.trimmingCharacters(in: .whitespacesAndNewlines)) {
-        case .session(let value): session = value
+        switch try await flow.sessions.signIn(apiKey: apiKey.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        case .session(let session): return flow.signedIn(req, session: session, location: query.path("/cache"))
         case .wrongKey: return render(req, .signIn(notice: .wrongKey), query: query, status: .unauthorized)
         case .keyTooNarrow: return render(req, .signIn(notice: .keyTooNarrow), query: query, status: .forbidden)
         }
-        let response = redirect(to: query.path("/cache"))
-        response.cookies[OperatorSessions.cookieName] = sessions.cookie(session, secure: Self.isSecure(req))
-        return response
     }
 
     private func render(
         _ req: Request, _ content: HistoryPageView.Content, query: HistoryPageQuery, status: HTTPResponseStatus = .ok
     ) -> Response {
-        let language = PageLanguage.negotiate(
-            requested: query.value("lang"), acceptLanguage: req.headers.first(name: .acceptLanguage))
+        let language = SessionPageFlow.language(req, query: query)
         let view = HistoryPageView(language: language, strings: .forLanguage(language), query: query, content: content)
-        var headers = Self.headers()
-        headers.contentType = .html
-        return Response(status: status, headers: headers, body: .init(string: view.render()))
-    }
-
-    private func redirect(to location: String) -> Response {
-        var headers = Self.headers()
-        headers.replaceOrAdd(name: .location, value: location)
-        return Response(status: .seeOther, headers: headers)
-    }
-
-    private static func headers() -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        PageSecurityHeaders.operatorPage.apply(to: &headers)
-        return headers
-    }
-
-    /// Whether the browser reached us over https, directly or through a proxy that says so: then the cookie
-    /// is `Secure`. Plain http (localhost) must still get a cookie it can send back.
-    static func isSecure(_ req: Request) -> Bool {
-        if req.application.http.server.configuration.tlsConfiguration != nil { return true }
-        let proto = req.headers.first(name: "X-Forwarded-Proto")?.split(separator: ",").first?.trimmingCharacters(
-            in: .whitespaces)
-        return proto?.lowercased() == "https" || req.url.scheme?.lowercased() == "https"
+        return SessionPageFlow.html(view.render(), status: status)
     }
 }

@@ -1,19 +1,8 @@
 import Foundation
 
 /// The history page's HTML: the sign-in form, or the signed-in page whose script fills in the table.
-///
-/// No inline script (the CSP forbids it): the strings travel in `data-strings` on `<html>`. The sign-in
-/// form works without any script at all.
 struct HistoryPageView {
-    enum Content: Equatable {
-        case signIn(notice: Notice?)
-        case signedIn
-    }
-
-    /// Why the sign-in form is shown again.
-    enum Notice: Equatable {
-        case wrongKey, crossSite, sessionEnded, keyTooNarrow
-    }
+    typealias Content = OperatorPageContent
 
     let language: String
     let strings: HistoryPageStrings
@@ -22,59 +11,21 @@ struct HistoryPageView {
 
     func render() -> String {
         let s = HTMLEscaped(strings)
-        let body: String
-        switch content {
-        case .signIn(let notice): body = signIn(s, notice: notice)
-        case .signedIn: body = signedIn(s)
-        }
-        return """
-            <!doctype html>
-            <html lang="\(HTMLText.escape(language))" data-strings="\(HTMLText.escape(Self.json(strings)))">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="color-scheme" content="light dark">
-            <meta name="robots" content="noindex">
-            <title>\(s.title)</title>
-            <link rel="icon" href="data:,">
-            <link rel="stylesheet" href="/chat-assets/chat.css">
-            <link rel="stylesheet" href="/chat-assets/history.css">
-            \(content == .signedIn ? #"<script src="/chat-assets/markdown.js"></script>\#n<script src="/chat-assets/history.js"></script>"# : "")
-            </head>
-            <body class="history-page">
-            \(body)
-            </body>
-            </html>
-
-            """
+        return OperatorPageDocument(
+            language: language, title: strings.title, stringsJSON: OperatorPageDocument.json(strings),
+            stylesheets: ["/chat-assets/chat.css", "/chat-assets/history.css"],
+            scripts: content == .signedIn ? ["/chat-assets/markdown.js", "/chat-assets/history.js"] : [],
+            bodyClass: "history-page"
+        ).render(content, signIn: { signIn(s, notice: $0) }, signedIn: { signedIn(s) })
     }
 
-    private func signIn(_ s: HTMLEscaped<HistoryPageStrings>, notice: Notice?) -> String {
-        let message: String? =
-            switch notice {
-            case .wrongKey: s.wrongKey
-            case .crossSite: s.crossSite
-            case .sessionEnded: s.sessionEnded
-            case .keyTooNarrow: s.keyTooNarrow
-            case nil: nil
-            }
-        let alert =
-            message.map {
-                #"<p class="form-error" id="signin-error" role="alert">\#(Icon.alert)<span>\#($0)</span></p>"#
-            } ?? ""
-        let describedBy = message == nil ? "signin-intro" : "signin-intro signin-error"
-        return """
-            <main class="signin-page">
-              <form class="signin-card" method="post" action="\(HTMLText.escape(query.path("/cache/login")))">
-                <h1>\(s.title)</h1>
-                <p class="signin-intro" id="signin-intro">\(s.signInIntro)</p>
-                \(alert)
-                <label for="api-key">\(s.apiKey)</label>
-                <input id="api-key" name="api_key" type="password" required autocomplete="current-password" spellcheck="false" autofocus aria-describedby="\(describedBy)"\(message == nil ? "" : #" aria-invalid="true""#)>
-                <button type="submit" class="button primary">\(s.signIn)</button>
-              </form>
-            </main>
-            """
+    private func signIn(_ s: HTMLEscaped<HistoryPageStrings>, notice: SignInNotice?) -> String {
+        let message = notice?.message(
+            wrongKey: s.wrongKey, crossSite: s.crossSite, sessionEnded: s.sessionEnded, keyTooNarrow: s.keyTooNarrow)
+        return OperatorPageDocument.signIn(
+            .init(
+                action: query.path("/cache/login"), title: s.title, intro: s.signInIntro, label: s.apiKey,
+                fieldID: "api-key", fieldName: "api_key", submit: s.signIn, message: message))
     }
 
     private func signedIn(_ s: HTMLEscaped<HistoryPageStrings>) -> String {
@@ -149,12 +100,6 @@ struct HistoryPageView {
         return """
             <div class="field field-\(name)"><label for="\(id)">\(label)</label><input id="\(id)" name="\(name)" type="\(type)"\(value)\(hint) autocomplete="off" spellcheck="false"></div>
             """
-    }
-
-    private static func json(_ strings: HistoryPageStrings) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(strings)) ?? Data("{}".utf8), as: UTF8.self)
     }
 }
 

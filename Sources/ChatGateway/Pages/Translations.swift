@@ -2,7 +2,7 @@ import Foundation
 
 /// The page and widget texts of the five supported languages: one JSON resource per language,
 /// `Resources/i18n/<code>.json`, holding the sections `chat` (`PageStrings`), `history`
-/// (`HistoryPageStrings`) and `widget` (`WidgetStrings`) under the structs' own key names.
+/// (`HistoryPageStrings`), `widget` (`WidgetStrings`) and `admin` (`AdminPageStrings`) under the structs' own key names.
 /// Decoded once, on first use; a missing or broken file is a programming error.
 struct Translations: Sendable {
     /// One language's file.
@@ -10,6 +10,7 @@ struct Translations: Sendable {
         var chat: PageStrings
         var history: HistoryPageStrings
         var widget: WidgetStrings
+        var admin: AdminPageStrings
     }
 
     static let shared = Translations(directory: APIDocsController.resourceDirectory + "i18n/")

@@ -1,0 +1,184 @@
+import Foundation
+
+/// The admin console's HTML: the sign-in form, or the console whose script (`admin.js`) fills in the systems,
+/// keys and audit tables from `/admin/v1/...` with the session cookie.
+struct AdminPageView {
+    typealias Content = OperatorPageContent
+
+    let language: String
+    let strings: AdminPageStrings
+    let query: HistoryPageQuery
+    let content: Content
+
+    func render() -> String {
+        let s = HTMLEscaped(strings)
+        return OperatorPageDocument(
+            language: language, title: strings.title, stringsJSON: OperatorPageDocument.json(strings),
+            stylesheets: ["/chat-assets/chat.css", "/chat-assets/history.css", "/chat-assets/admin.css"],
+            scripts: content == .signedIn ? ["/chat-assets/admin.js"] : [], bodyClass: "history-page admin-page"
+        ).render(content, signIn: { signIn(s, notice: $0) }, signedIn: { console(s) })
+    }
+
+    private func signIn(_ s: HTMLEscaped<AdminPageStrings>, notice: SignInNotice?) -> String {
+        let message = notice?.message(
+            wrongKey: s.wrongKey, crossSite: s.crossSite, sessionEnded: s.sessionEnded,
+            tooManyAttempts: s.tooManyAttempts)
+        return OperatorPageDocument.signIn(
+            .init(
+                action: query.path("/admin/login"), title: s.title, intro: s.signInIntro, label: s.adminKey,
+                fieldID: "admin-key", fieldName: "admin_key", submit: s.signIn, message: message))
+    }
+
+    private func console(_ s: HTMLEscaped<AdminPageStrings>) -> String {
+        """
+        <a class="skip-link" href="#systems-title">\(s.systems)</a>
+        <header class="topbar">
+          <h1 class="brand">\(s.title)</h1>
+          <nav class="section-nav" aria-label="\(s.sections)">
+            <a href="#systems">\(s.systems)</a><a href="#keys">\(s.keys)</a><a href="#audit">\(s.audit)</a>
+          </nav>
+          <div class="topbar-actions">
+            <form method="post" action="\(HTMLText.escape(query.path("/admin/logout")))">
+              <button type="submit" class="button small" id="sign-out">\(s.signOut)</button>
+            </form>
+          </div>
+        </header>
+        <p class="sync-status" id="status" role="status" aria-live="polite"></p>
+        <main class="admin-main">
+          <section class="results" id="systems" aria-labelledby="systems-title">
+            <div class="results-head">
+              <h2 id="systems-title" tabindex="-1">\(s.systems)</h2>
+              <p class="result-count" id="systems-count"></p>
+              <button type="button" class="button small primary" id="add-system">\(s.addSystem)</button>
+            </div>
+            <p class="load-error" id="systems-error" role="alert"></p>
+            <div class="table-wrap">
+              <table class="results-table admin-table" id="systems-table" aria-labelledby="systems-title" aria-busy="true">
+                <thead><tr>
+                  <th scope="col">\(s.systemID)</th><th scope="col">\(s.source)</th><th scope="col">\(s.state)</th>
+                  <th scope="col">\(s.origins)</th><th scope="col">\(s.difyHost)</th><th scope="col">\(s.difyKey)</th>
+                  <th scope="col">\(s.actions)</th>
+                </tr></thead>
+                <tbody id="systems-body"></tbody>
+              </table>
+            </div>
+          </section>
+          <section class="results" id="keys" aria-labelledby="keys-title">
+            <div class="results-head">
+              <h2 id="keys-title" tabindex="-1">\(s.keys)</h2>
+              <p class="result-count" id="keys-count"></p>
+              <button type="button" class="button small primary" id="create-key">\(s.createKey)</button>
+            </div>
+            <div class="new-key" id="new-key" role="region" aria-labelledby="new-key-title" tabindex="-1" hidden>
+              <h3 id="new-key-title">\(s.newKeyTitle)</h3>
+              <p class="new-key-warning" id="new-key-warning">\(Icon.alert)<span>\(s.newKeyWarning)</span></p>
+              <div class="new-key-row">
+                <output class="new-key-value" id="new-key-value" aria-describedby="new-key-warning"></output>
+                <button type="button" class="button small" id="copy-key">\(s.copy)</button>
+                <button type="button" class="button small" id="dismiss-key">\(s.done)</button>
+              </div>
+            </div>
+            <p class="load-error" id="keys-error" role="alert"></p>
+            <div class="table-wrap">
+              <table class="results-table admin-table" id="keys-table" aria-labelledby="keys-title" aria-busy="true">
+                <thead><tr>
+                  <th scope="col">\(s.name)</th><th scope="col">\(s.keyPrefix)</th><th scope="col">\(s.kind)</th>
+                  <th scope="col">\(s.keySystems)</th><th scope="col">\(s.source)</th><th scope="col">\(s.created)</th>
+                  <th scope="col">\(s.expires)</th><th scope="col">\(s.lastUsed)</th><th scope="col">\(s.status)</th>
+                  <th scope="col">\(s.actions)</th>
+                </tr></thead>
+                <tbody id="keys-body"></tbody>
+              </table>
+            </div>
+          </section>
+          <section class="results" id="audit" aria-labelledby="audit-title">
+            <div class="results-head">
+              <h2 id="audit-title" tabindex="-1">\(s.audit)</h2>
+            </div>
+            <p class="load-error" id="audit-error" role="alert"></p>
+            <div class="table-wrap">
+              <table class="results-table admin-table" id="audit-table" aria-labelledby="audit-title" aria-busy="true">
+                <thead><tr>
+                  <th scope="col">\(s.at)</th><th scope="col">\(s.actor)</th><th scope="col">\(s.action)</th>
+                  <th scope="col">\(s.target)</th><th scope="col">\(s.detail)</th>
+                </tr></thead>
+                <tbody id="audit-body"></tbody>
+              </table>
+            </div>
+            <nav class="pager" aria-label="\(s.audit)">
+              <button type="button" class="button small" id="audit-more" hidden>\(s.loadMore)</button>
+            </nav>
+          </section>
+        </main>
+        \(systemDialog(s))
+        \(keyDialog(s))
+        <dialog class="admin-dialog" id="confirm-dialog" aria-labelledby="confirm-text">
+          <form method="dialog">
+            <p id="confirm-text"></p>
+            <div class="dialog-actions">
+              <button type="submit" class="button" value="cancel" autofocus>\(s.cancel)</button>
+              <button type="submit" class="button danger" value="confirm" id="confirm-button">\(s.confirm)</button>
+            </div>
+          </form>
+        </dialog>
+        """
+    }
+
+    private func systemDialog(_ s: HTMLEscaped<AdminPageStrings>) -> String {
+        """
+        <dialog class="admin-dialog" id="system-dialog" aria-labelledby="system-dialog-title">
+          <form id="system-form" novalidate>
+            <h2 id="system-dialog-title"></h2>
+            <p class="form-error" id="system-form-error" role="alert" hidden></p>
+            \(field("system_id", label: s.systemID, attributes: #"required pattern="[a-z0-9][a-z0-9\-]{0,63}" maxlength="64" autocomplete="off""#))
+            \(field("name", label: s.name))
+            \(field("dify_base_url", label: s.difyURL, type: "url", attributes: #"placeholder="https://api.dify.ai/v1""#))
+            \(field("dify_api_key", label: s.difyKey, type: "password", hint: s.difyKeyKeep, attributes: #"autocomplete="off""#))
+            <div class="field"><label for="system-allowed-origins">\(s.originsField)</label>
+              <textarea id="system-allowed-origins" name="allowed_origins" rows="3" spellcheck="false" aria-describedby="system-allowed-origins-hint" placeholder="https://drillquiz.example"></textarea>
+              <p class="field-hint" id="system-allowed-origins-hint">\(s.originsHint)</p></div>
+            \(field("rate_limit_per_user", label: s.rateLimit, hint: s.rateLimitHint))
+            \(field("max_streams_per_user", label: s.maxStreams, type: "number", attributes: #"min="1" step="1""#))
+            <label class="check"><input type="checkbox" id="system-enabled" name="enabled" checked> \(s.enabled)</label>
+            <div class="dialog-actions">
+              <button type="button" class="button" data-close>\(s.cancel)</button>
+              <button type="submit" class="button primary">\(s.save)</button>
+            </div>
+          </form>
+        </dialog>
+        """
+    }
+
+    private func keyDialog(_ s: HTMLEscaped<AdminPageStrings>) -> String {
+        """
+        <dialog class="admin-dialog" id="key-dialog" aria-labelledby="key-dialog-title">
+          <form id="key-form" novalidate>
+            <h2 id="key-dialog-title">\(s.createKeyTitle)</h2>
+            <p class="form-error" id="key-form-error" role="alert" hidden></p>
+            <div class="field"><label for="key-name">\(s.name)</label><input id="key-name" name="name" type="text" required maxlength="100" autocomplete="off"></div>
+            <div class="field"><label for="key-kind">\(s.kind)</label>
+              <select id="key-kind" name="kind"><option value="server">\(s.kindServer)</option><option value="browser">\(s.kindBrowser)</option></select></div>
+            <div class="field"><label for="key-systems">\(s.keySystems)</label><input id="key-systems" name="systems" type="text" autocomplete="off" spellcheck="false" aria-describedby="key-systems-hint">
+              <p class="field-hint" id="key-systems-hint">\(s.systemsHint)</p></div>
+            <div class="field"><label for="key-expires">\(s.expiresAt)</label><input id="key-expires" name="expires_at" type="datetime-local"></div>
+            <div class="dialog-actions">
+              <button type="button" class="button" data-close>\(s.cancel)</button>
+              <button type="submit" class="button primary">\(s.createKey)</button>
+            </div>
+          </form>
+        </dialog>
+        """
+    }
+
+    /// A labelled input of the system form, with an optional hint it is described by.
+    private func field(
+        _ name: String, label: String, type: String = "text", hint: String? = nil, attributes: String = ""
+    ) -> String {
+        let id = "system-" + name.replacingOccurrences(of: "_", with: "-")
+        let described = hint == nil ? "" : #" aria-describedby="\#(id)-hint""#
+        let hintLine = hint.map { #"<p class="field-hint" id="\#(id)-hint">\#($0)</p>"# } ?? ""
+        return """
+            <div class="field"><label for="\(id)">\(label)</label><input id="\(id)" name="\(name)" type="\(type)" spellcheck="false" \(attributes)\(described)>\(hintLine)</div>
+            """
+    }
+}
