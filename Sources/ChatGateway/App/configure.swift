@@ -90,7 +90,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.middleware.use(GatewayCORSMiddleware(settings, registry: registry))
     app.middleware.use(APIErrorMiddleware())
 
-    try app.register(collection: HealthController())
+    try app.register(collection: HealthController(migrationNames: GatewayMigrations.all.map(\.name)))
     try app.register(collection: APIDocsController())
     try app.register(
         collection: ChatPageController(

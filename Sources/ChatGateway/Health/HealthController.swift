@@ -2,13 +2,25 @@ import Fluent
 import SQLKit
 import Vapor
 
-/// `GET /health` (liveness) and `GET /health/ready` (the database answers a query).
+/// The probes. `GET /health` and `GET /healthz` (liveness: the process answers, nothing else is checked);
+/// `GET /health/ready` (the database answers a query) and `GET /readyz` (the database answers and every migration
+/// of this build is applied, so a replica started against an older schema is not sent traffic).
 struct HealthController: RouteCollection {
-    struct Status: Content { var status: String; var database: String? }
+    struct Status: Content {
+        var status: String
+        var database: String?
+        var migrations: String?
+        var detail: String?
+    }
+
+    /// The names of this build's migrations, in order.
+    let migrationNames: [String]
 
     func boot(routes: any RoutesBuilder) throws {
-        routes.get("health") { _ in Status(status: "ok", database: nil) }
+        routes.get("health") { _ in Status(status: "ok") }
+        routes.get("healthz") { _ in Status(status: "ok") }
         routes.get("health", "ready", use: ready)
+        routes.get("readyz", use: readyz)
     }
 
     @Sendable
@@ -17,9 +29,36 @@ struct HealthController: RouteCollection {
             try await (req.db as! any SQLDatabase).raw("SELECT 1").run()
             return try await Status(status: "ok", database: "ok").encodeResponse(for: req)
         } catch {
-            let response = try await Status(status: "unavailable", database: "unreachable").encodeResponse(for: req)
-            response.status = .serviceUnavailable
-            return response
+            return try await Self.unavailable(
+                Status(status: "unavailable", database: "unreachable"), for: req)
         }
+    }
+
+    @Sendable
+    func readyz(_ req: Request) async throws -> Response {
+        let applied: Set<String>
+        do {
+            let rows = try await (req.db as! any SQLDatabase).select().column("name").from("_fluent_migrations").all()
+            applied = Set(try rows.map { try $0.decode(column: "name", as: String.self) })
+        } catch {
+            return try await Self.unavailable(
+                Status(
+                    status: "unavailable", database: "unreachable",
+                    detail: "The database does not answer, or its migrations table cannot be read"), for: req)
+        }
+        let missing = migrationNames.filter { !applied.contains($0) }
+        guard missing.isEmpty else {
+            return try await Self.unavailable(
+                Status(
+                    status: "unavailable", database: "ok", migrations: "pending",
+                    detail: "\(missing.count) migration(s) not applied yet: run chat-gateway migrate"), for: req)
+        }
+        return try await Status(status: "ok", database: "ok", migrations: "ok").encodeResponse(for: req)
+    }
+
+    private static func unavailable(_ status: Status, for req: Request) async throws -> Response {
+        let response = try await status.encodeResponse(for: req)
+        response.status = .serviceUnavailable
+        return response
     }
 }

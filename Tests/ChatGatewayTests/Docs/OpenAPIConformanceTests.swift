@@ -42,7 +42,8 @@ struct OpenAPIConformanceTests {
                             if case .parameter(let name) = component { return "{\(name)}" }
                             return component.description
                         }.joined(separator: "/")
-                    return path.hasPrefix("/v1/") || path.hasPrefix("/health") || path.hasPrefix("/admin/v1/")
+                    let probes = ["/health", "/health/ready", "/healthz", "/readyz"]
+                    return path.hasPrefix("/v1/") || probes.contains(path) || path.hasPrefix("/admin/v1/")
                         ? "\(route.method.rawValue) \(path)" : nil
                 })
             #expect(served == documented)
@@ -124,6 +125,8 @@ struct OpenAPIConformanceTests {
                 ),
                 ("GET", "/health", try await gateway.call(.GET, "/health")),
                 ("GET", "/health/ready", try await gateway.call(.GET, "/health/ready")),
+                ("GET", "/healthz", try await gateway.call(.GET, "/healthz")),
+                ("GET", "/readyz", try await gateway.call(.GET, "/readyz")),
             ]
             try Self.expectDocumented(exchanges, validator)
         }
