@@ -59,10 +59,9 @@ struct AdminPageController: RouteCollection {
     @Sendable
     func logout(_ req: Request) async throws -> Response {
         let query = HistoryPageQuery(req.url)
-        guard !SameOriginCheck.isCrossSite(req) else {
-            return render(req, .signIn(notice: .crossSite), query: query, status: .forbidden)
+        return try await flow.signOut(req, location: query.path("/admin")) {
+            render(req, .signIn(notice: .crossSite), query: query, status: .forbidden)
         }
-        return try await flow.signOut(req, location: query.path("/admin"))
     }
 
     private func render(

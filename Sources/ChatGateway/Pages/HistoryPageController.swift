@@ -53,10 +53,9 @@ struct HistoryPageController: RouteCollection {
     @Sendable
     func logout(_ req: Request) async throws -> Response {
         let query = HistoryPageQuery(req.url)
-        guard !SameOriginCheck.isCrossSite(req) else {
-            return render(req, .signIn(notice: .crossSite), query: query, status: .forbidden)
+        return try await flow.signOut(req, location: query.path("/cache")) {
+            render(req, .signIn(notice: .crossSite), query: query, status: .forbidden)
         }
-        return try await flow.signOut(req, location: query.path("/cache"))
     }
 
     /// A valid key for all systems: the session cookie and a 303 to the page (a reload never re-posts the key).

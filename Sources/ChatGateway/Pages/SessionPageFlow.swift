@@ -6,32 +6,16 @@ import Vapor
 struct SessionPageFlow: Sendable {
     let sessions: OperatorSessions
 
-    /// What the request's cookie says.
-    enum State: Equatable {
-        case signedOut
-        /// Expired, signed out elsewhere, or signed with a key that was removed.
-        case ended
-        case signedIn
-    }
-
-    func state(_ req: Request) async -> State {
-        guard let cookie = sessions.cookie(of: req) else { return .signedOut }
-        return await sessions.isValid(cookie) ? .signedIn : .ended
-    }
-
-    /// The page for the request's cookie: signed in, or the sign-in form, which says so when the session ended (and
-    /// drops the dead cookie).
+    /// The page for the request's cookie: signed in, or the sign-in form, which says so when the session ended
+    /// (expired, signed out elsewhere, or its key removed) and drops the dead cookie.
     func page(
         _ req: Request, signedIn: () -> Response, signIn: (_ sessionEnded: Bool) -> Response
     ) async -> Response {
-        switch await state(req) {
-        case .signedIn: return signedIn()
-        case .signedOut: return signIn(false)
-        case .ended:
-            let response = signIn(true)
-            dropCookie(req, from: response)
-            return response
-        }
+        guard let cookie = sessions.cookie(of: req) else { return signIn(false) }
+        if await sessions.isValid(cookie) { return signedIn() }
+        let response = signIn(true)
+        dropCookie(req, from: response)
+        return response
     }
 
     /// The language a page is shown in: `?lang=`, else the browser's.
@@ -51,8 +35,10 @@ struct SessionPageFlow: Sendable {
         response.cookies[sessions.cookieName] = OperatorSessions.expiredCookie(secure: Self.isSecure(req))
     }
 
-    /// Ends the session for every copy of the cookie, and sends the browser to `location`.
-    func signOut(_ req: Request, location: String) async throws -> Response {
+    /// Ends the session for every copy of the cookie, and sends the browser to `location`. Posted from another
+    /// site, it is refused with `crossSite` (the form saying so).
+    func signOut(_ req: Request, location: String, crossSite: () -> Response) async throws -> Response {
+        guard !SameOriginCheck.isCrossSite(req) else { return crossSite() }
         if let session = sessions.cookie(of: req) { try await sessions.signOut(session) }
         let response = Self.redirect(to: location)
         dropCookie(req, from: response)
