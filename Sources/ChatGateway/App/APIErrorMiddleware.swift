@@ -46,6 +46,7 @@ struct APIErrorMiddleware: Middleware {
         case .missingCredentials: (.unauthorized, "API key or Bearer token required")
         case .invalidAPIKey: (.unauthorized, "Invalid API key")
         case .apiKeyRequired: (.unauthorized, "X-API-Key required")
+        case .metricsKeyRequired: (.unauthorized, "Authorization: Bearer <METRICS_KEY> required")
         case .invalidToken(let reason): (.unauthorized, reason)
         case .identityRequiredWithAPIKey:
             (.badRequest, "system_id and user_id required in body or query when using API key")
@@ -139,6 +140,7 @@ struct APIErrorMiddleware: Middleware {
             (.requestHeaderFieldsTooLarge, "Request headers too large: at most \(limit) bytes")
         case .bodyTooLarge(let limit):
             (.payloadTooLarge, "Request body too large: at most \(limit) bytes (MAX_REQUEST_BYTES)")
+        case .shuttingDown: (.serviceUnavailable, ShutdownState.refusalDetail)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OTel
 import Vapor
 
 /// What `chat-gateway` runs: read the environment (and `.env`), configure, execute the command.
@@ -8,14 +9,20 @@ public enum ChatGatewayEntrypoint {
         do {
             FileDescriptorLimit.raiseToHardLimit()
             var environment = try Environment.detect()
-            // Logs go to stderr so commands like gen-jwt and gen-env print only their result on stdout.
+            // `.env` first, so LOG_LEVEL, LOG_FORMAT and OTEL_* may come from it too (Vapor loads it again, later).
+            await DotEnvFile.load(
+                for: environment, fileio: NonBlockingFileIO(threadPool: .singleton),
+                logger: Logger(label: "dotenv") { _ in SwiftLogNoOpLogHandler() })
             let level = try Logger.Level.detect(from: &environment)
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
-            let app = try await Application.make(environment)  // also loads `.env` into the process environment
+            let format = try LogFormat.parse(ProcessInfo.processInfo.environment)
+            // Logs go to stderr so commands like gen-jwt and gen-env print only their result on stdout.
+            LoggingSystem.bootstrap(
+                { label, provider in
+                    format.handler(label: label, level: level, metadataProvider: provider, output: StandardErrorOutput())
+                }, metadataProvider: OTel.makeLoggingMetadataProvider())
+            let traces = isServing(environment)
+                ? try TraceExport.bootstrap(environment: ProcessInfo.processInfo.environment) : nil
+            let app = try await Application.make(environment)
             do {
                 if GatewayCommands.isHelpOrUsage(environment.arguments) {
                     try GatewayCommands.registerForHelp(on: app)
@@ -29,8 +36,13 @@ public enum ChatGatewayEntrypoint {
                 if isServing(environment) {
                     try await MigrationRunner(database: settings.database).run(on: app)
                 }
+                let exporting = traces.map { group in Task { try await group.run() } }
                 try await app.execute()
+                // A signal stopped the server's command; the listener is still open until `asyncShutdown`.
+                if isServing(environment) { await app.gracefulShutdown?.run(logger: app.logger) }
                 try await app.asyncShutdown()
+                await traces?.triggerGracefulShutdown()
+                _ = await exporting?.result
             } catch {
                 try? await app.asyncShutdown()
                 throw error

@@ -35,6 +35,10 @@ extension Settings {
             }
             return interval
         }
+        /// A wait that may be zero: `0`, or an interval such as `5s`.
+        func grace(_ name: String, default fallback: Duration) throws -> Duration {
+            value(name) == "0" ? .zero : try requiredInterval(name, default: fallback, expected: "an interval such as 5s, or 0")
+        }
         func boolean(_ name: String) throws -> Bool {
             guard let raw = value(name) else { return false }
             switch raw.lowercased() {
@@ -149,8 +153,14 @@ extension Settings {
                 }
                 return range
             },
-            adminKeys: list("CHAT_GATEWAY_ADMIN_KEY")
+            adminKeys: list("CHAT_GATEWAY_ADMIN_KEY"),
+            metricsKey: value("METRICS_KEY"),
+            shutdownGraceReady: try grace("SHUTDOWN_GRACE_READY", default: .seconds(5)),
+            shutdownGrace: try grace("SHUTDOWN_GRACE", default: .seconds(30))
         )
+        guard settings.shutdownGrace >= settings.shutdownGraceReady else {
+            throw SettingsError(variable: "SHUTDOWN_GRACE", problem: "must not be shorter than SHUTDOWN_GRACE_READY")
+        }
         // A stream's keep-alives are what keep it from looking silent.
         guard settings.requestHeadTimeout > settings.streamKeepAlive else {
             throw SettingsError(

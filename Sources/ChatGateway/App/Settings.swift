@@ -79,6 +79,14 @@ public struct Settings: Sendable {
     public var trustedProxies: [IPAddressRange]
     /// `CHAT_GATEWAY_ADMIN_KEY`: the keys of the admin API and console (`X-Admin-Key`); empty: the admin API is off.
     public var adminKeys: [String]
+    /// `METRICS_KEY`: when set, `GET /metrics` needs `Authorization: Bearer <METRICS_KEY>`; unset, it is open.
+    public var metricsKey: String?
+    /// After SIGTERM, how long `/readyz` says 503 while chats still start (`SHUTDOWN_GRACE_READY`, 5 s), so the
+    /// load balancer notices before chats are refused.
+    public var shutdownGraceReady: Duration
+    /// After SIGTERM, how long running streams get to finish and be stored (`SHUTDOWN_GRACE`, 30 s, counted
+    /// from the signal); one still running then is stored as far as it got, marked stopped.
+    public var shutdownGrace: Duration
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

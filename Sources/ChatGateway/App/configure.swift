@@ -21,6 +21,11 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     // The client retries refused connections with back-off until this passes: a dead Dify is a 502 within
     // seconds instead of holding every request for the whole DIFY_TIMEOUT.
     app.http.client.configuration.timeout.connect = .seconds(3)
+    // The client's own spans would record Dify's query strings (`user=`, which for a visitor is a credential);
+    // `InstrumentedDifyClient` makes the Dify spans instead.
+    app.http.client.configuration.tracing.tracer = nil
+    // Async handlers run with the request's span as the current one, so their Dify and database spans nest under it.
+    app.traceAutoPropagation = true
 
     try configureDatabase(app, settings)
     let database: @Sendable () -> any Database = { [unowned app] in app.gatewayDatabase(logSQL: settings.logSQL) }
@@ -33,18 +38,22 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         environmentSystemIDs: Set(environmentTargets.overriddenSystemIDs), now: dependencies.now, logger: app.logger)
     app.lifecycle.use(RegistryPolling(registry: registry))
     let targets = environmentTargets.reading(registry)
+    let knownSystems = KnownSystems(
+        settings: settings, environmentSystemIDs: environmentTargets.overriddenSystemIDs, registry: registry)
+    let metrics = GatewayMetrics(isKnownSystem: knownSystems.contains)
     let directDify =
         dependencies.dify
         ?? HTTPDifyClient(
             http: app.http.client.shared, streamingHTTP: streamingClient(app, settings: settings),
             timeout: settings.difyTimeout)
     // Chats, controls and the sync share the breakers: a dead Dify is a quick 503 for all of them.
-    let dify: any DifyClient =
+    let breaking =
         settings.difyCircuitFailures == 0
-        ? directDify
+        ? nil
         : CircuitBreakingDifyClient(
             directDify, failures: settings.difyCircuitFailures, cooldown: settings.difyCircuitCooldown,
             now: dependencies.now, logger: app.logger)
+    let dify = InstrumentedDifyClient(upstream: breaking ?? directDify, metrics: metrics)
     let makeSync: @Sendable (Application) -> HistorySync = { app in
         HistorySync(
             dify: dify, targets: targets, database: database(), now: dependencies.now,
@@ -61,15 +70,18 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         app.lifecycle.use(SyncSchedule(coordinator: syncCoordinator, interval: interval))
     }
     let streams = ChatStreamRegistry()
-    app.lifecycle.use(StreamDrain(streams: streams))
+    let shutdown = ShutdownState()
+    app.gracefulShutdown = GracefulShutdown(
+        state: shutdown, streams: streams, readyGrace: settings.shutdownGraceReady, grace: settings.shutdownGrace)
     let tokens = await ChatTokenService(settings: settings, now: dependencies.now)
     let store = ConversationStore(
-        database: database(), concurrentWrites: settings.concurrentWriteTransactions, now: dependencies.now)
+        database: database(), concurrentWrites: settings.concurrentWriteTransactions, now: dependencies.now,
+        metrics: metrics)
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
         browserKeys: APIKeyVerifier(entries: settings.browserKeys), registry: registry)
     let chats = ChatService(
-        dify: dify, targets: targets, store: store, streams: streams,
+        dify: dify, targets: targets, store: store, streams: streams, metrics: metrics,
         limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive))
     let signingKey = OperatorSigningKey(
         settings.encryptionKey.map { .encryptionKey($0) } ?? .database(GatewaySecrets(database: database)))
@@ -84,13 +96,27 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         now: dependencies.now)
 
     app.middleware = Middlewares()
+    app.middleware.use(RequestObservationMiddleware(metrics: metrics))
     app.middleware.use(AccessLogMiddleware())
     app.middleware.use(
         RequestHeadLimitMiddleware(maxHeaderBytes: settings.maxHeaderBytes, maxBodyBytes: settings.maxRequestBytes))
     app.middleware.use(GatewayCORSMiddleware(settings, registry: registry))
     app.middleware.use(APIErrorMiddleware())
 
-    try app.register(collection: HealthController(migrationNames: GatewayMigrations.all.map(\.name)))
+    try app.register(
+        collection: HealthController(migrationNames: GatewayMigrations.all.map(\.name), shutdown: shutdown))
+    try app.register(
+        collection: MetricsController(
+            metrics: metrics, key: settings.metricsKey.map { APIKeyVerifier(keys: [$0]) }, streams: streams,
+            openCircuits: {
+                guard let breaking else { return [:] }
+                var open: [String: Bool] = [:]
+                for systemID in knownSystems.all {
+                    guard let target = try? targets.target(forSystem: systemID) else { continue }
+                    open[systemID] = await breaking.isOpen(at: target)
+                }
+                return open
+            }))
     try app.register(collection: APIDocsController())
     try app.register(
         collection: ChatPageController(
@@ -104,8 +130,10 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try v1.register(
         collection: ChatController(
             auth: auth,
-            admission: ChatAdmission(settings: settings, streams: streams, registry: registry, now: dependencies.now),
-            chats: chats,
+            admission: ChatAdmission(
+                settings: settings, streams: streams, registry: registry, shutdown: shutdown, metrics: metrics,
+                now: dependencies.now),
+            chats: chats, metrics: metrics,
             maxBodyBytes: settings.maxRequestBytes))
     let access = DifyAccess(auth: auth, dify: dify, targets: targets, store: store)
     try v1.register(collection: ChatStopController(access: access, streams: streams))
@@ -183,14 +211,6 @@ private struct ClientShutdown: LifecycleHandler {
     let client: HTTPClient
     func shutdownAsync(_ application: Application) async {
         try? await client.shutdown()
-    }
-}
-
-/// On shutdown, answers still streaming get time to finish and be stored.
-private struct StreamDrain: LifecycleHandler {
-    let streams: ChatStreamRegistry
-    func shutdownAsync(_ application: Application) async {
-        await streams.drain(timeout: .seconds(30))
     }
 }
 

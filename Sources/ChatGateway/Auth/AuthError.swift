@@ -17,4 +17,6 @@ public enum AuthError: Error, Equatable, Sendable {
     case chatTokenOnlyKey
     /// A browser key asked for a token of a user other than an anonymous visitor.
     case anonymousVisitorsOnly
+    /// `METRICS_KEY` is set and the scrape did not bring it.
+    case metricsKeyRequired
 }

@@ -5,6 +5,7 @@ struct ChatController: RouteCollection {
     let auth: GatewayAuthenticator
     let admission: ChatAdmission
     let chats: ChatService
+    let metrics: GatewayMetrics
     let maxBodyBytes: Int
 
     func boot(routes: any RoutesBuilder) throws {
@@ -17,13 +18,26 @@ struct ChatController: RouteCollection {
         let credential = try await auth.credential(for: req)
         let body = try req.content.decode(ChatRequest.self)
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
-        try await admission.admit(caller)
-        if body.stream ?? Self.acceptsEventStream(req) {
-            let session = try await admission.stream(for: caller) {
-                try await chats.stream(
-                    body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller,
-                    logger: req.logger)
+        let streams = body.stream ?? Self.acceptsEventStream(req)
+        do {
+            try await admission.admit(caller)
+        } catch {
+            metrics.chat(system: caller.systemID, mode: streams ? .stream : .blocking, outcome: .refused)
+            throw error
+        }
+        if streams {
+            let session: ChatStreamSession
+            do {
+                session = try await admission.stream(for: caller) {
+                    try await chats.stream(
+                        body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller,
+                        logger: req.logger)
+                }
+            } catch let error as LimitError {
+                metrics.chat(system: caller.systemID, mode: .stream, outcome: .refused)
+                throw error
             }
+            req.storage[ChatStreamSessionKey.self] = session
             return .chatStream(session, keepAlive: chats.limits.streamKeepAlive)
         }
         let answer = try await chats.send(

@@ -8,6 +8,7 @@ struct ChatService: Sendable {
     let targets: DifyTargetResolver
     let store: ConversationStore
     let streams: ChatStreamRegistry
+    let metrics: GatewayMetrics
     let limits: ChatLimits
 
     struct ChatLimits: Sendable {
@@ -49,7 +50,8 @@ struct ChatService: Sendable {
         let (request, target, pending) = try await prepare(
             message, conversationID: conversationID, inputs: inputs, as: caller)
         let session = ChatStreamSession(caller: caller)
-        let relay = ChatStreamRelay(session: session, pending: pending, store: store, registry: streams, logger: logger)
+        let relay = ChatStreamRelay(
+            session: session, pending: pending, store: store, registry: streams, metrics: metrics, logger: logger)
         let opening = StreamOpening()
         await streams.launch { [dify] in
             await relay.run(opening: opening) { try await dify.streamMessage(request, to: target) }
@@ -58,6 +60,7 @@ struct ChatService: Sendable {
         case .opened, .stillWaiting:
             return session
         case .refused(let error):
+            metrics.chat(system: caller.systemID, mode: .stream, outcome: .failed)
             try await store.recordFailure(error.summary, for: pending)
             logger.warning(
                 "chat stream refused upstream",
@@ -71,12 +74,17 @@ struct ChatService: Sendable {
         as caller: CallerIdentity,
         logger: Logger
     ) async throws -> DifyChatAnswer {
+        let received = ContinuousClock.now
         let (request, target, pending) = try await prepare(
             message, conversationID: rawConversationID, inputs: inputs, as: caller)
         let started = ContinuousClock.now
         do {
             let answer = try await dify.sendMessage(request, to: target)
+            let answered = ContinuousClock.now
             try await store.recordAnswer(answer, for: pending, caller: caller)
+            metrics.chat(system: caller.systemID, mode: .blocking, outcome: .completed)
+            metrics.gatewayOverhead((ContinuousClock.now - received) - (answered - started))
+            if let usage = DifyUsage(metadata: answer.metadata) { metrics.usage(system: caller.systemID, usage) }
             logger.info(
                 "chat answered",
                 metadata: [
@@ -85,6 +93,7 @@ struct ChatService: Sendable {
                 ])
             return answer
         } catch let error as DifyError {
+            metrics.chat(system: caller.systemID, mode: .blocking, outcome: .failed)
             try await store.recordFailure(error.summary, for: pending)
             logger.warning(
                 "chat failed upstream",

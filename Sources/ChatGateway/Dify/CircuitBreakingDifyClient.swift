@@ -22,6 +22,14 @@ struct CircuitBreakingDifyClient: DifyClient {
         }
     }
 
+    /// Whether calls to this target's Dify server are being refused (open, or waiting for its trial call).
+    func isOpen(at target: DifyTarget) async -> Bool {
+        switch await breakers.breaker(for: target.baseURL).state {
+        case .closed: false
+        case .open, .halfOpen: true
+        }
+    }
+
     /// An operator's check goes to Dify even while its circuit is open: it is how they find out.
     func checkApp(at target: DifyTarget) async throws { try await upstream.checkApp(at: target) }
 

@@ -4,10 +4,13 @@ import Foundation
 public struct DifyTarget: Sendable, Equatable {
     public let baseURL: URL
     public let apiKey: String
+    /// The system whose app this is, for metrics and traces.
+    public let systemID: String
 
-    public init(baseURL: URL, apiKey: String) {
+    public init(baseURL: URL, apiKey: String, systemID: String = "") {
         self.baseURL = baseURL
         self.apiKey = apiKey
+        self.systemID = systemID
     }
 
     /// `{base}/v1/{path}`; a base URL that already ends in `/v1` (as Dify Cloud's is often written) is not doubled.

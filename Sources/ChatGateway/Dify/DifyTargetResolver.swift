@@ -62,6 +62,6 @@ public struct DifyTargetResolver: Sendable {
         else {
             throw .notConfigured(systemID: systemID)
         }
-        return DifyTarget(baseURL: baseURL, apiKey: key)
+        return DifyTarget(baseURL: baseURL, apiKey: key, systemID: systemID)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import Tracing
 
 /// Talks to Dify's Service API over HTTP, relying only on what `shared/dify/` documents.
 public struct HTTPDifyClient: DifyClient {
@@ -135,6 +136,9 @@ public struct HTTPDifyClient: DifyClient {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers = headers(for: target, json: body != nil)
+        // `traceparent`: a Dify with tracing of its own joins the caller's trace.
+        InstrumentationSystem.instrument.inject(
+            ServiceContext.current ?? .topLevel, into: &request.headers, using: HTTPHeadersPropagation())
         if let body { request.body = .bytes(JSONValue.object(body).jsonBuffer()) }
         return request
     }

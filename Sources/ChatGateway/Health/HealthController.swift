@@ -4,7 +4,8 @@ import Vapor
 
 /// The probes. `GET /health` and `GET /healthz` (liveness: the process answers, nothing else is checked);
 /// `GET /health/ready` (the database answers a query) and `GET /readyz` (the database answers and every migration
-/// of this build is applied, so a replica started against an older schema is not sent traffic).
+/// of this build is applied, so a replica started against an older schema is not sent traffic; 503 once shutting
+/// down).
 struct HealthController: RouteCollection {
     struct Status: Content {
         var status: String
@@ -15,6 +16,8 @@ struct HealthController: RouteCollection {
 
     /// The names of this build's migrations, in order.
     let migrationNames: [String]
+    /// After SIGTERM `/readyz` is 503 at once, so the load balancer stops sending before chats are refused.
+    let shutdown: ShutdownState
 
     func boot(routes: any RoutesBuilder) throws {
         routes.get("health") { _ in Status(status: "ok") }
@@ -36,6 +39,10 @@ struct HealthController: RouteCollection {
 
     @Sendable
     func readyz(_ req: Request) async throws -> Response {
+        guard shutdown.phase == .serving else {
+            return try await Self.unavailable(
+                Status(status: "unavailable", detail: "Shutting down: running streams are finishing"), for: req)
+        }
         let applied: Set<String>
         do {
             let rows = try await (req.db as! any SQLDatabase).select().column("name").from("_fluent_migrations").all()

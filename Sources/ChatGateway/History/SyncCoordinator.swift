@@ -15,11 +15,18 @@ actor SyncCoordinator {
 
     private let sync: HistorySync
     private let lease: Lease
+    private let metrics: GatewayMetrics
+    private let now: @Sendable () -> Date
     private var current: Task<SyncReport?, any Error>?
 
-    init(sync: HistorySync, lease: Lease) {
+    init(
+        sync: HistorySync, lease: Lease, metrics: GatewayMetrics = GatewayMetrics(isKnownSystem: { _ in false }),
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.sync = sync
         self.lease = lease
+        self.metrics = metrics
+        self.now = now
     }
 
     func run() async throws -> Outcome {
@@ -27,6 +34,22 @@ actor SyncCoordinator {
             guard let report = try await current.value else { return .runningElsewhere }
             return .joined(report)
         }
+        do {
+            let outcome = try await start()
+            switch outcome {
+            case .ran(let report):
+                metrics.syncRun(report.errors.isEmpty ? .success : .partial, report: report, finishedAt: now())
+            case .runningElsewhere: metrics.syncRun(.skipped, report: nil, finishedAt: now())
+            case .joined: break
+            }
+            return outcome
+        } catch {
+            metrics.syncRun(.failure, report: nil, finishedAt: now())
+            throw error
+        }
+    }
+
+    private func start() async throws -> Outcome {
         let task = Task { [sync, lease] in try await lease.whileHeld { await sync.run() } }
         current = task
         defer { current = nil }

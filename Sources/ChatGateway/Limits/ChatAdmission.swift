@@ -2,8 +2,8 @@ import Foundation
 import NIOConcurrencyHelpers
 import Vapor
 
-/// Decides whether a chat may start (`POST /v1/chat`): the per-user and per-key rates and the cap on a
-/// user's concurrent streams. All of it lives in this replica's memory (see README, "Limits").
+/// Decides whether a chat may start (`POST /v1/chat`): not while shutting down, then the per-user and per-key
+/// rates and the cap on a user's concurrent streams. All of it lives in this replica's memory (see README, "Limits").
 struct ChatAdmission: Sendable {
     let perUser: RateLimiter?
     let perKey: RateLimiter?
@@ -11,14 +11,18 @@ struct ChatAdmission: Sendable {
     let streams: ChatStreamRegistry
     /// Systems defined through the admin API may set their own per-user limits.
     let registry: GatewayRegistry?
+    let shutdown: ShutdownState
+    let metrics: GatewayMetrics
     private let now: @Sendable () -> Date
     /// Each admin-defined system's per-user limiter, with the limit text it was made from.
     private let systemLimiters = NIOLockedValueBox<[String: (limit: String, limiter: RateLimiter?)]>([:])
 
     init(
         settings: Settings, streams: ChatStreamRegistry, registry: GatewayRegistry? = nil,
-        now: @escaping @Sendable () -> Date
+        shutdown: ShutdownState = ShutdownState(), metrics: GatewayMetrics, now: @escaping @Sendable () -> Date
     ) {
+        self.shutdown = shutdown
+        self.metrics = metrics
         perUser = settings.rateLimitPerUser.map { RateLimiter(limit: $0, now: now) }
         perKey = settings.rateLimitPerKey.map { RateLimiter(limit: $0, now: now) }
         maxStreamsPerUser = settings.maxStreamsPerUser
@@ -46,12 +50,15 @@ struct ChatAdmission: Sendable {
 
     /// Spends one request of the caller's user and of the API key the caller came with or whose token it holds.
     func admit(_ caller: CallerIdentity) async throws(LimitError) {
+        guard shutdown.phase < .refusingChats else { throw .shuttingDown }
         if let perUser = userLimiter(for: caller.systemID),
             case .limited(let seconds) = await perUser.acquire(caller.difyUser)
         {
+            metrics.rateLimited(system: caller.systemID, scope: .user)
             throw .rateLimited(scope: .user, retryAfter: seconds)
         }
         if let perKey, let keyID = caller.rateKeyID, case .limited(let seconds) = await perKey.acquire(keyID) {
+            metrics.rateLimited(system: caller.systemID, scope: .apiKey)
             throw .rateLimited(scope: .apiKey, retryAfter: seconds)
         }
     }

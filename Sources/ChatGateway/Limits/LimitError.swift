@@ -1,4 +1,4 @@
-/// Why a request was refused for load reasons; mapped to 429 (431 for headers) by `APIErrorMiddleware`.
+/// Why a request was refused for load reasons; mapped to 429 (431 for headers, 503 while shutting down) by `APIErrorMiddleware`.
 public enum LimitError: Error, Equatable, Sendable {
     /// `RATE_LIMIT_PER_USER`, `RATE_LIMIT_PER_KEY` or `RATE_LIMIT_TOKEN_ISSUANCE` is used up; `retryAfter` seconds until the next request fits.
     case rateLimited(scope: Scope, retryAfter: Int)
@@ -8,6 +8,8 @@ public enum LimitError: Error, Equatable, Sendable {
     case headersTooLarge(limit: Int)
     /// The request declares a body larger than `MAX_REQUEST_BYTES`.
     case bodyTooLarge(limit: Int)
+    /// The process got SIGTERM and its `SHUTDOWN_GRACE_READY` has passed: chats go to another replica.
+    case shuttingDown
 
     public enum Scope: String, Sendable {
         case user
@@ -21,7 +23,10 @@ public enum LimitError: Error, Equatable, Sendable {
 
     /// Seconds for the `Retry-After` header; nil when nobody can know (a stream ends when Dify finishes).
     var retryAfter: Int? {
-        if case .rateLimited(_, let seconds) = self { return seconds }
-        return nil
+        switch self {
+        case .rateLimited(_, let seconds): seconds
+        case .shuttingDown: 1
+        default: nil
+        }
     }
 }

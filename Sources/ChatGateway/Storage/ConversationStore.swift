@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import SQLKit
+import Tracing
 
 /// The gateway's record of users, conversations and messages. Every operation that writes is one transaction,
 /// which it may share with other chats' writes (`WriteBatcher`).
@@ -8,25 +9,45 @@ struct ConversationStore: Sendable {
     let database: any Database
     let now: @Sendable () -> Date
     private let writes: WriteBatcher
+    private let metrics: GatewayMetrics
 
     /// `concurrentWrites`: how many write transactions may run at once (SQLite has one writer).
-    init(database: any Database, concurrentWrites: Int = 1, now: @escaping @Sendable () -> Date) {
+    init(
+        database: any Database, concurrentWrites: Int = 1, now: @escaping @Sendable () -> Date,
+        metrics: GatewayMetrics = GatewayMetrics(isKnownSystem: { _ in false })
+    ) {
         self.database = database
         self.now = now
         self.writes = WriteBatcher(database: database, transactions: concurrentWrites)
+        self.metrics = metrics
+    }
+
+    /// One write, committed in a transaction (possibly shared), under a span of its own; a failure is counted.
+    private func write(_ operation: String, _ statements: @escaping WriteBatcher.Write) async throws {
+        try await withSpan("db \(operation)", ofKind: .client) { span in
+            span.attributes["db.operation.name"] = operation
+            do {
+                try await writes.perform(statements)
+            } catch {
+                metrics.storeFailure()
+                span.setStatus(.init(code: .error))
+                throw error
+            }
+        }
     }
 
     /// A user's message stored before Dify is called, under a placeholder id until Dify names the turn.
     struct PendingMessage: Sendable {
         let rowID: UUID
         let conversationID: String?
+        let systemID: String
         let createdAt: Date
     }
 
     /// Upserts the (system, user) so the history sync knows about them.
     func registerUser(_ caller: CallerIdentity) async throws {
         let stamp = now()
-        try await writes.perform { sql in try await Self.upsertUser(caller, at: stamp, on: sql) }
+        try await write("register user") { sql in try await Self.upsertUser(caller, at: stamp, on: sql) }
     }
 
     /// Who owns a conversation the gateway has seen, if it has seen it.
@@ -47,11 +68,12 @@ struct ConversationStore: Sendable {
         let message = MessageWrite(
             messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "user", content: content, status: .pending, createdAt: stamp, updatedAt: stamp)
-        try await writes.perform { sql in
+        try await write("store user message") { sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
             try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil).run()
         }
-        return PendingMessage(rowID: message.id, conversationID: conversationID, createdAt: stamp)
+        return PendingMessage(
+            rowID: message.id, conversationID: conversationID, systemID: caller.systemID, createdAt: stamp)
     }
 
     /// A blocking answer: the turn is recorded complete.
@@ -85,7 +107,7 @@ struct ConversationStore: Sendable {
     /// Keeps the user's message, marked failed with the reason.
     func recordFailure(_ reason: String, for pending: PendingMessage) async throws {
         let stamp = now()
-        try await writes.perform { sql in
+        try await write("record failure") { sql in
             try await sql.update(StoredMessage.schema)
                 .set("status", to: SQLBind(StoredMessage.Status.failed.rawValue))
                 .set("error", to: SQLBind(reason))
@@ -93,6 +115,7 @@ struct ConversationStore: Sendable {
                 .where("id", .equal, SQLBind(pending.rowID))
                 .run()
         }
+        metrics.messageStored(system: pending.systemID, role: "user", status: .failed)
     }
 
     /// Maps the conversation to its owner (once: the unique key decides, not a select-then-insert), gives the
@@ -111,7 +134,7 @@ struct ConversationStore: Sendable {
             userID: caller.userID,
             role: "assistant", content: answer, status: status, error: error, taskID: taskID, createdAt: stamp,
             updatedAt: stamp)
-        try await writes.perform { sql in
+        try await write("record turn") { sql in
             try await sql.upsert(
                 [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
             )
@@ -125,6 +148,11 @@ struct ConversationStore: Sendable {
             try await sql.upsert(
                 [reply], into: StoredMessage.schema, onConflict: ["message_id"],
                 update: replacingAnswer ? ["content", "status", "error", "updated_at"] : [])
+        }
+        // A turn counts once it is final: a stream's start row (`streaming`) is replaced by its end.
+        if status != .streaming {
+            metrics.messageStored(system: caller.systemID, role: "user", status: .complete)
+            metrics.messageStored(system: caller.systemID, role: "assistant", status: status)
         }
     }
 
@@ -147,7 +175,7 @@ struct ConversationStore: Sendable {
 
     /// Removes a conversation and its messages from the gateway's tables (after Dify deleted it).
     func deleteConversation(_ conversationID: String) async throws {
-        try await writes.perform { sql in
+        try await write("delete conversation") { sql in
             try await sql.delete(from: StoredMessage.schema).where("conversation_id", .equal, SQLBind(conversationID))
                 .run()
             try await sql.delete(from: StoredConversation.schema)
@@ -158,7 +186,7 @@ struct ConversationStore: Sendable {
     /// Keeps a renamed conversation's name in step with Dify.
     func renameConversation(_ conversationID: String, to name: String?) async throws {
         let stamp = now()
-        try await writes.perform { sql in
+        try await write("rename conversation") { sql in
             try await sql.update(StoredConversation.schema)
                 .set("name", to: SQLBind(name))
                 .set("updated_at", to: SQLBind(stamp))

@@ -18,6 +18,7 @@ struct ChatServiceTests {
             dify: stub,
             targets: DifyTargetResolver(sharedBaseURL: URL(string: "http://dify.invalid"), sharedAPIKey: "app-x"),
             store: ConversationStore(database: gateway.app.db, now: Date.init), streams: ChatStreamRegistry(),
+            metrics: GatewayMetrics(isKnownSystem: { _ in true }),
             limits: .init(maxMessageCharacters: 100, streamKeepAlive: keepAlive))
     }
 
@@ -26,7 +27,7 @@ struct ChatServiceTests {
         let session = try await service.stream(
             "hello", conversationID: nil, inputs: [:], as: caller, logger: .init(label: "test"))
         await session.write(to: client, keepAlive: .seconds(10))
-        await service.streams.drain(timeout: .seconds(10))
+        _ = await service.streams.drain(until: .now + .seconds(10))
         return client.text
     }
 

@@ -43,12 +43,19 @@ actor ChatStreamRegistry {
         streamsPerUser[user] = remaining > 0 ? remaining : nil
     }
 
-    /// Waits for every running stream, up to `timeout`.
-    func drain(timeout: Duration) async {
-        let deadline = ContinuousClock.now + timeout
+    /// Waits for every running stream, up to `deadline`; true when none is left.
+    func drain(until deadline: ContinuousClock.Instant) async -> Bool {
         while !running.isEmpty, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
+        return running.isEmpty
+    }
+
+    /// Cancels every running stream: each relay stores its answer as far as it got, marked stopped, and tells
+    /// its client the gateway is restarting. Returns how many there were.
+    func interruptAll() -> Int {
+        for task in running.values { task.cancel() }
+        return running.count
     }
 
     private func finished(_ id: Int) { running[id] = nil }

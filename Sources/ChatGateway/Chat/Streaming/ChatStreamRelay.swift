@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracing
 
 /// Reads one Dify stream to its end, whatever the client does, relays what a client can use, and records the
 /// turn: the answer is stored even if the client disconnected halfway. It runs as the stream's own task, owned by
@@ -9,17 +10,21 @@ struct ChatStreamRelay: Sendable {
     let pending: ConversationStore.PendingMessage
     let store: ConversationStore
     let registry: ChatStreamRegistry
+    let metrics: GatewayMetrics
     let logger: Logger
 
     enum Ending: Sendable {
         case completed(JSONValue?)
         case failed(DifyError)
+        /// The gateway is shutting down and `SHUTDOWN_GRACE` passed: what arrived so far is kept, marked stopped.
+        case interrupted
     }
 
     private struct Turn {
         let conversationID: String
         let messageID: String
         var answer = ""
+        var firstTokenSeen = false
         /// Recording the start runs beside the relay, so the client's first tokens never wait for the database;
         /// recording the end awaits it, so the rows are written in order.
         var startRecorded: Task<Void, Never>?
@@ -27,11 +32,23 @@ struct ChatStreamRelay: Sendable {
 
     /// Opens the stream with `open`, reports the outcome to `opening` and relays the events. A refusal that
     /// `opening` takes (the client's response has not started) is the handler's to answer and record.
+    /// Its span runs from the request to Dify until the answer is stored.
     func run(opening: StreamOpening, _ open: @Sendable () async throws -> DifyEventStream) async {
+        await withSpan("chat stream") { span in
+            span.attributes["dify.system_id"] = session.caller.systemID
+            await relay(opening: opening, open, span: span)
+        }
+    }
+
+    private func relay(
+        opening: StreamOpening, _ open: @Sendable () async throws -> DifyEventStream, span: any Span
+    ) async {
+        let asked = ContinuousClock.now
         let events: DifyEventStream
         do {
             events = try await open()
         } catch {
+            if Task.isCancelled { return await conclude(.interrupted, turn: nil) }
             let error = error as? DifyError ?? .unreachable(String(describing: error))
             if opening.report(.refused(error)) { return }
             return await conclude(.failed(error), turn: nil)
@@ -45,6 +62,11 @@ struct ChatStreamRelay: Sendable {
                     let messageID = ids.messageID
                 {
                     turn = started(conversationID: conversationID, messageID: messageID, taskID: ids.taskID)
+                    span.attributes["dify.conversation_id"] = conversationID
+                }
+                if case .answerDelta = event, turn?.firstTokenSeen == false {
+                    turn?.firstTokenSeen = true
+                    metrics.difyFirstToken(system: session.caller.systemID, after: ContinuousClock.now - asked)
                 }
                 // After message_end or error, the rest of the stream is drained and ignored.
                 guard !settled, let ending = relay(event, turn: &turn) else { continue }
@@ -52,11 +74,16 @@ struct ChatStreamRelay: Sendable {
                 await conclude(ending, turn: turn)
             }
             if !settled {
-                await conclude(.failed(.malformedResponse("the stream ended before message_end")), turn: turn)
+                let ending: Ending =
+                    Task.isCancelled ? .interrupted : .failed(.malformedResponse("the stream ended before message_end"))
+                await conclude(ending, turn: turn)
             }
         } catch {
             if !settled {
-                await conclude(.failed(error as? DifyError ?? .unreachable(String(describing: error))), turn: turn)
+                let ending: Ending =
+                    Task.isCancelled
+                    ? .interrupted : .failed(error as? DifyError ?? .unreachable(String(describing: error)))
+                await conclude(ending, turn: turn)
             }
         }
     }
@@ -113,6 +140,7 @@ struct ChatStreamRelay: Sendable {
         await turn?.startRecorded?.value
         let stopped = session.stopRequested
         await record(ending, turn: turn, stopped: stopped)
+        count(ending, stopped: stopped)
         announce(ending, turn: turn, stopped: stopped)
         if let taskID = session.taskID { registry.unregister(taskID: taskID) }
         session.finish()
@@ -123,6 +151,7 @@ struct ChatStreamRelay: Sendable {
             switch ending {
             case .completed: (stopped ? .stopped : .complete, nil)
             case .failed(let error): (.failed, error.summary)
+            case .interrupted: (.stopped, "the gateway restarted during the answer")
             }
         do {
             if let turn {
@@ -139,8 +168,24 @@ struct ChatStreamRelay: Sendable {
         }
     }
 
+    private func count(_ ending: Ending, stopped: Bool) {
+        let system = session.caller.systemID
+        let outcome: GatewayMetrics.ChatOutcome
+        switch ending {
+        case .completed(let metadata):
+            outcome = stopped ? .stopped : session.clientGone ? .clientGone : .completed
+            if let usage = DifyUsage(metadata: metadata) { metrics.usage(system: system, usage) }
+        case .failed: outcome = .failed
+        case .interrupted: outcome = .stopped
+        }
+        metrics.chat(system: system, mode: .stream, outcome: outcome)
+    }
+
     private func announce(_ ending: Ending, turn: Turn?, stopped: Bool) {
         switch (ending, turn) {
+        case (.interrupted, _):
+            logger.warning("chat stream interrupted by shutdown")
+            session.publish(.error(status: 503, detail: ShutdownState.interruptedDetail, code: "gateway_restarting"))
         case (.completed(let metadata), let turn?):
             logger.info(
                 "chat streamed",

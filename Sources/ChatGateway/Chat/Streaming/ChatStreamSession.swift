@@ -41,6 +41,8 @@ final class ChatStreamSession: Sendable {
 
     var taskID: String? { state.withLockedValue { $0.taskID } }
     var stopRequested: Bool { state.withLockedValue { $0.stopRequested } }
+    /// The client went away before the relay finished (the answer is stored all the same).
+    var clientGone: Bool { state.withLockedValue { $0.clientGone } }
     func setTaskID(_ id: String?) { state.withLockedValue { $0.taskID = id } }
     func requestStop() { state.withLockedValue { $0.stopRequested = true } }
 
