@@ -65,7 +65,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         sync: makeSync(app),
         lease: Lease(
             name: "history-sync", holder: Lease.processHolder(), database: database,
-            now: dependencies.now))
+            now: dependencies.now),
+        metrics: metrics, now: dependencies.now)
     if let interval = settings.syncInterval {
         app.lifecycle.use(SyncSchedule(coordinator: syncCoordinator, interval: interval))
     }

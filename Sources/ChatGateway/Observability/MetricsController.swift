@@ -22,7 +22,7 @@ struct MetricsController: RouteCollection {
             streamsActive: await streams.activeCount, openCircuits: await openCircuits(),
             process: ProcessMetrics.read())
         var headers = HTTPHeaders()
-        headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4", "charset": "utf-8"])
+        headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")
         headers.cacheControl = .init(noStore: true)
         return Response(status: .ok, headers: headers, body: .init(buffer: ByteBuffer(bytes: text)))
     }

@@ -22,7 +22,8 @@ struct SecretLoggingTests {
     /// What users type stays out of the logs too, even at debug level (the SQL log would print it).
     static let messageText = "private-message-text-6b0d"
 
-    @Test func noSecretReachesALogLineOrAnErrorBody() async throws {
+    @Test(arguments: LogFormat.allCases)
+    func noSecretReachesALogLineOrAnErrorBody(format: LogFormat) async throws {
         let logs = LogCapture()
         try await GatewayHarness.with(
             adjust: { settings in
@@ -37,7 +38,7 @@ struct SecretLoggingTests {
                     "OFFLINE": .init(baseURL: URL(string: "http://127.0.0.1:9"), apiKey: Self.offlineDifyKey),
                 ]
                 settings.difyCircuitFailures = 1
-            }, logs: logs
+            }, logs: logs, logFormat: format
         ) { gateway in
             var replies: [GatewayHarness.Reply] = []
             func call(
@@ -134,11 +135,20 @@ struct SecretLoggingTests {
 
             let lines = logs.lines
             // The capture saw start-up, requests, Dify's failures, the breaker and the sync, not an empty log.
+            let paths = format == .json ? [#""path":"/v1/chat-token""#, #""path":"/chat""#] : ["path=/v1/chat-token", "path=/chat"]
             for expected in [
-                "CHAT_GATEWAY_API_KEY: 2 keys", "CHAT_GATEWAY_BROWSER_KEY", "path=/v1/chat-token", "path=/chat",
-                "chat failed upstream", "Dify circuit opened", "history sync finished",
-            ] {
+                "CHAT_GATEWAY_API_KEY: 2 keys", "CHAT_GATEWAY_BROWSER_KEY", "chat failed upstream", "Dify circuit opened",
+                "history sync finished",
+            ] + paths {
                 #expect(lines.contains { $0.contains(expected) }, "no log line contains \(expected)")
+            }
+            if format == .json {
+                for line in lines {
+                    let object = try #require(
+                        try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+                    #expect(object["timestamp"] is String && object["level"] is String && object["message"] is String)
+                }
+                #expect(lines.contains { $0.contains(#""request_id":""#) })
             }
             for secret in secrets {
                 let leaks = lines.filter { $0.contains(secret) }

@@ -39,6 +39,15 @@ final class LogCapture: @unchecked Sendable {
     var lines: [String] { lock.withLock { stored } }
 }
 
+/// The production handlers' output, one captured line per log line.
+struct CaptureOutput: TextOutputStream, Sendable {
+    let capture: LogCapture
+    func write(_ string: String) {
+        let line = string.hasSuffix("\n") ? String(string.dropLast()) : string
+        if !line.isEmpty { capture.append(line) }
+    }
+}
+
 /// Keeps every line, at every level down to debug (more than an operator would usually log).
 struct CapturingLogHandler: LogHandler {
     let capture: LogCapture

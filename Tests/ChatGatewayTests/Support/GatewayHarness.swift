@@ -39,12 +39,14 @@ struct GatewayHarness {
     }
 
     /// Runs `body` against a fresh gateway; `adjust` changes the settings first. With `logs`, every log line from
-    /// start-up on (configure, migrations, requests, the Dify breakers, the sync), at debug level, goes there.
+    /// start-up on (configure, migrations, requests, the Dify breakers, the sync), at debug level, goes there; in
+    /// `logFormat`, as production writes it, when given.
     static func with<T>(
         fakeOptions: FakeDifyOptions = FakeDifyOptions(apiKeys: [difyKey]),
         adjust: (inout Settings) -> Void = { _ in },
         dependencies: GatewayDependencies = .init(),
         logs: LogCapture? = nil,
+        logFormat: LogFormat? = nil,
         _ body: (GatewayHarness) async throws -> T
     ) async throws -> T {
         let fake = try await FakeDifyServer.start(store: FakeDifyStore(options: fakeOptions))
@@ -53,7 +55,13 @@ struct GatewayHarness {
         adjust(&settings)
         let app = try await Application.make(.testing)
         app.logger.logLevel = .warning
-        if let logs { app.logger = Logger(label: "capture") { _ in CapturingLogHandler(capture: logs) } }
+        if let logs {
+            // With a format, the lines are the production handler's own, written to the capture.
+            app.logger = Logger(label: "capture") { label in
+                logFormat?.handler(label: label, level: .debug, metadataProvider: nil, output: CaptureOutput(capture: logs))
+                    ?? CapturingLogHandler(capture: logs)
+            }
+        }
         do {
             try await configure(app, settings: settings, dependencies: dependencies)
             try await MigrationRunner(database: settings.database).run(on: app)
