@@ -3,7 +3,7 @@ import Vapor
 /// `POST /v1/chat-messages`: checks in Dify's order, then a blocking or a streaming answer.
 func handleChatMessages(_ req: Request, store: FakeDifyStore) async throws -> Response {
     let started = ContinuousClock.now
-    await store.recordChatRequest(body: req.body.string)
+    await store.recordChatRequest(body: req.body.string, traceparent: req.headers.first(name: "traceparent"))
     try await req.difyAuthenticate(store)
     let fault = await store.chatFault()
     if fault == .hang { throw FakeDifyFault.hangReleased }

@@ -8,7 +8,7 @@ import Vapor
 /// - `POST /_fake/fault` `{kind: "http_error"|"hang"|"malformed_json"|"non_json_error"|"stream_cut"|"stream_error"|null,
 ///   status?, code?, message?, after_chunks?}`.
 /// - `POST /_fake/seed` `{user, conversations, turns_each}` → `{"conversation_ids": [...]}`.
-/// - `GET /_fake/stats` → `{"chat_requests": N}`.
+/// - `GET /_fake/stats` → `{"chat_requests": N, "last_chat_traceparent": "00-…" | null}`.
 /// - `POST /_fake/reset` forgets all data, the fault and the count.
 public func registerFakeDifyControlRoutes(on routes: any RoutesBuilder, store: FakeDifyStore) {
     let fake = routes.grouped("_fake")
@@ -54,7 +54,11 @@ public func registerFakeDifyControlRoutes(on routes: any RoutesBuilder, store: F
         return difyJSONResponse(.object([("conversation_ids", .array(ids.map { .string($0) }))]))
     }
     route(.GET, "stats") { _ in
-        difyJSONResponse(.object([("chat_requests", .int(await store.chatRequestCount))]))
+        difyJSONResponse(
+            .object([
+                ("chat_requests", .int(await store.chatRequestCount)),
+                ("last_chat_traceparent", (await store.lastChatTraceparent).map(FakeDifyJSON.string) ?? .null),
+            ]))
     }
     route(.POST, "reset") { _ in
         await store.reset()

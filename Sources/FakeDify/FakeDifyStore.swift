@@ -11,6 +11,8 @@ public actor FakeDifyStore {
     public private(set) var chatRequestCount = 0
     /// Addition: the raw body of the last chat-messages call, to check what a client sent.
     public private(set) var lastChatRequestBody: String?
+    /// Addition: the W3C `traceparent` header of the last chat-messages call, to check trace propagation.
+    public private(set) var lastChatTraceparent: String?
 
     var conversations: [String: FakeConversation] = [:]
     var messages: [String: FakeMessage] = [:]
@@ -43,6 +45,7 @@ public actor FakeDifyStore {
         pendingNames = [:]
         chatRequestCount = 0
         lastChatRequestBody = nil
+        lastChatTraceparent = nil
         setFault(nil)
     }
 
@@ -64,9 +67,10 @@ public actor FakeDifyStore {
     // MARK: Chat admission and faults
 
     /// Counts a chat-messages call as it arrives, before auth.
-    func recordChatRequest(body: String?) {
+    func recordChatRequest(body: String?, traceparent: String?) {
         chatRequestCount += 1
         lastChatRequestBody = body
+        lastChatTraceparent = traceparent
     }
 
     /// The fault to apply to an authenticated chat call. For `.hang` it returns only once released.

@@ -13,7 +13,8 @@ struct APIErrorMiddleware: Middleware {
     /// The error answer, also for middleware that runs before this one (`RequestHeadLimitMiddleware`).
     static func response(for error: any Error, to request: Request) throws -> Response {
         let (status, detail) = describe(error)
-        if status.code >= 500 {
+        // A refusal while shutting down is the plan working, not a failure.
+        if status.code >= 500, error as? LimitError != .shuttingDown {
             request.logger.error(
                 "request failed",
                 metadata: ["status": .stringConvertible(status.code), "error": .string(logText(error))])
