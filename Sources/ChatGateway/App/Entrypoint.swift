@@ -18,9 +18,11 @@ public enum ChatGatewayEntrypoint {
             // Logs go to stderr so commands like gen-jwt and gen-env print only their result on stdout.
             LoggingSystem.bootstrap(
                 { label, provider in
-                    format.handler(label: label, level: level, metadataProvider: provider, output: StandardErrorOutput())
+                    format.handler(
+                        label: label, level: level, metadataProvider: provider, output: StandardErrorOutput())
                 }, metadataProvider: OTel.makeLoggingMetadataProvider())
-            let traces = isServing(environment)
+            let traces =
+                isServing(environment)
                 ? try TraceExport.bootstrap(environment: ProcessInfo.processInfo.environment) : nil
             let app = try await Application.make(environment)
             do {

@@ -37,7 +37,8 @@ extension Settings {
         }
         /// A wait that may be zero: `0`, or an interval such as `5s`.
         func grace(_ name: String, default fallback: Duration) throws -> Duration {
-            value(name) == "0" ? .zero : try requiredInterval(name, default: fallback, expected: "an interval such as 5s, or 0")
+            value(name) == "0"
+                ? .zero : try requiredInterval(name, default: fallback, expected: "an interval such as 5s, or 0")
         }
         func boolean(_ name: String) throws -> Bool {
             guard let raw = value(name) else { return false }

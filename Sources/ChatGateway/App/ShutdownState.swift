@@ -14,7 +14,8 @@ final class ShutdownState: Sendable {
 
     static let refusalDetail = "The gateway is restarting. Please try again in a moment."
     /// The `error` event a stream still running at the `SHUTDOWN_GRACE` deadline ends with.
-    static let interruptedDetail = "The gateway is restarting: the answer so far is saved. Please send your message again."
+    static let interruptedDetail =
+        "The gateway is restarting: the answer so far is saved. Please send your message again."
 
     private let current = NIOLockedValueBox(Phase.serving)
 

@@ -28,7 +28,9 @@ struct InstrumentedDifyClient: DifyClient {
         }
     }
 
-    private func finish(_ span: any Span, _ endpoint: String, _ target: DifyTarget, status: String, started: ContinuousClock.Instant) {
+    private func finish(
+        _ span: any Span, _ endpoint: String, _ target: DifyTarget, status: String, started: ContinuousClock.Instant
+    ) {
         if let code = Int(status) { span.attributes["http.response.status_code"] = code }
         metrics.difyRequest(
             system: target.systemID, endpoint: endpoint, status: status, duration: ContinuousClock.now - started)

@@ -135,9 +135,12 @@ struct SecretLoggingTests {
 
             let lines = logs.lines
             // The capture saw start-up, requests, Dify's failures, the breaker and the sync, not an empty log.
-            let paths = format == .json ? [#""path":"/v1/chat-token""#, #""path":"/chat""#] : ["path=/v1/chat-token", "path=/chat"]
+            let paths =
+                format == .json
+                ? [#""path":"/v1/chat-token""#, #""path":"/chat""#] : ["path=/v1/chat-token", "path=/chat"]
             for expected in [
-                "CHAT_GATEWAY_API_KEY: 2 keys", "CHAT_GATEWAY_BROWSER_KEY", "chat failed upstream", "Dify circuit opened",
+                "CHAT_GATEWAY_API_KEY: 2 keys", "CHAT_GATEWAY_BROWSER_KEY", "chat failed upstream",
+                "Dify circuit opened",
                 "history sync finished",
             ] + paths {
                 #expect(lines.contains { $0.contains(expected) }, "no log line contains \(expected)")

@@ -42,7 +42,7 @@ struct OpenAPIConformanceTests {
                             if case .parameter(let name) = component { return "{\(name)}" }
                             return component.description
                         }.joined(separator: "/")
-                    let probes = ["/health", "/health/ready", "/healthz", "/readyz"]
+                    let probes = ["/health", "/health/ready", "/healthz", "/readyz", "/metrics"]
                     return path.hasPrefix("/v1/") || probes.contains(path) || path.hasPrefix("/admin/v1/")
                         ? "\(route.method.rawValue) \(path)" : nil
                 })
@@ -127,6 +127,7 @@ struct OpenAPIConformanceTests {
                 ("GET", "/health/ready", try await gateway.call(.GET, "/health/ready")),
                 ("GET", "/healthz", try await gateway.call(.GET, "/healthz")),
                 ("GET", "/readyz", try await gateway.call(.GET, "/readyz")),
+                ("GET", "/metrics", try await gateway.call(.GET, "/metrics")),
             ]
             try Self.expectDocumented(exchanges, validator)
         }

@@ -40,7 +40,10 @@ struct ShutdownSequenceTests {
         try await GatewayHarness.with { gateway in
             let ids = ChatServiceTests.ids
             let stub = StubDifyClient(
-                events: [.answerDelta(ids, text: "slow "), .answerDelta(ids, text: "answer"), .messageEnd(ids, metadata: nil)],
+                events: [
+                    .answerDelta(ids, text: "slow "), .answerDelta(ids, text: "answer"),
+                    .messageEnd(ids, metadata: nil),
+                ],
                 pause: .milliseconds(300))
             let service = ChatServiceTests.service(gateway, stub)
             let session = try await service.stream(

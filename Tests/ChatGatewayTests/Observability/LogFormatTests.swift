@@ -11,7 +11,9 @@ struct LogFormatTests {
         var logger = Logger(label: "codes.vapor.application") { label in
             LogFormat.json.handler(
                 label: label, level: .info,
-                metadataProvider: .init { ["trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"] },
+                metadataProvider: .init {
+                    ["trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"]
+                },
                 output: CaptureOutput(capture: capture))
         }
         logger[metadataKey: "request-id"] = "req-1"

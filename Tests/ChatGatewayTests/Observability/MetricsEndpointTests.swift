@@ -34,7 +34,8 @@ struct MetricsEndpointTests {
     @Test func chatsMoveTheCountersByExactlyWhatHappened() async throws {
         try await GatewayHarness.with(adjust: { $0.allowedSystemIDs = ["drillquiz"] }) { gateway in
             let key = GatewayHarness.keyHeader
-            let blocking = try await gateway.call(.POST, "/v1/chat", headers: key, json: Self.chat("drillquiz", "one two three"))
+            let blocking = try await gateway.call(
+                .POST, "/v1/chat", headers: key, json: Self.chat("drillquiz", "one two three"))
             #expect(blocking.status == 200)
             let streamed = try await gateway.call(
                 .POST, "/v1/chat", headers: key, json: Self.chat("drillquiz", "four five", stream: true))
@@ -54,7 +55,8 @@ struct MetricsEndpointTests {
                     #"chatgw_http_requests_total{route="/v1/conversations/:conversation_id/messages",method="GET",status="200"}"#
                 ] == 1, "\(samples.keys.filter { $0.contains("conversations") })")
             #expect(!samples.keys.contains { $0.contains(conversation) })
-            #expect(samples[#"chatgw_dify_requests_total{system="drillquiz",endpoint="chat-messages",status="200"}"#] == 2)
+            #expect(
+                samples[#"chatgw_dify_requests_total{system="drillquiz",endpoint="chat-messages",status="200"}"#] == 2)
             #expect(samples[#"chatgw_messages_stored_total{system="drillquiz",role="user",status="complete"}"#] == 2)
             #expect(
                 samples[#"chatgw_messages_stored_total{system="drillquiz",role="assistant",status="complete"}"#] == 2)
@@ -96,8 +98,12 @@ struct MetricsEndpointTests {
             $0.rateLimitPerUser = RateLimit(count: 1, period: 60)
         }) { gateway in
             let key = GatewayHarness.keyHeader
-            #expect(try await gateway.call(.POST, "/v1/chat", headers: key, json: Self.chat("made-up-7f3", "hi")).status == 200)
-            #expect(try await gateway.call(.POST, "/v1/chat", headers: key, json: Self.chat("made-up-7f3", "hi")).status == 429)
+            #expect(
+                try await gateway.call(.POST, "/v1/chat", headers: key, json: Self.chat("made-up-7f3", "hi")).status
+                    == 200)
+            #expect(
+                try await gateway.call(.POST, "/v1/chat", headers: key, json: Self.chat("made-up-7f3", "hi")).status
+                    == 429)
             let text = try await gateway.call(.GET, "/metrics").text
             #expect(!text.contains("made-up-7f3"))
             let samples = Self.samples(text)
@@ -113,14 +119,17 @@ struct MetricsEndpointTests {
             #expect(try await gateway.call(.GET, "/wp-admin/setup-config.php").status == 404)
             let text = try await gateway.call(.GET, "/metrics").text
             #expect(!text.contains("wp-admin"))
-            #expect(Self.samples(text)[#"chatgw_http_requests_total{route="unmatched",method="GET",status="404"}"#] == 1)
+            #expect(
+                Self.samples(text)[#"chatgw_http_requests_total{route="unmatched",method="GET",status="404"}"#] == 1)
         }
     }
 
     @Test func theSyncIsCounted() async throws {
         try await GatewayHarness.with { gateway in
             let key = GatewayHarness.keyHeader
-            #expect(try await gateway.call(.POST, "/v1/chat", headers: key, json: Self.chat("drillquiz", "hi")).status == 200)
+            #expect(
+                try await gateway.call(.POST, "/v1/chat", headers: key, json: Self.chat("drillquiz", "hi")).status
+                    == 200)
             let sync = try await gateway.call(.POST, "/v1/sync", headers: key)
             #expect(sync.status == 200)
             let samples = Self.samples(try await gateway.call(.GET, "/metrics").text)
@@ -141,7 +150,8 @@ struct MetricsEndpointTests {
             #expect(open.status == 401)
             #expect(open.headers.first(name: .wwwAuthenticate) == "Bearer")
             #expect(open.detail == "Authorization: Bearer <METRICS_KEY> required")
-            #expect(try await gateway.call(.GET, "/metrics", headers: [("Authorization", "Bearer wrong")]).status == 401)
+            #expect(
+                try await gateway.call(.GET, "/metrics", headers: [("Authorization", "Bearer wrong")]).status == 401)
             let scraped = try await gateway.call(
                 .GET, "/metrics", headers: [("Authorization", "Bearer scrape-key-41c9")])
             #expect(scraped.status == 200)

@@ -58,7 +58,8 @@ struct GatewayHarness {
         if let logs {
             // With a format, the lines are the production handler's own, written to the capture.
             app.logger = Logger(label: "capture") { label in
-                logFormat?.handler(label: label, level: .debug, metadataProvider: nil, output: CaptureOutput(capture: logs))
+                logFormat?.handler(
+                    label: label, level: .debug, metadataProvider: nil, output: CaptureOutput(capture: logs))
                     ?? CapturingLogHandler(capture: logs)
             }
         }
