@@ -56,11 +56,25 @@ struct SettingsTests {
         (["RATE_LIMIT_PER_USER": "20 per minute"], "RATE_LIMIT_PER_USER"),
         (["RATE_LIMIT_PER_KEY": "600/day"], "RATE_LIMIT_PER_KEY"),
         (["MAX_STREAMS_PER_USER": "0"], "MAX_STREAMS_PER_USER"),
+        (["SHUTDOWN_GRACE": "soon"], "SHUTDOWN_GRACE"),
+        (["SHUTDOWN_GRACE_READY": "off"], "SHUTDOWN_GRACE_READY"),
+        (["SHUTDOWN_GRACE_READY": "10s", "SHUTDOWN_GRACE": "5s"], "SHUTDOWN_GRACE"),
     ])
     func badValuesNameTheVariable(environment: [String: String], variable: String) {
         #expect { try Settings.parse(environment: environment, isProduction: false) } throws: { error in
             (error as? SettingsError)?.variable == variable
         }
+    }
+
+    @Test func shutdownGracesAndTheMetricsKey() throws {
+        let defaults = try Settings.parse(environment: [:], isProduction: false)
+        #expect(defaults.shutdownGraceReady == .seconds(5) && defaults.shutdownGrace == .seconds(30))
+        #expect(defaults.metricsKey == nil)
+        let set = try Settings.parse(
+            environment: ["SHUTDOWN_GRACE_READY": "0", "SHUTDOWN_GRACE": "2m", "METRICS_KEY": "scrape-me"],
+            isProduction: false)
+        #expect(set.shutdownGraceReady == .zero && set.shutdownGrace == .seconds(120))
+        #expect(set.metricsKey == "scrape-me")
     }
 
     @Test func tokenPolicyIsOptional() throws {
