@@ -6,17 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/fake-dify.sh
-command -v sqlite3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; }
-bin_dir="$(swift build --show-bin-path)"
-[ -x "$bin_dir/chat-gateway" ] && [ -x "$bin_dir/fake-dify" ] || swift build --product chat-gateway --product fake-dify
-work=$(mktemp -d)
-FAKE_PID="" gateway_pid=""
-cleanup() {
-    [ -n "$gateway_pid" ] && kill -9 "$gateway_pid" 2>/dev/null || true
-    [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+e2e_start
 fail() { echo "FAIL: $*" >&2; tail -n 30 "$work/gateway.log" >&2 || true; exit 1; }
 
 start_fake_dify "$bin_dir/fake-dify" app-shutdown-key "$work"

@@ -6,17 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/fake-dify.sh
-command -v sqlite3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; }
-bin_dir="$(swift build --show-bin-path)"
-[ -x "$bin_dir/chat-gateway" ] && [ -x "$bin_dir/fake-dify" ] || swift build --product chat-gateway --product fake-dify
-work=$(mktemp -d)
-FAKE_PID="" gateway_pid=""
-cleanup() {
-    [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null || true
-    [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+e2e_start
 
 start_fake_dify "$bin_dir/fake-dify" app-readers-key "$work"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib/fake-dify.sh
 command -v prometheus >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
 python3 -c 'import opentelemetry.proto' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check opentelemetry-proto
-bin_dir="$(swift build --show-bin-path)"
-[ -x "$bin_dir/chat-gateway" ] && [ -x "$bin_dir/fake-dify" ] || swift build --product chat-gateway --product fake-dify
+find_binaries
+bin_dir=$BIN_DIR
 work=$(mktemp -d)
 FAKE_PID="" gateway_pid="" receiver_pid="" prometheus_pid=""
 cleanup() {

@@ -1,4 +1,4 @@
-# Sourced by scripts that need a fake Dify on loopback (check-fake-dify.sh, fuzz-gateway.sh).
+# Sourced by scripts that need a fake Dify on loopback (check-fake-dify.sh, fuzz-gateway.sh, the e2e scripts).
 #
 # start_fake_dify BIN KEY WORK: starts BIN (a fake-dify binary) on a free loopback port (port 0: the fake binds one and
 # prints its URL), with app key KEY, logging to WORK/fake.log. Sets FAKE_PID as soon as it runs (for the caller's
@@ -14,4 +14,27 @@ start_fake_dify() {
     done
     FAKE_URL="$(head -n1 "$work/fake.url")"
     [ -n "$FAKE_URL" ] || { echo "fake-dify did not report its URL" >&2; return 1; }
+}
+
+# find_binaries: sets BIN_DIR to the debug build's folder, building chat-gateway and fake-dify if either is missing.
+find_binaries() {
+    BIN_DIR="$(swift build --show-bin-path)"
+    [ -x "$BIN_DIR/chat-gateway" ] && [ -x "$BIN_DIR/fake-dify" ] || swift build --product chat-gateway --product fake-dify
+}
+
+# e2e_start: for the e2e scripts. Installs sqlite3 if missing, sets bin_dir (find_binaries), makes the scratch folder
+# $work, and on exit kills $gateway_pid and $FAKE_PID (when set) and removes $work.
+e2e_start() {
+    command -v sqlite3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; }
+    find_binaries
+    bin_dir=$BIN_DIR
+    work=$(mktemp -d)
+    FAKE_PID="" gateway_pid=""
+    trap e2e_cleanup EXIT
+}
+e2e_cleanup() {
+    # SIGKILL: a SIGTERM would wait SHUTDOWN_GRACE_READY for nothing.
+    [ -n "$gateway_pid" ] && { kill -9 "$gateway_pid" && wait "$gateway_pid"; } 2>/dev/null || true
+    [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
+    rm -rf "$work"
 }

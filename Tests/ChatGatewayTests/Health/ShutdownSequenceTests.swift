@@ -36,6 +36,23 @@ struct ShutdownSequenceTests {
         }
     }
 
+    /// Starts a stream from `stub` with a client reading it, runs the shutdown sequence, and waits for the client's
+    /// stream to end.
+    static func shutDown(
+        whileStreaming stub: StubDifyClient, _ gateway: GatewayHarness, readyGrace: Duration, grace: Duration
+    ) async throws -> (GracefulShutdown, RecordingWriter) {
+        let service = ChatServiceTests.service(gateway, stub)
+        let session = try await service.stream(
+            "hello", conversationID: nil, inputs: [:], as: ChatServiceTests.caller, logger: .init(label: "test"))
+        let client = RecordingWriter()
+        async let written: Void = session.write(to: client, keepAlive: .seconds(10))
+        let shutdown = GracefulShutdown(
+            state: ShutdownState(), streams: service.streams, readyGrace: readyGrace, grace: grace)
+        await shutdown.run(logger: .init(label: "test"))
+        await written
+        return (shutdown, client)
+    }
+
     @Test func theSequenceWaitsForARunningStreamToBeStored() async throws {
         try await GatewayHarness.with { gateway in
             let ids = ChatServiceTests.ids
@@ -45,15 +62,8 @@ struct ShutdownSequenceTests {
                     .messageEnd(ids, metadata: nil),
                 ],
                 pause: .milliseconds(300))
-            let service = ChatServiceTests.service(gateway, stub)
-            let session = try await service.stream(
-                "hello", conversationID: nil, inputs: [:], as: ChatServiceTests.caller, logger: .init(label: "test"))
-            let client = RecordingWriter()
-            async let written: Void = session.write(to: client, keepAlive: .seconds(10))
-            let shutdown = GracefulShutdown(
-                state: ShutdownState(), streams: service.streams, readyGrace: .milliseconds(100), grace: .seconds(10))
-            await shutdown.run(logger: .init(label: "test"))
-            await written
+            let (shutdown, client) = try await Self.shutDown(
+                whileStreaming: stub, gateway, readyGrace: .milliseconds(100), grace: .seconds(10))
             #expect(shutdown.state.phase == .refusingChats)
             #expect(client.text.contains("event: done"))
             let answer = try #require(try await gateway.messages(system: "drillquiz", user: "u1").last)
@@ -69,16 +79,9 @@ struct ShutdownSequenceTests {
                 events: [.answerDelta(ids, text: "so far")] + Array(repeating: .ping, count: 100)
                     + [.messageEnd(ids, metadata: nil)],
                 pause: .milliseconds(100))
-            let service = ChatServiceTests.service(gateway, stub)
-            let session = try await service.stream(
-                "hello", conversationID: nil, inputs: [:], as: ChatServiceTests.caller, logger: .init(label: "test"))
-            let client = RecordingWriter()
-            async let written: Void = session.write(to: client, keepAlive: .seconds(10))
-            let shutdown = GracefulShutdown(
-                state: ShutdownState(), streams: service.streams, readyGrace: .zero, grace: .milliseconds(700))
             let started = ContinuousClock.now
-            await shutdown.run(logger: .init(label: "test"))
-            await written
+            let (_, client) = try await Self.shutDown(
+                whileStreaming: stub, gateway, readyGrace: .zero, grace: .milliseconds(700))
             #expect(ContinuousClock.now - started < .seconds(5))
             #expect(client.text.contains("event: error") && client.text.contains("gateway_restarting"))
             #expect(!client.text.contains("event: done"))
