@@ -68,10 +68,14 @@ struct ChatServiceTests {
                     .messageEnd(Self.ids, metadata: nil),
                 ],
                 pause: .milliseconds(100))
-            _ = try await Self.streamed(Self.service(gateway, stub), client: RecordingWriter(failWrites: true))
+            let service = Self.service(gateway, stub)
+            _ = try await Self.streamed(service, client: RecordingWriter(failWrites: true))
             let answer = try #require(try await gateway.messages(system: "drillquiz", user: "u1").last)
             #expect(answer.status == .complete)
             #expect(answer.content == "one two")
+            let metrics = String(
+                decoding: service.metrics.exposition(streamsActive: 0, openCircuits: [:], process: nil), as: UTF8.self)
+            #expect(metrics.contains(#"chatgw_chats_total{system="drillquiz",mode="stream",outcome="client_gone"} 1"#))
         }
     }
 
