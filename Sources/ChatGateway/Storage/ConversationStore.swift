@@ -76,11 +76,11 @@ struct ConversationStore: Sendable {
             rowID: message.id, conversationID: conversationID, systemID: caller.systemID, createdAt: stamp)
     }
 
-    /// A blocking answer: the turn is recorded complete.
+    /// A blocking answer: the turn is recorded complete, with Dify's usage in the same transaction.
     func recordAnswer(_ answer: DifyChatAnswer, for pending: PendingMessage, caller: CallerIdentity) async throws {
         try await recordTurn(
             conversationID: answer.conversationID, messageID: answer.messageID, for: pending, caller: caller,
-            answer: answer.answer, status: .complete)
+            answer: answer.answer, status: .complete, usage: DifyUsage(metadata: answer.metadata))
     }
 
     /// The first event of a stream named the conversation and message: record the turn with an empty assistant
@@ -93,15 +93,15 @@ struct ConversationStore: Sendable {
             status: .streaming, taskID: taskID, replacingAnswer: false)
     }
 
-    /// Stores what a stream produced, however it ended. It writes the whole turn, so the answer is stored even
-    /// if recording the start failed.
+    /// Stores what a stream produced, however it ended, with `message_end`'s usage when it came. It writes the
+    /// whole turn, so the answer is stored even if recording the start failed.
     func recordStreamFinished(
         conversationID: String, messageID: String, taskID: String?, for pending: PendingMessage, caller: CallerIdentity,
-        answer: String, status: StoredMessage.Status, error: String?
+        answer: String, status: StoredMessage.Status, error: String?, usage: DifyUsage?
     ) async throws {
         try await recordTurn(
             conversationID: conversationID, messageID: messageID, for: pending, caller: caller, answer: answer,
-            status: status, error: error, taskID: taskID)
+            status: status, error: error, taskID: taskID, usage: usage)
     }
 
     /// Keeps the user's message, marked failed with the reason.
@@ -123,7 +123,7 @@ struct ConversationStore: Sendable {
     private func recordTurn(
         conversationID: String, messageID: String, for pending: PendingMessage, caller: CallerIdentity,
         answer: String, status: StoredMessage.Status, error: String? = nil, taskID: String? = nil,
-        replacingAnswer: Bool = true
+        usage: DifyUsage? = nil, replacingAnswer: Bool = true
     ) async throws {
         let stamp = now()
         let conversation = ConversationWrite(
@@ -133,7 +133,7 @@ struct ConversationStore: Sendable {
             messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID,
             role: "assistant", content: answer, status: status, error: error, taskID: taskID, createdAt: stamp,
-            updatedAt: stamp)
+            updatedAt: stamp, usage: usage)
         try await write("record turn") { sql in
             try await sql.upsert(
                 [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
@@ -147,7 +147,7 @@ struct ConversationStore: Sendable {
                 .run()
             try await sql.upsert(
                 [reply], into: StoredMessage.schema, onConflict: ["message_id"],
-                update: replacingAnswer ? ["content", "status", "error", "updated_at"] : [])
+                update: replacingAnswer ? ["content", "status", "error", "updated_at"] + MessageWrite.usageColumns : [])
         }
         // A turn counts once it is final: a stream's start row (`streaming`) is replaced by its end.
         if status != .streaming {

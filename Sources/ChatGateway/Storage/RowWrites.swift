@@ -53,12 +53,46 @@ struct MessageWrite: Encodable, Sendable {
     var position: Int = 0
     var createdAt: Date
     var updatedAt: Date
+    /// Dify's usage of an answer (the ledger); nil for user messages and answers without it.
+    var usage: DifyUsage? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, messageID = "message_id", conversationID = "conversation_id", systemID = "system_id", userID =
             "user_id"
         case role, content, status, error, taskID = "task_id", position, createdAt = "created_at", updatedAt =
             "updated_at"
+        case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
+        case totalPrice = "total_price", totalPriceScaled = "total_price_scaled", currency, latencyMS = "latency_ms"
+    }
+
+    /// The ledger's columns, which an answer's upsert replaces.
+    static let usageColumns = [
+        "prompt_tokens", "completion_tokens", "total_tokens", "total_price", "total_price_scaled", "currency",
+        "latency_ms",
+    ]
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(messageID, forKey: .messageID)
+        try container.encodeIfPresent(conversationID, forKey: .conversationID)
+        try container.encode(systemID, forKey: .systemID)
+        try container.encode(userID, forKey: .userID)
+        try container.encode(role, forKey: .role)
+        try container.encode(content, forKey: .content)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(error, forKey: .error)
+        try container.encodeIfPresent(taskID, forKey: .taskID)
+        try container.encode(position, forKey: .position)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encodeIfPresent(usage?.promptTokens, forKey: .promptTokens)
+        try container.encodeIfPresent(usage?.completionTokens, forKey: .completionTokens)
+        try container.encodeIfPresent(usage?.totalTokens, forKey: .totalTokens)
+        try container.encodeIfPresent(usage?.totalPriceText, forKey: .totalPrice)
+        try container.encodeIfPresent(usage?.totalPriceScaled, forKey: .totalPriceScaled)
+        try container.encodeIfPresent(usage?.totalPriceText == nil ? nil : usage?.currency, forKey: .currency)
+        try container.encodeIfPresent(usage?.latencyMS, forKey: .latencyMS)
     }
 }
 

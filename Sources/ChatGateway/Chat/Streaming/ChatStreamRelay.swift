@@ -147,6 +147,7 @@ struct ChatStreamRelay: Sendable {
     }
 
     private func record(_ ending: Ending, turn: Turn?, stopped: Bool) async {
+        let usage: DifyUsage? = if case .completed(let metadata) = ending { DifyUsage(metadata: metadata) } else { nil }
         let (status, reason): (StoredMessage.Status, String?) =
             switch ending {
             case .completed: (stopped ? .stopped : .complete, nil)
@@ -158,7 +159,7 @@ struct ChatStreamRelay: Sendable {
                 try await store.recordStreamFinished(
                     conversationID: turn.conversationID, messageID: turn.messageID, taskID: session.taskID,
                     for: pending,
-                    caller: session.caller, answer: turn.answer, status: status, error: reason)
+                    caller: session.caller, answer: turn.answer, status: status, error: reason, usage: usage)
             } else {
                 try await store.recordFailure(
                     reason ?? "message_end arrived without conversation or message id", for: pending)
