@@ -47,6 +47,8 @@ struct APIErrorMiddleware: Middleware {
         case .missingCredentials: (.unauthorized, "API key or Bearer token required")
         case .invalidAPIKey: (.unauthorized, "Invalid API key")
         case .apiKeyRequired: (.unauthorized, "X-API-Key required")
+        case .operatorsOnly:
+            (.forbidden, "A chat token cannot read this: use an API key, an admin key or the history page")
         case .metricsKeyRequired: (.unauthorized, "Authorization: Bearer <METRICS_KEY> required")
         case .invalidToken(let reason): (.unauthorized, reason)
         case .identityRequiredWithAPIKey:

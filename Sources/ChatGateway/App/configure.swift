@@ -146,6 +146,9 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try v1.register(
         collection: CacheController(access: operators, database: database))
     try v1.register(
+        collection: UsageController(
+            access: operators, adminGuard: adminGuard, database: database, now: dependencies.now))
+    try v1.register(
         collection: ChatTokenController(
             auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins),
             issuance: TokenIssuanceLimit(settings: settings, now: dependencies.now)))

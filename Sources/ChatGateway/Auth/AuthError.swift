@@ -17,6 +17,8 @@ public enum AuthError: Error, Equatable, Sendable {
     case chatTokenOnlyKey
     /// A browser key asked for a token of a user other than an anonymous visitor.
     case anonymousVisitorsOnly
+    /// A chat token asked for what only operators may read (the usage report).
+    case operatorsOnly
     /// `METRICS_KEY` is set and the scrape did not bring it.
     case metricsKeyRequired
 }

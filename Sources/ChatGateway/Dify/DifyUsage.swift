@@ -42,7 +42,9 @@ struct DifyUsage: Sendable, Equatable {
         }
     }
 
-    var totalPrice: Decimal? { totalPriceText.flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) } }
+    var totalPrice: Decimal? {
+        totalPriceText.flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) }
+    }
     var totalPriceScaled: Int64? { totalPriceText.flatMap(Self.scaled) }
     var latencyMS: Int64? { latency.flatMap { $0 >= 0 && $0 < 1e9 ? Int64(($0 * 1000).rounded()) : nil } }
 

@@ -40,7 +40,7 @@ struct CacheFilter: Sendable, Equatable {
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
             let year = Int(parts[0]), let month = Int(parts[1]), let dayOfMonth = Int(parts[2]),
             let date = DateComponents(calendar: .utc, timeZone: .gmt, year: year, month: month, day: dayOfMonth).date,
-            Calendar.utc.component(.day, from: date) == dayOfMonth
+            Calendar.utc.component(.day, from: date) == dayOfMonth, Calendar.utc.component(.month, from: date) == month
         else { throw Abort(.unprocessableEntity, reason: "\(field) must be a date as YYYY-MM-DD") }
         return date
     }

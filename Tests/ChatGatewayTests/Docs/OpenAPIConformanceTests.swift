@@ -128,6 +128,9 @@ struct OpenAPIConformanceTests {
                 ("GET", "/healthz", try await gateway.call(.GET, "/healthz")),
                 ("GET", "/readyz", try await gateway.call(.GET, "/readyz")),
                 ("GET", "/metrics", try await gateway.call(.GET, "/metrics")),
+                ("GET", "/v1/usage", try await gateway.call(.GET, "/v1/usage?group_by=system,user,day", headers: key)),
+                ("GET", "/v1/usage", try await gateway.call(.GET, "/v1/usage?group_by=nope", headers: key)),
+                ("GET", "/v1/usage", try await gateway.call(.GET, "/v1/usage")),
             ]
             try Self.expectDocumented(exchanges, validator)
         }

@@ -42,7 +42,9 @@ struct OpenAPISchemaValidator {
                 found.append("\(path): does not match \(pattern)")
             }
         case "integer":
-            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue.rounded() == number.doubleValue
+            // `is Bool` also holds for the numbers 0 and 1 from JSONSerialization; a JSON boolean's type code is `c`.
+            guard let number = value as? NSNumber, String(cString: number.objCType) != "c",
+                number.doubleValue.rounded() == number.doubleValue
             else {
                 return ["\(path): expected an integer"]
             }

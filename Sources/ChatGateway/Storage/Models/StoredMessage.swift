@@ -14,8 +14,10 @@ final class StoredMessage: Model, @unchecked Sendable {
         case complete
         /// Dify failed, timed out or broke its stream; `error` says how. What arrived is kept.
         case failed
-        /// The user stopped the answer; `content` is what arrived before the stop.
+        /// The user stopped the answer (or shutdown cut it); `content` is what arrived before the stop.
         case stopped
+        /// A user message the gateway refused before calling Dify (a budget used up); kept all the same.
+        case refused
     }
 
     @ID(key: .id) var id: UUID?

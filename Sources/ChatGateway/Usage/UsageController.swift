@@ -1,0 +1,198 @@
+import Fluent
+import SQLKit
+import Vapor
+
+/// `GET /v1/usage`: the usage report, as JSON or (`format=csv`) RFC 4180 CSV.
+/// An all-systems key, an admin key or the history page's session sees every system; a key limited to some
+/// systems sees only those; a chat token is refused.
+struct UsageController: RouteCollection {
+    let access: OperatorAccess
+    let adminGuard: AdminGuard
+    let database: @Sendable () -> any Database
+    let now: @Sendable () -> Date
+
+    /// The longest period one report covers.
+    static let maxDays = 400
+
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("usage", use: usage)
+    }
+
+    @Sendable
+    func usage(_ req: Request) async throws -> Response {
+        let scope = try await scope(of: req)
+        let (query, period) = try Self.query(req, scope: scope, today: now())
+        let report = UsageReport(database: database() as! any SQLDatabase)
+        let rows = try await report.rows(query)
+        let format = req.query[String.self, at: "format"] ?? "json"
+        switch format {
+        case "json":
+            let body = UsageBody(from: period.from, to: period.to, groupBy: query.groupBy, rows: rows)
+            return try await body.encodeResponse(for: req)
+        case "csv":
+            var headers = HTTPHeaders()
+            headers.contentType = HTTPMediaType(type: "text", subType: "csv", parameters: ["charset": "utf-8"])
+            headers.replaceOrAdd(
+                name: .contentDisposition, value: "attachment; filename=\"usage-\(period.from)-\(period.to).csv\"")
+            return Response(
+                status: .ok, headers: headers, body: .init(string: UsageBody.csv(rows, groupBy: query.groupBy)))
+        default:
+            throw Abort(.unprocessableEntity, reason: "format must be json or csv")
+        }
+    }
+
+    private func scope(of req: Request) async throws -> KeyScope {
+        if let presented = req.headers.first(name: "X-Admin-Key") {
+            _ = try await adminGuard.verify(presented, from: req)
+            return .allSystems
+        }
+        if req.headers.first(name: "X-API-Key") == nil, req.headers.bearerAuthorization != nil {
+            throw AuthError.operatorsOnly
+        }
+        return try await access.scope(req)
+    }
+
+    /// The filters, with the period defaulting to the last 30 days up to today (UTC).
+    static func query(
+        _ req: Request, scope: KeyScope, today: Date
+    ) throws -> (UsageReport.Query, (from: String, to: String)) {
+        var filter = try CacheFilter.parse(req, scope: scope)
+        let day: TimeInterval = 86_400
+        let startOfToday = Calendar.utc.startOfDay(for: today)
+        if filter.until == nil { filter.until = (filter.from.map { max($0, startOfToday) } ?? startOfToday) + day }
+        let until = filter.until!
+        if filter.from == nil { filter.from = until - 30 * day }
+        let from = filter.from!
+        guard until.timeIntervalSince(from) <= Double(maxDays) * day else {
+            throw Abort(.unprocessableEntity, reason: "from_date to to_date may span at most \(maxDays) days")
+        }
+        let groupBy = try (req.query[String.self, at: "group_by"] ?? "system").split(separator: ",").map { raw in
+            let name = raw.trimmingCharacters(in: .whitespaces)
+            guard let key = UsageReport.GroupKey(rawValue: name) else {
+                throw Abort(
+                    .unprocessableEntity,
+                    reason: "group_by takes system, user, day or a comma list of them, not \"\(name)\"")
+            }
+            return key
+        }
+        guard !groupBy.isEmpty, Set(groupBy).count == groupBy.count else {
+            throw Abort(
+                .unprocessableEntity, reason: "group_by takes system, user, day or a comma list of them, each once")
+        }
+        let text = { (date: Date) in UsageReport.dayText(Int(date.timeIntervalSince1970 / day)) }
+        return (UsageReport.Query(filter: filter, groupBy: groupBy), (text(from), text(until - day)))
+    }
+}
+
+/// The JSON answer: `{from_date, to_date, group_by, rows, totals}`.
+struct UsageBody: Content {
+    struct Row: Content {
+        var systemID: String?
+        var userID: String?
+        var day: String?
+        var currency: String?
+        var chats: Int
+        var completed: Int
+        var failed: Int
+        var refused: Int
+        var promptTokens: Int
+        var completionTokens: Int
+        var totalTokens: Int
+        /// A decimal string, summed exactly; nil when no answer had a price.
+        var totalPrice: String?
+        var unknownUsage: Int
+        var latencyP50MS: Int?
+        /// In `totals` only: the price per currency, never added across currencies.
+        var prices: [Price]?
+
+        enum CodingKeys: String, CodingKey {
+            case systemID = "system_id", userID = "user_id", day, currency, chats, completed, failed, refused
+            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
+            case totalPrice = "total_price", unknownUsage = "unknown_usage", latencyP50MS = "latency_p50_ms", prices
+        }
+
+        init(_ row: UsageReport.Row) {
+            systemID = row.keys[.system]
+            userID = row.keys[.user]
+            day = row.keys[.day]
+            currency = row.currency
+            chats = row.chats
+            completed = row.completed
+            failed = row.failed
+            refused = row.refused
+            promptTokens = row.promptTokens
+            completionTokens = row.completionTokens
+            totalTokens = row.totalTokens
+            totalPrice = row.priceScaled.map(DifyUsage.decimalText(scaled:))
+            unknownUsage = row.unknownUsage
+            latencyP50MS = row.latency.p50
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(systemID, forKey: .systemID)
+            try container.encodeIfPresent(userID, forKey: .userID)
+            try container.encodeIfPresent(day, forKey: .day)
+            try container.encode(currency, forKey: .currency)
+            try container.encode(chats, forKey: .chats)
+            try container.encode(completed, forKey: .completed)
+            try container.encode(failed, forKey: .failed)
+            try container.encode(refused, forKey: .refused)
+            try container.encode(promptTokens, forKey: .promptTokens)
+            try container.encode(completionTokens, forKey: .completionTokens)
+            try container.encode(totalTokens, forKey: .totalTokens)
+            try container.encode(totalPrice, forKey: .totalPrice)
+            try container.encode(unknownUsage, forKey: .unknownUsage)
+            try container.encode(latencyP50MS, forKey: .latencyP50MS)
+            try container.encodeIfPresent(prices, forKey: .prices)
+        }
+    }
+
+    struct Price: Content {
+        var currency: String
+        var totalPrice: String
+        enum CodingKeys: String, CodingKey { case currency, totalPrice = "total_price" }
+    }
+
+    var fromDate: String
+    var toDate: String
+    var groupBy: [String]
+    var rows: [Row]
+    var totals: Row
+
+    enum CodingKeys: String, CodingKey {
+        case fromDate = "from_date", toDate = "to_date", groupBy = "group_by", rows, totals
+    }
+
+    init(from: String, to: String, groupBy: [UsageReport.GroupKey], rows: [UsageReport.Row]) {
+        fromDate = from
+        toDate = to
+        self.groupBy = groupBy.map(\.rawValue)
+        self.rows = rows.map(Row.init)
+        totals = Row(UsageReport.totals(rows))
+        totals.prices = UsageReport.prices(rows).map {
+            Price(currency: $0.currency, totalPrice: DifyUsage.decimalText(scaled: $0.priceScaled))
+        }
+    }
+
+    static let csvFields = [
+        "currency", "chats", "completed", "failed", "refused", "prompt_tokens", "completion_tokens", "total_tokens",
+        "total_price", "unknown_usage", "latency_p50_ms",
+    ]
+
+    /// The same rows as CSV: the group keys' columns, then the figures.
+    static func csv(_ rows: [UsageReport.Row], groupBy: [UsageReport.GroupKey]) -> String {
+        var text = CSV.header(groupBy.map(\.column) + csvFields)
+        for row in rows {
+            let keys = groupBy.map { row.keys[$0] ?? "" }
+            let figures = [
+                row.currency ?? "", String(row.chats), String(row.completed), String(row.failed), String(row.refused),
+                String(row.promptTokens), String(row.completionTokens), String(row.totalTokens),
+                row.priceScaled.map(DifyUsage.decimalText(scaled:)) ?? "", String(row.unknownUsage),
+                row.latency.p50.map(String.init) ?? "",
+            ]
+            text += CSV.record(keys + figures)
+        }
+        return text
+    }
+}
