@@ -25,13 +25,15 @@ struct AdminStore: Sendable {
         var enabled: Bool
         var rateLimitPerUser: String?
         var maxStreamsPerUser: Int?
+        /// `SystemBudgetFields` as JSON; nil: none.
+        var budget: String? = nil
         var createdAt: Date
         var updatedAt: Date
 
         enum CodingKeys: String, CodingKey {
             case systemID = "system_id", name, difyBaseURL = "dify_base_url", difyAPIKeySealed = "dify_api_key_sealed"
             case difyAPIKeyHint = "dify_api_key_hint", allowedOrigins = "allowed_origins", enabled
-            case rateLimitPerUser = "rate_limit_per_user", maxStreamsPerUser = "max_streams_per_user"
+            case rateLimitPerUser = "rate_limit_per_user", maxStreamsPerUser = "max_streams_per_user", budget
             case createdAt = "created_at", updatedAt = "updated_at"
         }
     }

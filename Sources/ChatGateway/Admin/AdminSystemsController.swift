@@ -163,6 +163,10 @@ struct AdminSystemsController: RouteCollection {
             }
             row.maxStreamsPerUser = streams
         }
+        if let budget = input.budget {
+            _ = try budget.budget()
+            row.budget = budget.isEmpty ? nil : String(decoding: try JSONEncoder().encode(budget), as: UTF8.self)
+        }
     }
 
     static func isHTTPURL(_ text: String) -> Bool {
@@ -187,11 +191,13 @@ struct SystemInput: Content {
     var enabled: Bool?
     var rateLimitPerUser: String?
     var maxStreamsPerUser: Int?
+    /// `{}` removes the system's budget.
+    var budget: SystemBudgetFields?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id", name, difyBaseURL = "dify_base_url", difyAPIKey = "dify_api_key"
         case allowedOrigins = "allowed_origins", enabled, rateLimitPerUser = "rate_limit_per_user"
-        case maxStreamsPerUser = "max_streams_per_user"
+        case maxStreamsPerUser = "max_streams_per_user", budget
     }
 
     /// Which fields changed, never their values' secrets.
@@ -200,6 +206,7 @@ struct SystemInput: Content {
             ("name", name != nil), ("dify_base_url", difyBaseURL != nil), ("dify_api_key", difyAPIKey != nil),
             ("allowed_origins", allowedOrigins != nil), ("enabled", enabled != nil),
             ("rate_limit_per_user", rateLimitPerUser != nil), ("max_streams_per_user", maxStreamsPerUser != nil),
+            ("budget", budget != nil),
         ]
         let changed = fields.filter(\.1).map(\.0)
         let state = enabled.map { $0 ? "; enabled" : "; disabled" } ?? ""
@@ -221,6 +228,7 @@ struct SystemView: Content, Equatable {
     var allowedOrigins: [String]
     var rateLimitPerUser: String?
     var maxStreamsPerUser: Int?
+    var budget: SystemBudgetFields?
     var createdAt: Date?
     var updatedAt: Date?
 
@@ -228,7 +236,7 @@ struct SystemView: Content, Equatable {
         case systemID = "system_id", name, source, alsoDefinedByAdmin = "also_defined_by_admin", enabled
         case difyBaseURL = "dify_base_url", difyAPIKeyHint = "dify_api_key_hint"
         case difyAPIKeyReadable = "dify_api_key_readable", allowedOrigins = "allowed_origins"
-        case rateLimitPerUser = "rate_limit_per_user", maxStreamsPerUser = "max_streams_per_user"
+        case rateLimitPerUser = "rate_limit_per_user", maxStreamsPerUser = "max_streams_per_user", budget
         case createdAt = "created_at", updatedAt = "updated_at"
     }
 
@@ -243,6 +251,7 @@ struct SystemView: Content, Equatable {
         allowedOrigins = system.allowedOrigins
         rateLimitPerUser = system.rateLimitPerUser
         maxStreamsPerUser = system.maxStreamsPerUser
+        budget = system.budgetFields
         createdAt = system.createdAt
         updatedAt = system.updatedAt
     }

@@ -89,10 +89,14 @@ final class GatewayRegistry: Sendable {
                 metadata: ["system_id": .string(row.systemID)])
         }
         let origins = AdminStore.list(fromText: row.allowedOrigins)
+        let budgetFields = row.budget.flatMap {
+            try? JSONDecoder().decode(SystemBudgetFields.self, from: Data($0.utf8))
+        }
         return ManagedSystem(
             systemID: row.systemID, name: row.name, difyBaseURL: row.difyBaseURL.flatMap(URL.init(string:)),
             difyKey: difyKey, difyKeyHint: row.difyAPIKeyHint, allowedOrigins: origins, enabled: row.enabled,
-            rateLimitPerUser: row.rateLimitPerUser, maxStreamsPerUser: row.maxStreamsPerUser, createdAt: row.createdAt,
+            rateLimitPerUser: row.rateLimitPerUser, maxStreamsPerUser: row.maxStreamsPerUser,
+            budget: try? budgetFields?.budget(), budgetFields: budgetFields, createdAt: row.createdAt,
             updatedAt: row.updatedAt)
     }
 

@@ -19,6 +19,9 @@ struct ManagedSystem: Sendable, Equatable {
     var enabled: Bool
     var rateLimitPerUser: String?
     var maxStreamsPerUser: Int?
+    /// nil: `BUDGET_PER_USER` applies; set, it replaces it for this system.
+    var budget: SystemBudget?
+    var budgetFields: SystemBudgetFields?
     var createdAt: Date
     var updatedAt: Date
 }

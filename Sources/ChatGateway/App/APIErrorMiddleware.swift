@@ -144,6 +144,7 @@ struct APIErrorMiddleware: Middleware {
         case .bodyTooLarge(let limit):
             (.payloadTooLarge, "Request body too large: at most \(limit) bytes (MAX_REQUEST_BYTES)")
         case .shuttingDown: (.serviceUnavailable, ShutdownState.refusalDetail)
+        case .budgetExhausted(let detail, _): (.tooManyRequests, detail)
         }
     }
 

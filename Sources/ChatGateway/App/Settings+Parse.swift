@@ -155,6 +155,10 @@ extension Settings {
                 return range
             },
             adminKeys: list("CHAT_GATEWAY_ADMIN_KEY"),
+            budgetPerUser: try value("BUDGET_PER_USER").map {
+                try BudgetLimit.parseList($0, variable: "BUDGET_PER_USER")
+            }
+                ?? [],
             metricsKey: value("METRICS_KEY"),
             shutdownGraceReady: try grace("SHUTDOWN_GRACE_READY", default: .seconds(5)),
             shutdownGrace: try grace("SHUTDOWN_GRACE", default: .seconds(30))

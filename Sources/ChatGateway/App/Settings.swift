@@ -79,6 +79,9 @@ public struct Settings: Sendable {
     public var trustedProxies: [IPAddressRange]
     /// `CHAT_GATEWAY_ADMIN_KEY`: the keys of the admin API and console (`X-Admin-Key`); empty: the admin API is off.
     public var adminKeys: [String]
+    /// `BUDGET_PER_USER`: what each user of every system may use per UTC day or month (`50000 tokens/day`,
+    /// `2.00 USD/month`, comma-separated); a system's own `budget` (admin API) replaces it for that system.
+    var budgetPerUser: [BudgetLimit]
     /// `METRICS_KEY`: when set, `GET /metrics` needs `Authorization: Bearer <METRICS_KEY>`; unset, it is open.
     public var metricsKey: String?
     /// After SIGTERM, how long `/readyz` says 503 while chats still start (`SHUTDOWN_GRACE_READY`, 5 s), so the

@@ -83,6 +83,9 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         browserKeys: APIKeyVerifier(entries: settings.browserKeys), registry: registry)
     let chats = ChatService(
         dify: dify, targets: targets, store: store, streams: streams, metrics: metrics,
+        budgets: BudgetGuard(
+            perUser: settings.budgetPerUser, registry: registry, database: { database() as! any SQLDatabase },
+            now: dependencies.now),
         limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive))
     let signingKey = OperatorSigningKey(
         settings.encryptionKey.map { .encryptionKey($0) } ?? .database(GatewaySecrets(database: database)))

@@ -19,30 +19,26 @@ struct ChatController: RouteCollection {
         let body = try req.content.decode(ChatRequest.self)
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
         let streams = body.stream ?? Self.acceptsEventStream(req)
+        let answer: DifyChatAnswer
         do {
             try await admission.admit(caller)
-        } catch {
-            metrics.chat(system: caller.systemID, mode: streams ? .stream : .blocking, outcome: .refused)
-            throw error
-        }
-        if streams {
-            let session: ChatStreamSession
-            do {
-                session = try await admission.stream(for: caller) {
+            if streams {
+                let session = try await admission.stream(for: caller) {
                     try await chats.stream(
                         body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller,
                         logger: req.logger)
                 }
-            } catch let error as LimitError {
-                metrics.chat(system: caller.systemID, mode: .stream, outcome: .refused)
-                throw error
+                req.storage[ChatStreamSessionKey.self] = session
+                return .chatStream(session, keepAlive: chats.limits.streamKeepAlive)
             }
-            req.storage[ChatStreamSessionKey.self] = session
-            return .chatStream(session, keepAlive: chats.limits.streamKeepAlive)
+            answer = try await chats.send(
+                body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller,
+                logger: req.logger)
+        } catch let error as LimitError {
+            // Limits, budgets and shutdown: refused before Dify was asked.
+            metrics.chat(system: caller.systemID, mode: streams ? .stream : .blocking, outcome: .refused)
+            throw error
         }
-        let answer = try await chats.send(
-            body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller,
-            logger: req.logger)
         return ChatResponse(
             conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
             metadata: answer.metadata ?? .object([:])

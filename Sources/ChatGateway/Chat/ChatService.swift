@@ -9,6 +9,7 @@ struct ChatService: Sendable {
     let store: ConversationStore
     let streams: ChatStreamRegistry
     let metrics: GatewayMetrics
+    let budgets: BudgetGuard?
     let limits: ChatLimits
 
     struct ChatLimits: Sendable {
@@ -30,6 +31,12 @@ struct ChatService: Sendable {
         let conversationID = try validate(message: message, conversationID: rawConversationID, inputs: inputs)
         let target = try targets.target(forSystem: caller.systemID)
         if let conversationID { try caller.requireOwnership(try await store.owner(ofConversation: conversationID)) }
+        if let refusal = try await budgets?.refusal(for: caller) {
+            try await store.recordRefusedUserMessage(
+                caller, conversationID: conversationID, content: message, reason: refusal.detail)
+            metrics.budgetRefused(system: caller.systemID)
+            throw LimitError.budgetExhausted(detail: refusal.detail, retryAfter: refusal.retryAfter)
+        }
         let pending = try await store.recordPendingUserMessage(caller, conversationID: conversationID, content: message)
         return (
             DifyChatRequest(query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs),

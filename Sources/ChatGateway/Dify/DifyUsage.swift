@@ -62,11 +62,11 @@ struct DifyUsage: Sendable, Equatable {
         return Int64(whole + fraction)
     }
 
-    /// The inverse of `scaled`: `1289000000` → `"0.001289"` (trailing zeros dropped, at least one decimal).
-    static func decimalText(scaled value: Int64) -> String {
+    /// The inverse of `scaled`: `1289000000` → `"0.001289"` (trailing zeros dropped down to `minimumDecimals`).
+    static func decimalText(scaled value: Int64, minimumDecimals: Int = 1) -> String {
         let digits = String(value).leftPadded(to: priceScale + 1)
         var fraction = String(digits.suffix(priceScale))
-        while fraction.count > 1, fraction.hasSuffix("0") { fraction.removeLast() }
+        while fraction.count > minimumDecimals, fraction.hasSuffix("0") { fraction.removeLast() }
         return String(digits.dropLast(priceScale)) + "." + fraction
     }
 }

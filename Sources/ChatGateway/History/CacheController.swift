@@ -130,6 +130,9 @@ enum ISO8601 {
     static func string(_ date: Date) -> String {
         Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
     }
+
+    /// `2026-12-03T00:00:00Z`.
+    static func wholeSeconds(_ date: Date) -> String { Date.ISO8601FormatStyle().format(date) }
 }
 
 extension Response {

@@ -8,6 +8,8 @@ public enum LimitError: Error, Equatable, Sendable {
     case headersTooLarge(limit: Int)
     /// The request declares a body larger than `MAX_REQUEST_BYTES`.
     case bodyTooLarge(limit: Int)
+    /// A budget of the user or the system is used up until `resetsAt` (`BUDGET_PER_USER`, a system's `budget`).
+    case budgetExhausted(detail: String, retryAfter: Int)
     /// The process got SIGTERM and its `SHUTDOWN_GRACE_READY` has passed: chats go to another replica.
     case shuttingDown
 
@@ -24,7 +26,7 @@ public enum LimitError: Error, Equatable, Sendable {
     /// Seconds for the `Retry-After` header; nil when nobody can know (a stream ends when Dify finishes).
     var retryAfter: Int? {
         switch self {
-        case .rateLimited(_, let seconds): seconds
+        case .rateLimited(_, let seconds), .budgetExhausted(_, let seconds): seconds
         case .shuttingDown: 1
         default: nil
         }

@@ -76,6 +76,22 @@ struct ConversationStore: Sendable {
             rowID: message.id, conversationID: conversationID, systemID: caller.systemID, createdAt: stamp)
     }
 
+    /// A message refused before Dify was called (a budget used up): kept, marked refused with the reason.
+    func recordRefusedUserMessage(
+        _ caller: CallerIdentity, conversationID: String?, content: String, reason: String
+    ) async throws {
+        let stamp = now()
+        let message = MessageWrite(
+            messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
+            userID: caller.userID, role: "user", content: content, status: .refused, error: reason, createdAt: stamp,
+            updatedAt: stamp)
+        try await write("store refused message") { sql in
+            try await Self.upsertUser(caller, at: stamp, on: sql)
+            try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil).run()
+        }
+        metrics.messageStored(system: caller.systemID, role: "user", status: .refused)
+    }
+
     /// A blocking answer: the turn is recorded complete, with Dify's usage in the same transaction.
     func recordAnswer(_ answer: DifyChatAnswer, for pending: PendingMessage, caller: CallerIdentity) async throws {
         try await recordTurn(

@@ -123,7 +123,7 @@ struct UsageBody: Content {
             promptTokens = row.promptTokens
             completionTokens = row.completionTokens
             totalTokens = row.totalTokens
-            totalPrice = row.priceScaled.map(DifyUsage.decimalText(scaled:))
+            totalPrice = row.priceScaled.map { DifyUsage.decimalText(scaled: $0) }
             unknownUsage = row.unknownUsage
             latencyP50MS = row.latency.p50
         }
@@ -188,7 +188,7 @@ struct UsageBody: Content {
             let figures = [
                 row.currency ?? "", String(row.chats), String(row.completed), String(row.failed), String(row.refused),
                 String(row.promptTokens), String(row.completionTokens), String(row.totalTokens),
-                row.priceScaled.map(DifyUsage.decimalText(scaled:)) ?? "", String(row.unknownUsage),
+                row.priceScaled.map { DifyUsage.decimalText(scaled: $0) } ?? "", String(row.unknownUsage),
                 row.latency.p50.map(String.init) ?? "",
             ]
             text += CSV.record(keys + figures)

@@ -18,7 +18,7 @@ struct ChatServiceTests {
             dify: stub,
             targets: DifyTargetResolver(sharedBaseURL: URL(string: "http://dify.invalid"), sharedAPIKey: "app-x"),
             store: ConversationStore(database: gateway.app.db, now: Date.init), streams: ChatStreamRegistry(),
-            metrics: GatewayMetrics(isKnownSystem: { _ in true }),
+            metrics: GatewayMetrics(isKnownSystem: { _ in true }), budgets: nil,
             limits: .init(maxMessageCharacters: 100, streamKeepAlive: keepAlive))
     }
 
