@@ -22,6 +22,9 @@ struct APIErrorMiddleware: Middleware {
         let response = Response(status: status)
         try response.content.encode(ErrorBody(detail: detail))
         if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
+        if case .budgetExhausted(_, let resetsAt, _)? = error as? LimitError {
+            response.headers.replaceOrAdd(name: "X-Budget-Resets", value: ISO8601.wholeSeconds(resetsAt))
+        }
         if let seconds = (error as? LimitError)?.retryAfter ?? (error as? DifyError)?.retryAfter {
             response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds))
         }
@@ -144,7 +147,7 @@ struct APIErrorMiddleware: Middleware {
         case .bodyTooLarge(let limit):
             (.payloadTooLarge, "Request body too large: at most \(limit) bytes (MAX_REQUEST_BYTES)")
         case .shuttingDown: (.serviceUnavailable, ShutdownState.refusalDetail)
-        case .budgetExhausted(let detail, _): (.tooManyRequests, detail)
+        case .budgetExhausted(let detail, _, _): (.tooManyRequests, detail)
         }
     }
 

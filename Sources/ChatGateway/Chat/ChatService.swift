@@ -35,7 +35,8 @@ struct ChatService: Sendable {
             try await store.recordRefusedUserMessage(
                 caller, conversationID: conversationID, content: message, reason: refusal.detail)
             metrics.budgetRefused(system: caller.systemID)
-            throw LimitError.budgetExhausted(detail: refusal.detail, retryAfter: refusal.retryAfter)
+            throw LimitError.budgetExhausted(
+                detail: refusal.detail, resetsAt: refusal.resetsAt, retryAfter: refusal.retryAfter)
         }
         let pending = try await store.recordPendingUserMessage(caller, conversationID: conversationID, content: message)
         return (

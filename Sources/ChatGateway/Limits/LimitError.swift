@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a request was refused for load reasons; mapped to 429 (431 for headers, 503 while shutting down) by `APIErrorMiddleware`.
 public enum LimitError: Error, Equatable, Sendable {
     /// `RATE_LIMIT_PER_USER`, `RATE_LIMIT_PER_KEY` or `RATE_LIMIT_TOKEN_ISSUANCE` is used up; `retryAfter` seconds until the next request fits.
@@ -9,7 +11,7 @@ public enum LimitError: Error, Equatable, Sendable {
     /// The request declares a body larger than `MAX_REQUEST_BYTES`.
     case bodyTooLarge(limit: Int)
     /// A budget of the user or the system is used up until `resetsAt` (`BUDGET_PER_USER`, a system's `budget`).
-    case budgetExhausted(detail: String, retryAfter: Int)
+    case budgetExhausted(detail: String, resetsAt: Date, retryAfter: Int)
     /// The process got SIGTERM and its `SHUTDOWN_GRACE_READY` has passed: chats go to another replica.
     case shuttingDown
 
@@ -26,7 +28,7 @@ public enum LimitError: Error, Equatable, Sendable {
     /// Seconds for the `Retry-After` header; nil when nobody can know (a stream ends when Dify finishes).
     var retryAfter: Int? {
         switch self {
-        case .rateLimited(_, let seconds), .budgetExhausted(_, let seconds): seconds
+        case .rateLimited(_, let seconds), .budgetExhausted(_, _, let seconds): seconds
         case .shuttingDown: 1
         default: nil
         }

@@ -12,6 +12,8 @@ struct PageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     var errorSend: String
     var errorUnavailable: String
     var errorTimeout: String
+    /// A used-up budget; `{time}` is when it resets, in the page's language.
+    var errorBudget: String
     // Controls.
     var title: String
     var messageLabel: String

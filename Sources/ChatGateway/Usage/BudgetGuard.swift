@@ -52,11 +52,7 @@ struct BudgetGuard: Sendable {
     {
         let column = limit.measure == .tokens ? "total_tokens" : "total_price_scaled"
         var select = database().select()
-            .column(
-                SQLAlias(
-                    SQLFunction("COALESCE", args: SQLFunction("SUM", args: SQLColumn(column)), SQLLiteral.numeric("0")),
-                    as: "used")
-            )
+            .column(SQLAlias(UsageReport.integerSum(column), as: "used"))
             .from(StoredMessage.schema)
             .where("system_id", .equal, SQLBind(systemID))
         if let userID { select = select.where("user_id", .equal, SQLBind(userID)) }

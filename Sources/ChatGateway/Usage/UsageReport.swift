@@ -124,11 +124,7 @@ struct UsageReport: Sendable {
     }
 
     private func answers(_ query: Query) async throws -> [Row] {
-        func sum(_ column: String) -> any SQLExpression {
-            SQLAlias(
-                SQLFunction("COALESCE", args: SQLFunction("SUM", args: SQLColumn(column)), SQLLiteral.numeric("0")),
-                as: column)
-        }
+        func sum(_ column: String) -> any SQLExpression { SQLAlias(Self.integerSum(column), as: column) }
         var extra: [any SQLExpression] = [
             SQLColumn("status"), SQLColumn("currency"), SQLAlias(SQLFunction("COUNT", args: SQLLiteral.all), as: "n"),
             SQLAlias(SQLFunction("COUNT", args: SQLColumn("prompt_tokens")), as: "with_usage"),
@@ -138,7 +134,8 @@ struct UsageReport: Sendable {
         for (index, bound) in LatencyHistogram.bounds.enumerated() {
             extra.append(
                 SQLAlias(
-                    SQLQueryString("SUM(CASE WHEN latency_ms <= \(literal: Int(bound)) THEN 1 ELSE 0 END)"),
+                    SQLQueryString(
+                        "CAST(SUM(CASE WHEN latency_ms <= \(literal: Int(bound)) THEN 1 ELSE 0 END) AS BIGINT)"),
                     as: "le_\(index)"))
         }
         extra.append(SQLAlias(SQLFunction("COUNT", args: SQLColumn("latency_ms")), as: "latencies"))
@@ -194,6 +191,11 @@ struct UsageReport: Sendable {
         if let userID = filter.userID { select = select.where("user_id", .equal, SQLBind(userID)) }
         for key in query.groupBy { select = select.groupBy(key == .day ? dayNumber : SQLColumn(key.column)) }
         return select
+    }
+
+    /// `SUM(column)` as a 64-bit integer, 0 for no rows (PostgreSQL sums `bigint` into `numeric`).
+    static func integerSum(_ column: String) -> any SQLExpression {
+        SQLQueryString("CAST(COALESCE(SUM(\(ident: column)), 0) AS BIGINT)")
     }
 
     /// Days since 1970-01-01 (UTC) of `created_at`: SQLite keeps seconds since then, PostgreSQL a timestamp.

@@ -35,6 +35,7 @@ struct BudgetTests {
             #expect(refused.detail == "The daily token budget of 50 for this user is used up; it resets at \(reset)")
             let retryAfter = try #require(refused.headers.first(name: .retryAfter).flatMap(Int.init))
             #expect(abs(Double(retryAfter) - Self.startOfTomorrow().timeIntervalSinceNow) < 5)
+            #expect(refused.headers.first(name: "X-Budget-Resets") == reset)
             #expect(await gateway.fake.store.chatRequestCount == asked, "Dify was called for a refused chat")
             let stored = try await gateway.messages(system: "drillquiz", user: "ann")
             #expect(stored.last?.status == .refused)

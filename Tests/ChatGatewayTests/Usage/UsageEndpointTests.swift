@@ -142,7 +142,7 @@ struct UsageEndpointTests {
                 lines.first
                     == "system_id,day,currency,chats,completed,failed,refused,prompt_tokens,completion_tokens,total_tokens,total_price,unknown_usage,latency_p50_ms"
             )
-            #expect(lines.count == 2)
+            try #require(lines.count == 2)
             let fields = lines[1].split(separator: ",").map {
                 $0.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             }

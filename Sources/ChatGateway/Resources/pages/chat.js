@@ -143,6 +143,7 @@
       }
       var error = new Error(body.detail || response.statusText || String(response.status));
       error.status = response.status;
+      error.budgetResets = response.headers.get('X-Budget-Resets');
       throw error;
     });
   }
@@ -506,7 +507,7 @@
     }, function (error) {
       if (turn.detached) return;
       if (error && error.status === 401) return;
-      failTurn(turn, user, answer, text, error && error.status, error && error.message);
+      failTurn(turn, user, answer, text, error && error.status, error && error.message, error && error.budgetResets);
     });
   }
 
@@ -571,18 +572,24 @@
 
   /* Upstream trouble (5xx, or no answer at all) is said in the user's language; a request the API refused
      (422: too long, 404: conversation gone) keeps the API's own reason, which says what to change. */
-  function failureReason(status, detail) {
+  function failureReason(status, detail, budgetResets) {
     if (!status || status >= 500) return status === 504 ? strings.errorTimeout : strings.errorUnavailable;
+    // A used-up budget is said in the user's language, with when it resets in their own time zone.
+    if (status === 429 && budgetResets) {
+      var resets = new Date(budgetResets);
+      var when = isNaN(resets) ? budgetResets : resets.toLocaleString(language, { dateStyle: 'medium', timeStyle: 'short' });
+      return strings.errorBudget.replace('{time}', when);
+    }
     return detail || '';
   }
 
-  function failTurn(turn, user, answer, text, status, detail) {
+  function failTurn(turn, user, answer, text, status, detail, budgetResets) {
     endTurn(turn);
     answer.message.remove();
     user.classList.add('failed');
     var problem = element('div', 'send-error');
     problem.setAttribute('role', 'alert');
-    problem.appendChild(element('span', 'send-error-text', strings.errorSend + ' ' + failureReason(status, detail)));
+    problem.appendChild(element('span', 'send-error-text', strings.errorSend + ' ' + failureReason(status, detail, budgetResets)));
     problem.appendChild(textButton(strings.retry, 'button small retry', 'button', function () {
       if (state.busy) return;
       user.remove();
