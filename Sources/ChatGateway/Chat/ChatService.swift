@@ -69,7 +69,7 @@ struct ChatService: Sendable {
             return session
         case .refused(let error):
             metrics.chat(system: caller.systemID, mode: .stream, outcome: .failed)
-            try await store.recordFailure(error.summary, for: pending)
+            try await store.recordFailure(error.summary, for: pending, caller: caller)
             logger.warning(
                 "chat stream refused upstream",
                 metadata: ["system_id": .string(caller.systemID), "error": .string(error.summary)])
@@ -102,7 +102,7 @@ struct ChatService: Sendable {
             return answer
         } catch let error as DifyError {
             metrics.chat(system: caller.systemID, mode: .blocking, outcome: .failed)
-            try await store.recordFailure(error.summary, for: pending)
+            try await store.recordFailure(error.summary, for: pending, caller: caller)
             logger.warning(
                 "chat failed upstream",
                 metadata: [

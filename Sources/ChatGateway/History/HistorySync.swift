@@ -125,6 +125,13 @@ struct HistorySync: Sendable {
                 on: database)
             counts.conversationsSynced += 1
         }
+        if counts.conversationsSynced > 0 {
+            // The synced turns enter the usage sums (as chats of unknown usage): the user is recounted.
+            try await database.transaction { transaction in
+                try await UsageRollup.recount(
+                    systemID: user.systemID, userID: user.userID, on: transaction as! any SQLDatabase)
+            }
+        }
         let listed = Set(remote.map(\.id))
         let gone = local.byID.values.filter { $0.deletedAt == nil && !listed.contains($0.conversationID) }.map(
             \.conversationID)

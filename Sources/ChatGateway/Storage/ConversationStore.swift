@@ -71,6 +71,7 @@ struct ConversationStore: Sendable {
         try await write("store user message") { sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
             try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil).run()
+            try await Self.count(caller, at: stamp, ["chats"], on: sql)
         }
         return PendingMessage(
             rowID: message.id, conversationID: conversationID, systemID: caller.systemID, createdAt: stamp)
@@ -88,6 +89,7 @@ struct ConversationStore: Sendable {
         try await write("store refused message") { sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
             try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil).run()
+            try await Self.count(caller, at: stamp, ["chats", "refused"], on: sql)
         }
         metrics.messageStored(system: caller.systemID, role: "user", status: .refused)
     }
@@ -121,9 +123,10 @@ struct ConversationStore: Sendable {
     }
 
     /// Keeps the user's message, marked failed with the reason.
-    func recordFailure(_ reason: String, for pending: PendingMessage) async throws {
+    func recordFailure(_ reason: String, for pending: PendingMessage, caller: CallerIdentity) async throws {
         let stamp = now()
         try await write("record failure") { sql in
+            try await Self.count(caller, at: pending.createdAt, ["failed"], on: sql)
             try await sql.update(StoredMessage.schema)
                 .set("status", to: SQLBind(StoredMessage.Status.failed.rawValue))
                 .set("error", to: SQLBind(reason))
@@ -164,6 +167,12 @@ struct ConversationStore: Sendable {
             try await sql.upsert(
                 [reply], into: StoredMessage.schema, onConflict: ["message_id"],
                 update: replacingAnswer ? ["content", "status", "error", "updated_at"] + MessageWrite.usageColumns : [])
+            if status != .streaming {
+                let key = UsageRollup.Key(
+                    day: UsageRollup.day(of: stamp), systemID: caller.systemID, userID: caller.userID,
+                    currency: UsageRollup.currency(of: usage))
+                try await UsageRollup.add([key: .answer(status: status, usage: usage)], on: sql)
+            }
         }
         // A turn counts once it is final: a stream's start row (`streaming`) is replaced by its end.
         if status != .streaming {
@@ -209,6 +218,17 @@ struct ConversationStore: Sendable {
                 .where("conversation_id", .equal, SQLBind(conversationID))
                 .run()
         }
+    }
+
+    /// Adds 1 to `columns` of the caller's day in the usage rollup.
+    private static func count(
+        _ caller: CallerIdentity, at stamp: Date, _ columns: [String], on sql: any SQLDatabase
+    ) async throws {
+        var counters = UsageRollup.Counters()
+        for column in columns { counters[column] = 1 }
+        let key = UsageRollup.Key(
+            day: UsageRollup.day(of: stamp), systemID: caller.systemID, userID: caller.userID, currency: "")
+        try await UsageRollup.add([key: counters], on: sql)
     }
 
     /// A (system, user) seen again only has its `updated_at` moved.

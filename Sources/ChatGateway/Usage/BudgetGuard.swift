@@ -2,7 +2,7 @@ import Foundation
 import SQLKit
 
 /// Refuses a chat whose user or system has used up a budget in the current UTC day or month, before Dify is
-/// called. What was used is read from the ledger in the database, so replicas on one PostgreSQL share the budgets;
+/// called. What was used is read from the ledger's daily sums in the database, so replicas on one PostgreSQL share the budgets;
 /// a turn already running may end over the line, and the next one is refused.
 struct BudgetGuard: Sendable {
     /// `BUDGET_PER_USER`, for systems without a budget of their own.
@@ -47,17 +47,17 @@ struct BudgetGuard: Sendable {
         return nil
     }
 
-    /// Tokens, or the price × 10¹² in the limit's currency, of the answers since `start`.
+    /// Tokens, or the price × 10¹² in the limit's currency, of the answers since `start`: the period's rows of the
+    /// daily sums (a user's, or the system's).
     private func used(_ limit: BudgetLimit, systemID: String, userID: String?, since start: Date) async throws -> Int64
     {
-        let column = limit.measure == .tokens ? "total_tokens" : "total_price_scaled"
+        let column = limit.measure == .tokens ? "total_tokens" : "price_scaled"
         var select = database().select()
             .column(SQLAlias(UsageReport.integerSum(column), as: "used"))
-            .from(StoredMessage.schema)
+            .from(userID == nil ? UsageRollup.systemsTable : UsageRollup.usersTable)
+            .where("day", .greaterThanOrEqual, SQLBind(UsageRollup.day(of: start)))
             .where("system_id", .equal, SQLBind(systemID))
         if let userID { select = select.where("user_id", .equal, SQLBind(userID)) }
-        select = select.where("role", .equal, SQLBind("assistant")).where(
-            "created_at", .greaterThanOrEqual, SQLBind(start))
         if case .price(let currency) = limit.measure { select = select.where("currency", .equal, SQLBind(currency)) }
         return try await select.first()?.decode(column: "used", as: Int64.self) ?? 0
     }

@@ -1,9 +1,9 @@
 import Foundation
 import SQLKit
 
-/// `GET /v1/usage`: chats, outcomes, Dify's tokens and price, per system, user and/or day, read from the
-/// ledger columns of `gateway_messages` through its (role, created_at) index. Chats are user messages; outcomes,
-/// tokens, price and latency come from the answers. Prices are summed as integers (× 10¹²), so exactly.
+/// `GET /v1/usage`: chats, outcomes, Dify's tokens and price, per system, user and/or day, read from the ledger's
+/// daily sums (`UsageRollup`). Chats are user messages; outcomes, tokens, price and latency come from the answers.
+/// Prices are summed as integers (× 10¹²), so exactly.
 struct UsageReport: Sendable {
     enum GroupKey: String, Sendable, CaseIterable {
         case system, user, day
@@ -56,18 +56,8 @@ struct UsageReport: Sendable {
 
     func rows(_ query: Query) async throws -> [Row] {
         var groups: [[GroupKey: String]: [String?: Row]] = [:]
-        for (keys, status, count) in try await userMessages(query) {
-            var row = groups[keys, default: [:]][nil, default: Row(keys: keys)]
-            row.chats += count
-            if status == StoredMessage.Status.failed.rawValue { row.failed += count }
-            if status == StoredMessage.Status.refused.rawValue { row.refused += count }
-            groups[keys, default: [:]][nil] = row
-        }
-        for answer in try await answers(query) {
-            var row = groups[answer.keys, default: [:]][answer.currency, default: Row(keys: answer.keys)]
-            row.currency = answer.currency
-            row.add(answer)
-            groups[answer.keys, default: [:]][answer.currency] = row
+        for row in try await rollup(query) {
+            groups[row.keys, default: [:]][row.currency] = row
         }
         return groups.values.flatMap(Self.mergeCurrencies).sorted { lhs, rhs in
             for key in query.groupBy where lhs.keys[key] != rhs.keys[key] {
@@ -107,113 +97,61 @@ struct UsageReport: Sendable {
         return byCurrency.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    // MARK: Queries
+    // MARK: Reading the rollup
 
-    private func userMessages(_ query: Query) async throws -> [([GroupKey: String], String, Int)] {
-        let select = grouped(
-            query, role: "user",
-            extra: [SQLColumn("status"), SQLAlias(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")]
-        )
-        .groupBy("status")
-        return try await select.all().map { row in
-            (
-                try keys(of: row, query), try row.decode(column: "status", as: String.self),
-                try row.decode(column: "n", as: Int.self)
-            )
-        }
-    }
-
-    private func answers(_ query: Query) async throws -> [Row] {
-        func sum(_ column: String) -> any SQLExpression { SQLAlias(Self.integerSum(column), as: column) }
-        var extra: [any SQLExpression] = [
-            SQLColumn("status"), SQLColumn("currency"), SQLAlias(SQLFunction("COUNT", args: SQLLiteral.all), as: "n"),
-            SQLAlias(SQLFunction("COUNT", args: SQLColumn("prompt_tokens")), as: "with_usage"),
-            SQLAlias(SQLFunction("COUNT", args: SQLColumn("total_price_scaled")), as: "with_price"),
-            sum("prompt_tokens"), sum("completion_tokens"), sum("total_tokens"), sum("total_price_scaled"),
-        ]
-        for (index, bound) in LatencyHistogram.bounds.enumerated() {
-            extra.append(
-                SQLAlias(
-                    SQLQueryString(
-                        "CAST(SUM(CASE WHEN latency_ms <= \(literal: Int(bound)) THEN 1 ELSE 0 END) AS BIGINT)"),
-                    as: "le_\(index)"))
-        }
-        extra.append(SQLAlias(SQLFunction("COUNT", args: SQLColumn("latency_ms")), as: "latencies"))
-        let select = grouped(query, role: "assistant", extra: extra).groupBy("status").groupBy("currency")
-        return try await select.all().map { row in
-            let status = try row.decode(column: "status", as: String.self)
-            let count = try row.decode(column: "n", as: Int.self)
-            let withUsage = try row.decode(column: "with_usage", as: Int.self)
-            var answer = Row(keys: try keys(of: row, query))
-            answer.currency =
-                try row.decode(column: "with_price", as: Int.self) > 0
-                ? try row.decode(column: "currency", as: String?.self) : nil
-            switch status {
-            case StoredMessage.Status.complete.rawValue:
-                answer.completed = count
-                answer.unknownUsage = count - withUsage
-            case StoredMessage.Status.failed.rawValue: answer.failed = count
-            default: break
-            }
-            answer.promptTokens = try row.decode(column: "prompt_tokens", as: Int.self)
-            answer.completionTokens = try row.decode(column: "completion_tokens", as: Int.self)
-            answer.totalTokens = try row.decode(column: "total_tokens", as: Int.self)
-            if try row.decode(column: "with_price", as: Int.self) > 0 {
-                answer.priceScaled = try row.decode(column: "total_price_scaled", as: Int64.self)
-            }
-            if status == StoredMessage.Status.complete.rawValue {
-                answer.latency = LatencyHistogram(
-                    cumulative: try LatencyHistogram.bounds.indices.map {
-                        try row.decode(column: "le_\($0)", as: Int?.self) ?? 0
-                    },
-                    count: try row.decode(column: "latencies", as: Int.self))
-            }
-            return answer
-        }
-    }
-
-    /// `SELECT <group keys>, <extra> FROM gateway_messages WHERE role = … AND created_at in the range … GROUP BY
-    /// <group keys>`: a range of the (role, created_at) index.
-    private func grouped(_ query: Query, role: String, extra: [any SQLExpression]) -> SQLSelectBuilder {
-        var select = database.select().from(StoredMessage.schema)
-        for key in query.groupBy {
-            select = select.column(key == .day ? SQLAlias(dayNumber, as: "day") : SQLColumn(key.column))
-        }
-        for expression in extra { select = select.column(expression) }
-        select = select.where("role", .equal, SQLBind(role))
+    /// The period's rows of `UsageRollup`, summed per group and currency: the systems' table unless users are asked
+    /// for, so a report by system reads a row per system and day.
+    private func rollup(_ query: Query) async throws -> [Row] {
         let filter = query.filter
-        if let from = filter.from { select = select.where("created_at", .greaterThanOrEqual, SQLBind(from)) }
-        if let until = filter.until { select = select.where("created_at", .lessThan, SQLBind(until)) }
+        let byUser = query.groupBy.contains(.user) || filter.userID != nil
+        var select = database.select().from(byUser ? UsageRollup.usersTable : UsageRollup.systemsTable)
+        for key in query.groupBy { select = select.column(key.column) }
+        select = select.column("currency")
+        for column in UsageRollup.counterColumns {
+            select = select.column(SQLAlias(Self.integerSum(column), as: column))
+        }
+        if let from = filter.from {
+            select = select.where("day", .greaterThanOrEqual, SQLBind(UsageRollup.day(of: from)))
+        }
+        if let until = filter.until { select = select.where("day", .lessThan, SQLBind(UsageRollup.day(of: until))) }
         if case .systems(let ids) = filter.scope {
             select = select.where("system_id", .in, SQLBind.group(ids.sorted()))
         }
         if let systemID = filter.systemID { select = select.where("system_id", .equal, SQLBind(systemID)) }
         if let userID = filter.userID { select = select.where("user_id", .equal, SQLBind(userID)) }
-        for key in query.groupBy { select = select.groupBy(key == .day ? dayNumber : SQLColumn(key.column)) }
-        return select
+        for key in query.groupBy { select = select.groupBy(key.column) }
+        select = select.groupBy("currency")
+        return try await select.all().map { sqlRow in
+            var keys: [GroupKey: String] = [:]
+            for key in query.groupBy {
+                keys[key] =
+                    key == .day
+                    ? Self.dayText(try sqlRow.decode(column: "day", as: Int.self))
+                    : try sqlRow.decode(column: key.column, as: String.self)
+            }
+            let counters = try UsageRollup.counters(of: sqlRow)
+            let currency = try sqlRow.decode(column: "currency", as: String.self)
+            var row = Row(keys: keys)
+            row.currency = currency.isEmpty ? nil : currency
+            row.chats = Int(counters["chats"])
+            row.completed = Int(counters["completed"])
+            row.failed = Int(counters["failed"])
+            row.refused = Int(counters["refused"])
+            row.unknownUsage = Int(counters["unknown_usage"])
+            row.promptTokens = Int(counters["prompt_tokens"])
+            row.completionTokens = Int(counters["completion_tokens"])
+            row.totalTokens = Int(counters["total_tokens"])
+            row.priceScaled = currency.isEmpty ? nil : counters["price_scaled"]
+            row.latency = LatencyHistogram(
+                cumulative: LatencyHistogram.bounds.indices.map { Int(counters["latency_le_\($0)"]) },
+                count: Int(counters["latency_count"]))
+            return row
+        }
     }
 
     /// `SUM(column)` as a 64-bit integer, 0 for no rows (PostgreSQL sums `bigint` into `numeric`).
     static func integerSum(_ column: String) -> any SQLExpression {
         SQLQueryString("CAST(COALESCE(SUM(\(ident: column)), 0) AS BIGINT)")
-    }
-
-    /// Days since 1970-01-01 (UTC) of `created_at`: SQLite keeps seconds since then, PostgreSQL a timestamp.
-    private var dayNumber: any SQLExpression {
-        database.dialect.name == "sqlite"
-            ? SQLQueryString("CAST(created_at / 86400 AS INTEGER)")
-            : SQLQueryString("CAST(FLOOR(EXTRACT(EPOCH FROM created_at) / 86400) AS BIGINT)")
-    }
-
-    private func keys(of row: any SQLRow, _ query: Query) throws -> [GroupKey: String] {
-        var keys: [GroupKey: String] = [:]
-        for key in query.groupBy {
-            keys[key] =
-                key == .day
-                ? Self.dayText(try row.decode(column: "day", as: Int.self))
-                : try row.decode(column: key.column, as: String.self)
-        }
-        return keys
     }
 
     /// `20425` → `2025-12-03`.

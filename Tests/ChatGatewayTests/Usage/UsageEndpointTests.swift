@@ -1,4 +1,5 @@
 import Foundation
+import SQLKit
 import Testing
 import Vapor
 
@@ -127,6 +128,48 @@ struct UsageEndpointTests {
             #expect(row["total_tokens"] as? Int == 0)
             #expect(row["total_price"] is NSNull)
             #expect(row["currency"] is NSNull)
+        }
+    }
+
+    /// The daily sums the report reads agree with a recount from the messages, after chats, a failure, a refusal,
+    /// and the sync.
+    @Test func theDailySumsAgreeWithTheMessages() async throws {
+        try await GatewayHarness.with(adjust: {
+            Self.adjust(&$0)
+            $0.budgetPerUser = try! BudgetLimit.parseList("40 tokens/day", variable: "BUDGET_PER_USER")
+        }) { gateway in
+            _ = try await Self.chat(gateway, "drillquiz", "ann", "/tokens 30")
+            _ = try await Self.chat(gateway, "drillquiz", "ann", "/tokens 30", stream: true)
+            #expect(
+                try await gateway.call(
+                    .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                    json: ["system_id": "drillquiz", "user_id": "ann", "message": "refused"]
+                ).status == 429)
+            await gateway.fake.store.setFault(.httpError(status: 500, code: "internal_server_error", message: "down"))
+            _ = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "cointutor", "user_id": "cy", "message": "x"])
+            await gateway.fake.store.setFault(nil)
+            await gateway.fake.store.seed(user: "drillquiz_dee", conversations: 1, turnsEach: 2)
+            try await gateway.register("drillquiz", "dee")
+            _ = await gateway.historySync().run()
+
+            let sql = gateway.app.db as! any SQLDatabase
+            let recounted = try await UsageRollup.aggregate(systemID: nil, userID: nil, on: sql)
+            var stored: [UsageRollup.Key: UsageRollup.Counters] = [:]
+            for row in try await sql.select().column("*").from(UsageRollup.usersTable).all() {
+                stored[try UsageRollup.key(of: row, user: true)] = try UsageRollup.counters(of: row)
+            }
+            #expect(stored == recounted)
+            var systems: [UsageRollup.Key: UsageRollup.Counters] = [:]
+            for (key, counters) in recounted {
+                systems[key.systemKey, default: .init()] = systems[key.systemKey, default: .init()] + counters
+            }
+            var storedSystems: [UsageRollup.Key: UsageRollup.Counters] = [:]
+            for row in try await sql.select().column("*").from(UsageRollup.systemsTable).all() {
+                storedSystems[try UsageRollup.key(of: row, user: false)] = try UsageRollup.counters(of: row)
+            }
+            #expect(storedSystems == systems)
         }
     }
 

@@ -162,7 +162,8 @@ struct ChatStreamRelay: Sendable {
                     caller: session.caller, answer: turn.answer, status: status, error: reason, usage: usage)
             } else {
                 try await store.recordFailure(
-                    reason ?? "message_end arrived without conversation or message id", for: pending)
+                    reason ?? "message_end arrived without conversation or message id", for: pending,
+                    caller: session.caller)
             }
         } catch {
             logger.error("could not record a stream's end", metadata: ["error": .string("\(type(of: error))")])

@@ -25,6 +25,8 @@ struct LegacyImporter: Sendable {
             try await copy(MappingsImport(gateway: gateway, stamp: stamp)),
             try await copy(CachedMessagesImport(gateway: gateway, stamp: stamp)),
         ]
+        // The imported turns enter the usage sums as chats of unknown usage.
+        try await UsageRollup.rebuild(on: target)
         if let systems {
             tables.append(
                 try await LegacySystemsImport(

@@ -1,9 +1,9 @@
 import Fluent
 import SQLKit
 
-/// The usage ledger: Dify's `usage` of each answer on its assistant row; the indexes the usage report reads (by
-/// role and time) and the budgets read (a system's or a user's answers since a day or month began), so neither
-/// scans the table; and a system's `budget` (JSON) in the admin API's table.
+/// The usage ledger: Dify's `usage` of each answer on its assistant row; its sums per day (`UsageRollup`'s two
+/// tables, filled from the messages already stored), which the usage report and the budgets read; and a system's
+/// `budget` (JSON) in the admin API's table.
 struct AddUsageLedger: AsyncMigration {
     func prepare(on database: any Database) async throws {
         // One column per statement: SQLite's ALTER TABLE adds one at a time. `total_price` is the text Dify sent,
@@ -12,24 +12,32 @@ struct AddUsageLedger: AsyncMigration {
             try await database.schema(StoredMessage.schema).field(FieldKey(stringLiteral: column), type).update()
         }
         let sql = database as! any SQLDatabase
-        try await sql.create(index: "gateway_messages_role_created")
-            .on(StoredMessage.schema).column("role").column("created_at").run()
-        try await sql.create(index: "gateway_messages_system_role_created")
-            .on(StoredMessage.schema).column("system_id").column("role").column("created_at").run()
+        // The sync recounts one user from their messages.
         try await sql.create(index: "gateway_messages_user_role_created")
             .on(StoredMessage.schema).column("system_id").column("user_id").column("role").column("created_at").run()
+        for (table, keys) in [
+            (UsageRollup.usersTable, ["day", "system_id", "user_id", "currency"]),
+            (UsageRollup.systemsTable, ["day", "system_id", "currency"]),
+        ] {
+            var create = sql.create(table: table)
+            for key in keys { create = create.column(key, type: key == "day" ? .bigint : .text, .notNull) }
+            for column in UsageRollup.counterColumns {
+                create = create.column(column, type: .bigint, .notNull, .default(SQLLiteral.numeric("0")))
+            }
+            try await create.primaryKey(keys).run()
+        }
+        try await sql.create(index: "gateway_usage_users_user").on(UsageRollup.usersTable)
+            .column("system_id").column("user_id").column("day").run()
+        try await UsageRollup.rebuild(on: sql)
         try await database.schema(AdminStore.systemsTable).field("budget", .string).update()
     }
 
     func revert(on database: any Database) async throws {
         try await database.schema(AdminStore.systemsTable).deleteField("budget").update()
         let sql = database as! any SQLDatabase
-        for index in [
-            "gateway_messages_role_created", "gateway_messages_system_role_created",
-            "gateway_messages_user_role_created",
-        ] {
-            try await sql.drop(index: index).run()
-        }
+        try await sql.drop(table: UsageRollup.usersTable).run()
+        try await sql.drop(table: UsageRollup.systemsTable).run()
+        try await sql.drop(index: "gateway_messages_user_role_created").run()
         for (column, _) in Self.columns {
             try await database.schema(StoredMessage.schema).deleteField(FieldKey(stringLiteral: column)).update()
         }
