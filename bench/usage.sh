@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GET /v1/usage at scale on SQLite: USERS users chatting once a day for DAYS days (defaults 10,000 × 30: 300,000
-# turns, 600,000 message rows) over 4 systems, then the report's p50/p99 for each grouping, 30 requests each, beside
+# turns, 600,000 message rows) over 4 systems, their daily sums recounted (`chat-gateway recount-usage`, timed), then
+# the report's p50/p99 for each grouping, 30 requests each, beside
 # `SELECT COUNT(*)` of the whole messages table (what a full scan costs on the same file). Target: under 200 ms.
 # Usage: bench/usage.sh [users] [days]
 set -euo pipefail
@@ -17,6 +18,8 @@ start_gateway "$fake_port" "$BENCH_DIFY_KEY" "$gw_port"   # migrates the file
 kill -9 "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
 echo "seeding $users users × $days days..."
 python3 bench/usage_seed.py "$work/gw.db" "$users" "$days" 4
+/usr/bin/time -f "recount-usage: %e s, %M KB peak" env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="sqlite:///$work/gw.db" CHAT_GATEWAY_JWT_SECRET=bench-secret \
+    DIFY_BASE_URL="http://127.0.0.1:$fake_port" "$bin/chat-gateway" recount-usage --env production --log warning
 start_gateway "$fake_port" "$BENCH_DIFY_KEY" "$gw_port"
 
 python3 - "http://127.0.0.1:$gw_port" "$work/gw.db" <<'PY'

@@ -5,6 +5,7 @@
 #   3. the scheduled sync (SYNC_INTERVAL=1s on both) never runs on both at once;
 #   4. admin changes made through replica A are in force on replica B within 2 s: a new key, a disabled system, a
 #      revoked key;
+#   4b. a user's budget used up through replica A is used up on replica B too;
 #   5. the PostgreSQL server stopped under load: requests get a quick 503 with a JSON body, and the gateway recovers
 #      by itself when the server is back, without a restart.
 # Usage: TEST_DATABASE_URL=postgres://user:pass@127.0.0.1:5432/db e2e/postgres-replicas.sh
@@ -141,6 +142,41 @@ status, _ = call(port_a, "DELETE", f"/admin/v1/keys/{created['id']}", None, admi
 assert status == 204, status
 revoked = within_two_seconds(lambda: chat(port_b, created["key"]) == 401, "a revoked key")
 print(f"   on replica B after: new key {new_key:.2f} s, disabled system {disabled:.2f} s, revoked key {revoked:.2f} s")
+PY
+
+echo "-- 4b. one budget for both replicas: tokens used through A count on B"
+python3 - "$port_a" "$port_b" "$fake_port" <<'PY' || fail "one budget across replicas"
+import http.client, json, sys, time
+port_a, port_b, fake_port = (int(p) for p in sys.argv[1:])
+def call(port, method, path, body=None, headers=()):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(method, path, json.dumps(body) if body is not None else None,
+                 {"Content-Type": "application/json", **dict(headers)})
+    response = conn.getresponse()
+    raw = response.read()
+    return response.status, json.loads(raw) if raw else None, {k.lower(): v for k, v in response.getheaders()}
+admin = [("X-Admin-Key", "e2e-admin")]
+status, _, _ = call(port_a, "POST", "/admin/v1/systems",
+                    {"system_id": "budgeted", "budget": {"per_user_tokens_per_day": 30}}, admin)
+assert status == 201, status
+def chat(port):
+    return call(port, "POST", "/v1/chat", {"system_id": "budgeted", "user_id": "spender", "message": "/tokens 40"},
+                [("X-API-Key", "e2e-key")])
+deadline = time.monotonic() + 5
+while True:  # until both replicas know the system (its first chat goes through on A)
+    status, body, _ = chat(port_a)
+    if status == 200: break
+    assert time.monotonic() < deadline, (status, body)
+    time.sleep(0.1)
+used = body["metadata"]["usage"]["total_tokens"]
+time.sleep(2)
+status, body, headers = chat(port_b)
+assert status == 429, (status, body)
+assert body["detail"].startswith("The daily token budget of 30 for this user is used up; it resets at "), body
+assert int(headers["retry-after"]) > 0
+status, _, _ = chat(port_a)
+assert status == 429, status
+print(f"   {used} tokens used through A: B refuses the next chat with 429, and so does A")
 PY
 
 echo "-- 5. PostgreSQL stopped under load, then started again"

@@ -23,11 +23,14 @@ struct ConversationStore: Sendable {
     }
 
     /// One write, committed in a transaction (possibly shared), under a span of its own; a failure is counted.
-    private func write(_ operation: String, _ statements: @escaping WriteBatcher.Write) async throws {
+    private func write(
+        _ operation: String, usage: [UsageRollup.Key: UsageRollup.Counters] = [:],
+        _ statements: @escaping WriteBatcher.Write
+    ) async throws {
         try await withSpan("db \(operation)", ofKind: .client) { span in
             span.attributes["db.operation.name"] = operation
             do {
-                try await writes.perform(statements)
+                try await writes.perform(statements, usage: usage)
             } catch {
                 metrics.storeFailure()
                 span.setStatus(.init(code: .error))
@@ -68,10 +71,9 @@ struct ConversationStore: Sendable {
         let message = MessageWrite(
             messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "user", content: content, status: .pending, createdAt: stamp, updatedAt: stamp)
-        try await write("store user message") { sql in
+        try await write("store user message", usage: Self.count(caller, at: stamp, ["chats"])) { sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
             try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil).run()
-            try await Self.count(caller, at: stamp, ["chats"], on: sql)
         }
         return PendingMessage(
             rowID: message.id, conversationID: conversationID, systemID: caller.systemID, createdAt: stamp)
@@ -86,10 +88,9 @@ struct ConversationStore: Sendable {
             messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "user", content: content, status: .refused, error: reason, createdAt: stamp,
             updatedAt: stamp)
-        try await write("store refused message") { sql in
+        try await write("store refused message", usage: Self.count(caller, at: stamp, ["chats", "refused"])) { sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
             try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil).run()
-            try await Self.count(caller, at: stamp, ["chats", "refused"], on: sql)
         }
         metrics.messageStored(system: caller.systemID, role: "user", status: .refused)
     }
@@ -125,8 +126,7 @@ struct ConversationStore: Sendable {
     /// Keeps the user's message, marked failed with the reason.
     func recordFailure(_ reason: String, for pending: PendingMessage, caller: CallerIdentity) async throws {
         let stamp = now()
-        try await write("record failure") { sql in
-            try await Self.count(caller, at: pending.createdAt, ["failed"], on: sql)
+        try await write("record failure", usage: Self.count(caller, at: pending.createdAt, ["failed"])) { sql in
             try await sql.update(StoredMessage.schema)
                 .set("status", to: SQLBind(StoredMessage.Status.failed.rawValue))
                 .set("error", to: SQLBind(reason))
@@ -153,7 +153,14 @@ struct ConversationStore: Sendable {
             userID: caller.userID,
             role: "assistant", content: answer, status: status, error: error, taskID: taskID, createdAt: stamp,
             updatedAt: stamp, usage: usage)
-        try await write("record turn") { sql in
+        var turnUsage: [UsageRollup.Key: UsageRollup.Counters] = [:]
+        if status != .streaming {
+            let key = UsageRollup.Key(
+                day: UsageRollup.day(of: stamp), systemID: caller.systemID, userID: caller.userID,
+                currency: UsageRollup.currency(of: usage))
+            turnUsage[key] = .answer(status: status, usage: usage)
+        }
+        try await write("record turn", usage: turnUsage) { sql in
             try await sql.upsert(
                 [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
             )
@@ -167,12 +174,6 @@ struct ConversationStore: Sendable {
             try await sql.upsert(
                 [reply], into: StoredMessage.schema, onConflict: ["message_id"],
                 update: replacingAnswer ? ["content", "status", "error", "updated_at"] + MessageWrite.usageColumns : [])
-            if status != .streaming {
-                let key = UsageRollup.Key(
-                    day: UsageRollup.day(of: stamp), systemID: caller.systemID, userID: caller.userID,
-                    currency: UsageRollup.currency(of: usage))
-                try await UsageRollup.add([key: .answer(status: status, usage: usage)], on: sql)
-            }
         }
         // A turn counts once it is final: a stream's start row (`streaming`) is replaced by its end.
         if status != .streaming {
@@ -220,15 +221,15 @@ struct ConversationStore: Sendable {
         }
     }
 
-    /// Adds 1 to `columns` of the caller's day in the usage rollup.
+    /// 1 for each of `columns` on the caller's day, for the usage sums.
     private static func count(
-        _ caller: CallerIdentity, at stamp: Date, _ columns: [String], on sql: any SQLDatabase
-    ) async throws {
+        _ caller: CallerIdentity, at stamp: Date, _ columns: [String]
+    ) -> [UsageRollup.Key: UsageRollup.Counters] {
         var counters = UsageRollup.Counters()
         for column in columns { counters[column] = 1 }
         let key = UsageRollup.Key(
             day: UsageRollup.day(of: stamp), systemID: caller.systemID, userID: caller.userID, currency: "")
-        try await UsageRollup.add([key: counters], on: sql)
+        return [key: counters]
     }
 
     /// A (system, user) seen again only has its `updated_at` moved.

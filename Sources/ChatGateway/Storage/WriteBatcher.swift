@@ -7,11 +7,14 @@ import SQLKit
 /// `BEGIN`/`COMMIT` for many chats instead of one each.
 /// If any write of a shared transaction fails, or the commit does, it is rolled back and each of its writes runs
 /// again in a transaction of its own: a failure fails its own chat and no other.
+/// A write's additions to the usage sums are made at the end of its transaction, all of them in one order, so
+/// transactions updating the same sums never wait on each other in a cycle.
 final class WriteBatcher: Sendable {
     typealias Write = @Sendable (any SQLDatabase) async throws -> Void
 
     private struct Waiting {
         let write: Write
+        let usage: [UsageRollup.Key: UsageRollup.Counters]
         let done: CheckedContinuation<Void, any Error>
     }
 
@@ -35,10 +38,12 @@ final class WriteBatcher: Sendable {
 
     /// Returns once `write` is committed, or throws its own error. It runs to the end even if the caller is
     /// cancelled: a chat's rows are stored whatever its client does.
-    func perform(_ write: @escaping Write) async throws {
+    func perform(
+        _ write: @escaping Write, usage: [UsageRollup.Key: UsageRollup.Counters] = [:]
+    ) async throws {
         try await withCheckedThrowingContinuation { done in
             let startsDrain = queue.withLockedValue { queue in
-                queue.waiting.append(Waiting(write: write, done: done))
+                queue.waiting.append(Waiting(write: write, usage: usage, done: done))
                 guard queue.drains < transactions else { return false }
                 queue.drains += 1
                 return true
@@ -67,7 +72,12 @@ final class WriteBatcher: Sendable {
         do {
             try await database.transaction { transaction in
                 let sql = transaction as! any SQLDatabase
-                for waiting in batch { try await waiting.write(sql) }
+                var usage: [UsageRollup.Key: UsageRollup.Counters] = [:]
+                for waiting in batch {
+                    try await waiting.write(sql)
+                    usage.merge(waiting.usage, uniquingKeysWith: +)
+                }
+                try await UsageRollup.add(usage, on: sql)
             }
             for waiting in batch { waiting.done.resume() }
         } catch  where batch.count > 1 {

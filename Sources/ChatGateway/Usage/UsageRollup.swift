@@ -9,13 +9,17 @@ enum UsageRollup {
     static let usersTable = "gateway_usage_users"
     static let systemsTable = "gateway_usage_systems"
 
-    struct Key: Hashable, Sendable {
+    struct Key: Hashable, Sendable, Comparable {
         var day: Int
         var systemID: String
         var userID: String
         var currency: String
 
         var systemKey: Key { Key(day: day, systemID: systemID, userID: "", currency: currency) }
+
+        static func < (lhs: Key, rhs: Key) -> Bool {
+            (lhs.day, lhs.systemID, lhs.userID, lhs.currency) < (rhs.day, rhs.systemID, rhs.userID, rhs.currency)
+        }
     }
 
     /// The summed columns, in table order; `latency_le_<i>` counts answers within `LatencyHistogram.bounds[i]`.
@@ -91,7 +95,8 @@ enum UsageRollup {
     private static func increment(
         _ rows: [Key: Counters], table: String, keyColumns: [String], on sql: any SQLDatabase
     ) async throws {
-        for (key, counters) in rows where !counters.isZero {
+        // In key order: transactions adding to the same rows lock them in the same order.
+        for (key, counters) in rows.sorted(by: { $0.key < $1.key }) where !counters.isZero {
             var columns = keyColumns.map { SQLIdentifier($0) as any SQLExpression }
             columns += counterColumns.map { SQLIdentifier($0) as any SQLExpression }
             var values: [any SQLExpression] = [SQLBind(key.day), SQLBind(key.systemID)]
@@ -133,76 +138,87 @@ enum UsageRollup {
         try await increment(difference, table: systemsTable, keyColumns: ["day", "system_id", "currency"], on: sql)
     }
 
-    /// Recounts everything from the messages (the migration, the import).
+    /// Recounts everything from the messages (the migration, the import), in two statements.
     static func rebuild(on sql: any SQLDatabase) async throws {
         try await sql.delete(from: usersTable).run()
         try await sql.delete(from: systemsTable).run()
-        try await add(try await aggregate(systemID: nil, userID: nil, on: sql), on: sql)
+        let counters = counterColumns.joined(separator: ", ")
+        let sums = counterColumns.map { "CAST(SUM(\($0)) AS BIGINT)" }.joined(separator: ", ")
+        try await sql.raw(
+            """
+            INSERT INTO \(ident: usersTable) (day, system_id, user_id, currency, \(unsafeRaw: counters)) \
+            SELECT day, system_id, user_id, currency, \(unsafeRaw: sums) FROM (\(perMessage(sql, systemID: nil, userID: nil))) m \
+            GROUP BY day, system_id, user_id, currency
+            """
+        ).run()
+        try await sql.raw(
+            """
+            INSERT INTO \(ident: systemsTable) (day, system_id, currency, \(unsafeRaw: counters)) \
+            SELECT day, system_id, currency, \(unsafeRaw: sums) FROM \(ident: usersTable) GROUP BY day, system_id, currency
+            """
+        ).run()
     }
 
     // MARK: Reading the messages
 
     /// The rollup's rows as the messages give them (all, or one user's).
     static func aggregate(systemID: String?, userID: String?, on sql: any SQLDatabase) async throws -> [Key: Counters] {
+        let sums = counterColumns.map { "CAST(SUM(\($0)) AS BIGINT) AS \($0)" }.joined(separator: ", ")
+        let rows = try await sql.raw(
+            """
+            SELECT day, system_id, user_id, currency, \(unsafeRaw: sums) \
+            FROM (\(perMessage(sql, systemID: systemID, userID: userID))) m GROUP BY day, system_id, user_id, currency
+            """
+        ).all()
         var result: [Key: Counters] = [:]
-        func select(_ role: String) -> SQLSelectBuilder {
-            var select = sql.select().from(StoredMessage.schema)
-                .column(SQLAlias(dayNumber(sql), as: "day")).column("system_id").column("user_id")
-                .where("role", .equal, SQLBind(role))
-            if let systemID { select = select.where("system_id", .equal, SQLBind(systemID)) }
-            if let userID { select = select.where("user_id", .equal, SQLBind(userID)) }
-            return select.groupBy(dayNumber(sql)).groupBy("system_id").groupBy("user_id")
-        }
-        let users = try await select("user")
-            .column("status").column(SQLAlias(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")).groupBy("status")
-            .all()
-        for row in users {
-            let key = Key(
-                day: try row.decode(column: "day", as: Int.self),
-                systemID: try row.decode(column: "system_id", as: String.self),
-                userID: try row.decode(column: "user_id", as: String.self), currency: "")
-            let count = try row.decode(column: "n", as: Int64.self)
-            var counters = Counters()
-            counters["chats"] = count
-            switch try row.decode(column: "status", as: String.self) {
-            case StoredMessage.Status.failed.rawValue: counters["failed"] = count
-            case StoredMessage.Status.refused.rawValue: counters["refused"] = count
-            default: break
-            }
-            result[key, default: Counters()] = result[key, default: Counters()] + counters
-        }
-        let priced = SQLQueryString(
-            "CASE WHEN total_price_scaled IS NULL OR currency IS NULL THEN '' ELSE currency END")
-        let complete = StoredMessage.Status.complete.rawValue
-        func count(_ condition: String) -> any SQLExpression {
-            SQLQueryString("CAST(SUM(CASE WHEN \(unsafeRaw: condition) THEN 1 ELSE 0 END) AS BIGINT)")
-        }
-        var answers = select("assistant").column(SQLAlias(priced, as: "currency")).groupBy(priced)
-            .column(SQLAlias(count("status = '\(complete)'"), as: "completed"))
-            .column(SQLAlias(count("status = '\(StoredMessage.Status.failed.rawValue)'"), as: "failed"))
-            .column(SQLAlias(count("status = '\(complete)' AND prompt_tokens IS NULL"), as: "unknown_usage"))
-            .column(SQLAlias(count("status = '\(complete)' AND latency_ms IS NOT NULL"), as: "latency_count"))
-        for column in ["prompt_tokens", "completion_tokens", "total_tokens"] {
-            answers = answers.column(SQLAlias(UsageReport.integerSum(column), as: column))
-        }
-        answers = answers.column(SQLAlias(UsageReport.integerSum("total_price_scaled"), as: "price_scaled"))
-        for (index, bound) in LatencyHistogram.bounds.enumerated() {
-            answers = answers.column(
-                SQLAlias(count("status = '\(complete)' AND latency_ms <= \(Int(bound))"), as: "latency_le_\(index)"))
-        }
-        for row in try await answers.all() {
-            let key = Key(
-                day: try row.decode(column: "day", as: Int.self),
-                systemID: try row.decode(column: "system_id", as: String.self),
-                userID: try row.decode(column: "user_id", as: String.self),
-                currency: try row.decode(column: "currency", as: String.self))
-            var counters = Counters()
-            for column in counterColumns where !["chats", "refused"].contains(column) {
-                counters[column] = try row.decode(column: column, as: Int64.self)
-            }
-            result[key, default: Counters()] = result[key, default: Counters()] + counters
-        }
+        for row in rows { result[try key(of: row, user: true)] = try counters(of: row) }
         return result
+    }
+
+    /// One row per message with what it adds to the sums: a user message a chat (and a failure or a refusal), an
+    /// answer its outcome, tokens, price (under its currency, `''` without one) and latency.
+    private static func perMessage(_ sql: any SQLDatabase, systemID: String?, userID: String?) -> SQLQueryString {
+        let complete = "status = '\(StoredMessage.Status.complete.rawValue)'"
+        let failed = "status = '\(StoredMessage.Status.failed.rawValue)'"
+        let refused = "status = '\(StoredMessage.Status.refused.rawValue)'"
+        func flag(_ condition: String) -> String { "CASE WHEN \(condition) THEN 1 ELSE 0 END" }
+        let latency = LatencyHistogram.bounds.indices.map { index in
+            (
+                "latency_le_\(index)",
+                flag("\(complete) AND latency_ms <= \(Int(LatencyHistogram.bounds[index]))")
+            )
+        }
+        let user: [(String, String)] =
+            [
+                ("chats", "1"), ("completed", "0"), ("failed", flag(failed)), ("refused", flag(refused)),
+                ("unknown_usage", "0"), ("prompt_tokens", "0"), ("completion_tokens", "0"), ("total_tokens", "0"),
+                ("price_scaled", "0"), ("latency_count", "0"),
+            ] + latency.map { ($0.0, "0") }
+        let answer: [(String, String)] =
+            [
+                ("chats", "0"), ("completed", flag(complete)), ("failed", flag(failed)), ("refused", "0"),
+                ("unknown_usage", flag("\(complete) AND prompt_tokens IS NULL")),
+                ("prompt_tokens", "COALESCE(prompt_tokens, 0)"),
+                ("completion_tokens", "COALESCE(completion_tokens, 0)"),
+                ("total_tokens", "COALESCE(total_tokens, 0)"),
+                ("price_scaled", "CASE WHEN currency IS NULL THEN 0 ELSE COALESCE(total_price_scaled, 0) END"),
+                ("latency_count", flag("\(complete) AND latency_ms IS NOT NULL")),
+            ] + latency
+        assert(user.map(\.0) == counterColumns && answer.map(\.0) == counterColumns)
+        let day =
+            sql.dialect.name == "sqlite"
+            ? "CAST(created_at / 86400 AS INTEGER)" : "CAST(FLOOR(EXTRACT(EPOCH FROM created_at) / 86400) AS BIGINT)"
+        let priced = "CASE WHEN total_price_scaled IS NULL OR currency IS NULL THEN '' ELSE currency END"
+        var conditions: SQLQueryString = ""
+        if let systemID { conditions += " AND system_id = \(bind: systemID)" }
+        if let userID { conditions += " AND user_id = \(bind: userID)" }
+        func select(_ role: String, currency: String, _ columns: [(String, String)]) -> SQLQueryString {
+            let fields = columns.map { "\($0.1) AS \($0.0)" }.joined(separator: ", ")
+            let head: SQLQueryString =
+                "SELECT \(unsafeRaw: day) AS day, system_id, user_id, \(unsafeRaw: currency) AS currency, \(unsafeRaw: fields) FROM \(ident: StoredMessage.schema) WHERE role = \(literal: role)"
+            return head + conditions
+        }
+        return select("user", currency: "''", user) + " UNION ALL " + select("assistant", currency: priced, answer)
     }
 
     static func key(of row: any SQLRow, user: Bool) throws -> Key {
@@ -215,12 +231,5 @@ enum UsageRollup {
 
     static func counters(of row: any SQLRow) throws -> Counters {
         Counters(values: try counterColumns.map { try row.decode(column: $0, as: Int64.self) })
-    }
-
-    /// Days since 1970-01-01 (UTC) of `created_at`: SQLite keeps seconds since then, PostgreSQL a timestamp.
-    static func dayNumber(_ sql: any SQLDatabase) -> any SQLExpression {
-        sql.dialect.name == "sqlite"
-            ? SQLQueryString("CAST(created_at / 86400 AS INTEGER)")
-            : SQLQueryString("CAST(FLOOR(EXTRACT(EPOCH FROM created_at) / 86400) AS BIGINT)")
     }
 }

@@ -4,7 +4,9 @@ import Vapor
 /// The gateway's commands besides Vapor's `serve` and `routes`, registered in one place for the running gateway
 /// and for answering `--help`.
 enum GatewayCommands {
-    static let names: Set<String> = ["serve", "routes", "migrate", "gen-jwt", "gen-env", "import-legacy", "sync"]
+    static let names: Set<String> = [
+        "serve", "routes", "migrate", "gen-jwt", "gen-env", "import-legacy", "sync", "recount-usage",
+    ]
 
     static func register(
         on app: Application, settings: Settings, now: @escaping @Sendable () -> Date,
@@ -19,6 +21,7 @@ enum GatewayCommands {
             ImportLegacyCommand(
                 now: now, migrations: migrations, sealer: settings.encryptionKey.map(DifyKeySealer.init)),
             as: "import-legacy")
+        app.asyncCommands.use(RecountUsageCommand(migrations: migrations), as: "recount-usage")
         app.asyncCommands.use(
             SyncCommand(makeSync: makeSync, migrations: migrations, loadSystems: registry.refresh), as: "sync")
     }
