@@ -110,15 +110,12 @@ echo "   every seeded message synced once ($synced rows)"
 
 echo "-- 4. admin changes through replica A, in force on replica B within 2 s"
 python3 - "$port_a" "$port_b" "$fake_port" <<'PY' || fail "admin changes across replicas"
-import http.client, json, sys, time
+import sys, time
+sys.path.insert(0, "e2e")
+from gateway_http import call as call_with_headers
 port_a, port_b, fake_port = (int(p) for p in sys.argv[1:])
-def call(port, method, path, body=None, headers=()):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request(method, path, json.dumps(body) if body is not None else None,
-                 {"Content-Type": "application/json", **dict(headers)})
-    response = conn.getresponse()
-    raw = response.read()
-    return response.status, json.loads(raw) if raw else None
+def call(*args):
+    return call_with_headers(*args)[:2]
 admin = [("X-Admin-Key", "e2e-admin")]
 def chat(port, key, system="drillquiz"):
     return call(port, "POST", "/v1/chat", {"system_id": system, "user_id": "replicated", "message": "hi"},
@@ -146,15 +143,10 @@ PY
 
 echo "-- 4b. one budget for both replicas: tokens used through A count on B"
 python3 - "$port_a" "$port_b" "$fake_port" <<'PY' || fail "one budget across replicas"
-import http.client, json, sys, time
+import sys, time
+sys.path.insert(0, "e2e")
+from gateway_http import call
 port_a, port_b, fake_port = (int(p) for p in sys.argv[1:])
-def call(port, method, path, body=None, headers=()):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request(method, path, json.dumps(body) if body is not None else None,
-                 {"Content-Type": "application/json", **dict(headers)})
-    response = conn.getresponse()
-    raw = response.read()
-    return response.status, json.loads(raw) if raw else None, {k.lower(): v for k, v in response.getheaders()}
 admin = [("X-Admin-Key", "e2e-admin")]
 status, _, _ = call(port_a, "POST", "/admin/v1/systems",
                     {"system_id": "budgeted", "budget": {"per_user_tokens_per_day": 30}}, admin)
