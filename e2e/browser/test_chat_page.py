@@ -1,6 +1,8 @@
 """The chat page as a user meets it: sending, streaming, stopping, history, conversations, failures, Markdown."""
 import json
+import os
 import time
+import urllib.parse
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -327,3 +329,27 @@ def test_a_new_conversation_is_named_at_a_word_or_grapheme_boundary(page, user):
     # Cut between graphemes: 75 whole families, never a broken one.
     assert page.conversation_names()[0] == family * 75 + "\u2026"
     page.find("#stop-button").click()
+
+
+def test_a_used_up_budget_is_said_in_the_pages_language(page, user):
+    # A system of its own, whose users may use 20 tokens a day: the first answer uses them up.
+    admin = {"X-Admin-Key": os.environ["GATEWAY_ADMIN_KEY"]}
+    system = "budget-" + user[-6:]
+    status, _, text = http("POST", GATEWAY + "/admin/v1/systems",
+                           {"system_id": system, "budget": {"per_user_tokens_per_day": 20}}, admin)
+    assert status == 201, text
+    query = urllib.parse.urlencode({"system_id": system, "user_id": user})
+    status, _, text = http("GET", GATEWAY + "/v1/chat-token?" + query, headers={"X-API-Key": API_KEY})
+    assert status == 200, text
+    page.open(token=json.loads(text)["token"], lang="ko")
+    page.app_ready()
+    page.type_and_send("/tokens 30")
+    page.wait_answer_done()
+    before = fake("stats")["chat_requests"]
+    page.type_and_send("one more")
+    page.wait(lambda: page.all(".send-error"), message="no error shown for a used-up budget")
+    error = page.find(".send-error").text
+    assert "채팅 사용 한도를 모두 사용했습니다" in error, error
+    assert "이후에 다시 채팅할 수 있습니다" in error, error
+    assert fake("stats")["chat_requests"] == before, "Dify was called for a refused chat"
+    page.screenshot("budget-used-up-ko")
