@@ -5,7 +5,7 @@
 #   3. the scheduled sync (SYNC_INTERVAL=1s on both) never runs on both at once;
 #   4. admin changes made through replica A are in force on replica B within 2 s: a new key, a disabled system, a
 #      revoked key;
-#   4b. a user's budget used up through replica A is used up on replica B too;
+#   4b. a user's budget used up through replica A is used up on replica B too, and so is a rate limit;
 #   5. the PostgreSQL server stopped under load: requests get a quick 503 with a JSON body, and the gateway recovers
 #      by itself when the server is back, without a restart.
 # Usage: TEST_DATABASE_URL=postgres://user:pass@127.0.0.1:5432/db e2e/postgres-replicas.sh
@@ -141,7 +141,7 @@ revoked = within_two_seconds(lambda: chat(port_b, created["key"]) == 401, "a rev
 print(f"   on replica B after: new key {new_key:.2f} s, disabled system {disabled:.2f} s, revoked key {revoked:.2f} s")
 PY
 
-echo "-- 4b. one budget for both replicas: tokens used through A count on B"
+echo "-- 4b. one budget and one rate limit for both replicas"
 python3 - "$port_a" "$port_b" "$fake_port" <<'PY' || fail "one budget across replicas"
 import sys, time
 sys.path.insert(0, "e2e")
@@ -169,6 +169,18 @@ assert int(headers["retry-after"]) > 0
 status, _, _ = chat(port_a)
 assert status == 429, status
 print(f"   {used} tokens used through A: B refuses the next chat with 429, and so does A")
+# The rate limit (here a system's own 2 a minute) is counted in the database too: 2 chats over both, then 429.
+status, _, _ = call(port_a, "POST", "/admin/v1/systems", {"system_id": "limited", "rate_limit_per_user": "2/min"}, admin)
+assert status == 201, status
+time.sleep(2)
+def limited(port):
+    return call(port, "POST", "/v1/chat", {"system_id": "limited", "user_id": "hasty", "message": "hi"},
+                [("X-API-Key", "e2e-key")])
+statuses = [limited(port_a)[0], limited(port_b)[0]]
+status, body, headers = limited(port_a)
+assert statuses == [200, 200] and status == 429, (statuses, status, body)
+assert body["detail"].startswith("Too many requests for this user."), body
+print(f"   RATE_LIMIT of 2/min per user over both replicas: {statuses + [status]}, Retry-After {headers['retry-after']}")
 PY
 
 echo "-- 5. PostgreSQL stopped under load, then started again"

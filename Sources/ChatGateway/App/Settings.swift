@@ -42,6 +42,8 @@ public struct Settings: Sendable {
     public var publicBaseURL: String
     /// How often the history sync runs by itself (`SYNC_INTERVAL`, e.g. `5m`); nil: only on request.
     public var syncInterval: Duration?
+    /// Replicas share one PostgreSQL database; SQLite serves one process.
+    var isPostgres: Bool { if case .postgres = database { true } else { false } }
     /// Write transactions the store runs at once: one on SQLite (it has one writer), half the pool on PostgreSQL,
     /// so reads keep the other half.
     var concurrentWriteTransactions: Int {

@@ -130,13 +130,16 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try app.register(
         collection: AdminPageController(flow: SessionPageFlow(sessions: adminGuard.sessions), adminGuard: adminGuard))
 
+    // On PostgreSQL the replicas count the rate limits together, in the database.
+    let sqlDatabase: @Sendable () -> any SQLDatabase = { database() as! any SQLDatabase }
+    let sharedBuckets = settings.isPostgres ? sqlDatabase : nil
     let v1 = app.grouped("v1")
     try v1.register(
         collection: ChatController(
             auth: auth,
             admission: ChatAdmission(
                 settings: settings, streams: streams, registry: registry, shutdown: shutdown, metrics: metrics,
-                now: dependencies.now),
+                sharedBuckets: sharedBuckets, now: dependencies.now),
             chats: chats, metrics: metrics,
             maxBodyBytes: settings.maxRequestBytes))
     let access = DifyAccess(auth: auth, dify: dify, targets: targets, store: store)

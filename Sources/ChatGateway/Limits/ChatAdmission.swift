@@ -1,12 +1,14 @@
 import Foundation
 import NIOConcurrencyHelpers
+import SQLKit
 import Vapor
 
 /// Decides whether a chat may start (`POST /v1/chat`): not while shutting down, then the per-user and per-key
-/// rates and the cap on a user's concurrent streams. All of it lives in this replica's memory (see README, "Limits").
+/// rates and the cap on a user's concurrent streams. On PostgreSQL the rates are counted in the database, which the
+/// replicas share; otherwise, and always for the stream cap, in this replica's memory (docs/operations.md, "Limits").
 struct ChatAdmission: Sendable {
-    let perUser: RateLimiter?
-    let perKey: RateLimiter?
+    let perUser: (any ChatRateLimiter)?
+    let perKey: (any ChatRateLimiter)?
     let maxStreamsPerUser: Int?
     let streams: ChatStreamRegistry
     /// Systems defined through the admin API may set their own per-user limits.
@@ -15,16 +17,25 @@ struct ChatAdmission: Sendable {
     let metrics: GatewayMetrics
     private let now: @Sendable () -> Date
     /// Each admin-defined system's per-user limiter, with the limit text it was made from.
-    private let systemLimiters = NIOLockedValueBox<[String: (limit: String, limiter: RateLimiter?)]>([:])
+    private let systemLimiters = NIOLockedValueBox<[String: (limit: String, limiter: (any ChatRateLimiter)?)]>([:])
+    private let makeLimiter: @Sendable (RateLimit, String) -> any ChatRateLimiter
 
     init(
         settings: Settings, streams: ChatStreamRegistry, registry: GatewayRegistry? = nil,
-        shutdown: ShutdownState = ShutdownState(), metrics: GatewayMetrics, now: @escaping @Sendable () -> Date
+        shutdown: ShutdownState = ShutdownState(), metrics: GatewayMetrics,
+        sharedBuckets: (@Sendable () -> any SQLDatabase)? = nil, now: @escaping @Sendable () -> Date
     ) {
         self.shutdown = shutdown
         self.metrics = metrics
-        perUser = settings.rateLimitPerUser.map { RateLimiter(limit: $0, now: now) }
-        perKey = settings.rateLimitPerKey.map { RateLimiter(limit: $0, now: now) }
+        let makeLimiter: @Sendable (RateLimit, String) -> any ChatRateLimiter =
+            if let sharedBuckets {
+                { limit, scope in SharedRateLimiter(limit: limit, scope: scope, database: sharedBuckets, now: now) }
+            } else {
+                { limit, _ in RateLimiter(limit: limit, now: now) }
+            }
+        self.makeLimiter = makeLimiter
+        perUser = settings.rateLimitPerUser.map { makeLimiter($0, "user") }
+        perKey = settings.rateLimitPerKey.map { makeLimiter($0, "key") }
         maxStreamsPerUser = settings.maxStreamsPerUser
         self.streams = streams
         self.registry = registry
@@ -33,12 +44,12 @@ struct ChatAdmission: Sendable {
 
     /// The per-user limiter for a system: its own `rate_limit_per_user` when the admin API set one, else
     /// `RATE_LIMIT_PER_USER`'s.
-    private func userLimiter(for systemID: String) -> RateLimiter? {
+    private func userLimiter(for systemID: String) -> (any ChatRateLimiter)? {
         guard let limit = registry?.systemInForce(systemID)?.rateLimitPerUser else { return perUser }
         return systemLimiters.withLockedValue { limiters in
             if let known = limiters[systemID], known.limit == limit { return known.limiter }
             let parsed = (try? Settings.parseRateLimit(limit, variable: "rate_limit_per_user")) ?? nil
-            let limiter = parsed.map { RateLimiter(limit: $0, now: now) }
+            let limiter = parsed.map { makeLimiter($0, "system:\(systemID)") }
             limiters[systemID] = (limit, limiter)
             return limiter
         }
@@ -49,17 +60,17 @@ struct ChatAdmission: Sendable {
     }
 
     /// Spends one request of the caller's user and of the API key the caller came with or whose token it holds.
-    func admit(_ caller: CallerIdentity) async throws(LimitError) {
-        guard shutdown.phase < .refusingChats else { throw .shuttingDown }
+    func admit(_ caller: CallerIdentity) async throws {
+        guard shutdown.phase < .refusingChats else { throw LimitError.shuttingDown }
         if let perUser = userLimiter(for: caller.systemID),
-            case .limited(let seconds) = await perUser.acquire(caller.difyUser)
+            case .limited(let seconds) = try await perUser.acquire(caller.difyUser)
         {
             metrics.rateLimited(system: caller.systemID, scope: .user)
-            throw .rateLimited(scope: .user, retryAfter: seconds)
+            throw LimitError.rateLimited(scope: .user, retryAfter: seconds)
         }
-        if let perKey, let keyID = caller.rateKeyID, case .limited(let seconds) = await perKey.acquire(keyID) {
+        if let perKey, let keyID = caller.rateKeyID, case .limited(let seconds) = try await perKey.acquire(keyID) {
             metrics.rateLimited(system: caller.systemID, scope: .apiKey)
-            throw .rateLimited(scope: .apiKey, retryAfter: seconds)
+            throw LimitError.rateLimited(scope: .apiKey, retryAfter: seconds)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SQLKit
 import Testing
 
 @testable import ChatGateway
@@ -34,5 +35,29 @@ struct RateLimiterTests {
         clock.advance(by: 60)
         _ = await limiter.acquire("fresh")
         #expect(await limiter.bucketCount == 1)
+    }
+}
+
+/// On PostgreSQL, replicas count the rate limits together in the database.
+@Suite(
+    "Shared rate limits",
+    .enabled(if: TestDatabase.postgresURL != nil, "needs a PostgreSQL server: set TEST_DATABASE_URL (.ci/run does)"))
+struct SharedRateLimiterTests {
+    @Test func twoReplicasSpendOneBucket() async throws {
+        try await GatewayHarness.with { (gateway: GatewayHarness) async throws in
+            let database: @Sendable () -> any SQLDatabase = { gateway.app.db as! any SQLDatabase }
+            let clock = TestClock()
+            let limit = RateLimit(count: 3, period: 60)
+            let replicaA = SharedRateLimiter(limit: limit, scope: "user", database: database, now: clock.now)
+            let replicaB = SharedRateLimiter(limit: limit, scope: "user", database: database, now: clock.now)
+            #expect(try await replicaA.acquire("drillquiz_ann") == .allowed)
+            #expect(try await replicaB.acquire("drillquiz_ann") == .allowed)
+            #expect(try await replicaA.acquire("drillquiz_ann") == .allowed)
+            #expect(try await replicaB.acquire("drillquiz_ann") == .limited(retryAfter: 20))
+            #expect(try await replicaA.acquire("drillquiz_bob") == .allowed)
+            clock.advance(by: 20)
+            #expect(try await replicaB.acquire("drillquiz_ann") == .allowed)
+            #expect(try await replicaA.acquire("drillquiz_ann") == .limited(retryAfter: 20))
+        }
     }
 }

@@ -5,7 +5,7 @@ enum GatewayMigrations {
     static var all: [any Migration] {
         [
             CreateChatUsers(), CreateConversations(), CreateMessages(), CreateLeases(), CreateCacheIndexes(),
-            AddMessagePosition(), CreateOperatorSessions(), CreateAdminTables(), AddUsageLedger(),
+            AddMessagePosition(), CreateOperatorSessions(), CreateAdminTables(), AddUsageLedger(), CreateRateBuckets(),
         ]
     }
 
