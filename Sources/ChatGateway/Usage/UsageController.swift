@@ -102,13 +102,15 @@ struct UsageBody: Content {
         var totalPrice: String?
         var unknownUsage: Int
         var latencyP50MS: Int?
+        var latencyP95MS: Int?
         /// In `totals` only: the price per currency, never added across currencies.
         var prices: [Price]?
 
         enum CodingKeys: String, CodingKey {
             case systemID = "system_id", userID = "user_id", day, currency, chats, completed, failed, refused
             case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
-            case totalPrice = "total_price", unknownUsage = "unknown_usage", latencyP50MS = "latency_p50_ms", prices
+            case totalPrice = "total_price", unknownUsage = "unknown_usage", latencyP50MS = "latency_p50_ms"
+            case latencyP95MS = "latency_p95_ms", prices
         }
 
         init(_ row: UsageReport.Row) {
@@ -126,6 +128,7 @@ struct UsageBody: Content {
             totalPrice = row.priceScaled.map { DifyUsage.decimalText(scaled: $0) }
             unknownUsage = row.unknownUsage
             latencyP50MS = row.latency.p50
+            latencyP95MS = row.latency.p95
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -144,6 +147,7 @@ struct UsageBody: Content {
             try container.encode(totalPrice, forKey: .totalPrice)
             try container.encode(unknownUsage, forKey: .unknownUsage)
             try container.encode(latencyP50MS, forKey: .latencyP50MS)
+            try container.encode(latencyP95MS, forKey: .latencyP95MS)
             try container.encodeIfPresent(prices, forKey: .prices)
         }
     }
@@ -177,7 +181,7 @@ struct UsageBody: Content {
 
     static let csvFields = [
         "currency", "chats", "completed", "failed", "refused", "prompt_tokens", "completion_tokens", "total_tokens",
-        "total_price", "unknown_usage", "latency_p50_ms",
+        "total_price", "unknown_usage", "latency_p50_ms", "latency_p95_ms",
     ]
 
     /// The same rows as CSV: the group keys' columns, then the figures.
@@ -185,12 +189,12 @@ struct UsageBody: Content {
         var text = CSV.header(groupBy.map(\.column) + csvFields)
         for row in rows {
             let keys = groupBy.map { row.keys[$0] ?? "" }
-            let figures = [
-                row.currency ?? "", String(row.chats), String(row.completed), String(row.failed), String(row.refused),
-                String(row.promptTokens), String(row.completionTokens), String(row.totalTokens),
-                row.priceScaled.map { DifyUsage.decimalText(scaled: $0) } ?? "", String(row.unknownUsage),
-                row.latency.p50.map(String.init) ?? "",
-            ]
+            let counts: [String] = [row.chats, row.completed, row.failed, row.refused].map(String.init)
+            let tokens: [String] = [row.promptTokens, row.completionTokens, row.totalTokens].map(String.init)
+            let price: String = row.priceScaled.map { DifyUsage.decimalText(scaled: $0) } ?? ""
+            let latency: [String] = [row.latency.p50, row.latency.p95].map { $0.map(String.init) ?? "" }
+            let figures: [String] =
+                [row.currency ?? ""] + counts + tokens + [price, String(row.unknownUsage)] + latency
             text += CSV.record(keys + figures)
         }
         return text

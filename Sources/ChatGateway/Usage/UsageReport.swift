@@ -177,10 +177,13 @@ struct LatencyHistogram: Sendable, Equatable {
         count += other.count
     }
 
-    /// The median, interpolated inside its bucket; nil without latencies.
-    var p50: Int? {
+    var p50: Int? { quantile(0.5) }
+    var p95: Int? { quantile(0.95) }
+
+    /// The `q` quantile, interpolated inside its bucket; nil without latencies.
+    func quantile(_ q: Double) -> Int? {
         guard count > 0 else { return nil }
-        let half = Double(count) / 2
+        let half = Double(count) * q
         var lower = 0.0
         var below = 0
         for (index, bound) in Self.bounds.enumerated() {

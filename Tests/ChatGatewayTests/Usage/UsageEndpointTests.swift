@@ -74,7 +74,8 @@ struct UsageEndpointTests {
                 #expect(row["currency"] as? String == "USD")
                 #expect(row["completed"] as? Int == usages.count)
                 #expect(row["unknown_usage"] as? Int == 0)
-                #expect((row["latency_p50_ms"] as? Int).map { $0 >= 0 } == true)
+                let p50 = try #require(row["latency_p50_ms"] as? Int)
+                #expect(p50 >= 0 && (row["latency_p95_ms"] as? Int ?? -1) >= p50)
             }
             let bob = try #require(rows.last)
             #expect(bob["chats"] as? Int == 2 && bob["failed"] as? Int == 1 && bob["completed"] as? Int == 1)
@@ -183,7 +184,7 @@ struct UsageEndpointTests {
             let lines = reply.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
             #expect(
                 lines.first
-                    == "system_id,day,currency,chats,completed,failed,refused,prompt_tokens,completion_tokens,total_tokens,total_price,unknown_usage,latency_p50_ms"
+                    == "system_id,day,currency,chats,completed,failed,refused,prompt_tokens,completion_tokens,total_tokens,total_price,unknown_usage,latency_p50_ms,latency_p95_ms"
             )
             try #require(lines.count == 2)
             let fields = lines[1].split(separator: ",").map {
@@ -213,5 +214,20 @@ struct UsageEndpointTests {
         #expect(DifyUsage.decimalText(scaled: 1_289_000_000) == "0.001289")
         #expect(DifyUsage.decimalText(scaled: 12_000_000_000_000) == "12.0")
         #expect(DifyUsage.decimalText(scaled: 3) == "0.000000000003")
+    }
+}
+
+@Suite("Latency buckets")
+struct LatencyHistogramTests {
+    @Test func quantilesInterpolateInsideTheirBucket() {
+        // 10 answers: 4 within 100 ms, 4 more within 200 ms, 2 more within 300 ms.
+        var cumulative = Array(repeating: 10, count: LatencyHistogram.bounds.count)
+        cumulative[0] = 0
+        cumulative[1] = 4
+        cumulative[2] = 8
+        let histogram = LatencyHistogram(cumulative: cumulative, count: 10)
+        #expect(histogram.p50 == 125)
+        #expect(histogram.p95 == 275)
+        #expect(LatencyHistogram().p50 == nil)
     }
 }
