@@ -1,7 +1,8 @@
 import Foundation
 import Vapor
 
-/// The operators' history page: `GET /cache` (the page, or its sign-in form), `POST /cache/login`
+/// The operators' history page: `GET /cache` (the page, or its sign-in form), `GET /cache/usage` (the usage view),
+/// `POST /cache/login`
 /// (form field `api_key`) and `POST /cache/logout`. Signing in trades the API key for the `cg_operator`
 /// session cookie once; the page's script then reads `/v1/cache/...` with that cookie.
 ///
@@ -21,6 +22,7 @@ struct HistoryPageController: RouteCollection {
 
     func boot(routes: any RoutesBuilder) throws {
         routes.get("cache", use: page)
+        routes.get("cache", "usage", use: usagePage)
         routes.post("cache", "login", use: login)
         routes.post("cache", "logout", use: logout)
     }
@@ -37,6 +39,20 @@ struct HistoryPageController: RouteCollection {
         }
         return await flow.page(
             req, signedIn: { render(req, .signedIn, query: query) },
+            signIn: { ended in render(req, .signIn(notice: ended ? .sessionEnded : nil), query: query) })
+    }
+
+    /// The usage view; signed out, the history page's sign-in form.
+    @Sendable
+    func usagePage(_ req: Request) async throws -> Response {
+        let query = HistoryPageQuery(req.url)
+        return await flow.page(
+            req,
+            signedIn: {
+                let language = SessionPageFlow.language(req, query: query)
+                let view = UsagePageView(language: language, strings: .forLanguage(language), query: query)
+                return SessionPageFlow.html(view.render(), status: .ok)
+            },
             signIn: { ended in render(req, .signIn(notice: ended ? .sessionEnded : nil), query: query) })
     }
 

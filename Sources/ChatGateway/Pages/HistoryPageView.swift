@@ -33,6 +33,7 @@ struct HistoryPageView {
         <header class="topbar">
           <h1 class="brand">\(s.title)</h1>
           <div class="topbar-actions">
+            <a class="button small" id="usage-link" href="\(HTMLText.escape(query.path("/cache/usage")))">\(HTMLText.escape(UsagePageStrings.forLanguage(language).usageLink))</a>
             <button type="button" class="button small" id="sync-button">\(Icon.sync)<span>\(s.syncNow)</span></button>
             <form method="post" action="\(HTMLText.escape(query.path("/cache/logout")))">
               <button type="submit" class="button small" id="sign-out">\(s.signOut)</button>

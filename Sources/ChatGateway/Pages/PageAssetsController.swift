@@ -14,6 +14,9 @@ struct PageAssetsController: RouteCollection {
         // The operators' history page (`GET /cache`) shares chat.css and markdown.js.
         "history.css": css,
         "history.js": javascript,
+        // Its usage view (`GET /cache/usage`).
+        "usage.css": css,
+        "usage.js": javascript,
         // The admin console (`GET /admin`) also loads history.css for its sign-in form and tables.
         "admin.css": css,
         "admin.js": javascript,

@@ -2,7 +2,7 @@ import Foundation
 
 /// The page and widget texts of the five supported languages: one JSON resource per language,
 /// `Resources/i18n/<code>.json`, holding the sections `chat` (`PageStrings`), `history`
-/// (`HistoryPageStrings`), `widget` (`WidgetStrings`) and `admin` (`AdminPageStrings`) under the structs' own key names.
+/// (`HistoryPageStrings`), `widget` (`WidgetStrings`), `admin` (`AdminPageStrings`) and `usage` (`UsagePageStrings`) under the structs' own key names.
 /// Decoded once, on first use; a missing or broken file is a programming error.
 struct Translations: Sendable {
     /// One language's file.
@@ -11,6 +11,7 @@ struct Translations: Sendable {
         var history: HistoryPageStrings
         var widget: WidgetStrings
         var admin: AdminPageStrings
+        var usage: UsagePageStrings
     }
 
     static let shared = Translations(directory: APIDocsController.resourceDirectory + "i18n/")
@@ -41,4 +42,5 @@ struct Translations: Sendable {
     func chat(for language: String) -> PageStrings { self.language(language).chat }
     func history(for language: String) -> HistoryPageStrings { self.language(language).history }
     func widget(for language: String) -> WidgetStrings { self.language(language).widget }
+    func usage(for language: String) -> UsagePageStrings { self.language(language).usage }
 }
