@@ -55,6 +55,7 @@ struct HistoryPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     var statusStopped: String
     var statusStreaming: String
     var statusPending: String
+    var statusRefused: String
     var noMessages: String
     var loading: String
     var loadFailed: String

@@ -13,7 +13,7 @@
   var language = root.getAttribute('lang') || 'en';
   var PAGE_SIZE = 25;
   var FILTERS = ['system_id', 'user_id', 'from_date', 'to_date', 'q'];
-  var STATUS_LABELS = { failed: 'statusFailed', stopped: 'statusStopped', streaming: 'statusStreaming', pending: 'statusPending' };
+  var STATUS_LABELS = { failed: 'statusFailed', stopped: 'statusStopped', streaming: 'statusStreaming', pending: 'statusPending', refused: 'statusRefused' };
   var dateFormat = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' });
 
   var ui = {};
