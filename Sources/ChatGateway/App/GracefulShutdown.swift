@@ -4,7 +4,8 @@ import Vapor
 /// What follows SIGTERM (or SIGINT), before the listener closes: `/readyz` answers 503 at once; after
 /// `SHUTDOWN_GRACE_READY` new chats are refused with 503; running streams are read to their end and stored,
 /// until `SHUTDOWN_GRACE` after the signal. A stream still running then is stored as far as it got, marked
-/// stopped, and its client gets an `error` event saying the gateway is restarting.
+/// stopped, and its client gets an `error` event saying the gateway is restarting. Blocking chats in flight are
+/// waited for the same way.
 struct GracefulShutdown: Sendable {
     let state: ShutdownState
     let streams: ChatStreamRegistry
@@ -24,6 +25,7 @@ struct GracefulShutdown: Sendable {
         try? await Task.sleep(until: signalled + readyGrace, clock: .continuous)
         state.enter(.refusingChats)
         await finishStreams(by: signalled + grace, logger: logger)
+        state.enter(.drained)
         logger.notice("shutdown: streams finished, closing the listener")
     }
 
@@ -43,6 +45,7 @@ struct GracefulShutdown: Sendable {
 extension GracefulShutdown: LifecycleHandler {
     /// An app shut down without the signal sequence (tests, commands) still lets its streams finish and be stored.
     func shutdownAsync(_ application: Application) async {
+        guard state.phase < .drained else { return }
         state.enter(.refusingChats)
         await finishStreams(by: .now + grace, logger: application.logger)
     }

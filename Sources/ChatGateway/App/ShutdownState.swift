@@ -8,6 +8,8 @@ final class ShutdownState: Sendable {
         case draining
         /// `SHUTDOWN_GRACE_READY` passed: new chats are refused with 503; running streams finish.
         case refusingChats
+        /// The streams are done (or were cut at `SHUTDOWN_GRACE`): the listener closes.
+        case drained
 
         static func < (lhs: Phase, rhs: Phase) -> Bool { lhs.rawValue < rhs.rawValue }
     }

@@ -82,6 +82,15 @@ struct ChatService: Sendable {
         as caller: CallerIdentity,
         logger: Logger
     ) async throws -> DifyChatAnswer {
+        try await streams.blockingChat {
+            try await answer(message, conversationID: rawConversationID, inputs: inputs, as: caller, logger: logger)
+        }
+    }
+
+    private func answer(
+        _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
+        as caller: CallerIdentity, logger: Logger
+    ) async throws -> DifyChatAnswer {
         let received = ContinuousClock.now
         let (request, target, pending) = try await prepare(
             message, conversationID: rawConversationID, inputs: inputs, as: caller)

@@ -63,7 +63,8 @@ extension HistorySync {
     /// (a stream cut short, for instance). The conversation: new ones are mapped to their owner; known ones take
     /// Dify's name and `updated_at`, and come back to life if they had been marked deleted.
     static func store(
-        _ conversation: ConversationWrite, messages: [MessageWrite], on database: any Database
+        _ conversation: ConversationWrite, messages: [MessageWrite],
+        usage: [UsageRollup.Key: UsageRollup.Counters] = [:], on database: any Database
     ) async throws {
         try await database.transaction { transaction in
             let sql = transaction as! any SQLDatabase
@@ -73,6 +74,7 @@ extension HistorySync {
             try await sql.upsert(
                 [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"],
                 update: ["name", "dify_updated_at", "synced_at", "deleted_at", "updated_at"])
+            try await UsageRollup.add(usage, on: sql)
         }
     }
 

@@ -104,13 +104,22 @@ struct HistorySync: Sendable {
                 conversationID: conversation.id, user: user.difyUser, at: target, pageSize: pageSize, retry: retry)
             let existing = try await LocalConversations.messageContents(of: conversation.id, on: database)
             var rows: [MessageWrite] = []
+            // New turns are chats whose usage the gateway never saw: they enter the daily sums as such.
+            var usage: [UsageRollup.Key: UsageRollup.Counters] = [:]
             let stamp = now()
             for (position, message) in messages.enumerated() {
                 let created = message.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? stamp
                 for (role, text) in [("user", message.query ?? ""), ("assistant", message.answer ?? "")] {
                     let messageID = "\(message.id)_\(role)"
                     switch existing[messageID] {
-                    case nil: counts.messagesAdded += 1
+                    case nil:
+                        counts.messagesAdded += 1
+                        let key = UsageRollup.Key(
+                            day: UsageRollup.day(of: created), systemID: user.systemID, userID: user.userID,
+                            currency: "")
+                        usage[key, default: .init()] =
+                            usage[key, default: .init()]
+                            + (role == "user" ? .userMessage : .answer(status: .complete, usage: nil))
                     case text?: continue
                     case _?: counts.messagesUpdated += 1
                     }
@@ -122,15 +131,8 @@ struct HistorySync: Sendable {
             }
             try await Self.store(
                 Self.conversationWrite(conversation, user: user, updatedAt: updatedAt, at: stamp), messages: rows,
-                on: database)
+                usage: usage, on: database)
             counts.conversationsSynced += 1
-        }
-        if counts.conversationsSynced > 0 {
-            // The synced turns enter the usage sums (as chats of unknown usage): the user is recounted.
-            try await database.transaction { transaction in
-                try await UsageRollup.recount(
-                    systemID: user.systemID, userID: user.userID, on: transaction as! any SQLDatabase)
-            }
         }
         let listed = Set(remote.map(\.id))
         let gone = local.byID.values.filter { $0.deletedAt == nil && !listed.contains($0.conversationID) }.map(

@@ -38,7 +38,8 @@ struct SharedRateLimiter: ChatRateLimiter {
             RETURNING tokens
             """
         ).first()
-        if Int.random(in: 0..<100) == 0 { try await sweep(at: at, on: sql) }
+        // Housekeeping: its failure must not fail a request that was already counted.
+        if Int.random(in: 0..<100) == 0 { try? await sweep(at: at, on: sql) }
         if spent != nil { return .allowed }
         let row = try await sql.select().columns("tokens", "updated_at").from(Self.table)
             .where("bucket", .equal, SQLBind(bucket)).first()

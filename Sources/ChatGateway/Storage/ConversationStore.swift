@@ -173,7 +173,10 @@ struct ConversationStore: Sendable {
                 .run()
             try await sql.upsert(
                 [reply], into: StoredMessage.schema, onConflict: ["message_id"],
-                update: replacingAnswer ? ["content", "status", "error", "updated_at"] + MessageWrite.usageColumns : [])
+                // The answer is dated when it is final: the day its usage is summed under, also for a stream
+                // that began before midnight.
+                update: replacingAnswer
+                    ? ["content", "status", "error", "created_at", "updated_at"] + MessageWrite.usageColumns : [])
         }
         // A turn counts once it is final: a stream's start row (`streaming`) is replaced by its end.
         if status != .streaming {

@@ -3,8 +3,8 @@ import SQLKit
 
 /// The ledger summed per UTC day: `gateway_usage_users` per (day, system, user, currency) and
 /// `gateway_usage_systems` per (day, system, currency), so the usage report and the budgets read a few rows
-/// instead of every message. A chat's writes add to both in their own transaction; the sync recounts a user from
-/// the messages; the migration and the import recount everything. `currency` is `''` for what has no price.
+/// instead of every message. A chat's writes and the sync's new turns add to both in their own transaction; the
+/// migration, the import and `recount-usage` recount everything. `currency` is `''` for what has no price.
 enum UsageRollup {
     static let usersTable = "gateway_usage_users"
     static let systemsTable = "gateway_usage_systems"
@@ -44,6 +44,13 @@ enum UsageRollup {
         }
         static func - (lhs: Counters, rhs: Counters) -> Counters {
             Counters(values: zip(lhs.values, rhs.values).map(-))
+        }
+
+        /// One user message: a chat.
+        static var userMessage: Counters {
+            var counters = Counters()
+            counters["chats"] = 1
+            return counters
         }
 
         /// One answer's figures.
@@ -114,28 +121,6 @@ enum UsageRollup {
                 }
                 .run()
         }
-    }
-
-    /// Recounts one user from their messages, and moves the systems' table by the difference.
-    static func recount(systemID: String, userID: String, on sql: any SQLDatabase) async throws {
-        let fresh = try await aggregate(systemID: systemID, userID: userID, on: sql)
-        var old: [Key: Counters] = [:]
-        for row in try await sql.select().column("*").from(usersTable)
-            .where("system_id", .equal, SQLBind(systemID)).where("user_id", .equal, SQLBind(userID)).all()
-        {
-            old[try key(of: row, user: true)] = try counters(of: row)
-        }
-        try await sql.delete(from: usersTable)
-            .where("system_id", .equal, SQLBind(systemID)).where("user_id", .equal, SQLBind(userID)).run()
-        try await increment(fresh, table: usersTable, keyColumns: ["day", "system_id", "user_id", "currency"], on: sql)
-        var difference: [Key: Counters] = [:]
-        for (key, counters) in fresh {
-            difference[key.systemKey, default: Counters()] = difference[key.systemKey, default: Counters()] + counters
-        }
-        for (key, counters) in old {
-            difference[key.systemKey, default: Counters()] = difference[key.systemKey, default: Counters()] - counters
-        }
-        try await increment(difference, table: systemsTable, keyColumns: ["day", "system_id", "currency"], on: sql)
     }
 
     /// Recounts everything from the messages (the migration, the import), in two statements.

@@ -64,7 +64,7 @@ struct ShutdownSequenceTests {
                 pause: .milliseconds(300))
             let (shutdown, client) = try await Self.shutDown(
                 whileStreaming: stub, gateway, readyGrace: .milliseconds(100), grace: .seconds(10))
-            #expect(shutdown.state.phase == .refusingChats)
+            #expect(shutdown.state.phase == .drained)
             #expect(client.text.contains("event: done"))
             let answer = try #require(try await gateway.messages(system: "drillquiz", user: "u1").last)
             #expect(answer.status == .complete)

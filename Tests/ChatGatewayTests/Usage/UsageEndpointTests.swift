@@ -174,6 +174,26 @@ struct UsageEndpointTests {
         }
     }
 
+    /// Deleting a conversation removes its messages, not what it cost: the sums, and so the budgets, keep it,
+    /// through the next sync too.
+    @Test func deletingAConversationKeepsItsUsage() async throws {
+        try await GatewayHarness.with(adjust: Self.adjust) { gateway in
+            let key = GatewayHarness.keyHeader
+            let reply = try await gateway.call(
+                .POST, "/v1/chat", headers: key,
+                json: ["system_id": "drillquiz", "user_id": "ann", "message": "/tokens 12"])
+            let conversation = try #require(reply.object["conversation_id"] as? String)
+            let deleted = try await gateway.call(
+                .DELETE, "/v1/conversations/\(conversation)?system_id=drillquiz&user_id=ann", headers: key)
+            #expect(deleted.status == 204 || deleted.status == 200)
+            _ = await gateway.historySync().run()
+            let usage = try await gateway.call(.GET, "/v1/usage?group_by=user", headers: key)
+            let row = try #require((usage.object["rows"] as? [[String: Any]])?.first)
+            #expect(row["chats"] as? Int == 1)
+            #expect((row["total_tokens"] as? Int ?? 0) > 12)
+        }
+    }
+
     @Test func csvHasTheSameRows() async throws {
         try await GatewayHarness.with(adjust: Self.adjust) { gateway in
             let usage = try await Self.chat(gateway, "drillquiz", "ann", "one two")

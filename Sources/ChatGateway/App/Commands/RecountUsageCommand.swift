@@ -3,7 +3,8 @@ import SQLKit
 import Vapor
 
 /// `chat-gateway recount-usage`: recomputes the usage report's daily sums from the stored messages, for after
-/// rows were changed by hand or restored from a backup.
+/// rows were changed by hand or restored from a backup. Deleted conversations' usage is not in the messages any
+/// more, so it is gone from the recount; run it while no chats arrive.
 struct RecountUsageCommand: AsyncCommand {
     struct Signature: CommandSignature {}
     var help: String { "Recomputes the usage report's daily sums from the stored messages, then exits." }

@@ -7,6 +7,8 @@ actor ChatStreamRegistry {
     /// (so a stop sent right after the `start` event finds it).
     private nonisolated let sessions = NIOLockedValueBox<[String: ChatStreamSession]>([:])
     private var running: [Int: Task<Void, Never>] = [:]
+    /// Blocking chats waiting for Dify or the database: shutdown waits for them too.
+    private var blockingChats = 0
     private var nextID = 0
     /// Streams running per Dify user, counted from before Dify is asked until the answer is read to its end.
     private var streamsPerUser: [String: Int] = [:]
@@ -43,12 +45,19 @@ actor ChatStreamRegistry {
         streamsPerUser[user] = remaining > 0 ? remaining : nil
     }
 
-    /// Waits for every running stream, up to `deadline`; true when none is left.
+    /// Runs a blocking chat, counted so that shutdown waits for its answer to be stored.
+    func blockingChat<T: Sendable>(_ work: () async throws -> T) async rethrows -> T {
+        blockingChats += 1
+        defer { blockingChats -= 1 }
+        return try await work()
+    }
+
+    /// Waits for every running stream and blocking chat, up to `deadline`; true when none is left.
     func drain(until deadline: ContinuousClock.Instant) async -> Bool {
-        while !running.isEmpty, ContinuousClock.now < deadline {
+        while !running.isEmpty || blockingChats > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
-        return running.isEmpty
+        return running.isEmpty && blockingChats == 0
     }
 
     /// Cancels every running stream: each relay stores its answer as far as it got, marked stopped, and tells

@@ -54,6 +54,7 @@
     var params = new URLSearchParams(window.location.search);
     var query = new URLSearchParams();
     var days = params.get('days') || (params.get('from_date') ? 'custom' : '30');
+    if (days !== 'custom' && !(Number(days) >= 1 && Number(days) <= 400)) days = '30';
     if (days === 'custom') {
       if (params.get('from_date')) query.set('from_date', params.get('from_date'));
       if (params.get('to_date')) query.set('to_date', params.get('to_date'));

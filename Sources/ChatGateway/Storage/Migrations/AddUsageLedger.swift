@@ -12,9 +12,6 @@ struct AddUsageLedger: AsyncMigration {
             try await database.schema(StoredMessage.schema).field(FieldKey(stringLiteral: column), type).update()
         }
         let sql = database as! any SQLDatabase
-        // The sync recounts one user from their messages.
-        try await sql.create(index: "gateway_messages_user_role_created")
-            .on(StoredMessage.schema).column("system_id").column("user_id").column("role").column("created_at").run()
         for (table, keys) in [
             (UsageRollup.usersTable, ["day", "system_id", "user_id", "currency"]),
             (UsageRollup.systemsTable, ["day", "system_id", "currency"]),
@@ -37,7 +34,6 @@ struct AddUsageLedger: AsyncMigration {
         let sql = database as! any SQLDatabase
         try await sql.drop(table: UsageRollup.usersTable).run()
         try await sql.drop(table: UsageRollup.systemsTable).run()
-        try await sql.drop(index: "gateway_messages_user_role_created").run()
         for (column, _) in Self.columns {
             try await database.schema(StoredMessage.schema).deleteField(FieldKey(stringLiteral: column)).update()
         }
