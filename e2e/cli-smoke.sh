@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Drives the built `chat-gateway` binary as an operator would: gen-env, gen-jwt, migrate, bad configuration, import-legacy,
+# Drives the built `chat-gateway` binary as an operator would: gen-env, gen-jwt, migrate, bad configuration, import-legacy, recount-usage,
 # and `serve --hostname H --port P` in demo mode (no Dify configured), over real HTTP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,7 +76,14 @@ db = sqlite3.connect(sys.argv[1])
 assert db.execute("select system_id, user_id, name from gateway_conversations").fetchall() == [("drillquiz", "u1", "Homework")]
 rows = db.execute("select message_id, role, user_id, status from gateway_messages order by role desc").fetchall()
 assert rows == [("m1_user", "user", "u1", "complete"), ("m1_assistant", "assistant", "u1", "complete")], rows
+# The imported turn is in the usage sums: one chat, completed, usage unknown.
+sums = db.execute("select chats, completed, unknown_usage from gateway_usage_users").fetchall()
+assert sums == [(1, 1, 1)], sums
 PY
+echo "-- recount-usage"
+"${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" "$bin" recount-usage >recount.txt 2>err.txt \
+  || fail "recount-usage: $(cat err.txt)"
+grep -q '^Usage sums recounted from the messages.$' recount.txt || fail "recount-usage said: $(cat recount.txt)"
 if "${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" "$bin" import-legacy "$work/missing.db" 2>err.txt >/dev/null; then
   fail "import-legacy of a missing file succeeded"
 fi
