@@ -27,12 +27,6 @@ struct ConversationStore: Sendable {
         _ operation: String, usage: [UsageRollup.Key: UsageRollup.Counters] = [:],
         _ statements: @escaping WriteBatcher.Write
     ) async throws {
-        try await write(operation, usageIn: { _ in usage }, statements)
-    }
-
-    private func write(
-        _ operation: String, usageIn usage: @escaping WriteBatcher.Usage, _ statements: @escaping WriteBatcher.Write
-    ) async throws {
         try await withSpan("db \(operation)", ofKind: .client) { span in
             span.attributes["db.operation.name"] = operation
             do {
@@ -159,19 +153,14 @@ struct ConversationStore: Sendable {
             userID: caller.userID,
             role: "assistant", content: answer, status: status, error: error, taskID: taskID, createdAt: stamp,
             updatedAt: stamp, usage: usage)
-        // What the answer adds, less what an earlier final version of it (the sync's copy) already added.
-        let turnUsage: WriteBatcher.Usage = { [reply] sql in
-            guard status != .streaming else { return [:] }
+        var turnUsage: [UsageRollup.Key: UsageRollup.Counters] = [:]
+        if status != .streaming {
             let key = UsageRollup.Key(
                 day: UsageRollup.day(of: stamp), systemID: caller.systemID, userID: caller.userID,
                 currency: UsageRollup.currency(of: usage))
-            var delta: [UsageRollup.Key: UsageRollup.Counters] = [key: .answer(status: status, usage: usage)]
-            for (oldKey, counted) in try await UsageRollup.counted(answer: reply.messageID, on: sql) {
-                delta[oldKey, default: .init()] = delta[oldKey, default: .init()] - counted
-            }
-            return delta
+            turnUsage[key] = .answer(status: status, usage: usage)
         }
-        try await write("record turn", usageIn: turnUsage) { sql in
+        try await write("record turn", usage: turnUsage) { sql in
             try await sql.upsert(
                 [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
             )

@@ -11,12 +11,10 @@ import SQLKit
 /// transactions updating the same sums never wait on each other in a cycle.
 final class WriteBatcher: Sendable {
     typealias Write = @Sendable (any SQLDatabase) async throws -> Void
-    /// What a write adds to the usage sums, read in its transaction before it runs.
-    typealias Usage = @Sendable (any SQLDatabase) async throws -> [UsageRollup.Key: UsageRollup.Counters]
 
     private struct Waiting {
         let write: Write
-        let usage: Usage
+        let usage: [UsageRollup.Key: UsageRollup.Counters]
         let done: CheckedContinuation<Void, any Error>
     }
 
@@ -41,7 +39,7 @@ final class WriteBatcher: Sendable {
     /// Returns once `write` is committed, or throws its own error. It runs to the end even if the caller is
     /// cancelled: a chat's rows are stored whatever its client does.
     func perform(
-        _ write: @escaping Write, usage: @escaping Usage = { _ in [:] }
+        _ write: @escaping Write, usage: [UsageRollup.Key: UsageRollup.Counters] = [:]
     ) async throws {
         try await withCheckedThrowingContinuation { done in
             let startsDrain = queue.withLockedValue { queue in
@@ -76,8 +74,8 @@ final class WriteBatcher: Sendable {
                 let sql = transaction as! any SQLDatabase
                 var usage: [UsageRollup.Key: UsageRollup.Counters] = [:]
                 for waiting in batch {
-                    usage.merge(try await waiting.usage(sql), uniquingKeysWith: +)
                     try await waiting.write(sql)
+                    usage.merge(waiting.usage, uniquingKeysWith: +)
                 }
                 try await UsageRollup.add(usage, on: sql)
             }

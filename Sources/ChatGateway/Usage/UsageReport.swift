@@ -121,8 +121,7 @@ struct UsageReport: Sendable {
         if let userID = filter.userID { select = select.where("user_id", .equal, SQLBind(userID)) }
         for key in query.groupBy { select = select.groupBy(key.column) }
         select = select.groupBy("currency")
-        // A row an answer's correction left at zero is no group of its own.
-        return try await select.all().compactMap { sqlRow -> Row? in
+        return try await select.all().map { sqlRow in
             var keys: [GroupKey: String] = [:]
             for key in query.groupBy {
                 keys[key] =
@@ -131,7 +130,6 @@ struct UsageReport: Sendable {
                     : try sqlRow.decode(column: key.column, as: String.self)
             }
             let counters = try UsageRollup.counters(of: sqlRow)
-            guard !counters.isZero else { return nil }
             let currency = try sqlRow.decode(column: "currency", as: String.self)
             var row = Row(keys: keys)
             row.currency = currency.isEmpty ? nil : currency

@@ -123,48 +123,6 @@ enum UsageRollup {
         }
     }
 
-    /// What a stored answer row already added to the sums (nothing while it is streaming, or absent).
-    static func counted(answer messageID: String, on sql: any SQLDatabase) async throws -> [Key: Counters] {
-        guard
-            let row = try await sql.select()
-                .columns(
-                    "system_id", "user_id", "status", "created_at", "prompt_tokens", "completion_tokens",
-                    "total_tokens", "total_price_scaled", "currency", "latency_ms"
-                )
-                .from(StoredMessage.schema).where("message_id", .equal, SQLBind(messageID)).first(),
-            let status = StoredMessage.Status(rawValue: try row.decode(column: "status", as: String.self)),
-            status != .streaming
-        else { return [:] }
-        var counters = Counters()
-        switch status {
-        case .complete: counters["completed"] = 1
-        case .failed: counters["failed"] = 1
-        default: break
-        }
-        let price = try row.decode(column: "total_price_scaled", as: Int64?.self)
-        let currency = try row.decode(column: "currency", as: String?.self)
-        if let prompt = try row.decode(column: "prompt_tokens", as: Int64?.self) {
-            counters["prompt_tokens"] = prompt
-            counters["completion_tokens"] = try row.decode(column: "completion_tokens", as: Int64?.self) ?? 0
-            counters["total_tokens"] = try row.decode(column: "total_tokens", as: Int64?.self) ?? 0
-            if let price, currency != nil { counters["price_scaled"] = price }
-        } else if status == .complete {
-            counters["unknown_usage"] = 1
-        }
-        if status == .complete, let latency = try row.decode(column: "latency_ms", as: Int64?.self) {
-            counters["latency_count"] = 1
-            for (index, bound) in LatencyHistogram.bounds.enumerated() where Double(latency) <= bound {
-                counters["latency_le_\(index)"] = 1
-            }
-        }
-        let key = Key(
-            day: day(of: try row.decode(column: "created_at", as: Date.self)),
-            systemID: try row.decode(column: "system_id", as: String.self),
-            userID: try row.decode(column: "user_id", as: String.self),
-            currency: price != nil && currency != nil ? currency! : "")
-        return [key: counters]
-    }
-
     /// Recounts everything from the messages (the migration, the import), in two statements.
     static func rebuild(on sql: any SQLDatabase) async throws {
         try await sql.delete(from: usersTable).run()

@@ -174,52 +174,6 @@ struct UsageEndpointTests {
         }
     }
 
-    /// The sync may store an answer (complete, usage unknown) before the stream's own last write: that write
-    /// replaces what the sync's copy added instead of adding the answer twice.
-    @Test func anAnswerTheSyncStoredFirstIsCountedOnce() async throws {
-        try await GatewayHarness.with { gateway in
-            let store = ConversationStore(database: gateway.app.db, now: Date.init)
-            let caller = CallerIdentity(systemID: "drillquiz", userID: "eve")
-            let pending = try await store.recordPendingUserMessage(caller, conversationID: nil, content: "q")
-            let conversationID = UUID().uuidString.lowercased()
-            let now = Date()
-            let synced = MessageWrite(
-                messageID: "m-eve_assistant", conversationID: conversationID, systemID: "drillquiz", userID: "eve",
-                role: "assistant", content: "a", status: .complete, createdAt: now, updatedAt: now)
-            let key = UsageRollup.Key(day: UsageRollup.day(of: now), systemID: "drillquiz", userID: "eve", currency: "")
-            try await HistorySync.store(
-                ConversationWrite(
-                    conversationID: conversationID, systemID: "drillquiz", userID: "eve", difyUser: caller.difyUser,
-                    createdAt: now, updatedAt: now),
-                messages: [synced], usage: [key: .answer(status: .complete, usage: nil)], on: gateway.app.db)
-            let metadata: JSONValue = .object([
-                "usage": .object([
-                    "prompt_tokens": .number(3), "completion_tokens": .number(4), "total_tokens": .number(7),
-                    "total_price": .string("0.0000110"), "currency": .string("USD"), "latency": .number(0.4),
-                ])
-            ])
-            try await store.recordStreamFinished(
-                conversationID: conversationID, messageID: "m-eve", taskID: nil, for: pending, caller: caller,
-                answer: "a", status: .complete, error: nil, usage: DifyUsage(metadata: metadata))
-
-            let sql = gateway.app.db as! any SQLDatabase
-            var stored: [UsageRollup.Key: UsageRollup.Counters] = [:]
-            for row in try await sql.select().column("*").from(UsageRollup.usersTable).all() {
-                let counters = try UsageRollup.counters(of: row)
-                if !counters.isZero { stored[try UsageRollup.key(of: row, user: true)] = counters }
-            }
-            #expect(
-                stored
-                    == (try await UsageRollup.aggregate(systemID: nil, userID: nil, on: sql)).filter {
-                        !$0.value.isZero
-                    })
-            let report = try await gateway.call(.GET, "/v1/usage?group_by=user", headers: GatewayHarness.keyHeader)
-            let row = try #require((report.object["rows"] as? [[String: Any]])?.first)
-            #expect(
-                row["completed"] as? Int == 1 && row["unknown_usage"] as? Int == 0 && row["total_tokens"] as? Int == 7)
-        }
-    }
-
     /// Deleting a conversation removes its messages, not what it cost: the sums, and so the budgets, keep it,
     /// through the next sync too.
     @Test func deletingAConversationKeepsItsUsage() async throws {
