@@ -68,12 +68,14 @@ extension HistorySync {
     ) async throws {
         try await database.transaction { transaction in
             let sql = transaction as! any SQLDatabase
-            try await sql.upsert(
-                messages, into: StoredMessage.schema, onConflict: ["message_id"],
-                update: ["conversation_id", "content", "status", "position", "updated_at"])
+            // The conversation first, then its messages, as a chat's turn writes them: a sync and a chat finishing
+            // in the same conversation lock the rows in one order and never wait on each other in a cycle.
             try await sql.upsert(
                 [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"],
                 update: ["name", "dify_updated_at", "synced_at", "deleted_at", "updated_at"])
+            try await sql.upsert(
+                messages, into: StoredMessage.schema, onConflict: ["message_id"],
+                update: ["conversation_id", "content", "status", "position", "updated_at"])
             try await UsageRollup.add(usage, on: sql)
         }
     }
