@@ -13,8 +13,7 @@ duration=${1:-10}
 
 export BENCH_API_KEY=bench-key BENCH_DIFY_KEY=app-bench
 fake_port=$(free_port); nginx_port=$(free_port); vapor_port=$(free_port); gw_port=$(free_port)
-"$bin/fake-dify" --host 127.0.0.1 --port "$fake_port" --api-key "$BENCH_DIFY_KEY" --log-level error >"$work/fake.log" 2>&1 &
-pids+=($!)
+start_fake_dify "$fake_port"
 start_nginx_proxy "$fake_port" "$nginx_port"
 # The stack's own floor: Vapor and AsyncHTTPClient proxying the chat with none of the gateway's work
 # (bench/vapor-proxy, a package of its own). Skipped when it is not built (BENCH_BIN_DIR set and no earlier build).

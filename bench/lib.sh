@@ -25,6 +25,14 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # Waits until something answers HTTP on the URL (any status).
 wait_for() { for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w "%{http_code}" "$1")" != 000 ] && return 0; sleep 0.1; done; echo "not up: $1" >&2; exit 1; }
 
+# start_fake_dify PORT [FLAG...]: the release fake Dify on PORT with $BENCH_DIFY_KEY, until it answers.
+start_fake_dify() {
+  local port=$1; shift
+  "$bin/fake-dify" --host 127.0.0.1 --port "$port" --api-key "${BENCH_DIFY_KEY:-app-bench}" --log-level error "$@" >"$work/fake.log" 2>&1 &
+  pids+=($!)
+  wait_for "http://127.0.0.1:$port/v1/meta"
+}
+
 # start_gateway DIFY_PORT DIFY_KEY GATEWAY_PORT [DATABASE_URL]: the release gateway in production mode, on SQLite in
 # $work unless a database URL is given; sets gw_pid.
 start_gateway() {

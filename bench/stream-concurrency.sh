@@ -11,8 +11,7 @@ streams=${1:-1000}; token_ms=${2:-200}; ramp=${3:-10}
 . bench/lib.sh
 
 fake_port=$(free_port); nginx_port=$(free_port); vapor_port=$(free_port); gw_port=$(free_port)
-"$bin/fake-dify" --host 127.0.0.1 --port "$fake_port" --api-key app-bench --token-delay-ms "$token_ms" --log-level error >"$work/fake.log" 2>&1 &
-pids+=($!)
+start_fake_dify "$fake_port" --token-delay-ms "$token_ms"
 start_nginx_proxy "$fake_port" "$nginx_port"
 has_vapor=0; if start_vapor_proxy "$fake_port" "$vapor_port" relay; then has_vapor=1; fi
 start_gateway "$fake_port" app-bench "$gw_port"

@@ -11,9 +11,7 @@ users=${1:-10000}; days=${2:-30}
 
 export BENCH_API_KEY=bench-key BENCH_DIFY_KEY=app-bench
 fake_port=$(free_port); gw_port=$(free_port)
-"$bin/fake-dify" --host 127.0.0.1 --port "$fake_port" --api-key "$BENCH_DIFY_KEY" --log-level error >"$work/fake.log" 2>&1 &
-pids+=($!)
-wait_for "http://127.0.0.1:$fake_port/v1/meta"
+start_fake_dify "$fake_port"
 start_gateway "$fake_port" "$BENCH_DIFY_KEY" "$gw_port"   # migrates the file
 kill -9 "$gw_pid"; wait "$gw_pid" 2>/dev/null || true
 echo "seeding $users users × $days days..."
