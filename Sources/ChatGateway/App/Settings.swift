@@ -47,7 +47,7 @@ public struct Settings: Sendable {
     /// Write transactions the store runs at once: one on SQLite (it has one writer), half the pool on PostgreSQL,
     /// so reads keep the other half.
     var concurrentWriteTransactions: Int {
-        if case .postgres = database { max(1, databasePoolSize / 2) } else { 1 }
+        isPostgres ? max(1, databasePoolSize / 2) : 1
     }
     /// Users synced at the same time (`SYNC_CONCURRENCY`), i.e. the most Dify calls a sync has in flight.
     public var syncConcurrency: Int

@@ -29,6 +29,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
 
     try configureDatabase(app, settings)
     let database: @Sendable () -> any Database = { [unowned app] in app.gatewayDatabase(logSQL: settings.logSQL) }
+    let sqlDatabase: @Sendable () -> any SQLDatabase = { database() as! any SQLDatabase }
     GatewayMigrations.register(on: app.migrations)
 
     let environmentTargets = try await difyTargets(app, settings: settings)
@@ -84,8 +85,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let chats = ChatService(
         dify: dify, targets: targets, store: store, streams: streams, metrics: metrics,
         budgets: BudgetGuard(
-            perUser: settings.budgetPerUser, registry: registry, database: { database() as! any SQLDatabase },
-            now: dependencies.now),
+            perUser: settings.budgetPerUser, registry: registry, database: sqlDatabase, now: dependencies.now),
         limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive))
     let signingKey = OperatorSigningKey(
         settings.encryptionKey.map { .encryptionKey($0) } ?? .database(GatewaySecrets(database: database)))
@@ -131,7 +131,6 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         collection: AdminPageController(flow: SessionPageFlow(sessions: adminGuard.sessions), adminGuard: adminGuard))
 
     // On PostgreSQL the replicas count the rate limits together, in the database.
-    let sqlDatabase: @Sendable () -> any SQLDatabase = { database() as! any SQLDatabase }
     let sharedBuckets = settings.isPostgres ? sqlDatabase : nil
     let v1 = app.grouped("v1")
     try v1.register(

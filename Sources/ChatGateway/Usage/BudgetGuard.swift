@@ -53,7 +53,7 @@ struct BudgetGuard: Sendable {
     {
         let column = limit.measure == .tokens ? "total_tokens" : "price_scaled"
         var select = database().select()
-            .column(SQLAlias(UsageReport.integerSum(column), as: "used"))
+            .column(SQLAlias(UsageRollup.sum(column), as: "used"))
             .from(userID == nil ? UsageRollup.systemsTable : UsageRollup.usersTable)
             .where("day", .greaterThanOrEqual, SQLBind(UsageRollup.day(of: start)))
             .where("system_id", .equal, SQLBind(systemID))

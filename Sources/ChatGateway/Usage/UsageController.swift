@@ -79,7 +79,7 @@ struct UsageController: RouteCollection {
             throw Abort(
                 .unprocessableEntity, reason: "group_by takes system, user, day or a comma list of them, each once")
         }
-        let text = { (date: Date) in UsageReport.dayText(Int(date.timeIntervalSince1970 / day)) }
+        let text = { (date: Date) in UsageReport.dayText(UsageRollup.day(of: date)) }
         return (UsageReport.Query(filter: filter, groupBy: groupBy), (text(from), text(until - day)))
     }
 }

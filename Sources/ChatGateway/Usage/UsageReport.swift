@@ -5,7 +5,7 @@ import SQLKit
 /// daily sums (`UsageRollup`). Chats are user messages; outcomes, tokens, price and latency come from the answers.
 /// Prices are summed as integers (× 10¹²), so exactly.
 struct UsageReport: Sendable {
-    enum GroupKey: String, Sendable, CaseIterable {
+    enum GroupKey: String, Sendable {
         case system, user, day
 
         var column: String {
@@ -108,7 +108,7 @@ struct UsageReport: Sendable {
         for key in query.groupBy { select = select.column(key.column) }
         select = select.column("currency")
         for column in UsageRollup.counterColumns {
-            select = select.column(SQLAlias(Self.integerSum(column), as: column))
+            select = select.column(SQLAlias(UsageRollup.sum(column), as: column))
         }
         if let from = filter.from {
             select = select.where("day", .greaterThanOrEqual, SQLBind(UsageRollup.day(of: from)))
@@ -147,11 +147,6 @@ struct UsageReport: Sendable {
                 count: Int(counters["latency_count"]))
             return row
         }
-    }
-
-    /// `SUM(column)` as a 64-bit integer, 0 for no rows (PostgreSQL sums `bigint` into `numeric`).
-    static func integerSum(_ column: String) -> any SQLExpression {
-        SQLQueryString("CAST(COALESCE(SUM(\(ident: column)), 0) AS BIGINT)")
     }
 
     /// `20425` → `2025-12-03`.

@@ -42,9 +42,6 @@ enum UsageRollup {
         static func + (lhs: Counters, rhs: Counters) -> Counters {
             Counters(values: zip(lhs.values, rhs.values).map(+))
         }
-        static func - (lhs: Counters, rhs: Counters) -> Counters {
-            Counters(values: zip(lhs.values, rhs.values).map(-))
-        }
 
         /// One user message: a chat.
         static var userMessage: Counters {
@@ -128,31 +125,29 @@ enum UsageRollup {
         try await sql.delete(from: usersTable).run()
         try await sql.delete(from: systemsTable).run()
         let counters = counterColumns.joined(separator: ", ")
-        let sums = counterColumns.map { "CAST(SUM(\($0)) AS BIGINT)" }.joined(separator: ", ")
         try await sql.raw(
             """
             INSERT INTO \(ident: usersTable) (day, system_id, user_id, currency, \(unsafeRaw: counters)) \
-            SELECT day, system_id, user_id, currency, \(unsafeRaw: sums) FROM (\(perMessage(sql, systemID: nil, userID: nil))) m \
+            SELECT day, system_id, user_id, currency, \(summedCounters) FROM (\(perMessage(sql))) m \
             GROUP BY day, system_id, user_id, currency
             """
         ).run()
         try await sql.raw(
             """
             INSERT INTO \(ident: systemsTable) (day, system_id, currency, \(unsafeRaw: counters)) \
-            SELECT day, system_id, currency, \(unsafeRaw: sums) FROM \(ident: usersTable) GROUP BY day, system_id, currency
+            SELECT day, system_id, currency, \(summedCounters) FROM \(ident: usersTable) GROUP BY day, system_id, currency
             """
         ).run()
     }
 
     // MARK: Reading the messages
 
-    /// The rollup's rows as the messages give them (all, or one user's).
-    static func aggregate(systemID: String?, userID: String?, on sql: any SQLDatabase) async throws -> [Key: Counters] {
-        let sums = counterColumns.map { "CAST(SUM(\($0)) AS BIGINT) AS \($0)" }.joined(separator: ", ")
+    /// The rollup's rows as the messages give them.
+    static func aggregate(on sql: any SQLDatabase) async throws -> [Key: Counters] {
         let rows = try await sql.raw(
             """
-            SELECT day, system_id, user_id, currency, \(unsafeRaw: sums) \
-            FROM (\(perMessage(sql, systemID: systemID, userID: userID))) m GROUP BY day, system_id, user_id, currency
+            SELECT day, system_id, user_id, currency, \(summedCounters) \
+            FROM (\(perMessage(sql))) m GROUP BY day, system_id, user_id, currency
             """
         ).all()
         var result: [Key: Counters] = [:]
@@ -162,7 +157,7 @@ enum UsageRollup {
 
     /// One row per message with what it adds to the sums: a user message a chat (and a failure or a refusal), an
     /// answer its outcome, tokens, price (under its currency, `''` without one) and latency.
-    private static func perMessage(_ sql: any SQLDatabase, systemID: String?, userID: String?) -> SQLQueryString {
+    private static func perMessage(_ sql: any SQLDatabase) -> SQLQueryString {
         let complete = "status = '\(StoredMessage.Status.complete.rawValue)'"
         let failed = "status = '\(StoredMessage.Status.failed.rawValue)'"
         let refused = "status = '\(StoredMessage.Status.refused.rawValue)'"
@@ -194,16 +189,22 @@ enum UsageRollup {
             sql.dialect.name == "sqlite"
             ? "CAST(created_at / 86400 AS INTEGER)" : "CAST(FLOOR(EXTRACT(EPOCH FROM created_at) / 86400) AS BIGINT)"
         let priced = "CASE WHEN total_price_scaled IS NULL OR currency IS NULL THEN '' ELSE currency END"
-        var conditions: SQLQueryString = ""
-        if let systemID { conditions += " AND system_id = \(bind: systemID)" }
-        if let userID { conditions += " AND user_id = \(bind: userID)" }
         func select(_ role: String, currency: String, _ columns: [(String, String)]) -> SQLQueryString {
             let fields = columns.map { "\($0.1) AS \($0.0)" }.joined(separator: ", ")
-            let head: SQLQueryString =
+            return
                 "SELECT \(unsafeRaw: day) AS day, system_id, user_id, \(unsafeRaw: currency) AS currency, \(unsafeRaw: fields) FROM \(ident: StoredMessage.schema) WHERE role = \(literal: role)"
-            return head + conditions
         }
         return select("user", currency: "''", user) + " UNION ALL " + select("assistant", currency: priced, answer)
+    }
+
+    /// `SUM(column)` as a 64-bit integer, 0 for no rows (PostgreSQL sums `bigint` into `numeric`).
+    static func sum(_ column: String) -> any SQLExpression {
+        SQLQueryString("CAST(COALESCE(SUM(\(ident: column)), 0) AS BIGINT)")
+    }
+
+    /// Every counter summed, under its own name.
+    private static var summedCounters: SQLQueryString {
+        counterColumns.map { column -> SQLQueryString in "\(sum(column)) AS \(ident: column)" }.joined(separator: ", ")
     }
 
     static func key(of row: any SQLRow, user: Bool) throws -> Key {

@@ -156,7 +156,7 @@ struct UsageEndpointTests {
             _ = await gateway.historySync().run()
 
             let sql = gateway.app.db as! any SQLDatabase
-            let recounted = try await UsageRollup.aggregate(systemID: nil, userID: nil, on: sql)
+            let recounted = try await UsageRollup.aggregate(on: sql)
             var stored: [UsageRollup.Key: UsageRollup.Counters] = [:]
             for row in try await sql.select().column("*").from(UsageRollup.usersTable).all() {
                 stored[try UsageRollup.key(of: row, user: true)] = try UsageRollup.counters(of: row)
