@@ -1,5 +1,5 @@
 /// The fake app's `/info`, `/meta` and `/parameters` answers: a chat app with no tools, no
-/// knowledge, file upload and TTS off.
+/// knowledge and file upload off; speech to text and text to speech on (without autoplay).
 enum FakeDifyAppInfo {
     static let name = "Fake Dify Chat"
     static let openingStatement = "Hello! I am a fake Dify chat app."
@@ -41,11 +41,11 @@ enum FakeDifyAppInfo {
             ("opening_statement", .string(openingStatement)),
             ("suggested_questions", .array([])),
             ("suggested_questions_after_answer", enabled(options.suggestedQuestionsEnabled)),
-            ("speech_to_text", enabled(false)),
+            ("speech_to_text", enabled(true)),
             (
                 "text_to_speech",
                 .object([
-                    ("enabled", .bool(false)), ("voice", .string("")), ("language", .string("")),
+                    ("enabled", .bool(true)), ("voice", .string("")), ("language", .string("")),
                     ("autoPlay", .string("disabled")),
                 ])
             ),

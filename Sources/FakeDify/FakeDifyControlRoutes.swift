@@ -57,6 +57,17 @@ public func registerFakeDifyControlRoutes(on routes: any RoutesBuilder, store: F
         difyJSONResponse(
             .object([
                 ("chat_requests", .int(await store.chatRequestCount)),
+                ("requests", .int(await store.requestCount)),
+                (
+                    "uploads",
+                    .array(
+                        await store.uploads.map { file in
+                            .object([
+                                ("id", .string(file.id)), ("user", .string(file.user)), ("name", .string(file.name)),
+                                ("size", .int(file.size)), ("mime_type", .string(file.mimeType)),
+                            ])
+                        })
+                ),
                 ("last_chat_traceparent", (await store.lastChatTraceparent).map(FakeDifyJSON.string) ?? .null),
             ]))
     }

@@ -17,6 +17,7 @@ struct FakeDifyRoutes: Sendable {
         (.POST, ["conversations", "<uuid>", "name"]), (.GET, ["messages"]),
         (.POST, ["messages", "<uuid>", "feedbacks"]), (.GET, ["messages", "<uuid>", "suggested"]),
         (.GET, ["parameters"]), (.GET, ["meta"]), (.GET, ["info"]),
+        (.POST, ["files", "upload"]), (.POST, ["audio-to-text"]), (.POST, ["text-to-audio"]),
     ]
 
     typealias Handler = @Sendable (Request) async throws -> Response
@@ -26,7 +27,18 @@ struct FakeDifyRoutes: Sendable {
         let body = HTTPBodyStreamStrategy.collect(maxSize: "10mb")
         let store = self.store
         func on(_ method: HTTPMethod, _ path: PathComponent..., handler: @escaping Handler) {
-            v1.on(method, path, body: body) { req in try await difyRespond { try await handler(req) } }
+            v1.on(method, path, body: body) { req in
+                await store.countRequest()
+                return try await difyRespond { try await handler(req) }
+            }
+        }
+        // Uploads up to Dify's largest default limit (video's), so a too-large file gets Dify's own 413.
+        let files = HTTPBodyStreamStrategy.collect(maxSize: "110mb")
+        func upload(_ path: PathComponent..., handler: @escaping Handler) {
+            v1.on(.POST, path, body: files) { req in
+                await store.countRequest()
+                return try await difyRespond { try await handler(req) }
+            }
         }
         on(.POST, "chat-messages") { try await handleChatMessages($0, store: store) }
         on(.POST, "chat-messages", ":task_id", "stop") { try await stop($0) }
@@ -39,6 +51,9 @@ struct FakeDifyRoutes: Sendable {
         on(.GET, "parameters") { try await appInfo($0, FakeDifyAppInfo.parameters) }
         on(.GET, "meta") { try await appInfo($0) { _ in FakeDifyAppInfo.meta } }
         on(.GET, "info") { try await appInfo($0) { _ in FakeDifyAppInfo.info } }
+        upload("files", "upload") { try await self.upload($0) }
+        upload("audio-to-text") { try await audioToText($0) }
+        on(.POST, "text-to-audio") { try await textToAudio($0) }
         for method in [HTTPMethod.GET, .POST, .PUT, .PATCH, .DELETE] {
             on(method, "**") { req in throw Self.unmatched(method: req.method, path: req.parameters.getCatchall()) }
         }

@@ -87,6 +87,12 @@ extension FakeDifyStore {
         messages[messageID]?.feedbackContent = rating == nil ? nil : content
     }
 
+    /// A message of `user`'s, or nil.
+    func message(id: String, user: String) -> FakeMessage? {
+        guard let message = messages[id], message.user == user else { return nil }
+        return message
+    }
+
     /// Checks the message, then (as Dify does) its conversation.
     func suggestedQuestions(messageID: String, user: String) throws -> [String] {
         guard let message = messages[messageID], message.user == user else { throw DifyError.messageNotExists }

@@ -21,6 +21,10 @@ public actor FakeDifyStore {
     nonisolated let tasks = FakeTaskFlags()
     /// Generated names waiting for their generation to finish.
     var pendingNames: [String: String] = [:]
+    /// Files and audio taken by `/files/upload` and `/audio-to-text`, oldest first.
+    public private(set) var uploads: [FakeUploadedFile] = []
+    /// Every request to the Service API (`/v1/...`), whatever its route.
+    public private(set) var requestCount = 0
     private var hangWaiters: [CheckedContinuation<Void, Never>] = []
     private var sequence = 0
 
@@ -44,10 +48,21 @@ public actor FakeDifyStore {
         messages = [:]
         pendingNames = [:]
         chatRequestCount = 0
+        requestCount = 0
+        uploads = []
         lastChatRequestBody = nil
         lastChatTraceparent = nil
         setFault(nil)
     }
+
+    func recordUpload(user: String, name: String, size: Int, mimeType: String) -> FakeUploadedFile {
+        let file = FakeUploadedFile(
+            id: UUID().uuidString.lowercased(), user: user, name: name, size: size, mimeType: mimeType)
+        uploads.append(file)
+        return file
+    }
+
+    func countRequest() { requestCount += 1 }
 
     /// Addition: ends everything in flight (streams end as if stopped, hung requests get a 503),
     /// so a server can shut down without waiting for them.

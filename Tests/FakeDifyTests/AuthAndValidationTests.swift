@@ -77,7 +77,9 @@ struct AuthAndValidationTests {
         try await withFakeDify { _, http in
             let nonUUID = try await http.send(.DELETE, "/v1/conversations/abc", json: "{}", auth: nil)
             #expect(nonUUID.status == 404 && nonUUID.body == werkzeug404)
-            #expect(try await http.send(.GET, "/v1/files/upload").body == werkzeug404)
+            #expect(try await http.send(.GET, "/v1/no-such-route").body == werkzeug404)
+            let getUpload = try await http.send(.GET, "/v1/files/upload")
+            #expect(getUpload.status == 405 && getUpload.headers.first(name: "Allow") == "OPTIONS, POST")
             let wrongMethod = try await http.send(.GET, "/v1/chat-messages")
             #expect(wrongMethod.status == 405 && wrongMethod.json["code"].string == "method_not_allowed")
             #expect(wrongMethod.headers.first(name: "Allow") == "OPTIONS, POST")

@@ -1,7 +1,8 @@
 import Fluent
 import Vapor
 
-/// The one place errors become HTTP: `{"detail": "..."}` with an honest status, never a bare 500 for bad input.
+/// The one place errors become HTTP: `{"detail": "..."}` with an honest status, never a bare 500 for bad input;
+/// under `/dify/v1`, Dify's `{"code", "message", "status"}` (`DifyWire.ErrorBody`).
 /// Future-based, as `AccessLogMiddleware` says why.
 struct APIErrorMiddleware: Middleware {
     struct ErrorBody: Content { var detail: String }
@@ -19,9 +20,19 @@ struct APIErrorMiddleware: Middleware {
                 "request failed",
                 metadata: ["status": .stringConvertible(status.code), "error": .string(logText(error))])
         }
-        let response = Response(status: status)
-        try response.content.encode(ErrorBody(detail: detail))
-        if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
+        let response: Response
+        if DifyAPIController.serves(request) {
+            let body = DifyWire.ErrorBody(describing: error)
+            response = Response(status: HTTPResponseStatus(statusCode: body.status))
+            try response.content.encode(body)
+            if body.status == 401 {
+                response.headers.replaceOrAdd(name: .wwwAuthenticate, value: #"Bearer realm="api""#)
+            }
+        } else {
+            response = Response(status: status)
+            try response.content.encode(ErrorBody(detail: detail))
+            if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
+        }
         if case .budgetExhausted(_, let resetsAt, _)? = error as? LimitError {
             response.headers.replaceOrAdd(name: "X-Budget-Resets", value: ISO8601.wholeSeconds(resetsAt))
         }

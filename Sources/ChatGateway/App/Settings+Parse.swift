@@ -113,6 +113,7 @@ extension Settings {
             port: port,
             maxMessageCharacters: try integer("MAX_MESSAGE_CHARS", default: 8000, range: 1...1_000_000),
             maxRequestBytes: try integer("MAX_REQUEST_BYTES", default: 262_144, range: 1024...67_108_864),
+            maxUploadBytes: try integer("MAX_UPLOAD_BYTES", default: 104_857_600, range: 1024...4_294_967_296),
             publicBaseURL: value("PUBLIC_BASE_URL") ?? "http://localhost:\(port)",
             syncInterval: try value("SYNC_INTERVAL").flatMap { try parseInterval($0, variable: "SYNC_INTERVAL") },
             syncConcurrency: try integer("SYNC_CONCURRENCY", default: 4, range: 1...64),

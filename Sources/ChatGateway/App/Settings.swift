@@ -38,6 +38,8 @@ public struct Settings: Sendable {
     public var port: Int
     public var maxMessageCharacters: Int
     public var maxRequestBytes: Int
+    /// The largest upload `/dify/v1` passes on to Dify (`MAX_UPLOAD_BYTES`; Dify's own largest default, video's).
+    public var maxUploadBytes: Int = 104_857_600
     /// The public URL printed in dev links (`PUBLIC_BASE_URL`), defaults to http://localhost:PORT.
     public var publicBaseURL: String
     /// How often the history sync runs by itself (`SYNC_INTERVAL`, e.g. `5m`); nil: only on request.

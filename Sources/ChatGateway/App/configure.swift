@@ -103,7 +103,9 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.middleware.use(RequestObservationMiddleware(metrics: metrics))
     app.middleware.use(AccessLogMiddleware())
     app.middleware.use(
-        RequestHeadLimitMiddleware(maxHeaderBytes: settings.maxHeaderBytes, maxBodyBytes: settings.maxRequestBytes))
+        RequestHeadLimitMiddleware(
+            maxHeaderBytes: settings.maxHeaderBytes, maxBodyBytes: settings.maxRequestBytes,
+            maxUploadBytes: settings.maxUploadBytes))
     app.middleware.use(GatewayCORSMiddleware(settings, registry: registry))
     app.middleware.use(APIErrorMiddleware())
 
@@ -132,17 +134,16 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
 
     // On PostgreSQL the replicas count the rate limits together, in the database.
     let sharedBuckets = settings.isPostgres ? sqlDatabase : nil
+    let turns = ChatTurns(
+        admission: ChatAdmission(
+            settings: settings, streams: streams, registry: registry, shutdown: shutdown, metrics: metrics,
+            sharedBuckets: sharedBuckets, now: dependencies.now),
+        chats: chats, metrics: metrics)
     let v1 = app.grouped("v1")
-    try v1.register(
-        collection: ChatController(
-            auth: auth,
-            admission: ChatAdmission(
-                settings: settings, streams: streams, registry: registry, shutdown: shutdown, metrics: metrics,
-                sharedBuckets: sharedBuckets, now: dependencies.now),
-            chats: chats, metrics: metrics,
-            maxBodyBytes: settings.maxRequestBytes))
+    try v1.register(collection: ChatController(auth: auth, turns: turns, maxBodyBytes: settings.maxRequestBytes))
     let access = DifyAccess(auth: auth, dify: dify, targets: targets, store: store)
-    try v1.register(collection: ChatStopController(access: access, streams: streams))
+    let stopper = ChatStopper(access: access, streams: streams)
+    try v1.register(collection: ChatStopController(stopper: stopper))
     try v1.register(collection: ConversationsController(access: access))
     try v1.register(collection: ConversationControlsController(access: access))
     try v1.register(collection: MessageControlsController(access: access))
@@ -157,6 +158,11 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         collection: ChatTokenController(
             auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins),
             issuance: TokenIssuanceLimit(settings: settings, now: dependencies.now)))
+
+    try app.grouped("dify", "v1").register(
+        collection: DifyAPIController(
+            access: access, turns: turns, stopper: stopper, maxBodyBytes: settings.maxRequestBytes,
+            maxUploadBytes: settings.maxUploadBytes))
 
     let admin = app.grouped("admin", "v1").grouped(adminGuard)
     try admin.register(

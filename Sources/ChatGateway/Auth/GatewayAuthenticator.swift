@@ -27,6 +27,11 @@ struct GatewayAuthenticator: Sendable {
     /// Requires `X-API-Key` (chat-token issuance, sync, cache: things a browser token must not do).
     func keyCredential(_ request: Request) throws(AuthError) -> Credential {
         guard let key = request.headers.first(name: "X-API-Key") else { throw .apiKeyRequired }
+        return try keyCredential(presented: key)
+    }
+
+    /// The server or browser key `key` is, wherever it was presented.
+    func keyCredential(presented key: String) throws(AuthError) -> Credential {
         // Both lists are always checked, so timing does not tell a browser key from a server key.
         let server = apiKeys.scope(of: key)
         let browser = browserKeys.scope(of: key)

@@ -3,9 +3,7 @@ import Vapor
 /// `POST /v1/chat`.
 struct ChatController: RouteCollection {
     let auth: GatewayAuthenticator
-    let admission: ChatAdmission
-    let chats: ChatService
-    let metrics: GatewayMetrics
+    let turns: ChatTurns
     let maxBodyBytes: Int
 
     func boot(routes: any RoutesBuilder) throws {
@@ -18,31 +16,20 @@ struct ChatController: RouteCollection {
         let credential = try await auth.credential(for: req)
         let body = try req.content.decode(ChatRequest.self)
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
-        let streams = body.stream ?? Self.acceptsEventStream(req)
-        let answer: DifyChatAnswer
-        do {
-            try await admission.admit(caller)
-            if streams {
-                let session = try await admission.stream(for: caller) {
-                    try await chats.stream(
-                        body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller,
-                        logger: req.logger)
-                }
-                req.storage[ChatStreamSessionKey.self] = session
-                return .chatStream(session, keepAlive: chats.limits.streamKeepAlive)
-            }
-            answer = try await chats.send(
-                body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:], as: caller,
-                logger: req.logger)
-        } catch let error as LimitError {
-            // Limits, budgets and shutdown: refused before Dify was asked.
-            metrics.chat(system: caller.systemID, mode: streams ? .stream : .blocking, outcome: .refused)
-            throw error
+        let turn = ChatTurns.Turn(
+            message: body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:])
+        switch try await turns.run(
+            turn, as: caller, streaming: body.stream ?? Self.acceptsEventStream(req), logger: req.logger)
+        {
+        case .stream(let session):
+            req.storage[ChatStreamSessionKey.self] = session
+            return .chatStream(session, keepAlive: turns.chats.limits.streamKeepAlive)
+        case .answer(let answer):
+            return ChatResponse(
+                conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
+                metadata: answer.metadata ?? .object([:])
+            ).response(allocator: req.byteBufferAllocator)
         }
-        return ChatResponse(
-            conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
-            metadata: answer.metadata ?? .object([:])
-        ).response(allocator: req.byteBufferAllocator)
     }
 
     static func acceptsEventStream(_ req: Request) -> Bool {

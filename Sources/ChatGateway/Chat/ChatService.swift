@@ -24,7 +24,7 @@ struct ChatService: Sendable {
     /// is the caller's, and store the user's message.
     private func prepare(
         _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
-        as caller: CallerIdentity
+        extra: [String: JSONValue], as caller: CallerIdentity
     )
         async throws -> (DifyChatRequest, DifyTarget, ConversationStore.PendingMessage)
     {
@@ -40,7 +40,8 @@ struct ChatService: Sendable {
         }
         let pending = try await store.recordPendingUserMessage(caller, conversationID: conversationID, content: message)
         return (
-            DifyChatRequest(query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs),
+            DifyChatRequest(
+                query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs, extra: extra),
             target, pending
         )
     }
@@ -48,16 +49,17 @@ struct ChatService: Sendable {
     /// Starts a streaming answer as a task of the registry's. Dify's answer head is awaited for up to the keep-alive
     /// interval: a refusal in that time (Dify down, 404, 429, bad input) is an honest HTTP error, recorded. A Dify
     /// slower than that gets the client's stream started anyway, with keep-alives, and a later refusal arrives as an
-    /// `error` event. Either way the answer is stored however the client behaves.
+    /// `error` event. Either way the answer is stored however the client behaves. `extra` is Dify's other chat
+    /// fields, and `wire` the events the client reads (`/dify/v1` gets Dify's own).
     func stream(
-        _ message: String, conversationID: String?, inputs: [String: JSONValue], as caller: CallerIdentity,
-        logger: Logger
+        _ message: String, conversationID: String?, inputs: [String: JSONValue], extra: [String: JSONValue] = [:],
+        as caller: CallerIdentity, wire: ChatStreamSession.Wire = .gateway, logger: Logger
     )
         async throws -> ChatStreamSession
     {
         let (request, target, pending) = try await prepare(
-            message, conversationID: conversationID, inputs: inputs, as: caller)
-        let session = ChatStreamSession(caller: caller)
+            message, conversationID: conversationID, inputs: inputs, extra: extra, as: caller)
+        let session = ChatStreamSession(caller: caller, wire: wire)
         let relay = ChatStreamRelay(
             session: session, pending: pending, store: store, registry: streams, metrics: metrics, logger: logger)
         let opening = StreamOpening()
@@ -79,21 +81,21 @@ struct ChatService: Sendable {
 
     func send(
         _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
-        as caller: CallerIdentity,
-        logger: Logger
+        extra: [String: JSONValue] = [:], as caller: CallerIdentity, logger: Logger
     ) async throws -> DifyChatAnswer {
         try await streams.blockingChat {
-            try await answer(message, conversationID: rawConversationID, inputs: inputs, as: caller, logger: logger)
+            try await answer(
+                message, conversationID: rawConversationID, inputs: inputs, extra: extra, as: caller, logger: logger)
         }
     }
 
     private func answer(
         _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
-        as caller: CallerIdentity, logger: Logger
+        extra: [String: JSONValue], as caller: CallerIdentity, logger: Logger
     ) async throws -> DifyChatAnswer {
         let received = ContinuousClock.now
         let (request, target, pending) = try await prepare(
-            message, conversationID: rawConversationID, inputs: inputs, as: caller)
+            message, conversationID: rawConversationID, inputs: inputs, extra: extra, as: caller)
         let started = ContinuousClock.now
         do {
             let answer = try await dify.sendMessage(request, to: target)

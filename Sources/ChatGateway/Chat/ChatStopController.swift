@@ -3,8 +3,7 @@ import Vapor
 
 /// `POST /v1/chat/{task_id}/stop`: stops a streaming answer; what arrived is stored, marked stopped.
 struct ChatStopController: RouteCollection {
-    let access: DifyAccess
-    let streams: ChatStreamRegistry
+    let stopper: ChatStopper
 
     struct Result: Content { var result: String }
 
@@ -14,11 +13,22 @@ struct ChatStopController: RouteCollection {
 
     @Sendable
     func stop(_ req: Request) async throws -> Result {
-        let caller = try await access.auth.identityFromQueryOrBody(req)
+        let caller = try await stopper.access.auth.identityFromQueryOrBody(req)
+        try await stopper.stop(taskID: try req.parameters.require("task_id"), as: caller)
+        return Result(result: "success")
+    }
+}
+
+/// Stops a streaming answer for `/v1` and `/dify/v1` alike.
+struct ChatStopper: Sendable {
+    let access: DifyAccess
+    let streams: ChatStreamRegistry
+
+    /// Dify would silently accept any task id; the gateway only stops tasks it knows to be the caller's, and
+    /// throws `ChatError.taskNotFound`, without asking Dify, for any other.
+    func stop(taskID rawTaskID: String, as caller: CallerIdentity) async throws {
         // Dify's task ids are UUIDs too; one the gateway never saw is not the caller's to stop.
-        guard let taskID = CanonicalID.uuid(try req.parameters.require("task_id")) else {
-            throw ChatError.taskNotFound
-        }
+        guard let taskID = CanonicalID.uuid(rawTaskID) else { throw ChatError.taskNotFound }
         let session = streams.session(forTask: taskID)
         let owner: (systemID: String, userID: String)?
         if let session {
@@ -26,11 +36,8 @@ struct ChatStopController: RouteCollection {
         } else {
             owner = try await access.store.owner(ofTask: taskID)
         }
-        // Dify would silently accept any task id; the gateway only stops tasks it knows to be the caller's.
-        guard let owner else { throw ChatError.taskNotFound }
-        guard caller.owns(owner) else { throw ChatError.taskNotFound }
+        guard let owner, caller.owns(owner) else { throw ChatError.taskNotFound }
         session?.requestStop()
         try await access.dify.stopMessage(taskID: taskID, user: caller.difyUser, at: try access.target(for: caller))
-        return Result(result: "success")
     }
 }

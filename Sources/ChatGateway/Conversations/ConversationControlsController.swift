@@ -18,19 +18,16 @@ struct ConversationControlsController: RouteCollection {
         conversation.post("name", use: rename)
     }
 
-    /// Deletes in Dify and in the gateway's tables (the seed left stale rows behind).
     @Sendable
     func delete(_ req: Request) async throws -> HTTPStatus {
-        let (caller, conversationID, store) = try await resolve(req)
-        try await access.dify.deleteConversation(
-            conversationID, user: caller.difyUser, at: try access.target(for: caller))
-        try await store.deleteConversation(conversationID)
+        let (caller, conversationID) = try await resolve(req)
+        try await access.deleteConversation(conversationID, of: caller)
         return .noContent
     }
 
     @Sendable
     func rename(_ req: Request) async throws -> ConversationSummary {
-        let (caller, conversationID, store) = try await resolve(req)
+        let (caller, conversationID) = try await resolve(req)
         let body = try req.content.decode(RenameRequest.self)
         let autoGenerate = body.autoGenerate ?? false
         let name = body.name?.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -39,17 +36,12 @@ struct ConversationControlsController: RouteCollection {
         let renamed = try await access.dify.renameConversation(
             conversationID, name: autoGenerate ? nil : name, autoGenerate: autoGenerate, user: caller.difyUser,
             at: try access.target(for: caller))
-        try await store.renameConversation(conversationID, to: renamed.name)
+        try await access.store.renameConversation(conversationID, to: renamed.name)
         return ConversationSummary(id: renamed.id, name: renamed.name, createdAt: renamed.createdAt)
     }
 
-    private func resolve(_ req: Request) async throws -> (CallerIdentity, String, ConversationStore) {
+    private func resolve(_ req: Request) async throws -> (CallerIdentity, String) {
         let caller = try await access.auth.identityFromQueryOrBody(req)
-        guard let conversationID = CanonicalID.uuid(try req.parameters.require("conversation_id")) else {
-            throw ChatError.conversationNotFound
-        }
-        let store = access.store
-        try caller.requireOwnership(try await store.owner(ofConversation: conversationID))
-        return (caller, conversationID, store)
+        return (caller, try await access.conversation(try req.parameters.require("conversation_id"), of: caller))
     }
 }

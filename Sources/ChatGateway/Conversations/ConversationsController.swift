@@ -22,13 +22,8 @@ struct ConversationsController: RouteCollection {
     @Sendable
     func messages(_ req: Request) async throws -> [ConversationMessage] {
         let caller = try await access.auth.identityFromQueryOrBody(req)
-        // Dify's ids are UUIDs; anything else cannot name a conversation, and Dify would only answer 400.
-        guard let conversationID = CanonicalID.uuid(try req.parameters.require("conversation_id")) else {
-            throw ChatError.conversationNotFound
-        }
         let target = try access.target(for: caller)
-        let store = access.store
-        try caller.requireOwnership(try await store.owner(ofConversation: conversationID))
+        let conversationID = try await access.conversation(try req.parameters.require("conversation_id"), of: caller)
         return try await access.dify.allMessages(conversationID: conversationID, user: caller.difyUser, at: target)
             .flatMap(ConversationMessage.rows(for:))
     }

@@ -10,4 +10,27 @@ struct DifyAccess: Sendable {
     func target(for caller: CallerIdentity) throws -> DifyTarget {
         try targets.target(forSystem: caller.systemID)
     }
+
+    /// The conversation id in its canonical form, once it is known not to be someone else's (`requireOwnership`).
+    func conversation(_ rawID: String, of caller: CallerIdentity) async throws -> String {
+        // Dify's ids are UUIDs; anything else cannot name a conversation, and Dify would only answer 400.
+        guard let conversationID = CanonicalID.uuid(rawID) else { throw ChatError.conversationNotFound }
+        try caller.requireOwnership(try await store.owner(ofConversation: conversationID))
+        return conversationID
+    }
+
+    /// The same for a message: Dify's id, or the history API's `<id>_assistant` / `<id>_user`.
+    func message(_ rawID: String, of caller: CallerIdentity) async throws -> String {
+        guard let messageID = CanonicalID.uuid(MessageControlsController.difyMessageID(rawID)) else {
+            throw ChatError.messageNotFound
+        }
+        try caller.requireOwnership(try await store.owner(ofMessage: messageID), notFound: .messageNotFound)
+        return messageID
+    }
+
+    /// Deletes in Dify and in the gateway's tables (the seed left stale rows behind).
+    func deleteConversation(_ conversationID: String, of caller: CallerIdentity) async throws {
+        try await dify.deleteConversation(conversationID, user: caller.difyUser, at: try target(for: caller))
+        try await store.deleteConversation(conversationID)
+    }
 }

@@ -43,11 +43,7 @@ struct MessageControlsController: RouteCollection {
 
     private func resolve(_ req: Request) async throws -> (CallerIdentity, String) {
         let caller = try await access.auth.identityFromQueryOrBody(req)
-        guard let messageID = CanonicalID.uuid(Self.difyMessageID(try req.parameters.require("message_id"))) else {
-            throw ChatError.messageNotFound
-        }
-        try caller.requireOwnership(try await access.store.owner(ofMessage: messageID), notFound: .messageNotFound)
-        return (caller, messageID)
+        return (caller, try await access.message(try req.parameters.require("message_id"), of: caller))
     }
 
     static func difyMessageID(_ id: String) -> String {

@@ -49,6 +49,12 @@ struct CircuitBreakingDifyClient: DifyClient {
         }
     }
 
+    func forward(
+        _ request: DifyPassthroughRequest, to target: DifyTarget
+    ) async throws -> DifyPassthroughResponse {
+        try await guarded(target) { try await upstream.forward(request, to: target) }
+    }
+
     /// A stream counts once its head has arrived; a break later on is the stream's own failure.
     func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
         try await guarded(target) { try await upstream.streamMessage(request, to: target) }

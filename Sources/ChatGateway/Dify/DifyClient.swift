@@ -24,6 +24,8 @@ public protocol DifyClient: Sendable {
     func sendFeedback(
         messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws
     func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String]
+    /// Relays a call as it is (`/dify/v1`); a non-2xx answer throws `DifyError.upstream` with Dify's code and message.
+    func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse
     /// Succeeds when the app answers `GET /info` (or `GET /parameters`, for a Dify without `/info`) with its key.
     func checkApp(at target: DifyTarget) async throws
 }

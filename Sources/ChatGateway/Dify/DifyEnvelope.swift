@@ -20,10 +20,12 @@ struct DifyEnvelope: Decodable {
     var status: Int?
     var code: String?
     var message: String?
+    /// The blocking answer's app mode (`chat`, `advanced-chat`, `agent-chat`).
+    var mode: String?
 
     enum CodingKeys: String, CodingKey {
         case event, taskID = "task_id", messageID = "message_id", conversationID = "conversation_id", id, answer
-        case createdAt = "created_at", metadata, type, url, belongsTo = "belongs_to", status, code, message
+        case createdAt = "created_at", metadata, type, url, belongsTo = "belongs_to", status, code, message, mode
     }
 
     init(from decoder: any Decoder) throws {
@@ -53,6 +55,7 @@ struct DifyEnvelope: Decodable {
         status = try integer(.status)
         code = try text(.code)
         message = try text(.message)
+        mode = try text(.mode)
     }
 
     /// The envelope in `bytes`, or nil when they are not a JSON object.

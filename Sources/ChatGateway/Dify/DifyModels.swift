@@ -28,12 +28,18 @@ public struct DifyChatRequest: Sendable, Equatable {
     public var user: String
     public var conversationID: String?
     public var inputs: [String: JSONValue]
+    /// Dify's other chat fields a `/dify/v1` client sent (`files`, `auto_generate_name`, `workflow_id`), passed on.
+    public var extra: [String: JSONValue]
 
-    public init(query: String, user: String, conversationID: String?, inputs: [String: JSONValue]) {
+    public init(
+        query: String, user: String, conversationID: String?, inputs: [String: JSONValue],
+        extra: [String: JSONValue] = [:]
+    ) {
         self.query = query
         self.user = user
         self.conversationID = conversationID
         self.inputs = inputs
+        self.extra = extra
     }
 }
 
@@ -44,6 +50,9 @@ public struct DifyChatAnswer: Sendable, Equatable {
     public var answer: String
     public var metadata: JSONValue?
     public var createdAt: Int?
+    public var taskID: String?
+    /// The app's mode (`chat`, `advanced-chat`, `agent-chat`).
+    public var mode: String?
 
     /// Read from Dify's JSON text; nil unless it is an object with the three strings.
     init?(decoding bytes: some Collection<UInt8>) {
@@ -52,15 +61,20 @@ public struct DifyChatAnswer: Sendable, Equatable {
         else { return nil }
         self.init(
             messageID: messageID, conversationID: conversationID, answer: answer, metadata: envelope.metadata,
-            createdAt: envelope.createdAt)
+            createdAt: envelope.createdAt, taskID: envelope.taskID, mode: envelope.mode)
     }
 
-    public init(messageID: String, conversationID: String, answer: String, metadata: JSONValue?, createdAt: Int?) {
+    public init(
+        messageID: String, conversationID: String, answer: String, metadata: JSONValue?, createdAt: Int?,
+        taskID: String? = nil, mode: String? = nil
+    ) {
         self.messageID = messageID
         self.conversationID = conversationID
         self.answer = answer
         self.metadata = metadata
         self.createdAt = createdAt
+        self.taskID = taskID
+        self.mode = mode
     }
 }
 

@@ -35,12 +35,25 @@ public struct DifyStreamIDs: Sendable, Equatable {
     public var conversationID: String?
     /// The message's creation time, Unix seconds; the same in every event of one stream.
     public var createdAt: Int?
+    /// The event's JSON as Dify sent it, so `/dify/v1` relays it unchanged, fields this gateway does not read
+    /// included; nil for events built in code.
+    public var json: String?
 
-    public init(taskID: String? = nil, messageID: String? = nil, conversationID: String? = nil, createdAt: Int? = nil) {
+    public init(
+        taskID: String? = nil, messageID: String? = nil, conversationID: String? = nil, createdAt: Int? = nil,
+        json: String? = nil
+    ) {
         self.taskID = taskID
         self.messageID = messageID
         self.conversationID = conversationID
         self.createdAt = createdAt
+        self.json = json
+    }
+
+    /// Equal when the ids are: the JSON is how the event arrived, not what it says.
+    public static func == (lhs: DifyStreamIDs, rhs: DifyStreamIDs) -> Bool {
+        (lhs.taskID, lhs.messageID, lhs.conversationID, lhs.createdAt)
+            == (rhs.taskID, rhs.messageID, rhs.conversationID, rhs.createdAt)
     }
 }
 
@@ -81,7 +94,7 @@ extension DifyStreamEvent {
         }
         var ids = DifyStreamIDs(
             taskID: envelope.taskID, messageID: envelope.messageID, conversationID: envelope.conversationID,
-            createdAt: envelope.createdAt)
+            createdAt: envelope.createdAt, json: String(decoding: bytes, as: UTF8.self))
         // Events passed on whole are decoded a second time, as a whole; the text events never are.
         func payload() -> JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))) ?? .object([:]) }
         switch name {

@@ -109,6 +109,41 @@ public struct HTTPDifyClient: DifyClient {
         return try await send(.GET, target.url("messages") + Self.queryString(query), target: target)
     }
 
+    public func forward(
+        _ request: DifyPassthroughRequest, to target: DifyTarget
+    ) async throws -> DifyPassthroughResponse {
+        var url = target.url(request.path)
+        if !request.query.isEmpty { url += Self.queryString(request.query.map { ($0.name, $0.value) }) }
+        var httpRequest: HTTPClientRequest
+        switch request.body {
+        case .none:
+            httpRequest = Self.request(request.method, url, target: target)
+        case .json(let json):
+            httpRequest = Self.request(request.method, url, target: target)
+            httpRequest.headers.add(name: "Content-Type", value: "application/json")
+            httpRequest.body = .bytes(json.jsonBuffer())
+        case .stream(let chunks, let contentType):
+            httpRequest = Self.request(request.method, url, target: target)
+            httpRequest.headers.add(name: "Content-Type", value: contentType)
+            httpRequest.body = .stream(chunks, length: .unknown)
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(httpRequest, timeout: timeout)
+        } catch {
+            throw Self.transportError(error)
+        }
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let body = (try? await response.body.collect(upTo: maxResponseBytes)) ?? ByteBuffer()
+            throw Self.upstreamError(status: status, body: body)
+        }
+        let reader = PassthroughBodyReader(body: response.body.makeAsyncIterator())
+        return DifyPassthroughResponse(
+            status: status, contentType: response.headers.first(name: "Content-Type"),
+            body: AsyncThrowingStream(unfolding: { try await reader.next() }))
+    }
+
     public func checkApp(at target: DifyTarget) async throws {
         do {
             _ = try await successBody(.GET, target.url("info"), target: target, body: nil)
@@ -120,14 +155,27 @@ public struct HTTPDifyClient: DifyClient {
     private struct DifyResult: Decodable { var result: String? }
 
     static func chatBody(_ request: DifyChatRequest, mode: String) -> [String: JSONValue] {
-        var body: [String: JSONValue] = [
+        var body = request.extra
+        body.merge([
             "query": .string(request.query),
             "user": .string(request.user),
             "inputs": .object(request.inputs),
             "response_mode": .string(mode),
-        ]
+        ]) { _, gateways in gateways }
         if let conversationID = request.conversationID { body["conversation_id"] = .string(conversationID) }
         return body
+    }
+
+    /// Pulls a passthrough answer's body; `AsyncThrowingStream(unfolding:)` calls `next` serially, never
+    /// concurrently, which makes `@unchecked Sendable` sound.
+    private final class PassthroughBodyReader: @unchecked Sendable {
+        private var body: HTTPClientResponse.Body.AsyncIterator
+
+        init(body: HTTPClientResponse.Body.AsyncIterator) { self.body = body }
+
+        func next() async throws -> ByteBuffer? {
+            do { return try await body.next() } catch { throw HTTPDifyClient.transportError(error) }
+        }
     }
 
     static func request(

@@ -11,13 +11,18 @@ import Vapor
 struct RequestHeadLimitMiddleware: Middleware {
     let maxHeaderBytes: Int
     let maxBodyBytes: Int
+    /// For the uploads `/dify/v1` streams to Dify (`MAX_UPLOAD_BYTES`), which count their own bytes too.
+    var maxUploadBytes = 0
+
+    static let uploadPaths: Set<String> = ["/dify/v1/files/upload", "/dify/v1/audio-to-text"]
 
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         if Self.size(of: request.headers) > maxHeaderBytes {
             return refuse(request, LimitError.headersTooLarge(limit: maxHeaderBytes))
         }
-        if let declared = request.headers.first(name: .contentLength).flatMap({ Int($0) }), declared > maxBodyBytes {
-            return refuse(request, LimitError.bodyTooLarge(limit: maxBodyBytes))
+        let limit = Self.uploadPaths.contains(request.url.path) ? max(maxUploadBytes, maxBodyBytes) : maxBodyBytes
+        if let declared = request.headers.first(name: .contentLength).flatMap({ Int($0) }), declared > limit {
+            return refuse(request, LimitError.bodyTooLarge(limit: limit))
         }
         return next.respond(to: request)
     }

@@ -61,6 +61,12 @@ struct InstrumentedDifyClient: DifyClient {
         }
     }
 
+    func forward(
+        _ request: DifyPassthroughRequest, to target: DifyTarget
+    ) async throws -> DifyPassthroughResponse {
+        try await measured(request.endpoint, target) { try await upstream.forward(request, to: target) }
+    }
+
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws {
         try await measured("chat-messages/:task_id/stop", target) {
             try await upstream.stopMessage(taskID: taskID, user: user, at: target)

@@ -149,6 +149,9 @@ struct StubDifyClient: DifyClient {
     private func unsupported() -> DifyError { .malformedResponse("not part of this stub") }
     func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { throw unsupported() }
     func checkApp(at target: DifyTarget) async throws { throw unsupported() }
+    func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse {
+        throw unsupported()
+    }
     func conversations(
         user: String, lastID: String?, limit: Int, at target: DifyTarget
     ) async throws -> DifyPage<DifyConversation> { throw unsupported() }

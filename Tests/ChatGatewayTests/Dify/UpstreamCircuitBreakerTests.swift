@@ -182,4 +182,7 @@ final class StubDify: DifyClient, @unchecked Sendable {
         try fail()
     }
     func checkApp(at target: DifyTarget) async throws { try fail() }
+    func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse {
+        try fail()
+    }
 }

@@ -69,6 +69,9 @@ final class FlakyDify: DifyClient, @unchecked Sendable {
         try await live.suggestedQuestions(messageID: messageID, user: user, at: target)
     }
     func checkApp(at target: DifyTarget) async throws { try await live.checkApp(at: target) }
+    func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse {
+        try await live.forward(request, to: target)
+    }
 }
 
 extension GatewayHarness {

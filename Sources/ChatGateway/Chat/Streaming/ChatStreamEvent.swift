@@ -20,6 +20,10 @@ enum ChatStreamEvent: Sendable, Equatable {
     case done(conversationID: String, messageID: String, answer: String, metadata: JSONValue, stopped: Bool)
     /// Last, on failure: what went wrong, with the HTTP status a blocking call would have had.
     case error(status: Int, detail: String, code: String?)
+    /// `/dify/v1`'s streams instead of all the above: one of Dify's events, relayed as Dify sent it.
+    case dify(DifyStreamEvent)
+    /// `/dify/v1`'s last event when the stream failed: Dify's `error` event, with the turn's ids.
+    case difyError(DifyWire.ErrorEvent)
 
     var name: String {
         switch self {
@@ -30,7 +34,8 @@ enum ChatStreamEvent: Sendable, Equatable {
         case .thought: "thought"
         case .progress: "progress"
         case .done: "done"
-        case .error: "error"
+        case .error, .difyError: "error"
+        case .dify: "dify"
         }
     }
 
@@ -64,11 +69,22 @@ enum ChatStreamEvent: Sendable, Equatable {
             ]
         case .error(let status, let detail, let code):
             return ["status": .number(Double(status)), "detail": .string(detail), "code": optional(code)]
+        case .dify, .difyError:
+            return [:]
         }
     }
 
-    /// `event: <name>\ndata: {"event": "<name>", ...}\n\n`
+    /// `event: <name>\ndata: {"event": "<name>", ...}\n\n`; Dify's own framing for the `/dify/v1` events.
     func write(into buffer: inout ByteBuffer) {
+        switch self {
+        case .dify(let event):
+            DifyWire.write(event, into: &buffer)
+            return
+        case .difyError(let error):
+            DifyWire.write(error, into: &buffer)
+            return
+        default: break
+        }
         var object = payload
         object["event"] = .string(name)
         buffer.writeString("event: \(name)\ndata: ")

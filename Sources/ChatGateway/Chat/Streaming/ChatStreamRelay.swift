@@ -54,6 +54,9 @@ struct ChatStreamRelay: Sendable {
             return await conclude(.failed(error), turn: nil)
         }
         _ = opening.report(.opened)
+        // A Dify client is sent the rest of Dify's stream too (a trailing `tts_message_end`, a chatflow's
+        // `workflow_finished`), so its stream ends with Dify's.
+        defer { session.finish() }
         var turn: Turn?
         var settled = false
         do {
@@ -68,7 +71,8 @@ struct ChatStreamRelay: Sendable {
                     turn?.firstTokenSeen = true
                     metrics.difyFirstToken(system: session.caller.systemID, after: ContinuousClock.now - asked)
                 }
-                // After message_end or error, the rest of the stream is drained and ignored.
+                if session.wire == .dify, DifyWire.relaysAsIs(event) { session.publish(.dify(event)) }
+                // After message_end or error, the rest of the stream is drained; the gateway's clients get none of it.
                 guard !settled, let ending = relay(event, turn: &turn) else { continue }
                 settled = true
                 await conclude(ending, turn: turn)
@@ -88,23 +92,23 @@ struct ChatStreamRelay: Sendable {
         }
     }
 
-    /// Passes one event on to the client; returns how the turn ends when the event decides it.
+    /// Passes one event on to a client of the gateway's own API; returns how the turn ends when the event decides it.
     private func relay(_ event: DifyStreamEvent, turn: inout Turn?) -> Ending? {
         switch event {
         case .answerDelta(_, let text):
             turn?.answer += text
-            session.publish(.delta(text))
+            show(.delta(text))
         case .answerReplace(_, let text):
             turn?.answer = text
-            session.publish(.replace(text))
+            show(.replace(text))
         case .messageEnd(_, let metadata):
             return .completed(metadata)
         case .messageFile(_, let id, let type, let url, let belongsTo):
-            session.publish(.file(id: id, type: type, url: url, belongsTo: belongsTo))
+            show(.file(id: id, type: type, url: url, belongsTo: belongsTo))
         case .agentThought(_, let payload):
-            session.publish(.thought(payload))
+            show(.thought(payload))
         case .workflow(_, let name, let payload):
-            session.publish(Self.progress(name, payload))
+            show(Self.progress(name, payload))
         case .error(let status, let code, let message):
             return .failed(.upstream(status: status ?? 500, code: code, message: message))
         case .malformed(let reason):
@@ -115,10 +119,15 @@ struct ChatStreamRelay: Sendable {
         return nil
     }
 
+    /// An event of the gateway's own stream; a Dify client has Dify's events instead.
+    private func show(_ event: ChatStreamEvent) {
+        if session.wire == .gateway { session.publish(event) }
+    }
+
     private func started(conversationID: String, messageID: String, taskID: String?) -> Turn {
         session.setTaskID(taskID)
         if let taskID { registry.register(taskID: taskID, session: session) }
-        session.publish(.start(conversationID: conversationID, messageID: messageID, taskID: taskID))
+        show(.start(conversationID: conversationID, messageID: messageID, taskID: taskID))
         let (store, logger, pending, caller) = (store, logger, pending, session.caller)
         let recording = Task {
             do {
@@ -143,7 +152,7 @@ struct ChatStreamRelay: Sendable {
         count(ending, stopped: stopped)
         announce(ending, turn: turn, stopped: stopped)
         if let taskID = session.taskID { registry.unregister(taskID: taskID) }
-        session.finish()
+        if session.wire == .gateway { session.finish() }
     }
 
     private func record(_ ending: Ending, turn: Turn?, stopped: Bool) async {
@@ -184,9 +193,13 @@ struct ChatStreamRelay: Sendable {
     }
 
     private func announce(_ ending: Ending, turn: Turn?, stopped: Bool) {
+        if case .interrupted = ending { logger.warning("chat stream interrupted by shutdown") }
+        if case .failed(let error) = ending {
+            logger.warning("chat stream failed upstream", metadata: ["error": .string(error.summary)])
+        }
+        guard session.wire == .gateway else { return announceToDifyClient(ending, turn: turn) }
         switch (ending, turn) {
         case (.interrupted, _):
-            logger.warning("chat stream interrupted by shutdown")
             session.publish(.error(status: 503, detail: ShutdownState.interruptedDetail, code: "gateway_restarting"))
         case (.completed(let metadata), let turn?):
             logger.info(
@@ -197,13 +210,27 @@ struct ChatStreamRelay: Sendable {
                     conversationID: turn.conversationID, messageID: turn.messageID, answer: turn.answer,
                     metadata: metadata ?? .object([:]), stopped: stopped))
         case (.failed(let error), _):
-            logger.warning("chat stream failed upstream", metadata: ["error": .string(error.summary)])
             let (status, detail) = APIErrorMiddleware.describe(error)
             session.publish(.error(status: Int(status.code), detail: detail, code: error.upstreamCode))
         case (.completed, nil):
             session.publish(
                 .error(status: 502, detail: "Chat service temporarily unavailable. Please try again.", code: nil))
         }
+    }
+
+    /// Dify's own `message_end` was relayed already; a stream that ended otherwise gets Dify's `error` event.
+    private func announceToDifyClient(_ ending: Ending, turn: Turn?) {
+        let body: DifyWire.ErrorBody
+        switch ending {
+        case .completed where turn != nil: return
+        case .completed:
+            body = .init(describing: DifyError.malformedResponse("message_end arrived without conversation or message id"))
+        case .failed(let error): body = .init(describing: error)
+        case .interrupted:
+            body = .init(status: 503, code: "gateway_restarting", message: ShutdownState.interruptedDetail)
+        }
+        session.publish(
+            .difyError(.init(conversationID: turn?.conversationID, messageID: turn?.messageID, body: body)))
     }
 
     /// Chatflow events carry a `data` object; a UI needs its step, title, node type and status.

@@ -10,7 +10,11 @@ import Vapor
 /// stored anyway) and gets bigger deltas, never an unbounded queue. Once the client is gone, events are dropped and
 /// the relay carries on.
 final class ChatStreamSession: Sendable {
+    /// Which API the client speaks: the gateway's own events, or Dify's (`/dify/v1`).
+    enum Wire: Sendable { case gateway, dify }
+
     let caller: CallerIdentity
+    let wire: Wire
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -35,8 +39,9 @@ final class ChatStreamSession: Sendable {
         }
     }
 
-    init(caller: CallerIdentity) {
+    init(caller: CallerIdentity, wire: Wire = .gateway) {
         self.caller = caller
+        self.wire = wire
     }
 
     var taskID: String? { state.withLockedValue { $0.taskID } }
@@ -123,7 +128,7 @@ final class ChatStreamSession: Sendable {
                 if state.keepAliveDue {
                     state.keepAliveDue = false
                     state.writing = true
-                    return ByteBuffer(string: ChatStreamEvent.keepAlive)
+                    return ByteBuffer(string: wire == .dify ? DifyWire.ping : ChatStreamEvent.keepAlive)
                 }
                 return state.relayFinished ? .some(nil) : nil
             }

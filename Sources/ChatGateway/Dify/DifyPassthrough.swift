@@ -1,0 +1,57 @@
+import NIOCore
+import NIOHTTP1
+
+/// A call that `/dify/v1` relays to Dify as the client made it (app info, lists, feedback, files, audio): only
+/// the `user` differs, the gateway's `{system_id}_{user}`.
+public struct DifyPassthroughRequest: Sendable {
+    public enum Body: Sendable {
+        case none
+        case json(JSONValue)
+        /// Streamed to Dify as it arrives, never held whole (uploads, audio).
+        case stream(AsyncThrowingStream<ByteBuffer, any Error>, contentType: String)
+    }
+
+    public var method: HTTPMethod
+    /// The route as Dify names it (`files/upload`, `messages/:message_id/suggested`): a bounded metrics label.
+    public var endpoint: String
+    /// Below `/v1/`, ids already percent-encoded.
+    public var path: String
+    public var query: [(name: String, value: String)]
+    public var body: Body
+
+    public init(
+        _ method: HTTPMethod, endpoint: String, path: String, query: [(name: String, value: String)] = [],
+        body: Body = .none
+    ) {
+        self.method = method
+        self.endpoint = endpoint
+        self.path = path
+        self.query = query
+        self.body = body
+    }
+}
+
+/// Dify's 2xx answer to a passthrough call, its body streamed as it arrives.
+public struct DifyPassthroughResponse: Sendable {
+    public var status: Int
+    public var contentType: String?
+    public var body: AsyncThrowingStream<ByteBuffer, any Error>
+
+    public init(status: Int, contentType: String?, body: AsyncThrowingStream<ByteBuffer, any Error>) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    /// The whole body, for JSON answers the gateway reads; more than `limit` bytes is a malformed answer.
+    public func collect(upTo limit: Int = 16 * 1024 * 1024) async throws -> ByteBuffer {
+        var collected = ByteBuffer()
+        for try await var chunk in body {
+            guard collected.readableBytes + chunk.readableBytes <= limit else {
+                throw DifyError.malformedResponse("the answer is larger than \(limit) bytes")
+            }
+            collected.writeBuffer(&chunk)
+        }
+        return collected
+    }
+}

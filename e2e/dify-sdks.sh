@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Dify's own Python SDKs from PyPI against the gateway's /dify/v1: the official `dify-client` and the typed
+# `dify-client-python`, each in its own virtual environment, each through a scripted session
+# (e2e/dify_sdk_session.py) with a gateway key limited to one system. Nothing is mocked: the real binaries on
+# loopback, the fake Dify behind the gateway.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/fake-dify.sh
+e2e_start
+fail() { echo "FAIL: $*" >&2; tail -n 30 "$work/gateway.log" >&2 || true; exit 1; }
+
+venvs=${DIFY_SDK_VENVS:-.build/dify-sdk-venvs}
+for sdk in dify-client dify-client-python; do
+    if [ ! -x "$venvs/$sdk/bin/python" ] || ! "$venvs/$sdk/bin/python" -m pip show -q "$sdk" >/dev/null 2>&1; then
+        python3 -m venv "$venvs/$sdk"
+        "$venvs/$sdk/bin/python" -m pip install --quiet --disable-pip-version-check "$sdk"
+    fi
+    echo "$sdk $("$venvs/$sdk/bin/python" -m pip show "$sdk" | sed -n 's/^Version: //p')"
+done
+
+start_fake_dify "$bin_dir/fake-dify" app-sdk-key "$work"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+env -i PATH="$PATH" HOME="${HOME:-/root}" DIFY_BASE_URL="$FAKE_URL" DIFY_API_KEY=app-sdk-key \
+    CHAT_GATEWAY_JWT_SECRET=sdk-secret-0123456789 \
+    CHAT_GATEWAY_API_KEY="drillquiz:sdk-drillquiz-key-0123456789,cointutor:sdk-cointutor-key-0123456789" \
+    DATABASE_URL="sqlite:///$work/gateway.db" \
+    "$bin_dir/chat-gateway" serve --hostname 127.0.0.1 --port "$port" >"$work/gateway.log" 2>&1 &
+gateway_pid=$!
+for _ in $(seq 1 100); do
+    curl -fsS "$base/readyz" >/dev/null 2>&1 && break
+    kill -0 "$gateway_pid" 2>/dev/null || fail "the gateway did not start"
+    sleep 0.1
+done
+
+"$venvs/dify-client/bin/python" e2e/dify_sdk_session.py dify-client "$base" sdk-drillquiz-key-0123456789 \
+    drillquiz "$FAKE_URL" || fail "the dify-client session"
+"$venvs/dify-client-python/bin/python" e2e/dify_sdk_session.py dify-client-python "$base" \
+    sdk-cointutor-key-0123456789 cointutor "$FAKE_URL" || fail "the dify-client-python session"
