@@ -67,7 +67,8 @@ extension FakeDifyRoutes {
         guard file.body.readableBytes <= Self.sizeLimit(forExtension: ext) else {
             throw DifyError(status: 413, code: "file_too_large", message: "File size exceeded.")
         }
-        let user = try req.difyUser(parts.first { $0.name == "user" }.map { .string(String(buffer: $0.body)) }, required: false)
+        let user = try req.difyUser(
+            parts.first { $0.name == "user" }.map { .string(String(buffer: $0.body)) }, required: false)
         let stored = await store.recordUpload(user: user, name: name, size: file.body.readableBytes, mimeType: mimeType)
         let now = Int(Date().timeIntervalSince1970)
         return difyJSONResponse(
@@ -93,11 +94,14 @@ extension FakeDifyRoutes {
         guard audio.body.readableBytes <= 30 * 1024 * 1024 else {
             throw DifyError(status: 413, code: "audio_too_large", message: "Audio size exceeded.")
         }
-        let user = try req.difyUser(parts.first { $0.name == "user" }.map { .string(String(buffer: $0.body)) }, required: false)
+        let user = try req.difyUser(
+            parts.first { $0.name == "user" }.map { .string(String(buffer: $0.body)) }, required: false)
         _ = await store.recordUpload(
             user: user, name: audio.filename ?? "audio", size: audio.body.readableBytes, mimeType: type)
         return difyJSONResponse(
-            .object([("text", .string("Transcript of \(audio.body.readableBytes) bytes of \(audio.filename ?? "audio")"))]))
+            .object([
+                ("text", .string("Transcript of \(audio.body.readableBytes) bytes of \(audio.filename ?? "audio")"))
+            ]))
     }
 
     /// Speech for a message's answer (`message_id` wins) or a text, as `audio/mpeg` in chunks.
@@ -115,13 +119,15 @@ extension FakeDifyRoutes {
             throw DifyError.invalidParam("text or message_id is required")
         }
         let audio = Self.speech(for: text)
-        let response = Response(status: .ok, body: .init(asyncStream: { writer in
-            var rest = audio
-            while let chunk = rest.readSlice(length: min(4096, rest.readableBytes)), chunk.readableBytes > 0 {
-                try await writer.write(.buffer(chunk))
-            }
-            try await writer.write(.end)
-        }))
+        let response = Response(
+            status: .ok,
+            body: .init(asyncStream: { writer in
+                var rest = audio
+                while let chunk = rest.readSlice(length: min(4096, rest.readableBytes)), chunk.readableBytes > 0 {
+                    try await writer.write(.buffer(chunk))
+                }
+                try await writer.write(.end)
+            }))
         response.headers.replaceOrAdd(name: .contentType, value: "audio/mpeg")
         return response
     }
@@ -140,7 +146,10 @@ extension FakeDifyRoutes {
     static func endUserID(_ user: String) -> String {
         let bytes = Array(SHA256.hash(data: Data(user.utf8)).prefix(16))
         let hex = bytes.map { String(format: "%02x", $0) }.joined()
-        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        let parts = [
+            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
+            hex.dropFirst(20),
+        ]
         return parts.joined(separator: "-")
     }
 }
@@ -161,7 +170,8 @@ extension Request {
             parts.append(current)
             current = FakeFormPart()
         }
-        if let data = body.data { try parser.execute(data) }
+        // Werkzeug parses forms silently: a malformed body is an empty form, so "no file uploaded", not a 500.
+        guard let data = body.data, (try? parser.execute(data)) != nil else { return [] }
         return parts
     }
 

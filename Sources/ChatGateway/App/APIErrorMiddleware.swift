@@ -13,7 +13,9 @@ struct APIErrorMiddleware: Middleware {
 
     /// The error answer, also for middleware that runs before this one (`RequestHeadLimitMiddleware`).
     static func response(for error: any Error, to request: Request) throws -> Response {
-        let (status, detail) = describe(error)
+        let (gatewayStatus, detail) = describe(error)
+        let difyBody = DifyAPIController.serves(request) ? DifyWire.ErrorBody(describing: error) : nil
+        let status = difyBody.map { HTTPResponseStatus(statusCode: $0.status) } ?? gatewayStatus
         // A refusal while shutting down is the plan working, not a failure.
         if status.code >= 500, error as? LimitError != .shuttingDown {
             request.logger.error(
@@ -21,11 +23,10 @@ struct APIErrorMiddleware: Middleware {
                 metadata: ["status": .stringConvertible(status.code), "error": .string(logText(error))])
         }
         let response: Response
-        if DifyAPIController.serves(request) {
-            let body = DifyWire.ErrorBody(describing: error)
-            response = Response(status: HTTPResponseStatus(statusCode: body.status))
-            try response.content.encode(body)
-            if body.status == 401 {
+        if let difyBody {
+            response = Response(status: status)
+            try response.content.encode(difyBody)
+            if difyBody.status == 401 {
                 response.headers.replaceOrAdd(name: .wwwAuthenticate, value: #"Bearer realm="api""#)
             }
         } else {

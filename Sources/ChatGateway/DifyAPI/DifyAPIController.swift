@@ -27,9 +27,6 @@ struct DifyAPIController: RouteCollection {
         routes.on(.POST, "files", "upload", body: .stream) { req in try await upload(req, endpoint: "files/upload") }
         routes.on(.POST, "audio-to-text", body: .stream) { req in try await upload(req, endpoint: "audio-to-text") }
         routes.on(.POST, "text-to-audio", body: json, use: textToAudio)
-        for method in [HTTPMethod.GET, .POST, .PUT, .PATCH, .DELETE] {
-            routes.on(method, "**") { _ -> Response in throw DifyAPIError.urlNotFound }
-        }
     }
 
     /// Whether `request` is one of this API's, answered in Dify's shapes.
@@ -117,9 +114,10 @@ struct DifyAPIController: RouteCollection {
 
     @Sendable
     func deleteConversation(_ req: Request) async throws -> Response {
+        let rawID = try Self.uuidParameter(req, "conversation_id")
         let body = try Self.jsonObject(req)
         let caller = try access.auth.difyAPICaller(req, user: Self.optionalUser(body["user"]?.stringValue))
-        let conversationID = try await access.conversation(try Self.uuidParameter(req, "conversation_id"), of: caller)
+        let conversationID = try await access.conversation(rawID, of: caller)
         try await access.deleteConversation(conversationID, of: caller)
         return Response(status: .noContent)
     }
@@ -127,9 +125,10 @@ struct DifyAPIController: RouteCollection {
     /// Dify checks the name and generates one; the gateway keeps the name it ends with.
     @Sendable
     func rename(_ req: Request) async throws -> Response {
+        let rawID = try Self.uuidParameter(req, "conversation_id")
         var body = try Self.jsonObject(req)
         let caller = try access.auth.difyAPICaller(req, user: Self.optionalUser(body["user"]?.stringValue))
-        let conversationID = try await access.conversation(try Self.uuidParameter(req, "conversation_id"), of: caller)
+        let conversationID = try await access.conversation(rawID, of: caller)
         body["user"] = .string(caller.difyUser)
         let answer = try await access.dify.forward(
             DifyPassthroughRequest(
@@ -145,9 +144,10 @@ struct DifyAPIController: RouteCollection {
 
     @Sendable
     func feedback(_ req: Request) async throws -> Response {
+        let rawID = try Self.uuidParameter(req, "message_id")
         var body = try Self.jsonObject(req)
         let caller = try access.auth.difyAPICaller(req, user: body["user"]?.stringValue)
-        let messageID = try await access.message(try Self.uuidParameter(req, "message_id"), of: caller)
+        let messageID = try await access.message(rawID, of: caller)
         body["user"] = .string(caller.difyUser)
         return try await relay(
             DifyPassthroughRequest(
@@ -158,8 +158,9 @@ struct DifyAPIController: RouteCollection {
 
     @Sendable
     func suggested(_ req: Request) async throws -> Response {
+        let rawID = try Self.uuidParameter(req, "message_id")
         let caller = try access.auth.difyAPICaller(req, user: req.query["user"])
-        let messageID = try await access.message(try Self.uuidParameter(req, "message_id"), of: caller)
+        let messageID = try await access.message(rawID, of: caller)
         return try await relay(
             DifyPassthroughRequest(
                 .GET, endpoint: "messages/:message_id/suggested", path: "messages/\(messageID)/suggested",
@@ -185,17 +186,23 @@ struct DifyAPIController: RouteCollection {
         guard
             let rewriter = MultipartUserRewriter(
                 contentType: req.headers.contentType, body: req.body, limit: maxUploadBytes,
+                malformed: .noFileUploaded(audio: endpoint == "audio-to-text"),
                 difyUser: { [req] user in
                     let identity = try auth.difyAPICaller(req, user: Self.optionalUser(user))
                     caller.set(identity)
                     return identity.difyUser
                 })
         else { throw DifyAPIError.invalidParameter("the body must be multipart/form-data") }
-        let answer = try await access.dify.forward(
-            DifyPassthroughRequest(
-                .POST, endpoint: endpoint, path: endpoint,
-                body: .stream(rewriter.stream, contentType: rewriter.contentType)),
-            to: target)
+        let answer: DifyPassthroughResponse
+        do {
+            answer = try await access.dify.forward(
+                DifyPassthroughRequest(
+                    .POST, endpoint: endpoint, path: endpoint,
+                    body: .stream(rewriter.stream, contentType: rewriter.contentType)),
+                to: target)
+        } catch {
+            throw rewriter.refusal ?? error
+        }
         return try await Self.relayed(answer, for: caller.value ?? system)
     }
 
@@ -276,6 +283,7 @@ struct DifyAPIController: RouteCollection {
     }
 
     /// Dify's routes take only UUIDs here (werkzeug's converter): anything else is its 404 for an unknown URL.
+    /// Handlers read it first, as Dify matches the route before it looks at the key or the body.
     static func uuidParameter(_ req: Request, _ name: String) throws -> String {
         guard let raw = req.parameters.get(name), CanonicalID.uuid(raw) != nil else { throw DifyAPIError.urlNotFound }
         return raw

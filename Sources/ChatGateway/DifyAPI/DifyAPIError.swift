@@ -10,4 +10,6 @@ enum DifyAPIError: Error, Equatable {
     case invalidJSON
     /// A field Dify would refuse, said why.
     case invalidParameter(String)
+    /// An upload whose body is not a readable form: Dify (werkzeug) reads it as an empty one.
+    case noFileUploaded(audio: Bool)
 }

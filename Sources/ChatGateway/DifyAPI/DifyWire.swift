@@ -41,6 +41,9 @@ enum DifyWire {
                 self.init(status: 400, code: "invalid_param", message: "query is required")
             case ChatError.invalidConversationID:
                 self.init(status: 400, code: "invalid_param", message: "conversation_id must be a valid UUID")
+            // The router's own 404: no route for this method and path.
+            case let abort as any AbortError where abort.status == .notFound:
+                self = Self.describe(.urlNotFound)
             case is DecodingError:
                 let (_, detail) = APIErrorMiddleware.describe(error)
                 self.init(status: 400, code: "invalid_param", message: detail)
@@ -67,6 +70,10 @@ enum DifyWire {
                         "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."
                 )
             case .invalidParameter(let detail): .init(status: 400, code: "invalid_param", message: detail)
+            case .noFileUploaded(audio: false):
+                .init(status: 400, code: "no_file_uploaded", message: "Please upload your file.")
+            case .noFileUploaded(audio: true):
+                .init(status: 400, code: "no_audio_uploaded", message: "Please upload your audio.")
             case .invalidJSON:
                 .init(
                     status: 400, code: "bad_request",
@@ -141,9 +148,12 @@ enum DifyWire {
         switch event {
         case .answerDelta(_, let text): object = ["event": .string("message"), "answer": .string(text)]
         case .answerReplace(_, let text): object = ["event": .string("message_replace"), "answer": .string(text)]
-        case .messageEnd(_, let metadata): object = ["event": .string("message_end"), "metadata": metadata ?? .object([:])]
+        case .messageEnd(_, let metadata):
+            object = ["event": .string("message_end"), "metadata": metadata ?? .object([:])]
         case .messageFile(_, let id, let type, let url, let belongsTo):
-            object = ["event": .string("message_file"), "id": optional(id), "type": optional(type), "url": optional(url)]
+            object = [
+                "event": .string("message_file"), "id": optional(id), "type": optional(type), "url": optional(url),
+            ]
             object["belongs_to"] = optional(belongsTo)
         case .agentThought(_, let payload), .workflow(_, _, let payload), .other(_, let payload):
             return String(buffer: payload.jsonBuffer())

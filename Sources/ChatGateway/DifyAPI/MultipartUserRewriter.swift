@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Vapor
 
 /// A `multipart/form-data` upload on its way to Dify, read as it arrives: every part passes unchanged except
@@ -21,9 +22,15 @@ final class MultipartUserRewriter: @unchecked Sendable {
     private var sawUser = false
     private var finished = false
     private var failure: (any Error)?
+    private let refusalBox = NIOLockedValueBox<(any Error)?>(nil)
+    private let malformed: DifyAPIError
 
     /// nil when `contentType` is not multipart with a boundary.
-    init?(contentType: HTTPMediaType?, body: Request.Body, limit: Int, difyUser: @escaping DifyUser) {
+    /// `malformed` is what a body that is not multipart after all is refused as.
+    init?(
+        contentType: HTTPMediaType?, body: Request.Body, limit: Int, malformed: DifyAPIError,
+        difyUser: @escaping DifyUser
+    ) {
         guard let contentType, contentType.type == "multipart", let boundary = contentType.parameters["boundary"],
             !boundary.isEmpty
         else { return nil }
@@ -31,6 +38,7 @@ final class MultipartUserRewriter: @unchecked Sendable {
         self.body = body.makeAsyncIterator()
         self.limit = limit
         self.difyUser = difyUser
+        self.malformed = malformed
         parser = MultipartParser(boundary: boundary)
         parser.onHeader = { [unowned self] name, value in headers.append((name, value)) }
         parser.onBody = { [unowned self] chunk in
@@ -51,16 +59,25 @@ final class MultipartUserRewriter: @unchecked Sendable {
 
     /// The rewritten bytes, as a request body.
     var stream: AsyncThrowingStream<ByteBuffer, any Error> {
-        AsyncThrowingStream(unfolding: { [self] in try await next() })
+        AsyncThrowingStream(unfolding: { [self] in
+            do { return try await next() } catch {
+                refusalBox.withLockedValue { $0 = error }
+                throw error
+            }
+        })
     }
 
-    func next() async throws -> ByteBuffer? {
+    /// Why the caller's body was refused while it streamed: the answer to give, where the HTTP client that was
+    /// sending it reports only that its body failed.
+    var refusal: (any Error)? { refusalBox.withLockedValue { $0 } }
+
+    private func next() async throws -> ByteBuffer? {
         while output.readableBytes == 0 {
             if finished { return nil }
             if let chunk = try await body.next() {
                 received += chunk.readableBytes
                 guard received <= limit else { throw LimitError.bodyTooLarge(limit: limit) }
-                try parser.execute(chunk)
+                do { try parser.execute(chunk) } catch { throw malformed }
             } else {
                 if !sawUser { writePart(name: "user", value: try difyUser(nil)) }
                 output.writeString("--\(boundary)--\r\n")

@@ -224,7 +224,8 @@ struct ChatStreamRelay: Sendable {
         switch ending {
         case .completed where turn != nil: return
         case .completed:
-            body = .init(describing: DifyError.malformedResponse("message_end arrived without conversation or message id"))
+            body = .init(
+                describing: DifyError.malformedResponse("message_end arrived without conversation or message id"))
         case .failed(let error): body = .init(describing: error)
         case .interrupted:
             body = .init(status: 503, code: "gateway_restarting", message: ShutdownState.interruptedDetail)
