@@ -19,7 +19,7 @@ for sdk in dify-client dify-client-python; do
 done
 
 start_fake_dify "$bin_dir/fake-dify" app-sdk-key "$work"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
 env -i PATH="$PATH" HOME="${HOME:-/root}" DIFY_BASE_URL="$FAKE_URL" DIFY_API_KEY=app-sdk-key \
     CHAT_GATEWAY_JWT_SECRET=sdk-secret-0123456789 \
@@ -27,11 +27,7 @@ env -i PATH="$PATH" HOME="${HOME:-/root}" DIFY_BASE_URL="$FAKE_URL" DIFY_API_KEY
     DATABASE_URL="sqlite:///$work/gateway.db" \
     "$bin_dir/chat-gateway" serve --hostname 127.0.0.1 --port "$port" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$gateway_pid" 2>/dev/null || fail "the gateway did not start"
-    sleep 0.1
-done
+wait_for_gateway "$base" "$gateway_pid" || fail "starting the gateway"
 
 "$venvs/dify-client/bin/python" e2e/dify_sdk_session.py dify-client "$base" sdk-drillquiz-key-0123456789 \
     drillquiz "$FAKE_URL" || fail "the dify-client session"

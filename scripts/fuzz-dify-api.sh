@@ -41,7 +41,7 @@ fail() {
 }
 
 start_fake_dify "$BIN/fake-dify" "$DIFY_KEY" "$WORK" || exit 1
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+PORT="$(free_port)"
 URL="http://127.0.0.1:$PORT"
 (cd "$WORK" && exec env -i PATH="$PATH" HOME="${HOME:-/root}" \
     DIFY_BASE_URL="$FAKE_URL" DIFY_API_KEY="$DIFY_KEY" \
@@ -49,12 +49,7 @@ URL="http://127.0.0.1:$PORT"
     DATABASE_URL="sqlite:///$WORK/gateway.db" \
     "$BIN/chat-gateway" serve --hostname 127.0.0.1 --port "$PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.log") &
 GATEWAY_PID=$!
-for _ in $(seq 1 150); do
-    curl -fsS "$URL/readyz" >/dev/null 2>&1 && break
-    kill -0 "$GATEWAY_PID" 2>/dev/null || fail "the gateway died at start-up"
-    sleep 0.2
-done
-curl -fsS "$URL/readyz" >/dev/null || fail "the gateway is not ready"
+wait_for_gateway "$URL" "$GATEWAY_PID" || fail "starting the gateway"
 echo "gateway at $URL/dify/v1 (fake Dify at $FAKE_URL)"
 
 # Seeded through the gateway itself, so that it knows the owner: three conversations of one user, each answered.

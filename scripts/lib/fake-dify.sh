@@ -38,3 +38,20 @@ e2e_cleanup() {
     [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
     rm -rf "$work"
 }
+
+# free_port: prints a free loopback TCP port.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for_gateway URL PID: waits up to 30 s for URL/readyz to answer; fails at once if PID dies first.
+wait_for_gateway() {
+    local url=$1 pid=$2
+    for _ in $(seq 1 300); do
+        curl -fsS "$url/readyz" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || { echo "the gateway died at start-up" >&2; return 1; }
+        sleep 0.1
+    done
+    echo "the gateway was not ready at $url within 30 s" >&2
+    return 1
+}

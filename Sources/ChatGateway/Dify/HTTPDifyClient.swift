@@ -35,18 +35,8 @@ public struct HTTPDifyClient: DifyClient {
         var httpRequest = Self.request(
             .POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "streaming"))
         httpRequest.headers.add(name: "Accept", value: "text/event-stream")
-        let response: HTTPClientResponse
-        do {
-            // The timeout covers the head only; then the streaming client's read timeout bounds each silence.
-            response = try await streamingHTTP.execute(httpRequest, timeout: timeout)
-        } catch {
-            throw Self.transportError(error)
-        }
-        let status = Int(response.status.code)
-        guard (200..<300).contains(status) else {
-            let body = (try? await response.body.collect(upTo: maxResponseBytes)) ?? ByteBuffer()
-            throw Self.upstreamError(status: status, body: body)
-        }
+        // The timeout covers the head only; then the streaming client's read timeout bounds each silence.
+        let response = try await successHead(httpRequest, on: streamingHTTP)
         let reader = DifyEventReader(body: response.body.makeAsyncIterator())
         return DifyEventStream(unfolding: { try await reader.next() })
     }
@@ -127,20 +117,10 @@ public struct HTTPDifyClient: DifyClient {
             httpRequest.headers.add(name: "Content-Type", value: contentType)
             httpRequest.body = .stream(chunks, length: .unknown)
         }
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(httpRequest, timeout: timeout)
-        } catch {
-            throw Self.transportError(error)
-        }
-        let status = Int(response.status.code)
-        guard (200..<300).contains(status) else {
-            let body = (try? await response.body.collect(upTo: maxResponseBytes)) ?? ByteBuffer()
-            throw Self.upstreamError(status: status, body: body)
-        }
+        let response = try await successHead(httpRequest, on: http)
         let reader = PassthroughBodyReader(body: response.body.makeAsyncIterator())
         return DifyPassthroughResponse(
-            status: status, contentType: response.headers.first(name: "Content-Type"),
+            status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
             body: AsyncThrowingStream(unfolding: { try await reader.next() }))
     }
 
@@ -217,6 +197,22 @@ public struct HTTPDifyClient: DifyClient {
         let (status, bytes) = try await execute(Self.request(method, url, target: target, body: body))
         guard (200..<300).contains(status) else { throw Self.upstreamError(status: status, body: bytes) }
         return bytes
+    }
+
+    /// A 2xx answer with its body still to read; any other status is Dify's error.
+    private func successHead(_ request: HTTPClientRequest, on client: HTTPClient) async throws -> HTTPClientResponse {
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: timeout)
+        } catch {
+            throw Self.transportError(error)
+        }
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let body = (try? await response.body.collect(upTo: maxResponseBytes)) ?? ByteBuffer()
+            throw Self.upstreamError(status: status, body: body)
+        }
+        return response
     }
 
     private func execute(_ request: HTTPClientRequest) async throws(DifyError) -> (Int, ByteBuffer) {

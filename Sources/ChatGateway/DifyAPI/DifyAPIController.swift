@@ -29,6 +29,14 @@ struct DifyAPIController: RouteCollection {
         routes.on(.POST, "text-to-audio", body: json, use: textToAudio)
     }
 
+    /// The operations of Dify's `openapi_chat.json` these routes serve, for `/openapi.json` (`OpenAPIDocument`).
+    static let servedOperationIDs: Set<String> = [
+        "sendChatMessage", "stopChatMessageGeneration", "getConversationHistory", "getSuggestedQuestions",
+        "postChatMessageFeedback", "getConversationsList", "deleteConversation", "renameConversation",
+        "getChatAppParameters", "getChatAppMeta", "getChatAppInfo", "uploadChatFile", "audioToText",
+        "textToAudioChat",
+    ]
+
     /// Whether `request` is one of this API's, answered in Dify's shapes.
     static func serves(_ request: Request) -> Bool {
         request.url.path == "/dify/v1" || request.url.path.hasPrefix("/dify/v1/")
@@ -114,10 +122,7 @@ struct DifyAPIController: RouteCollection {
 
     @Sendable
     func deleteConversation(_ req: Request) async throws -> Response {
-        let rawID = try Self.uuidParameter(req, "conversation_id")
-        let body = try Self.jsonObject(req)
-        let caller = try access.auth.difyAPICaller(req, user: Self.optionalUser(body["user"]?.stringValue))
-        let conversationID = try await access.conversation(rawID, of: caller)
+        let (_, caller, conversationID) = try await ownConversation(req)
         try await access.deleteConversation(conversationID, of: caller)
         return Response(status: .noContent)
     }
@@ -125,10 +130,7 @@ struct DifyAPIController: RouteCollection {
     /// Dify checks the name and generates one; the gateway keeps the name it ends with.
     @Sendable
     func rename(_ req: Request) async throws -> Response {
-        let rawID = try Self.uuidParameter(req, "conversation_id")
-        var body = try Self.jsonObject(req)
-        let caller = try access.auth.difyAPICaller(req, user: Self.optionalUser(body["user"]?.stringValue))
-        let conversationID = try await access.conversation(rawID, of: caller)
+        var (body, caller, conversationID) = try await ownConversation(req)
         body["user"] = .string(caller.difyUser)
         let answer = try await access.dify.forward(
             DifyPassthroughRequest(
@@ -270,6 +272,17 @@ struct DifyAPIController: RouteCollection {
             case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data)
         else { throw DifyAPIError.invalidJSON }
         return fields
+    }
+
+    /// For the routes on one conversation (`user` optional): the body, the caller, and the caller's own
+    /// conversation in the path.
+    private func ownConversation(
+        _ req: Request
+    ) async throws -> (body: [String: JSONValue], caller: CallerIdentity, conversationID: String) {
+        let rawID = try Self.uuidParameter(req, "conversation_id")
+        let body = try Self.jsonObject(req)
+        let caller = try access.auth.difyAPICaller(req, user: Self.optionalUser(body["user"]?.stringValue))
+        return (body, caller, try await access.conversation(rawID, of: caller))
     }
 
     /// Dify's `DEFAULT-USER` where Dify lets `user` be left out.

@@ -3,8 +3,20 @@ import Vapor
 
 /// `GET /openapi.json` and `GET /docs` (Swagger UI, served by the gateway itself: no CDN).
 struct APIDocsController: RouteCollection {
+    let openAPI: ByteBuffer
+
+    init() throws {
+        openAPI = try OpenAPIDocument.served.get()
+    }
+
     func boot(routes: any RoutesBuilder) throws {
-        routes.get("openapi.json") { req in try await serve(req, "openapi.json", type: .json) }
+        routes.get("openapi.json") { _ in
+            var headers = HTTPHeaders()
+            headers.contentType = .json
+            Self.securityHeaders.apply(to: &headers)
+            headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=300")
+            return Response(status: .ok, headers: headers, body: .init(buffer: openAPI))
+        }
         routes.get("docs") { req in try await serve(req, "docs/index.html", type: .html) }
         routes.get("docs", ":file") { req -> Response in
             let file = try req.parameters.require("file")

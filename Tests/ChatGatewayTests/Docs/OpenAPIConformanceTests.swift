@@ -1,4 +1,5 @@
 import Foundation
+import NIOFoundationCompat
 import Testing
 import Vapor
 
@@ -8,7 +9,7 @@ import Vapor
 @Suite("OpenAPI document", .timeLimit(.minutes(3)))
 struct OpenAPIConformanceTests {
     static func document() throws -> [String: Any] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: APIDocsController.resourceDirectory + "openapi.json"))
+        let data = Data(buffer: try OpenAPIDocument.served.get())
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
@@ -43,7 +44,8 @@ struct OpenAPIConformanceTests {
                             return component.description
                         }.joined(separator: "/")
                     let probes = ["/health", "/health/ready", "/healthz", "/readyz", "/metrics"]
-                    return path.hasPrefix("/v1/") || probes.contains(path) || path.hasPrefix("/admin/v1/")
+                    let prefixes = ["/v1/", "/admin/v1/", "/dify/v1/"]
+                    return prefixes.contains { path.hasPrefix($0) } || probes.contains(path)
                         ? "\(route.method.rawValue) \(path)" : nil
                 })
             #expect(served == documented)
@@ -136,10 +138,101 @@ struct OpenAPIConformanceTests {
         }
     }
 
+    @Test func difyAPIAnswersMatchTheDocument() async throws {
+        let validator = OpenAPISchemaValidator(document: try Self.document())
+        try await DifyAPIHarness.with { gateway in
+            let key = DifyAPIHarness.bearer(DifyAPIHarness.drillquizKey)
+            let chat = try await DifyAPIHarness.chat(gateway)
+            let conversation = chat.object["conversation_id"] as? String ?? "missing"
+            let message = chat.object["message_id"] as? String ?? "missing"
+            let exchanges: [(String, String, GatewayHarness.Reply)] = [
+                ("POST", "/dify/v1/chat-messages", chat),
+                (
+                    "POST", "/dify/v1/chat-messages",
+                    try await gateway.call(.POST, "/dify/v1/chat-messages", json: ["query": "hi", "user": "u1"])
+                ),
+                (
+                    "GET", "/dify/v1/conversations",
+                    try await gateway.call(.GET, "/dify/v1/conversations?user=u1", headers: key)
+                ),
+                (
+                    "GET", "/dify/v1/messages",
+                    try await gateway.call(
+                        .GET, "/dify/v1/messages?user=u1&conversation_id=\(conversation)", headers: key)
+                ),
+                (
+                    "GET", "/dify/v1/messages",
+                    try await gateway.call(.GET, "/dify/v1/messages?user=u1&conversation_id=\(UUID())", headers: key)
+                ),
+                (
+                    "POST", "/dify/v1/conversations/{conversation_id}/name",
+                    try await gateway.call(
+                        .POST, "/dify/v1/conversations/\(conversation)/name", headers: key,
+                        json: ["name": "n", "user": "u1"])
+                ),
+                (
+                    "POST", "/dify/v1/messages/{message_id}/feedbacks",
+                    try await gateway.call(
+                        .POST, "/dify/v1/messages/\(message)/feedbacks", headers: key,
+                        json: ["rating": "like", "user": "u1"])
+                ),
+                (
+                    "GET", "/dify/v1/messages/{message_id}/suggested",
+                    try await gateway.call(.GET, "/dify/v1/messages/\(message)/suggested?user=u1", headers: key)
+                ),
+                ("GET", "/dify/v1/parameters", try await gateway.call(.GET, "/dify/v1/parameters", headers: key)),
+                ("GET", "/dify/v1/meta", try await gateway.call(.GET, "/dify/v1/meta", headers: key)),
+                ("GET", "/dify/v1/info", try await gateway.call(.GET, "/dify/v1/info", headers: key)),
+                (
+                    "GET", "/dify/v1/info",
+                    try await gateway.call(.GET, "/dify/v1/info", headers: DifyAPIHarness.bearer("wrong"))
+                ),
+                (
+                    "POST", "/dify/v1/chat-messages/{task_id}/stop",
+                    try await gateway.call(
+                        .POST, "/dify/v1/chat-messages/\(UUID())/stop", headers: key, json: ["user": "u1"])
+                ),
+                (
+                    "DELETE", "/dify/v1/conversations/{conversation_id}",
+                    try await gateway.call(
+                        .DELETE, "/dify/v1/conversations/\(conversation)", headers: key, json: ["user": "u1"])
+                ),
+            ]
+            try Self.expectDocumented(exchanges, validator)
+        }
+    }
+
+    @Test func theDifyAPIIsDifysOwnDocumentUnderItsOwnTag() throws {
+        let document = try Self.document()
+        let paths = try #require(document["paths"] as? [String: [String: [String: Any]]])
+        let chat = try #require(paths["/dify/v1/chat-messages"]?["post"])
+        #expect(chat["tags"] as? [String] == ["Dify API"])
+        #expect(chat["operationId"] as? String == "sendChatMessage")
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        #expect(schemas["Dify.ChatRequest"] != nil && schemas["Dify.ChatCompletionResponse"] != nil)
+        // Every reference of the merged document resolves, Dify's renamed ones included.
+        func references(in value: Any) -> [String] {
+            if let object = value as? [String: Any] {
+                let own = (object["$ref"] as? String).map {
+                    [$0.replacingOccurrences(of: "#/components/schemas/", with: "")]
+                }
+                return (own ?? []) + object.values.flatMap(references)
+            }
+            return (value as? [Any])?.flatMap(references) ?? []
+        }
+        let references = references(in: document).filter { !$0.hasPrefix("#") }
+        #expect(references.contains("Dify.ChatRequest"))
+        #expect(references.allSatisfy { schemas[$0] != nil }, "\(references.filter { schemas[$0] == nil })")
+        // Operations the gateway does not pass through are not offered.
+        #expect(paths["/dify/v1/workflows/run"] == nil && paths["/dify/v1/site"] == nil)
+        #expect(paths.keys.filter { $0.hasPrefix("/dify/v1/apps/") }.isEmpty)
+    }
+
     @Test func servesTheDocumentAndSwaggerUIWithoutACDN() async throws {
         try await GatewayHarness.with { gateway in
             let spec = try await gateway.call(.GET, "/openapi.json")
             #expect(spec.status == 200)
+            #expect(spec.body == Data(buffer: try OpenAPIDocument.served.get()))
             #expect(spec.object["openapi"] as? String == "3.0.3")
             let docs = try await gateway.call(.GET, "/docs")
             #expect(docs.status == 200)
