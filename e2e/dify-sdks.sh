@@ -27,7 +27,7 @@ env -i PATH="$PATH" HOME="${HOME:-/root}" DIFY_BASE_URL="$FAKE_URL" DIFY_API_KEY
     DATABASE_URL="sqlite:///$work/gateway.db" \
     "$bin_dir/chat-gateway" serve --hostname 127.0.0.1 --port "$port" >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
-wait_for_gateway "$base" "$gateway_pid" || fail "starting the gateway"
+wait_for "$base/readyz" "the gateway" "$gateway_pid" || fail "starting the gateway"
 
 "$venvs/dify-client/bin/python" e2e/dify_sdk_session.py dify-client "$base" sdk-drillquiz-key-0123456789 \
     drillquiz "$FAKE_URL" || fail "the dify-client session"

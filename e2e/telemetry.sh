@@ -19,16 +19,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_for() { # wait_for URL WHAT PID
-    for _ in $(seq 1 150); do
-        curl -fsS "$1" >/dev/null 2>&1 && return 0
-        kill -0 "$3" 2>/dev/null || { echo "FAIL: $2 died" >&2; return 1; }
-        sleep 0.1
-    done
-    echo "FAIL: $2 never answered $1" >&2
-    return 1
-}
 
 start_fake_dify "$bin_dir/fake-dify" app-telemetry-key "$work"
 python3 e2e/otlp_receiver.py "$work/otlp.port" "$work/spans.jsonl" &

@@ -32,13 +32,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    echo "--- gateway log: errors (last 20), then the last 30 lines" >&2
-    grep -E ' (error|critical) ' "$WORK/gateway.log" 2>/dev/null | tail -n 20 >&2 || true
-    tail -n 30 "$WORK/gateway.log" >&2 2>/dev/null || true
-    exit 1
-}
+fail() { fail_showing_log "$WORK/gateway.log" "$@"; }
 
 start_fake_dify "$BIN/fake-dify" "$DIFY_KEY" "$WORK" || exit 1
 PORT="$(free_port)"
@@ -49,7 +43,7 @@ URL="http://127.0.0.1:$PORT"
     DATABASE_URL="sqlite:///$WORK/gateway.db" \
     "$BIN/chat-gateway" serve --hostname 127.0.0.1 --port "$PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.log") &
 GATEWAY_PID=$!
-wait_for_gateway "$URL" "$GATEWAY_PID" || fail "starting the gateway"
+wait_for "$URL/readyz" "the gateway" "$GATEWAY_PID" || fail "starting the gateway"
 echo "gateway at $URL/dify/v1 (fake Dify at $FAKE_URL)"
 
 # Seeded through the gateway itself, so that it knows the owner: three conversations of one user, each answered.

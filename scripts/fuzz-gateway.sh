@@ -45,14 +45,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    echo "--- gateway log: errors (last 20), then the last 30 lines" >&2
-    grep -E ' (error|critical) ' "$WORK/gateway.log" 2>/dev/null | tail -n 20 >&2 || true
-    echo "..." >&2
-    tail -n 30 "$WORK/gateway.log" >&2 2>/dev/null || true
-    exit 1
-}
+fail() { fail_showing_log "$WORK/gateway.log" "$@"; }
 
 . scripts/lib/fake-dify.sh
 start_fake_dify "$BIN/fake-dify" "$DIFY_KEY" "$WORK" || exit 1
@@ -68,7 +61,7 @@ URL="http://127.0.0.1:$PORT"
     DATABASE_URL="sqlite:///$WORK/gateway.db" \
     "$BIN/chat-gateway" serve --hostname 127.0.0.1 --port "$PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.log") &
 GATEWAY_PID=$!
-wait_for_gateway "$URL" "$GATEWAY_PID" || fail "starting the gateway"
+wait_for "$URL/readyz" "the gateway" "$GATEWAY_PID" || fail "starting the gateway"
 echo "gateway at $URL (fake Dify at $DIFY_URL)"
 
 # Seeded data, so the id-taking operations reach their success paths and not only 404s: a conversation of the

@@ -44,14 +44,26 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# wait_for_gateway URL PID: waits up to 30 s for URL/readyz to answer; fails at once if PID dies first.
-wait_for_gateway() {
-    local url=$1 pid=$2
-    for _ in $(seq 1 300); do
-        curl -fsS "$url/readyz" >/dev/null 2>&1 && return 0
-        kill -0 "$pid" 2>/dev/null || { echo "the gateway died at start-up" >&2; return 1; }
+# wait_for URL WHAT PID: waits up to 15 s for URL to answer 2xx; fails at once if PID (WHAT) dies first.
+wait_for() {
+    for _ in $(seq 1 150); do
+        curl -fsS "$1" >/dev/null 2>&1 && return 0
+        kill -0 "$3" 2>/dev/null || { echo "FAIL: $2 died" >&2; return 1; }
         sleep 0.1
     done
-    echo "the gateway was not ready at $url within 30 s" >&2
+    echo "FAIL: $2 never answered $1" >&2
     return 1
+}
+
+# fail_showing_log LOG MESSAGE: prints MESSAGE, then the gateway log LOG's errors (the last 20) and its last 30
+# lines, and exits 1.
+fail_showing_log() {
+    local log=$1
+    shift
+    echo "FAIL: $*" >&2
+    echo "--- gateway log: errors (last 20), then the last 30 lines" >&2
+    grep -E ' (error|critical) ' "$log" 2>/dev/null | tail -n 20 >&2 || true
+    echo "..." >&2
+    tail -n 30 "$log" >&2 2>/dev/null || true
+    exit 1
 }

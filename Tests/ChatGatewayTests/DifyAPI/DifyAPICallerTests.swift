@@ -60,6 +60,30 @@ struct DifyAPICallerTests {
         }
     }
 
+    @Test func aKeyAndASystemMadeInTheAdminAPIReachThatSystemsOwnDify() async throws {
+        let own = try await FakeDifyServer.start(
+            store: FakeDifyStore(options: FakeDifyOptions(apiKeys: ["app-own-9f2c"])))
+        defer { Task { try? await own.shutdown() } }
+        try await AdminAPITests.withAdmin { gateway in
+            let admin = AdminAPITests.admin
+            let system = try await gateway.call(
+                .POST, "/admin/v1/systems", headers: admin,
+                json: ["system_id": "cointutor", "dify_base_url": own.baseURL, "dify_api_key": "app-own-9f2c"])
+            #expect(system.status == 201)
+            let created = try await gateway.call(
+                .POST, "/admin/v1/keys", headers: admin,
+                json: ["name": "CoinTutor's Dify client", "systems": ["cointutor"], "kind": "server"])
+            let key = try #require(created.object["key"] as? String)
+
+            let chat = try await DifyAPIHarness.chat(gateway, key: key, user: "amy")
+            #expect(chat.status == 200, "\(chat.text)")
+            #expect(await own.store.conversationIDs(user: "cointutor_amy").count == 1)
+            #expect(await gateway.fake.store.requestCount == 0)
+            let parameters = try await gateway.call(.GET, "/dify/v1/parameters", headers: DifyAPIHarness.bearer(key))
+            #expect(parameters.status == 200 && parameters.object["opening_statement"] != nil)
+        }
+    }
+
     @Test func urlsDifysChatAPIHasNotAreItsOwn404() async throws {
         try await DifyAPIHarness.with { gateway in
             let key = DifyAPIHarness.bearer(DifyAPIHarness.drillquizKey)

@@ -97,6 +97,21 @@ struct DifyAPIChatTests {
         }
     }
 
+    @Test func aUsedUpBudgetIsDifys429AndTheMessageIsKept() async throws {
+        try await DifyAPIHarness.with(adjust: {
+            $0.budgetPerUser = try! BudgetLimit.parseList("50 tokens/day", variable: "BUDGET_PER_USER")
+        }) { gateway in
+            #expect(try await DifyAPIHarness.chat(gateway, query: "/tokens 60").status == 200)
+            let refused = try await DifyAPIHarness.chat(gateway, query: "one more")
+            #expect(DifyAPIHarness.isDifyError(refused, status: 429, code: "too_many_requests"), "\(refused.text)")
+            #expect(refused.headers.first(name: "Retry-After") != nil)
+            #expect(refused.headers.first(name: "X-Budget-Resets") != nil)
+            #expect(await gateway.fake.store.chatRequestCount == 1)
+            let stored = try await gateway.messages(system: "drillquiz", user: "u1")
+            #expect(stored.last?.content == "one more" && stored.last?.status == .refused)
+        }
+    }
+
     @Test func anOpenBreakerIsDifys503() async throws {
         try await DifyAPIHarness.with(adjust: {
             $0.difyCircuitFailures = 2
