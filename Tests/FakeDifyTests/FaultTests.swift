@@ -86,7 +86,7 @@ struct FaultTests {
             await #expect(throws: (any Error).self) {
                 try await http.send(.POST, "/v1/chat-messages", json: chatBody("hi"), timeout: .milliseconds(300))
             }
-            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(ContinuousClock.now - start < .seconds(5))
             // The event loop is still free for other requests while one hangs.
             let held = Task { try await http.send(.POST, "/v1/chat-messages", json: chatBody("hi")) }
             let info = try await http.send(.GET, "/v1/info")

@@ -15,14 +15,17 @@ struct UpstreamTimeoutTests {
     @Test func aDifyStreamSilentForTheIdleTimeoutIsBrokenAndStoredAsFailed() async throws {
         try await GatewayHarness.with(
             fakeOptions: FakeDifyOptions(
-                apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(3), pingInterval: .zero),
-            adjust: { $0.difyStreamIdleTimeout = .seconds(1) }
+                apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(12), pingInterval: .zero),
+            // Long enough for a loaded CI machine to deliver the head and first token in time, so the silence
+            // this test is about is the one after them.
+            adjust: { $0.difyStreamIdleTimeout = .seconds(4) }
         ) { gateway in
-            // when: Dify sends its head, then stays silent for longer than the idle timeout
+            // when: Dify sends its head and first token, then stays silent for longer than the idle timeout
             let stream = try await SSETestClient.open(
                 gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 3"))
             let events = try await stream.readAll()
             // then
+            #expect(events.first?.name == "start")
             let last = try #require(events.last)
             #expect(last.name == "error")
             #expect(last.data["status"] as? Int == 504)
@@ -34,8 +37,9 @@ struct UpstreamTimeoutTests {
     @Test func pingsKeepASlowStreamAlive() async throws {
         try await GatewayHarness.with(
             fakeOptions: FakeDifyOptions(
-                apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(1500), pingInterval: .milliseconds(300)),
-            adjust: { $0.difyStreamIdleTimeout = .seconds(1) }
+                apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(4), pingInterval: .milliseconds(300)),
+            // Silences between tokens outlast the timeout; between pings they stay far below it, even on a loaded CI.
+            adjust: { $0.difyStreamIdleTimeout = .seconds(3) }
         ) { gateway in
             let stream = try await SSETestClient.open(
                 gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 2"))
