@@ -171,8 +171,32 @@ extension Request {
             current = FakeFormPart()
         }
         // Werkzeug parses forms silently: a malformed body is an empty form, so "no file uploaded", not a 500.
-        guard let data = body.data, (try? parser.execute(data)) != nil else { return [] }
+        guard let data = body.data, Self.headerNamesAreASCII(data, boundary: boundary),
+            (try? parser.execute(data)) != nil
+        else { return [] }
         return parts
+    }
+
+    /// Whether every header line of every part (up to its `:`, or all of it without one) is ASCII: MultipartKit's
+    /// parser traps on any other byte where it reads a header name.
+    static func headerNamesAreASCII(_ data: ByteBuffer, boundary: String) -> Bool {
+        let bytes = Array(data.readableBytesView)
+        let delimiter = Array("--\(boundary)".utf8)
+        var index = bytes.startIndex
+        while let found = bytes[index...].firstRange(of: delimiter) {
+            // Past the boundary line, header lines run to an empty line; without one, to the next boundary.
+            var position = bytes[found.upperBound...].firstRange(of: Array("\r\n".utf8))?.upperBound ?? bytes.endIndex
+            let next = bytes[position...].firstRange(of: delimiter)?.lowerBound ?? bytes.endIndex
+            while position < next {
+                let lineEnd = bytes[position..<next].firstRange(of: Array("\r\n".utf8))?.lowerBound ?? next
+                if lineEnd == position { break }
+                let nameEnd = bytes[position..<lineEnd].firstIndex(of: UInt8(ascii: ":")) ?? lineEnd
+                guard bytes[position..<nameEnd].allSatisfy({ $0 < 0x80 }) else { return false }
+                position = min(lineEnd + 2, next)
+            }
+            index = next
+        }
+        return true
     }
 
     /// This fake's own base URL, as the client reached it.

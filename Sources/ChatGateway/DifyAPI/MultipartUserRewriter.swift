@@ -1,58 +1,62 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import Vapor
 
 /// A `multipart/form-data` upload on its way to Dify, read as it arrives: every part passes unchanged except
 /// `user`, which becomes the gateway's `{system_id}_{user}` (added when absent, for Dify's `DEFAULT-USER`).
+/// It splits the body itself, on the boundary and each part's header block: MultipartKit's parser traps on a
+/// non-ASCII byte in a header name, which would let one request stop the process.
 /// `AsyncThrowingStream(unfolding:)` pulls it serially, never concurrently, which makes `@unchecked Sendable` sound.
 final class MultipartUserRewriter: @unchecked Sendable {
     /// Turns the client's `user` into Dify's, or throws why the caller may not act as them.
     typealias DifyUser = @Sendable (String?) throws -> String
 
-    private let parser: MultipartParser
+    private enum State {
+        /// Before the first boundary: ignored, as RFC 2046 says.
+        case preamble
+        /// Just past a boundary: `--` ends the form, else the rest of the line is padding.
+        case afterBoundary
+        case headers
+        case body(isUser: Bool)
+        /// After the closing boundary: ignored.
+        case epilogue
+    }
+
+    /// A header block or a `user` value larger than this is no form a client sends.
+    static let maxHeaderBytes = 16 * 1024
+    static let maxUserBytes = 4 * 1024
+
     private let boundary: String
+    /// `CRLF--boundary`: what ends every part's body (the body starts with a CRLF put before the first one).
+    private let delimiter: [UInt8]
     private var body: Request.Body.AsyncIterator
     private let difyUser: DifyUser
     private let limit: Int
+    private let malformed: DifyAPIError
     private var received = 0
+    private var pending = ByteBuffer(string: "\r\n")
     private var output = ByteBuffer()
-    private var headers: [(name: String, value: String)] = []
-    private var headersWritten = false
-    private var inUserPart = false
+    private var state = State.preamble
     private var userValue = ByteBuffer()
     private var sawUser = false
     private var finished = false
-    private var failure: (any Error)?
     private let refusalBox = NIOLockedValueBox<(any Error)?>(nil)
-    private let malformed: DifyAPIError
 
     /// nil when `contentType` is not multipart with a boundary.
-    /// `malformed` is what a body that is not multipart after all is refused as.
+    /// `malformed` is what a body that is not a readable form after all is refused as.
     init?(
         contentType: HTTPMediaType?, body: Request.Body, limit: Int, malformed: DifyAPIError,
         difyUser: @escaping DifyUser
     ) {
         guard let contentType, contentType.type == "multipart", let boundary = contentType.parameters["boundary"],
-            !boundary.isEmpty
+            !boundary.isEmpty, boundary.utf8.count <= 70
         else { return nil }
         self.boundary = boundary
+        delimiter = Array("\r\n--\(boundary)".utf8)
         self.body = body.makeAsyncIterator()
         self.limit = limit
-        self.difyUser = difyUser
         self.malformed = malformed
-        parser = MultipartParser(boundary: boundary)
-        parser.onHeader = { [unowned self] name, value in headers.append((name, value)) }
-        parser.onBody = { [unowned self] chunk in
-            writeHeadersOnce()
-            if inUserPart { userValue.writeBuffer(&chunk) } else { output.writeBuffer(&chunk) }
-        }
-        parser.onPartComplete = { [unowned self] in
-            writeHeadersOnce()
-            if inUserPart { writeUser(String(buffer: userValue)) } else { output.writeString("\r\n") }
-            headers = []
-            headersWritten = false
-            inUserPart = false
-            userValue.clear()
-        }
+        self.difyUser = difyUser
     }
 
     var contentType: String { "multipart/form-data; boundary=\(boundary)" }
@@ -74,36 +78,133 @@ final class MultipartUserRewriter: @unchecked Sendable {
     private func next() async throws -> ByteBuffer? {
         while output.readableBytes == 0 {
             if finished { return nil }
-            if let chunk = try await body.next() {
+            if var chunk = try await body.next() {
                 received += chunk.readableBytes
                 guard received <= limit else { throw LimitError.bodyTooLarge(limit: limit) }
-                do { try parser.execute(chunk) } catch { throw malformed }
+                pending.writeBuffer(&chunk)
+                try scan()
             } else {
+                guard case .epilogue = state else { throw malformed }
                 if !sawUser { writePart(name: "user", value: try difyUser(nil)) }
                 output.writeString("--\(boundary)--\r\n")
                 finished = true
             }
-            if let failure { throw failure }
         }
         defer { output.clear() }
         return output
     }
 
-    private func writeHeadersOnce() {
-        guard !headersWritten else { return }
-        headersWritten = true
-        let disposition = headers.first { $0.name.lowercased() == "content-disposition" }?.value ?? ""
-        inUserPart = disposition.contains(#"name="user""#) && !disposition.contains("filename")
-        // The user part is written whole at its end, when its value is known.
-        guard !inUserPart else { return }
-        output.writeString("--\(boundary)\r\n")
-        for (name, value) in headers { output.writeString("\(name): \(value)\r\n") }
-        output.writeString("\r\n")
+    /// Moves what `pending` holds as far as it can be decided, leaving only what the next chunk may complete.
+    private func scan() throws {
+        while true {
+            let view = pending.readableBytesView
+            switch state {
+            case .preamble:
+                guard let found = view.firstRange(of: delimiter) else { return try keepTail(emitting: false) }
+                pending.moveReaderIndex(forwardBy: found.upperBound - view.startIndex)
+                state = .afterBoundary
+            case .afterBoundary:
+                guard view.count >= 2 else { return }
+                if view.starts(with: "--".utf8) {
+                    state = .epilogue
+                    continue
+                }
+                guard let lineEnd = view.firstRange(of: "\r\n".utf8) else {
+                    guard view.count <= Self.maxHeaderBytes else { throw malformed }
+                    return
+                }
+                pending.moveReaderIndex(forwardBy: lineEnd.upperBound - view.startIndex)
+                state = .headers
+            case .headers:
+                let block: NIOCore.ByteBufferView
+                if view.starts(with: "\r\n".utf8) {
+                    block = view[view.startIndex..<view.startIndex]
+                    pending.moveReaderIndex(forwardBy: 2)
+                } else if let end = view.firstRange(of: "\r\n\r\n".utf8) {
+                    block = view[view.startIndex..<end.lowerBound]
+                    pending.moveReaderIndex(forwardBy: end.upperBound - view.startIndex)
+                } else {
+                    guard view.count <= Self.maxHeaderBytes else { throw malformed }
+                    return
+                }
+                try startPart(headers: block)
+            case .body(let isUser):
+                guard let found = view.firstRange(of: delimiter) else { return try keepTail(emitting: true) }
+                var content = pending.readSlice(length: found.lowerBound - view.startIndex)!
+                pending.moveReaderIndex(forwardBy: delimiter.count)
+                if isUser {
+                    try collectUser(&content)
+                    sawUser = true
+                    writePart(name: "user", value: try difyUser(String(buffer: userValue)))
+                } else {
+                    output.writeBuffer(&content)
+                    output.writeString("\r\n")
+                }
+                state = .afterBoundary
+            case .epilogue:
+                pending.clear()
+                return
+            }
+        }
     }
 
-    private func writeUser(_ user: String) {
-        sawUser = true
-        do { writePart(name: "user", value: try difyUser(user)) } catch { failure = error }
+    /// Passes on (or, for `user`, collects) all but the bytes that may begin a boundary the next chunk completes.
+    private func keepTail(emitting: Bool) throws {
+        let decided = pending.readableBytes - (delimiter.count - 1)
+        guard decided > 0 else { return }
+        var content = pending.readSlice(length: decided)!
+        guard emitting else { return }
+        if case .body(isUser: true) = state {
+            try collectUser(&content)
+        } else {
+            output.writeBuffer(&content)
+        }
+    }
+
+    private func collectUser(_ content: inout ByteBuffer) throws {
+        guard userValue.readableBytes + content.readableBytes <= Self.maxUserBytes else {
+            throw DifyAPIError.invalidParameter("user is too long")
+        }
+        userValue.writeBuffer(&content)
+    }
+
+    /// Checks a part's header block (names must be header tokens) and writes it, unless it is the `user` field.
+    private func startPart(headers block: NIOCore.ByteBufferView) throws {
+        var disposition = ""
+        for line in block.split(separator: Array("\r\n".utf8)) {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex,
+                line[..<colon].allSatisfy(Self.isTokenByte)
+            else { throw malformed }
+            let name = String(decoding: line[..<colon], as: UTF8.self)
+            if name.lowercased() == "content-disposition" {
+                disposition = String(decoding: line[line.index(after: colon)...], as: UTF8.self)
+            }
+        }
+        let isUser = Self.isUserField(disposition)
+        if !isUser {
+            output.writeString("--\(boundary)\r\n")
+            output.writeBytes(block)
+            if !block.isEmpty { output.writeString("\r\n") }
+            output.writeString("\r\n")
+        }
+        state = .body(isUser: isUser)
+    }
+
+    /// `form-data; name="user"` without a `filename`: the form field Dify reads the user from.
+    static func isUserField(_ disposition: String) -> Bool {
+        let parameters = disposition.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        return parameters.contains { $0 == #"name="user""# || $0 == "name=user" }
+            && !parameters.contains { $0.lowercased().hasPrefix("filename") }
+    }
+
+    /// RFC 9110's `tchar`.
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
     }
 
     private func writePart(name: String, value: String) {
