@@ -14,12 +14,14 @@ extension GatewayAuthenticator {
 /// Ownership checks shared by every per-conversation and per-message endpoint.
 extension CallerIdentity {
     /// A known owner that is someone else means "not found": never reveal that the id exists. An id the gateway
-    /// never stored is "not found" for a chat token too; a server key may still reach what Dify holds for its user.
+    /// never stored is "not found" for a chat token too, and where `recordedOnly`; a server key may otherwise
+    /// still reach what Dify holds for its user.
     func requireOwnership(
-        _ owner: (systemID: String, userID: String)?, notFound: ChatError = .conversationNotFound
+        _ owner: (systemID: String, userID: String)?, notFound: ChatError = .conversationNotFound,
+        recordedOnly: Bool = false
     ) throws(ChatError) {
         guard let owner else {
-            if isChatToken { throw notFound }
+            if isChatToken || recordedOnly { throw notFound }
             return
         }
         guard owns(owner) else { throw notFound }

@@ -12,19 +12,20 @@ struct DifyAccess: Sendable {
     }
 
     /// The conversation id in its canonical form, once it is known not to be someone else's (`requireOwnership`).
-    func conversation(_ rawID: String, of caller: CallerIdentity) async throws -> String {
+    func conversation(_ rawID: String, of caller: CallerIdentity, recordedOnly: Bool = false) async throws -> String {
         // Dify's ids are UUIDs; anything else cannot name a conversation, and Dify would only answer 400.
         guard let conversationID = CanonicalID.uuid(rawID) else { throw ChatError.conversationNotFound }
-        try caller.requireOwnership(try await store.owner(ofConversation: conversationID))
+        try caller.requireOwnership(try await store.owner(ofConversation: conversationID), recordedOnly: recordedOnly)
         return conversationID
     }
 
     /// The same for a message: Dify's id, or the history API's `<id>_assistant` / `<id>_user`.
-    func message(_ rawID: String, of caller: CallerIdentity) async throws -> String {
+    func message(_ rawID: String, of caller: CallerIdentity, recordedOnly: Bool = false) async throws -> String {
         guard let messageID = CanonicalID.uuid(MessageControlsController.difyMessageID(rawID)) else {
             throw ChatError.messageNotFound
         }
-        try caller.requireOwnership(try await store.owner(ofMessage: messageID), notFound: .messageNotFound)
+        try caller.requireOwnership(
+            try await store.owner(ofMessage: messageID), notFound: .messageNotFound, recordedOnly: recordedOnly)
         return messageID
     }
 

@@ -7,8 +7,15 @@ public struct DifyPassthroughRequest: Sendable {
     public enum Body: Sendable {
         case none
         case json(JSONValue)
-        /// Streamed to Dify as it arrives, never held whole (uploads, audio).
+        /// Streamed to Dify as it arrives, never held whole (uploads, audio). The stream throws `Refusal` when
+        /// the caller's bytes are refused, which the client passes on as it is: no sign of Dify being down.
         case stream(AsyncThrowingStream<ByteBuffer, any Error>, contentType: String)
+    }
+
+    /// Why a streamed body stopped: the caller's fault (too large, not a form), never the transport's.
+    public struct Refusal: Error {
+        public let reason: any Error
+        public init(_ reason: any Error) { self.reason = reason }
     }
 
     public var method: HTTPMethod

@@ -36,7 +36,7 @@ public struct HTTPDifyClient: DifyClient {
             .POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "streaming"))
         httpRequest.headers.add(name: "Accept", value: "text/event-stream")
         // The timeout covers the head only; then the streaming client's read timeout bounds each silence.
-        let response = try await successHead(httpRequest, on: streamingHTTP)
+        let response = try await successHead(httpRequest, on: streamingHTTP, timeout: timeout)
         let reader = DifyEventReader(body: response.body.makeAsyncIterator())
         return DifyEventStream(unfolding: { try await reader.next() })
     }
@@ -117,7 +117,18 @@ public struct HTTPDifyClient: DifyClient {
             httpRequest.headers.add(name: "Content-Type", value: contentType)
             httpRequest.body = .stream(chunks, length: .unknown)
         }
-        let response = try await successHead(httpRequest, on: http)
+        let response: HTTPClientResponse
+        do {
+            if case .stream = request.body {
+                // An upload takes as long as the caller takes to send it, so no deadline: the caller's silences
+                // are bounded by REQUEST_HEAD_TIMEOUT, Dify's by the streaming client's read timeout.
+                response = try await successHead(httpRequest, on: streamingHTTP, timeout: nil)
+            } else {
+                response = try await successHead(httpRequest, on: http, timeout: timeout)
+            }
+        } catch let refusal as DifyPassthroughRequest.Refusal {
+            throw refusal.reason
+        }
         let reader = PassthroughBodyReader(body: response.body.makeAsyncIterator())
         return DifyPassthroughResponse(
             status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
@@ -200,10 +211,14 @@ public struct HTTPDifyClient: DifyClient {
     }
 
     /// A 2xx answer with its body still to read; any other status is Dify's error.
-    private func successHead(_ request: HTTPClientRequest, on client: HTTPClient) async throws -> HTTPClientResponse {
+    private func successHead(
+        _ request: HTTPClientRequest, on client: HTTPClient, timeout: TimeAmount?
+    ) async throws -> HTTPClientResponse {
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: timeout)
+            response = try await client.execute(request, deadline: timeout.map { .now() + $0 } ?? .distantFuture)
+        } catch let refusal as DifyPassthroughRequest.Refusal {
+            throw refusal
         } catch {
             throw Self.transportError(error)
         }

@@ -46,7 +46,7 @@ struct DifyAPIController: RouteCollection {
 
     @Sendable
     func chat(_ req: Request) async throws -> Response {
-        let body = try Self.jsonObject(req)
+        let body = try jsonObject(req)
         let caller = try access.auth.difyAPICaller(req, user: body["user"]?.stringValue)
         guard case .string(let query)? = body["query"] else { throw ChatError.emptyMessage }
         let streaming: Bool
@@ -85,11 +85,15 @@ struct DifyAPIController: RouteCollection {
     /// Dify answers success whatever the task; so does the gateway, but it asks Dify only for the caller's own.
     @Sendable
     func stop(_ req: Request) async throws -> Response {
-        let body = try Self.jsonObject(req)
+        let body = try jsonObject(req)
         let caller = try access.auth.difyAPICaller(req, user: body["user"]?.stringValue)
         do {
             try await stopper.stop(taskID: try req.parameters.require("task_id"), as: caller)
-        } catch ChatError.taskNotFound {}
+        } catch ChatError.taskNotFound {
+        } catch {
+            // The stream is already told to stop; Dify failing to hear it changes nothing for the client.
+            req.logger.warning("stop not passed on to Dify", metadata: ["error": .string(String(describing: error))])
+        }
         return Self.json(.object(["result": .string("success")]), status: .ok)
     }
 
@@ -111,7 +115,7 @@ struct DifyAPIController: RouteCollection {
         guard let rawID: String = req.query["conversation_id"] else {
             throw DifyAPIError.invalidParameter("conversation_id is required")
         }
-        let conversationID = try await access.conversation(rawID, of: caller)
+        let conversationID = try await access.conversation(rawID, of: caller, recordedOnly: true)
         return try await relay(
             DifyPassthroughRequest(
                 .GET, endpoint: "messages", path: "messages",
@@ -147,9 +151,9 @@ struct DifyAPIController: RouteCollection {
     @Sendable
     func feedback(_ req: Request) async throws -> Response {
         let rawID = try Self.uuidParameter(req, "message_id")
-        var body = try Self.jsonObject(req)
+        var body = try jsonObject(req)
         let caller = try access.auth.difyAPICaller(req, user: body["user"]?.stringValue)
-        let messageID = try await access.message(rawID, of: caller)
+        let messageID = try await access.message(rawID, of: caller, recordedOnly: true)
         body["user"] = .string(caller.difyUser)
         return try await relay(
             DifyPassthroughRequest(
@@ -162,7 +166,7 @@ struct DifyAPIController: RouteCollection {
     func suggested(_ req: Request) async throws -> Response {
         let rawID = try Self.uuidParameter(req, "message_id")
         let caller = try access.auth.difyAPICaller(req, user: req.query["user"])
-        let messageID = try await access.message(rawID, of: caller)
+        let messageID = try await access.message(rawID, of: caller, recordedOnly: true)
         return try await relay(
             DifyPassthroughRequest(
                 .GET, endpoint: "messages/:message_id/suggested", path: "messages/\(messageID)/suggested",
@@ -203,7 +207,10 @@ struct DifyAPIController: RouteCollection {
                     body: .stream(rewriter.stream, contentType: rewriter.contentType)),
                 to: target)
         } catch {
-            throw rewriter.refusal ?? error
+            // The rest of the caller's body may be unread: answer now and close, rather than wait for it.
+            let response = try APIErrorMiddleware.response(for: error, to: req)
+            response.headers.replaceOrAdd(name: .connection, value: "close")
+            return response
         }
         return try await Self.relayed(answer, for: caller.value ?? system)
     }
@@ -211,10 +218,10 @@ struct DifyAPIController: RouteCollection {
     /// Audio comes back as Dify streams it.
     @Sendable
     func textToAudio(_ req: Request) async throws -> Response {
-        var body = try Self.jsonObject(req)
+        var body = try jsonObject(req)
         let caller = try access.auth.difyAPICaller(req, user: body["user"]?.stringValue)
         if let rawID = body["message_id"]?.stringValue {
-            body["message_id"] = .string(try await access.message(rawID, of: caller))
+            body["message_id"] = .string(try await access.message(rawID, of: caller, recordedOnly: true))
         }
         body["user"] = .string(caller.difyUser)
         return try await relay(
@@ -266,8 +273,9 @@ struct DifyAPIController: RouteCollection {
 
     // MARK: Reading requests
 
-    /// A JSON object body; Dify requires one on every JSON route.
-    static func jsonObject(_ req: Request) throws -> [String: JSONValue] {
+    /// A JSON object body; Dify requires one on every JSON route, and looks at the key first.
+    func jsonObject(_ req: Request) throws -> [String: JSONValue] {
+        _ = try access.auth.difyAPISystemID(req)
         guard let data = req.body.data, data.readableBytes > 0,
             case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data)
         else { throw DifyAPIError.invalidJSON }
@@ -280,9 +288,9 @@ struct DifyAPIController: RouteCollection {
         _ req: Request
     ) async throws -> (body: [String: JSONValue], caller: CallerIdentity, conversationID: String) {
         let rawID = try Self.uuidParameter(req, "conversation_id")
-        let body = try Self.jsonObject(req)
+        let body = try jsonObject(req)
         let caller = try access.auth.difyAPICaller(req, user: Self.optionalUser(body["user"]?.stringValue))
-        return (body, caller, try await access.conversation(rawID, of: caller))
+        return (body, caller, try await access.conversation(rawID, of: caller, recordedOnly: true))
     }
 
     /// Dify's `DEFAULT-USER` where Dify lets `user` be left out.

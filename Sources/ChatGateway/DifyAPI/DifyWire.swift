@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Vapor
 
@@ -23,6 +24,11 @@ enum DifyWire {
         /// the status and text `/v1` gives them, coded as Dify codes that status.
         init(describing error: any Error) {
             switch error {
+            // Dify refusing the gateway's own key is the gateway's misconfiguration, not the client's bad key.
+            case DifyError.upstream(let status, _, _) where status == 401 || status == 403:
+                self.init(
+                    status: 502, code: "bad_gateway", message: "Chat service temporarily unavailable. Please try again."
+                )
             case DifyError.upstream(let status, let code, let message):
                 self.init(status: status, code: code ?? Self.code(forStatus: status), message: message)
             case let error as DifyAPIError:
@@ -187,6 +193,22 @@ enum DifyWire {
     }
 
     /// Dify's answer with every string that is the gateway's `{system_id}_{user}` given back as the client's `user`.
+    /// A stream event as the client may see it: chatflow events (`workflow_finished`'s `created_by`) and unknown
+    /// ones name the end user, and get the client's own id back; the other events name none.
+    static func withClientUser(_ event: DifyStreamEvent, difyUser: String, user: String) -> DifyStreamEvent {
+        switch event {
+        case .workflow(var ids, let name, let payload):
+            if let raw = ids.json, let json = try? JSONDecoder().decode(JSONValue.self, from: Data(raw.utf8)) {
+                ids.json = String(buffer: withClientUser(json, difyUser: difyUser, user: user).jsonBuffer())
+            }
+            return .workflow(ids, event: name, payload: withClientUser(payload, difyUser: difyUser, user: user))
+        case .other(let name, let payload):
+            return .other(event: name, payload: withClientUser(payload, difyUser: difyUser, user: user))
+        default:
+            return event
+        }
+    }
+
     static func withClientUser(_ json: JSONValue, difyUser: String, user: String) -> JSONValue {
         switch json {
         case .string(let text) where text == difyUser: .string(user)

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import Vapor
 
@@ -40,7 +39,6 @@ final class MultipartUserRewriter: @unchecked Sendable {
     private var userValue = ByteBuffer()
     private var sawUser = false
     private var finished = false
-    private let refusalBox = NIOLockedValueBox<(any Error)?>(nil)
 
     /// nil when `contentType` is not multipart with a boundary.
     /// `malformed` is what a body that is not a readable form after all is refused as.
@@ -61,19 +59,12 @@ final class MultipartUserRewriter: @unchecked Sendable {
 
     var contentType: String { "multipart/form-data; boundary=\(boundary)" }
 
-    /// The rewritten bytes, as a request body.
+    /// The rewritten bytes, as a request body; what the caller's bytes are refused for ends it as a `Refusal`.
     var stream: AsyncThrowingStream<ByteBuffer, any Error> {
         AsyncThrowingStream(unfolding: { [self] in
-            do { return try await next() } catch {
-                refusalBox.withLockedValue { $0 = error }
-                throw error
-            }
+            do { return try await next() } catch { throw DifyPassthroughRequest.Refusal(error) }
         })
     }
-
-    /// Why the caller's body was refused while it streamed: the answer to give, where the HTTP client that was
-    /// sending it reports only that its body failed.
-    var refusal: (any Error)? { refusalBox.withLockedValue { $0 } }
 
     private func next() async throws -> ByteBuffer? {
         while output.readableBytes == 0 {
@@ -83,6 +74,8 @@ final class MultipartUserRewriter: @unchecked Sendable {
                 guard received <= limit else { throw LimitError.bodyTooLarge(limit: limit) }
                 pending.writeBuffer(&chunk)
                 try scan()
+                // What was scanned is gone from memory: only the undecided tail stays.
+                pending.discardReadBytes()
             } else {
                 guard case .epilogue = state else { throw malformed }
                 if !sawUser { writePart(name: "user", value: try difyUser(nil)) }
@@ -134,7 +127,6 @@ final class MultipartUserRewriter: @unchecked Sendable {
                 pending.moveReaderIndex(forwardBy: delimiter.count)
                 if isUser {
                     try collectUser(&content)
-                    sawUser = true
                     writePart(name: "user", value: try difyUser(String(buffer: userValue)))
                 } else {
                     output.writeBuffer(&content)
@@ -170,18 +162,23 @@ final class MultipartUserRewriter: @unchecked Sendable {
 
     /// Checks a part's header block (names must be header tokens) and writes it, unless it is the `user` field.
     private func startPart(headers block: NIOCore.ByteBufferView) throws {
-        var disposition = ""
+        var dispositions: [String] = []
         for line in block.split(separator: Array("\r\n".utf8)) {
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex,
                 line[..<colon].allSatisfy(Self.isTokenByte)
             else { throw malformed }
-            let name = String(decoding: line[..<colon], as: UTF8.self)
-            if name.lowercased() == "content-disposition" {
-                disposition = String(decoding: line[line.index(after: colon)...], as: UTF8.self)
+            if String(decoding: line[..<colon], as: UTF8.self).lowercased() == "content-disposition" {
+                dispositions.append(String(decoding: line[line.index(after: colon)...], as: UTF8.self))
             }
         }
-        let isUser = Self.isUserField(disposition)
-        if !isUser {
+        guard dispositions.count <= 1, let field = Self.formField(dispositions.first ?? "") else { throw malformed }
+        let isUser = field.name == "user" && !field.isFile
+        if isUser {
+            // Dify reads the first `user`; a second would let the client's own value be the one Dify keeps.
+            guard !sawUser else { throw DifyAPIError.invalidParameter("only one user field is allowed") }
+            sawUser = true
+            userValue.clear()
+        } else {
             output.writeString("--\(boundary)\r\n")
             output.writeBytes(block)
             if !block.isEmpty { output.writeString("\r\n") }
@@ -190,11 +187,27 @@ final class MultipartUserRewriter: @unchecked Sendable {
         state = .body(isUser: isUser)
     }
 
-    /// `form-data; name="user"` without a `filename`: the form field Dify reads the user from.
-    static func isUserField(_ disposition: String) -> Bool {
-        let parameters = disposition.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-        return parameters.contains { $0 == #"name="user""# || $0 == "name=user" }
-            && !parameters.contains { $0.lowercased().hasPrefix("filename") }
+    /// A part's field name and whether it is a file, read as werkzeug reads `Content-Disposition` (parameter names
+    /// in any case); nil for what the two might read differently (`name*` or `filename*`, a name given twice).
+    static func formField(_ disposition: String) -> (name: String?, isFile: Bool)? {
+        var name: String?
+        var isFile = false
+        for item in disposition.split(separator: ";").dropFirst() {
+            let pair = item.split(separator: "=", maxSplits: 1)
+            let key = pair[0].trimmingCharacters(in: .whitespaces).lowercased()
+            let value = pair.count > 1 ? pair[1].trimmingCharacters(in: .whitespaces) : ""
+            switch key {
+            case "name":
+                guard name == nil else { return nil }
+                name =
+                    value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"")
+                    ? String(value.dropFirst().dropLast()) : value
+            case "filename": isFile = true
+            case "name*", "filename*": return nil
+            default: continue
+            }
+        }
+        return (name, isFile)
     }
 
     /// RFC 9110's `tchar`.

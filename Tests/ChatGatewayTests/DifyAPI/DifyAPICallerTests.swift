@@ -109,6 +109,22 @@ struct DifyAPICallerTests {
         }
     }
 
+    @Test func theKeyIsCheckedBeforeTheBody() async throws {
+        try await DifyAPIHarness.with { gateway in
+            let noKey = try await gateway.call(.POST, "/dify/v1/chat-messages", rawBody: Data("not json".utf8))
+            #expect(DifyAPIHarness.isDifyError(noKey, status: 401, code: "unauthorized"), "\(noKey.text)")
+        }
+    }
+
+    @Test func difyRefusingTheGatewaysOwnKeyIsABadGatewayNotTheClientsBadKey() async throws {
+        try await DifyAPIHarness.with { gateway in
+            await gateway.fake.store.setOptions(FakeDifyOptions(apiKeys: ["app-some-other-key"]))
+            let reply = try await DifyAPIHarness.chat(gateway)
+            #expect(DifyAPIHarness.isDifyError(reply, status: 502, code: "bad_gateway"), "\(reply.text)")
+            #expect(reply.headers.first(name: "WWW-Authenticate") == nil)
+        }
+    }
+
     @Test func badRequestsAreDifys400() async throws {
         try await DifyAPIHarness.with { gateway in
             let key = DifyAPIHarness.bearer(DifyAPIHarness.drillquizKey)

@@ -77,6 +77,47 @@ struct DifyAPIUploadTests {
         }
     }
 
+    @Test func aSecondUserFieldOrOneWerkzeugMightReadOtherwiseIsRefused() async throws {
+        try await DifyAPIHarness.with { gateway in
+            let file = Self.part(#"form-data; name="file"; filename="a.txt""#, type: "text/plain", Data("x".utf8))
+            let forms = [
+                Self.part(#"form-data; name="user""#, Data("u1".utf8))
+                    + Self.part(#"form-data; name="user""#, Data("cointutor_bob".utf8)) + file,
+                Self.part(#"form-data; name*=UTF-8''user"#, Data("cointutor_bob".utf8)) + file,
+                Data(
+                    "--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nx\r\n"
+                        .utf8) + file,
+            ]
+            for form in forms {
+                let reply = try await Self.upload(gateway, body: form + Self.end)
+                #expect(reply.status == 400, "\(reply.text)")
+            }
+            // A parameter name in capitals is still the user field, and rewritten.
+            let capitals = Self.part(#"form-data; NAME="user""#, Data("u1".utf8)) + file + Self.end
+            #expect(try await Self.upload(gateway, body: capitals).status == 201)
+            #expect(await gateway.fake.store.uploads.map(\.user) == ["drillquiz_u1"])
+        }
+    }
+
+    @Test func refusedUploadsAreTheCallersFaultNotDifyBeingDown() async throws {
+        try await DifyAPIHarness.with(adjust: {
+            $0.difyCircuitFailures = 2
+            $0.maxUploadBytes = 2048
+        }) { gateway in
+            let tooLarge =
+                Self.part(#"form-data; name="file"; filename="a.txt""#, type: "text/plain", Data(count: 4096))
+                + Self.end
+            for body in Self.noForms + [tooLarge] {
+                let reply = try await Self.upload(gateway, body: body)
+                #expect([400, 413].contains(reply.status), "\(reply.text)")
+            }
+            // The breaker stayed shut: the next calls reach Dify.
+            #expect(try await DifyAPIHarness.chat(gateway).status == 200)
+            let fine = Self.part(#"form-data; name="file"; filename="a.txt""#, type: "text/plain", Data("x".utf8))
+            #expect(try await Self.upload(gateway, body: fine + Self.end).status == 201)
+        }
+    }
+
     /// Bodies that are no form, as raw bytes.
     static var noForms: [Data] {
         let open: [UInt8] = Array("--\(boundary)\r\n".utf8)

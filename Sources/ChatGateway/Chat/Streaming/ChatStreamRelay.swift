@@ -71,7 +71,11 @@ struct ChatStreamRelay: Sendable {
                     turn?.firstTokenSeen = true
                     metrics.difyFirstToken(system: session.caller.systemID, after: ContinuousClock.now - asked)
                 }
-                if session.wire == .dify, DifyWire.relaysAsIs(event) { session.publish(.dify(event)) }
+                if session.wire == .dify, DifyWire.relaysAsIs(event) {
+                    let caller = session.caller
+                    session.publish(
+                        .dify(DifyWire.withClientUser(event, difyUser: caller.difyUser, user: caller.userID)))
+                }
                 // After message_end or error, the rest of the stream is drained; the gateway's clients get none of it.
                 guard !settled, let ending = relay(event, turn: &turn) else { continue }
                 settled = true
