@@ -156,8 +156,8 @@ struct APIErrorMiddleware: Middleware {
             (.tooManyRequests, "Too many streaming answers at once: at most \(limit) per user. Wait for one to finish.")
         case .headersTooLarge(let limit):
             (.requestHeaderFieldsTooLarge, "Request headers too large: at most \(limit) bytes")
-        case .bodyTooLarge(let limit):
-            (.payloadTooLarge, "Request body too large: at most \(limit) bytes (MAX_REQUEST_BYTES)")
+        case .bodyTooLarge(let limit, let variable):
+            (.payloadTooLarge, "Request body too large: at most \(limit) bytes (\(variable))")
         case .shuttingDown: (.serviceUnavailable, ShutdownState.refusalDetail)
         case .budgetExhausted(let detail, _, _): (.tooManyRequests, detail)
         }

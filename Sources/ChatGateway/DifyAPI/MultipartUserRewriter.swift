@@ -71,7 +71,9 @@ final class MultipartUserRewriter: @unchecked Sendable {
             if finished { return nil }
             if var chunk = try await body.next() {
                 received += chunk.readableBytes
-                guard received <= limit else { throw LimitError.bodyTooLarge(limit: limit) }
+                guard received <= limit else {
+                    throw LimitError.bodyTooLarge(limit: limit, variable: "MAX_UPLOAD_BYTES")
+                }
                 pending.writeBuffer(&chunk)
                 try scan()
                 // What was scanned is gone from memory: only the undecided tail stays.

@@ -8,8 +8,8 @@ public enum LimitError: Error, Equatable, Sendable {
     case tooManyStreams(limit: Int)
     /// The request's headers are larger than `MAX_HEADER_BYTES`.
     case headersTooLarge(limit: Int)
-    /// The request declares a body larger than `MAX_REQUEST_BYTES`.
-    case bodyTooLarge(limit: Int)
+    /// The request's body is larger than `variable` allows (`MAX_REQUEST_BYTES`, or `MAX_UPLOAD_BYTES` for uploads).
+    case bodyTooLarge(limit: Int, variable: String = "MAX_REQUEST_BYTES")
     /// A budget of the user or the system is used up until `resetsAt` (`BUDGET_PER_USER`, a system's `budget`).
     case budgetExhausted(detail: String, resetsAt: Date, retryAfter: Int)
     /// The process got SIGTERM and its `SHUTDOWN_GRACE_READY` has passed: chats go to another replica.

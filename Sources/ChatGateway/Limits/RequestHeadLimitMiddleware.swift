@@ -20,9 +20,12 @@ struct RequestHeadLimitMiddleware: Middleware {
         if Self.size(of: request.headers) > maxHeaderBytes {
             return refuse(request, LimitError.headersTooLarge(limit: maxHeaderBytes))
         }
-        let limit = Self.uploadPaths.contains(request.url.path) ? max(maxUploadBytes, maxBodyBytes) : maxBodyBytes
+        let isUpload = Self.uploadPaths.contains(request.url.path) && maxUploadBytes > maxBodyBytes
+        let limit = isUpload ? maxUploadBytes : maxBodyBytes
         if let declared = request.headers.first(name: .contentLength).flatMap({ Int($0) }), declared > limit {
-            return refuse(request, LimitError.bodyTooLarge(limit: limit))
+            return refuse(
+                request,
+                LimitError.bodyTooLarge(limit: limit, variable: isUpload ? "MAX_UPLOAD_BYTES" : "MAX_REQUEST_BYTES"))
         }
         return next.respond(to: request)
     }

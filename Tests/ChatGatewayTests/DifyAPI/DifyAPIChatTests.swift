@@ -147,6 +147,9 @@ struct DifyAPIChatTests {
                 .POST, "/dify/v1/files/upload", headers: key + [("Content-Type", large.contentType)],
                 rawBody: large.body)
             #expect(DifyAPIHarness.isDifyError(tooLarge, status: 413, code: "file_too_large"), "\(tooLarge.text)")
+            #expect(
+                tooLarge.object["message"] as? String == "Request body too large: at most 4096 bytes (MAX_UPLOAD_BYTES)"
+            )
             // A body that is no form at all is, as in Dify, a form without a file.
             let empty = try await gateway.call(
                 .POST, "/dify/v1/files/upload", headers: key + [("Content-Type", "multipart/form-data; boundary=b")],
