@@ -41,8 +41,12 @@ public enum ChatGatewayEntrypoint {
                 let exporting = traces.map { group in Task { try await group.run() } }
                 try await app.execute()
                 // A signal stopped the server's command; the listener is still open until `asyncShutdown`.
-                if isServing(environment) { await app.gracefulShutdown?.run(logger: app.logger) }
-                try await app.asyncShutdown()
+                if isServing(environment) {
+                    await app.gracefulShutdown?.run(logger: app.logger)
+                    try await closeConnections(of: app, within: .seconds(15))
+                } else {
+                    try await app.asyncShutdown()
+                }
                 await traces?.triggerGracefulShutdown()
                 _ = await exporting?.result
             } catch {
@@ -64,4 +68,21 @@ public enum ChatGatewayEntrypoint {
         guard let command = environment.arguments.dropFirst().first else { return true }
         return command == "serve" || command.hasPrefix("-")
     }
+
+    /// After the streams are stored, Vapor's shutdown closes the pools and clients. If that hangs (a pool waiting
+    /// on a connection the database dropped, say), it must not keep the process alive until Kubernetes kills it:
+    /// past `limit` it exits 0 anyway, as nothing is left unstored.
+    static func closeConnections(of app: Application, within limit: Duration) async throws {
+        let logger = app.logger
+        let watchdog = Task {
+            try await Task.sleep(for: limit)
+            logger.error(
+                "shutdown: closing connections took longer than the limit; exiting, every chat is stored",
+                metadata: ["limit_s": .stringConvertible(limit.components.seconds)])
+            exit(0)
+        }
+        defer { watchdog.cancel() }
+        try await app.asyncShutdown()
+    }
+
 }
