@@ -22,15 +22,13 @@ struct APIErrorMiddleware: Middleware {
                 "request failed",
                 metadata: ["status": .stringConvertible(status.code), "error": .string(logText(error))])
         }
-        let response: Response
+        let response = Response(status: status)
         if let difyBody {
-            response = Response(status: status)
             try response.content.encode(difyBody)
             if difyBody.status == 401 {
                 response.headers.replaceOrAdd(name: .wwwAuthenticate, value: #"Bearer realm="api""#)
             }
         } else {
-            response = Response(status: status)
             try response.content.encode(ErrorBody(detail: detail))
             if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
         }

@@ -104,16 +104,14 @@ public struct HTTPDifyClient: DifyClient {
     ) async throws -> DifyPassthroughResponse {
         var url = target.url(request.path)
         if !request.query.isEmpty { url += Self.queryString(request.query.map { ($0.name, $0.value) }) }
-        var httpRequest: HTTPClientRequest
+        var httpRequest = Self.request(request.method, url, target: target)
         switch request.body {
         case .none:
-            httpRequest = Self.request(request.method, url, target: target)
+            break
         case .json(let json):
-            httpRequest = Self.request(request.method, url, target: target)
             httpRequest.headers.add(name: "Content-Type", value: "application/json")
             httpRequest.body = .bytes(json.jsonBuffer())
         case .stream(let chunks, let contentType):
-            httpRequest = Self.request(request.method, url, target: target)
             httpRequest.headers.add(name: "Content-Type", value: contentType)
             httpRequest.body = .stream(chunks, length: .unknown)
         }

@@ -8,27 +8,35 @@ extension GatewayAuthenticator {
 
     /// The caller acting as `user`, under every rule of `/v1`.
     func difyAPICaller(_ req: Request, user: String?) throws -> CallerIdentity {
-        let (credential, systemID) = try difyAPISystem(req)
+        try difyAPICaller(try difyAPIKey(req), user: user)
+    }
+
+    /// The same, for a key already checked (`difyAPIKey`), so a body is read only once the key is known good.
+    func difyAPICaller(_ key: DifyAPIKey, user: String?) throws -> CallerIdentity {
         guard let user, !user.isEmpty else { throw DifyAPIError.userRequired }
-        return try identity(credential, systemID: systemID, userID: user)
+        return try identity(key.credential, systemID: key.systemID, userID: user)
     }
 
-    /// The system a call without a user (the app's parameters, meta and info) is for, checked as a caller would be.
-    func difyAPISystemID(_ req: Request) throws -> String {
-        try difyAPICaller(req, user: Self.difyDefaultUser).systemID
-    }
-
-    private func difyAPISystem(_ req: Request) throws -> (Credential, String) {
+    /// The server key presented and the system it acts for.
+    func difyAPIKey(_ req: Request) throws -> DifyAPIKey {
         guard let key = req.headers.bearerAuthorization?.token, !key.isEmpty else {
             throw AuthError.missingCredentials
         }
         // A browser key or a chat token is no server key: Dify's 401, as for a wrong key.
         let credential = try keyCredential(presented: key)
         guard case .apiKey(let scope, _) = credential else { throw AuthError.invalidAPIKey }
-        if let named = req.headers.first(name: "X-Gateway-System"), !named.isEmpty { return (credential, named) }
+        if let named = req.headers.first(name: "X-Gateway-System"), !named.isEmpty {
+            return DifyAPIKey(credential: credential, systemID: named)
+        }
         guard case .systems(let ids) = scope, ids.count == 1, let only = ids.first else {
             throw DifyAPIError.systemHeaderRequired(scope)
         }
-        return (credential, only)
+        return DifyAPIKey(credential: credential, systemID: only)
     }
+}
+
+/// A `/dify/v1` caller's server key, checked, and the system it acts for.
+struct DifyAPIKey: Sendable {
+    let credential: Credential
+    let systemID: String
 }

@@ -46,8 +46,8 @@ struct DifyAPIController: RouteCollection {
 
     @Sendable
     func chat(_ req: Request) async throws -> Response {
-        let body = try jsonObject(req)
-        let caller = try access.auth.difyAPICaller(req, user: body["user"]?.stringValue)
+        let (key, body) = try keyAndBody(req)
+        let caller = try access.auth.difyAPICaller(key, user: body["user"]?.stringValue)
         guard case .string(let query)? = body["query"] else { throw ChatError.emptyMessage }
         let streaming: Bool
         switch body["response_mode"] {
@@ -85,8 +85,8 @@ struct DifyAPIController: RouteCollection {
     /// Dify answers success whatever the task; so does the gateway, but it asks Dify only for the caller's own.
     @Sendable
     func stop(_ req: Request) async throws -> Response {
-        let body = try jsonObject(req)
-        let caller = try access.auth.difyAPICaller(req, user: body["user"]?.stringValue)
+        let (key, body) = try keyAndBody(req)
+        let caller = try access.auth.difyAPICaller(key, user: body["user"]?.stringValue)
         do {
             try await stopper.stop(taskID: try req.parameters.require("task_id"), as: caller)
         } catch ChatError.taskNotFound {
@@ -151,8 +151,9 @@ struct DifyAPIController: RouteCollection {
     @Sendable
     func feedback(_ req: Request) async throws -> Response {
         let rawID = try Self.uuidParameter(req, "message_id")
-        var body = try jsonObject(req)
-        let caller = try access.auth.difyAPICaller(req, user: body["user"]?.stringValue)
+        let (key, parsed) = try keyAndBody(req)
+        var body = parsed
+        let caller = try access.auth.difyAPICaller(key, user: body["user"]?.stringValue)
         let messageID = try await access.message(rawID, of: caller, recordedOnly: true)
         body["user"] = .string(caller.difyUser)
         return try await relay(
@@ -185,7 +186,8 @@ struct DifyAPIController: RouteCollection {
     /// `files/upload` and `audio-to-text`: the multipart body streams through, its `user` made the gateway's.
     func upload(_ req: Request, endpoint: String) async throws -> Response {
         // The key and the system are checked before a byte goes to Dify; the user, once its part arrives.
-        let system = try access.auth.difyAPICaller(req, user: GatewayAuthenticator.difyDefaultUser)
+        let key = try access.auth.difyAPIKey(req)
+        let system = try access.auth.difyAPICaller(key, user: GatewayAuthenticator.difyDefaultUser)
         let target = try access.target(for: system)
         let caller = CallerBox()
         let auth = access.auth
@@ -193,8 +195,8 @@ struct DifyAPIController: RouteCollection {
             let rewriter = MultipartUserRewriter(
                 contentType: req.headers.contentType, body: req.body, limit: maxUploadBytes,
                 malformed: .noFileUploaded(audio: endpoint == "audio-to-text"),
-                difyUser: { [req] user in
-                    let identity = try auth.difyAPICaller(req, user: Self.optionalUser(user))
+                difyUser: { user in
+                    let identity = try auth.difyAPICaller(key, user: Self.optionalUser(user))
                     caller.set(identity)
                     return identity.difyUser
                 })
@@ -218,8 +220,9 @@ struct DifyAPIController: RouteCollection {
     /// Audio comes back as Dify streams it.
     @Sendable
     func textToAudio(_ req: Request) async throws -> Response {
-        var body = try jsonObject(req)
-        let caller = try access.auth.difyAPICaller(req, user: body["user"]?.stringValue)
+        let (key, parsed) = try keyAndBody(req)
+        var body = parsed
+        let caller = try access.auth.difyAPICaller(key, user: body["user"]?.stringValue)
         if let rawID = body["message_id"]?.stringValue {
             body["message_id"] = .string(try await access.message(rawID, of: caller, recordedOnly: true))
         }
@@ -273,13 +276,13 @@ struct DifyAPIController: RouteCollection {
 
     // MARK: Reading requests
 
-    /// A JSON object body; Dify requires one on every JSON route, and looks at the key first.
-    func jsonObject(_ req: Request) throws -> [String: JSONValue] {
-        _ = try access.auth.difyAPISystemID(req)
+    /// The caller's key, then the JSON object body every JSON route of Dify's requires: Dify looks at the key first.
+    func keyAndBody(_ req: Request) throws -> (DifyAPIKey, [String: JSONValue]) {
+        let key = try access.auth.difyAPIKey(req)
         guard let data = req.body.data, data.readableBytes > 0,
             case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data)
         else { throw DifyAPIError.invalidJSON }
-        return fields
+        return (key, fields)
     }
 
     /// For the routes on one conversation (`user` optional): the body, the caller, and the caller's own
@@ -288,8 +291,8 @@ struct DifyAPIController: RouteCollection {
         _ req: Request
     ) async throws -> (body: [String: JSONValue], caller: CallerIdentity, conversationID: String) {
         let rawID = try Self.uuidParameter(req, "conversation_id")
-        let body = try jsonObject(req)
-        let caller = try access.auth.difyAPICaller(req, user: Self.optionalUser(body["user"]?.stringValue))
+        let (key, body) = try keyAndBody(req)
+        let caller = try access.auth.difyAPICaller(key, user: Self.optionalUser(body["user"]?.stringValue))
         return (body, caller, try await access.conversation(rawID, of: caller, recordedOnly: true))
     }
 

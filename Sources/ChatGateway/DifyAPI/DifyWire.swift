@@ -25,10 +25,8 @@ enum DifyWire {
         init(describing error: any Error) {
             switch error {
             // Dify refusing the gateway's own key is the gateway's misconfiguration, not the client's bad key.
-            case DifyError.upstream(let status, _, _) where status == 401 || status == 403:
-                self.init(
-                    status: 502, code: "bad_gateway", message: "Chat service temporarily unavailable. Please try again."
-                )
+            case DifyError.upstream(let status, _, let message) where status == 401 || status == 403:
+                self.init(describing: DifyError.unreachable("Dify refused the gateway's key: \(message)"))
             case DifyError.upstream(let status, let code, let message):
                 self.init(status: status, code: code ?? Self.code(forStatus: status), message: message)
             case let error as DifyAPIError:
