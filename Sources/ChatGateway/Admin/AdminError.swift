@@ -14,4 +14,6 @@ enum AdminError: Error, Equatable, Sendable {
     /// A Dify key cannot be stored without `CHAT_GATEWAY_ENCRYPTION_KEY`.
     case encryptionKeyMissing
     case invalid(String)
+    /// A system's own Dify URL without its own key: the environment's key never goes to an admin-set host.
+    case difyKeyRequired
 }

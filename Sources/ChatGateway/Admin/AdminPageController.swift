@@ -40,8 +40,9 @@ struct AdminPageController: RouteCollection {
         }
         let form = (try? req.content.decode(SignInForm.self)) ?? SignInForm()
         let key = (form.adminKey ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let actor: String
         do {
-            _ = try await adminGuard.verify(key, from: req)
+            actor = try await adminGuard.verify(key, from: req)
         } catch AdminError.invalidAdminKey {
             return render(req, .signIn(notice: .wrongKey), query: query, status: .unauthorized)
         } catch LimitError.rateLimited(_, let seconds) {
@@ -53,12 +54,24 @@ struct AdminPageController: RouteCollection {
         guard case .session(let session) = try await flow.sessions.signIn(apiKey: key) else {
             return render(req, .signIn(notice: .wrongKey), query: query, status: .unauthorized)
         }
+        try await adminGuard.store.record(
+            AuditEntry(
+                at: adminGuard.now(), actor: actor, action: "admin.signed_in", target: adminGuard.clients.of(req),
+                detail: "console session"))
         return flow.signedIn(req, session: session, location: query.path("/admin"))
     }
 
     @Sendable
     func logout(_ req: Request) async throws -> Response {
         let query = HistoryPageQuery(req.url)
+        if !SameOriginCheck.isCrossSite(req), let session = flow.sessions.cookie(of: req),
+            let fingerprint = await flow.sessions.keyFingerprint(ofSession: session)
+        {
+            try await adminGuard.store.record(
+                AuditEntry(
+                    at: adminGuard.now(), actor: String(fingerprint.prefix(AdminSessionKeys.actorLength)),
+                    action: "admin.signed_out", target: adminGuard.clients.of(req), detail: "console session"))
+        }
         return try await flow.signOut(req, location: query.path("/admin")) {
             render(req, .signIn(notice: .crossSite), query: query, status: .forbidden)
         }

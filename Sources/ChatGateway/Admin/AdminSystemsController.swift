@@ -7,7 +7,22 @@ struct AdminSystemsController: RouteCollection {
     let registry: GatewayRegistry
     let environment: EnvironmentSystems
     let dify: any DifyClient
+    let addresses: DifyAddressPolicy
+    /// Dify checks per admin: each is a request to a host the admin chose.
+    let checks: RateLimiter
     let now: @Sendable () -> Date
+
+    init(
+        registry: GatewayRegistry, environment: EnvironmentSystems, dify: any DifyClient,
+        addresses: DifyAddressPolicy, now: @escaping @Sendable () -> Date
+    ) {
+        self.registry = registry
+        self.environment = environment
+        self.dify = dify
+        self.addresses = addresses
+        checks = RateLimiter(limit: RateLimit(count: 10, period: 60), now: now)
+        self.now = now
+    }
 
     func boot(routes: any RoutesBuilder) throws {
         let systems = routes.grouped("systems")
@@ -32,7 +47,9 @@ struct AdminSystemsController: RouteCollection {
         var row = AdminStore.SystemRow(
             systemID: systemID, name: systemID, allowedOrigins: "[]", enabled: true, createdAt: stamp, updatedAt: stamp)
         try apply(input, to: &row)
-        try await registry.store.save(row, audit: audit(req, "system.created", systemID, input.auditDetail))
+        try await checkDify(row, before: nil)
+        try await registry.store.save(
+            row, audit: audit(req, "system.created", systemID, input.auditDetail + Self.hostChange(nil, row)))
         try await registry.refresh()
         return try await view(systemID).encodeResponse(status: .created, for: req)
     }
@@ -59,8 +76,10 @@ struct AdminSystemsController: RouteCollection {
         }
         var row = rowBefore
         try apply(input, to: &row)
+        try await checkDify(row, before: rowBefore)
         row.updatedAt = now()
-        try await registry.store.save(row, audit: audit(req, "system.changed", systemID, input.auditDetail))
+        try await registry.store.save(
+            row, audit: audit(req, "system.changed", systemID, input.auditDetail + Self.hostChange(rowBefore, row)))
         try await registry.refresh()
         return try view(systemID)
     }
@@ -78,27 +97,50 @@ struct AdminSystemsController: RouteCollection {
     }
 
     /// Calls the system's Dify (`GET /info`, then `/parameters` for a Dify without it); a Dify that is down is
-    /// `ok: false`, never a 5xx of ours.
+    /// `ok: false`, never a 5xx of ours. The answer is coarse (`reason`), never the upstream's own text: the check
+    /// must not tell an admin more about a host than whether a Dify app answers there.
     @Sendable
     func check(_ req: Request) async throws -> DifyCheck {
         let systemID = try req.parameters.require("system_id")
         guard environment.lists(systemID) || registry.system(systemID) != nil else { throw AdminError.systemNotFound }
+        if case .limited(let seconds) = await checks.acquire(req.adminActor) {
+            throw LimitError.rateLimited(scope: .difyChecks, retryAfter: seconds)
+        }
         let started = ContinuousClock.now
-        func result(_ ok: Bool, _ status: Int?, _ detail: String) -> DifyCheck {
-            DifyCheck(
-                ok: ok, status: status, detail: detail, latencyMS: Int((ContinuousClock.now - started).milliseconds))
-        }
-        let target: DifyTarget
-        do { target = try environment.targets.target(forSystem: systemID) } catch {
-            return result(false, nil, error.summary)
-        }
+        var host = "none"
+        var reason = DifyCheck.Reason.ok
         do {
+            let target = try environment.targets.target(forSystem: systemID)
+            host = target.baseURL.host ?? "none"
             try await dify.checkApp(at: target)
-            return result(true, 200, "Dify answered")
-        } catch let error as DifyError {
-            if case .upstream(let status, _, _) = error { return result(false, status, error.summary) }
-            return result(false, nil, error.summary)
+        } catch {
+            reason = DifyCheck.Reason(error as? DifyError ?? .unreachable(""))
         }
+        let latency = Int((ContinuousClock.now - started).milliseconds)
+        try await registry.store.record(
+            audit(req, "system.dify_checked", systemID, "host: \(host); result: \(reason.rawValue)"))
+        return DifyCheck(ok: reason == .ok, reason: reason, latencyMS: latency)
+    }
+
+    /// A system's own Dify URL: of the allowed form and addresses, and never without its own key.
+    private func checkDify(_ row: AdminStore.SystemRow, before: AdminStore.SystemRow?) async throws {
+        guard let text = row.difyBaseURL else { return }
+        guard row.difyAPIKeySealed != nil else { throw AdminError.difyKeyRequired }
+        guard text != before?.difyBaseURL, let url = URL(string: text) else { return }
+        do {
+            try await addresses.check(url)
+        } catch {
+            throw AdminError.invalid("dify_base_url: \(error.description)")
+        }
+    }
+
+    /// `; dify host: a → b` when the URL's host changed, for the audit log.
+    static func hostChange(_ before: AdminStore.SystemRow?, _ after: AdminStore.SystemRow) -> String {
+        func host(_ row: AdminStore.SystemRow?) -> String {
+            row?.difyBaseURL.flatMap { URL(string: $0)?.host } ?? "none"
+        }
+        guard before?.difyBaseURL != after.difyBaseURL else { return "" }
+        return "; dify host: \(host(before)) → \(host(after))"
     }
 
     private func view(_ systemID: String) throws -> SystemView {
@@ -119,10 +161,16 @@ struct AdminSystemsController: RouteCollection {
             row.name = name
         }
         if let url = input.difyBaseURL {
-            guard url.isEmpty || Self.isHTTPURL(url) else {
-                throw AdminError.invalid("dify_base_url must be an http or https URL")
+            if !url.isEmpty, let problem = DifyAddressPolicy.formProblem(url) {
+                throw AdminError.invalid("dify_base_url \(problem)")
             }
+            let changed = (url.isEmpty ? nil : url) != row.difyBaseURL
             row.difyBaseURL = url.isEmpty ? nil : url
+            // The stored key was for the old host: it never follows the URL to a new one.
+            if changed, input.difyAPIKey == nil {
+                row.difyAPIKeySealed = nil
+                row.difyAPIKeyHint = nil
+            }
         }
         if let key = input.difyAPIKey {
             if key.isEmpty {
@@ -139,7 +187,9 @@ struct AdminSystemsController: RouteCollection {
         }
         if let origins = input.allowedOrigins {
             let normalized = try origins.map { origin in
-                guard let url = URL(string: origin), Self.isHTTPURL(origin), let normal = OriginPolicy.origin(of: url)
+                // CORS matches origins literally, so a `*` would be a CSP wildcard that CORS never grants.
+                guard !origin.contains("*"), let url = URL(string: origin), Self.isHTTPURL(origin),
+                    let normal = OriginPolicy.origin(of: url)
                 else {
                     throw AdminError.invalid(
                         "allowed_origins: \"\(origin)\" is not an origin such as https://quiz.example.com")
@@ -269,20 +319,64 @@ struct SystemView: Content, Equatable {
     }
 }
 
-/// The answer of `POST /admin/v1/systems/{id}/check`.
+/// The answer of `POST /admin/v1/systems/{id}/check`: whether a Dify app answered, and if not, why, coarsely.
 struct DifyCheck: Content, Equatable {
+    enum Reason: String, Codable, Sendable {
+        case ok
+        /// No URL or key, a key that cannot be read, or a URL whose address is refused.
+        case notConfigured = "not_configured"
+        case unreachable
+        case timeout
+        case http4xx = "http_4xx"
+        case http5xx = "http_5xx"
+        /// A 2xx answer that is not a Dify app's.
+        case notDify = "not_dify"
+
+        init(_ error: DifyError) {
+            switch error {
+            case .notConfigured, .keyUnreadable, .addressRefused: self = .notConfigured
+            case .timeout: self = .timeout
+            case .unreachable, .circuitOpen, .busy: self = .unreachable
+            case .malformedResponse: self = .notDify
+            case .upstream(let status, _, _): self = status < 500 ? .http4xx : .http5xx
+            }
+        }
+
+        var detail: String {
+            switch self {
+            case .ok: "Dify answered"
+            case .notConfigured: "Dify is not configured for this system, or its URL is not allowed"
+            case .unreachable: "Dify could not be reached"
+            case .timeout: "Dify did not answer in time"
+            case .http4xx: "Dify refused the request (HTTP 4xx): check the key"
+            case .http5xx: "Dify failed (HTTP 5xx)"
+            case .notDify: "the URL answered, but not as a Dify app"
+            }
+        }
+    }
+
     var ok: Bool
+    /// 200 when Dify answered; otherwise null, never the upstream's own status.
     var status: Int?
+    var reason: Reason
     var detail: String
     var latencyMS: Int
 
-    enum CodingKeys: String, CodingKey { case ok, status, detail, latencyMS = "latency_ms" }
+    init(ok: Bool, reason: Reason, latencyMS: Int) {
+        self.ok = ok
+        status = ok ? 200 : nil
+        self.reason = reason
+        detail = reason.detail
+        self.latencyMS = latencyMS
+    }
 
-    /// `status` is `null` when Dify sent none (it was unreachable), not left out.
+    enum CodingKeys: String, CodingKey { case ok, status, reason, detail, latencyMS = "latency_ms" }
+
     func encode(to encoder: any Encoder) throws {
         var fields = encoder.container(keyedBy: CodingKeys.self)
         try fields.encode(ok, forKey: .ok)
         try fields.encode(status, forKey: .status)
+        try fields.encode(reason, forKey: .reason)
         try fields.encode(detail, forKey: .detail)
         try fields.encode(latencyMS, forKey: .latencyMS)
     }

@@ -25,8 +25,11 @@ struct DifyKeySealer: Sendable {
         return String(decoding: plaintext, as: UTF8.self)
     }
 
-    /// What answers show of a Dify key: its first four and last four characters (`app-…9f2c`).
+    /// What answers show of a Dify key: at most a quarter of it, split between its start and end (`app-…9f2c` of a
+    /// 32-character key), and nothing of a key shorter than 16 characters.
     static func hint(_ key: String) -> String {
-        key.count <= 8 ? "…" + key.suffix(2) : key.prefix(4) + "…" + key.suffix(4)
+        guard key.count >= 16 else { return "…" }
+        let shown = min(4, key.count / 8)
+        return key.prefix(shown) + "…" + key.suffix(shown)
     }
 }

@@ -60,6 +60,12 @@ final class GatewayRegistry: Sendable {
         return key
     }
 
+    /// Whether the data key with this id may still be used: false once it is revoked, expired or deleted, so the
+    /// chat tokens it minted stop working within the registry's refresh.
+    func isUsableKey(id: UUID) -> Bool {
+        snapshot.withLockedValue { $0.keysByHash.values.first { $0.id == id } }?.isUsable(at: now()) ?? false
+    }
+
     static func hash(_ key: String) -> String { [UInt8](SHA256.hash(data: Data(key.utf8))).lowercaseHex }
 
     /// Reads the tables again if the version moved since the last read.

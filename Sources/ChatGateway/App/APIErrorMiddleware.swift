@@ -17,7 +17,7 @@ struct APIErrorMiddleware: Middleware {
         let difyBody = DifyAPIController.serves(request) ? DifyWire.ErrorBody(describing: error) : nil
         let status = difyBody.map { HTTPResponseStatus(statusCode: $0.status) } ?? gatewayStatus
         // A refusal while shutting down is the plan working, not a failure.
-        if status.code >= 500, error as? LimitError != .shuttingDown {
+        if status.code >= 500, !(error is LimitError) {
             request.logger.error(
                 "request failed",
                 metadata: ["status": .stringConvertible(status.code), "error": .string(logText(error))])
@@ -117,6 +117,8 @@ struct APIErrorMiddleware: Middleware {
             (.unprocessableEntity, "Dify rejected the request: \(message)")
         case .timeout: (.gatewayTimeout, "Chat service timed out. Please try again.")
         case .circuitOpen: (.serviceUnavailable, error.summary)
+        case .addressRefused: (.serviceUnavailable, "Chat service is not available: its Dify URL is not allowed")
+        case .busy: (.serviceUnavailable, "Chat service is busy: too many answers at once. Please try again shortly.")
         case .upstream, .unreachable, .malformedResponse:
             (.badGateway, "Chat service temporarily unavailable. Please try again.")
         }
@@ -143,6 +145,11 @@ struct APIErrorMiddleware: Middleware {
                 "Storing a Dify key needs CHAT_GATEWAY_ENCRYPTION_KEY (generate one with `chat-gateway gen-env`)"
             )
         case .invalid(let detail): (.unprocessableEntity, detail)
+        case .difyKeyRequired:
+            (
+                .conflict,
+                "A system with its own dify_base_url needs its own dify_api_key: a changed URL drops the stored key, and DIFY_API_KEY is never sent to it"
+            )
         }
     }
 
@@ -158,6 +165,15 @@ struct APIErrorMiddleware: Middleware {
             (.payloadTooLarge, "Request body too large: at most \(limit) bytes (\(variable))")
         case .shuttingDown: (.serviceUnavailable, ShutdownState.refusalDetail)
         case .budgetExhausted(let detail, _, _): (.tooManyRequests, detail)
+        case .gatewayBusy(let limit, let variable):
+            (
+                .serviceUnavailable,
+                "The gateway is busy: \(limit) at once is its limit (\(variable)). Please try again shortly."
+            )
+        case .tooManyAtOnce(let what, let limit):
+            (.tooManyRequests, "Too many \(what) at once: at most \(limit) per key. Wait for one to finish.")
+        case .uploadTooSlow(let rate):
+            (.requestTimeout, "The upload arrived too slowly: at least \(rate) bytes per second are needed")
         }
     }
 

@@ -22,6 +22,16 @@ extension Settings {
             }
             return number
         }
+        func ranges(_ name: String) throws -> [IPAddressRange] {
+            try list(name).map { raw in
+                guard let range = IPAddressRange(raw) else {
+                    throw SettingsError(
+                        variable: name,
+                        problem: "expected addresses or CIDR ranges such as 10.0.0.0/8, 127.0.0.1, ::1, got \"\(raw)\"")
+                }
+                return range
+            }
+        }
 
         /// An interval that cannot be switched off: `off` or `0` is an error naming the variable.
         func requiredInterval(
@@ -147,14 +157,8 @@ extension Settings {
             },
             rateLimitTokenIssuance: try parseRateLimit(
                 value("RATE_LIMIT_TOKEN_ISSUANCE") ?? "60/min", variable: "RATE_LIMIT_TOKEN_ISSUANCE"),
-            trustedProxies: try list("TRUSTED_PROXIES").map { raw in
-                guard let range = IPAddressRange(raw) else {
-                    throw SettingsError(
-                        variable: "TRUSTED_PROXIES",
-                        problem: "expected addresses or CIDR ranges such as 10.0.0.0/8, 127.0.0.1, ::1, got \"\(raw)\"")
-                }
-                return range
-            },
+            trustedProxies: try ranges("TRUSTED_PROXIES"),
+            difyAllowedNetworks: try ranges("DIFY_ALLOWED_NETWORKS"),
             adminKeys: list("CHAT_GATEWAY_ADMIN_KEY"),
             budgetPerUser: try value("BUDGET_PER_USER").map {
                 try BudgetLimit.parseList($0, variable: "BUDGET_PER_USER")

@@ -81,6 +81,9 @@ public struct Settings: Sendable {
     public var rateLimitTokenIssuance: RateLimit?
     /// `TRUSTED_PROXIES`: the peers whose `X-Forwarded-For` names the client; empty: the socket's peer is the client.
     public var trustedProxies: [IPAddressRange]
+    /// `DIFY_ALLOWED_NETWORKS`: private, loopback, CGNAT or unspecified ranges an admin-set `dify_base_url` may
+    /// reach (never link-local); empty: none. The environment's own Dify URLs need no entry.
+    public var difyAllowedNetworks: [IPAddressRange]
     /// `CHAT_GATEWAY_ADMIN_KEY`: the keys of the admin API and console (`X-Admin-Key`); empty: the admin API is off.
     public var adminKeys: [String]
     /// `BUDGET_PER_USER`: what each user of every system may use per UTC day or month (`50000 tokens/day`,

@@ -21,6 +21,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     // The client retries refused connections with back-off until this passes: a dead Dify is a 502 within
     // seconds instead of holding every request for the whole DIFY_TIMEOUT.
     app.http.client.configuration.timeout.connect = .seconds(3)
+    // A redirect would take a request, with its Dify key, to a host no one checked.
+    app.http.client.configuration.redirectConfiguration = .disallow
     // The client's own spans would record Dify's query strings (`user=`, which for a visitor is a credential);
     // `InstrumentedDifyClient` makes the Dify spans instead.
     app.http.client.configuration.tracing.tracer = nil
@@ -30,9 +32,15 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try configureDatabase(app, settings)
     let database: @Sendable () -> any Database = { [unowned app] in app.gatewayDatabase(logSQL: settings.logSQL) }
     let sqlDatabase: @Sendable () -> any SQLDatabase = { database() as! any SQLDatabase }
+    let reportsID: DatabaseID? = settings.isPostgres ? nil : ReportDatabase.sqliteID
+    let reports = ReportDatabase(
+        database: { [unowned app] in app.gatewayDatabase(logSQL: settings.logSQL, id: reportsID) },
+        isSQLite: !settings.isPostgres)
+    let reportGate = ConcurrencyGate.reports(onPostgres: settings.isPostgres)
     GatewayMigrations.register(on: app.migrations)
 
     let environmentTargets = try await difyTargets(app, settings: settings)
+    let uploads = ConcurrencyGate.uploads()
     let adminStore = AdminStore(database: database)
     let registry = GatewayRegistry(
         store: adminStore, sealer: settings.encryptionKey.map(DifyKeySealer.init),
@@ -46,7 +54,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         dependencies.dify
         ?? HTTPDifyClient(
             http: app.http.client.shared, streamingHTTP: streamingClient(app, settings: settings),
-            timeout: settings.difyTimeout)
+            uploadHTTP: uploadClient(app, settings: settings, uploads: uploads), timeout: settings.difyTimeout,
+            allowedNetworks: settings.difyAllowedNetworks)
     // Chats, controls and the sync share the breakers: a dead Dify is a quick 503 for all of them.
     let breaking =
         settings.difyCircuitFailures == 0
@@ -150,10 +159,10 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let operators = OperatorAccess(auth: auth, sessions: sessions)
     try v1.register(collection: SyncController(access: operators, coordinator: syncCoordinator))
     try v1.register(
-        collection: CacheController(access: operators, database: database))
+        collection: CacheController(access: operators, database: database, reports: reports, gate: reportGate))
     try v1.register(
         collection: UsageController(
-            access: operators, adminGuard: adminGuard, database: database, now: dependencies.now))
+            access: operators, adminGuard: adminGuard, reports: reports, gate: reportGate, now: dependencies.now))
     try v1.register(
         collection: ChatTokenController(
             auth: auth, tokens: tokens, origins: OriginPolicy(allowedOrigins: settings.allowedChatTokenOrigins),
@@ -162,7 +171,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try app.grouped("dify", "v1").register(
         collection: DifyAPIController(
             access: access, turns: turns, stopper: stopper, maxBodyBytes: settings.maxRequestBytes,
-            maxUploadBytes: settings.maxUploadBytes))
+            maxUploadBytes: settings.maxUploadBytes, uploads: uploads, now: dependencies.now))
 
     let admin = app.grouped("admin", "v1").grouped(adminGuard)
     try admin.register(
@@ -171,7 +180,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             environment: EnvironmentSystems(
                 environmentTargets: environmentTargets, targets: targets, allowedSystemIDs: settings.allowedSystemIDs,
                 origins: settings.allowedChatTokenOrigins, registry: registry),
-            dify: dify, now: dependencies.now))
+            dify: dify, addresses: DifyAddressPolicy(allowedNetworks: settings.difyAllowedNetworks),
+            now: dependencies.now))
     try admin.register(collection: AdminKeysController(registry: registry, settings: settings, now: dependencies.now))
     try admin.register(collection: AdminAuditController(store: adminStore))
 
@@ -190,6 +200,9 @@ private func configureDatabase(_ app: Application, _ settings: Settings) throws 
     switch settings.database {
     case .sqlite(let path):
         app.databases.use(.sqlite(.file(path), sqlLogLevel: settings.logSQL ? .debug : nil), as: .sqlite)
+        app.databases.use(
+            .sqlite(.file(path), maxConnectionsPerEventLoop: 1, sqlLogLevel: settings.logSQL ? .debug : nil),
+            as: ReportDatabase.sqliteID, isDefault: false)
     case .postgres(let url):
         // Replicas share the server, so the pool is per process: DATABASE_POOL_SIZE connections per event loop.
         app.databases.use(
@@ -217,6 +230,17 @@ private func difyTargets(_ app: Application, settings: Settings) async throws ->
 private func streamingClient(_ app: Application, settings: Settings) -> HTTPClient {
     var configuration = app.http.client.configuration
     configuration.timeout.read = .init(settings.difyStreamIdleTimeout)
+    let client = HTTPClient(eventLoopGroupProvider: .shared(app.eventLoopGroup), configuration: configuration)
+    app.lifecycle.use(ClientShutdown(client: client))
+    return client
+}
+
+/// Uploads get their own client, with as many connections per host as uploads may run: slow senders take none of the
+/// streams' connections.
+private func uploadClient(_ app: Application, settings: Settings, uploads: ConcurrencyGate) -> HTTPClient {
+    var configuration = app.http.client.configuration
+    configuration.timeout.read = .init(settings.difyStreamIdleTimeout)
+    configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = uploads.maxInAll
     let client = HTTPClient(eventLoopGroupProvider: .shared(app.eventLoopGroup), configuration: configuration)
     app.lifecycle.use(ClientShutdown(client: client))
     return client

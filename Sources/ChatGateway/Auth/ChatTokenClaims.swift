@@ -16,19 +16,23 @@ struct ChatTokenClaims: JWTPayload, Equatable {
     /// Set by the gateway on the tokens it mints: which key asked (`ChatTokenService.keyID`), so the chats made
     /// with the token count against that key's limits.
     var keyID: String?
+    /// Set on tokens a data key (admin API) minted: that key's id, so revoking it ends them.
+    var dataKeyID: String?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id"
         case userID = "user_id"
         case keyID = "key_id"
+        case dataKeyID = "data_key_id"
         case exp, iat, nbf, iss, aud
     }
 
     init(
         systemID: String, userID: String, expires: Date, issuedAt: Date? = nil, issuer: String? = nil,
-        audience: String? = nil, keyID: String? = nil
+        audience: String? = nil, keyID: String? = nil, dataKeyID: String? = nil
     ) {
         self.keyID = keyID
+        self.dataKeyID = dataKeyID
         self.systemID = systemID
         self.userID = userID
         self.exp = ExpirationClaim(value: expires)
@@ -47,6 +51,7 @@ struct ChatTokenClaims: JWTPayload, Equatable {
         iss = try container.decodeIfPresent(IssuerClaim.self, forKey: .iss)
         aud = try container.decodeIfPresent(AudienceClaim.self, forKey: .aud)
         keyID = try? container.decodeIfPresent(String.self, forKey: .keyID)
+        dataKeyID = try? container.decodeIfPresent(String.self, forKey: .dataKeyID)
     }
 
     /// Client systems built on other stacks put numeric user ids in the token (`"user_id": 999`).

@@ -8,6 +8,8 @@ public struct TokenIdentity: Sendable, Equatable {
     public let userID: String
     /// The key that asked the gateway for this token, when the gateway minted it.
     public var mintingKeyID: String?
+    /// The data key that minted the token, when one did.
+    public var dataKeyID: UUID?
 }
 
 /// Mints and verifies the chat JWTs (HS256 with `CHAT_GATEWAY_JWT_SECRET`).
@@ -63,13 +65,17 @@ public struct ChatTokenService: Sendable {
     /// Minted tokens carry `iat` (so the maximum lifetime is measured from it), the configured `iss`/`aud`, and
     /// the id of the key that asked for them, if any.
     public func issue(
-        systemID: String, userID: String, mintingKeyID: String? = nil, lifetime: TimeInterval = defaultLifetime
+        systemID: String, userID: String, mintingKeyID: String? = nil, lifetime: TimeInterval = defaultLifetime,
+        dataKeyID: UUID? = nil, notAfter: Date? = nil
     ) async throws -> String {
         let issuedAt = now()
+        // A token outlives no key: it expires when the data key that minted it does.
+        var expires = issuedAt.addingTimeInterval(lifetime)
+        if let notAfter { expires = min(expires, notAfter) }
         return try await signingKeys.sign(
             ChatTokenClaims(
-                systemID: systemID, userID: userID, expires: issuedAt.addingTimeInterval(lifetime),
-                issuedAt: issuedAt, issuer: policy.issuer, audience: policy.audience, keyID: mintingKeyID))
+                systemID: systemID, userID: userID, expires: expires, issuedAt: issuedAt, issuer: policy.issuer,
+                audience: policy.audience, keyID: mintingKeyID, dataKeyID: dataKeyID?.uuidString))
     }
 
     /// A name for an API key that tokens can carry: a keyed digest, so a visitor reading a token learns nothing
@@ -90,7 +96,9 @@ public struct ChatTokenService: Sendable {
         guard let systemID = claims.systemID, let userID = claims.userID, !systemID.isEmpty, !userID.isEmpty else {
             throw .invalidToken("token must contain system_id and user_id")
         }
-        return TokenIdentity(systemID: systemID, userID: userID, mintingKeyID: claims.keyID)
+        return TokenIdentity(
+            systemID: systemID, userID: userID, mintingKeyID: claims.keyID,
+            dataKeyID: claims.dataKeyID.flatMap(UUID.init(uuidString:)))
     }
 
     /// The claims of a token signed with the current secret, else with the previous one.

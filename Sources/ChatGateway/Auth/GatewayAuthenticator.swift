@@ -19,7 +19,11 @@ struct GatewayAuthenticator: Sendable {
         if let token = request.headers.bearerAuthorization?.token ?? (try? request.query.get(String.self, at: "token")),
             !token.isEmpty
         {
-            return .token(try await tokens.verify(token))
+            let identity = try await tokens.verify(token)
+            if let dataKeyID = identity.dataKeyID, registry?.isUsableKey(id: dataKeyID) != true {
+                throw .invalidToken("The key that issued this token was revoked or has expired")
+            }
+            return .token(identity)
         }
         throw .missingCredentials
     }

@@ -26,23 +26,32 @@ struct ChatService: Sendable {
         _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
         extra: [String: JSONValue], as caller: CallerIdentity
     )
-        async throws -> (DifyChatRequest, DifyTarget, ConversationStore.PendingMessage)
+        async throws -> (DifyChatRequest, DifyTarget, ConversationStore.PendingMessage, BudgetGuard.Hold?)
     {
         let conversationID = try validate(message: message, conversationID: rawConversationID, inputs: inputs)
         let target = try targets.target(forSystem: caller.systemID)
         if let conversationID { try caller.requireOwnership(try await store.owner(ofConversation: conversationID)) }
-        if let refusal = try await budgets?.refusal(for: caller) {
+        let hold: BudgetGuard.Hold?
+        do {
+            hold = try await budgets?.reserve(for: caller)
+        } catch let refusal as BudgetGuard.Refusal {
             try await store.recordRefusedUserMessage(
                 caller, conversationID: conversationID, content: message, reason: refusal.detail)
             metrics.budgetRefused(system: caller.systemID)
             throw LimitError.budgetExhausted(
                 detail: refusal.detail, resetsAt: refusal.resetsAt, retryAfter: refusal.retryAfter)
         }
-        let pending = try await store.recordPendingUserMessage(caller, conversationID: conversationID, content: message)
+        let pending: ConversationStore.PendingMessage
+        do {
+            pending = try await store.recordPendingUserMessage(caller, conversationID: conversationID, content: message)
+        } catch {
+            await budgets?.release(hold)
+            throw error
+        }
         return (
             DifyChatRequest(
                 query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs, extra: extra),
-            target, pending
+            target, pending, hold
         )
     }
 
@@ -57,9 +66,11 @@ struct ChatService: Sendable {
     )
         async throws -> ChatStreamSession
     {
-        let (request, target, pending) = try await prepare(
+        let (request, target, pending, hold) = try await prepare(
             message, conversationID: conversationID, inputs: inputs, extra: extra, as: caller)
         let session = ChatStreamSession(caller: caller, wire: wire)
+        // The answer is stored when the relay finishes: then its cost is in the sums, and the hold can go.
+        session.onFinish { [budgets] in await budgets?.release(hold) }
         let relay = ChatStreamRelay(
             session: session, pending: pending, store: store, registry: streams, metrics: metrics, logger: logger)
         let opening = StreamOpening()
@@ -70,6 +81,8 @@ struct ChatService: Sendable {
         case .opened, .stillWaiting:
             return session
         case .refused(let error):
+            // A refused head never finishes the session: its hold goes here.
+            await budgets?.release(hold)
             metrics.chat(system: caller.systemID, mode: .stream, outcome: .failed)
             try await store.recordFailure(error.summary, for: pending, caller: caller)
             logger.warning(
@@ -94,9 +107,10 @@ struct ChatService: Sendable {
         extra: [String: JSONValue], as caller: CallerIdentity, logger: Logger
     ) async throws -> DifyChatAnswer {
         let received = ContinuousClock.now
-        let (request, target, pending) = try await prepare(
+        let (request, target, pending, hold) = try await prepare(
             message, conversationID: rawConversationID, inputs: inputs, extra: extra, as: caller)
         let started = ContinuousClock.now
+        defer { Task { [budgets] in await budgets?.release(hold) } }
         do {
             let answer = try await dify.sendMessage(request, to: target)
             let answered = ContinuousClock.now

@@ -45,8 +45,10 @@ struct ChatTokenController: RouteCollection {
         }
         let caller = try auth.tokenSubject(req, systemID: query.systemID, userID: query.userID)
         if let keyID = credential.keyID { try await issuance.admit(keyID: keyID, req) }
+        let dataKey = req.headers.first(name: "X-API-Key").flatMap { auth.registry?.key(presented: $0) }
         let token = try await tokens.issue(
-            systemID: caller.systemID, userID: caller.userID, mintingKeyID: caller.rateKeyID)
+            systemID: caller.systemID, userID: caller.userID, mintingKeyID: caller.rateKeyID,
+            dataKeyID: dataKey?.id, notAfter: dataKey?.expiresAt)
         return Response(
             token: token, userID: caller.userID,
             ui: query.lang.flatMap { $0.isEmpty ? nil : WidgetStrings.forLanguage($0) })

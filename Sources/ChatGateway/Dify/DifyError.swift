@@ -10,6 +10,11 @@ public enum DifyError: Error, Equatable, Sendable {
     case unreachable(String)
     /// A 2xx answer that was not the JSON Dify documents.
     case malformedResponse(String)
+    /// Not sent: the admin-set Dify URL resolves to an address `DifyAddressPolicy` refuses.
+    case addressRefused(String)
+    /// Not sent: the gateway's own connections to Dify are all in use (`DIFY_MAX_CONNECTIONS`, or the uploads'
+    /// pool); a local limit, never a sign of Dify being down.
+    case busy(retryAfter: Int)
     /// Not sent: this Dify failed `failures` times in a row and its circuit breaker is open for `retryAfter` more seconds.
     case circuitOpen(failures: Int, retryAfter: Int)
 
@@ -28,14 +33,16 @@ public enum DifyError: Error, Equatable, Sendable {
         switch self {
         case .timeout, .unreachable: true
         case .upstream(let status, _, _): [502, 503, 504].contains(status)
-        case .notConfigured, .keyUnreadable, .malformedResponse, .circuitOpen: false
+        case .notConfigured, .keyUnreadable, .malformedResponse, .circuitOpen, .addressRefused, .busy: false
         }
     }
 
     /// Seconds for a `Retry-After` header, when known.
     public var retryAfter: Int? {
-        if case .circuitOpen(_, let seconds) = self { return seconds }
-        return nil
+        switch self {
+        case .circuitOpen(_, let seconds), .busy(let seconds): seconds
+        default: nil
+        }
     }
 
     /// A short, key-free description for logs and the stored failed message.
@@ -49,6 +56,8 @@ public enum DifyError: Error, Equatable, Sendable {
         case .timeout: "Dify did not answer in time"
         case .unreachable(let reason): "Dify unreachable: \(reason)"
         case .malformedResponse(let reason): "Dify sent a malformed answer: \(reason)"
+        case .addressRefused(let reason): "the system's Dify URL is not allowed: \(reason)"
+        case .busy: "the gateway's connections to Dify are all in use"
         case .circuitOpen(let failures, let seconds):
             "Dify is unavailable (\(failures) \(failures == 1 ? "failure" : "failures") in a row); retrying in \(seconds) s"
         }

@@ -6,14 +6,18 @@ public struct DifyTarget: Sendable, Equatable {
     public let apiKey: String
     /// The system whose app this is, for metrics and traces.
     public let systemID: String
+    /// Set through the admin API, not the environment: its addresses are checked before each call.
+    public let isAdminSet: Bool
 
-    public init(baseURL: URL, apiKey: String, systemID: String = "") {
+    public init(baseURL: URL, apiKey: String, systemID: String = "", isAdminSet: Bool = false) {
         self.baseURL = baseURL
         self.apiKey = apiKey
         self.systemID = systemID
+        self.isAdminSet = isAdminSet
     }
 
     /// `{base}/v1/{path}`; a base URL that already ends in `/v1` (as Dify Cloud's is often written) is not doubled.
+    /// Admin-set base URLs carry no query or fragment (`DifyAddressPolicy`), so `path` is always a path.
     func url(_ path: String) -> String {
         var base = baseURL.absoluteString
         while base.hasSuffix("/") { base.removeLast() }

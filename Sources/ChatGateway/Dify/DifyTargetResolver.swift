@@ -1,8 +1,8 @@
 import Foundation
 
 /// Picks the Dify app for a system: `DIFY_<SYSTEM>_BASE_URL` / `DIFY_<SYSTEM>_API_KEY` when set, else the
-/// system's own app defined through the admin API, each value falling back to the shared `DIFY_BASE_URL` /
-/// `DIFY_API_KEY`.
+/// system's own app defined through the admin API, falling back to the shared `DIFY_BASE_URL` / `DIFY_API_KEY`.
+/// An admin-set URL goes only with the admin-set key: never the environment's.
 public struct DifyTargetResolver: Sendable {
     private let sharedBaseURL: URL?
     private let sharedAPIKey: String?
@@ -57,7 +57,12 @@ public struct DifyTargetResolver: Sendable {
             }
             managedURL = system.difyBaseURL
         }
-        guard let baseURL = override?.baseURL ?? managedURL ?? sharedBaseURL,
+        if override?.baseURL == nil, let managedURL {
+            // The environment's key never goes to a host an admin chose.
+            guard let managedKey = override?.apiKey ?? managedKey else { throw .notConfigured(systemID: systemID) }
+            return DifyTarget(baseURL: managedURL, apiKey: managedKey, systemID: systemID, isAdminSet: true)
+        }
+        guard let baseURL = override?.baseURL ?? sharedBaseURL,
             let key = override?.apiKey ?? managedKey ?? sharedAPIKey
         else {
             throw .notConfigured(systemID: systemID)

@@ -11,13 +11,22 @@ public struct HTTPDifyClient: DifyClient {
     /// Streams use their own client: its read timeout is the longest silence tolerated between events,
     /// which would wrongly cut a blocking answer that takes longer to compute.
     private let streamingHTTP: HTTPClient
+    /// Uploads use a third, with fewer connections per host: slow senders cannot take the streams' connections.
+    private let uploadHTTP: HTTPClient
     private let timeout: TimeAmount
     private let maxResponseBytes = 16 * 1024 * 1024
+    /// Where admin-set Dify URLs may lead, checked before each call to one.
+    private let addressPolicy: DifyAddressPolicy
 
-    public init(http: HTTPClient, streamingHTTP: HTTPClient? = nil, timeout: Duration) {
+    public init(
+        http: HTTPClient, streamingHTTP: HTTPClient? = nil, uploadHTTP: HTTPClient? = nil, timeout: Duration,
+        allowedNetworks: [IPAddressRange] = []
+    ) {
         self.http = http
         self.streamingHTTP = streamingHTTP ?? http
+        self.uploadHTTP = uploadHTTP ?? streamingHTTP ?? http
         self.timeout = .init(timeout)
+        addressPolicy = DifyAddressPolicy(allowedNetworks: allowedNetworks)
     }
 
     public func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
@@ -36,7 +45,7 @@ public struct HTTPDifyClient: DifyClient {
             .POST, target.url("chat-messages"), target: target, body: Self.chatBody(request, mode: "streaming"))
         httpRequest.headers.add(name: "Accept", value: "text/event-stream")
         // The timeout covers the head only; then the streaming client's read timeout bounds each silence.
-        let response = try await successHead(httpRequest, on: streamingHTTP, timeout: timeout)
+        let response = try await successHead(httpRequest, to: target, on: streamingHTTP, timeout: timeout)
         let reader = DifyEventReader(body: response.body.makeAsyncIterator())
         return DifyEventStream(unfolding: { try await reader.next() })
     }
@@ -52,7 +61,8 @@ public struct HTTPDifyClient: DifyClient {
         let (status, bytes) = try await execute(
             Self.request(
                 .DELETE, target.url("conversations/\(Self.pathComponent(conversationID))"),
-                target: target, body: ["user": .string(user)]))
+                target: target, body: ["user": .string(user)]),
+            to: target)
         guard (200..<300).contains(status) else { throw Self.upstreamError(status: status, body: bytes) }
     }
 
@@ -120,9 +130,9 @@ public struct HTTPDifyClient: DifyClient {
             if case .stream = request.body {
                 // An upload takes as long as the caller takes to send it, so no deadline: the caller's silences
                 // are bounded by REQUEST_HEAD_TIMEOUT, Dify's by the streaming client's read timeout.
-                response = try await successHead(httpRequest, on: streamingHTTP, timeout: nil)
+                response = try await successHead(httpRequest, to: target, on: uploadHTTP, timeout: nil)
             } else {
-                response = try await successHead(httpRequest, on: http, timeout: timeout)
+                response = try await successHead(httpRequest, to: target, on: http, timeout: timeout)
             }
         } catch let refusal as DifyPassthroughRequest.Refusal {
             throw refusal.reason
@@ -134,10 +144,14 @@ public struct HTTPDifyClient: DifyClient {
     }
 
     public func checkApp(at target: DifyTarget) async throws {
+        let bytes: ByteBuffer
         do {
-            _ = try await successBody(.GET, target.url("info"), target: target, body: nil)
+            bytes = try await successBody(.GET, target.url("info"), target: target, body: nil)
         } catch DifyError.upstream(404, _, _) {
-            _ = try await successBody(.GET, target.url("parameters"), target: target, body: nil)
+            bytes = try await successBody(.GET, target.url("parameters"), target: target, body: nil)
+        }
+        guard case .object = try? JSONDecoder().decode(JSONValue.self, from: bytes) else {
+            throw DifyError.malformedResponse("the app's info is not a JSON object")
         }
     }
 
@@ -203,15 +217,16 @@ public struct HTTPDifyClient: DifyClient {
     private func successBody(
         _ method: HTTPMethod, _ url: String, target: DifyTarget, body: [String: JSONValue]?
     ) async throws -> ByteBuffer {
-        let (status, bytes) = try await execute(Self.request(method, url, target: target, body: body))
+        let (status, bytes) = try await execute(Self.request(method, url, target: target, body: body), to: target)
         guard (200..<300).contains(status) else { throw Self.upstreamError(status: status, body: bytes) }
         return bytes
     }
 
     /// A 2xx answer with its body still to read; any other status is Dify's error.
     private func successHead(
-        _ request: HTTPClientRequest, on client: HTTPClient, timeout: TimeAmount?
+        _ request: HTTPClientRequest, to target: DifyTarget, on client: HTTPClient, timeout: TimeAmount?
     ) async throws -> HTTPClientResponse {
+        try await checkAddress(of: target)
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, deadline: timeout.map { .now() + $0 } ?? .distantFuture)
@@ -228,7 +243,10 @@ public struct HTTPDifyClient: DifyClient {
         return response
     }
 
-    private func execute(_ request: HTTPClientRequest) async throws(DifyError) -> (Int, ByteBuffer) {
+    private func execute(
+        _ request: HTTPClientRequest, to target: DifyTarget
+    ) async throws(DifyError) -> (Int, ByteBuffer) {
+        try await checkAddress(of: target)
         do {
             let response = try await http.execute(request, timeout: timeout)
             let bytes = try await response.body.collect(upTo: maxResponseBytes)
@@ -238,8 +256,20 @@ public struct HTTPDifyClient: DifyClient {
         }
     }
 
+    /// An admin-set URL's host is resolved and checked before every call: DNS may have changed since it was saved.
+    private func checkAddress(of target: DifyTarget) async throws(DifyError) {
+        guard target.isAdminSet else { return }
+        do {
+            try await addressPolicy.check(target.baseURL)
+        } catch {
+            throw .addressRefused(error.description)
+        }
+    }
+
     static func transportError(_ error: any Error) -> DifyError {
         if let error = error as? DifyError { return error }
+        // Waiting for one of our own pooled connections says nothing about Dify.
+        if let error = error as? HTTPClientError, error == .getConnectionFromPoolTimeout { return .busy(retryAfter: 1) }
         if let error = error as? HTTPClientError, [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
             return .timeout
         }

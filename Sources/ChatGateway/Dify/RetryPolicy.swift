@@ -25,7 +25,7 @@ public struct RetryPolicy: Sendable {
         case .upstream(let status, _, _): status == 429 || status >= 500
         case .timeout, .unreachable: true
         // An open circuit is not retried: it stays open for its whole cool-down, longer than the back-off.
-        case .notConfigured, .keyUnreadable, .malformedResponse, .circuitOpen: false
+        case .notConfigured, .keyUnreadable, .malformedResponse, .circuitOpen, .addressRefused, .busy: false
         }
     }
 

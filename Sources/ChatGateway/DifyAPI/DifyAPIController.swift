@@ -10,6 +10,8 @@ struct DifyAPIController: RouteCollection {
     let stopper: ChatStopper
     let maxBodyBytes: Int
     let maxUploadBytes: Int
+    let uploads: ConcurrencyGate
+    let now: @Sendable () -> Date
 
     func boot(routes: any RoutesBuilder) throws {
         let json = HTTPBodyStreamStrategy.collect(maxSize: ByteCount(value: maxBodyBytes))
@@ -177,10 +179,16 @@ struct DifyAPIController: RouteCollection {
 
     // MARK: The app, files and audio
 
-    /// `parameters`, `meta` and `info` are the app's, for no user in particular.
+    /// `parameters`, `meta` and `info` are the app's, for no user in particular: relayed only as the JSON objects
+    /// Dify answers, so no other body of whatever the URL reaches comes back.
     func appInfo(_ req: Request, endpoint: String) async throws -> Response {
         let caller = try access.auth.difyAPICaller(req, user: GatewayAuthenticator.difyDefaultUser)
-        return try await relay(DifyPassthroughRequest(.GET, endpoint: endpoint, path: endpoint), for: caller)
+        let answer = try await access.dify.forward(
+            DifyPassthroughRequest(.GET, endpoint: endpoint, path: endpoint), to: try access.target(for: caller))
+        guard answer.contentType?.lowercased().hasPrefix("application/json") ?? false,
+            case .object(let fields) = try await Self.json(of: answer, for: caller)
+        else { throw DifyError.malformedResponse("the app's \(endpoint) is not a JSON object") }
+        return Self.json(.object(fields), status: HTTPResponseStatus(statusCode: answer.status))
     }
 
     /// `files/upload` and `audio-to-text`: the multipart body streams through, its `user` made the gateway's.
@@ -189,11 +197,14 @@ struct DifyAPIController: RouteCollection {
         let key = try access.auth.difyAPIKey(req)
         let system = try access.auth.difyAPICaller(key, user: GatewayAuthenticator.difyDefaultUser)
         let target = try access.target(for: system)
+        let gateKey = system.rateKeyID ?? system.systemID
+        try uploads.enter(key: gateKey)
+        defer { uploads.release(key: gateKey) }
         let caller = CallerBox()
         let auth = access.auth
         guard
-            let rewriter = MultipartUserRewriter(
-                contentType: req.headers.contentType, body: req.body, limit: maxUploadBytes,
+            let rewriter = try MultipartUserRewriter(
+                contentType: req.headers.contentType, body: req.body, limit: maxUploadBytes, now: now,
                 malformed: .noFileUploaded(audio: endpoint == "audio-to-text"),
                 difyUser: { user in
                     let identity = try auth.difyAPICaller(key, user: Self.optionalUser(user))

@@ -1,10 +1,12 @@
 import NIOCore
 import Vapor
 
-/// A `multipart/form-data` upload on its way to Dify, read as it arrives: every part passes unchanged except
-/// `user`, which becomes the gateway's `{system_id}_{user}` (added when absent, for Dify's `DEFAULT-USER`).
-/// It splits the body itself, on the boundary and each part's header block: MultipartKit's parser traps on a
-/// non-ASCII byte in a header name, which would let one request stop the process.
+/// A `multipart/form-data` upload on its way to Dify, read as it arrives and written anew: every part's content
+/// passes unchanged except `user`'s, which becomes the gateway's `{system_id}_{user}` (added when absent, for Dify's
+/// `DEFAULT-USER`). Dify reads forms with werkzeug, so nothing werkzeug could read otherwise than this scanner
+/// reaches it: the parts go out under a random boundary of the gateway's own, each with a `Content-Disposition`
+/// written by the gateway and at most a `Content-Type`, and a header werkzeug might read differently is refused.
+/// It splits the body itself: MultipartKit's parser traps on a non-ASCII byte in a header name.
 /// `AsyncThrowingStream(unfolding:)` pulls it serially, never concurrently, which makes `@unchecked Sendable` sound.
 final class MultipartUserRewriter: @unchecked Sendable {
     /// Turns the client's `user` into Dify's, or throws why the caller may not act as them.
@@ -24,13 +26,22 @@ final class MultipartUserRewriter: @unchecked Sendable {
     /// A header block or a `user` value larger than this is no form a client sends.
     static let maxHeaderBytes = 16 * 1024
     static let maxUserBytes = 4 * 1024
+    /// After the first `rateGrace`, an upload must have averaged this: a sender slower than that holds a
+    /// connection to Dify for nothing.
+    static let minimumBytesPerSecond = 8 * 1024
+    static let rateGrace: TimeInterval = 30
 
-    private let boundary: String
-    /// `CRLF--boundary`: what ends every part's body (the body starts with a CRLF put before the first one).
+    /// The one the gateway writes: never the client's, so no boundary hidden in a part can split what Dify reads.
+    private let boundary = "chat-gateway-" + (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 36) }
+        .joined()
+    /// `CRLF--boundary` of the client's boundary: what ends every part's body (the body starts with a CRLF put
+    /// before the first one).
     private let delimiter: [UInt8]
     private var body: Request.Body.AsyncIterator
     private let difyUser: DifyUser
     private let limit: Int
+    private let now: @Sendable () -> Date
+    private let started: Date
     private let malformed: DifyAPIError
     private var received = 0
     private var pending = ByteBuffer(string: "\r\n")
@@ -40,19 +51,22 @@ final class MultipartUserRewriter: @unchecked Sendable {
     private var sawUser = false
     private var finished = false
 
-    /// nil when `contentType` is not multipart with a boundary.
+    /// nil when `contentType` is not multipart with a boundary; throws for a boundary outside RFC 2046's characters.
     /// `malformed` is what a body that is not a readable form after all is refused as.
     init?(
-        contentType: HTTPMediaType?, body: Request.Body, limit: Int, malformed: DifyAPIError,
-        difyUser: @escaping DifyUser
-    ) {
-        guard let contentType, contentType.type == "multipart", let boundary = contentType.parameters["boundary"],
-            !boundary.isEmpty, boundary.utf8.count <= 70
+        contentType: HTTPMediaType?, body: Request.Body, limit: Int, now: @escaping @Sendable () -> Date,
+        malformed: DifyAPIError, difyUser: @escaping DifyUser
+    ) throws(DifyAPIError) {
+        guard let contentType, contentType.type == "multipart", let boundary = contentType.parameters["boundary"]
         else { return nil }
-        self.boundary = boundary
+        guard Self.isBoundary(boundary) else {
+            throw .invalidParameter("the multipart boundary must be 1 to 70 of RFC 2046's characters")
+        }
         delimiter = Array("\r\n--\(boundary)".utf8)
         self.body = body.makeAsyncIterator()
         self.limit = limit
+        self.now = now
+        started = now()
         self.malformed = malformed
         self.difyUser = difyUser
     }
@@ -74,6 +88,9 @@ final class MultipartUserRewriter: @unchecked Sendable {
                 guard received <= limit else {
                     throw LimitError.bodyTooLarge(limit: limit, variable: "MAX_UPLOAD_BYTES")
                 }
+                let elapsed = now().timeIntervalSince(started)
+                guard elapsed <= Self.rateGrace || Double(received) >= elapsed * Double(Self.minimumBytesPerSecond)
+                else { throw LimitError.uploadTooSlow(bytesPerSecond: Self.minimumBytesPerSecond) }
                 pending.writeBuffer(&chunk)
                 try scan()
                 // What was scanned is gone from memory: only the undecided tail stays.
@@ -162,54 +179,98 @@ final class MultipartUserRewriter: @unchecked Sendable {
         userValue.writeBuffer(&content)
     }
 
-    /// Checks a part's header block (names must be header tokens) and writes it, unless it is the `user` field.
+    /// Reads a part's header block and writes the part's head anew, unless it is the `user` field.
     private func startPart(headers block: NIOCore.ByteBufferView) throws {
-        var dispositions: [String] = []
-        for line in block.split(separator: Array("\r\n".utf8)) {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex,
-                line[..<colon].allSatisfy(Self.isTokenByte)
-            else { throw malformed }
-            if String(decoding: line[..<colon], as: UTF8.self).lowercased() == "content-disposition" {
-                dispositions.append(String(decoding: line[line.index(after: colon)...], as: UTF8.self))
-            }
-        }
-        guard dispositions.count <= 1, let field = Self.formField(dispositions.first ?? "") else { throw malformed }
-        let isUser = field.name == "user" && !field.isFile
+        guard let head = Self.partHead(block) else { throw malformed }
+        // Every part named `user` is the user field, a file or not: werkzeug may read it as the field.
+        let isUser = head.name == "user"
         if isUser {
             // Dify reads the first `user`; a second would let the client's own value be the one Dify keeps.
             guard !sawUser else { throw DifyAPIError.invalidParameter("only one user field is allowed") }
             sawUser = true
             userValue.clear()
         } else {
-            output.writeString("--\(boundary)\r\n")
-            output.writeBytes(block)
-            if !block.isEmpty { output.writeString("\r\n") }
+            output.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(head.name)\"")
+            if let filename = head.filename { output.writeString("; filename=\"\(filename)\"") }
+            output.writeString("\r\n")
+            if let type = head.contentType { output.writeString("Content-Type: \(type)\r\n") }
             output.writeString("\r\n")
         }
         state = .body(isUser: isUser)
     }
 
-    /// A part's field name and whether it is a file, read as werkzeug reads `Content-Disposition` (parameter names
-    /// in any case); nil for what the two might read differently (`name*` or `filename*`, a name given twice).
-    static func formField(_ disposition: String) -> (name: String?, isFile: Bool)? {
-        var name: String?
-        var isFile = false
-        for item in disposition.split(separator: ";").dropFirst() {
-            let pair = item.split(separator: "=", maxSplits: 1)
-            let key = pair[0].trimmingCharacters(in: .whitespaces).lowercased()
-            let value = pair.count > 1 ? pair[1].trimmingCharacters(in: .whitespaces) : ""
-            switch key {
-            case "name":
-                guard name == nil else { return nil }
-                name =
-                    value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"")
-                    ? String(value.dropFirst().dropLast()) : value
-            case "filename": isFile = true
-            case "name*", "filename*": return nil
+    /// What the gateway forwards of a part's header block.
+    struct PartHead: Equatable {
+        var name: String
+        var filename: String?
+        var contentType: String?
+    }
+
+    /// A part's header block read strictly: header names are tokens, values hold no control character, and
+    /// `Content-Disposition` (once, as `form-data` with a `name`) and `Content-Type` (at most once) are the headers
+    /// kept; nil for anything else werkzeug might read differently.
+    static func partHead(_ block: NIOCore.ByteBufferView) -> PartHead? {
+        var disposition: String?
+        var contentType: String?
+        for line in block.split(separator: Array("\r\n".utf8), omittingEmptySubsequences: false) {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex,
+                line[..<colon].allSatisfy(Self.isTokenByte),
+                !line[line.index(after: colon)...].contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F })
+            else { return nil }
+            let value = String(decoding: line[line.index(after: colon)...], as: UTF8.self)
+                .trimmingCharacters(in: .whitespaces)
+            switch String(decoding: line[..<colon], as: UTF8.self).lowercased() {
+            case "content-disposition":
+                guard disposition == nil else { return nil }
+                disposition = value
+            case "content-type":
+                guard contentType == nil, !value.isEmpty, !value.contains("\"") else { return nil }
+                contentType = value
             default: continue
             }
         }
-        return (name, isFile)
+        guard let disposition, let field = formField(disposition), let name = field.name else { return nil }
+        return PartHead(name: name, filename: field.filename, contentType: contentType)
+    }
+
+    /// A part's field name and file name from `form-data; name="…"; filename="…"`, read by RFC 9110's rules for
+    /// parameters; nil for what werkzeug would read otherwise or what the gateway could not write back as it is: a
+    /// parameter without `=`, spaces around `=`, an empty value, an unclosed quote, a backslash or quote in a value,
+    /// `name*` or `filename*` and continuations (`name*0`), a parameter given twice.
+    static func formField(_ disposition: String) -> (name: String?, filename: String?)? {
+        var rest = Substring(disposition)
+        let typeEnd = rest.firstIndex(of: ";") ?? rest.endIndex
+        guard rest[..<typeEnd].trimmingCharacters(in: .whitespaces).lowercased() == "form-data" else { return nil }
+        rest = rest[typeEnd...]
+        var parameters: [String: String] = [:]
+        while !rest.isEmpty {
+            guard rest.first == ";" else { return nil }
+            rest = rest.dropFirst().drop(while: { $0 == " " || $0 == "\t" })
+            let key = rest.prefix(while: { $0.isASCII && isTokenByte($0.asciiValue!) && $0 != "*" })
+            rest = rest.dropFirst(key.count)
+            guard !key.isEmpty, rest.first == "=" else { return nil }
+            rest = rest.dropFirst()
+            let value: Substring
+            if rest.first == "\"" {
+                guard let close = rest.dropFirst().firstIndex(of: "\"") else { return nil }
+                value = rest[rest.index(after: rest.startIndex)..<close]
+                rest = rest[rest.index(after: close)...]
+            } else {
+                value = rest.prefix(while: { $0.isASCII && isTokenByte($0.asciiValue!) })
+                rest = rest.dropFirst(value.count)
+            }
+            rest = rest.drop(while: { $0 == " " || $0 == "\t" })
+            let name = key.lowercased()
+            guard !value.isEmpty, !value.contains("\\"), parameters[name] == nil else { return nil }
+            parameters[name] = String(value)
+        }
+        return (parameters["name"], parameters["filename"])
+    }
+
+    /// RFC 2046's `boundary`: 1 to 70 of its characters, not ending in a space.
+    static func isBoundary(_ text: String) -> Bool {
+        let allowed = Set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=? ")
+        return (1...70).contains(text.count) && text.allSatisfy(allowed.contains) && text.last != " "
     }
 
     /// RFC 9110's `tchar`.

@@ -6,6 +6,9 @@ import Vapor
 struct CacheController: RouteCollection {
     let access: OperatorAccess
     let database: @Sendable () -> any Database
+    let reports: ReportDatabase
+    /// Exports run a few at a time, per key and in all (`ConcurrencyGate.reports`).
+    let gate: ConcurrencyGate
 
     /// Without `limit` a listing returns up to this many rows, as one array (the seed returned everything).
     static let unpagedLimit = 1000
@@ -52,8 +55,9 @@ struct CacheController: RouteCollection {
     func export(_ req: Request) async throws -> Response {
         let filter = try CacheFilter.parse(req, scope: try await access.scope(req))
         let format = try CacheExportFormat(req.query[String.self, at: "format"])
-        let exporter = CacheExporter(
-            cache: ConversationCache(database: database()), filter: filter, format: format, logger: req.logger)
+        let caller = ConcurrencyGate.caller(of: req)
+        try gate.enter(key: caller)
+        let (gate, logger) = (gate, req.logger)
         var headers = HTTPHeaders()
         headers.contentType = format.mediaType
         headers.replaceOrAdd(
@@ -61,8 +65,13 @@ struct CacheController: RouteCollection {
         headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         return Response(
             status: .ok, headers: headers,
-            body: .init(managedAsyncStream: { writer in
-                try await exporter.write { try await writer.writeBuffer(ByteBuffer(string: $0)) }
+            body: .init(managedAsyncStream: { [reports] writer in
+                defer { gate.release(key: caller) }
+                try await reports.read { database in
+                    let exporter = CacheExporter(
+                        cache: ConversationCache(database: database), filter: filter, format: format, logger: logger)
+                    try await exporter.write { try await writer.writeBuffer(ByteBuffer(string: $0)) }
+                }
             }))
     }
 

@@ -10,14 +10,17 @@ struct ChatAdmission: Sendable {
     let perUser: (any ChatRateLimiter)?
     let perKey: (any ChatRateLimiter)?
     let maxStreamsPerUser: Int?
+    /// `DIFY_MAX_CONNECTIONS`: streams past it would wait for a connection to Dify, so they are refused instead.
+    let maxStreams: Int
     let streams: ChatStreamRegistry
     /// Systems defined through the admin API may set their own per-user limits.
     let registry: GatewayRegistry?
     let shutdown: ShutdownState
     let metrics: GatewayMetrics
     private let now: @Sendable () -> Date
-    /// Each admin-defined system's per-user limiter, with the limit text it was made from.
-    private let systemLimiters = NIOLockedValueBox<[String: (limit: String, limiter: (any ChatRateLimiter)?)]>([:])
+    /// Each admin-defined system's per-user limiter, with the limit it was made from: the same rate in other words
+    /// (`5/min`, `5/minute`) keeps the limiter and what it has counted.
+    private let systemLimiters = NIOLockedValueBox<[String: (limit: RateLimit?, limiter: (any ChatRateLimiter)?)]>([:])
     private let makeLimiter: @Sendable (RateLimit, String) -> any ChatRateLimiter
 
     init(
@@ -37,6 +40,7 @@ struct ChatAdmission: Sendable {
         perUser = settings.rateLimitPerUser.map { makeLimiter($0, "user") }
         perKey = settings.rateLimitPerKey.map { makeLimiter($0, "key") }
         maxStreamsPerUser = settings.maxStreamsPerUser
+        maxStreams = settings.difyMaxConnections
         self.streams = streams
         self.registry = registry
         self.now = now
@@ -46,11 +50,11 @@ struct ChatAdmission: Sendable {
     /// `RATE_LIMIT_PER_USER`'s.
     private func userLimiter(for systemID: String) -> (any ChatRateLimiter)? {
         guard let limit = registry?.systemInForce(systemID)?.rateLimitPerUser else { return perUser }
+        let parsed = (try? Settings.parseRateLimit(limit, variable: "rate_limit_per_user")) ?? nil
         return systemLimiters.withLockedValue { limiters in
-            if let known = limiters[systemID], known.limit == limit { return known.limiter }
-            let parsed = (try? Settings.parseRateLimit(limit, variable: "rate_limit_per_user")) ?? nil
+            if let known = limiters[systemID], known.limit == parsed { return known.limiter }
             let limiter = parsed.map { makeLimiter($0, "system:\(systemID)") }
-            limiters[systemID] = (limit, limiter)
+            limiters[systemID] = (parsed, limiter)
             return limiter
         }
     }
@@ -74,15 +78,20 @@ struct ChatAdmission: Sendable {
         }
     }
 
-    /// Starts a stream in one of the user's slots, which is given back when the answer has been read to
-    /// its end (not when the client leaves: the gateway keeps reading Dify for it) or when starting fails.
+    /// Starts a stream in one of the user's slots and one of the process's, which are given back when the answer
+    /// has been read to its end (not when the client leaves: the gateway keeps reading Dify for it) or when
+    /// starting fails.
     func stream(
         for caller: CallerIdentity, start: () async throws -> ChatStreamSession
     ) async throws -> ChatStreamSession {
-        guard let limit = streamLimit(for: caller.systemID) else { return try await start() }
+        let limit = streamLimit(for: caller.systemID)
         let user = caller.difyUser
-        guard await streams.reserveStream(for: user, limit: limit) else {
-            throw LimitError.tooManyStreams(limit: limit)
+        switch await streams.reserveStream(for: user, limit: limit, totalLimit: maxStreams) {
+        case .reserved: break
+        case .userFull: throw LimitError.tooManyStreams(limit: limit ?? 0)
+        case .processFull:
+            metrics.rateLimited(system: caller.systemID, scope: .gatewayStreams)
+            throw LimitError.gatewayBusy(limit: maxStreams, variable: "DIFY_MAX_CONNECTIONS")
         }
         let session: ChatStreamSession
         do {

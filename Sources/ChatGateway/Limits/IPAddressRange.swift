@@ -1,7 +1,8 @@
 import Foundation
 import NIOCore
 
-/// An address or a CIDR range (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`, `::1`), for `TRUSTED_PROXIES`.
+/// An address or a CIDR range (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`, `::1`), for `TRUSTED_PROXIES` and
+/// `DIFY_ALLOWED_NETWORKS`.
 public struct IPAddressRange: Sendable, Equatable {
     let network: [UInt8]
     let prefixLength: Int
@@ -21,7 +22,13 @@ public struct IPAddressRange: Sendable, Equatable {
     }
 
     public func contains(_ address: String) -> Bool {
-        guard let bytes = Self.bytes(of: address), bytes.count == network.count else { return false }
+        guard let bytes = Self.bytes(of: address) else { return false }
+        return contains(bytes: bytes)
+    }
+
+    /// An address as `bytes(of:)` gives it: 4 bytes for IPv4 (mapped IPv6 included), 16 for IPv6.
+    func contains(bytes: [UInt8]) -> Bool {
+        guard bytes.count == network.count else { return false }
         var remaining = prefixLength
         for (mine, theirs) in zip(network, bytes) where remaining > 0 {
             let mask: UInt8 = remaining >= 8 ? 0xFF : ~(0xFF >> UInt8(remaining))

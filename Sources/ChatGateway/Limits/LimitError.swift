@@ -12,6 +12,13 @@ public enum LimitError: Error, Equatable, Sendable {
     case bodyTooLarge(limit: Int, variable: String = "MAX_REQUEST_BYTES")
     /// A budget of the user or the system is used up until `resetsAt` (`BUDGET_PER_USER`, a system's `budget`).
     case budgetExhausted(detail: String, resetsAt: Date, retryAfter: Int)
+    /// This process already holds `limit` streams (`DIFY_MAX_CONNECTIONS`), uploads or reports: 503, to try again
+    /// shortly or on another replica; never counted as Dify being down.
+    case gatewayBusy(limit: Int, variable: String)
+    /// The key already has `limit` uploads (or reports, or exports) running.
+    case tooManyAtOnce(what: String, limit: Int)
+    /// An upload arrives slower than the minimum rate: the client's connection is given back.
+    case uploadTooSlow(bytesPerSecond: Int)
     /// The process got SIGTERM and its `SHUTDOWN_GRACE_READY` has passed: chats go to another replica.
     case shuttingDown
 
@@ -23,13 +30,18 @@ public enum LimitError: Error, Equatable, Sendable {
         case clientAddress = "client address"
         /// Wrong admin keys from one client address (10 a minute).
         case adminSignIn = "client address's admin sign-ins"
+        /// Streams of this process past `DIFY_MAX_CONNECTIONS`.
+        case gatewayStreams = "gateway's streams"
+        /// Dify checks through the admin API.
+        case difyChecks = "admin's Dify checks"
     }
 
     /// Seconds for the `Retry-After` header; nil when nobody can know (a stream ends when Dify finishes).
     var retryAfter: Int? {
         switch self {
         case .rateLimited(_, let seconds), .budgetExhausted(_, _, let seconds): seconds
-        case .shuttingDown: 1
+        case .shuttingDown, .gatewayBusy: 1
+        case .tooManyAtOnce: 5
         default: nil
         }
     }

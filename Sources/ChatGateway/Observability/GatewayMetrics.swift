@@ -81,7 +81,13 @@ public final class GatewayMetrics: Sendable {
     }
 
     func rateLimited(system systemID: String, scope: LimitError.Scope) {
-        let scope = scope == .user ? "user" : scope == .apiKey ? "api_key" : "other"
+        let scope =
+            switch scope {
+            case .user: "user"
+            case .apiKey: "api_key"
+            case .gatewayStreams: "gateway_streams"
+            default: "other"
+            }
         count("chatgw_rate_limited_total", ["system": system(systemID), "scope": scope])
     }
 

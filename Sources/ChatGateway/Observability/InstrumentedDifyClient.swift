@@ -43,7 +43,8 @@ struct InstrumentedDifyClient: DifyClient {
         case .timeout?: "timeout"
         case .circuitOpen?: "circuit_open"
         case .malformedResponse?: "malformed"
-        case .notConfigured?, .keyUnreadable?: "not_configured"
+        case .notConfigured?, .keyUnreadable?, .addressRefused?: "not_configured"
+        case .busy?: "busy"
         case .unreachable?, nil: "unreachable"
         }
     }

@@ -2,9 +2,13 @@ import Foundation
 import SQLKit
 
 /// Refuses a chat whose user or system has used up a budget in the current UTC day or month, before Dify is
-/// called. What was used is read from the ledger's daily sums in the database, so replicas on one PostgreSQL share the budgets;
-/// a turn already running may end over the line, and the next one is refused.
+/// called, and reserves room for its answer: what was used is read from the ledger's daily sums, and each budget's
+/// answers in flight are counted in `gateway_budget_holds` by one atomic upsert, so replicas on one PostgreSQL share
+/// both. A chat starts only while what was used, plus an average answer for each one in flight, leaves room under
+/// the limit; so parallel chats overshoot a budget by at most about one answer.
 struct BudgetGuard: Sendable {
+    static let holdsTable = "gateway_budget_holds"
+
     /// `BUDGET_PER_USER`, for systems without a budget of their own.
     let perUser: [BudgetLimit]
     let registry: GatewayRegistry?
@@ -17,48 +21,128 @@ struct BudgetGuard: Sendable {
         var retryAfter: Int
     }
 
+    /// Room taken for one answer in each budget that applies; `release` gives it back once the answer is stored.
+    struct Hold: Sendable {
+        fileprivate let scopes: [String]
+    }
+
     /// The system's own budget when the admin API gave it one, else `BUDGET_PER_USER` per user.
     func budget(for systemID: String) -> SystemBudget {
         registry?.systemInForce(systemID)?.budget ?? SystemBudget(perUser: perUser)
     }
 
-    /// The first limit `caller` has used up, if any.
-    func refusal(for caller: CallerIdentity) async throws -> Refusal? {
+    /// Reserves room for one answer of `caller` in every budget that applies, or throws the `Refusal` of the first
+    /// that has none; nil when no budget applies.
+    func reserve(for caller: CallerIdentity) async throws -> Hold? {
         let budget = budget(for: caller.systemID)
         guard !budget.perUser.isEmpty || !budget.perSystem.isEmpty else { return nil }
         let at = now()
+        var taken: [String] = []
         for (limits, user) in [(budget.perUser, caller.userID as String?), (budget.perSystem, nil)] {
             for limit in limits {
                 let (start, end) = limit.period(containing: at)
-                guard try await used(limit, systemID: caller.systemID, userID: user, since: start) >= limit.amount
-                else { continue }
-                let reset = ISO8601.wholeSeconds(end)
-                let whose = user == nil ? "this system" : "this user"
-                let what =
-                    switch limit.measure {
-                    case .tokens: "\(limit.period.adjective) token budget of \(limit.amountText)"
-                    case .price: "\(limit.period.adjective) budget of \(limit.amountText)"
-                    }
-                return Refusal(
-                    detail: "The \(what) for \(whose) is used up; it resets at \(reset)", resetsAt: end,
-                    retryAfter: max(1, Int(end.timeIntervalSince(at).rounded(.up))))
+                let usage = try await used(limit, systemID: caller.systemID, userID: user, since: start)
+                let scope = Self.scope(limit, systemID: caller.systemID, userID: user, start: start)
+                if usage.used >= limit.amount {
+                    await release(Hold(scopes: taken))
+                    return try refuse(limit, user: user, at: at, end: end, inFlight: false)
+                }
+                // Without an answer yet this period, an answer may take the whole limit: one at a time.
+                let estimate = usage.answers > 0 ? max(1, usage.used / usage.answers) : limit.amount
+                guard try await hold(scope, used: usage.used, estimate: estimate, limit: limit.amount, until: end)
+                else {
+                    await release(Hold(scopes: taken))
+                    return try refuse(limit, user: user, at: at, end: end, inFlight: true)
+                }
+                taken.append(scope)
             }
         }
-        return nil
+        return Hold(scopes: taken)
     }
 
-    /// Tokens, or the price × 10¹² in the limit's currency, of the answers since `start`: the period's rows of the
-    /// daily sums (a user's, or the system's).
-    private func used(_ limit: BudgetLimit, systemID: String, userID: String?, since start: Date) async throws -> Int64
-    {
+    /// Gives back what `reserve` took; never fails the chat, whose answer is stored by then.
+    func release(_ hold: Hold?) async {
+        for scope in hold?.scopes ?? [] {
+            try? await database().raw(
+                "UPDATE \(ident: Self.holdsTable) SET in_flight = in_flight - 1 WHERE scope = \(bind: scope) AND in_flight > 0"
+            ).run()
+        }
+    }
+
+    /// One more answer in flight against `scope`, if what was used plus an estimate for each in flight (this one
+    /// included) stays under the limit, or none is in flight yet. One statement, so concurrent chats on any replica
+    /// each see the others' holds. Holds untouched for `staleAfter` are those of a process that died mid-answer.
+    private func hold(_ scope: String, used: Int64, estimate: Int64, limit: Int64, until end: Date) async throws -> Bool {
+        let at = now().timeIntervalSince1970
+        let stale = at - Self.staleAfter
+        let room = (limit - used + estimate - 1) / estimate
+        let row = try await database().raw(
+            """
+            INSERT INTO \(ident: Self.holdsTable) AS h (scope, in_flight, period_end, updated_at) \
+            VALUES (\(bind: scope), 1, \(bind: end.timeIntervalSince1970), \(bind: at)) \
+            ON CONFLICT (scope) DO UPDATE SET \
+            in_flight = CASE WHEN h.updated_at < \(bind: stale) THEN 1 ELSE h.in_flight + 1 END, \
+            updated_at = \(bind: at) \
+            WHERE h.updated_at < \(bind: stale) OR h.in_flight < \(bind: room) \
+            RETURNING in_flight
+            """
+        ).first()
+        // Holds of ended periods are no use to anyone: removed now and then.
+        if Int.random(in: 0..<100) == 0 {
+            try? await database().raw("DELETE FROM \(ident: Self.holdsTable) WHERE period_end < \(bind: at)").run()
+        }
+        return row != nil
+    }
+
+    /// Longer than any answer takes (`DIFY_TIMEOUT` is at most 600 s).
+    static let staleAfter: TimeInterval = 15 * 60
+
+    private func refuse(_ limit: BudgetLimit, user: String?, at: Date, end: Date, inFlight: Bool) throws -> Hold? {
+        let reset = ISO8601.wholeSeconds(end)
+        let whose = user == nil ? "this system" : "this user"
+        let what =
+            switch limit.measure {
+            case .tokens: "\(limit.period.adjective) token budget of \(limit.amountText)"
+            case .price: "\(limit.period.adjective) budget of \(limit.amountText)"
+            }
+        if inFlight {
+            throw Refusal(
+                detail: "The \(what) for \(whose) is taken by answers in progress; try again when they finish",
+                resetsAt: end, retryAfter: 2)
+        }
+        throw Refusal(
+            detail: "The \(what) for \(whose) is used up; it resets at \(reset)", resetsAt: end,
+            retryAfter: max(1, Int(end.timeIntervalSince(at).rounded(.up))))
+    }
+
+    /// `user|drillquiz|u1|tokens|day|1733529600`: one budget of one user (or system) in one period.
+    private static func scope(_ limit: BudgetLimit, systemID: String, userID: String?, start: Date) -> String {
+        let measure =
+            switch limit.measure {
+            case .tokens: "tokens"
+            case .price(let currency): "price:\(currency)"
+            }
+        let whose = userID.map { "user|\(systemID)|\($0)" } ?? "system|\(systemID)"
+        return "\(whose)|\(measure)|\(limit.period.rawValue)|\(Int(start.timeIntervalSince1970))"
+    }
+
+    /// Tokens, or the price × 10¹² in the limit's currency, of the answers since `start`, and how many answers
+    /// there were: the period's rows of the daily sums (a user's, or the system's).
+    private func used(
+        _ limit: BudgetLimit, systemID: String, userID: String?, since start: Date
+    ) async throws -> (used: Int64, answers: Int64) {
         let column = limit.measure == .tokens ? "total_tokens" : "price_scaled"
         var select = database().select()
             .column(SQLAlias(UsageRollup.sum(column), as: "used"))
+            .column(SQLAlias(UsageRollup.sum("completed"), as: "answers"))
             .from(userID == nil ? UsageRollup.systemsTable : UsageRollup.usersTable)
             .where("day", .greaterThanOrEqual, SQLBind(UsageRollup.day(of: start)))
             .where("system_id", .equal, SQLBind(systemID))
         if let userID { select = select.where("user_id", .equal, SQLBind(userID)) }
         if case .price(let currency) = limit.measure { select = select.where("currency", .equal, SQLBind(currency)) }
-        return try await select.first()?.decode(column: "used", as: Int64.self) ?? 0
+        guard let row = try await select.first() else { return (0, 0) }
+        return (
+            try row.decode(column: "used", as: Int64?.self) ?? 0, try row.decode(column: "answers", as: Int64?.self) ?? 0
+        )
     }
 }

@@ -8,11 +8,17 @@ import Vapor
 struct UsageController: RouteCollection {
     let access: OperatorAccess
     let adminGuard: AdminGuard
-    let database: @Sendable () -> any Database
+    let reports: ReportDatabase
+    /// Reports run a few at a time, per key and in all (`ConcurrencyGate.reports`).
+    let gate: ConcurrencyGate
     let now: @Sendable () -> Date
 
     /// The longest period one report covers.
     static let maxDays = 400
+    /// The most groups one report returns: a larger one is refused, saying how to narrow it.
+    static let maxGroups = 10_000
+    /// CSV goes out this many rows at a time.
+    static let csvChunkRows = 500
 
     func boot(routes: any RoutesBuilder) throws {
         routes.get("usage", use: usage)
@@ -22,9 +28,22 @@ struct UsageController: RouteCollection {
     func usage(_ req: Request) async throws -> Response {
         let scope = try await scope(of: req)
         let (query, period) = try Self.query(req, scope: scope, today: now())
-        let report = UsageReport(database: database() as! any SQLDatabase)
-        let rows = try await report.rows(query)
         let format = req.query[String.self, at: "format"] ?? "json"
+        guard format == "json" || format == "csv" else {
+            throw Abort(.unprocessableEntity, reason: "format must be json or csv")
+        }
+        let rows = try await gate.run(key: ConcurrencyGate.caller(of: req)) {
+            try await reports.read { database in
+                try await UsageReport(database: database as! any SQLDatabase).rows(query, limit: Self.maxGroups)
+            }
+        }
+        guard let rows else {
+            throw Abort(
+                .unprocessableEntity,
+                reason:
+                    "the report has more than \(Self.maxGroups) groups: narrow it with from_date and to_date, system_id or user_id, or group by fewer keys"
+            )
+        }
         switch format {
         case "json":
             let body = UsageBody(from: period.from, to: period.to, groupBy: query.groupBy, rows: rows)
@@ -34,10 +53,18 @@ struct UsageController: RouteCollection {
             headers.contentType = HTTPMediaType(type: "text", subType: "csv", parameters: ["charset": "utf-8"])
             headers.replaceOrAdd(
                 name: .contentDisposition, value: "attachment; filename=\"usage-\(period.from)-\(period.to).csv\"")
+            let groupBy = query.groupBy
             return Response(
-                status: .ok, headers: headers, body: .init(string: UsageBody.csv(rows, groupBy: query.groupBy)))
+                status: .ok, headers: headers,
+                body: .init(managedAsyncStream: { writer in
+                    try await writer.writeBuffer(ByteBuffer(string: UsageBody.csvHeader(groupBy: groupBy)))
+                    for start in stride(from: 0, to: rows.count, by: Self.csvChunkRows) {
+                        let chunk = rows[start..<min(start + Self.csvChunkRows, rows.count)]
+                        try await writer.writeBuffer(ByteBuffer(string: UsageBody.csvRecords(chunk, groupBy: groupBy)))
+                    }
+                }))
         default:
-            throw Abort(.unprocessableEntity, reason: "format must be json or csv")
+            preconditionFailure("format was checked above")
         }
     }
 
@@ -186,7 +213,13 @@ struct UsageBody: Content {
 
     /// The same rows as CSV: the group keys' columns, then the figures.
     static func csv(_ rows: [UsageReport.Row], groupBy: [UsageReport.GroupKey]) -> String {
-        var text = CSV.header(groupBy.map(\.column) + csvFields)
+        csvHeader(groupBy: groupBy) + csvRecords(rows[...], groupBy: groupBy)
+    }
+
+    static func csvHeader(groupBy: [UsageReport.GroupKey]) -> String { CSV.header(groupBy.map(\.column) + csvFields) }
+
+    static func csvRecords(_ rows: ArraySlice<UsageReport.Row>, groupBy: [UsageReport.GroupKey]) -> String {
+        var text = ""
         for row in rows {
             let keys = groupBy.map { row.keys[$0] ?? "" }
             let counts: [String] = [row.chats, row.completed, row.failed, row.refused].map(String.init)

@@ -54,9 +54,12 @@ struct UsageReport: Sendable {
 
     let database: any SQLDatabase
 
-    func rows(_ query: Query) async throws -> [Row] {
+    /// The report's rows, or nil when the rollup has more than `limit` groups (each currency of a group counted).
+    func rows(_ query: Query, limit: Int = .max) async throws -> [Row]? {
+        let summed = try await rollup(query, limit: limit == .max ? nil : limit + 1)
+        guard summed.count <= limit else { return nil }
         var groups: [[GroupKey: String]: [String?: Row]] = [:]
-        for row in try await rollup(query) {
+        for row in summed {
             groups[row.keys, default: [:]][row.currency] = row
         }
         return groups.values.flatMap(Self.mergeCurrencies).sorted { lhs, rhs in
@@ -101,7 +104,7 @@ struct UsageReport: Sendable {
 
     /// The period's rows of `UsageRollup`, summed per group and currency: the systems' table unless users are asked
     /// for, so a report by system reads a row per system and day.
-    private func rollup(_ query: Query) async throws -> [Row] {
+    private func rollup(_ query: Query, limit: Int?) async throws -> [Row] {
         let filter = query.filter
         let byUser = query.groupBy.contains(.user) || filter.userID != nil
         var select = database.select().from(byUser ? UsageRollup.usersTable : UsageRollup.systemsTable)
@@ -121,6 +124,7 @@ struct UsageReport: Sendable {
         if let userID = filter.userID { select = select.where("user_id", .equal, SQLBind(userID)) }
         for key in query.groupBy { select = select.groupBy(key.column) }
         select = select.groupBy("currency")
+        if let limit { select = select.limit(limit) }
         return try await select.all().map { sqlRow in
             var keys: [GroupKey: String] = [:]
             for key in query.groupBy {

@@ -35,6 +35,8 @@ struct GatewayHarness {
                 "DATABASE_URL": databaseURL, "HOST": "127.0.0.1", "PORT": "0",
                 // Tests run in parallel against one PostgreSQL server.
                 "DATABASE_POOL_SIZE": "2",
+                // Admin-set systems point at fake Difys on loopback, as a test deployment would allow.
+                "DIFY_ALLOWED_NETWORKS": "127.0.0.0/8",
             ], isProduction: false)
     }
 

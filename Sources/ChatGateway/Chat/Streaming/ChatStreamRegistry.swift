@@ -31,18 +31,32 @@ actor ChatStreamRegistry {
     nonisolated func session(forTask taskID: String) -> ChatStreamSession? { sessions.withLockedValue { $0[taskID] } }
     var activeCount: Int { running.count }
 
-    /// Counts a stream against its user's cap before it starts; false when `limit` are already running.
-    func reserveStream(for user: String, limit: Int) -> Bool {
+    /// Streams running in this process, under `DIFY_MAX_CONNECTIONS`.
+    private var streamsInAll = 0
+
+    enum StreamSlot: Equatable {
+        case reserved
+        /// The user has `limit` running.
+        case userFull
+        /// The process has `totalLimit` running.
+        case processFull
+    }
+
+    /// Counts a stream against its user's cap and the process's before it starts.
+    func reserveStream(for user: String, limit: Int?, totalLimit: Int) -> StreamSlot {
         let running = streamsPerUser[user, default: 0]
-        guard running < limit else { return false }
+        if let limit, running >= limit { return .userFull }
+        guard streamsInAll < totalLimit else { return .processFull }
         streamsPerUser[user] = running + 1
-        return true
+        streamsInAll += 1
+        return .reserved
     }
 
     /// Gives back a slot of `reserveStream`; users with none running are forgotten, so memory stays bounded.
     func releaseStream(for user: String) {
         let remaining = streamsPerUser[user, default: 1] - 1
         streamsPerUser[user] = remaining > 0 ? remaining : nil
+        streamsInAll -= 1
     }
 
     /// Runs a blocking chat, counted so that shutdown waits for its answer to be stored.
