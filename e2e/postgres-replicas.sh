@@ -43,7 +43,7 @@ wait_for "http://127.0.0.1:$fake_port/_fake/stats"
 start_replica() {  # NAME PORT
   env -i PATH="$PATH" HOME="${HOME:-/root}" DATABASE_URL="$database_url" DIFY_BASE_URL="http://127.0.0.1:$fake_port" DIFY_API_KEY=app-e2e \
     CHAT_GATEWAY_API_KEY=e2e-key CHAT_GATEWAY_JWT_SECRET=e2e-secret SYNC_INTERVAL=1s RATE_LIMIT_PER_USER=off \
-    CHAT_GATEWAY_ADMIN_KEY=e2e-admin CHAT_GATEWAY_ENCRYPTION_KEY=e2e-encryption-key-0123456789abcdef0123 \
+    DIFY_ALLOWED_NETWORKS=127.0.0.0/8 CHAT_GATEWAY_ADMIN_KEY=e2e-admin CHAT_GATEWAY_ENCRYPTION_KEY=e2e-encryption-key-0123456789abcdef0123 \
     "$bin/chat-gateway" serve --env production --hostname 127.0.0.1 --port "$2" --log info >"$work/$1.log" 2>&1 &
   pids+=($!)
 }

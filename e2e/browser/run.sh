@@ -32,7 +32,7 @@ gateway_port=$(free_port)
 env -i PATH="$PATH" HOME="${HOME:-/root}" LOG_LEVEL=debug \
   DIFY_BASE_URL="http://127.0.0.1:$dify_port" DIFY_API_KEY=app-e2e-key \
   CHAT_GATEWAY_JWT_SECRET=e2e-secret-0123456789 CHAT_GATEWAY_API_KEY=e2e-api-key CHAT_GATEWAY_BROWSER_KEY=drillquiz:e2e-browser-key \
-  CHAT_GATEWAY_ADMIN_KEY=e2e-admin-key CHAT_GATEWAY_ENCRYPTION_KEY=$(python3 -c 'import os; print(os.urandom(32).hex())') \
+  DIFY_ALLOWED_NETWORKS=127.0.0.0/8 CHAT_GATEWAY_ADMIN_KEY=e2e-admin-key CHAT_GATEWAY_ENCRYPTION_KEY=$(python3 -c 'import os; print(os.urandom(32).hex())') \
   DATABASE_URL="sqlite:///$work/gateway.db" STREAM_KEEPALIVE_SECONDS=2 \
   "$bin/chat-gateway" serve --hostname 127.0.0.1 --port "$gateway_port" >"$work/gateway.out" 2>"$work/gateway.log" &
 pids+=($!)

@@ -283,6 +283,8 @@ public struct HTTPDifyClient: DifyClient {
 
     /// Reads Dify's `{code, message, status}`; a proxy's HTML error page is kept as a status only.
     static func upstreamError(status: Int, body: ByteBuffer) -> DifyError {
+        // Redirects are never followed, and a 3xx is no answer a client could be given.
+        if (300..<400).contains(status) { return .malformedResponse("a redirect (HTTP \(status)), not followed") }
         struct Envelope: Decodable { var code: String?; var message: String? }
         if let envelope = try? JSONDecoder().decode(Envelope.self, from: body) {
             return .upstream(status: status, code: envelope.code, message: envelope.message ?? "")

@@ -72,7 +72,8 @@ struct BudgetGuard: Sendable {
     /// One more answer in flight against `scope`, if what was used plus an estimate for each in flight (this one
     /// included) stays under the limit, or none is in flight yet. One statement, so concurrent chats on any replica
     /// each see the others' holds. Holds untouched for `staleAfter` are those of a process that died mid-answer.
-    private func hold(_ scope: String, used: Int64, estimate: Int64, limit: Int64, until end: Date) async throws -> Bool {
+    private func hold(_ scope: String, used: Int64, estimate: Int64, limit: Int64, until end: Date) async throws -> Bool
+    {
         let at = now().timeIntervalSince1970
         let stale = at - Self.staleAfter
         let room = (limit - used + estimate - 1) / estimate
@@ -142,7 +143,8 @@ struct BudgetGuard: Sendable {
         if case .price(let currency) = limit.measure { select = select.where("currency", .equal, SQLBind(currency)) }
         guard let row = try await select.first() else { return (0, 0) }
         return (
-            try row.decode(column: "used", as: Int64?.self) ?? 0, try row.decode(column: "answers", as: Int64?.self) ?? 0
+            try row.decode(column: "used", as: Int64?.self) ?? 0,
+            try row.decode(column: "answers", as: Int64?.self) ?? 0
         )
     }
 }

@@ -197,7 +197,7 @@ struct AdminAPITests {
     @Test func systemsFromTheEnvironmentAreReadOnly() async throws {
         try await Self.withAdmin({ settings in
             settings.difySystemOverrides["COIN_TUTOR"] = .init(
-                baseURL: URL(string: "http://dify.invalid"), apiKey: "app-env-0123456789abcdef-1234")
+                baseURL: URL(string: "http://dify.invalid"), apiKey: "app-env-0123456789abcdefghij1234")
         }) { gateway in
             for (method, json) in [("PATCH", ["name": "x"]), ("DELETE", [:])] as [(String, [String: Any])] {
                 let reply = try await gateway.call(

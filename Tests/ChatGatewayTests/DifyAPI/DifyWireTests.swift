@@ -25,15 +25,16 @@ struct DifyWireTests {
         #expect(written.objectValue?["workflow_run_id"] == .string("wr"))
     }
 
-    @Test(arguments: [
-        (#"form-data; name="user""#, "user", nil),
-        (#"form-data; NAME="user""#, "user", nil),
-        ("form-data; name=user", "user", nil),
-        (#"form-data; name="user"; filename="u.txt""#, "user", "u.txt"),
-        (#"form-data; name="user"; FileName="u.txt""#, "user", "u.txt"),
-        (#"form-data; name="user"; filenamex="1""#, "user", nil),
-        (#"Form-Data ;name="file";  filename="노트 (1).bin"  "#, "file", "노트 (1).bin"),
-    ] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            (#"form-data; name="user""#, "user", nil),
+            (#"form-data; NAME="user""#, "user", nil),
+            ("form-data; name=user", "user", nil),
+            (#"form-data; name="user"; filename="u.txt""#, "user", "u.txt"),
+            (#"form-data; name="user"; FileName="u.txt""#, "user", "u.txt"),
+            (#"form-data; name="user"; filenamex="1""#, "user", nil),
+            (#"Form-Data ;name="file";  filename="노트 (1).bin"  "#, "file", "노트 (1).bin"),
+        ] as [(String, String, String?)])
     func formFieldsAreReadAsWerkzeugReadsThem(disposition: String, name: String, filename: String?) throws {
         let field = try #require(MultipartUserRewriter.formField(disposition))
         #expect(field.name == name && field.filename == filename)
@@ -55,7 +56,9 @@ struct DifyWireTests {
     }
 
     @Test func boundariesAreRFC2046s() {
-        for good in ["x", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "x y", "a'()+_,-./:=?", String(repeating: "b", count: 70)] {
+        for good in [
+            "x", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "x y", "a'()+_,-./:=?", String(repeating: "b", count: 70),
+        ] {
             #expect(MultipartUserRewriter.isBoundary(good), "\(good)")
         }
         for bad in ["", "x ", "x;y", "x\"y", "x@y", "x\ty", "é", String(repeating: "b", count: 71)] {
