@@ -104,4 +104,35 @@ struct ChatLimitsEndpointTests {
             #expect(again == 200)
         }
     }
+
+    /// The probe's 10,000 streams past `DIFY_MAX_CONNECTIONS` failed instead of being refused clearly: now the next
+    /// one is 503 with `Retry-After`, and the breaker stays closed.
+    @Test func aStreamPastDifyMaxConnectionsIsRefusedClearlyAndDifyStaysUp() async throws {
+        try await GatewayHarness.with(
+            fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .seconds(1)),
+            adjust: { $0.difyMaxConnections = 1 }
+        ) { gateway in
+            let body: (String) -> [String: Any] = {
+                ["system_id": "drillquiz", "user_id": $0, "message": "/tokens 20", "stream": true]
+            }
+            let first = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u1"))
+            let start = try #require(try await first.next())
+            let refused = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: body("u2"))
+            #expect(refused.status == 503)
+            #expect(refused.headers.first(name: "Retry-After") == "1")
+            #expect(refused.detail?.contains("DIFY_MAX_CONNECTIONS") == true)
+            let taskID = try #require(start.data["task_id"] as? String)
+            _ = try await gateway.call(
+                .POST, "/v1/chat/\(taskID)/stop", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u1"])
+            _ = try await first.readAll()
+            try await gateway.waitFor("the process's stream slot to come back") {
+                try await gateway.call(
+                    .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                    json: ["system_id": "drillquiz", "user_id": "u3", "message": "hi"]
+                ).status == 200
+            }
+        }
+    }
 }
