@@ -12,6 +12,8 @@ final class GatewayRegistry: Sendable {
         var version: Int64 = -1
         var systems: [String: ManagedSystem] = [:]
         var keysByHash: [String: ManagedKey] = [:]
+        /// The same keys by id, for the chat tokens that name the key that minted them.
+        var keysByID: [UUID: ManagedKey] = [:]
     }
 
     let store: AdminStore
@@ -63,7 +65,7 @@ final class GatewayRegistry: Sendable {
     /// Whether the data key with this id may still be used: false once it is revoked, expired or deleted, so the
     /// chat tokens it minted stop working within the registry's refresh.
     func isUsableKey(id: UUID) -> Bool {
-        snapshot.withLockedValue { $0.keysByHash.values.first { $0.id == id } }?.isUsable(at: now()) ?? false
+        snapshot.withLockedValue { $0.keysByID[id] }?.isUsable(at: now()) ?? false
     }
 
     static func hash(_ key: String) -> String { [UInt8](SHA256.hash(data: Data(key.utf8))).lowercaseHex }
@@ -78,7 +80,8 @@ final class GatewayRegistry: Sendable {
             guard version > snapshot.version else { return }
             snapshot = Snapshot(
                 version: version, systems: Dictionary(uniqueKeysWithValues: systems.map { ($0.systemID, $0) }),
-                keysByHash: Dictionary(keys.map { ($0.keyHash, $0) }, uniquingKeysWith: { first, _ in first }))
+                keysByHash: Dictionary(keys.map { ($0.keyHash, $0) }, uniquingKeysWith: { first, _ in first }),
+                keysByID: Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
         }
     }
 

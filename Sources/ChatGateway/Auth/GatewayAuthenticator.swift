@@ -19,13 +19,19 @@ struct GatewayAuthenticator: Sendable {
         if let token = request.headers.bearerAuthorization?.token ?? (try? request.query.get(String.self, at: "token")),
             !token.isEmpty
         {
-            let identity = try await tokens.verify(token)
-            if let dataKeyID = identity.dataKeyID, registry?.isUsableKey(id: dataKeyID) != true {
-                throw .invalidToken("The key that issued this token was revoked or has expired")
-            }
-            return .token(identity)
+            return .token(try await verify(token: token))
         }
         throw .missingCredentials
+    }
+
+    /// A chat token's identity, wherever it is presented (API or chat page): signed, in date, and, when a data key
+    /// minted it, that key still usable.
+    func verify(token: String) async throws(AuthError) -> TokenIdentity {
+        let identity = try await tokens.verify(token)
+        if let dataKeyID = identity.dataKeyID, registry?.isUsableKey(id: dataKeyID) != true {
+            throw .invalidToken("The key that issued this token was revoked or has expired")
+        }
+        return identity
     }
 
     /// Requires `X-API-Key` (chat-token issuance, sync, cache: things a browser token must not do).

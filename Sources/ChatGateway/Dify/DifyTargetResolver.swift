@@ -59,7 +59,7 @@ public struct DifyTargetResolver: Sendable {
         }
         if override?.baseURL == nil, let managedURL {
             // The environment's key never goes to a host an admin chose.
-            guard let managedKey = override?.apiKey ?? managedKey else { throw .notConfigured(systemID: systemID) }
+            guard let managedKey else { throw .notConfigured(systemID: systemID) }
             return DifyTarget(baseURL: managedURL, apiKey: managedKey, systemID: systemID, isAdminSet: true)
         }
         guard let baseURL = override?.baseURL ?? sharedBaseURL,

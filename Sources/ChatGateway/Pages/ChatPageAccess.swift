@@ -22,7 +22,7 @@ enum ChatPageAccess: Equatable {
     static func check(token: String?, auth: GatewayAuthenticator) async -> ChatPageAccess {
         guard let token, !token.isEmpty else { return .refused(.missing) }
         do {
-            let identity = try await auth.tokens.verify(token)
+            let identity = try await auth.verify(token: token)
             let caller = try auth.identity(.token(identity), systemID: nil, userID: nil)
             return .granted(caller, token: token)
         } catch .invalidToken(ChatTokenService.expiredReason) {

@@ -34,6 +34,8 @@ struct ChatTokenKeyLifetimeTests {
             let refused = try await Self.chat(gateway, token: token)
             #expect(refused.status == 401)
             #expect(refused.detail == "The key that issued this token was revoked or has expired")
+            // The chat page refuses it too, as it refuses any token that is no longer valid.
+            #expect(try await gateway.call(.GET, "/chat?token=\(token)").status == 401)
             // Tokens of the environment's keys are not affected.
             #expect(try await Self.chat(gateway, token: try await gateway.token()).status == 200)
         }
