@@ -94,7 +94,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let chats = ChatService(
         dify: dify, targets: targets, store: store, streams: streams, metrics: metrics,
         budgets: BudgetGuard(
-            perUser: settings.budgetPerUser, registry: registry, database: sqlDatabase, now: dependencies.now),
+            perUser: settings.budgetPerUser, registry: registry, database: sqlDatabase, store: store,
+            now: dependencies.now),
         limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive))
     let signingKey = OperatorSigningKey(
         settings.encryptionKey.map { .encryptionKey($0) } ?? .database(GatewaySecrets(database: database)))

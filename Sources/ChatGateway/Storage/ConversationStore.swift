@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import SQLKit
 import Tracing
 
@@ -37,6 +38,19 @@ struct ConversationStore: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Another capability's statements (the budgets' holds) among the store's writes, so that on SQLite they wait
+    /// for its one writer here rather than on a thread the database's other connections need; what they return.
+    func write<Value: Sendable>(
+        _ operation: String, returning statements: @escaping @Sendable (any SQLDatabase) async throws -> Value
+    ) async throws -> Value {
+        let result = NIOLockedValueBox<Value?>(nil)
+        try await write(operation) { sql in
+            let value = try await statements(sql)
+            result.withLockedValue { $0 = value }
+        }
+        return result.withLockedValue { $0! }
     }
 
     /// A user's message stored before Dify is called, under a placeholder id until Dify names the turn.

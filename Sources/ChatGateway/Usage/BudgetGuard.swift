@@ -12,7 +12,10 @@ struct BudgetGuard: Sendable {
     /// `BUDGET_PER_USER`, for systems without a budget of their own.
     let perUser: [BudgetLimit]
     let registry: GatewayRegistry?
+    /// Reads the daily sums.
     let database: @Sendable () -> any SQLDatabase
+    /// Writes the holds, among the store's writes.
+    let store: ConversationStore
     let now: @Sendable () -> Date
 
     struct Refusal: Error, Equatable {
@@ -38,67 +41,82 @@ struct BudgetGuard: Sendable {
         guard !budget.perUser.isEmpty || !budget.perSystem.isEmpty else { return nil }
         let at = now()
         var taken: [String] = []
-        for (limits, user) in [(budget.perUser, caller.userID as String?), (budget.perSystem, nil)] {
-            for limit in limits {
-                let (start, end) = limit.period(containing: at)
-                let usage = try await used(limit, systemID: caller.systemID, userID: user, since: start)
-                let scope = Self.scope(limit, systemID: caller.systemID, userID: user, start: start)
-                if usage.used >= limit.amount {
-                    await release(Hold(scopes: taken))
-                    return try refuse(limit, user: user, at: at, end: end, inFlight: false)
+        do {
+            for (limits, user) in [(budget.perUser, caller.userID as String?), (budget.perSystem, nil)] {
+                for limit in limits {
+                    let (start, end) = limit.period(containing: at)
+                    let usage = try await used(limit, systemID: caller.systemID, userID: user, since: start)
+                    if usage.used >= limit.amount {
+                        throw refusal(limit, user: user, at: at, end: end, inFlight: false)
+                    }
+                    // Without an answer yet this period, an answer may take the whole limit: one at a time.
+                    let estimate = usage.answers > 0 ? max(1, usage.used / usage.answers) : limit.amount
+                    let scope = Self.scope(limit, systemID: caller.systemID, userID: user, start: start)
+                    guard
+                        let inFlight = try await hold(
+                            scope, used: usage.used, estimate: estimate, limit: limit.amount, until: end)
+                    else { throw refusal(limit, user: user, at: at, end: end, inFlight: true) }
+                    taken.append(scope)
+                    // An answer stored between the read and the hold left the holds but was not in `used` yet: read
+                    // again, counting it twice at worst, so a stale read never lets a chat through.
+                    let usedNow = try await used(limit, systemID: caller.systemID, userID: user, since: start).used
+                    guard usedNow + (inFlight - 1) * estimate < limit.amount else {
+                        throw refusal(limit, user: user, at: at, end: end, inFlight: usedNow < limit.amount)
+                    }
                 }
-                // Without an answer yet this period, an answer may take the whole limit: one at a time.
-                let estimate = usage.answers > 0 ? max(1, usage.used / usage.answers) : limit.amount
-                guard try await hold(scope, used: usage.used, estimate: estimate, limit: limit.amount, until: end)
-                else {
-                    await release(Hold(scopes: taken))
-                    return try refuse(limit, user: user, at: at, end: end, inFlight: true)
-                }
-                taken.append(scope)
             }
+        } catch {
+            // A refusal or a failure part-way gives back what the budgets before it took.
+            await release(Hold(scopes: taken))
+            throw error
         }
         return Hold(scopes: taken)
     }
 
     /// Gives back what `reserve` took; never fails the chat, whose answer is stored by then.
     func release(_ hold: Hold?) async {
-        for scope in hold?.scopes ?? [] {
-            try? await database().raw(
-                "UPDATE \(ident: Self.holdsTable) SET in_flight = in_flight - 1 WHERE scope = \(bind: scope) AND in_flight > 0"
-            ).run()
+        guard let scopes = hold?.scopes, !scopes.isEmpty else { return }
+        try? await store.write("budget release") { sql in
+            for scope in scopes {
+                try await sql.raw(
+                    "UPDATE \(ident: Self.holdsTable) SET in_flight = in_flight - 1 WHERE scope = \(bind: scope) AND in_flight > 0"
+                ).run()
+            }
         }
     }
 
     /// One more answer in flight against `scope`, if what was used plus an estimate for each in flight (this one
     /// included) stays under the limit, or none is in flight yet. One statement, so concurrent chats on any replica
     /// each see the others' holds. Holds untouched for `staleAfter` are those of a process that died mid-answer.
-    private func hold(_ scope: String, used: Int64, estimate: Int64, limit: Int64, until end: Date) async throws -> Bool
-    {
+    /// The answers in flight against `scope` with this one, or nil when there is no room.
+    private func hold(
+        _ scope: String, used: Int64, estimate: Int64, limit: Int64, until end: Date
+    ) async throws -> Int64? {
         let at = now().timeIntervalSince1970
         let stale = at - Self.staleAfter
         let room = (limit - used + estimate - 1) / estimate
-        let row = try await database().raw(
-            """
-            INSERT INTO \(ident: Self.holdsTable) AS h (scope, in_flight, period_end, updated_at) \
-            VALUES (\(bind: scope), 1, \(bind: end.timeIntervalSince1970), \(bind: at)) \
-            ON CONFLICT (scope) DO UPDATE SET \
-            in_flight = CASE WHEN h.updated_at < \(bind: stale) THEN 1 ELSE h.in_flight + 1 END, \
-            updated_at = \(bind: at) \
-            WHERE h.updated_at < \(bind: stale) OR h.in_flight < \(bind: room) \
-            RETURNING in_flight
-            """
-        ).first()
         // Holds of ended periods are no use to anyone: removed now and then.
-        if Int.random(in: 0..<100) == 0 {
-            try? await database().raw("DELETE FROM \(ident: Self.holdsTable) WHERE period_end < \(bind: at)").run()
+        let sweep = Int.random(in: 0..<100) == 0
+        return try await store.write("budget hold") { sql in
+            if sweep { try await sql.raw("DELETE FROM \(ident: Self.holdsTable) WHERE period_end < \(bind: at)").run() }
+            return try await sql.raw(
+                """
+                INSERT INTO \(ident: Self.holdsTable) AS h (scope, in_flight, period_end, updated_at) \
+                VALUES (\(bind: scope), 1, \(bind: end.timeIntervalSince1970), \(bind: at)) \
+                ON CONFLICT (scope) DO UPDATE SET \
+                in_flight = CASE WHEN h.updated_at < \(bind: stale) THEN 1 ELSE h.in_flight + 1 END, \
+                updated_at = \(bind: at) \
+                WHERE h.updated_at < \(bind: stale) OR h.in_flight < \(bind: room) \
+                RETURNING in_flight
+                """
+            ).first()?.decode(column: "in_flight", as: Int64.self)
         }
-        return row != nil
     }
 
     /// Longer than any answer takes (`DIFY_TIMEOUT` is at most 600 s).
     static let staleAfter: TimeInterval = 15 * 60
 
-    private func refuse(_ limit: BudgetLimit, user: String?, at: Date, end: Date, inFlight: Bool) throws -> Hold? {
+    private func refusal(_ limit: BudgetLimit, user: String?, at: Date, end: Date, inFlight: Bool) -> Refusal {
         let reset = ISO8601.wholeSeconds(end)
         let whose = user == nil ? "this system" : "this user"
         let what =
@@ -107,11 +125,11 @@ struct BudgetGuard: Sendable {
             case .price: "\(limit.period.adjective) budget of \(limit.amountText)"
             }
         if inFlight {
-            throw Refusal(
+            return Refusal(
                 detail: "The \(what) for \(whose) is taken by answers in progress; try again when they finish",
                 resetsAt: end, retryAfter: 2)
         }
-        throw Refusal(
+        return Refusal(
             detail: "The \(what) for \(whose) is used up; it resets at \(reset)", resetsAt: end,
             retryAfter: max(1, Int(end.timeIntervalSince(at).rounded(.up))))
     }
