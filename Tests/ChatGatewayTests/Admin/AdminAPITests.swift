@@ -37,7 +37,9 @@ struct AdminAPITests {
     }
 
     @Test func clientKeysTokensAndWrongKeysNeverReachAdminRoutes() async throws {
-        try await Self.withAdmin { gateway in
+        // A stopped clock: on a loaded machine the allowance must not refill between the tries.
+        let stopped = Date()
+        try await Self.withAdmin(now: { stopped }) { gateway in
             #expect(try await gateway.call(.GET, "/admin/v1/systems", headers: GatewayHarness.keyHeader).status == 403)
             let token = try await gateway.token()
             let bearer = [("Authorization", "Bearer \(token)")]

@@ -194,7 +194,9 @@ struct AdminDifyURLTests {
     }
 
     @Test func theDifyCheckIsCoarseLimitedAndAudited() async throws {
-        try await AdminAPITests.withAdmin { gateway in
+        // A stopped clock: on a loaded machine the allowance must not refill between the checks.
+        let stopped = Date()
+        try await AdminAPITests.withAdmin(now: { stopped }) { gateway in
             try await Self.withOddUpstream(redirectTo: gateway.fake.baseURL) { odd in
                 _ = try await Self.create(
                     gateway, ["system_id": "failing", "dify_base_url": "\(odd)/failing", "dify_api_key": Self.longKey])
