@@ -36,7 +36,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let reports = ReportDatabase(
         database: { [unowned app] in app.gatewayDatabase(logSQL: settings.logSQL, id: reportsID) },
         isSQLite: !settings.isPostgres)
-    let reportGate = ConcurrencyGate.reports(onPostgres: settings.isPostgres)
+    let reportGate = ConcurrencyGate.reports()
     GatewayMigrations.register(on: app.migrations)
 
     let environmentTargets = try await difyTargets(app, settings: settings)

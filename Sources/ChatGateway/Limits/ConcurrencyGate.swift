@@ -20,10 +20,9 @@ final class ConcurrencyGate: Sendable {
     /// Uploads to Dify: also the uploads client's connections per Dify host.
     static func uploads() -> ConcurrencyGate { ConcurrencyGate("uploads", maxPerKey: 4, maxInAll: 32) }
 
-    /// Usage reports and history exports: SQLite reads them on a thread of a small pool that chats need too.
-    static func reports(onPostgres: Bool) -> ConcurrencyGate {
-        ConcurrencyGate("reports and exports", maxPerKey: 1, maxInAll: onPostgres ? 4 : 1)
-    }
+    /// Usage reports and history exports. Two per key, as the usage page asks for two reports at once; on
+    /// SQLite more than its reports pool holds wait for that pool, never for chats' connections.
+    static func reports() -> ConcurrencyGate { ConcurrencyGate("reports and exports", maxPerKey: 2, maxInAll: 4) }
 
     /// Who a request is, for the per-key cap: a digest of its key, admin key or session cookie, never the secret.
     static func caller(of request: Request) -> String {

@@ -68,10 +68,17 @@
     return query;
   }
 
-  function api(query) {
+  // A report refused because others are running (429/503 with Retry-After) is asked for again, a few times.
+  function api(query, tries) {
+    if (tries === undefined) tries = 3;
     return fetch('/v1/usage?' + query.toString(), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
       .then(function (response) {
         if (response.status === 401) { window.location.assign('/cache' + window.location.search); throw new Error(''); }
+        var wait = Number(response.headers.get('Retry-After'));
+        if ((response.status === 429 || response.status === 503) && tries > 1 && wait > 0 && wait <= 10) {
+          return new Promise(function (resolve) { setTimeout(resolve, wait * 1000); })
+            .then(function () { return api(query, tries - 1); });
+        }
         if (!response.ok) throw new Error('');
         return response.json();
       });
