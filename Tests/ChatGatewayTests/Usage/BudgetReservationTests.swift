@@ -48,7 +48,8 @@ struct BudgetReservationTests {
             // Every refused message is kept, and nothing is left in flight.
             let stored = try await gateway.messages(system: "drillquiz", user: "ann")
             #expect(stored.contains { $0.status == .refused })
-            let holds = try await gateway.sql.raw("SELECT COALESCE(SUM(in_flight), 0) AS n FROM gateway_budget_holds")
+            // COUNT, not SUM: PostgreSQL sums a bigint column to a numeric, which does not decode as Int.
+            let holds = try await gateway.sql.raw("SELECT COUNT(*) AS n FROM gateway_budget_holds WHERE in_flight > 0")
                 .first()?.decode(column: "n", as: Int.self)
             #expect(holds == 0)
         }
