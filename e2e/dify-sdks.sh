@@ -19,17 +19,10 @@ for sdk in dify-client dify-client-python; do
 done
 
 start_fake_dify "$bin_dir/fake-dify" app-sdk-key "$work"
-port=$(free_port)
-base="http://127.0.0.1:$port"
-env -i PATH="$PATH" HOME="${HOME:-/root}" DIFY_BASE_URL="$FAKE_URL" DIFY_API_KEY=app-sdk-key \
-    CHAT_GATEWAY_JWT_SECRET=sdk-secret-0123456789 \
-    CHAT_GATEWAY_API_KEY="drillquiz:sdk-drillquiz-key-0123456789,cointutor:sdk-cointutor-key-0123456789" \
-    DATABASE_URL="sqlite:///$work/gateway.db" \
-    "$bin_dir/chat-gateway" serve --hostname 127.0.0.1 --port "$port" >"$work/gateway.log" 2>&1 &
-gateway_pid=$!
-wait_for "$base/readyz" "the gateway" "$gateway_pid" || fail "starting the gateway"
+start_e2e_gateway app-sdk-key CHAT_GATEWAY_JWT_SECRET=sdk-secret-0123456789 \
+    CHAT_GATEWAY_API_KEY="drillquiz:sdk-drillquiz-key-0123456789,cointutor:sdk-cointutor-key-0123456789"
 
-"$venvs/dify-client/bin/python" e2e/dify_sdk_session.py dify-client "$base" sdk-drillquiz-key-0123456789 \
+"$venvs/dify-client/bin/python" e2e/dify_sdk_session.py dify-client "$gateway_url" sdk-drillquiz-key-0123456789 \
     drillquiz "$FAKE_URL" || fail "the dify-client session"
-"$venvs/dify-client-python/bin/python" e2e/dify_sdk_session.py dify-client-python "$base" \
+"$venvs/dify-client-python/bin/python" e2e/dify_sdk_session.py dify-client-python "$gateway_url" \
     sdk-cointutor-key-0123456789 cointutor "$FAKE_URL" || fail "the dify-client-python session"

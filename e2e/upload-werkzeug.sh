@@ -14,15 +14,8 @@ echo "werkzeug $(python3 -c 'import importlib.metadata as m; print(m.version("we
 
 # The stand-in takes fake-dify's flags and prints its URL as fake-dify does, so start_fake_dify starts it.
 start_fake_dify e2e/werkzeug_dify.py app-werkzeug-key "$work"
-port=$(free_port)
-env -i PATH="$PATH" HOME="${HOME:-/root}" DIFY_BASE_URL="$FAKE_URL" DIFY_API_KEY=app-werkzeug-key \
-    CHAT_GATEWAY_JWT_SECRET=werkzeug-secret-0123456789 \
-    CHAT_GATEWAY_API_KEY="drillquiz:werkzeug-drillquiz-key-0123456789abcdef" \
-    DATABASE_URL="sqlite:///$work/gateway.db" \
-    "$bin_dir/chat-gateway" serve --hostname 127.0.0.1 --port "$port" >"$work/gateway.log" 2>&1 &
-gateway_pid=$!
-wait_for "http://127.0.0.1:$port/readyz" "the gateway" "$gateway_pid" ||
-    fail_showing_log "$work/gateway.log" "starting the gateway"
+start_e2e_gateway app-werkzeug-key CHAT_GATEWAY_JWT_SECRET=werkzeug-secret-0123456789 \
+    CHAT_GATEWAY_API_KEY="drillquiz:werkzeug-drillquiz-key-0123456789abcdef"
 
-python3 e2e/upload_werkzeug_attacks.py "$port" werkzeug-drillquiz-key-0123456789abcdef "$FAKE_URL" ||
+python3 e2e/upload_werkzeug_attacks.py "$gateway_port" werkzeug-drillquiz-key-0123456789abcdef "$FAKE_URL" ||
     fail_showing_log "$work/gateway.log" "Werkzeug read a form the gateway should not have forwarded (above)"

@@ -39,6 +39,23 @@ e2e_cleanup() {
     rm -rf "$work"
 }
 
+# start_e2e_gateway DIFY_KEY [VAR=VALUE ...]: for the e2e scripts, after e2e_start and start_fake_dify. The built
+# chat-gateway on a free loopback port in front of $FAKE_URL (app key DIFY_KEY), its SQLite file $work/gateway.db,
+# with the settings VAR=VALUE (keys, secrets) and nothing else: env -i keeps the operator's .env and shell out.
+# Logs to $work/gateway.log; sets gateway_port, gateway_url and gateway_pid; fails showing the log unless it is ready.
+start_e2e_gateway() {
+    local dify_key=$1
+    shift
+    gateway_port=$(free_port)
+    gateway_url="http://127.0.0.1:$gateway_port"
+    env -i PATH="$PATH" HOME="${HOME:-/root}" DIFY_BASE_URL="$FAKE_URL" DIFY_API_KEY="$dify_key" \
+        DATABASE_URL="sqlite:///$work/gateway.db" "$@" \
+        "$bin_dir/chat-gateway" serve --hostname 127.0.0.1 --port "$gateway_port" >"$work/gateway.log" 2>&1 &
+    gateway_pid=$!
+    wait_for "$gateway_url/readyz" "the gateway" "$gateway_pid" ||
+        fail_showing_log "$work/gateway.log" "starting the gateway"
+}
+
 # free_port: prints a free loopback TCP port.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
