@@ -188,7 +188,7 @@ struct AdminSystemsController: RouteCollection {
         if let origins = input.allowedOrigins {
             let normalized = try origins.map { origin in
                 // CORS matches origins literally, so a `*` would be a CSP wildcard that CORS never grants.
-                guard !origin.contains("*"), let url = URL(string: origin), Self.isHTTPURL(origin),
+                guard !origin.contains("*"), let url = URL.http(origin),
                     let normal = OriginPolicy.origin(of: url)
                 else {
                     throw AdminError.invalid(
@@ -217,13 +217,6 @@ struct AdminSystemsController: RouteCollection {
             _ = try budget.budget()
             row.budget = budget.isEmpty ? nil : String(decoding: try JSONEncoder().encode(budget), as: UTF8.self)
         }
-    }
-
-    static func isHTTPURL(_ text: String) -> Bool {
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), url.host?.isEmpty == false else {
-            return false
-        }
-        return scheme == "http" || scheme == "https"
     }
 
     private func audit(_ req: Request, _ action: String, _ target: String, _ detail: String) -> AuditEntry {

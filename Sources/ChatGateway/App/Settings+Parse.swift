@@ -200,9 +200,7 @@ extension Settings {
     }
 
     static func parseHTTPURL(_ raw: String, variable: String) throws -> URL {
-        guard let url = URL(string: raw), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-            let host = url.host, !host.isEmpty
-        else {
+        guard let url = URL.http(raw) else {
             throw SettingsError(
                 variable: variable, problem: "expected an http(s) URL such as https://dify.example.com, got \"\(raw)\"")
         }

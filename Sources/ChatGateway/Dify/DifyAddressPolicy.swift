@@ -24,9 +24,7 @@ struct DifyAddressPolicy: Sendable {
 
     /// The URL's form alone: nil when it is fine.
     static func formProblem(_ text: String) -> String? {
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            let host = url.host, !host.isEmpty
-        else { return "must be an http or https URL" }
+        guard let url = URL.http(text) else { return "must be an http or https URL" }
         // Checked on the text too: `https://dify.example.com?` has an empty query that URL does not report.
         if url.user != nil || url.password != nil || text.contains("@") { return "must not contain user-info (user@)" }
         if url.query != nil || text.contains("?") { return "must not contain a query (?)" }

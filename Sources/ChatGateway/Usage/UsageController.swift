@@ -28,8 +28,7 @@ struct UsageController: RouteCollection {
     func usage(_ req: Request) async throws -> Response {
         let scope = try await scope(of: req)
         let (query, period) = try Self.query(req, scope: scope, today: now())
-        let format = req.query[String.self, at: "format"] ?? "json"
-        guard format == "json" || format == "csv" else {
+        guard let format = Format(rawValue: req.query[String.self, at: "format"] ?? "json") else {
             throw Abort(.unprocessableEntity, reason: "format must be json or csv")
         }
         let rows = try await gate.run(key: ConcurrencyGate.caller(of: req)) {
@@ -45,10 +44,10 @@ struct UsageController: RouteCollection {
             )
         }
         switch format {
-        case "json":
+        case .json:
             let body = UsageBody(from: period.from, to: period.to, groupBy: query.groupBy, rows: rows)
             return try await body.encodeResponse(for: req)
-        case "csv":
+        case .csv:
             var headers = HTTPHeaders()
             headers.contentType = HTTPMediaType(type: "text", subType: "csv", parameters: ["charset": "utf-8"])
             headers.replaceOrAdd(
@@ -63,10 +62,11 @@ struct UsageController: RouteCollection {
                         try await writer.writeBuffer(ByteBuffer(string: UsageBody.csvRecords(chunk, groupBy: groupBy)))
                     }
                 }))
-        default:
-            preconditionFailure("format was checked above")
         }
     }
+
+    /// `format=`: checked before the report is read.
+    enum Format: String { case json, csv }
 
     private func scope(of req: Request) async throws -> KeyScope {
         if let presented = req.headers.first(name: "X-Admin-Key") {
@@ -211,13 +211,10 @@ struct UsageBody: Content {
         "total_price", "unknown_usage", "latency_p50_ms", "latency_p95_ms",
     ]
 
-    /// The same rows as CSV: the group keys' columns, then the figures.
-    static func csv(_ rows: [UsageReport.Row], groupBy: [UsageReport.GroupKey]) -> String {
-        csvHeader(groupBy: groupBy) + csvRecords(rows[...], groupBy: groupBy)
-    }
-
+    /// The CSV's header: the group keys' columns, then the figures.
     static func csvHeader(groupBy: [UsageReport.GroupKey]) -> String { CSV.header(groupBy.map(\.column) + csvFields) }
 
+    /// The rows as CSV records, under `csvHeader`.
     static func csvRecords(_ rows: ArraySlice<UsageReport.Row>, groupBy: [UsageReport.GroupKey]) -> String {
         var text = ""
         for row in rows {
