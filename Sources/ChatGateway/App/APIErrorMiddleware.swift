@@ -16,7 +16,7 @@ struct APIErrorMiddleware: Middleware {
         let (gatewayStatus, detail) = describe(error)
         let difyBody = DifyAPIController.serves(request) ? DifyWire.ErrorBody(describing: error) : nil
         let status = difyBody.map { HTTPResponseStatus(statusCode: $0.status) } ?? gatewayStatus
-        // A refusal while shutting down is the plan working, not a failure.
+        // A limit's refusal (shutting down, the gateway busy) is the plan working, not a failure.
         if status.code >= 500, !(error is LimitError) {
             request.logger.error(
                 "request failed",

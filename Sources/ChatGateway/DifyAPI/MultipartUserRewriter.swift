@@ -32,10 +32,7 @@ final class MultipartUserRewriter: @unchecked Sendable {
     static let rateGrace: TimeInterval = 30
 
     /// The one the gateway writes: never the client's, so no boundary hidden in a part can split what Dify reads.
-    private let boundary =
-        "chat-gateway-"
-        + (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 36) }
-        .joined()
+    private let boundary = "chat-gateway-" + String.randomHex(bytes: 24)
     /// `CRLF--boundary` of the client's boundary: what ends every part's body (the body starts with a CRLF put
     /// before the first one).
     private let delimiter: [UInt8]

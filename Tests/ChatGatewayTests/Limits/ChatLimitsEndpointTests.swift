@@ -127,10 +127,11 @@ struct ChatLimitsEndpointTests {
                 .POST, "/v1/chat/\(taskID)/stop", headers: GatewayHarness.keyHeader,
                 json: ["system_id": "drillquiz", "user_id": "u1"])
             _ = try await first.readAll()
+            // A stream, not a blocking chat: only streams take the process's slots.
             try await gateway.waitFor("the process's stream slot to come back") {
                 try await gateway.call(
                     .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                    json: ["system_id": "drillquiz", "user_id": "u3", "message": "hi"]
+                    json: ["system_id": "drillquiz", "user_id": "u3", "message": "/tokens 1", "stream": true]
                 ).status == 200
             }
         }
