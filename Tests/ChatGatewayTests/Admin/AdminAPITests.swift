@@ -59,7 +59,7 @@ struct AdminAPITests {
             #expect(Int(limited.headers.first(name: "Retry-After") ?? "") ?? 0 >= 1)
             // While the address is limited, the right key waits too: guessing cannot go on behind the 429s.
             #expect(try await gateway.call(.GET, "/admin/v1/systems", headers: Self.admin).status == 429)
-            let failures = try await AdminStore(database: { gateway.app.db }).audit(
+            let failures = try await gateway.adminStore.audit(
                 from: nil, to: nil, limit: 100, before: nil)
             #expect(failures.filter { $0.action == "admin.sign_in_failed" }.count == 10)
             #expect(!failures.contains { $0.actor.contains("wrong") || $0.detail.contains("wrong\"") })
@@ -222,7 +222,7 @@ struct AdminAPITests {
         try await Self.withAdmin { gateway in
             let stamp = Date()
             let otherSealer = DifyKeySealer(encryptionKey: String(repeating: "cd", count: 32))
-            try await AdminStore(database: { gateway.app.db }).save(
+            try await gateway.adminStore.save(
                 AdminStore.SystemRow(
                     systemID: "sealed", name: "Sealed", difyBaseURL: gateway.fake.baseURL,
                     difyAPIKeySealed: try otherSealer.seal(GatewayHarness.difyKey), difyAPIKeyHint: "app-…-key",
@@ -230,15 +230,12 @@ struct AdminAPITests {
                 audit: AuditEntry(
                     id: UUID(), at: stamp, actor: "test", action: "system.created", target: "sealed", detail: ""))
             // The registry polls every second; under a loaded test run the first poll may come late.
-            var chat: GatewayHarness.Reply
-            let deadline = ContinuousClock.now + .seconds(10)
-            repeat {
-                try await Task.sleep(for: .milliseconds(500))
-                chat = try await gateway.call(
+            try await gateway.waitFor("the registry to read the system whose key it cannot open") {
+                try await gateway.call(
                     .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
-                    json: ["system_id": "sealed", "user_id": "u", "message": "hi"])
-            } while chat.status == 200 && ContinuousClock.now < deadline
-            #expect(chat.status == 503)
+                    json: ["system_id": "sealed", "user_id": "u", "message": "hi"]
+                ).status == 503
+            }
             let listed = try await gateway.call(.GET, "/admin/v1/systems/sealed", headers: Self.admin)
             #expect(listed.object["dify_api_key_readable"] as? Bool == false)
             // Other systems are untouched.

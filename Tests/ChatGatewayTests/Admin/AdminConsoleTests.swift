@@ -89,7 +89,7 @@ struct AdminConsoleTests {
             let created = try await gateway.call(
                 .POST, "/admin/v1/keys", headers: [cookie, ("X-Requested-With", "fetch")], json: key)
             #expect(created.status == 201)
-            let audit = try await AdminStore(database: { gateway.app.db }).audit(
+            let audit = try await gateway.adminStore.audit(
                 from: nil, to: nil, limit: 10, before: nil)
             let entry = try #require(audit.first { $0.action == "key.created" })
             #expect(entry.actor == AdminGuard.fingerprint(Self.adminKey))
@@ -111,7 +111,7 @@ struct AdminConsoleTests {
             #expect(limited.status == 429)
             #expect(Int(limited.headers.first(name: "Retry-After") ?? "") ?? 0 >= 1)
             #expect(Self.adminCookie(limited) == nil)
-            let failures = try await AdminStore(database: { gateway.app.db }).audit(
+            let failures = try await gateway.adminStore.audit(
                 from: nil, to: nil, limit: 50, before: nil
             ).filter { $0.action == "admin.sign_in_failed" }
             #expect(failures.count == 10)

@@ -1,6 +1,5 @@
 import FakeDify
 import Foundation
-import SQLKit
 import Testing
 import Vapor
 
@@ -119,11 +118,11 @@ struct AdminDifyURLTests {
             #expect(movedWithKey.status == 200)
 
             // A row stored before this rule, with a URL and no key: its chats are 503, and nothing is sent.
-            var row = try #require(try await gateway.registryStore.systems().first { $0.systemID == "probe" })
+            var row = try #require(try await gateway.adminStore.systems().first { $0.systemID == "probe" })
             row.difyBaseURL = own.baseURL
             row.difyAPIKeySealed = nil
             row.difyAPIKeyHint = nil
-            try await gateway.registryStore.save(
+            try await gateway.adminStore.save(
                 row, audit: AuditEntry(at: Date(), actor: "test", action: "test", target: "probe", detail: ""))
             try await gateway.waitFor("the registry to read the keyless row") {
                 let hint = try await gateway.call(.GET, "/admin/v1/systems/probe", headers: Self.admin)
@@ -215,7 +214,7 @@ struct AdminDifyURLTests {
                     if reply.status == 429 { limited = reply }
                 }
                 #expect(limited?.headers.first(name: "Retry-After") != nil)
-                let audit = try await gateway.registryStore.audit(from: nil, to: nil, limit: 100, before: nil)
+                let audit = try await gateway.adminStore.audit(from: nil, to: nil, limit: 100, before: nil)
                 let checks = audit.filter { $0.action == "system.dify_checked" }
                 #expect(checks.count == 10)
                 #expect(checks.contains { $0.detail.contains("host: 127.0.0.1") && $0.detail.contains("http_5xx") })
@@ -231,7 +230,7 @@ struct AdminDifyURLTests {
                 .PATCH, "/admin/v1/systems/moving", headers: Self.admin,
                 json: ["dify_base_url": "http://localhost:9/", "dify_api_key": Self.longKey])
             #expect(moved.status == 200, "\(moved.text)")
-            let audit = try await gateway.registryStore.audit(from: nil, to: nil, limit: 100, before: nil)
+            let audit = try await gateway.adminStore.audit(from: nil, to: nil, limit: 100, before: nil)
             #expect(
                 audit.contains {
                     $0.action == "system.changed" && $0.detail.contains("dify host: 127.0.0.1 → localhost")
@@ -243,23 +242,6 @@ struct AdminDifyURLTests {
             let star = try await gateway.call(
                 .PATCH, "/admin/v1/systems/moving", headers: Self.admin, json: ["allowed_origins": ["*"]])
             #expect(star.status == 422)
-        }
-    }
-}
-
-extension GatewayHarness {
-    var registryStore: AdminStore { AdminStore(database: { [app] in app.db }) }
-    var sql: any SQLDatabase { app.db as! any SQLDatabase }
-
-    /// Polls `condition` for up to 10 s.
-    func waitFor(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out waiting for \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
         }
     }
 }

@@ -60,6 +60,9 @@ struct ChatTokenKeyLifetimeTests {
             #expect(try await Self.chat(gateway, token: token).status == 200)
             clock.withLockedValue { $0 = $0.addingTimeInterval(1800) }
             #expect(try await Self.chat(gateway, token: token).status == 200)
+            // Past the key's expiry the token is refused with it.
+            clock.withLockedValue { $0 = $0.addingTimeInterval(1900) }
+            #expect(try await Self.chat(gateway, token: token).status == 401)
         }
     }
 }

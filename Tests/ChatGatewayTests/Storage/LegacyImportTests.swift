@@ -194,7 +194,7 @@ struct LegacyImportTests {
             let file = try await LegacySQLiteFile.make(
                 on: gateway.app, tables: LegacySQLiteFile.allTables + ["chat_systems"])
             defer { file.remove() }
-            let store = AdminStore(database: { gateway.app.db })
+            let store = gateway.adminStore
             let sealer = DifyKeySealer(encryptionKey: String(repeating: "ef", count: 32))
             func run() async throws -> LegacyTableReport? {
                 let source = try await LegacyDatabase.open(.sqlite(path: file.path), on: gateway.app)

@@ -5,6 +5,8 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import SQLKit
+import Testing
 import Vapor
 
 @testable import ChatGateway
@@ -128,5 +130,22 @@ struct GatewayHarness {
         try await StoredMessage.query(on: app.db).filter(\.$systemID == system).filter(\.$userID == user).sort(
             \.$createdAt
         ).all()
+    }
+}
+
+extension GatewayHarness {
+    var adminStore: AdminStore { AdminStore(database: { [app] in app.db }) }
+    var sql: any SQLDatabase { app.db as! any SQLDatabase }
+
+    /// Polls `condition` for up to 10 s.
+    func waitFor(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 }
