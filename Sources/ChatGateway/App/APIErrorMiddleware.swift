@@ -35,7 +35,9 @@ struct APIErrorMiddleware: Middleware {
         if case .budgetExhausted(_, let resetsAt, _)? = error as? LimitError {
             response.headers.replaceOrAdd(name: "X-Budget-Resets", value: ISO8601.wholeSeconds(resetsAt))
         }
-        if let seconds = (error as? LimitError)?.retryAfter ?? (error as? DifyError)?.retryAfter {
+        if let seconds = (error as? LimitError)?.retryAfter ?? (error as? DifyError)?.retryAfter
+            ?? (error as? IdempotencyError)?.retryAfter
+        {
             response.headers.replaceOrAdd(name: .retryAfter, value: String(seconds))
         }
         return response
@@ -47,6 +49,7 @@ struct APIErrorMiddleware: Middleware {
         case let error as ChatError: describe(error)
         case let error as DifyError: describe(error)
         case let error as LimitError: describe(error)
+        case let error as IdempotencyError: describe(error)
         case let error as AdminError: describe(error)
         case let error as DecodingError: (.unprocessableEntity, "Invalid request: \(decodingDetail(error))")
         case let error as any AbortError: (error.status, error.reason)
@@ -94,6 +97,7 @@ struct APIErrorMiddleware: Middleware {
         case .conversationNotFound: (.notFound, "Conversation not found")
         case .messageNotFound: (.notFound, "Message not found")
         case .taskNotFound: (.notFound, "No streaming answer with this task_id for this user")
+        case .turnNotFound: (.notFound, "No turn with this id for this user")
         case .nameRequired: (.unprocessableEntity, "name is required unless auto_generate is true")
         case .nameTooLong(let limit): (.unprocessableEntity, "name is too long (at most \(limit) characters)")
         case .invalidRating: (.unprocessableEntity, "rating must be \"like\", \"dislike\" or null")
@@ -150,6 +154,16 @@ struct APIErrorMiddleware: Middleware {
                 .conflict,
                 "A system with its own dify_base_url needs its own dify_api_key: a changed URL drops the stored key, and DIFY_API_KEY is never sent to it"
             )
+        }
+    }
+
+    static func describe(_ error: IdempotencyError) -> (HTTPResponseStatus, String) {
+        switch error {
+        case .malformedKey: (.badRequest, "Idempotency-Key must be 1 to 255 printable ASCII characters")
+        case .differentRequest:
+            (.unprocessableEntity, "This Idempotency-Key was used for a different request: send a new key")
+        case .stillRunning(let seconds):
+            (.conflict, "The first request with this Idempotency-Key is still being answered. Retry in \(seconds) s.")
         }
     }
 

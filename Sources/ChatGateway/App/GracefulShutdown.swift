@@ -15,7 +15,7 @@ struct GracefulShutdown: Sendable {
     func run(logger: Logger) async {
         let signalled = ContinuousClock.now
         state.enter(.draining)
-        let running = await streams.activeCount
+        let running = streams.activeCount
         logger.notice(
             "shutting down: /readyz answers 503",
             metadata: [
@@ -32,7 +32,7 @@ struct GracefulShutdown: Sendable {
     /// Waits for the streams until `deadline`, then interrupts those left and waits for them to be stored.
     private func finishStreams(by deadline: ContinuousClock.Instant, logger: Logger) async {
         if await streams.drain(until: deadline) { return }
-        let interrupted = await streams.interruptAll()
+        let interrupted = streams.interruptAll()
         logger.warning(
             "SHUTDOWN_GRACE passed: streams still running are stored as far as they got",
             metadata: ["streams": .stringConvertible(interrupted)])

@@ -97,6 +97,13 @@ public struct Settings: Sendable {
     /// After SIGTERM, how long running streams get to finish and be stored (`SHUTDOWN_GRACE`, 30 s, counted
     /// from the signal); one still running then is stored as far as it got, marked stopped.
     public var shutdownGrace: Duration
+    /// How long an `Idempotency-Key` is remembered (`IDEMPOTENCY_TTL`, 24 h).
+    public var idempotencyTTL: Duration = .seconds(86_400)
+    /// How long a repeated blocking request waits for its turn's answer before a 409 (`IDEMPOTENCY_WAIT`, 30 s).
+    public var idempotencyWait: Duration = .seconds(30)
+    /// How long a process's claim on its running turns lasts unless renewed (`TURN_LEASE`, 30 s): another
+    /// replica, or the process started after a crash, recovers a turn whose claim ran out.
+    public var turnLease: Duration = .seconds(30)
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

@@ -91,12 +91,28 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
         browserKeys: APIKeyVerifier(entries: settings.browserKeys), registry: registry)
+    let holder = Lease.processHolder()
     let chats = ChatService(
         dify: dify, targets: targets, store: store, streams: streams, metrics: metrics,
         budgets: BudgetGuard(
             perUser: settings.budgetPerUser, registry: registry, database: sqlDatabase, store: store,
             now: dependencies.now),
-        limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive))
+        limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive),
+        holder: holder)
+    let turnEvents = TurnEventStore(database: database)
+    let readers = TurnReaders(registry: streams, store: turnEvents)
+    app.lifecycle.use(
+        TurnJournal(
+            registry: streams, store: store,
+            lease: Lease(
+                name: TurnJournal.leaseName(holder), holder: holder, database: database, now: dependencies.now,
+                duration: Double(settings.turnLease.components.seconds)),
+            logger: app.logger))
+    app.lifecycle.use(
+        TurnRecovery(
+            database: database, store: store, turns: turnEvents, dify: dify, targets: targets, holder: holder,
+            now: dependencies.now, bound: max(settings.difyTimeout, settings.difyStreamIdleTimeout),
+            interval: settings.turnLease, logger: app.logger))
     let signingKey = OperatorSigningKey(
         settings.encryptionKey.map { .encryptionKey($0) } ?? .database(GatewaySecrets(database: database)))
     let sessions = OperatorSessions(
@@ -146,14 +162,17 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let sharedBuckets = settings.isPostgres ? sqlDatabase : nil
     let turns = ChatTurns(
         admission: ChatAdmission(
-            settings: settings, streams: streams, registry: registry, shutdown: shutdown, metrics: metrics,
+            settings: settings, streams: StreamSlots(), registry: registry, shutdown: shutdown, metrics: metrics,
             sharedBuckets: sharedBuckets, now: dependencies.now),
-        chats: chats, metrics: metrics)
+        chats: chats, metrics: metrics, readers: readers, idempotencyWait: settings.idempotencyWait,
+        idempotencyTTL: settings.idempotencyTTL, now: dependencies.now)
     let v1 = app.grouped("v1")
     try v1.register(collection: ChatController(auth: auth, turns: turns, maxBodyBytes: settings.maxRequestBytes))
     let access = DifyAccess(auth: auth, dify: dify, targets: targets, store: store)
     let stopper = ChatStopper(access: access, streams: streams)
     try v1.register(collection: ChatStopController(stopper: stopper))
+    try v1.register(
+        collection: TurnsController(auth: auth, readers: readers, keepAlive: settings.streamKeepAlive))
     try v1.register(collection: ConversationsController(access: access))
     try v1.register(collection: ConversationControlsController(access: access))
     try v1.register(collection: MessageControlsController(access: access))

@@ -18,18 +18,17 @@ struct ChatController: RouteCollection {
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
         let turn = ChatTurns.Turn(
             message: body.message, conversationID: body.conversationID, inputs: body.inputs ?? [:])
-        switch try await turns.run(
-            turn, as: caller, streaming: body.stream ?? Self.acceptsEventStream(req), logger: req.logger)
-        {
-        case .stream(let session):
-            req.storage[ChatStreamSessionKey.self] = session
-            return .chatStream(session, keepAlive: turns.chats.limits.streamKeepAlive)
-        case .answer(let answer):
-            return ChatResponse(
-                conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
-                metadata: answer.metadata ?? .object([:])
-            ).response(allocator: req.byteBufferAllocator)
-        }
+        let outcome = try await turns.run(
+            turn, as: caller, streaming: body.stream ?? Self.acceptsEventStream(req),
+            idempotencyKey: req.headers.first(name: IdempotencyRecord.header), logger: req.logger)
+        return try outcome.response(
+            to: req, keepAlive: turns.chats.limits.streamKeepAlive, encoder: { GatewayEventEncoder(turnID: $0) },
+            answer: { answer in
+                ChatResponse(
+                    conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
+                    metadata: answer.metadata ?? .object([:])
+                ).response(allocator: req.byteBufferAllocator)
+            })
     }
 
     static func acceptsEventStream(_ req: Request) -> Bool {

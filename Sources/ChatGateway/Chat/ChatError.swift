@@ -7,6 +7,8 @@ enum ChatError: Error, Equatable {
     case conversationNotFound
     case messageNotFound
     case taskNotFound
+    /// A turn that is not there or not the caller's (404 either way).
+    case turnNotFound
     case nameRequired
     case nameTooLong(limit: Int)
     case invalidRating

@@ -11,6 +11,8 @@ struct ChatService: Sendable {
     let metrics: GatewayMetrics
     let budgets: BudgetGuard?
     let limits: ChatLimits
+    /// This process, as the holder of the turns it runs.
+    let holder: String
 
     struct ChatLimits: Sendable {
         var maxMessageCharacters: Int
@@ -24,7 +26,7 @@ struct ChatService: Sendable {
     /// is the caller's, and store the user's message.
     private func prepare(
         _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
-        extra: [String: JSONValue], as caller: CallerIdentity
+        extra: [String: JSONValue], as caller: CallerIdentity, idempotency: IdempotencyRecord?
     )
         async throws -> (DifyChatRequest, DifyTarget, ConversationStore.PendingMessage, BudgetGuard.Hold?)
     {
@@ -43,7 +45,8 @@ struct ChatService: Sendable {
         }
         let pending: ConversationStore.PendingMessage
         do {
-            pending = try await store.recordPendingUserMessage(caller, conversationID: conversationID, content: message)
+            pending = try await store.recordPendingUserMessage(
+                caller, conversationID: conversationID, content: message, holder: holder, idempotency: idempotency)
         } catch {
             await budgets?.release(hold)
             throw error
@@ -59,32 +62,31 @@ struct ChatService: Sendable {
     /// interval: a refusal in that time (Dify down, 404, 429, bad input) is an honest HTTP error, recorded. A Dify
     /// slower than that gets the client's stream started anyway, with keep-alives, and a later refusal arrives as an
     /// `error` event. Either way the answer is stored however the client behaves. `extra` is Dify's other chat
-    /// fields, and `wire` the events the client reads (`/dify/v1` gets Dify's own).
+    /// fields.
     func stream(
         _ message: String, conversationID: String?, inputs: [String: JSONValue], extra: [String: JSONValue] = [:],
-        as caller: CallerIdentity, wire: ChatStreamSession.Wire = .gateway, logger: Logger
+        as caller: CallerIdentity, idempotency: IdempotencyRecord? = nil, logger: Logger
     )
-        async throws -> ChatStreamSession
+        async throws -> RunningTurn
     {
         let (request, target, pending, hold) = try await prepare(
-            message, conversationID: conversationID, inputs: inputs, extra: extra, as: caller)
-        let session = ChatStreamSession(caller: caller, wire: wire)
-        // The answer is stored when the relay finishes: then its cost is in the sums, and the hold can go.
-        session.onFinish { [budgets] in await budgets?.release(hold) }
-        let relay = ChatStreamRelay(
-            session: session, pending: pending, store: store, registry: streams, metrics: metrics, logger: logger)
+            message, conversationID: conversationID, inputs: inputs, extra: extra, as: caller, idempotency: idempotency)
+        let turn = RunningTurn(id: pending.turnID, caller: caller)
+        // The answer is stored when the turn ends: then its cost is in the sums, and the hold can go.
+        turn.onFinish { [budgets] in await budgets?.release(hold) }
+        let runner = TurnRunner(
+            turn: turn, pending: pending, store: store, registry: streams, metrics: metrics, logger: logger)
         let opening = StreamOpening()
-        await streams.launch { [dify] in
-            await relay.run(opening: opening) { try await dify.streamMessage(request, to: target) }
+        streams.launch(turn) { [dify] in
+            await runner.run(opening: opening) { try await dify.streamMessage(request, to: target) }
         }
         switch await opening.wait(upTo: limits.streamKeepAlive) {
         case .opened, .stillWaiting:
-            return session
+            return turn
         case .refused(let error):
-            // A refused head never finishes the session: its hold goes here.
-            await budgets?.release(hold)
             metrics.chat(system: caller.systemID, mode: .stream, outcome: .failed)
-            try await store.recordFailure(error.summary, for: pending, caller: caller)
+            try await store.recordFailure(error, for: pending, caller: caller)
+            turn.log.append(.ended(.failed(error, ids: nil)))
             logger.warning(
                 "chat stream refused upstream",
                 metadata: ["system_id": .string(caller.systemID), "error": .string(error.summary)])
@@ -92,49 +94,50 @@ struct ChatService: Sendable {
         }
     }
 
+    /// A blocking answer. The turn is registered while it runs, so a repeated request can wait for it.
     func send(
         _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
-        extra: [String: JSONValue] = [:], as caller: CallerIdentity, logger: Logger
-    ) async throws -> DifyChatAnswer {
-        try await streams.blockingChat {
-            try await answer(
-                message, conversationID: rawConversationID, inputs: inputs, extra: extra, as: caller, logger: logger)
-        }
-    }
-
-    private func answer(
-        _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
-        extra: [String: JSONValue], as caller: CallerIdentity, logger: Logger
-    ) async throws -> DifyChatAnswer {
+        extra: [String: JSONValue] = [:], as caller: CallerIdentity, idempotency: IdempotencyRecord? = nil,
+        logger: Logger
+    ) async throws -> (answer: DifyChatAnswer, turnID: String) {
         let received = ContinuousClock.now
         let (request, target, pending, hold) = try await prepare(
-            message, conversationID: rawConversationID, inputs: inputs, extra: extra, as: caller)
-        let started = ContinuousClock.now
-        defer { Task { [budgets] in await budgets?.release(hold) } }
-        do {
-            let answer = try await dify.sendMessage(request, to: target)
-            let answered = ContinuousClock.now
-            try await store.recordAnswer(answer, for: pending, caller: caller)
-            metrics.chat(system: caller.systemID, mode: .blocking, outcome: .completed)
-            metrics.gatewayOverhead((ContinuousClock.now - received) - (answered - started))
-            if let usage = DifyUsage(metadata: answer.metadata) { metrics.usage(system: caller.systemID, usage) }
-            logger.info(
-                "chat answered",
-                metadata: [
-                    "system_id": .string(caller.systemID), "conversation_id": .string(answer.conversationID),
-                    "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
-                ])
-            return answer
-        } catch let error as DifyError {
-            metrics.chat(system: caller.systemID, mode: .blocking, outcome: .failed)
-            try await store.recordFailure(error.summary, for: pending, caller: caller)
-            logger.warning(
-                "chat failed upstream",
-                metadata: [
-                    "system_id": .string(caller.systemID), "error": .string(error.summary),
-                    "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
-                ])
-            throw error
+            message, conversationID: rawConversationID, inputs: inputs, extra: extra, as: caller,
+            idempotency: idempotency)
+        let turn = RunningTurn(id: pending.turnID, caller: caller)
+        defer { turn.finish() }
+        return try await streams.run(turn) {
+            let started = ContinuousClock.now
+            defer { Task { [budgets] in await budgets?.release(hold) } }
+            do {
+                let answer = try await dify.sendMessage(request, to: target)
+                let answered = ContinuousClock.now
+                try await store.recordAnswer(answer, for: pending, caller: caller)
+                turn.log.append(.ended(.completed(
+                    TurnIDs(conversationID: answer.conversationID, messageID: answer.messageID, taskID: answer.taskID),
+                    answer: answer.answer, metadata: answer.metadata ?? .object([:]), stopped: false)))
+                metrics.chat(system: caller.systemID, mode: .blocking, outcome: .completed)
+                metrics.gatewayOverhead((ContinuousClock.now - received) - (answered - started))
+                if let usage = DifyUsage(metadata: answer.metadata) { metrics.usage(system: caller.systemID, usage) }
+                logger.info(
+                    "chat answered",
+                    metadata: [
+                        "system_id": .string(caller.systemID), "conversation_id": .string(answer.conversationID),
+                        "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
+                    ])
+                return (answer, pending.turnID)
+            } catch let error as DifyError {
+                metrics.chat(system: caller.systemID, mode: .blocking, outcome: .failed)
+                try await store.recordFailure(error, for: pending, caller: caller)
+                turn.log.append(.ended(.failed(error, ids: nil)))
+                logger.warning(
+                    "chat failed upstream",
+                    metadata: [
+                        "system_id": .string(caller.systemID), "error": .string(error.summary),
+                        "duration_ms": .stringConvertible((ContinuousClock.now - started).milliseconds),
+                    ])
+                throw error
+            }
         }
     }
 

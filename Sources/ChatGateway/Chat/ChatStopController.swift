@@ -29,15 +29,15 @@ struct ChatStopper: Sendable {
     func stop(taskID rawTaskID: String, as caller: CallerIdentity) async throws {
         // Dify's task ids are UUIDs too; one the gateway never saw is not the caller's to stop.
         guard let taskID = CanonicalID.uuid(rawTaskID) else { throw ChatError.taskNotFound }
-        let session = streams.session(forTask: taskID)
+        let turn = streams.turn(forTask: taskID)
         let owner: (systemID: String, userID: String)?
-        if let session {
-            owner = (session.caller.systemID, session.caller.userID)
+        if let turn {
+            owner = (turn.caller.systemID, turn.caller.userID)
         } else {
             owner = try await access.store.owner(ofTask: taskID)
         }
         guard let owner, caller.owns(owner) else { throw ChatError.taskNotFound }
-        session?.requestStop()
+        turn?.requestStop()
         try await access.dify.stopMessage(taskID: taskID, user: caller.difyUser, at: try access.target(for: caller))
     }
 }

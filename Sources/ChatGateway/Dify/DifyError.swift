@@ -63,3 +63,19 @@ public enum DifyError: Error, Equatable, Sendable {
         }
     }
 }
+
+/// Kept with a failed turn, so a retried request with its `Idempotency-Key` gets the same failure.
+extension DifyError: Codable {}
+
+extension DifyError {
+    /// Whether Dify may have started on the request: it answered (other than a proxy's 502/503/504), timed out, or
+    /// sent something malformed. A request that never reached it may be sent again with the same
+    /// `Idempotency-Key`.
+    public var reachedDify: Bool {
+        switch self {
+        case .upstream(let status, _, _): ![502, 503, 504].contains(status)
+        case .timeout, .malformedResponse: true
+        case .notConfigured, .keyUnreadable, .unreachable, .addressRefused, .busy, .circuitOpen: false
+        }
+    }
+}

@@ -72,13 +72,12 @@ struct DifyAPIController: RouteCollection {
         let turn = ChatTurns.Turn(
             message: query, conversationID: conversationID, inputs: inputs,
             extra: body.filter { Self.passedChatFields.contains($0.key) })
-        switch try await turns.run(turn, as: caller, streaming: streaming, wire: .dify, logger: req.logger) {
-        case .stream(let session):
-            req.storage[ChatStreamSessionKey.self] = session
-            return .chatStream(session, keepAlive: turns.chats.limits.streamKeepAlive)
-        case .answer(let answer):
-            return Self.json(DifyWire.blockingBody(answer), status: .ok)
-        }
+        let outcome = try await turns.run(
+            turn, as: caller, streaming: streaming, idempotencyKey: req.headers.first(name: IdempotencyRecord.header),
+            wire: "dify", logger: req.logger)
+        return try outcome.response(
+            to: req, keepAlive: turns.chats.limits.streamKeepAlive, encoder: { _ in DifyEventEncoder() },
+            answer: { Self.json(DifyWire.blockingBody($0), status: .ok) })
     }
 
     /// Dify's chat fields that the gateway passes on as they are.

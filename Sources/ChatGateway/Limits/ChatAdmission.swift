@@ -12,7 +12,7 @@ struct ChatAdmission: Sendable {
     let maxStreamsPerUser: Int?
     /// `DIFY_MAX_CONNECTIONS`: streams past it would wait for a connection to Dify, so they are refused instead.
     let maxStreams: Int
-    let streams: ChatStreamRegistry
+    let streams: StreamSlots
     /// Systems defined through the admin API may set their own per-user limits.
     let registry: GatewayRegistry?
     let shutdown: ShutdownState
@@ -24,7 +24,7 @@ struct ChatAdmission: Sendable {
     private let makeLimiter: @Sendable (RateLimit, String) -> any ChatRateLimiter
 
     init(
-        settings: Settings, streams: ChatStreamRegistry, registry: GatewayRegistry? = nil,
+        settings: Settings, streams: StreamSlots, registry: GatewayRegistry? = nil,
         shutdown: ShutdownState = ShutdownState(), metrics: GatewayMetrics,
         sharedBuckets: (@Sendable () -> any SQLDatabase)? = nil, now: @escaping @Sendable () -> Date
     ) {
@@ -82,25 +82,25 @@ struct ChatAdmission: Sendable {
     /// has been read to its end (not when the client leaves: the gateway keeps reading Dify for it) or when
     /// starting fails.
     func stream(
-        for caller: CallerIdentity, start: () async throws -> ChatStreamSession
-    ) async throws -> ChatStreamSession {
+        for caller: CallerIdentity, start: () async throws -> RunningTurn
+    ) async throws -> RunningTurn {
         let limit = streamLimit(for: caller.systemID)
         let user = caller.difyUser
-        switch await streams.reserveStream(for: user, limit: limit, totalLimit: maxStreams) {
+        switch await streams.reserve(for: user, limit: limit, totalLimit: maxStreams) {
         case .reserved: break
         case .userFull: throw LimitError.tooManyStreams(limit: limit ?? 0)
         case .processFull:
             metrics.rateLimited(system: caller.systemID, scope: .gatewayStreams)
             throw LimitError.gatewayBusy(limit: maxStreams, variable: "DIFY_MAX_CONNECTIONS")
         }
-        let session: ChatStreamSession
+        let turn: RunningTurn
         do {
-            session = try await start()
+            turn = try await start()
         } catch {
-            await streams.releaseStream(for: user)
+            await streams.release(for: user)
             throw error
         }
-        session.onFinish { [streams] in await streams.releaseStream(for: user) }
-        return session
+        turn.onFinish { [streams] in await streams.release(for: user) }
+        return turn
     }
 }

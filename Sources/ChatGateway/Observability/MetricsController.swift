@@ -19,7 +19,7 @@ struct MetricsController: RouteCollection {
             throw AuthError.metricsKeyRequired
         }
         let text = metrics.exposition(
-            streamsActive: await streams.activeCount, openCircuits: await openCircuits(),
+            streamsActive: streams.activeCount, openCircuits: await openCircuits(),
             process: ProcessMetrics.read())
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .contentType, value: "text/plain; version=0.0.4; charset=utf-8")

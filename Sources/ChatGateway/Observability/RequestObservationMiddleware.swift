@@ -26,7 +26,7 @@ struct RequestObservationMiddleware: Middleware {
                 duration: ContinuousClock.now - started)
             span.attributes["http.response.status_code"] = Int(status.code)
             if status.code >= 500 { span.setStatus(.init(code: .error)) }
-            if let stream = request.storage[ChatStreamSessionKey.self] {
+            if let stream = request.storage[RunningTurnKey.self] {
                 stream.onFinish { span.end() }
             } else {
                 span.end()
@@ -41,9 +41,9 @@ struct RequestObservationMiddleware: Middleware {
     }
 }
 
-/// The stream a chat request started, so its span can end when the stream's answer is stored.
-struct ChatStreamSessionKey: StorageKey {
-    typealias Value = ChatStreamSession
+/// The turn a chat request started streaming, so its span can end when the turn's answer is stored.
+struct RunningTurnKey: StorageKey {
+    typealias Value = RunningTurn
 }
 
 /// Reads and writes W3C trace context (`traceparent`, `tracestate`) in HTTP headers.

@@ -59,6 +59,11 @@ struct ConversationStore: Sendable {
         let conversationID: String?
         let systemID: String
         let createdAt: Date
+        /// Set when the request carried an `Idempotency-Key`.
+        let idempotency: IdempotencyRecord?
+
+        /// The turn's id: the user message's row id.
+        var turnID: String { rowID.uuidString.lowercased() }
     }
 
     /// Upserts the (system, user) so the history sync knows about them.
@@ -76,21 +81,35 @@ struct ConversationStore: Sendable {
         return (row.systemID, row.userID)
     }
 
-    /// Stores the user's message before Dify is called, so nothing the user sent can be lost, and registers the
-    /// (system, user) for the history sync in the same transaction.
+    /// Stores the user's message before Dify is called, so nothing the user sent can be lost, as a turn that
+    /// `holder` (this process) runs, and registers the (system, user) for the history sync in the same transaction.
+    /// With an `Idempotency-Key`, the key is claimed in that transaction too: a key claimed already throws
+    /// `IdempotencyRecord.Claimed` with the turn that has it, and nothing is written.
     func recordPendingUserMessage(
-        _ caller: CallerIdentity, conversationID: String?, content: String
+        _ caller: CallerIdentity, conversationID: String?, content: String, holder: String,
+        idempotency: IdempotencyRecord? = nil
     ) async throws -> PendingMessage {
         let stamp = now()
-        let message = MessageWrite(
+        var message = MessageWrite(
             messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "user", content: content, status: .pending, createdAt: stamp, updatedAt: stamp)
-        try await write("store user message", usage: Self.count(caller, at: stamp, ["chats"])) { sql in
+        message.turn = .init(status: .accepted, holder: holder, idempotency: idempotency)
+        try await write("store user message", usage: Self.count(caller, at: stamp, ["chats"])) { [message] sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
-            try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil).run()
+            guard let idempotency else {
+                return try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil)
+                    .run()
+            }
+            try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil)
+                .ignoringConflicts(with: ["idempotency_key"]).run()
+            let owner = try await sql.select().column("id").from(StoredMessage.schema)
+                .where("idempotency_key", .equal, SQLBind(idempotency.keyHash)).first()?
+                .decode(column: "id", as: UUID.self)
+            if let owner, owner != message.id { throw IdempotencyRecord.Claimed(turnID: owner) }
         }
         return PendingMessage(
-            rowID: message.id, conversationID: conversationID, systemID: caller.systemID, createdAt: stamp)
+            rowID: message.id, conversationID: conversationID, systemID: caller.systemID, createdAt: stamp,
+            idempotency: idempotency)
     }
 
     /// A message refused before Dify was called (a budget used up): kept, marked refused with the reason.
@@ -111,42 +130,69 @@ struct ConversationStore: Sendable {
 
     /// A blocking answer: the turn is recorded complete, with Dify's usage in the same transaction.
     func recordAnswer(_ answer: DifyChatAnswer, for pending: PendingMessage, caller: CallerIdentity) async throws {
+        let ids = TurnIDs(conversationID: answer.conversationID, messageID: answer.messageID, taskID: answer.taskID)
         try await recordTurn(
-            conversationID: answer.conversationID, messageID: answer.messageID, for: pending, caller: caller,
-            answer: answer.answer, status: .complete, usage: DifyUsage(metadata: answer.metadata))
+            ids, for: pending, caller: caller, answer: answer.answer, status: .complete,
+            usage: DifyUsage(metadata: answer.metadata),
+            ending: .init(status: .completed, result: TurnResult(answer: answer), lastEventID: 1))
     }
 
     /// The first event of a stream named the conversation and message: record the turn with an empty assistant
     /// row marked `streaming`, so the conversation exists even if the gateway dies mid-answer.
-    func recordStreamStarted(
-        conversationID: String, messageID: String, taskID: String?, for pending: PendingMessage, caller: CallerIdentity
-    ) async throws {
+    func recordStreamStarted(_ ids: TurnIDs, for pending: PendingMessage, caller: CallerIdentity) async throws {
         try await recordTurn(
-            conversationID: conversationID, messageID: messageID, for: pending, caller: caller, answer: "",
-            status: .streaming, taskID: taskID, replacingAnswer: false)
+            ids, for: pending, caller: caller, answer: "", status: .streaming, replacingAnswer: false)
     }
 
-    /// Stores what a stream produced, however it ended, with `message_end`'s usage when it came. It writes the
-    /// whole turn, so the answer is stored even if recording the start failed.
-    func recordStreamFinished(
-        conversationID: String, messageID: String, taskID: String?, for pending: PendingMessage, caller: CallerIdentity,
-        answer: String, status: StoredMessage.Status, error: String?, usage: DifyUsage?
+    /// Stores what a turn produced, however it ended, with `message_end`'s usage when it came. It writes the
+    /// whole turn, so the answer is stored even if recording the start failed. `lastEventID` is the id of the
+    /// ending in the turn's log.
+    /// With `expectedHolder` (recovery), nothing is written unless that process still holds the turn.
+    func recordTurnEnded(
+        _ ending: TurnEnding, partialAnswer: String, lastEventID: Int, for pending: PendingMessage,
+        caller: CallerIdentity, expectedHolder: String? = nil
     ) async throws {
-        try await recordTurn(
-            conversationID: conversationID, messageID: messageID, for: pending, caller: caller, answer: answer,
-            status: status, error: error, taskID: taskID, usage: usage)
+        var final = TurnFinal(status: ending.status, result: TurnResult(ending), lastEventID: lastEventID)
+        final.expectedHolder = expectedHolder
+        switch ending {
+        case .completed(let ids, let answer, let metadata, let stopped):
+            try await recordTurn(
+                ids, for: pending, caller: caller, answer: answer, status: stopped ? .stopped : .complete,
+                usage: DifyUsage(metadata: metadata), ending: final)
+        case .failed(let error, let ids?):
+            try await recordTurn(
+                ids, for: pending, caller: caller, answer: partialAnswer, status: .failed, error: error.summary,
+                ending: final)
+        case .interrupted(let ids?, let reason):
+            try await recordTurn(
+                ids, for: pending, caller: caller, answer: partialAnswer, status: .interrupted, error: reason,
+                ending: final)
+        case .failed(let error, nil):
+            final.releasesKey = !error.reachedDify
+            try await recordFailure(error.summary, for: pending, caller: caller, ending: final)
+        case .interrupted(nil, let reason):
+            try await recordFailure(reason, for: pending, caller: caller, ending: final)
+        }
     }
 
-    /// Keeps the user's message, marked failed with the reason.
-    func recordFailure(_ reason: String, for pending: PendingMessage, caller: CallerIdentity) async throws {
+    /// Keeps the user's message, marked failed with the reason. A failure before Dify started (it was not
+    /// reached) frees the turn's `Idempotency-Key`, so the same request may be sent again.
+    func recordFailure(_ error: DifyError, for pending: PendingMessage, caller: CallerIdentity) async throws {
+        try await recordTurnEnded(
+            .failed(error, ids: nil), partialAnswer: "", lastEventID: 1, for: pending, caller: caller)
+    }
+
+    private func recordFailure(
+        _ reason: String, for pending: PendingMessage, caller: CallerIdentity, ending: TurnFinal
+    ) async throws {
         let stamp = now()
         try await write("record failure", usage: Self.count(caller, at: pending.createdAt, ["failed"])) { sql in
-            try await sql.update(StoredMessage.schema)
-                .set("status", to: SQLBind(StoredMessage.Status.failed.rawValue))
-                .set("error", to: SQLBind(reason))
-                .set("updated_at", to: SQLBind(stamp))
-                .where("id", .equal, SQLBind(pending.rowID))
-                .run()
+            try await ending.run(
+                sql.update(StoredMessage.schema)
+                    .set("status", to: SQLBind(StoredMessage.Status.failed.rawValue))
+                    .set("error", to: SQLBind(reason))
+                    .set("updated_at", to: SQLBind(stamp)),
+                row: pending.rowID)
         }
         metrics.messageStored(system: pending.systemID, role: "user", status: .failed)
     }
@@ -154,10 +200,11 @@ struct ConversationStore: Sendable {
     /// Maps the conversation to its owner (once: the unique key decides, not a select-then-insert), gives the
     /// pending message Dify's id and stores the answer.
     private func recordTurn(
-        conversationID: String, messageID: String, for pending: PendingMessage, caller: CallerIdentity,
-        answer: String, status: StoredMessage.Status, error: String? = nil, taskID: String? = nil,
-        usage: DifyUsage? = nil, replacingAnswer: Bool = true
+        _ ids: TurnIDs, for pending: PendingMessage, caller: CallerIdentity,
+        answer: String, status: StoredMessage.Status, error: String? = nil, usage: DifyUsage? = nil,
+        replacingAnswer: Bool = true, ending: TurnFinal? = nil
     ) async throws {
+        let (conversationID, messageID, taskID) = (ids.conversationID, ids.messageID, ids.taskID)
         let stamp = now()
         let conversation = ConversationWrite(
             conversationID: conversationID, systemID: caller.systemID, userID: caller.userID, difyUser: caller.difyUser,
@@ -178,13 +225,17 @@ struct ConversationStore: Sendable {
             try await sql.upsert(
                 [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
             )
-            try await sql.update(StoredMessage.schema)
+            let user = sql.update(StoredMessage.schema)
                 .set("message_id", to: SQLBind("\(messageID)_user"))
                 .set("conversation_id", to: SQLBind(conversationID))
                 .set("status", to: SQLBind(StoredMessage.Status.complete.rawValue))
                 .set("updated_at", to: SQLBind(stamp))
-                .where("id", .equal, SQLBind(pending.rowID))
-                .run()
+            if let ending {
+                try await ending.run(user, row: pending.rowID)
+            } else {
+                try await user.set("turn_status", to: SQLBind(TurnStatus.streaming.rawValue))
+                    .where("id", .equal, SQLBind(pending.rowID)).run()
+            }
             try await sql.upsert(
                 [reply], into: StoredMessage.schema, onConflict: ["message_id"],
                 // The answer is dated when it is final: the day its usage is summed under, also for a stream
@@ -196,6 +247,14 @@ struct ConversationStore: Sendable {
         if status != .streaming {
             metrics.messageStored(system: caller.systemID, role: "user", status: .complete)
             metrics.messageStored(system: caller.systemID, role: "assistant", status: status)
+        }
+    }
+
+    /// Forgets an expired `Idempotency-Key`, so a new request may claim it.
+    func releaseIdempotencyKey(of rowID: UUID) async throws {
+        try await write("release idempotency key") { sql in
+            try await sql.update(StoredMessage.schema).set("idempotency_key", to: SQLLiteral.null)
+                .where("id", .equal, SQLBind(rowID)).run()
         }
     }
 

@@ -55,6 +55,14 @@ struct MessageWrite: Encodable, Sendable {
     var updatedAt: Date
     /// Dify's usage of an answer (the ledger); nil for user messages and answers without it.
     var usage: DifyUsage? = nil
+    /// A user message that starts a turn the gateway runs.
+    var turn: TurnColumns? = nil
+
+    struct TurnColumns: Sendable {
+        var status: TurnStatus
+        var holder: String
+        var idempotency: IdempotencyRecord?
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, messageID = "message_id", conversationID = "conversation_id", systemID = "system_id", userID =
@@ -63,6 +71,8 @@ struct MessageWrite: Encodable, Sendable {
             "updated_at"
         case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
         case totalPrice = "total_price", totalPriceScaled = "total_price_scaled", currency, latencyMS = "latency_ms"
+        case turnStatus = "turn_status", turnHolder = "turn_holder", idempotencyKey = "idempotency_key"
+        case requestHash = "request_hash"
     }
 
     /// The ledger's columns, which an answer's upsert replaces.
@@ -93,6 +103,10 @@ struct MessageWrite: Encodable, Sendable {
         try container.encodeIfPresent(usage?.totalPriceScaled, forKey: .totalPriceScaled)
         try container.encodeIfPresent(usage?.totalPriceText == nil ? nil : usage?.currency, forKey: .currency)
         try container.encodeIfPresent(usage?.latencyMS, forKey: .latencyMS)
+        try container.encodeIfPresent(turn?.status.rawValue, forKey: .turnStatus)
+        try container.encodeIfPresent(turn?.holder, forKey: .turnHolder)
+        try container.encodeIfPresent(turn?.idempotency?.keyHash, forKey: .idempotencyKey)
+        try container.encodeIfPresent(turn?.idempotency?.requestHash, forKey: .requestHash)
     }
 }
 

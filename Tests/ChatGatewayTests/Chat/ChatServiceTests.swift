@@ -19,16 +19,24 @@ struct ChatServiceTests {
             targets: DifyTargetResolver(sharedBaseURL: URL(string: "http://dify.invalid"), sharedAPIKey: "app-x"),
             store: ConversationStore(database: gateway.app.db, now: Date.init), streams: ChatStreamRegistry(),
             metrics: GatewayMetrics(isKnownSystem: { _ in true }), budgets: nil,
-            limits: .init(maxMessageCharacters: 100, streamKeepAlive: keepAlive))
+            limits: .init(maxMessageCharacters: 100, streamKeepAlive: keepAlive), holder: "test-process")
     }
 
     /// Streams `message` and reads what the client gets, until the relay is done.
     static func streamed(_ service: ChatService, client: RecordingWriter = RecordingWriter()) async throws -> String {
-        let session = try await service.stream(
+        let turn = try await service.stream(
             "hello", conversationID: nil, inputs: [:], as: caller, logger: .init(label: "test"))
-        await session.write(to: client, keepAlive: .seconds(10))
+        await read(turn, into: client)
         _ = await service.streams.drain(until: .now + .seconds(10))
         return client.text
+    }
+
+    /// What the client that started `turn` is sent.
+    static func read(_ turn: RunningTurn, into client: RecordingWriter) async {
+        await TurnStream(
+            source: turn.log, encoder: GatewayEventEncoder(turnID: turn.id), after: 0, keepAlive: .seconds(10),
+            onClientGone: { turn.clientLeft() }
+        ).write(to: client)
     }
 
     @Test func aStreamIsRelayedAndStoredComplete() async throws {

@@ -42,10 +42,10 @@ struct ShutdownSequenceTests {
         whileStreaming stub: StubDifyClient, _ gateway: GatewayHarness, readyGrace: Duration, grace: Duration
     ) async throws -> (GracefulShutdown, RecordingWriter) {
         let service = ChatServiceTests.service(gateway, stub)
-        let session = try await service.stream(
+        let turn = try await service.stream(
             "hello", conversationID: nil, inputs: [:], as: ChatServiceTests.caller, logger: .init(label: "test"))
         let client = RecordingWriter()
-        async let written: Void = session.write(to: client, keepAlive: .seconds(10))
+        async let written: Void = ChatServiceTests.read(turn, into: client)
         let shutdown = GracefulShutdown(
             state: ShutdownState(), streams: service.streams, readyGrace: readyGrace, grace: grace)
         await shutdown.run(logger: .init(label: "test"))
@@ -72,7 +72,7 @@ struct ShutdownSequenceTests {
         }
     }
 
-    @Test func aStreamStillRunningAtTheDeadlineIsStoredStoppedAndItsClientTold() async throws {
+    @Test func aStreamStillRunningAtTheDeadlineIsStoredInterruptedAndItsClientTold() async throws {
         try await GatewayHarness.with { gateway in
             let ids = ChatServiceTests.ids
             let stub = StubDifyClient(
@@ -86,7 +86,7 @@ struct ShutdownSequenceTests {
             #expect(client.text.contains("event: error") && client.text.contains("gateway_restarting"))
             #expect(!client.text.contains("event: done"))
             let stored = try await gateway.messages(system: "drillquiz", user: "u1")
-            #expect(stored.map(\.status) == [.complete, .stopped])
+            #expect(stored.map(\.status) == [.complete, .interrupted])
             #expect(stored.last?.content == "so far")
         }
     }

@@ -26,7 +26,7 @@ struct UsageEndpointTests {
             json: ["system_id": system, "user_id": user, "message": message, "stream": stream])
         #expect(reply.status == 200)
         if !stream { return try #require((reply.object["metadata"] as? [String: Any])?["usage"] as? [String: Any]) }
-        let done = try #require(reply.text.components(separatedBy: "\n\n").first { $0.hasPrefix("event: done") })
+        let done = try #require(reply.text.components(separatedBy: "\n\n").first { $0.contains("event: done\n") })
         let data = try #require(done.split(separator: "\n").first { $0.hasPrefix("data: ") })
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(data.dropFirst(6).utf8)) as? [String: Any])

@@ -18,6 +18,9 @@ final class StoredMessage: Model, @unchecked Sendable {
         case stopped
         /// A user message the gateway refused before calling Dify (a budget used up); kept all the same.
         case refused
+        /// The gateway shut down or crashed during the answer, and Dify's answer could not be recovered;
+        /// `content` is what arrived.
+        case interrupted
     }
 
     @ID(key: .id) var id: UUID?
@@ -31,6 +34,14 @@ final class StoredMessage: Model, @unchecked Sendable {
     @OptionalField(key: "error") var error: String?
     /// Dify's task id of a streamed answer: what `POST /v1/chat/{task_id}/stop` names.
     @OptionalField(key: "task_id") var taskID: String?
+    /// A turn the gateway ran: its state, on the user's message.
+    @OptionalField(key: "turn_status") var turnStatus: String?
+    /// The process running the turn, until it ends.
+    @OptionalField(key: "turn_holder") var turnHolder: String?
+    @OptionalField(key: "turn_result") var turnResult: String?
+    @OptionalField(key: "last_event_id") var lastEventID: Int?
+    @OptionalField(key: "idempotency_key") var idempotencyKey: String?
+    @OptionalField(key: "request_hash") var requestHash: String?
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
 

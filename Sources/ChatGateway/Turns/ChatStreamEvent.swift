@@ -4,8 +4,11 @@ import NIOCore
 /// The gateway's own stream events: documented, and stable for clients whatever event types Dify adds.
 /// Each is written as `event: <name>` plus one `data:` line of JSON that repeats the name in `"event"`.
 enum ChatStreamEvent: Sendable, Equatable {
-    /// First: the ids, as soon as Dify names them.
-    case start(conversationID: String, messageID: String, taskID: String?)
+    /// First: the ids, as soon as Dify names them, and the gateway's own id of the turn.
+    case start(turnID: String, conversationID: String, messageID: String, taskID: String?)
+    /// A reattached client missed events the gateway no longer holds one by one: the answer so far, replacing
+    /// what the client has, up to `lastEventID`.
+    case sync(text: String, lastEventID: Int)
     /// Text to append to the answer.
     case delta(String)
     /// Moderation replaced the whole answer so far with this text.
@@ -20,33 +23,31 @@ enum ChatStreamEvent: Sendable, Equatable {
     case done(conversationID: String, messageID: String, answer: String, metadata: JSONValue, stopped: Bool)
     /// Last, on failure: what went wrong, with the HTTP status a blocking call would have had.
     case error(status: Int, detail: String, code: String?)
-    /// `/dify/v1`'s streams instead of all the above: one of Dify's events, relayed as Dify sent it.
-    case dify(DifyStreamEvent)
-    /// `/dify/v1`'s last event when the stream failed: Dify's `error` event, with the turn's ids.
-    case difyError(DifyWire.ErrorEvent)
 
     var name: String {
         switch self {
         case .start: "start"
+        case .sync: "sync"
         case .delta: "delta"
         case .replace: "replace"
         case .file: "file"
         case .thought: "thought"
         case .progress: "progress"
         case .done: "done"
-        case .error, .difyError: "error"
-        case .dify: "dify"
+        case .error: "error"
         }
     }
 
     var payload: [String: JSONValue] {
         func optional(_ text: String?) -> JSONValue { text.map(JSONValue.string) ?? .null }
         switch self {
-        case .start(let conversationID, let messageID, let taskID):
+        case .start(let turnID, let conversationID, let messageID, let taskID):
             return [
-                "conversation_id": .string(conversationID), "message_id": .string(messageID),
-                "task_id": optional(taskID),
+                "turn_id": .string(turnID), "conversation_id": .string(conversationID),
+                "message_id": .string(messageID), "task_id": optional(taskID),
             ]
+        case .sync(let text, let lastEventID):
+            return ["text": .string(text), "last_event_id": .number(Double(lastEventID))]
         case .delta(let text):
             return ["text": .string(text)]
         case .replace(let answer):
@@ -69,25 +70,14 @@ enum ChatStreamEvent: Sendable, Equatable {
             ]
         case .error(let status, let detail, let code):
             return ["status": .number(Double(status)), "detail": .string(detail), "code": optional(code)]
-        case .dify, .difyError:
-            return [:]
         }
     }
 
-    /// `event: <name>\ndata: {"event": "<name>", ...}\n\n`; Dify's own framing for the `/dify/v1` events.
-    func write(into buffer: inout ByteBuffer) {
-        switch self {
-        case .dify(let event):
-            DifyWire.write(event, into: &buffer)
-            return
-        case .difyError(let error):
-            DifyWire.write(error, into: &buffer)
-            return
-        default: break
-        }
+    /// `id: <id>\nevent: <name>\ndata: {"event": "<name>", ...}\n\n`.
+    func write(id: Int, into buffer: inout ByteBuffer) {
         var object = payload
         object["event"] = .string(name)
-        buffer.writeString("event: \(name)\ndata: ")
+        buffer.writeString("id: \(id)\nevent: \(name)\ndata: ")
         JSONValue.object(object).write(into: &buffer, sortedKeys: true)
         buffer.writeString("\n\n")
     }

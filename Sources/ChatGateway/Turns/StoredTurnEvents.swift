@@ -1,0 +1,59 @@
+import Foundation
+
+/// A turn's entries read from the database, polled: a turn running on another replica (its events as that
+/// replica stores them), or one that ended (then what the reader missed comes as one `sync`, then the ending).
+struct StoredTurnEvents: TurnEventSource {
+    let rowID: UUID
+    let store: TurnEventStore
+    var poll: Duration = .milliseconds(250)
+
+    func entries(after id: Int) async throws -> (entries: ArraySlice<TurnLog.Entry>, finished: Bool) {
+        guard let turn = try await store.turn(rowID) else { return ([], true) }
+        guard let ending = turn.ending else {
+            return (ArraySlice(try await store.events(of: turn.id, after: id)), false)
+        }
+        let last = turn.lastEventID ?? 1
+        guard id < last else { return ([], true) }
+        var entries: [TurnLog.Entry] = []
+        if id == 0, last > 1, let ids = turn.ids { entries.append(.init(id: 1, event: .started(ids))) }
+        if last - 1 > max(id, entries.last?.id ?? 0) {
+            entries.append(.init(id: last - 1, event: .sync(text: turn.answer, ids: turn.ids)))
+        }
+        entries.append(.init(id: last, event: .ended(ending)))
+        return (ArraySlice(entries), true)
+    }
+
+    func wait(after id: Int, reader: Int) async { try? await Task.sleep(for: poll) }
+    func wake(reader: Int) {}
+    func newReader() -> Int { 0 }
+}
+
+/// Finds a turn's events for a reader: its log when it runs in this process, else the database.
+struct TurnReaders: Sendable {
+    let registry: ChatStreamRegistry
+    let store: TurnEventStore
+
+    func source(for rowID: UUID) -> any TurnEventSource {
+        registry.turn(rowID.uuidString.lowercased())?.log ?? StoredTurnEvents(rowID: rowID, store: store)
+    }
+
+    /// Waits until the turn is over, up to `limit`; the turn as stored then (over or not).
+    func waitForEnd(of rowID: UUID, upTo limit: Duration) async throws -> StoredTurn? {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            if let log = registry.turn(rowID.uuidString.lowercased())?.log {
+                let reader = log.newReader()
+                let timer = Task {
+                    try await Task.sleep(until: deadline, clock: .continuous)
+                    log.wake(reader: reader)
+                }
+                while !log.isClosed, ContinuousClock.now < deadline { await log.wait(after: log.nextID - 1, reader: reader) }
+                timer.cancel()
+            }
+            let turn = try await store.turn(rowID)
+            guard let turn, !turn.status.isFinal else { return turn }
+            guard ContinuousClock.now < deadline else { return turn }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}

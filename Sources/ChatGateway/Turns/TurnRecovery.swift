@@ -1,0 +1,124 @@
+import Fluent
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import SQLKit
+import Vapor
+
+/// Finishes the turns a process left running when it died: at start-up and every lease interval, on every replica.
+/// A turn is orphaned when the lease of the process that ran it has run out. Dify is asked for the conversation's
+/// messages: an answer it finished is stored and the turn is `completed`; a turn Dify has no answer for once
+/// `bound` has passed since it was asked is `interrupted`, with what had arrived. Otherwise it waits for the next
+/// round.
+struct TurnRecovery: LifecycleHandler {
+    let database: @Sendable () -> any Database
+    let store: ConversationStore
+    let turns: TurnEventStore
+    let dify: any DifyClient
+    let targets: DifyTargetResolver
+    /// This process: its own turns are never orphans.
+    let holder: String
+    let now: @Sendable () -> Date
+    let bound: Duration
+    let interval: Duration
+    let logger: Logger
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+    init(
+        database: @escaping @Sendable () -> any Database, store: ConversationStore, turns: TurnEventStore,
+        dify: any DifyClient, targets: DifyTargetResolver, holder: String, now: @escaping @Sendable () -> Date,
+        bound: Duration, interval: Duration, logger: Logger
+    ) {
+        (self.database, self.store, self.turns, self.dify, self.targets) = (database, store, turns, dify, targets)
+        (self.holder, self.now, self.bound, self.interval, self.logger) = (holder, now, bound, interval, logger)
+    }
+
+    func didBootAsync(_ application: Application) async throws {
+        task.withLockedValue {
+            $0 = Task {
+                while !Task.isCancelled {
+                    await recoverOnce()
+                    do { try await Task.sleep(for: interval) } catch { return }
+                }
+            }
+        }
+    }
+
+    func shutdownAsync(_ application: Application) async {
+        task.withLockedValue { $0 }?.cancel()
+    }
+
+    /// One round; returns how many turns it ended.
+    @discardableResult
+    func recoverOnce() async -> Int {
+        var ended = 0
+        do {
+            for rowID in try await orphans() {
+                guard let turn = try await turns.turn(rowID), let holder = turn.holder else { continue }
+                do {
+                    if try await recover(turn, from: holder) { ended += 1 }
+                } catch is TurnFinal.NotHeld {
+                    continue  // another replica recorded it first
+                } catch {
+                    logger.warning(
+                        "could not recover a turn",
+                        metadata: ["turn_id": .string(turn.id), "error": .string("\(type(of: error))")])
+                }
+            }
+        } catch {
+            logger.warning("could not look for orphaned turns", metadata: ["error": .string("\(type(of: error))")])
+        }
+        return ended
+    }
+
+    private func orphans() async throws -> [UUID] {
+        let sql = database() as! any SQLDatabase
+        return try await sql.raw(
+            """
+            SELECT m.id FROM \(ident: StoredMessage.schema) m WHERE m.turn_holder IS NOT NULL AND m.turn_holder <> \(bind: holder)
+            AND NOT EXISTS (SELECT 1 FROM \(ident: Lease.schema) l WHERE l.name = \(bind: TurnJournal.leaseName("")) || m.turn_holder AND l.expires_at > \(bind: now()))
+            LIMIT 100
+            """
+        ).all().map { try $0.decode(column: "id", as: UUID.self) }
+    }
+
+    private func recover(_ turn: StoredTurn, from holder: String) async throws -> Bool {
+        let caller = CallerIdentity(systemID: turn.systemID, userID: turn.userID)
+        let (partial, lastEventID) = try await turns.textSoFar(of: turn.id)
+        var ending: TurnEnding?
+        if let conversationID = turn.conversationID ?? turn.ids?.conversationID {
+            let messages = try await dify.allMessages(
+                conversationID: conversationID, user: caller.difyUser, at: try targets.target(forSystem: turn.systemID))
+            let found = messages.first { message in
+                if let ids = turn.ids { return message.id == ids.messageID }
+                // Dify never named the turn to the gateway: its question, asked after the gateway stored it.
+                return message.query == turn.content
+                    && (message.createdAt ?? 0) >= Int(turn.createdAt.timeIntervalSince1970) - 60
+            }
+            if let found, let answer = found.answer, !answer.isEmpty {
+                let ids = TurnIDs(
+                    conversationID: conversationID, messageID: found.id, taskID: turn.ids?.taskID)
+                ending = .completed(ids, answer: answer, metadata: .object([:]), stopped: false)
+            }
+        }
+        if ending == nil, now().timeIntervalSince(turn.createdAt) > Double(bound.components.seconds) {
+            ending = .interrupted(
+                ids: turn.ids, reason: "The gateway stopped during the answer, and Dify has no complete answer for it.")
+        }
+        guard let ending else { return false }
+        let pending = ConversationStore.PendingMessage(
+            rowID: turn.rowID, conversationID: turn.conversationID, systemID: turn.systemID, createdAt: turn.createdAt,
+            idempotency: nil)
+        try await store.recordTurnEnded(
+            ending, partialAnswer: partial, lastEventID: lastEventID + 1, for: pending, caller: caller,
+            expectedHolder: holder)
+        try await store.write(
+            "drop turn events",
+            returning: { sql in
+                try await sql.delete(from: TurnEventStore.schema).where("turn_id", .equal, SQLBind(turn.id)).run()
+            })
+        logger.info(
+            "recovered an orphaned turn", metadata: ["turn_id": .string(turn.id), "status": .string(ending.status.rawValue)])
+        return true
+    }
+}
