@@ -173,7 +173,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try v1.register(collection: ChatStopController(stopper: stopper))
     try v1.register(
         collection: TurnsController(auth: auth, readers: readers, keepAlive: settings.streamKeepAlive))
-    try v1.register(collection: ConversationsController(access: access))
+    try v1.register(collection: ConversationsController(access: access, turns: readers))
     try v1.register(collection: ConversationControlsController(access: access))
     try v1.register(collection: MessageControlsController(access: access))
     let operators = OperatorAccess(auth: auth, sessions: sessions)
