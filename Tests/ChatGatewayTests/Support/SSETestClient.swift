@@ -11,6 +11,8 @@ final class SSETestClient: @unchecked Sendable {
         let name: String
         let data: [String: Any]
         let receivedAt: ContinuousClock.Instant
+        /// The event's SSE `id:`.
+        var id: Int? = nil
     }
 
     let status: Int
@@ -25,12 +27,15 @@ final class SSETestClient: @unchecked Sendable {
         self.iterator = iterator
     }
 
-    static func open(_ url: String, headers: [(String, String)] = [], json: Any) async throws -> SSETestClient {
+    /// POSTs `json` (or GETs, without it) and returns once the response head arrived.
+    static func open(_ url: String, headers: [(String, String)] = [], json: Any? = nil) async throws -> SSETestClient {
         var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
+        request.method = json == nil ? .GET : .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+        }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         return SSETestClient(
             status: Int(response.status.code), headers: response.headers, iterator: response.body.makeAsyncIterator())
@@ -44,8 +49,11 @@ final class SSETestClient: @unchecked Sendable {
                 buffer.removeSubrange(..<range.upperBound)
                 var name = "message"
                 var data = ""
+                var id: Int?
                 for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
-                    if line.hasPrefix("event: ") {
+                    if line.hasPrefix("id: ") {
+                        id = Int(line.dropFirst(4))
+                    } else if line.hasPrefix("event: ") {
                         name = String(line.dropFirst(7))
                     } else if line.hasPrefix("data: ") {
                         data += line.dropFirst(6)
@@ -53,7 +61,7 @@ final class SSETestClient: @unchecked Sendable {
                 }
                 if data.isEmpty { continue }
                 let object = try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] ?? [:]
-                return Event(name: name, data: object, receivedAt: .now)
+                return Event(name: name, data: object, receivedAt: .now, id: id)
             }
             guard var chunk = try await iterator?.next() else { return nil }
             let text = chunk.readString(length: chunk.readableBytes) ?? ""

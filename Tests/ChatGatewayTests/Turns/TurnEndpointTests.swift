@@ -1,0 +1,171 @@
+import FakeDify
+import Foundation
+import SQLKit
+import Testing
+
+@testable import ChatGateway
+
+@Suite("Turns: ids, reattaching, listings, recovery", .timeLimit(.minutes(3)))
+struct TurnEndpointTests {
+    static let slow = ChatStreamingTests.slow
+    static let expected = ChatStreamingTests.expected
+    static func identity(_ user: String = "u1") -> String { "system_id=drillquiz&user_id=\(user)" }
+
+    static func deltas(_ events: [SSETestClient.Event]) -> String {
+        events.reduce("") { text, event in
+            switch event.name {
+            case "delta": text + (event.data["text"] as? String ?? "")
+            case "sync": event.data["text"] as? String ?? ""
+            default: text
+            }
+        }
+    }
+
+    @Test func aStreamNamesItsTurnAndNumbersItsEvents() async throws {
+        try await GatewayHarness.with { gateway in
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: ChatStreamingTests.body("hi"))
+            let events = try await stream.readAll()
+            let turnID = try #require(stream.headers.first(name: "X-Turn-Id"))
+            #expect(events.first?.data["turn_id"] as? String == turnID)
+            #expect(stream.rawText.hasPrefix("retry: "))
+            let ids = events.compactMap(\.id)
+            #expect(ids.count == events.count && ids == ids.sorted() && Set(ids).count == ids.count)
+            let turn = try await gateway.call(.GET, "/v1/turns/\(turnID)?\(Self.identity())", headers: GatewayHarness.keyHeader)
+            #expect(turn.status == 200)
+            #expect(turn.object["status"] as? String == "completed")
+            #expect(turn.object["text"] as? String == "Echo: hi")
+            #expect(turn.object["conversation_id"] as? String == events.first?.data["conversation_id"] as? String)
+            #expect((turn.object["usage"] as? [String: Any])?["total_tokens"] != nil)
+            #expect(turn.object["last_event_id"] as? Int == events.last?.id)
+        }
+    }
+
+    @Test func aBlockingChatNamesItsTurnToo() async throws {
+        try await GatewayHarness.with { gateway in
+            let reply = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
+            let turnID = try #require(reply.headers.first(name: "X-Turn-Id"))
+            let turn = try await gateway.call(.GET, "/v1/turns/\(turnID)?\(Self.identity())", headers: GatewayHarness.keyHeader)
+            #expect(turn.object["status"] as? String == "completed")
+            #expect(turn.object["message_id"] as? String == reply.object["message_id"] as? String)
+        }
+    }
+
+    /// A client that lost its stream resumes after its last event, and gets exactly the rest.
+    @Test func aClientThatLeftResumesAfterItsLastEvent() async throws {
+        try await GatewayHarness.with(fakeOptions: Self.slow) { gateway in
+            let first = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ChatStreamingTests.body("/tokens 20"))
+            var seen: [SSETestClient.Event] = []
+            while seen.filter({ $0.name == "delta" }).count < 2, let event = try await first.next() { seen.append(event) }
+            first.disconnect()
+            let turnID = try #require(first.headers.first(name: "X-Turn-Id"))
+            let lastID = try #require(seen.last?.id)
+            let rest = try await SSETestClient.open(
+                gateway.baseURL + "/v1/turns/\(turnID)/events?\(Self.identity())",
+                headers: GatewayHarness.keyHeader + [("Last-Event-ID", String(lastID))])
+            #expect(rest.status == 200)
+            let more = try await rest.readAll()
+            #expect(more.allSatisfy { ($0.id ?? 0) > lastID })
+            #expect(more.last?.name == "done")
+            #expect(Self.deltas(seen + more) == Self.expected)
+            // Finished, and the client has its last event: nothing more, so an EventSource stops.
+            let doneID = try #require(more.last?.id)
+            let none = try await gateway.call(
+                .GET, "/v1/turns/\(turnID)/events?\(Self.identity())&after=\(doneID)", headers: GatewayHarness.keyHeader)
+            #expect(none.status == 204)
+            // From the beginning, once the events are no longer held: the text as one sync, then done.
+            let again = try await SSETestClient.open(
+                gateway.baseURL + "/v1/turns/\(turnID)/events?\(Self.identity())", headers: GatewayHarness.keyHeader)
+            let replay = try await again.readAll()
+            #expect(replay.map(\.name) == ["start", "sync", "done"])
+            #expect(Self.deltas(replay) == Self.expected)
+            #expect(replay.last?.id == doneID)
+        }
+    }
+
+    @Test func anotherUsersTurnIsNotFound() async throws {
+        try await GatewayHarness.with { gateway in
+            let reply = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
+            let turnID = try #require(reply.headers.first(name: "X-Turn-Id"))
+            for path in [
+                "/v1/turns/\(turnID)?\(Self.identity("u2"))", "/v1/turns/\(turnID)/events?\(Self.identity("u2"))",
+                "/v1/turns/not-a-turn?\(Self.identity())", "/v1/turns/\(UUID().uuidString)?\(Self.identity())",
+            ] {
+                #expect(try await gateway.call(.GET, path, headers: GatewayHarness.keyHeader).status == 404, "\(path)")
+            }
+            let token = try await gateway.token(user: "u2")
+            #expect(
+                try await gateway.call(.GET, "/v1/turns/\(turnID)", headers: [("Authorization", "Bearer \(token)")])
+                    .status == 404)
+        }
+    }
+
+    /// While a turn runs, the listings name it and its messages hold the answer so far.
+    @Test func listingsShowATurnInProgress() async throws {
+        try await GatewayHarness.with(fakeOptions: Self.slow) { gateway in
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ChatStreamingTests.body("/tokens 20"))
+            var seen: [SSETestClient.Event] = []
+            while seen.filter({ $0.name == "delta" }).count < 2, let event = try await stream.next() { seen.append(event) }
+            let turnID = try #require(stream.headers.first(name: "X-Turn-Id"))
+            let conversationID = try #require(seen.first?.data["conversation_id"] as? String)
+            let list = try await gateway.call(.GET, "/v1/conversations?\(Self.identity())", headers: GatewayHarness.keyHeader)
+            let listed = try #require(list.array.first { $0["id"] as? String == conversationID })
+            #expect((listed["turn"] as? [String: Any])?["turn_id"] as? String == turnID)
+            let messages = try await gateway.call(
+                .GET, "/v1/conversations/\(conversationID)/messages?\(Self.identity())", headers: GatewayHarness.keyHeader)
+            let running = messages.array.filter { $0["turn_id"] as? String == turnID }
+            #expect(running.map { $0["role"] as? String } == ["user", "assistant"])
+            #expect(running.allSatisfy { $0["status"] as? String == "streaming" })
+            #expect((running.last?["content"] as? String)?.hasPrefix("tok1") == true)
+            _ = try await stream.readAll()
+            let after = try await gateway.call(
+                .GET, "/v1/conversations/\(conversationID)/messages?\(Self.identity())", headers: GatewayHarness.keyHeader)
+            #expect(after.array.allSatisfy { $0["turn_id"] == nil })
+        }
+    }
+
+    /// A turn whose process died: recovered from Dify's finished answer, or interrupted once Dify has none.
+    @Test func orphanedTurnsAreRecovered() async throws {
+        try await GatewayHarness.with(adjust: { $0.turnLease = .seconds(1) }) { gateway in
+            let reply = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
+            let turnID = try #require(reply.headers.first(name: "X-Turn-Id"))
+            let messageID = try #require(reply.object["message_id"] as? String)
+            // As a process killed mid-answer leaves it.
+            try await gateway.sql.update(StoredMessage.schema).set("turn_status", to: "streaming")
+                .set("turn_holder", to: "dead-process").where("message_id", .equal, "\(messageID)_user").run()
+            try await gateway.sql.update(StoredMessage.schema).set("status", to: "streaming").set("content", to: "")
+                .where("message_id", .equal, "\(messageID)_assistant").run()
+            // A question Dify never named, asked long ago.
+            let stale = MessageWrite(
+                messageID: "local-stale", conversationID: nil, systemID: "drillquiz", userID: "u1", role: "user",
+                content: "lost", status: .pending, createdAt: Date(timeIntervalSinceNow: -86_400),
+                updatedAt: Date(timeIntervalSinceNow: -86_400),
+                turn: .init(status: .accepted, holder: "dead-process"))
+            try await gateway.sql.insert(into: StoredMessage.schema).model(stale, nilEncodingStrategy: .asNil).run()
+            let staleID = stale.id.uuidString.lowercased()
+
+            func status(_ id: String) async throws -> [String: Any] {
+                try await gateway.call(.GET, "/v1/turns/\(id)?\(Self.identity())", headers: GatewayHarness.keyHeader)
+                    .object
+            }
+            try await gateway.waitFor("both turns recovered") {
+                let recovered = try await status(turnID)["status"] as? String == "completed"
+                let interrupted = try await status(staleID)["status"] as? String == "interrupted"
+                return recovered && interrupted
+            }
+            #expect(try await status(turnID)["text"] as? String == "Echo: hi")
+            let answer = try #require(try await gateway.messages(system: "drillquiz", user: "u1").first { $0.role == "assistant" })
+            #expect(answer.status == .complete && answer.content == "Echo: hi")
+        }
+    }
+}
