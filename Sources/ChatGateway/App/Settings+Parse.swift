@@ -171,7 +171,8 @@ extension Settings {
                 "IDEMPOTENCY_TTL", default: .seconds(86_400), expected: "an interval such as 24h or 30m"),
             idempotencyWait: try requiredInterval(
                 "IDEMPOTENCY_WAIT", default: .seconds(30), expected: "an interval such as 30s or 2m"),
-            turnLease: try requiredInterval("TURN_LEASE", default: .seconds(30), expected: "an interval such as 30s or 2m")
+            turnLease: try requiredInterval(
+                "TURN_LEASE", default: .seconds(30), expected: "an interval such as 30s or 2m")
         )
         guard settings.shutdownGrace >= settings.shutdownGraceReady else {
             throw SettingsError(variable: "SHUTDOWN_GRACE", problem: "must not be shorter than SHUTDOWN_GRACE_READY")

@@ -113,9 +113,13 @@ struct ChatService: Sendable {
                 let answer = try await dify.sendMessage(request, to: target)
                 let answered = ContinuousClock.now
                 try await store.recordAnswer(answer, for: pending, caller: caller)
-                turn.log.append(.ended(.completed(
-                    TurnIDs(conversationID: answer.conversationID, messageID: answer.messageID, taskID: answer.taskID),
-                    answer: answer.answer, metadata: answer.metadata ?? .object([:]), stopped: false)))
+                turn.log.append(
+                    .ended(
+                        .completed(
+                            TurnIDs(
+                                conversationID: answer.conversationID, messageID: answer.messageID,
+                                taskID: answer.taskID),
+                            answer: answer.answer, metadata: answer.metadata ?? .object([:]), stopped: false)))
                 metrics.chat(system: caller.systemID, mode: .blocking, outcome: .completed)
                 metrics.gatewayOverhead((ContinuousClock.now - received) - (answered - started))
                 if let usage = DifyUsage(metadata: answer.metadata) { metrics.usage(system: caller.systemID, usage) }

@@ -22,7 +22,9 @@ struct ConversationsController: RouteCollection {
             return ConversationSummary(
                 id: conversation.id, name: conversation.name, createdAt: conversation.createdAt,
                 turn: turn.flatMap { turn in
-                    turn.id.map { TurnInProgress(turnID: $0.uuidString.lowercased(), status: turn.turnStatus ?? "accepted") }
+                    turn.id.map {
+                        TurnInProgress(turnID: $0.uuidString.lowercased(), status: turn.turnStatus ?? "accepted")
+                    }
                 })
         }
     }
@@ -53,10 +55,13 @@ extension [ConversationMessage] {
                 try await readers.store.textSoFar(of: turnID)
             }
         let createdAt = Int(turn.createdAt.timeIntervalSince1970)
-        let userIndex = firstIndex { $0.id == turn.messageID } ?? {
-            append(ConversationMessage(id: turn.messageID, role: "user", content: turn.content, createdAt: createdAt))
-            return count - 1
-        }()
+        let userIndex =
+            firstIndex { $0.id == turn.messageID }
+            ?? {
+                append(
+                    ConversationMessage(id: turn.messageID, role: "user", content: turn.content, createdAt: createdAt))
+                return count - 1
+            }()
         self[userIndex].turnID = turnID
         self[userIndex].status = status
         let answerID = turn.messageID.hasSuffix("_user") ? String(turn.messageID.dropLast(5)) + "_assistant" : nil

@@ -27,7 +27,8 @@ struct IdempotencyRecord: Sendable, Equatable {
             ? "user\u{0}\(caller.systemID)\u{0}\(caller.userID)" : "key\u{0}\(caller.rateKeyID!)"
         let fingerprint = JSONValue.object([
             "wire": .string(wire), "system_id": .string(caller.systemID), "user_id": .string(caller.userID),
-            "message": .string(request.message), "conversation_id": request.conversationID.map(JSONValue.string) ?? .null,
+            "message": .string(request.message),
+            "conversation_id": request.conversationID.map(JSONValue.string) ?? .null,
             "inputs": .object(request.inputs), "extra": .object(request.extra), "stream": .bool(streaming),
         ])
         return IdempotencyRecord(

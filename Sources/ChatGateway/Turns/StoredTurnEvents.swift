@@ -47,7 +47,9 @@ struct TurnReaders: Sendable {
                     try await Task.sleep(until: deadline, clock: .continuous)
                     log.wake(reader: reader)
                 }
-                while !log.isClosed, ContinuousClock.now < deadline { await log.wait(after: log.nextID - 1, reader: reader) }
+                while !log.isClosed, ContinuousClock.now < deadline {
+                    await log.wait(after: log.nextID - 1, reader: reader)
+                }
                 timer.cancel()
             }
             let turn = try await store.turn(rowID)

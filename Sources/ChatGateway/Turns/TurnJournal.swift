@@ -54,7 +54,8 @@ final class TurnJournal: LifecycleHandler, Sendable {
                     _ = try await lease.acquire()
                     renewed = .now
                 } catch {
-                    logger.warning("could not renew the turns' lease", metadata: ["error": .string("\(type(of: error))")])
+                    logger.warning(
+                        "could not renew the turns' lease", metadata: ["error": .string("\(type(of: error))")])
                 }
             }
         }
@@ -69,20 +70,27 @@ final class TurnJournal: LifecycleHandler, Sendable {
         for turn in running {
             let from = known[turn.id] ?? 0
             let (entries, _) = turn.log.held(after: from)
-            for entry in entries { if let event = entry.event.stored { rows.append(.init(turnID: turn.id, seq: entry.id, event: event)) } }
-            if let last = entries.last?.id { reached[turn.id] = last }
+            let before = rows.count
+            for entry in entries {
+                if let event = entry.event.stored { rows.append(.init(turnID: turn.id, seq: entry.id, event: event)) }
+            }
+            // A turn with nothing stored (a blocking one) needs no clean-up either.
+            if let last = entries.last?.id, rows.count > before || known[turn.id] != nil { reached[turn.id] = last }
         }
         let runningIDs = Set(running.map(\.id))
         let ended = known.keys.filter { !runningIDs.contains($0) }
         guard !rows.isEmpty || !ended.isEmpty else { return }
         let newRows = rows
         do {
-            try await store.write("store turn events", returning: { sql in
-                try await sql.upsert(newRows, into: TurnEventStore.schema, onConflict: ["turn_id", "seq"])
-                if !ended.isEmpty {
-                    try await sql.delete(from: TurnEventStore.schema).where("turn_id", .in, SQLBind.group(ended)).run()
-                }
-            })
+            try await store.write(
+                "store turn events",
+                returning: { sql in
+                    try await sql.upsert(newRows, into: TurnEventStore.schema, onConflict: ["turn_id", "seq"])
+                    if !ended.isEmpty {
+                        try await sql.delete(from: TurnEventStore.schema).where("turn_id", .in, SQLBind.group(ended))
+                            .run()
+                    }
+                })
             stored.withLockedValue { stored in
                 for id in ended { stored[id] = nil }
                 stored.merge(reached) { max($0, $1) }

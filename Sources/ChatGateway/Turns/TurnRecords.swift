@@ -61,7 +61,8 @@ struct TurnFinal: Sendable {
 
     /// Runs `update` (the user message's other columns) on the turn's row with these columns set.
     func run(_ update: SQLUpdateBuilder, row: UUID) async throws {
-        var update = update
+        var update =
+            update
             .set("turn_status", to: SQLBind(status.rawValue))
             .set("turn_holder", to: SQLLiteral.null)
             .set("turn_result", to: SQLBind(result.json))

@@ -118,7 +118,8 @@ struct TurnRecovery: LifecycleHandler {
                 try await sql.delete(from: TurnEventStore.schema).where("turn_id", .equal, SQLBind(turn.id)).run()
             })
         logger.info(
-            "recovered an orphaned turn", metadata: ["turn_id": .string(turn.id), "status": .string(ending.status.rawValue)])
+            "recovered an orphaned turn",
+            metadata: ["turn_id": .string(turn.id), "status": .string(ending.status.rawValue)])
         return true
     }
 }

@@ -53,7 +53,8 @@ struct TurnRunner: Sendable {
                 if progress == nil, let ids = event.ids, let conversationID = ids.conversationID,
                     let messageID = ids.messageID
                 {
-                    progress = started(TurnIDs(conversationID: conversationID, messageID: messageID, taskID: ids.taskID))
+                    progress = started(
+                        TurnIDs(conversationID: conversationID, messageID: messageID, taskID: ids.taskID))
                     span.attributes["dify.conversation_id"] = conversationID
                 }
                 if case .answerDelta = event, progress?.firstTokenSeen == false {
@@ -69,14 +70,17 @@ struct TurnRunner: Sendable {
                 case .error(let status, let code, let message):
                     guard !settled else { continue }
                     settled = true
-                    await conclude(.failed(.upstream(status: status ?? 500, code: code, message: message), ids: progress?.ids), progress)
+                    await conclude(
+                        .failed(.upstream(status: status ?? 500, code: code, message: message), ids: progress?.ids),
+                        progress)
                 case .messageEnd(_, let metadata):
                     turn.log.append(.upstream(event))
                     guard !settled else { continue }
                     settled = true
                     guard let progress else {
                         await conclude(
-                            .failed(.malformedResponse("message_end arrived without conversation or message id"), ids: nil),
+                            .failed(
+                                .malformedResponse("message_end arrived without conversation or message id"), ids: nil),
                             nil)
                         continue
                     }
@@ -86,7 +90,8 @@ struct TurnRunner: Sendable {
                             stopped: turn.stopRequested), progress)
                 default:
                     // After the ending, only a Dify client reads on: Dify's trailing events end its stream with Dify's.
-                    turn.log.append(.upstream(DifyWire.withClientUser(event, difyUser: caller.difyUser, user: caller.userID)))
+                    turn.log.append(
+                        .upstream(DifyWire.withClientUser(event, difyUser: caller.difyUser, user: caller.userID)))
                 }
             }
             if !settled {

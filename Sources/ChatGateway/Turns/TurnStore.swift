@@ -69,7 +69,9 @@ struct TurnEventStore: Sendable {
         let status = user.turnStatus.flatMap(TurnStatus.init(rawValue:)) ?? Self.status(user: user, answer: answer)
         let result = TurnResult(json: user.turnResult)
         let ids = difyID.flatMap { id in
-            user.conversationID.map { TurnIDs(conversationID: $0, messageID: id, taskID: answer?.taskID ?? result?.taskID) }
+            user.conversationID.map {
+                TurnIDs(conversationID: $0, messageID: id, taskID: answer?.taskID ?? result?.taskID)
+            }
         }
         return StoredTurn(
             rowID: rowID, systemID: user.systemID, userID: user.userID, status: status, ids: ids,

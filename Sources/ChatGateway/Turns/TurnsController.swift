@@ -44,7 +44,8 @@ struct TurnsController: RouteCollection {
         }
         return Response(
             status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"],
-            body: .init(buffer: JSONValue.object(body).jsonBuffer(sortedKeys: true, allocator: req.byteBufferAllocator)))
+            body: .init(buffer: JSONValue.object(body).jsonBuffer(sortedKeys: true, allocator: req.byteBufferAllocator))
+        )
     }
 
     @Sendable

@@ -19,7 +19,8 @@ struct IdempotencyTests {
             let replies = try await withThrowingTaskGroup(of: GatewayHarness.Reply.self) { group in
                 for _ in 0..<3 {
                     group.addTask {
-                        try await gateway.call(.POST, "/v1/chat", headers: Self.keyed("order-1"), json: Self.chat("/tokens 10"))
+                        try await gateway.call(
+                            .POST, "/v1/chat", headers: Self.keyed("order-1"), json: Self.chat("/tokens 10"))
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -32,13 +33,15 @@ struct IdempotencyTests {
             #expect(try await gateway.messages(system: "drillquiz", user: "u1").count == 2)
 
             // After the end: the same answer again, and still one call.
-            let replay = try await gateway.call(.POST, "/v1/chat", headers: Self.keyed("order-1"), json: Self.chat("/tokens 10"))
+            let replay = try await gateway.call(
+                .POST, "/v1/chat", headers: Self.keyed("order-1"), json: Self.chat("/tokens 10"))
             #expect(replay.status == 200 && replay.text == replies[0].text)
             #expect(replay.headers.first(name: "Idempotent-Replayed") == "true")
             #expect(await gateway.fake.store.chatRequestCount == 1)
 
             // Another request with that key, and a key that is not one.
-            let other = try await gateway.call(.POST, "/v1/chat", headers: Self.keyed("order-1"), json: Self.chat("other"))
+            let other = try await gateway.call(
+                .POST, "/v1/chat", headers: Self.keyed("order-1"), json: Self.chat("other"))
             #expect(other.status == 422)
             #expect(other.detail?.contains("Idempotency-Key") == true)
             let malformed = try await gateway.call(
@@ -46,7 +49,8 @@ struct IdempotencyTests {
             #expect(malformed.status == 400)
             #expect(await gateway.fake.store.chatRequestCount == 1)
             // Another caller's key of the same text is theirs.
-            let theirs = try await gateway.call(.POST, "/v1/chat", headers: Self.keyed("order-1"), json: Self.chat("/tokens 10", user: "u2"))
+            let theirs = try await gateway.call(
+                .POST, "/v1/chat", headers: Self.keyed("order-1"), json: Self.chat("/tokens 10", user: "u2"))
             #expect(theirs.status == 422, "one API key is one scope: the same key for another user is another request")
         }
     }
@@ -74,7 +78,8 @@ struct IdempotencyTests {
         try await GatewayHarness.with(adjust: { $0.rateLimitPerUser = RateLimit(count: 1, period: 60) }) { gateway in
             let first = try await gateway.call(.POST, "/v1/chat", headers: Self.keyed("r-1"), json: Self.chat())
             #expect(first.status == 200)
-            let limited = try await gateway.call(.POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.chat("next"))
+            let limited = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.chat("next"))
             #expect(limited.status == 429)
             let repeated = try await gateway.call(.POST, "/v1/chat", headers: Self.keyed("r-1"), json: Self.chat())
             #expect(repeated.status == 200 && repeated.text == first.text)
@@ -106,8 +111,10 @@ struct IdempotencyTests {
     /// `/dify/v1`: the same key rules, in Dify's shapes.
     @Test func difyClientsRepeatWithTheSameKeyToo() async throws {
         try await GatewayHarness.with { gateway in
-            let headers = [("Authorization", "Bearer \(GatewayHarness.apiKey)"), ("X-Gateway-System", "drillquiz"),
-                ("Idempotency-Key", "d-1")]
+            let headers = [
+                ("Authorization", "Bearer \(GatewayHarness.apiKey)"), ("X-Gateway-System", "drillquiz"),
+                ("Idempotency-Key", "d-1"),
+            ]
             let body: [String: Any] = ["query": "hi", "user": "u1", "inputs": [:], "response_mode": "blocking"]
             let first = try await gateway.call(.POST, "/dify/v1/chat-messages", headers: headers, json: body)
             #expect(first.status == 200)

@@ -31,7 +31,8 @@ struct TurnEndpointTests {
             #expect(stream.rawText.hasPrefix("retry: "))
             let ids = events.compactMap(\.id)
             #expect(ids.count == events.count && ids == ids.sorted() && Set(ids).count == ids.count)
-            let turn = try await gateway.call(.GET, "/v1/turns/\(turnID)?\(Self.identity())", headers: GatewayHarness.keyHeader)
+            let turn = try await gateway.call(
+                .GET, "/v1/turns/\(turnID)?\(Self.identity())", headers: GatewayHarness.keyHeader)
             #expect(turn.status == 200)
             #expect(turn.object["status"] as? String == "completed")
             #expect(turn.object["text"] as? String == "Echo: hi")
@@ -47,7 +48,8 @@ struct TurnEndpointTests {
                 .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
                 json: ["system_id": "drillquiz", "user_id": "u1", "message": "hi"])
             let turnID = try #require(reply.headers.first(name: "X-Turn-Id"))
-            let turn = try await gateway.call(.GET, "/v1/turns/\(turnID)?\(Self.identity())", headers: GatewayHarness.keyHeader)
+            let turn = try await gateway.call(
+                .GET, "/v1/turns/\(turnID)?\(Self.identity())", headers: GatewayHarness.keyHeader)
             #expect(turn.object["status"] as? String == "completed")
             #expect(turn.object["message_id"] as? String == reply.object["message_id"] as? String)
         }
@@ -60,7 +62,9 @@ struct TurnEndpointTests {
                 gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader,
                 json: ChatStreamingTests.body("/tokens 20"))
             var seen: [SSETestClient.Event] = []
-            while seen.filter({ $0.name == "delta" }).count < 2, let event = try await first.next() { seen.append(event) }
+            while seen.filter({ $0.name == "delta" }).count < 2, let event = try await first.next() {
+                seen.append(event)
+            }
             first.disconnect()
             let turnID = try #require(first.headers.first(name: "X-Turn-Id"))
             let lastID = try #require(seen.last?.id)
@@ -75,7 +79,8 @@ struct TurnEndpointTests {
             // Finished, and the client has its last event: nothing more, so an EventSource stops.
             let doneID = try #require(more.last?.id)
             let none = try await gateway.call(
-                .GET, "/v1/turns/\(turnID)/events?\(Self.identity())&after=\(doneID)", headers: GatewayHarness.keyHeader)
+                .GET, "/v1/turns/\(turnID)/events?\(Self.identity())&after=\(doneID)", headers: GatewayHarness.keyHeader
+            )
             #expect(none.status == 204)
             // From the beginning, once the events are no longer held: the text as one sync, then done.
             let again = try await SSETestClient.open(
@@ -113,21 +118,26 @@ struct TurnEndpointTests {
                 gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader,
                 json: ChatStreamingTests.body("/tokens 20"))
             var seen: [SSETestClient.Event] = []
-            while seen.filter({ $0.name == "delta" }).count < 2, let event = try await stream.next() { seen.append(event) }
+            while seen.filter({ $0.name == "delta" }).count < 2, let event = try await stream.next() {
+                seen.append(event)
+            }
             let turnID = try #require(stream.headers.first(name: "X-Turn-Id"))
             let conversationID = try #require(seen.first?.data["conversation_id"] as? String)
-            let list = try await gateway.call(.GET, "/v1/conversations?\(Self.identity())", headers: GatewayHarness.keyHeader)
+            let list = try await gateway.call(
+                .GET, "/v1/conversations?\(Self.identity())", headers: GatewayHarness.keyHeader)
             let listed = try #require(list.array.first { $0["id"] as? String == conversationID })
             #expect((listed["turn"] as? [String: Any])?["turn_id"] as? String == turnID)
             let messages = try await gateway.call(
-                .GET, "/v1/conversations/\(conversationID)/messages?\(Self.identity())", headers: GatewayHarness.keyHeader)
+                .GET, "/v1/conversations/\(conversationID)/messages?\(Self.identity())",
+                headers: GatewayHarness.keyHeader)
             let running = messages.array.filter { $0["turn_id"] as? String == turnID }
             #expect(running.map { $0["role"] as? String } == ["user", "assistant"])
             #expect(running.allSatisfy { $0["status"] as? String == "streaming" })
             #expect((running.last?["content"] as? String)?.hasPrefix("tok1") == true)
             _ = try await stream.readAll()
             let after = try await gateway.call(
-                .GET, "/v1/conversations/\(conversationID)/messages?\(Self.identity())", headers: GatewayHarness.keyHeader)
+                .GET, "/v1/conversations/\(conversationID)/messages?\(Self.identity())",
+                headers: GatewayHarness.keyHeader)
             #expect(after.array.allSatisfy { $0["turn_id"] == nil })
         }
     }
@@ -164,7 +174,8 @@ struct TurnEndpointTests {
                 return recovered && interrupted
             }
             #expect(try await status(turnID)["text"] as? String == "Echo: hi")
-            let answer = try #require(try await gateway.messages(system: "drillquiz", user: "u1").first { $0.role == "assistant" })
+            let answer = try #require(
+                try await gateway.messages(system: "drillquiz", user: "u1").first { $0.role == "assistant" })
             #expect(answer.status == .complete && answer.content == "Echo: hi")
         }
     }

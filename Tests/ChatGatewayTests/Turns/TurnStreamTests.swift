@@ -33,7 +33,9 @@ struct TurnStreamTests {
         #expect(client.ended)
         #expect(text.hasPrefix("retry: 1000\n\n"))
         #expect(Self.names(text) == ["start", "delta", "done"])
-        #expect(text.contains("id: 1\nevent: start") && text.contains("id: 3\nevent: delta") && text.contains("id: 5\nevent: done"))
+        #expect(
+            text.contains("id: 1\nevent: start") && text.contains("id: 3\nevent: delta")
+                && text.contains("id: 5\nevent: done"))
         #expect(text.contains(#""turn_id":"turn-1""#))
         #expect(text.contains(#""text":"Hello""#))
     }
@@ -57,7 +59,8 @@ struct TurnStreamTests {
         log.close()
         _ = await (one, two)
         #expect(Self.names(first.text).first == "start" && Self.names(first.text).last == "done")
-        #expect(first.text.replacingOccurrences(of: "\n", with: "").contains("ab") || first.text.contains(#""text":"b""#))
+        #expect(
+            first.text.replacingOccurrences(of: "\n", with: "").contains("ab") || first.text.contains(#""text":"b""#))
         #expect(Self.names(second.text).last == "done")
     }
 

@@ -95,12 +95,15 @@
     conversations: [],
     currentId: null,
     busy: false,
-    turn: null,        // the answer being streamed: {controller, taskId, stopRequested}
+    turn: null,        // the answer being streamed or attached to (see beginTurn)
     composing: false,  // an IME composition is open: Enter belongs to it
     editing: null,     // {id, kind: 'rename'|'delete'}
     loadSeq: 0,
   };
   var conversationKey = 'chat-gateway.conversation.' + (session && session.system) + '.' + (session && session.user);
+  // The turns this tab streams, by conversation ('' for a new one not named yet), so a reload finds them again.
+  var turnsKey = 'chat-gateway.turns.' + (session && session.system) + '.' + (session && session.user);
+  var channel = null;  // BroadcastChannel to the user's other tabs: a turn started or ended
 
   function startApp() {
     ['app', 'sidebar', 'scrim', 'menu-button', 'chat-title', 'messages', 'announcer', 'composer', 'composer-input',
@@ -111,9 +114,13 @@
     ui.app.hidden = false;
     bindComposer();
     bindNavigation();
-    var remembered = null;
-    try { remembered = localStorage.getItem(conversationKey); } catch (e) { remembered = null; }
-    if (remembered) openConversation(remembered); else showEmpty();
+    openChannel();
+    window.addEventListener('pagehide', function () { if (state.turn) keepTurn(state.turn); });
+    window.addEventListener('online', reconnectNow);
+    var pending = keptTurns()[''];
+    var remembered = rememberedConversation();
+    if (pending) resumeNewConversation(pending);
+    else if (remembered) openConversation(remembered); else showEmpty();
     // Embedded there is no list to show, but the header still names the open conversation.
     loadConversations();
     updateControls();
@@ -266,35 +273,109 @@
 
   /* ---- one conversation ---- */
 
+  /* The open conversation is kept per tab (sessionStorage: a reload reopens this tab's conversation) and for the
+     next tab (localStorage). */
   function rememberConversation(id) {
     state.currentId = id;
-    try {
-      if (id) localStorage.setItem(conversationKey, id); else localStorage.removeItem(conversationKey);
-    } catch (e) { /* storage refused: the conversation just is not reopened on reload */ }
+    ['sessionStorage', 'localStorage'].forEach(function (name) {
+      try {
+        if (id) window[name].setItem(conversationKey, id); else window[name].removeItem(conversationKey);
+      } catch (e) { /* storage refused: the conversation just is not reopened on reload */ }
+    });
   }
 
-  function openConversation(id) {
-    detachStream();
-    rememberConversation(id);
-    updateTitle();
-    clearMessages();
-    var loading = element('p', 'loading', strings.loading);
-    ui.messages.appendChild(loading);
-    var seq = ++state.loadSeq;
+  function rememberedConversation() {
+    try { return sessionStorage.getItem(conversationKey) || localStorage.getItem(conversationKey); } catch (e) { return null; }
+  }
+
+  /* `quiet`: another tab asked in this conversation; the messages shown stay until the new ones arrive. */
+  function openConversation(id, quiet) {
+    var loading = null;
+    var seq = state.loadSeq;
+    if (!quiet) {
+      detachStream();
+      rememberConversation(id);
+      updateTitle();
+      clearMessages();
+      loading = element('p', 'loading', strings.loading);
+      ui.messages.appendChild(loading);
+      seq = ++state.loadSeq;
+    }
     api('GET', '/v1/conversations/' + encodeURIComponent(id) + '/messages').then(function (messages) {
-      if (seq !== state.loadSeq) return;
-      loading.remove();
-      if (!messages.length) return showEmpty();
-      messages.forEach(function (message) {
-        if (message.role === 'user') addUserMessage(message.content);
-        else finishAnswer(addAssistantMessage(), message.content, message.id, false);
-      });
+      if (seq !== state.loadSeq || state.currentId !== id) return;
+      if (quiet && state.turn) return;   // the user sent something meanwhile, or the answer is already shown
+      detachStream();
+      clearMessages();
+      var running = showMessages(messages);
+      var kept = keptTurns()[id];
+      if (running) attachTurn(running);
+      else if (kept) checkKeptTurn(kept);
+      if (!messages.length && !running) showEmpty();
       scrollToEnd(true);
     }, function (error) {
-      if (seq !== state.loadSeq) return;
+      if (seq !== state.loadSeq || quiet) return;
       loading.remove();
       if (error.status === 404) { rememberConversation(null); showEmpty(); return; }
       ui.messages.appendChild(element('p', 'notice error', strings.errorMessages));
+    });
+  }
+
+  /* The history; the rows of a turn still being answered (`turn_id`, status accepted or streaming) show its text so
+     far and are returned, to attach to. */
+  function showMessages(messages) {
+    var running = null;
+    messages.forEach(function (message) {
+      var inProgress = !!message.turn_id && (message.status === 'accepted' || message.status === 'streaming');
+      if (message.role === 'user') {
+        var user = addUserMessage(message.content);
+        if (inProgress) running = { id: message.turn_id, user: user, text: message.content, answer: null };
+      } else if (inProgress) {
+        var answer = addAssistantMessage();
+        answer.text = message.content || '';
+        renderAnswer(answer);
+        if (running && running.id === message.turn_id) running.answer = answer;
+        else running = { id: message.turn_id, user: null, text: '', answer: answer };
+      } else {
+        finishAnswer(addAssistantMessage(), message.content, message.id, false);
+      }
+    });
+    return running;
+  }
+
+  /* A turn this tab remembers in the open conversation that its messages do not show as running: attach to it if
+     it still runs (the listing may lag behind), else forget it. */
+  function checkKeptTurn(kept) {
+    var seq = state.loadSeq;
+    api('GET', '/v1/turns/' + encodeURIComponent(kept.turn_id)).then(function (snapshot) {
+      if (seq !== state.loadSeq || state.turn) return;
+      if (isFinal(snapshot.status)) return forgetTurn(kept.turn_id);
+      attachTurn({ id: kept.turn_id, user: addUserMessage(kept.message), text: kept.message }, snapshot);
+      scrollToEnd(true);
+    }, function (error) {
+      if (error.status === 404) forgetTurn(kept.turn_id);
+    });
+  }
+
+  /* Reloaded before the first answer of a new conversation named it: open the conversation it has now, or wait
+     for it in a new chat. */
+  function resumeNewConversation(kept) {
+    showEmpty();
+    var seq = state.loadSeq;
+    api('GET', '/v1/turns/' + encodeURIComponent(kept.turn_id)).then(function (snapshot) {
+      if (seq !== state.loadSeq || state.turn || state.currentId) return;
+      if (snapshot.conversation_id) {
+        forgetTurn(kept.turn_id);
+        if (!isFinal(snapshot.status)) {
+          kept.conversation_id = snapshot.conversation_id;
+          storeKept(snapshot.conversation_id, kept);
+        }
+        openConversation(snapshot.conversation_id);
+        return;
+      }
+      if (isFinal(snapshot.status)) return forgetTurn(kept.turn_id);
+      attachTurn({ id: kept.turn_id, user: addUserMessage(kept.message), text: kept.message }, snapshot);
+    }, function (error) {
+      if (error.status === 404) forgetTurn(kept.turn_id);
     });
   }
 
