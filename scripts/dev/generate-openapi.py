@@ -1,10 +1,33 @@
 # Writes Sources/ChatGateway/Resources/openapi.json. Edit the spec here, run `python3 scripts/dev/generate-openapi.py`;
 # Tests/ChatGatewayTests/Docs/OpenAPIConformanceTests.swift checks the result against the routes and real answers.
+# The /dify/v1 operations are not here: Docs/OpenAPIDocument.swift merges Dify's own Resources/dify/openapi_chat.json
+# in at start-up (components here, such as DifyErrorBody, may serve them).
 import json
 err = {"$ref": "#/components/responses/Error"}
 def errs(*codes):
     return {str(c): err for c in codes}
+def error(description):
+    """An error answer with a description of its own."""
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+def json_of(ref, description):
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/" + ref}}}}
+def array_of(ref, description):
+    return {"description": description, "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/" + ref}}}}}
+def body(ref):
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/" + ref}}}}
+def path_param(name):
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+def admin(operation_id, summary, description, responses, parameters=None, request=None):
+    """An /admin/v1 operation: X-Admin-Key, tag Admin."""
+    operation = {"operationId": operation_id, "summary": summary, "description": description, "tags": ["Admin"],
+                 "security": [{"AdminKey": []}]}
+    if parameters: operation["parameters"] = parameters
+    if request: operation["requestBody"] = body(request)
+    operation["responses"] = responses
+    return operation
 sec_any = [{"ApiKey": []}, {"BearerToken": []}, {"QueryToken": []}]
+turn_id = {"name": "turn_id", "in": "path", "required": True, "description": "The turn's id, from `X-Turn-Id` or the stream's `start` event.", "schema": {"type": "string", "format": "uuid"}}
+turn_header = {"X-Turn-Id": {"$ref": "#/components/headers/TurnId"}}
 sid = {"name": "system_id", "in": "query", "required": False, "description": "Required with X-API-Key; with a JWT it may be omitted, and must equal the token's when given.", "schema": {"$ref": "#/components/schemas/SystemID"}}
 uid = {"name": "user_id", "in": "query", "required": False, "description": "Required with X-API-Key; with a JWT it may be omitted, and must equal the token's when given.", "schema": {"$ref": "#/components/schemas/UserID"}}
 tok = {"name": "token", "in": "query", "required": False, "description": "Chat JWT (alternative to Authorization: Bearer; Bearer wins).", "schema": {"type": "string"}}
@@ -14,6 +37,22 @@ cache_filters = [
   {"name": "from_date", "in": "query", "required": False, "description": "YYYY-MM-DD (UTC), conversations created on or after", "schema": {"type": "string", "format": "date"}},
   {"name": "to_date", "in": "query", "required": False, "description": "YYYY-MM-DD (UTC), inclusive", "schema": {"type": "string", "format": "date"}},
   {"name": "q", "in": "query", "required": False, "description": "Case-insensitive text in conversation names or message contents", "schema": {"type": "string"}}]
+# What a /v1 stream sends, for POST /v1/chat and GET /v1/turns/{turn_id}/events.
+stream_events = ("The stream starts with `retry: 1000` (milliseconds an `EventSource` waits before it reconnects). Each event is `id: <n>` (its sequence number in the turn: increasing, with gaps for entries this stream does not show, such as deltas merged for a slow reader), `event: <name>` and one `data:` line of JSON (which repeats the name in `event`): "
+    "`start` {turn_id, conversation_id, message_id, task_id} first; `delta` {text} to append; `replace` {answer} (moderation replaced the answer so far); `file` {id, type, url, belongs_to}; `thought` {thought} (agent apps); `progress` {step, title, node_type, status} (chatflow apps); "
+    "`sync` {text, last_event_id} (only to a reader that missed events the gateway no longer holds one by one: the answer so far, replacing what it has); "
+    "then exactly one of `done` {conversation_id, message_id, answer, metadata, stopped} or `error` {status, detail, code}. Comments (`: keep-alive`) keep quiet connections open.")
+# The figures of a usage report's rows and totals.
+usage_figures = ["currency", "chats", "completed", "failed", "refused", "prompt_tokens", "completion_tokens", "total_tokens", "total_price",
+                 "unknown_usage", "latency_p50_ms", "latency_p95_ms"]
+usage_fields = {
+      "system_id": {"type": "string", "description": "With group_by system"}, "user_id": {"type": "string", "description": "With group_by user"},
+      "day": {"type": "string", "format": "date", "description": "With group_by day"}, "currency": {"type": "string", "nullable": True},
+      "chats": {"type": "integer"}, "completed": {"type": "integer"}, "failed": {"type": "integer"},
+      "refused": {"type": "integer", "description": "Refused before Dify was called (a budget used up)"},
+      "prompt_tokens": {"type": "integer"}, "completion_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
+      "total_price": {"type": "string", "nullable": True, "description": "A decimal, summed exactly; null when no answer had a price"},
+      "unknown_usage": {"type": "integer"}, "latency_p50_ms": {"type": "integer", "nullable": True}, "latency_p95_ms": {"type": "integer", "nullable": True}}
 spec = {
  "openapi": "3.0.3",
  "info": {"title": "Chat Gateway", "version": "1.0.0",
@@ -22,13 +61,19 @@ spec = {
  "paths": {
   "/v1/chat": {"post": {
     "operationId": "chat", "summary": "Send a message (blocking) and get the answer",
-    "description": "The user's message is stored before Dify is called and stays stored (marked failed) whatever Dify does. The Dify user is `{system_id}_{user_id}`. Limited per user (`RATE_LIMIT_PER_USER`), per API key (`RATE_LIMIT_PER_KEY`) and in concurrent streams per user (`MAX_STREAMS_PER_USER`): 429, before anything is stored.",
-    "security": sec_any, "parameters": [tok],
+    "description": "The user's message is stored before Dify is called and stays stored (marked failed) whatever Dify does. The Dify user is `{system_id}_{user_id}`. Limited per user (`RATE_LIMIT_PER_USER`), per API key (`RATE_LIMIT_PER_KEY`) and in concurrent streams per user (`MAX_STREAMS_PER_USER`): 429, before anything is stored.\n\nThe message and its answer are a turn, named in `X-Turn-Id` (and in the stream's `start` event): `GET /v1/turns/{turn_id}` gives its state and `GET /v1/turns/{turn_id}/events` its events from any point, also after the client left.\n\nWith an `Idempotency-Key`, a repeat of the request (the same caller, body and mode) is answered from the first request's turn without calling Dify, and before any rate limit or budget counts it: a stream gets the turn's events from the start (live while it runs), a blocking request the first one's status and body, waiting up to `IDEMPOTENCY_WAIT` while it runs (then 409). Those answers carry `Idempotent-Replayed: true` (a stream only when the turn had already ended). The same key with another request is 422, a malformed key 400. A request that never reached Dify (a refused connection, an open breaker, Dify's 502/503/504) frees its key for a retry; keys are remembered for `IDEMPOTENCY_TTL`. See docs/api.md.",
+    "security": sec_any, "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}, tok],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatRequest"}}}},
-    "responses": {"200": {"description": "Dify's answer: JSON, or with `stream: true` / `Accept: text/event-stream` a stream of server-sent events. Each event is `event: <name>` and one `data:` line of JSON (which repeats the name in `event`): `start` {conversation_id, message_id, task_id} first; `delta` {text} to append; `replace` {answer} (moderation replaced the answer so far); `file` {id, type, url, belongs_to}; `thought` {thought} (agent apps); `progress` {step, title, node_type, status} (chatflow apps); then exactly one of `done` {conversation_id, message_id, answer, metadata, stopped} or `error` {status, detail, code}. Comments (`: keep-alive`) keep quiet connections open.",
+    "responses": {"200": {"description": "Dify's answer: JSON, or with `stream: true` / `Accept: text/event-stream` a stream of server-sent events. " + stream_events,
+                          "headers": {**turn_header, "Idempotent-Replayed": {"$ref": "#/components/headers/IdempotentReplayed"}},
                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatResponse"}},
                                       "text/event-stream": {"schema": {"$ref": "#/components/schemas/StreamEvent"}}}},
-                  **errs(400, 401, 403, 404, 413, 415, 422, 502, 503, 504),
+                  "400": error("`system_id` and `user_id` missing with an API key, or an `Idempotency-Key` that is not 1 to 255 printable ASCII characters"),
+                  **errs(401, 403, 404),
+                  "409": {"$ref": "#/components/responses/IdempotencyInProgress"},
+                  **errs(413, 415),
+                  "422": error("An invalid body or ids, or an `Idempotency-Key` already used for a different request (`This Idempotency-Key was used for a different request: send a new key`)"),
+                  **errs(502, 503, 504),
                   "429": {"$ref": "#/components/responses/TooManyRequests"}}}},
   "/v1/chat/{task_id}/stop": {"post": {
     "operationId": "stopChat", "summary": "Stop a streaming answer",
@@ -37,14 +82,33 @@ spec = {
     "requestBody": {"required": False, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IdentityBody"}}}},
     "responses": {"200": {"description": "Stopped", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
                   **errs(400, 401, 403, 404, 415, 422, 502, 503, 504)}}},
+  "/v1/turns/{turn_id}": {"get": {
+    "operationId": "getTurn", "summary": "A turn's state and its answer so far",
+    "description": "A turn is one user message and its answer: `accepted` (stored, Dify asked) → `streaming` → `completed`, `failed`, `stopped` or `interrupted`. `text` is the answer so far (the stored answer once the turn ended) and `last_event_id` the id of the last event it includes. Only the turn's owner may read it, with the same key or chat token rules as the conversation endpoints: another user's turn, or an id that is no turn, is 404.",
+    "security": sec_any, "parameters": [turn_id, sid, uid, tok],
+    "responses": {"200": json_of("Turn", "The turn"), **errs(400, 401, 403, 404, 422, 503)}}},
+  "/v1/turns/{turn_id}/events": {"get": {
+    "operationId": "turnEvents", "summary": "A turn's events, from where the client left off",
+    "description": "The events of the turn's stream as `POST /v1/chat` sends them (the same names, ids and ending), after `Last-Event-ID` (the header an `EventSource` sends when it reconnects) or `?after=N`; with neither, from the start. First what the client missed, then the live events, then `done` or `error`. Once a turn has ended its events are no longer held one by one: what the client missed comes as one `sync` event (the answer so far, replacing what the client has), then the last event. A turn running on another replica is followed through the database (polled every 250 ms). Leaving never stops the turn. Same owner rule as `GET /v1/turns/{turn_id}` (404).",
+    "security": sec_any,
+    "parameters": [turn_id,
+      {"name": "Last-Event-ID", "in": "header", "required": False, "description": "The `id:` of the last event the client has; wins over `after`.", "schema": {"type": "string", "pattern": "^ *[0-9]+ *$"}},
+      {"name": "after", "in": "query", "required": False, "description": "The same as a query parameter, for clients that cannot set headers.", "schema": {"type": "integer", "minimum": 0}},
+      sid, uid, tok],
+    "responses": {"200": {"description": "The events. " + stream_events, "headers": turn_header,
+                          "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/StreamEvent"}}}},
+                  "204": {"description": "The turn has ended and the client has its last event: nothing more will come (an `EventSource` stops reconnecting)."},
+                  "400": error("`Last-Event-ID` or `after` is not a non-negative event id, or `system_id` and `user_id` are missing with an API key"),
+                  **errs(401, 403, 404, 422, 503)}}},
   "/v1/conversations": {"get": {
     "operationId": "listConversations", "summary": "The user's conversations, all pages, newest first",
+    "description": "A conversation with a turn still being answered carries `turn` (its `turn_id` and `status`), to attach to with `GET /v1/turns/{turn_id}/events`.",
     "security": sec_any, "parameters": [sid, uid, tok],
     "responses": {"200": {"description": "Conversations", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Conversation"}}}}},
                   **errs(400, 401, 403, 422, 502, 503, 504)}}},
   "/v1/conversations/{conversation_id}/messages": {"get": {
     "operationId": "listConversationMessages", "summary": "A conversation's messages, all pages, oldest first",
-    "description": "Each Dify turn becomes a `user` row (`<message_id>_user`) and an `assistant` row (`<message_id>_assistant`). Another user's conversation is 404.",
+    "description": "Each Dify turn becomes a `user` row (`<message_id>_user`) and an `assistant` row (`<message_id>_assistant`). The rows of a turn still being answered carry its `turn_id` and `status`, the assistant row the answer so far; the gateway adds them where Dify does not list them yet (the user row as `local-<hex>` until Dify names the message, the answer as `<turn_id>_assistant`). Another user's conversation is 404.",
     "security": sec_any,
     "parameters": [{"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
     "responses": {"200": {"description": "Messages", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}}}},
@@ -77,14 +141,14 @@ spec = {
                   **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
   "/v1/chat-token": {"get": {
     "operationId": "issueChatToken", "summary": "Issue a chat JWT (24 h) for a user, optionally with the widget's strings",
-    "description": "Requires X-API-Key (a CHAT_GATEWAY_API_KEY within its systems, or a CHAT_GATEWAY_BROWSER_KEY for anonymous visitors only). `user_id=anonymous` issues a token for a fresh visitor id `anonymous-<26 characters a-z2-7>`, returned in `user_id`; sending that id renews its token; other `anonymous-…` ids are 422. When ALLOWED_CHAT_TOKEN_ORIGINS is set, a browser request's Origin (or Referer) must be one of them.",
+    "description": "Requires X-API-Key (a CHAT_GATEWAY_API_KEY within its systems, or a CHAT_GATEWAY_BROWSER_KEY for anonymous visitors only). `user_id=anonymous` issues a token for a fresh visitor id `anonymous-<26 characters a-z2-7>`, returned in `user_id`; sending that id renews its token; other `anonymous-…` ids are 422. When ALLOWED_CHAT_TOKEN_ORIGINS is set, a browser request's Origin (or Referer) must be one of them.\n\nMinting is limited by `RATE_LIMIT_TOKEN_ISSUANCE` (default 60/min) per key and per client address (from `X-Forwarded-For` only when the peer is in `TRUSTED_PROXIES`): over it, 429 with `Retry-After`. Tokens minted here carry `key_id`, and their chats count against that key's `RATE_LIMIT_PER_KEY`.",
     "security": [{"ApiKey": []}],
     "parameters": [
       {"name": "system_id", "in": "query", "required": True, "schema": {"$ref": "#/components/schemas/SystemID"}},
       {"name": "user_id", "in": "query", "required": True, "description": "The user; `anonymous` for a new logged-out visitor, or a visitor id this endpoint returned.", "schema": {"$ref": "#/components/schemas/UserID"}},
       {"name": "lang", "in": "query", "required": False, "description": "en, es, ko, zh or ja (others fall back to en); when given the answer includes `ui`.", "schema": {"type": "string"}}],
     "responses": {"200": {"description": "Token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatToken"}}}},
-                  **errs(400, 401, 403, 422)}}},
+                  **errs(400, 401, 403, 422), "429": {"$ref": "#/components/responses/TooManyRequests"}}}},
   "/v1/sync": {"post": {
     "operationId": "syncHistory", "summary": "Sync every known user's conversations and messages from Dify",
     "description": "Operators only (an X-API-Key for all systems, else 403; or the history page's session cookie with an X-Requested-With header). All pages both ways, upserted (a second run changes nothing), unchanged conversations skipped, conversations Dify no longer lists marked deleted. A call while a run is in progress in this process waits for that run and returns its report; while another replica on the same database runs one, the answer is 409. One user's failure is reported in `errors` and does not stop the others.",
@@ -117,23 +181,102 @@ spec = {
     "responses": {"200": {"description": "The export (Content-Disposition: attachment)", "content": {
         "text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}},
                   **errs(401, 403, 422)}}},
+  "/v1/usage": {"get": {
+    "operationId": "usageReport", "summary": "Chats, outcomes, tokens and cost per system, user and/or day (the usage ledger)",
+    "description": "Operators only: an all-systems X-API-Key, an X-Admin-Key or the history page's session see every system; a key limited to some systems sees only those (another system_id is 403); a chat token is 403. Chats are the user messages received; tokens, price and latency are Dify's `usage` of each answer, prices summed exactly as decimal strings. Rows of different currencies are never added together. `unknown_usage` counts answers with no usage recorded (stored before the ledger existed, or brought in by the sync or the import). `latency_p50_ms` is estimated from buckets. See docs/operations.md.",
+    "security": [{"ApiKey": []}, {"AdminKey": []}],
+    "parameters": [
+      {"name": "system_id", "in": "query", "required": False, "description": "Only this system", "schema": {"type": "string"}},
+      {"name": "user_id", "in": "query", "required": False, "description": "Only this user", "schema": {"type": "string"}},
+      {"name": "from_date", "in": "query", "required": False, "description": "YYYY-MM-DD (UTC); default 29 days before to_date", "schema": {"type": "string", "format": "date"}},
+      {"name": "to_date", "in": "query", "required": False, "description": "YYYY-MM-DD (UTC), inclusive; default today", "schema": {"type": "string", "format": "date"}},
+      {"name": "group_by", "in": "query", "required": False, "description": "`system` (default), `user`, `day`, or a comma list such as `system,day`", "schema": {"type": "string", "default": "system"}},
+      {"name": "format", "in": "query", "required": False, "description": "`json` (default) or `csv` (RFC 4180, the same rows)", "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}}],
+    "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsageReport"}}, "text/csv": {"schema": {"type": "string"}}}},
+                  "401": error("No or a wrong key"), "403": error("A chat token, a browser key, or a system outside the key's scope"),
+                  "422": error("A bad date, group_by or format"), "429": {"$ref": "#/components/responses/TooManyRequests"}}}},
   "/health": {"get": {"operationId": "health", "summary": "Liveness", "security": [],
     "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
   "/health/ready": {"get": {"operationId": "ready", "summary": "Readiness: the database answers", "security": [],
     "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
                   "503": {"description": "Database unreachable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}}},
+  "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness (Kubernetes style): the process answers", "security": [],
+    "responses": {"200": json_of("Health", "Alive")}}},
+  "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: the database answers and every migration is applied", "security": [],
+    "responses": {"200": json_of("Health", "Ready"),
+                  "503": json_of("Health", "Database unreachable, migrations pending, or shutting down after SIGTERM (detail says which)")}}},
+  "/metrics": {"get": {
+    "operationId": "metrics", "summary": "Prometheus metrics (text exposition format)",
+    "description": "Counters and histograms named `chatgw_*` (HTTP requests by route pattern, chats by system, mode and outcome, Dify calls, time to first token, gateway overhead, stored messages, tokens and cost, rate limits, the sync) and the process's `process_*` figures. Open unless `METRICS_KEY` is set; then `Authorization: Bearer <METRICS_KEY>` is required. Keep it off the public listener. See docs/operations.md.",
+    "security": [{}, {"MetricsKey": []}],
+    "responses": {"200": {"description": "The exposition", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                  "401": error("METRICS_KEY is set and was not sent")}}},
+  "/admin/v1/systems": {
+    "post": admin("createSystem", "Add a client system",
+      "In force on every replica within 2 seconds. 409: the id exists, it is configured by the environment, or a Dify key was given without CHAT_GATEWAY_ENCRYPTION_KEY.",
+      {"201": json_of("System", "The system"), **errs(401, 403, 409, 413, 415, 422, 429)}, request="SystemInput"),
+    "get": admin("listSystems", "List client systems",
+      "Admin systems and the read-only ones the environment configures (source: environment). Never a Dify key, only its hint.",
+      {"200": array_of("System", "The systems"), **errs(401, 403, 429)})},
+  "/admin/v1/systems/{system_id}": {
+    "get": admin("getSystem", "One client system", "",
+      {"200": json_of("System", "The system"), **errs(401, 403, 404, 429)}, parameters=[path_param("system_id")]),
+    "patch": admin("updateSystem", "Change a client system's fields",
+      "enabled: false makes its chats, tokens and pages 403 system_id not allowed. A system from the environment is 409.",
+      {"200": json_of("System", "The system"), **errs(401, 403, 404, 409, 413, 415, 422, 429)},
+      parameters=[path_param("system_id")], request="SystemInput"),
+    "delete": admin("deleteSystem", "Remove a client system", "Its stored conversations stay. A system from the environment is 409.",
+      {"204": {"description": "Removed"}, **errs(401, 403, 404, 409, 429)}, parameters=[path_param("system_id")])},
+  "/admin/v1/systems/{system_id}/check": {
+    "post": admin("checkSystem", "Call the system's Dify with its key",
+      "GET /info, falling back to /parameters. A Dify that is down is ok: false with the reason, never a 5xx.",
+      {"200": json_of("DifyCheck", "The outcome"), **errs(401, 403, 404, 429)}, parameters=[path_param("system_id")])},
+  "/admin/v1/keys": {
+    "post": admin("createKey", "Issue an API key",
+      "The key is in this answer only. Stored as a SHA-256 hash. A data key acts as the same entry in CHAT_GATEWAY_API_KEY (server) or CHAT_GATEWAY_BROWSER_KEY (browser) would.",
+      {"201": json_of("CreatedKey", "The new key"), **errs(401, 403, 413, 415, 422, 429)}, request="KeyInput"),
+    "get": admin("listKeys", "List API keys",
+      "Without secrets; environment keys are listed with source: environment and no prefix.",
+      {"200": array_of("Key", "The keys"), **errs(401, 403, 429)})},
+  "/admin/v1/keys/{key_id}": {
+    "delete": admin("revokeKey", "Revoke an API key", "From then on the key gets 401 Invalid API key, on every replica within 2 seconds.",
+      {"204": {"description": "Revoked"}, **errs(401, 403, 404, 429)}, parameters=[path_param("key_id")])},
+  "/admin/v1/audit": {
+    "get": admin("listAudit", "The admin audit log",
+      "Every admin change and failed admin sign-in, newest first. Paged as the cache API: an array, and X-Next-Cursor plus a Link header while more entries follow.",
+      {"200": array_of("AuditEntry", "Entries"), **errs(401, 403, 422, 429)},
+      parameters=[{"name": "from_date", "in": "query", "schema": {"type": "string", "format": "date"}},
+                  {"name": "to_date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Inclusive (UTC)"},
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
+                  {"name": "cursor", "in": "query", "schema": {"type": "string"}}])},
  },
  "components": {
   "securitySchemes": {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "One of CHAT_GATEWAY_API_KEY (comma list). Acts for any user of its systems (`drillquiz:KEY`; a plain key: every allowed system), so system_id and user_id must be given; another system is 403. A CHAT_GATEWAY_BROWSER_KEY may only call /v1/chat-token for anonymous visitors (elsewhere 403)."},
     "BearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "HS256 JWT with system_id, user_id, exp, signed with CHAT_GATEWAY_JWT_SECRET (or, during a rotation, CHAT_GATEWAY_JWT_PREVIOUS_SECRET); with aud/iss when CHAT_GATEWAY_JWT_AUDIENCE/ISSUER are set."},
-    "QueryToken": {"type": "apiKey", "in": "query", "name": "token", "description": "The same JWT in ?token= (Bearer wins when both are sent)."}},
+    "QueryToken": {"type": "apiKey", "in": "query", "name": "token", "description": "The same JWT in ?token= (Bearer wins when both are sent)."},
+    "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key", "description": "One of CHAT_GATEWAY_ADMIN_KEY (comma list). With the variable empty every admin route is 403. Client keys, browser keys and chat tokens are 403 here. Ten wrong admin keys from one client address in a minute: 429 with Retry-After for that address."},
+    "MetricsKey": {"type": "http", "scheme": "bearer", "description": "`METRICS_KEY`, only when it is set"},
+    "GatewayKeyBearer": {"type": "http", "scheme": "bearer", "description": "For `/dify/v1`: a server key of the gateway (CHAT_GATEWAY_API_KEY, or a key made in the admin API) where a Dify client puts its app key. A key of one system acts for it; a key of several names the system in `X-Gateway-System`. Browser keys and chat tokens are 401."}},
+  "parameters": {
+    "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False,
+      "description": "Makes the request safe to repeat (draft-ietf-httpapi-idempotency-key-header): 1 to 255 printable ASCII characters (a structured-field string's quotes are taken off), scoped to the caller (the API key, or the chat token's system and user) and stored hashed. A repeat with the same request is answered from the first one's turn, without calling Dify; with another request it is 422; a malformed key is 400. Remembered for `IDEMPOTENCY_TTL` (24 h).",
+      "schema": {"type": "string", "pattern": "^[ -~]{1,255}$"}}},
+  "headers": {
+    "TurnId": {"description": "The turn's id (the id of the user's stored message), for `GET /v1/turns/{turn_id}` and its `/events`.", "schema": {"type": "string", "format": "uuid"}},
+    "IdempotentReplayed": {"description": "`true` when the answer repeats the turn of an earlier request with the same `Idempotency-Key` (Dify was not called again); absent otherwise.", "schema": {"type": "string", "enum": ["true"]}}},
   "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "HeadersTooLarge": {"description": "The request's headers are larger than MAX_HEADER_BYTES (default 16384). Above 80 KB the connection is closed without an answer.",
       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     "Unavailable": {"description": "No Dify is configured for the system, the database is down, or Dify is down: after DIFY_CIRCUIT_FAILURES failures in a row its circuit breaker answers at once for DIFY_CIRCUIT_COOLDOWN (`Dify is unavailable (N failures in a row); retrying in S s`).",
       "headers": {"Retry-After": {"description": "Seconds until the breaker lets a trial call through (only when Dify is down).", "schema": {"type": "integer", "minimum": 1}}},
       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "IdempotencyInProgress": {"description": "A blocking request repeating an earlier one's `Idempotency-Key` waited `IDEMPOTENCY_WAIT` (30 s) and the first one is still being answered: `The first request with this Idempotency-Key is still being answered. Retry in 5 s.`",
+      "headers": {"Retry-After": {"description": "Seconds to wait before repeating it (5).", "schema": {"type": "integer", "minimum": 1}}},
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "DifyIdempotencyInProgress": {"description": "For `/dify/v1/chat-messages`: the same refusal as IdempotencyInProgress, in Dify's shape (`status` 409, `code` `bad_request`).",
+      "headers": {"Retry-After": {"description": "Seconds to wait before repeating it (5).", "schema": {"type": "integer", "minimum": 1}}},
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DifyErrorBody"}}}},
     "TooManyRequests": {"description": "A rate limit is used up, or the user has too many streams running (per replica).",
       "headers": {"Retry-After": {"description": "Seconds until the rate limit allows the next request (absent for the stream cap).", "schema": {"type": "integer", "minimum": 1}}},
       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
@@ -141,8 +284,9 @@ spec = {
     "Error": {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
     # OpenAPI 3.0 cannot describe a whole event stream; tools (schemathesis, OpenAPI 3.2's itemSchema) read the
     # text/event-stream schema as one event as an SSE client parses it.
-    "StreamEvent": {"type": "object", "required": ["event", "data"], "description": "One server-sent event of a streaming chat answer.", "properties": {
-      "event": {"type": "string", "enum": ["start", "delta", "replace", "file", "thought", "progress", "done", "error"]},
+    "StreamEvent": {"type": "object", "required": ["id", "event", "data"], "description": "One server-sent event of a streaming chat answer.", "properties": {
+      "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The event's sequence number in its turn (what `Last-Event-ID` and `after` take)."},
+      "event": {"type": "string", "enum": ["start", "sync", "delta", "replace", "file", "thought", "progress", "done", "error"]},
       "data": {"type": "string", "description": "One line of JSON that repeats the name in `event`; its fields are listed in the 200 response's description."}}},
     "SystemID": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$", "example": "drillquiz"},
     "UserID": {"type": "string", "minLength": 1, "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]+$", "description": "No control characters; `{system_id}_{user_id}` must fit 255 characters.", "example": "12345"},
@@ -168,10 +312,27 @@ spec = {
       "conversation_id": {"type": "string"}, "message_id": {"type": "string"}, "answer": {"type": "string"},
       "metadata": {"type": "object", "additionalProperties": True, "description": "Dify's metadata (usage, retriever_resources), passed through."}}},
     "Conversation": {"type": "object", "required": ["id"], "properties": {
-      "id": {"type": "string"}, "name": {"type": "string", "nullable": True}, "created_at": {"type": "integer", "nullable": True, "description": "Unix seconds"}}},
+      "id": {"type": "string"}, "name": {"type": "string", "nullable": True}, "created_at": {"type": "integer", "nullable": True, "description": "Unix seconds"},
+      "turn": {"$ref": "#/components/schemas/TurnInProgress"}}},
+    "TurnInProgress": {"type": "object", "required": ["turn_id", "status"], "description": "In `GET /v1/conversations`, only on a conversation with a turn still being answered.", "properties": {
+      "turn_id": {"type": "string", "format": "uuid"}, "status": {"type": "string", "enum": ["accepted", "streaming"]}}},
     "Message": {"type": "object", "required": ["id", "role", "content"], "properties": {
-      "id": {"type": "string"}, "role": {"type": "string", "enum": ["user", "assistant"]}, "content": {"type": "string"},
-      "created_at": {"type": "integer", "nullable": True, "description": "Unix seconds"}}},
+      "id": {"type": "string"}, "role": {"type": "string", "enum": ["user", "assistant"]}, "content": {"type": "string", "description": "For the answer of a turn in progress, the answer so far"},
+      "created_at": {"type": "integer", "nullable": True, "description": "Unix seconds"},
+      "turn_id": {"type": "string", "format": "uuid", "description": "Only on the rows of a turn still being answered: attach with `GET /v1/turns/{turn_id}/events`"},
+      "status": {"type": "string", "enum": ["accepted", "streaming"], "description": "With `turn_id`: the turn's state"}}},
+    "Turn": {"type": "object", "required": ["turn_id", "status", "text", "conversation_id", "message_id", "task_id", "last_event_id", "usage", "error", "created_at"], "properties": {
+      "turn_id": {"type": "string", "format": "uuid"},
+      "status": {"type": "string", "enum": ["accepted", "streaming", "completed", "failed", "stopped", "interrupted"],
+        "description": "`accepted`: the message is stored and Dify asked (a blocking chat stays here until its answer); `streaming`: Dify named the turn and the answer is arriving; then `completed`, `failed` (Dify refused, broke off or was down), `stopped` (by the user) or `interrupted` (the gateway stopped during the answer and Dify had no complete answer for it)"},
+      "text": {"type": "string", "description": "The answer so far; once the turn ended, the stored answer (for a failed or interrupted one, what had arrived)"},
+      "conversation_id": {"type": "string", "nullable": True, "description": "null for a new conversation until Dify names it"},
+      "message_id": {"type": "string", "nullable": True, "description": "Dify's message id, once Dify named the turn"},
+      "task_id": {"type": "string", "nullable": True, "description": "Dify's task id, which `POST /v1/chat/{task_id}/stop` takes"},
+      "last_event_id": {"type": "integer", "minimum": 0, "description": "The id of the last event `text` includes; once the turn ended, the id of its last event (`done` or `error`)"},
+      "usage": {"type": "object", "nullable": True, "additionalProperties": True, "description": "Dify's `usage` of an answer that ended with it (completed or stopped); otherwise null, also for an answer recovered after a crash"},
+      "error": {"type": "string", "nullable": True, "description": "Why a failed or interrupted turn ended"},
+      "created_at": {"type": "integer", "description": "Unix seconds: when the user's message was stored"}}},
     "WidgetStrings": {"type": "object", "required": ["title", "close", "open", "tokenError", "loading"], "properties": {
       "title": {"type": "string"}, "close": {"type": "string"}, "open": {"type": "string"}, "tokenError": {"type": "string"}, "loading": {"type": "string"}}},
     "ChatToken": {"type": "object", "required": ["token", "user_id"], "properties": {"token": {"type": "string"},
@@ -190,8 +351,65 @@ spec = {
       "deleted_at": {"type": "string", "format": "date-time", "nullable": True, "description": "Set when Dify no longer lists it"}}},
     "CachedMessage": {"type": "object", "required": ["message_id", "role", "content", "status", "created_at"], "properties": {
       "message_id": {"type": "string"}, "role": {"type": "string", "enum": ["user", "assistant"]}, "content": {"type": "string"},
-      "status": {"type": "string", "enum": ["pending", "streaming", "complete", "failed", "stopped"]}, "created_at": {"type": "string", "format": "date-time"}}},
-    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "database": {"type": "string"}}}}}
+      "status": {"type": "string", "enum": ["pending", "streaming", "complete", "failed", "stopped", "refused", "interrupted"]}, "created_at": {"type": "string", "format": "date-time"}}},
+    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "database": {"type": "string"},
+      "migrations": {"type": "string", "enum": ["ok", "pending"]}, "detail": {"type": "string"}}},
+    "SystemInput": {"type": "object", "description": "Absent fields stay as they are (PATCH); POST needs system_id. An empty dify_api_key or dify_base_url clears it (the shared DIFY_* pair then applies).", "properties": {
+      "system_id": {"$ref": "#/components/schemas/SystemID"}, "name": {"type": "string", "maxLength": 200},
+      "dify_base_url": {"type": "string", "description": "http or https; the server root, without /v1"},
+      "dify_api_key": {"type": "string", "description": "Stored encrypted (AES-GCM under CHAT_GATEWAY_ENCRYPTION_KEY); never returned"},
+      "allowed_origins": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"},
+      "rate_limit_per_user": {"type": "string", "description": "RATE_LIMIT_PER_USER's syntax, e.g. 20/min"},
+      "max_streams_per_user": {"type": "integer", "minimum": 1, "maximum": 1000}, "budget": {"$ref": "#/components/schemas/SystemBudget"}},
+      "additionalProperties": True},
+    "System": {"type": "object", "required": ["system_id", "name", "source", "enabled", "dify_api_key_readable", "allowed_origins"], "properties": {
+      "system_id": {"type": "string"}, "name": {"type": "string"},
+      "source": {"type": "string", "enum": ["admin", "environment"], "description": "environment: read-only, configured by DIFY_* variables (or ALLOWED_SYSTEM_IDS, or * for the shared pair); its values win over an admin definition of the same id"},
+      "also_defined_by_admin": {"type": "boolean"}, "enabled": {"type": "boolean"}, "dify_base_url": {"type": "string"},
+      "dify_api_key_hint": {"type": "string", "example": "app-…9f2c", "description": "At most a quarter of the key, none of a key under 16 characters"},
+      "dify_api_key_readable": {"type": "boolean", "description": "false: the stored key cannot be decrypted with this CHAT_GATEWAY_ENCRYPTION_KEY, and the system answers 503"},
+      "allowed_origins": {"type": "array", "items": {"type": "string"}}, "rate_limit_per_user": {"type": "string"}, "max_streams_per_user": {"type": "integer"},
+      "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+      "budget": {"$ref": "#/components/schemas/SystemBudget"}}},
+    "DifyCheck": {"type": "object", "required": ["ok", "status", "reason", "detail", "latency_ms"], "properties": {
+      "ok": {"type": "boolean"},
+      "status": {"type": "integer", "nullable": True, "description": "200 when a Dify app answered; otherwise null: the upstream's own status is never echoed"},
+      "reason": {"type": "string", "enum": ["ok", "not_configured", "unreachable", "timeout", "http_4xx", "http_5xx", "not_dify"], "description": "Why the check failed, coarsely: the check tells whether a Dify app answers, nothing more about the host"},
+      "detail": {"type": "string", "description": "A fixed sentence for `reason`, never the upstream's text"}, "latency_ms": {"type": "integer"}}},
+    "KeyInput": {"type": "object", "required": ["name", "systems", "kind"], "properties": {
+      "name": {"type": "string", "maxLength": 200},
+      "systems": {"type": "array", "items": {"type": "string"}, "description": "[]: every system (server keys only)"},
+      "kind": {"type": "string", "enum": ["server", "browser"]}, "expires_at": {"type": "string", "format": "date-time"}}},
+    "CreatedKey": {"type": "object", "required": ["id", "key", "prefix", "name", "systems", "kind", "created_at"], "properties": {
+      "id": {"type": "string", "format": "uuid"}, "key": {"type": "string", "description": "cgk_ and 32 base32 characters; shown here only, never again"},
+      "prefix": {"type": "string", "description": "The key's first 12 characters"}, "name": {"type": "string"},
+      "systems": {"type": "array", "items": {"type": "string"}}, "kind": {"type": "string", "enum": ["server", "browser"]},
+      "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"}}},
+    "Key": {"type": "object", "required": ["source", "name", "systems", "kind"], "properties": {
+      "id": {"type": "string", "format": "uuid"}, "source": {"type": "string", "enum": ["admin", "environment"]}, "prefix": {"type": "string"},
+      "name": {"type": "string"}, "systems": {"type": "array", "items": {"type": "string"}}, "kind": {"type": "string", "enum": ["server", "browser"]},
+      "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"},
+      "last_used_at": {"type": "string", "format": "date-time", "description": "Updated at most once a minute"},
+      "revoked_at": {"type": "string", "format": "date-time"}}},
+    "AuditEntry": {"type": "object", "required": ["id", "at", "actor", "action", "target", "detail"], "properties": {
+      "id": {"type": "string", "format": "uuid"}, "at": {"type": "string", "format": "date-time"},
+      "actor": {"type": "string", "description": "admin: and the first 8 hex digits of the admin key's SHA-256; never the key"},
+      "action": {"type": "string", "example": "key.created"}, "target": {"type": "string"}, "detail": {"type": "string"}}},
+    "UsageRow": {"type": "object", "required": usage_figures, "properties": usage_fields},
+    "UsageTotals": {"type": "object", "required": usage_figures + ["prices"], "properties": {**usage_fields,
+      "prices": {"type": "array", "description": "The price per currency", "items": {"type": "object", "required": ["currency", "total_price"], "properties": {
+        "currency": {"type": "string"}, "total_price": {"type": "string"}}}}},
+      "description": "The rows' sums; currency and total_price are null when the rows hold several currencies (see prices)"},
+    "UsageReport": {"type": "object", "required": ["from_date", "to_date", "group_by", "rows", "totals"], "properties": {
+      "from_date": {"type": "string", "format": "date"}, "to_date": {"type": "string", "format": "date"},
+      "group_by": {"type": "array", "items": {"type": "string", "enum": ["system", "user", "day"]}},
+      "rows": {"type": "array", "items": {"$ref": "#/components/schemas/UsageRow"}}, "totals": {"$ref": "#/components/schemas/UsageTotals"}}},
+    "SystemBudget": {"type": "object", "description": "A system's budgets per UTC day or month; they replace BUDGET_PER_USER for this system. Prices as an amount and a currency (\"2.00 USD\"). In an input, {} removes the budget.", "properties": {
+      "tokens_per_day": {"type": "integer", "minimum": 1, "description": "Tokens the whole system may use per day"},
+      "price_per_month": {"type": "string", "example": "200.00 USD", "description": "What the whole system may cost per month"},
+      "per_user_tokens_per_day": {"type": "integer", "minimum": 1}, "per_user_price_per_month": {"type": "string", "example": "2.00 USD"}}},
+    "DifyErrorBody": {"type": "object", "required": ["code", "message", "status"], "additionalProperties": False, "description": "Every error `/dify/v1` answers, in Dify's shape.", "properties": {
+      "code": {"type": "string", "example": "too_many_requests"}, "message": {"type": "string"}, "status": {"type": "integer", "example": 429}}}}}
 }
 # Every operation may answer 431 (MAX_HEADER_BYTES); a Dify-facing one's 503 may be the open circuit breaker.
 for operations in spec["paths"].values():
@@ -201,4 +419,6 @@ for operations in spec["paths"].values():
         if responses.get("503") == err and "502" in responses:
             responses["503"] = {"$ref": "#/components/responses/Unavailable"}
 import os
-json.dump(spec, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Sources/ChatGateway/Resources/openapi.json"), "w"), indent=2, ensure_ascii=False)
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../Sources/ChatGateway/Resources/openapi.json"), "w") as out:
+    json.dump(spec, out, indent=2, ensure_ascii=False)
+    out.write("\n")
