@@ -2,7 +2,7 @@
 # The SIGTERM sequence with the real binary: /readyz is 503 at once, chats still start during
 # SHUTDOWN_GRACE_READY and are refused with 503 after it, a stream in flight is read to its end and stored
 # complete, and the process exits 0. Then a stream longer than SHUTDOWN_GRACE: stored as far as it got, marked
-# stopped, its client told the gateway is restarting, and exit 0 again.
+# interrupted, its client told the gateway is restarting, and exit 0 again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/fake-dify.sh
@@ -64,7 +64,7 @@ grep -q 'event: done' "$work/alice.out" || fail "the stream did not end with don
 [ "$(status_of alice)" = "complete|$(seq -f 'tok%g' -s ' ' 1 20)" ] || fail "the streamed answer is not stored complete: $(status_of alice)"
 echo "   exit 0 after $(python3 -c "import time; print(round(time.time() - $signalled, 1))") s; answer stored complete"
 
-echo "-- a stream still running at SHUTDOWN_GRACE is stored as far as it got, marked stopped"
+echo "-- a stream still running at SHUTDOWN_GRACE is stored as far as it got, marked interrupted"
 start_gateway 0 3s
 fake_delay 500
 (chat dave '/tokens 40' true >"$work/dave.status") &
@@ -78,9 +78,9 @@ gateway_pid=""
 grep -q 'gateway_restarting' "$work/dave.out" || fail "the client was not told the gateway is restarting"
 stored=$(status_of dave)
 case "$stored" in
-    stopped\|tok1\ *) ;;
-    *) fail "the interrupted answer is not stored stopped with what arrived: $stored" ;;
+    interrupted\|tok1\ *) ;;
+    *) fail "the interrupted answer is not stored interrupted with what arrived: $stored" ;;
 esac
-[ "$stored" != "stopped|$(seq -f 'tok%g' -s ' ' 1 40)" ] || fail "the whole answer arrived: the deadline was not tested"
+[ "$stored" != "interrupted|$(seq -f 'tok%g' -s ' ' 1 40)" ] || fail "the whole answer arrived: the deadline was not tested"
 echo "   stored: ${stored:0:40}..."
 echo "OK: SIGTERM drains streams, refuses new chats after the ready grace and exits 0"

@@ -111,7 +111,8 @@ def chat_stream_is_well_formed(ctx, response, case):
     assert body.endswith("\n\n"), f"stream does not end with a blank line: {body[-200:]!r}"
     names = []
     for frame in body[:-2].split("\n\n"):
-        lines = [line for line in frame.split("\n") if not line.startswith(":")]
+        # Comments (keep-alives), the first frame's `retry:` and each event's `id:` are framing, not the event.
+        lines = [line for line in frame.split("\n") if not line.startswith((":", "retry: ", "id: "))]
         if not lines:
             continue
         assert len(lines) == 2 and lines[0].startswith("event: ") and lines[1].startswith("data: "), f"bad frame {frame[:200]!r}"

@@ -95,7 +95,7 @@ public struct Settings: Sendable {
     /// load balancer notices before chats are refused.
     public var shutdownGraceReady: Duration
     /// After SIGTERM, how long running streams get to finish and be stored (`SHUTDOWN_GRACE`, 30 s, counted
-    /// from the signal); one still running then is stored as far as it got, marked stopped.
+    /// from the signal); one still running then is stored as far as it got, marked interrupted.
     public var shutdownGrace: Duration
     /// How long an `Idempotency-Key` is remembered (`IDEMPOTENCY_TTL`, 24 h).
     public var idempotencyTTL: Duration = .seconds(86_400)

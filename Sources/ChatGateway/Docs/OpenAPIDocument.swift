@@ -72,6 +72,9 @@ enum OpenAPIDocument {
                     "The system to act for; required for a key of several systems or of all (without it: 400)."),
                 "schema": .object(["type": .string("string")]),
             ]))
+        // The chat takes an `Idempotency-Key` and names its turn, as `/v1/chat` does.
+        let isChat = fields["operationId"]?.stringValue == "sendChatMessage"
+        if isChat { parameters.append(.object(["$ref": .string("#/components/parameters/IdempotencyKey")])) }
         fields["parameters"] = .array(parameters)
         var responses = fields["responses"]?.objectValue ?? [:]
         for (status, text) in [
@@ -86,6 +89,16 @@ enum OpenAPIDocument {
                     ])
                 ]),
             ])
+        }
+        if isChat {
+            if case .object(var ok)? = responses["200"] {
+                ok["headers"] = .object([
+                    "X-Turn-Id": .object(["$ref": .string("#/components/headers/TurnId")]),
+                    "Idempotent-Replayed": .object(["$ref": .string("#/components/headers/IdempotentReplayed")]),
+                ])
+                responses["200"] = .object(ok)
+            }
+            responses["409"] = .object(["$ref": .string("#/components/responses/DifyIdempotencyInProgress")])
         }
         fields["responses"] = .object(responses)
         return .object(fields)

@@ -303,14 +303,24 @@
     }
     api('GET', '/v1/conversations/' + encodeURIComponent(id) + '/messages').then(function (messages) {
       if (seq !== state.loadSeq || state.currentId !== id) return;
-      if (quiet && state.turn) return;   // the user sent something meanwhile, or the answer is already shown
-      detachStream();
-      clearMessages();
-      var running = showMessages(messages);
+      // A message sent while the history loaded stays, after it; a quiet refresh gives way to it.
+      var sent = state.turn;
+      if (quiet && sent) return;
+      if (sent) loading.remove(); else clearMessages();
+      var running = showMessages(messages.filter(function (m) { return !sent || !m.turn_id || m.turn_id !== sent.id; }));
       var kept = keptTurns()[id];
-      if (running) attachTurn(running);
-      else if (kept) checkKeptTurn(kept);
-      if (!messages.length && !running) showEmpty();
+      if (sent) {
+        ui.messages.appendChild(sent.user);
+        ui.messages.appendChild(sent.answer.message);
+      } else if (running) {
+        attachTurn(running);
+      } else if (kept && kept.turn_id) {
+        checkKeptTurn(kept);
+      } else if (kept) {
+        // Sent just before a reload, in this conversation: had the gateway got it, the messages would show it.
+        forgetTurn(null, kept.key);
+      }
+      if (!messages.length && !sent && !running) showEmpty();
       scrollToEnd(true);
     }, function (error) {
       if (seq !== state.loadSeq || quiet) return;
@@ -361,6 +371,24 @@
   function resumeNewConversation(kept) {
     showEmpty();
     var seq = state.loadSeq;
+    function elsewhere() {
+      var remembered = rememberedConversation();
+      if (remembered) openConversation(remembered);
+    }
+    if (!kept.turn_id) {
+      forgetTurn(null, kept.key);
+      if (!(kept.key && kept.body && Date.now() - kept.at < 60000)) return elsewhere();
+      // Reloaded before the gateway's answer began: the same request again, with the same Idempotency-Key. The
+      // gateway answers with the turn it had started, or starts it if the first request never reached it.
+      var turn = beginTurn(addUserMessage(kept.message), kept.message, null);
+      turn.own = true;
+      turn.key = kept.key;
+      turn.body = kept.body;
+      turn.conversationId = null;
+      keepTurn(turn);
+      post(turn);
+      return;
+    }
     api('GET', '/v1/turns/' + encodeURIComponent(kept.turn_id)).then(function (snapshot) {
       if (seq !== state.loadSeq || state.turn || state.currentId) return;
       if (snapshot.conversation_id) {
@@ -372,10 +400,14 @@
         openConversation(snapshot.conversation_id);
         return;
       }
-      if (isFinal(snapshot.status)) return forgetTurn(kept.turn_id);
+      if (isFinal(snapshot.status)) {
+        forgetTurn(kept.turn_id);
+        return elsewhere();
+      }
       attachTurn({ id: kept.turn_id, user: addUserMessage(kept.message), text: kept.message }, snapshot);
     }, function (error) {
       if (error.status === 404) forgetTurn(kept.turn_id);
+      if (seq === state.loadSeq && !state.turn && !state.currentId) elsewhere();
     });
   }
 
@@ -519,98 +551,266 @@
     if (old) old.remove();
   }
 
-  /* ---- sending and streaming ---- */
+  /* ---- sending and streaming ----
+     A turn is one answer shown as it streams: one this page asked for (`own`: send), or one it attached to (a
+     reload, a second tab, coming back to a conversation). Its events carry ids (`id:`, 1, 2, ... in the turn): the
+     page applies each once, in order, and a broken connection resumes after the last one it applied
+     (`GET /v1/turns/{id}/events?after=N`), so no text is lost or doubled. */
 
-  function send(text) {
+  var RECONNECT_ATTEMPTS = 8;   // about 40 s of backoff (0.5, 1, 2, 4, 8, 8, ... s) before the turn counts as lost
+  var STALL_MS = 45000;         // no byte, not even a keep-alive, for this long: the connection is dead
+
+  function send(text, again) {
     text = (text || '').trim();
     if (!text || state.busy) return;
     removeSuggestions();
-    var user = addUserMessage(text);
-    var answer = addAssistantMessage();
+    var turn = beginTurn(addUserMessage(text), text, null);
+    turn.own = true;
+    // A fresh Idempotency-Key per message. The same message sent again after a network failure keeps its key and
+    // body: if the gateway got it the first time, it answers with that turn, never with a second answer.
+    turn.key = again ? again.key : newKey();
+    turn.body = again ? again.body : { message: text, inputs: { language: language }, stream: true };
+    if (!again && state.currentId) turn.body.conversation_id = state.currentId;
+    turn.conversationId = turn.body.conversation_id || null;
+    keepTurn(turn);
+    announce(strings.typing);
+    post(turn);
+  }
+
+  function beginTurn(user, text, answer) {
+    answer = answer || addAssistantMessage();
     showTyping(answer);
-    var turn = { controller: new AbortController(), taskId: null, stopRequested: false, detached: false };
+    var turn = {
+      id: null, conversationId: state.currentId, own: false, key: null, body: null, text: text, user: user,
+      answer: answer, controller: null, taskId: null, stopRequested: false, leaving: false, detached: false,
+      ended: false, lastEventId: 0, rebuild: false, attempts: 0, paintPending: false,
+      retryTimer: null, stallTimer: null, saveTimer: null,
+    };
     state.turn = turn;
     setBusy(true);
-    announce(strings.typing);
     scrollToEnd(true);
+    return turn;
+  }
 
-    var body = { message: text, inputs: { language: language }, stream: true };
-    if (state.currentId) body.conversation_id = state.currentId;
-    var ended = false;
-    var paintPending = false;
-    function paint() {
-      paintPending = false;
-      if (ended) return;
-      renderAnswer(answer);
-      scrollToEnd(false);
-    }
-    function schedulePaint() {
-      if (paintPending) return;
-      paintPending = true;
-      // A very long answer takes longer to re-render than a frame lasts: repaint it a few times a second instead.
-      if (answer.text.length > 20000) setTimeout(paint, 200); else requestAnimationFrame(paint);
-    }
-    function handle(name, data) {
-      if (turn.detached) return;
-      if (name === 'start') {
-        turn.taskId = data.task_id;
-        if (!state.currentId && data.conversation_id) startedConversation(data.conversation_id, text);
-        if (turn.stopRequested) requestStop(turn);
-      } else if (name === 'delta') {
-        answer.text += data.text || '';
-        schedulePaint();
-      } else if (name === 'replace') {
-        answer.text = data.answer || '';
-        schedulePaint();
-      } else if (name === 'progress' && data.title) {
-        showTyping(answer, data.title);
-      } else if (name === 'done') {
-        ended = true;
-        finishAnswer(answer, data.answer != null ? data.answer : answer.text, data.message_id, data.stopped);
-        endTurn(turn);   // aria-busy drops: the log region now reads the finished answer once
-        loadConversations();
-        if (data.message_id && !data.stopped) showSuggestions(data.message_id);
-      } else if (name === 'error') {
-        ended = true;
-        failTurn(turn, user, answer, text, data.status, data.detail);
-      }
-    }
-
+  function post(turn) {
     fetch('/v1/chat', {
-      method: 'POST', signal: turn.controller.signal, cache: 'no-store',
-      headers: { Authorization: 'Bearer ' + session.token, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-      body: JSON.stringify(body),
+      method: 'POST', signal: connect(turn), cache: 'no-store',
+      headers: {
+        Authorization: 'Bearer ' + session.token, 'Content-Type': 'application/json', Accept: 'text/event-stream',
+        'Idempotency-Key': turn.key,
+      },
+      body: JSON.stringify(turn.body),
     }).then(function (response) {
       if (!response.ok) return failure(response);
-      return readEvents(response.body, handle);
-    }).then(function () {
-      if (!ended && !turn.detached) failTurn(turn, user, answer, text, null, null);
-    }, function (error) {
-      if (turn.detached) return;
-      if (error && error.status === 401) return;
-      failTurn(turn, user, answer, text, error && error.status, error && error.message, error && error.budgetResets);
+      turn.id = response.headers.get('X-Turn-Id') || turn.id;
+      if (turn.id) keepTurn(turn);
+      return follow(turn, response);
+    }).then(null, function (error) { broken(turn, error); });
+  }
+
+  /* The turn's events after the last one this page applied. */
+  function listen(turn) {
+    fetch('/v1/turns/' + encodeURIComponent(turn.id) + '/events?after=' + turn.lastEventId, {
+      signal: connect(turn), cache: 'no-store',
+      headers: { Authorization: 'Bearer ' + session.token, Accept: 'text/event-stream' },
+    }).then(function (response) {
+      // 204: the turn is over and this page has its last event; its state says how it ended.
+      if (response.status === 204) return api('GET', '/v1/turns/' + encodeURIComponent(turn.id)).then(function (snapshot) { resume(turn, snapshot); });
+      if (!response.ok) return failure(response);
+      return follow(turn, response);
+    }).then(null, function (error) { broken(turn, error); });
+  }
+
+  function connect(turn) {
+    turn.controller = new AbortController();
+    watch(turn);
+    return turn.controller.signal;
+  }
+
+  function follow(turn, response) {
+    return readEvents(response.body, function (name, data, id) { handle(turn, name, data, id); }, function () { watch(turn); })
+      .then(function () { broken(turn, null); });   // (after `done` or `error` the turn has ended: nothing to do)
+  }
+
+  /* Nothing at all for STALL_MS (the gateway sends keep-alives far more often): drop the connection, resume. */
+  function watch(turn) {
+    clearTimeout(turn.stallTimer);
+    turn.stallTimer = setTimeout(function () {
+      if (!turn.ended && !turn.detached && turn.controller) turn.controller.abort();
+    }, STALL_MS);
+  }
+
+  /* A stream that ended without `done` or `error`, or a request that failed. */
+  function broken(turn, error) {
+    if (turn.ended || turn.detached) return;
+    if (error && error.status === 401) return;   // the session ended: its page says why
+    if (error && error.status) return failTurn(turn, error.status, error.message, error.budgetResets);
+    if (turn.leaving) {
+      // Stopping failed, so the page left the stream: what arrived stays (the gateway stores the whole answer).
+      return handle(turn, 'done', { answer: turn.answer.text, stopped: true }, null);
+    }
+    reconnect(turn);
+  }
+
+  /* The network dropped (or the gateway closed the stream early): again after a backoff, from the last event
+     applied; without a turn id yet, the same request again (same Idempotency-Key). */
+  function reconnect(turn) {
+    turn.attempts += 1;
+    if (turn.attempts > RECONNECT_ATTEMPTS) return failTurn(turn, null, null, null, true);
+    var delay = Math.min(8000, 500 * Math.pow(2, turn.attempts - 1)) * (0.75 + Math.random() * 0.5);
+    turn.retryTimer = setTimeout(function () { again(turn); }, delay);
+  }
+
+  function again(turn) {
+    clearTimeout(turn.retryTimer);
+    turn.retryTimer = null;
+    if (turn.ended || turn.detached) return;
+    if (turn.id) listen(turn); else post(turn);
+  }
+
+  /* Back online: a pending reconnect need not wait for its backoff. */
+  function reconnectNow() {
+    var turn = state.turn;
+    if (turn && turn.retryTimer) again(turn);
+  }
+
+  function handle(turn, name, data, id) {
+    if (turn.detached || turn.ended) return;
+    if (id !== null) {
+      if (id <= turn.lastEventId) return;   // already applied: a resumed stream may repeat what had arrived
+      turn.lastEventId = id;
+      turn.attempts = 0;
+    }
+    var answer = turn.answer;
+    if (turn.rebuild && (name === 'delta' || name === 'replace' || name === 'sync')) {
+      // Attached without the text so far: the events from the first one rebuild it.
+      turn.rebuild = false;
+      answer.text = '';
+    }
+    if (name === 'start') {
+      turn.taskId = data.task_id || turn.taskId;
+      if (data.turn_id) turn.id = data.turn_id;
+      if (data.conversation_id) {
+        turn.conversationId = data.conversation_id;
+        if (!state.currentId) startedConversation(data.conversation_id, turn.text);
+        keepTurn(turn);
+        if (turn.own) tellOtherTabs('turn', turn);
+      }
+      if (turn.stopRequested) requestStop(turn);
+    } else if (name === 'delta') {
+      answer.text += data.text || '';
+      schedulePaint(turn);
+    } else if (name === 'replace') {
+      answer.text = data.answer || '';
+      schedulePaint(turn);
+    } else if (name === 'sync') {
+      // The answer so far, replacing what the page has (the gateway no longer held the events one by one).
+      answer.text = data.text || '';
+      schedulePaint(turn);
+    } else if (name === 'progress' && data.title) {
+      showTyping(answer, data.title);
+    } else if (name === 'done') {
+      turn.ended = true;
+      forgetTurn(turn.id, turn.key);
+      finishAnswer(answer, data.answer != null ? data.answer : answer.text, data.message_id, data.stopped);
+      endTurn(turn);   // aria-busy drops: the log region now reads the finished answer once
+      loadConversations();
+      if (turn.own) tellOtherTabs('ended', turn);
+      if (data.message_id && !data.stopped) showSuggestions(data.message_id);
+    } else if (name === 'error') {
+      failTurn(turn, data.status, data.detail);
+      if (turn.own) tellOtherTabs('ended', turn);
+    }
+    if (id !== null) keepProgress(turn);
+  }
+
+  function schedulePaint(turn) {
+    if (turn.paintPending) return;
+    turn.paintPending = true;
+    function paint() {
+      turn.paintPending = false;
+      if (turn.ended || turn.detached) return;
+      renderAnswer(turn.answer);
+      scrollToEnd(false);
+    }
+    // A very long answer takes longer to re-render than a frame lasts: repaint it a few times a second instead.
+    if (turn.answer.text.length > 20000) setTimeout(paint, 200); else requestAnimationFrame(paint);
+  }
+
+  /* A turn found running (in the conversation's messages, or remembered by this tab): its text so far is on the
+     page; its state (`GET /v1/turns/{id}`: text and the id of the last event in it, task id) unless given, then its
+     events from there. */
+  function attachTurn(found, snapshot) {
+    var turn = beginTurn(found.user, found.text, found.answer);
+    turn.id = found.id;
+    if (found.own) {
+      turn.own = true;
+      turn.key = found.key;
+      turn.body = found.body;
+    }
+    keepTurn(turn);
+    if (snapshot) return resume(turn, snapshot);
+    api('GET', '/v1/turns/' + encodeURIComponent(turn.id)).then(function (found) { resume(turn, found); }, function (error) {
+      if (turn.detached || turn.ended || error.status === 401) return;
+      if (error.status === 404) {
+        // Gone (its conversation was deleted): what is shown stays.
+        forgetTurn(turn.id);
+        return handle(turn, 'done', { answer: turn.answer.text }, null);
+      }
+      turn.rebuild = true;
+      listen(turn);
     });
   }
 
-  /* Server-sent events from a fetch body: `event:` and `data:` lines, a blank line ends each event. */
-  function readEvents(stream, handle) {
+  function resume(turn, snapshot) {
+    if (turn.detached || turn.ended) return;
+    turn.taskId = snapshot.task_id || turn.taskId;
+    if (snapshot.conversation_id) turn.conversationId = snapshot.conversation_id;
+    if (isFinal(snapshot.status)) {
+      if (snapshot.status === 'completed' || snapshot.status === 'stopped') {
+        return handle(turn, 'done', {
+          answer: snapshot.text, message_id: snapshot.message_id, conversation_id: snapshot.conversation_id,
+          stopped: snapshot.status === 'stopped',
+        }, null);
+      }
+      return handle(turn, 'error', { status: null, detail: snapshot.error }, null);
+    }
+    if ((snapshot.last_event_id || 0) >= turn.lastEventId) {
+      turn.answer.text = snapshot.text || '';
+      turn.lastEventId = snapshot.last_event_id || 0;
+      schedulePaint(turn);
+    }
+    if (turn.stopRequested && turn.taskId) requestStop(turn);
+    listen(turn);
+  }
+
+  function isFinal(status) {
+    return status !== 'accepted' && status !== 'streaming';
+  }
+
+  /* Server-sent events from a fetch body: `id:`, `event:` and `data:` lines, a blank line ends each event;
+     `onData` hears every chunk (keep-alives included). */
+  function readEvents(stream, handle, onData) {
     var reader = stream.getReader();
     var decoder = new TextDecoder();
     var buffer = '';
     function dispatch(block) {
       var name = 'message';
       var data = [];
+      var id = null;
       block.split('\n').forEach(function (line) {
         if (line.indexOf('event:') === 0) name = line.slice(6).trim();
         else if (line.indexOf('data:') === 0) data.push(line.slice(5).replace(/^ /, ''));
+        else if (line.indexOf('id:') === 0 && /^\d+$/.test(line.slice(3).trim())) id = Number(line.slice(3).trim());
       });
       if (!data.length) return;
       var parsed;
       try { parsed = JSON.parse(data.join('\n')); } catch (e) { return; }
-      handle(name, parsed);
+      handle(name, parsed, id);
     }
     function pump() {
       return reader.read().then(function (chunk) {
+        if (onData) onData();
         if (chunk.done) {
           if (buffer.trim()) dispatch(buffer);
           return;
@@ -625,6 +825,99 @@
       });
     }
     return pump();
+  }
+
+  function newKey() {
+    try {
+      if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    } catch (e) { /* not a secure context */ }
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? '0' : '') + b.toString(16); }).join('');
+  }
+
+  /* ---- turns kept for a reload: per tab (sessionStorage), by conversation ('' for a new one not named yet) ---- */
+
+  function keptTurns() {
+    try { return JSON.parse(sessionStorage.getItem(turnsKey) || '{}') || {}; } catch (e) { return {}; }
+  }
+
+  function storeTurns(turns) {
+    try {
+      if (Object.keys(turns).length) sessionStorage.setItem(turnsKey, JSON.stringify(turns));
+      else sessionStorage.removeItem(turnsKey);
+    } catch (e) { /* storage refused: a reload finds a running turn through the conversation's messages only */ }
+  }
+
+  function storeKept(conversationId, kept) {
+    var turns = keptTurns();
+    turns[conversationId || ''] = kept;
+    storeTurns(turns);
+  }
+
+  /* Its id, conversation, question and the id of the last event applied; until the gateway names it, the request
+     itself (to send again with the same Idempotency-Key). */
+  function keepTurn(turn) {
+    if (turn.ended || !(turn.id || turn.own)) return;
+    var turns = keptTurns();
+    Object.keys(turns).forEach(function (k) {
+      // One per conversation; and a day is more than any answer takes.
+      if (sameTurn(turns[k], turn.id, turn.key) || !(Date.now() - turns[k].at < 86400000)) delete turns[k];
+    });
+    var kept = {
+      turn_id: turn.id, conversation_id: turn.conversationId || null, message: turn.text,
+      last_event_id: turn.lastEventId, at: Date.now(),
+    };
+    if (!turn.id) {
+      kept.key = turn.key;
+      kept.body = turn.body;
+    }
+    turns[turn.conversationId || ''] = kept;
+    storeTurns(turns);
+  }
+
+  function sameTurn(kept, id, key) {
+    return (!!id && kept.turn_id === id) || (!!key && kept.key === key);
+  }
+
+  function keepProgress(turn) {
+    if (turn.saveTimer || turn.ended) return;
+    turn.saveTimer = setTimeout(function () {
+      turn.saveTimer = null;
+      if (!turn.detached) keepTurn(turn);
+    }, 1000);
+  }
+
+  function forgetTurn(id, key) {
+    var turns = keptTurns();
+    var changed = false;
+    Object.keys(turns).forEach(function (k) {
+      if (sameTurn(turns[k], id, key)) {
+        delete turns[k];
+        changed = true;
+      }
+    });
+    if (changed) storeTurns(turns);
+  }
+
+  /* ---- the user's other tabs: a turn that starts in one is shown by another open on the same conversation ---- */
+
+  function openChannel() {
+    if (typeof BroadcastChannel !== 'function') return;
+    try { channel = new BroadcastChannel('chat-gateway.' + session.system + '.' + session.user); } catch (e) { return; }
+    channel.onmessage = function (event) {
+      var note = event.data || {};
+      if (note.type !== 'turn' && note.type !== 'ended') return;
+      if (!state.editing) loadConversations();
+      if (note.type === 'turn' && note.conversation_id && note.conversation_id === state.currentId && !state.turn) {
+        openConversation(state.currentId, true);
+      }
+    };
+  }
+
+  function tellOtherTabs(type, turn) {
+    if (!channel) return;
+    try { channel.postMessage({ type: type, conversation_id: turn.conversationId, turn_id: turn.id }); } catch (e) { /* closed */ }
   }
 
   /* A name from the first message: whole words up to `limit` characters, then an ellipsis; text without spaces
@@ -664,24 +957,40 @@
     return detail || '';
   }
 
-  function failTurn(turn, user, answer, text, status, detail, budgetResets) {
+  /* `lostConnection`: the page could not reach the turn again. It may still be answered (a reload finds it), and
+     Retry looks for it again (its turn id, else the same request with the same Idempotency-Key) rather than ask
+     a second time. */
+  function failTurn(turn, status, detail, budgetResets, lostConnection) {
+    turn.ended = true;
+    if (!lostConnection) forgetTurn(turn.id, turn.key);
     endTurn(turn);
-    answer.message.remove();
+    turn.answer.message.remove();
+    var user = turn.user;
+    if (!user) return;
     user.classList.add('failed');
     var problem = element('div', 'send-error');
     problem.setAttribute('role', 'alert');
     problem.appendChild(element('span', 'send-error-text', strings.errorSend + ' ' + failureReason(status, detail, budgetResets)));
     problem.appendChild(textButton(strings.retry, 'button small retry', 'button', function () {
       if (state.busy) return;
+      if (lostConnection && turn.id) {
+        problem.remove();
+        user.classList.remove('failed');
+        attachTurn({ id: turn.id, user: user, text: turn.text, own: turn.own, key: turn.key, body: turn.body });
+        return;
+      }
       user.remove();
-      send(text);
+      send(turn.text, lostConnection && turn.key ? { key: turn.key, body: turn.body } : null);
     }));
     user.appendChild(problem);
     scrollToEnd(true);
   }
 
   function endTurn(turn) {
-    if (state.turn === turn) state.turn = null;
+    clearTimeout(turn.retryTimer);
+    clearTimeout(turn.stallTimer);
+    if (state.turn !== turn) return;
+    state.turn = null;
     setBusy(false);
   }
 
@@ -697,16 +1006,22 @@
      leaving the stream is the only stop left (the gateway still stores the whole answer). */
   function requestStop(turn) {
     api('POST', '/v1/chat/' + encodeURIComponent(turn.taskId) + '/stop', {}).catch(function () {
-      turn.controller.abort();
+      if (turn.ended || turn.detached) return;
+      turn.leaving = true;
+      if (turn.controller) turn.controller.abort();
+      if (turn.retryTimer) handle(turn, 'done', { answer: turn.answer.text, stopped: true }, null);
     });
   }
 
-  /* Leaving a conversation mid-answer: stop listening, not the answer (the gateway stores it). */
+  /* Leaving a conversation mid-answer: stop listening, not the answer (the gateway stores it, and this tab keeps
+     the turn's id: coming back attaches to it again). */
   function detachStream() {
     var turn = state.turn;
     if (!turn) return;
+    if (!turn.ended) keepTurn(turn);
     turn.detached = true;
-    turn.controller.abort();
+    if (turn.controller) turn.controller.abort();
+    clearTimeout(turn.saveTimer);
     endTurn(turn);
   }
 
