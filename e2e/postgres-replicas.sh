@@ -6,6 +6,9 @@
 #   4. admin changes made through replica A are in force on replica B within 2 s: a new key, a disabled system, a
 #      revoked key;
 #   4b. a user's budget used up through replica A is used up on replica B too, and so is a rate limit;
+#   4c. a stream started on replica A, its client gone mid-answer, resumed on replica B from its Last-Event-ID: B
+#       sends the rest live (A's events as A journals them), the text adds up to the stored answer exactly, and
+#       after the end B and A answer a late reader with one sync and done, and a reader that has everything 204;
 #   5. the PostgreSQL server stopped under load: requests get a quick 503 with a JSON body, and the gateway recovers
 #      by itself when the server is back, without a restart.
 # Usage: TEST_DATABASE_URL=postgres://user:pass@127.0.0.1:5432/db e2e/postgres-replicas.sh
@@ -181,6 +184,97 @@ status, body, headers = limited(port_a)
 assert statuses == [200, 200] and status == 429, (statuses, status, body)
 assert body["detail"].startswith("Too many requests for this user."), body
 print(f"   RATE_LIMIT of 2/min per user over both replicas: {statuses + [status]}, Retry-After {headers['retry-after']}")
+PY
+
+echo "-- 4c. a stream begun on replica A, its client gone, resumed on replica B from its Last-Event-ID"
+python3 - "$port_a" "$port_b" "$fake_port" "$database_url" <<'PY' || fail "a turn resumed on the other replica"
+import subprocess, sys, time
+sys.path.insert(0, "e2e")
+from gateway_http import EventStream, call
+port_a, port_b, fake_port = (int(p) for p in sys.argv[1:4])
+database_url = sys.argv[4]
+key = [("X-API-Key", "e2e-key")]
+owner = "system_id=drillquiz&user_id=resumer"
+tokens = 60
+expected = " ".join(f"tok{i}" for i in range(1, tokens + 1))
+def psql(query):
+    return subprocess.run(["psql", database_url, "-qtAX", "-c", query], check=True, capture_output=True, text=True).stdout.strip()
+def fold(text, event):  # what a client shows after an event
+    kind, data = event["event"], event["data"]
+    if kind == "delta": return text + data["text"]
+    if kind == "sync": return data["text"]
+    if kind == "replace": return data["answer"]
+    return text
+def read_to_end(stream, text, last):
+    """Reads a resumed stream to its end: every event after `last`, in order, the text after each still the start of
+    the answer (the words are numbered: a gap or a repeat breaks that), a sync taking the text on; returns the text,
+    the last id, the events' names and times, and the last event."""
+    kinds = []
+    while (event := stream.next()) is not None:
+        assert event["id"] is not None and event["id"] > last, f"event {event} after id {last}: repeated or out of order"
+        if event["event"] == "sync":
+            assert event["data"]["last_event_id"] == event["id"], event
+            assert event["data"]["text"].startswith(text), f"sync {event} does not carry on from {text!r}"
+        text, last = fold(text, event), event["id"]
+        assert expected.startswith(text), f"after {[k for k, _ in kinds] + [event['event']]} the text is {text!r}"
+        kinds.append((event["event"], time.monotonic()))
+        if event["event"] in ("done", "error"):
+            assert stream.next() is None, "events after the stream's last"
+            return text, last, kinds, event
+    raise AssertionError(f"the stream ended without done or error after {[k for k, _ in kinds]}")
+status, _, _ = call(fake_port, "POST", "/_fake/options", {"token_delay_ms": 100})
+assert status == 200, status
+try:
+    # On A: the start and 8 deltas, then the client goes.
+    a = EventStream(port_a, "POST", "/v1/chat",
+                    {"system_id": "drillquiz", "user_id": "resumer", "message": f"/tokens {tokens}", "stream": True}, key)
+    assert a.status == 200, a.status
+    turn = a.headers["x-turn-id"]
+    text_a, last_a, deltas_a = "", 0, 0
+    while deltas_a < 8:
+        event = a.next()
+        assert event is not None and event["event"] in ("start", "delta") and event["id"] > last_a, event
+        if event["event"] == "start":
+            assert event["data"]["turn_id"] == turn, (event, turn)
+            message_id = event["data"]["message_id"]
+        text_a, last_a, deltas_a = fold(text_a, event), event["id"], deltas_a + (event["event"] == "delta")
+    a.drop()
+    # On B, which never ran the turn: its state, then its events after A's last id.
+    status, state, _ = call(port_b, "GET", f"/v1/turns/{turn}?{owner}", None, key)
+    assert status == 200 and state["status"] == "streaming" and expected.startswith(state["text"]), (status, state)
+    b = EventStream(port_b, "GET", f"/v1/turns/{turn}/events?{owner}", None, key + [("Last-Event-ID", str(last_a))])
+    assert b.status == 200 and b.headers.get("x-turn-id") == turn, (b.status, b.headers)
+    text, last, kinds, done = read_to_end(b, text_a, last_a)
+    names = [k for k, _ in kinds]
+    assert names[-1] == "done", names
+    assert text == done["data"]["answer"] == expected, \
+        f"A's text to id {last_a} ({text_a!r}) and B's events {names} make {text!r}; the answer is {done['data']['answer']!r}"
+    live = [t for k, t in kinds if k == "delta"]
+    assert live, f"B sent no delta before done, only {names}: the live tail never reached it"
+    # A sync may come last: the events of A's final moments (up to one journal interval) are not journaled once
+    # the turn has ended, and B then takes the stored answer.
+    tail = kinds[-1][1] - live[0]
+    # Stored: the turn completed on A with the whole answer; both replicas tell it so.
+    assert psql(f"SELECT turn_status FROM gateway_messages WHERE id = '{turn}'") == "completed"
+    stored = psql(f"SELECT status || '|' || content FROM gateway_messages WHERE message_id = '{message_id}_assistant'")
+    assert stored == "complete|" + expected, stored
+    for port in (port_a, port_b):
+        status, state, _ = call(port, "GET", f"/v1/turns/{turn}?{owner}", None, key)
+        assert status == 200 and (state["status"], state["text"], state["last_event_id"]) == ("completed", expected, last), state
+        # A reader that has everything: 204. One that stopped at A's last id, after the end: sync, then done.
+        status, _, _ = call(port, "GET", f"/v1/turns/{turn}/events?{owner}", None, key + [("Last-Event-ID", str(last))])
+        assert status == 204, f"Last-Event-ID {last} (done) on port {port}: {status}, not 204"
+        late = EventStream(port, "GET", f"/v1/turns/{turn}/events?{owner}&after={last_a}", None, key)
+        assert late.status == 200, late.status
+        late_text, late_last, late_kinds, _ = read_to_end(late, text_a, last_a)
+        assert [k for k, _ in late_kinds] == ["sync", "done"] and late_text == expected and late_last == last, \
+            (port, late_kinds, late_text)
+    print(f"   A: ids 1-{last_a}, {deltas_a} deltas, then the client left; B: {len(live)} delta events live over "
+          f"{tail:.1f} s, then {' and '.join(n for n in names if n != 'delta')} at id {last}: A's text + B's == "
+          f"the stored answer ({tokens} tokens), no gap, no repeat")
+    print("   after the end, on A and B: from A's last id one sync and done; from done's id 204")
+finally:
+    call(fake_port, "POST", "/_fake/options", {"token_delay_ms": 0})
 PY
 
 echo "-- 5. PostgreSQL stopped under load, then started again"
