@@ -6,10 +6,10 @@ import SQLKit
 import Vapor
 
 /// Finishes the turns a process left running when it died: at start-up and every lease interval, on every replica.
-/// A turn is orphaned when the lease of the process that ran it has run out. Dify is asked for the conversation's
-/// messages: an answer it finished is stored and the turn is `completed`; a turn Dify has no answer for once
-/// `bound` has passed since it was asked is `interrupted`, with what had arrived. Otherwise it waits for the next
-/// round.
+/// A turn is orphaned when the lease of the process that ran it has run out. For a turn Dify named, Dify is asked
+/// for the conversation's messages: the answer Dify stored for that message is stored and the turn is `completed`.
+/// A turn Dify has no answer for once `bound` has passed since it was asked is `interrupted`, with what had
+/// arrived. Otherwise it waits for the next round.
 struct TurnRecovery: LifecycleHandler {
     let database: @Sendable () -> any Database
     let store: ConversationStore
@@ -86,18 +86,15 @@ struct TurnRecovery: LifecycleHandler {
         let caller = CallerIdentity(systemID: turn.systemID, userID: turn.userID)
         let (partial, lastEventID) = try await turns.textSoFar(of: turn.id)
         var ending: TurnEnding?
-        if let conversationID = turn.conversationID ?? turn.ids?.conversationID {
+        // A turn Dify never named cannot be told apart from an earlier one with the same question: it waits for
+        // the bound. One it named is Dify's message with that id.
+        if let ids = turn.ids {
             let messages = try await dify.allMessages(
-                conversationID: conversationID, user: caller.difyUser, at: try targets.target(forSystem: turn.systemID))
-            let found = messages.first { message in
-                if let ids = turn.ids { return message.id == ids.messageID }
-                // Dify never named the turn to the gateway: its question, asked after the gateway stored it.
-                return message.query == turn.content
-                    && (message.createdAt ?? 0) >= Int(turn.createdAt.timeIntervalSince1970) - 60
-            }
-            if let found, let answer = found.answer, !answer.isEmpty {
-                let ids = TurnIDs(
-                    conversationID: conversationID, messageID: found.id, taskID: turn.ids?.taskID)
+                conversationID: ids.conversationID, user: caller.difyUser,
+                at: try targets.target(forSystem: turn.systemID))
+            if let found = messages.first(where: { $0.id == ids.messageID }), let answer = found.answer,
+                !answer.isEmpty
+            {
                 ending = .completed(ids, answer: answer, metadata: .object([:]), stopped: false)
             }
         }
