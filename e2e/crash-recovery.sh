@@ -2,8 +2,8 @@
 # The gateway killed with SIGKILL in the middle of 24 streams, then started again on the same SQLite file: every turn
 # it left running is finished by the new process (TurnRecovery) once the dead process's lease (TURN_LEASE=3s) has run
 # out, and none stays accepted or streaming.
-#   - 20 streams were mid-answer (a few words read by their clients): each must end `completed` with Dify's whole
-#     answer, or `interrupted` with the start of it;
+#   - 20 streams were mid-answer (a few words read by their clients): each must end `completed` with the answer Dify
+#     stored for it (the whole answer where Dify goes on without its client), or `interrupted` with the start of it;
 #   - 4 follow-ups in existing conversations were still waiting for Dify's first event (fake latency 60 s): Dify never
 #     answered them, so each must end `interrupted` once max(DIFY_TIMEOUT, DIFY_STREAM_IDLE_TIMEOUT) = 4 s has passed
 #     since its question. One of them asks again what its conversation's previous message asked.
