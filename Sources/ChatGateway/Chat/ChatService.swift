@@ -85,6 +85,7 @@ struct ChatService: Sendable {
             return turn
         case .refused(let error):
             metrics.chat(system: caller.systemID, mode: .stream, outcome: .failed)
+            defer { turn.finish() }
             try await store.recordFailure(error, for: pending, caller: caller)
             turn.log.append(.ended(.failed(error, ids: nil)))
             logger.warning(

@@ -78,6 +78,10 @@ struct ChatTurns: Sendable {
     /// A request repeating `first`: the same stream or answer, without asking Dify again.
     private func repeated(_ first: StoredTurn, record: IdempotencyRecord, streaming: Bool) async throws -> Outcome {
         guard first.requestHash == record.requestHash else { throw IdempotencyError.differentRequest }
+        // A stream Dify refused before it began was an HTTP error, and is that error again.
+        if streaming, case .failed(let error, nil)? = first.ending {
+            return .failure(error, turnID: first.id)
+        }
         if streaming {
             return .stream(
                 source: readers.source(for: first.rowID), turnID: first.id, turn: nil, replayed: first.status.isFinal)

@@ -24,25 +24,31 @@ struct TurnRunner: Sendable {
     /// `opening` takes (the client's response has not started) is the handler's to answer and record.
     /// Its span runs from the request to Dify until the answer is stored.
     func run(opening: StreamOpening, _ open: @Sendable () async throws -> DifyEventStream) async {
-        await withSpan("chat stream") { span in
+        let handedOver = await withSpan("chat stream") { span in
             span.attributes["dify.system_id"] = turn.caller.systemID
-            await read(opening: opening, open, span: span)
+            return await read(opening: opening, open, span: span)
         }
-        turn.finish()
+        // A refusal the handler took is the handler's to record, and then to end the turn with.
+        if !handedOver { turn.finish() }
     }
 
+    /// True when the handler took Dify's refusal of the stream's head.
     private func read(
         opening: StreamOpening, _ open: @Sendable () async throws -> DifyEventStream, span: any Span
-    ) async {
+    ) async -> Bool {
         let asked = ContinuousClock.now
         let events: DifyEventStream
         do {
             events = try await open()
         } catch {
-            if Task.isCancelled { return await conclude(.interrupted(ids: nil, reason: Self.shutdownReason), nil) }
+            if Task.isCancelled {
+                await conclude(.interrupted(ids: nil, reason: Self.shutdownReason), nil)
+                return false
+            }
             let error = error as? DifyError ?? .unreachable(String(describing: error))
-            if opening.report(.refused(error)) { return }
-            return await conclude(.failed(error, ids: nil), nil)
+            if opening.report(.refused(error)) { return true }
+            await conclude(.failed(error, ids: nil), nil)
+            return false
         }
         _ = opening.report(.opened)
         var progress: Progress?
@@ -110,6 +116,7 @@ struct TurnRunner: Sendable {
                     progress)
             }
         }
+        return false
     }
 
     static var shutdownReason: String { ShutdownState.interruptedDetail }

@@ -108,6 +108,22 @@ struct IdempotencyTests {
         }
     }
 
+    /// A stream Dify refused at its head: the repeat gets the same HTTP error, without asking Dify again.
+    @Test func aStreamRefusedAtItsHeadIsRefusedAgain() async throws {
+        try await GatewayHarness.with { gateway in
+            await gateway.fake.store.setFault(.httpError(status: 400, code: "invalid_param", message: "bad input"))
+            let body = Self.chat(stream: true)
+            let refused = try await gateway.call(.POST, "/v1/chat", headers: Self.keyed("h-1"), json: body)
+            #expect(refused.status >= 400)
+            let calls = await gateway.fake.store.chatRequestCount
+            await gateway.fake.store.setFault(nil)
+            let again = try await gateway.call(.POST, "/v1/chat", headers: Self.keyed("h-1"), json: body)
+            #expect(again.status == refused.status && again.text == refused.text)
+            #expect(again.headers.first(name: "Idempotent-Replayed") == "true")
+            #expect(await gateway.fake.store.chatRequestCount == calls)
+        }
+    }
+
     /// `/dify/v1`: the same key rules, in Dify's shapes.
     @Test func difyClientsRepeatWithTheSameKeyToo() async throws {
         try await GatewayHarness.with { gateway in
