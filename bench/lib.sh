@@ -36,7 +36,9 @@ start_fake_dify() {
 # start_gateway DIFY_PORT DIFY_KEY GATEWAY_PORT [DATABASE_URL]: the release gateway in production mode, on SQLite in
 # $work unless a database URL is given; sets gw_pid.
 start_gateway() {
-  env -i PATH="$PATH" HOME="$HOME" DIFY_BASE_URL="http://127.0.0.1:$1" DIFY_API_KEY="$2" \
+  # BENCH_GATEWAY_ENV: more VAR=VALUE settings for the gateway (e.g. DIFY_MAX_CONNECTIONS=20000).
+  # shellcheck disable=SC2086
+  env -i PATH="$PATH" HOME="$HOME" DIFY_BASE_URL="http://127.0.0.1:$1" DIFY_API_KEY="$2" ${BENCH_GATEWAY_ENV:-} \
     CHAT_GATEWAY_API_KEY="${BENCH_API_KEY:-bench-key}" CHAT_GATEWAY_JWT_SECRET=bench-secret DATABASE_URL="${4:-sqlite:///$work/gw.db}" \
     "$bin/chat-gateway" serve --env production --hostname 127.0.0.1 --port "$3" --log warning >"$work/gw.log" 2>&1 &
   gw_pid=$!

@@ -3,7 +3,9 @@
 # over the ramp (default 10 s, so about N open at once): through the gateway (on SQLite), straight to the fake Dify,
 # and through two bare proxies in front of it (nginx, and Vapor + AsyncHTTPClient relaying the body:
 # bench/vapor-proxy), in the same run. Reports time-to-first-token (and each proxy's overhead on it at p50 and p99),
-# errors, answers stored complete (the whole text), and the gateway's peak RSS. Needs nginx (nginx-light).
+# errors, answers stored complete (the whole text), the gateway's peak RSS, and the database writes the streams
+# cost (chatgw_store_writes_total by operation, per stream). Needs nginx (nginx-light).
+# BENCH_GATEWAY_ENV passes more settings to the gateway, e.g. DIFY_MAX_CONNECTIONS=20000 for 10,000 streams.
 # Usage: bench/stream-concurrency.sh [streams=1000] [token_delay_ms=200] [ramp_seconds=10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,5 +38,12 @@ for name, r in rows[1:]:
         print(f"{name} first-token overhead vs direct: p50 {r['ttft_ms']['p50'] - d['ttft_ms']['p50']:.2f} ms, p99 {r['ttft_ms']['p99'] - d['ttft_ms']['p99']:.2f} ms")
 PY
 echo "answers stored complete: $stored / $streams"
+curl -s "http://127.0.0.1:$gw_port/metrics" | python3 -c '
+import re, sys
+streams = int(sys.argv[1])
+writes = {m.group(1): float(m.group(2)) for m in re.finditer(r"chatgw_store_writes_total\{operation=\"([^\"]+)\"\} (\S+)", sys.stdin.read())}
+total = sum(writes.values())
+print(f"database writes: {total:.0f} in all, {total / streams:.2f} per stream (" + ", ".join(f"{name} {count / streams:.2f}" for name, count in sorted(writes.items())) + ")")
+' "$streams"
 echo "gateway peak RSS: $(peak_rss)"
 echo "machine: $(machine)"

@@ -68,6 +68,9 @@ public final class GatewayMetrics: Sendable {
 
     func storeFailure() { count("chatgw_store_failures_total", [:]) }
 
+    /// One write of the store's (several may share a transaction); `operation` is one of the store's fixed names.
+    func storeWrite(_ operation: String) { count("chatgw_store_writes_total", ["operation": operation]) }
+
     /// Dify's `usage` of one answer (`metadata.usage`): tokens, and the price in its currency.
     func usage(system systemID: String, _ usage: DifyUsage) {
         let system = system(systemID)

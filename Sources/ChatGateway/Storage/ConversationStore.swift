@@ -30,6 +30,7 @@ struct ConversationStore: Sendable {
     ) async throws {
         try await withSpan("db \(operation)", ofKind: .client) { span in
             span.attributes["db.operation.name"] = operation
+            metrics.storeWrite(operation)
             do {
                 try await writes.perform(statements, usage: usage)
             } catch {
