@@ -52,10 +52,10 @@ class OfficialSDK:
     def stream(self, query, conversation_id=None):
         response = self.client.create_chat_message({}, query, user, "streaming", conversation_id)
         check(response.status_code == 200, f"stream HTTP {response.status_code}")
+        # The events are the `data:` lines; Dify's `event: ping` and the gateway's `id:` and `retry:` are framing.
         for line in response.iter_lines(decode_unicode=True):
-            line = line.split("data:", 1)[-1]
-            if line.strip() and not line.startswith("event:"):
-                yield json.loads(line.strip())
+            if line.startswith("data:") and line[5:].strip():
+                yield json.loads(line[5:].strip())
 
     def conversations(self):
         return self.ok(self.client.get_conversations(user, limit=100))["data"]

@@ -71,7 +71,7 @@ struct ChatService: Sendable {
     {
         let (request, target, pending, hold) = try await prepare(
             message, conversationID: conversationID, inputs: inputs, extra: extra, as: caller, idempotency: idempotency)
-        let turn = RunningTurn(id: pending.turnID, caller: caller)
+        let turn = RunningTurn(id: pending.turnID, caller: caller, question: message, createdAt: pending.createdAt)
         // The answer is stored when the turn ends: then its cost is in the sums, and the hold can go.
         turn.onFinish { [budgets] in await budgets?.release(hold) }
         let runner = TurnRunner(
@@ -105,7 +105,7 @@ struct ChatService: Sendable {
         let (request, target, pending, hold) = try await prepare(
             message, conversationID: rawConversationID, inputs: inputs, extra: extra, as: caller,
             idempotency: idempotency)
-        let turn = RunningTurn(id: pending.turnID, caller: caller)
+        let turn = RunningTurn(id: pending.turnID, caller: caller, question: message, createdAt: pending.createdAt)
         defer { turn.finish() }
         return try await streams.run(turn) {
             let started = ContinuousClock.now

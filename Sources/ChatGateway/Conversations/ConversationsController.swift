@@ -16,16 +16,12 @@ struct ConversationsController: RouteCollection {
     func list(_ req: Request) async throws -> [ConversationSummary] {
         let caller = try await access.auth.identityFromQueryOrBody(req)
         let target = try access.target(for: caller)
-        let running = try await turns.store.inProgress(systemID: caller.systemID, userID: caller.userID)
+        let running = try await turns.inProgress(for: caller)
         return try await access.dify.allConversations(user: caller.difyUser, at: target).map { conversation in
             let turn = running.last { $0.conversationID == conversation.id }
             return ConversationSummary(
                 id: conversation.id, name: conversation.name, createdAt: conversation.createdAt,
-                turn: turn.flatMap { turn in
-                    turn.id.map {
-                        TurnInProgress(turnID: $0.uuidString.lowercased(), status: turn.turnStatus ?? "accepted")
-                    }
-                })
+                turn: turn.map { TurnInProgress(turnID: $0.id, status: $0.status.rawValue) })
         }
     }
 
@@ -37,10 +33,8 @@ struct ConversationsController: RouteCollection {
         var rows = try await access.dify.allMessages(
             conversationID: conversationID, user: caller.difyUser, at: target
         ).flatMap(ConversationMessage.rows(for:))
-        let running = try await turns.store.inProgress(systemID: caller.systemID, userID: caller.userID)
-        for turn in running where turn.conversationID == conversationID {
-            guard let rowID = turn.id else { continue }
-            try await rows.markInProgress(turn, id: rowID.uuidString.lowercased(), readers: turns)
+        for turn in try await turns.inProgress(for: caller) where turn.conversationID == conversationID {
+            rows.markInProgress(turn, text: try await turns.textSoFar(of: turn.id))
         }
         return rows
     }
@@ -48,33 +42,27 @@ struct ConversationsController: RouteCollection {
 
 extension [ConversationMessage] {
     /// Marks a turn in progress on its rows, adding them (with the answer so far) where Dify does not list them yet.
-    mutating func markInProgress(_ turn: StoredMessage, id turnID: String, readers: TurnReaders) async throws {
-        let status = turn.turnStatus ?? TurnStatus.accepted.rawValue
-        let (text, _) =
-            if let log = readers.registry.turn(turnID)?.log { log.textSoFar } else {
-                try await readers.store.textSoFar(of: turnID)
-            }
+    mutating func markInProgress(_ turn: InProgressTurn, text: String) {
         let createdAt = Int(turn.createdAt.timeIntervalSince1970)
         let userIndex =
-            firstIndex { $0.id == turn.messageID }
+            firstIndex { $0.id == turn.userRowID }
             ?? {
                 append(
-                    ConversationMessage(id: turn.messageID, role: "user", content: turn.content, createdAt: createdAt))
+                    ConversationMessage(id: turn.userRowID, role: "user", content: turn.question, createdAt: createdAt))
                 return count - 1
             }()
-        self[userIndex].turnID = turnID
-        self[userIndex].status = status
-        let answerID = turn.messageID.hasSuffix("_user") ? String(turn.messageID.dropLast(5)) + "_assistant" : nil
-        let answerIndex = answerID.flatMap { id in firstIndex { $0.id == id } }
-        if let answerIndex {
+        self[userIndex].turnID = turn.id
+        self[userIndex].status = turn.status.rawValue
+        let answerID = "\(turn.messageID ?? turn.id)_assistant"
+        if let answerIndex = firstIndex(where: { $0.id == answerID }) {
             self[answerIndex].content = text
-            self[answerIndex].turnID = turnID
-            self[answerIndex].status = status
+            self[answerIndex].turnID = turn.id
+            self[answerIndex].status = turn.status.rawValue
         } else {
             insert(
                 ConversationMessage(
-                    id: answerID ?? "\(turnID)_assistant", role: "assistant", content: text, createdAt: createdAt,
-                    turnID: turnID, status: status),
+                    id: answerID, role: "assistant", content: text, createdAt: createdAt, turnID: turn.id,
+                    status: turn.status.rawValue),
                 at: userIndex + 1)
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 
 /// A turn this process is answering: who asked, its log, its Dify task (for stop), and what is to run when it
@@ -6,6 +7,9 @@ final class RunningTurn: Sendable {
     /// The gateway's id of the turn: the id of the user's stored message.
     let id: String
     let caller: CallerIdentity
+    /// The user's message, and when it was stored.
+    let question: String
+    let createdAt: Date
     let log = TurnLog()
     private let state = NIOLockedValueBox(State())
 
@@ -17,9 +21,11 @@ final class RunningTurn: Sendable {
         var finishHandlers: [@Sendable () async -> Void] = []
     }
 
-    init(id: String, caller: CallerIdentity) {
+    init(id: String, caller: CallerIdentity, question: String = "", createdAt: Date = Date()) {
         self.id = id
         self.caller = caller
+        self.question = question
+        self.createdAt = createdAt
     }
 
     var taskID: String? { state.withLockedValue { $0.taskID } }

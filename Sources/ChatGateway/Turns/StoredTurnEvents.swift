@@ -59,3 +59,54 @@ struct TurnReaders: Sendable {
         }
     }
 }
+
+/// A turn still being answered, as the listings show it.
+struct InProgressTurn: Sendable {
+    let id: String
+    var conversationID: String?
+    var status: TurnStatus
+    /// Dify's message id, once Dify named the turn.
+    var messageID: String?
+    let question: String
+    let createdAt: Date
+    /// The user message's id as the listings show it: `<message id>_user`, or the placeholder before Dify named it.
+    var userRowID: String
+}
+
+extension TurnReaders {
+    /// A user's turns in progress: those the database says some process holds, and this process's own, whose
+    /// start may not be stored yet.
+    func inProgress(for caller: CallerIdentity) async throws -> [InProgressTurn] {
+        var turns: [String: InProgressTurn] = [:]
+        for row in try await store.inProgress(systemID: caller.systemID, userID: caller.userID) {
+            guard let rowID = row.id else { continue }
+            let id = rowID.uuidString.lowercased()
+            turns[id] = InProgressTurn(
+                id: id, conversationID: row.conversationID,
+                status: row.turnStatus.flatMap(TurnStatus.init(rawValue:)) ?? .accepted,
+                messageID: row.messageID.hasSuffix("_user") ? String(row.messageID.dropLast(5)) : nil,
+                question: row.content, createdAt: row.createdAt, userRowID: row.messageID)
+        }
+        for running in registry.running where running.caller == caller && !running.log.isClosed {
+            var turn =
+                turns[running.id]
+                ?? InProgressTurn(
+                    id: running.id, status: .accepted, question: running.question, createdAt: running.createdAt,
+                    userRowID: "\(running.id)_user")
+            if case .started(let ids)? = running.log.held(after: 0).entries.first?.event {
+                turn.conversationID = ids.conversationID
+                turn.messageID = ids.messageID
+                turn.status = .streaming
+                turn.userRowID = "\(ids.messageID)_user"
+            }
+            turns[running.id] = turn
+        }
+        return turns.values.sorted { $0.createdAt < $1.createdAt }
+    }
+
+    /// The answer so far of a turn in progress.
+    func textSoFar(of turnID: String) async throws -> String {
+        if let log = registry.turn(turnID)?.log { return log.textSoFar.text }
+        return try await store.textSoFar(of: turnID).text
+    }
+}

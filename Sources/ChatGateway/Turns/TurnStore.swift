@@ -111,7 +111,7 @@ struct TurnEventStore: Sendable {
         return (entries.reduce("") { $1.event.fold($0) }, entries.last?.id ?? 0)
     }
 
-    /// The turns that are in progress in these conversations of a user: their ids and states by conversation.
+    /// The user messages of a user's turns that some process is still answering.
     func inProgress(systemID: String, userID: String) async throws -> [StoredMessage] {
         try await StoredMessage.query(on: database())
             .filter(\.$systemID == systemID).filter(\.$userID == userID).filter(\.$role == "user")

@@ -33,12 +33,20 @@ struct TurnStream: Sendable {
             defer { group.cancelAll() }
             var encoder = encoder
             var cursor = after
-            var buffer = ByteBuffer(string: "retry: \(Self.reconnectMilliseconds)\n\n")
+            var buffer = ByteBuffer()
+            // `retry:` goes in the first event's own block: a block of its own is an empty event to some parsers.
+            var retryPending = true
             while true {
                 let finished: Bool
                 do {
                     let (entries, sourceFinished) = try await source.entries(after: cursor)
-                    let ended = encoder.encode(entries, into: &buffer)
+                    var events = ByteBuffer()
+                    let ended = encoder.encode(entries, into: &events)
+                    if retryPending, events.readableBytes > 0 {
+                        buffer.writeString("retry: \(Self.reconnectMilliseconds)\n")
+                        retryPending = false
+                    }
+                    buffer.writeBuffer(&events)
                     cursor = entries.last?.id ?? cursor
                     finished = ended || (sourceFinished && entries.isEmpty)
                 } catch {

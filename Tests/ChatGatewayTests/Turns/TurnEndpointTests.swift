@@ -82,13 +82,34 @@ struct TurnEndpointTests {
                 .GET, "/v1/turns/\(turnID)/events?\(Self.identity())&after=\(doneID)", headers: GatewayHarness.keyHeader
             )
             #expect(none.status == 204)
-            // From the beginning, once the events are no longer held: the text as one sync, then done.
+            // From the beginning: the events again, or, once they are no longer held, the text as one sync.
             let again = try await SSETestClient.open(
                 gateway.baseURL + "/v1/turns/\(turnID)/events?\(Self.identity())", headers: GatewayHarness.keyHeader)
             let replay = try await again.readAll()
-            #expect(replay.map(\.name) == ["start", "sync", "done"])
+            #expect(replay.first?.name == "start" && replay.last?.name == "done")
             #expect(Self.deltas(replay) == Self.expected)
             #expect(replay.last?.id == doneID)
+        }
+    }
+
+    /// Once a turn ended and left this process, a reader from the beginning gets its text as one `sync`.
+    @Test func anEndedTurnIsReplayedFromTheDatabaseAsOneSync() async throws {
+        try await GatewayHarness.with { gateway in
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: ChatStreamingTests.body("hi"))
+            let events = try await stream.readAll()
+            let turnID = try #require(stream.headers.first(name: "X-Turn-Id"))
+            let rowID = try #require(UUID(uuidString: turnID))
+            let source = StoredTurnEvents(rowID: rowID, store: TurnEventStore(database: { gateway.app.db }))
+            let (entries, finished) = try await source.entries(after: 0)
+            #expect(finished)
+            #expect(entries.map(\.id) == [1, events.last!.id! - 1, events.last!.id!])
+            guard case .sync("Echo: hi", _) = entries[1].event else {
+                Issue.record("not a sync: \(entries[1].event)")
+                return
+            }
+            let (rest, _) = try await source.entries(after: events.last!.id!)
+            #expect(rest.isEmpty)
         }
     }
 

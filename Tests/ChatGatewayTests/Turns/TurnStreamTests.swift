@@ -31,7 +31,7 @@ struct TurnStreamTests {
         await Self.reader(log).write(to: client)
         let text = client.text
         #expect(client.ended)
-        #expect(text.hasPrefix("retry: 1000\n\n"))
+        #expect(text.hasPrefix("retry: 1000\nid: 1\nevent: start\n"), "retry: in the first event's block")
         #expect(Self.names(text) == ["start", "delta", "done"])
         #expect(
             text.contains("id: 1\nevent: start") && text.contains("id: 3\nevent: delta")
