@@ -38,7 +38,7 @@ cache_filters = [
   {"name": "to_date", "in": "query", "required": False, "description": "YYYY-MM-DD (UTC), inclusive", "schema": {"type": "string", "format": "date"}},
   {"name": "q", "in": "query", "required": False, "description": "Case-insensitive text in conversation names or message contents", "schema": {"type": "string"}}]
 # What a /v1 stream sends, for POST /v1/chat and GET /v1/turns/{turn_id}/events.
-stream_events = ("The stream starts with `retry: 1000` (milliseconds an `EventSource` waits before it reconnects). Each event is `id: <n>` (its sequence number in the turn: increasing, with gaps for entries this stream does not show, such as deltas merged for a slow reader), `event: <name>` and one `data:` line of JSON (which repeats the name in `event`): "
+stream_events = ("The first event's block starts with `retry: 1000` (milliseconds an `EventSource` waits before it reconnects). Each event is `id: <n>` (its sequence number in the turn: increasing, with gaps for entries this stream does not show, such as deltas merged for a slow reader), `event: <name>` and one `data:` line of JSON (which repeats the name in `event`): "
     "`start` {turn_id, conversation_id, message_id, task_id} first; `delta` {text} to append; `replace` {answer} (moderation replaced the answer so far); `file` {id, type, url, belongs_to}; `thought` {thought} (agent apps); `progress` {step, title, node_type, status} (chatflow apps); "
     "`sync` {text, last_event_id} (only to a reader that missed events the gateway no longer holds one by one: the answer so far, replacing what it has); "
     "then exactly one of `done` {conversation_id, message_id, answer, metadata, stopped} or `error` {status, detail, code}. Comments (`: keep-alive`) keep quiet connections open.")
