@@ -5,6 +5,8 @@
 # Prints requests/s, p50/p99, the gateway's peak RSS, and how many answered chats are missing from its database.
 # The gateway runs on SQLite, and also on PostgreSQL when BENCH_POSTGRES_URL (or TEST_DATABASE_URL) names a server
 # (a throwaway database is created on it), reported side by side.
+# With BENCH_BEFORE_BIN_DIR naming another build's folder (its chat-gateway and its resources), that build runs on
+# SQLite beside this one, row by row: before and after a change, in one run. Each gateway's CPU per chat is printed.
 # Usage: bench/chat-throughput.sh [seconds per run, default 10]   (needs wrk and nginx: apt-get install wrk nginx-light)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,7 @@ if start_vapor_proxy "$fake_port" "$vapor_port"; then references+=(vapor); fi
 postgres_server=${BENCH_POSTGRES_URL:-${TEST_DATABASE_URL:-}}
 stores=(sqlite); [ -n "$postgres_server" ] && stores+=(postgres)
 declare -A store_url=([sqlite]="sqlite:///$work/gw.db")
+if [ -n "${BENCH_BEFORE_BIN_DIR:-}" ]; then stores=(before "${stores[@]}"); store_url[before]="sqlite:///$work/gw-before.db"; fi
 if [ -n "$postgres_server" ]; then
   store_url[postgres]=$(fresh_postgres_database "$postgres_server" "gw_bench_$$")
   postgres_cleanup+=("$postgres_server|gw_bench_$$")
@@ -29,7 +32,8 @@ fi
 declare -A gw_ports gw_pids
 for store in "${stores[@]}"; do
   gw_ports[$store]=$(free_port)
-  start_gateway "$fake_port" "$BENCH_DIFY_KEY" "${gw_ports[$store]}" "${store_url[$store]}"
+  gateway_bin_dir=$([ "$store" = before ] && echo "$BENCH_BEFORE_BIN_DIR" || echo "$bin") \
+    start_gateway "$fake_port" "$BENCH_DIFY_KEY" "${gw_ports[$store]}" "${store_url[$store]}"
   gw_pids[$store]=$gw_pid
 done
 sleep 0.5
@@ -65,10 +69,16 @@ for conns in 1 16 64; do
       vapor)  url="http://127.0.0.1:$vapor_port/v1/chat-messages"; export BENCH_TARGET=dify; label="bare Vapor proxy -> fake" ;;
       *)      url="http://127.0.0.1:${gw_ports[$target]}/v1/chat"; export BENCH_TARGET=gateway; label="gateway ($target) -> fake Dify" ;;
     esac
+    case $target in direct|nginx|vapor) ;; *) cpu_before=$(cpu_seconds "${gw_pids[$target]}") ;; esac
     read -r r p q ok failed < <(run "$target" "$conns" "$url" bench/wrk/chat.lua)
     rps[$target]=$r; p50[$target]=$p
-    case $target in direct|nginx|vapor) ;; *) answered[$target]=$(( ${answered[$target]:-0} + ok )) ;; esac
-    printf '%-6s %-26s %10s %9s %9s %10s\n' "$conns" "$label" "$r" "$p" "$q" "$failed"
+    cpu=""
+    case $target in
+      direct|nginx|vapor) ;;
+      *) answered[$target]=$(( ${answered[$target]:-0} + ok ))
+         cpu=$(python3 -c "print(f'{($(cpu_seconds "${gw_pids[$target]}") - $cpu_before) * 1000 / max($ok, 1):.2f} ms CPU/chat')") ;;
+    esac
+    printf '%-6s %-26s %10s %9s %9s %10s  %s\n' "$conns" "$label" "$r" "$p" "$q" "$failed" "$cpu"
   done
   # Every row after the two references (direct, nginx): the bare Vapor proxy if it ran, then the gateway's.
   for target in "${references[@]:2}" "${stores[@]}"; do

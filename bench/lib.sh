@@ -34,13 +34,13 @@ start_fake_dify() {
 }
 
 # start_gateway DIFY_PORT DIFY_KEY GATEWAY_PORT [DATABASE_URL]: the release gateway in production mode, on SQLite in
-# $work unless a database URL is given; sets gw_pid.
+# $work unless a database URL is given; sets gw_pid. gateway_bin_dir, when set, names another build's folder.
 start_gateway() {
   # BENCH_GATEWAY_ENV: more VAR=VALUE settings for the gateway (e.g. DIFY_MAX_CONNECTIONS=20000).
   # shellcheck disable=SC2086
   env -i PATH="$PATH" HOME="$HOME" DIFY_BASE_URL="http://127.0.0.1:$1" DIFY_API_KEY="$2" ${BENCH_GATEWAY_ENV:-} \
     CHAT_GATEWAY_API_KEY="${BENCH_API_KEY:-bench-key}" CHAT_GATEWAY_JWT_SECRET=bench-secret DATABASE_URL="${4:-sqlite:///$work/gw.db}" \
-    "$bin/chat-gateway" serve --env production --hostname 127.0.0.1 --port "$3" --log warning >"$work/gw.log" 2>&1 &
+    "${gateway_bin_dir:-$bin}/chat-gateway" serve --env production --hostname 127.0.0.1 --port "$3" --log warning >"$work/gw.log" 2>&1 &
   gw_pid=$!
   pids+=("$gw_pid")
   wait_for "http://127.0.0.1:$3/health"
@@ -88,6 +88,7 @@ start_vapor_proxy() {
 count_rows() {
   case "${2:-}" in
     postgres*) psql "$2" -qtAX -c "$1" ;;
+    sqlite:///*) python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])" "${2#sqlite://}" "$1" ;;
     *) python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])" "$work/gw.db" "$1" ;;
   esac
 }
@@ -98,5 +99,7 @@ fresh_postgres_database() {
   python3 -c "import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path='/' + sys.argv[2])))" "$1" "$2"
 }
 postgres_cleanup=()
+# cpu_seconds PID: the process's user and system CPU so far.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 peak_rss() { awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/$gw_pid/status"; }
 machine() { echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"; }
