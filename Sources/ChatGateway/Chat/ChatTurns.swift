@@ -55,6 +55,10 @@ struct ChatTurns: Sendable {
                 as: caller, idempotency: record, logger: logger)
             return .answer(answer, turnID: turnID, replayed: false)
         } catch let error as LimitError {
+            // A request with the same key running at once may hold the slot or the budget this one was refused.
+            if let record, let first = try await firstTurn(holding: record, waitingUpTo: .milliseconds(500)) {
+                return try await repeated(first, record: record, streaming: streaming)
+            }
             // Limits, budgets and shutdown: refused before Dify was asked.
             metrics.chat(system: caller.systemID, mode: streaming ? .stream : .blocking, outcome: .refused)
             throw error
@@ -65,9 +69,18 @@ struct ChatTurns: Sendable {
         }
     }
 
-    /// The turn that holds the key, unless the key expired (then it is freed for this request).
-    private func firstTurn(holding record: IdempotencyRecord) async throws -> StoredTurn? {
-        guard let first = try await readers.store.turn(idempotencyKey: record.keyHash) else { return nil }
+    /// The turn that holds the key, unless the key expired (then it is freed for this request); looked for again
+    /// for up to `patience` while another request may be about to claim it.
+    private func firstTurn(
+        holding record: IdempotencyRecord, waitingUpTo patience: Duration = .zero
+    ) async throws -> StoredTurn? {
+        let deadline = ContinuousClock.now + patience
+        var found = try await readers.store.turn(idempotencyKey: record.keyHash)
+        while found == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            found = try await readers.store.turn(idempotencyKey: record.keyHash)
+        }
+        guard let first = found else { return nil }
         guard now().timeIntervalSince(first.createdAt) < Double(idempotencyTTL.components.seconds) else {
             try await chats.store.releaseIdempotencyKey(of: first.rowID)
             return nil

@@ -118,16 +118,24 @@ public struct DifyMessage: Decodable, Sendable, Equatable {
     public var query: String?
     public var answer: String?
     public var createdAt: Int?
+    /// `normal`, or `error` for a generation that failed (its `answer` empty or partial).
+    public var status: String?
+    public var error: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, conversationID = "conversation_id", query, answer, createdAt = "created_at"
+        case id, conversationID = "conversation_id", query, answer, createdAt = "created_at", status, error
     }
 
-    public init(id: String, conversationID: String?, query: String?, answer: String?, createdAt: Int?) {
+    public init(
+        id: String, conversationID: String?, query: String?, answer: String?, createdAt: Int?, status: String? = nil,
+        error: String? = nil
+    ) {
         self.id = id
         self.conversationID = conversationID
         self.query = query
         self.answer = answer
         self.createdAt = createdAt
+        self.status = status
+        self.error = error
     }
 }

@@ -13,7 +13,21 @@ struct StoredTurnEvents: TurnEventSource {
             return (ArraySlice(try await store.events(of: turn.id, after: id)), false)
         }
         let last = turn.lastEventID ?? 1
-        guard id < last else { return ([], true) }
+        if id == last { return ([], true) }
+        // Ids past the ending: a crashed process sent events its journal never stored. The answer, numbered on.
+        if id > last {
+            return (
+                [
+                    .init(id: id + 1, event: .sync(text: turn.answer, ids: turn.ids)),
+                    .init(id: id + 2, event: .ended(ending)),
+                ], true
+            )
+        }
+        // The journal may still hold what the reader missed (its rows go at the next flush): then exactly those.
+        let journaled = try await store.events(of: turn.id, after: id)
+        if !journaled.isEmpty, journaled.map(\.id) == Array((id + 1)..<last) {
+            return (ArraySlice(journaled + [.init(id: last, event: .ended(ending))]), true)
+        }
         var entries: [TurnLog.Entry] = []
         if id == 0, last > 1, let ids = turn.ids { entries.append(.init(id: 1, event: .started(ids))) }
         if last - 1 > max(id, entries.last?.id ?? 0) {

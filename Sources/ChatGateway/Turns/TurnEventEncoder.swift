@@ -23,7 +23,12 @@ struct GatewayEventEncoder: TurnEventEncoder {
         }
         for entry in entries {
             if case .upstream(.answerDelta(_, let text)) = entry.event {
-                pendingDelta = (entry.id, (pendingDelta?.text ?? "") + text)
+                if pendingDelta == nil {
+                    pendingDelta = (entry.id, text)
+                } else {
+                    pendingDelta!.id = entry.id
+                    pendingDelta!.text += text
+                }
                 continue
             }
             flushDelta()
@@ -85,6 +90,8 @@ struct GatewayEventEncoder: TurnEventEncoder {
 /// with Dify's `error` event.
 struct DifyEventEncoder: TurnEventEncoder {
     private var sentMessageEnd = false
+    /// Whether this reader was sent any text yet: a catch-up then replaces it rather than adding to it.
+    private var sentText = false
     var keepAlive: String { DifyWire.ping }
 
     mutating func encode(_ entries: ArraySlice<TurnLog.Entry>, into buffer: inout ByteBuffer) -> Bool {
@@ -95,10 +102,18 @@ struct DifyEventEncoder: TurnEventEncoder {
             case .started:
                 break  // Dify's own first event names the turn
             case .upstream(let event):
-                if case .messageEnd = event { sentMessageEnd = true }
+                switch event {
+                case .messageEnd: sentMessageEnd = true
+                case .answerDelta, .answerReplace: sentText = true
+                default: break
+                }
                 DifyWire.write(event, into: &buffer)
             case .sync(let text, let ids):
-                DifyWire.write(.answerDelta(Self.ids(ids), text: text), into: &buffer)
+                // Dify's clients append `message` events and take `message_replace` as the whole answer.
+                DifyWire.write(
+                    sentText ? .answerReplace(Self.ids(ids), text: text) : .answerDelta(Self.ids(ids), text: text),
+                    into: &buffer)
+                sentText = true
             case .ended(.completed(let ids, _, let metadata, _)):
                 // Replayed from the database, the turn's `message_end` is no longer held: it is made again.
                 if !sentMessageEnd { DifyWire.write(.messageEnd(Self.ids(ids), metadata: metadata), into: &buffer) }

@@ -32,7 +32,8 @@ final class TurnLog: Sendable {
             } else {
                 state.text = event.fold(state.text)
             }
-            defer { state.waiting.removeAll() }
+            guard !state.waiting.isEmpty else { return (id, []) }
+            defer { state.waiting.removeAll(keepingCapacity: true) }
             return (id, Array(state.waiting.values))
         }
         for reader in readers { reader.resume() }
@@ -58,7 +59,8 @@ final class TurnLog: Sendable {
     /// The entries after `id`, and whether the log is closed (then there will be no more).
     func held(after id: Int) -> (entries: ArraySlice<Entry>, closed: Bool) {
         state.withLockedValue { state in
-            (state.entries[min(max(id, 0), state.entries.count)...], state.closed)
+            // A copy of the new entries only: a slice of the log would make the next append copy all of it.
+            (ArraySlice(Array(state.entries[min(max(id, 0), state.entries.count)...])), state.closed)
         }
     }
 

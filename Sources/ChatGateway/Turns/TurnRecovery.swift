@@ -16,8 +16,9 @@ struct TurnRecovery: LifecycleHandler {
     let turns: TurnEventStore
     let dify: any DifyClient
     let targets: DifyTargetResolver
-    /// This process: its own turns are never orphans.
+    /// This process: its own turns are orphans only when they are no longer running here (their last write failed).
     let holder: String
+    let runningHere: @Sendable (String) -> Bool
     let now: @Sendable () -> Date
     let bound: Duration
     let interval: Duration
@@ -26,10 +27,12 @@ struct TurnRecovery: LifecycleHandler {
 
     init(
         database: @escaping @Sendable () -> any Database, store: ConversationStore, turns: TurnEventStore,
-        dify: any DifyClient, targets: DifyTargetResolver, holder: String, now: @escaping @Sendable () -> Date,
-        bound: Duration, interval: Duration, logger: Logger
+        dify: any DifyClient, targets: DifyTargetResolver, holder: String,
+        runningHere: @escaping @Sendable (String) -> Bool, now: @escaping @Sendable () -> Date, bound: Duration,
+        interval: Duration, logger: Logger
     ) {
         (self.database, self.store, self.turns, self.dify, self.targets) = (database, store, turns, dify, targets)
+        self.runningHere = runningHere
         (self.holder, self.now, self.bound, self.interval, self.logger) = (holder, now, bound, interval, logger)
     }
 
@@ -73,18 +76,25 @@ struct TurnRecovery: LifecycleHandler {
 
     private func orphans() async throws -> [UUID] {
         let sql = database() as! any SQLDatabase
-        return try await sql.raw(
+        let others = try await sql.raw(
             """
             SELECT m.id FROM \(ident: StoredMessage.schema) m WHERE m.turn_holder IS NOT NULL AND m.turn_holder <> \(bind: holder)
             AND NOT EXISTS (SELECT 1 FROM \(ident: Lease.schema) l WHERE l.name = \(bind: TurnJournal.leaseName("")) || m.turn_holder AND l.expires_at > \(bind: now()))
             LIMIT 100
             """
         ).all().map { try $0.decode(column: "id", as: UUID.self) }
+        // This process's own, past the bound and no longer running: their last write failed.
+        let stale = now().addingTimeInterval(-Double(bound.components.seconds))
+        let own = try await sql.select().column("id").from(StoredMessage.schema)
+            .where("turn_holder", .equal, SQLBind(holder)).where("created_at", .lessThan, SQLBind(stale)).limit(100)
+            .all().map { try $0.decode(column: "id", as: UUID.self) }
+            .filter { !runningHere($0.uuidString.lowercased()) }
+        return others + own
     }
 
     private func recover(_ turn: StoredTurn, from holder: String) async throws -> Bool {
         let caller = CallerIdentity(systemID: turn.systemID, userID: turn.userID)
-        let (partial, lastEventID) = try await turns.textSoFar(of: turn.id)
+        var (partial, lastEventID) = try await turns.textSoFar(of: turn.id)
         var ending: TurnEnding?
         // A turn Dify never named cannot be told apart from an earlier one with the same question: it waits for
         // the bound. One it named is Dify's message with that id.
@@ -95,7 +105,12 @@ struct TurnRecovery: LifecycleHandler {
             if let found = messages.first(where: { $0.id == ids.messageID }), let answer = found.answer,
                 !answer.isEmpty
             {
-                ending = .completed(ids, answer: answer, metadata: .object([:]), stopped: false)
+                // Dify marks a generation that failed `error`, keeping what it produced.
+                ending =
+                    found.status == "error"
+                    ? .interrupted(ids: ids, reason: "Dify's answer failed: \(found.error ?? "no reason given")")
+                    : .completed(ids, answer: answer, metadata: .object([:]), stopped: false)
+                partial = answer
             }
         }
         if ending == nil, now().timeIntervalSince(turn.createdAt) > Double(bound.components.seconds) {

@@ -144,11 +144,17 @@ struct TurnRunner: Sendable {
     private func conclude(_ ending: TurnEnding, _ progress: Progress?) async {
         await progress?.startRecorded?.value
         let text = turn.log.textSoFar.text
-        do {
-            try await store.recordTurnEnded(
-                ending, partialAnswer: text, lastEventID: turn.log.nextID, for: pending, caller: turn.caller)
-        } catch {
-            logger.error("could not record a stream's end", metadata: ["error": .string("\(type(of: error))")])
+        // A database that refuses for a moment (locked, failing over) must not leave the turn running.
+        for delay in [100, 400, 1_600, 6_400, 0] {
+            do {
+                try await store.recordTurnEnded(
+                    ending, partialAnswer: text, lastEventID: turn.log.nextID, for: pending, caller: turn.caller)
+                break
+            } catch {
+                logger.error(
+                    "could not record a stream's end", metadata: ["error": .string("\(type(of: error))")])
+                if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
+            }
         }
         count(ending)
         announce(ending)

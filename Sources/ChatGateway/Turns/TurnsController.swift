@@ -52,7 +52,7 @@ struct TurnsController: RouteCollection {
     func events(_ req: Request) async throws -> Response {
         let turn = try await ownedTurn(req)
         let after = try Self.resumePoint(req)
-        if turn.status.isFinal, let last = turn.lastEventID, after >= last { return Response(status: .noContent) }
+        if turn.status.isFinal, turn.lastEventID == after { return Response(status: .noContent) }
         return TurnStream(
             source: readers.source(for: turn.rowID), encoder: GatewayEventEncoder(turnID: turn.id), after: after,
             keepAlive: keepAlive

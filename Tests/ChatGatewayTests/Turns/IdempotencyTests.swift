@@ -73,6 +73,27 @@ struct IdempotencyTests {
         }
     }
 
+    /// Repeats sent at once are answered from the first even when the first holds the user's only stream slot.
+    @Test func concurrentStreamingRepeatsShareTheUsersOnlySlot() async throws {
+        try await GatewayHarness.with(fakeOptions: ChatStreamingTests.slow, adjust: { $0.maxStreamsPerUser = 1 }) {
+            gateway in
+            let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        let stream = try await SSETestClient.open(
+                            gateway.baseURL + "/v1/chat", headers: Self.keyed("slot-1"),
+                            json: Self.chat("/tokens 20", stream: true))
+                        return (stream.status, TurnEndpointTests.deltas(try await stream.readAll()))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(replies.map(\.0) == [200, 200, 200])
+            #expect(replies.allSatisfy { $0.1 == ChatStreamingTests.expected })
+            #expect(await gateway.fake.store.chatRequestCount == 1)
+        }
+    }
+
     /// A confirmed repeat spends nothing: at the user's rate limit it is still answered.
     @Test func aRepeatAtTheRateLimitIsAnsweredAndNotCounted() async throws {
         try await GatewayHarness.with(adjust: { $0.rateLimitPerUser = RateLimit(count: 1, period: 60) }) { gateway in

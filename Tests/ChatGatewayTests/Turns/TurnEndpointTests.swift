@@ -110,6 +110,9 @@ struct TurnEndpointTests {
             }
             let (rest, _) = try await source.entries(after: events.last!.id!)
             #expect(rest.isEmpty)
+            // A reader past the ending (a crashed process sent ids its journal never stored): the answer, numbered on.
+            let (ahead, _) = try await source.entries(after: events.last!.id! + 3)
+            #expect(ahead.map(\.id) == [events.last!.id! + 4, events.last!.id! + 5])
         }
     }
 

@@ -131,6 +131,20 @@ struct TurnStreamTests {
         #expect(turn.log.textSoFar.text.count == 1 + 100_000)
     }
 
+    /// On Dify's wire a catch-up replaces the text a reader has (`message_replace`), and is a `message` for one
+    /// that has none.
+    @Test func aDifyReaderCatchesUpByReplacingItsText() async throws {
+        var encoder = DifyEventEncoder()
+        var buffer = ByteBuffer()
+        _ = encoder.encode(
+            [.init(id: 1, event: .sync(text: "all so far", ids: Self.ids))], into: &buffer)
+        #expect(String(buffer: buffer).contains(#""event":"message""#))
+        buffer.clear()
+        _ = encoder.encode(
+            [.init(id: 5, event: .sync(text: "all so far, and more", ids: Self.ids))], into: &buffer)
+        #expect(String(buffer: buffer).contains(#""event":"message_replace""#))
+    }
+
     /// Dify's wire: each of Dify's events with its id, to the end of the log, and a made-up `message_end` only
     /// when the reader was not sent Dify's own.
     @Test func difyEventsKeepTheirIDsToTheEnd() async throws {

@@ -317,8 +317,9 @@
       } else if (kept && kept.turn_id) {
         checkKeptTurn(kept);
       } else if (kept) {
-        // Sent just before a reload, in this conversation: had the gateway got it, the messages would show it.
-        forgetTurn(null, kept.key);
+        // Sent just before a reload, in this conversation: shown above if the gateway got it, else sent again.
+        var asked = messages.filter(function (m) { return m.role === 'user'; }).pop();
+        if (asked && asked.content === kept.message) forgetTurn(null, kept.key); else resendKept(kept, id);
       }
       if (!messages.length && !sent && !running) showEmpty();
       scrollToEnd(true);
@@ -376,17 +377,7 @@
       if (remembered) openConversation(remembered);
     }
     if (!kept.turn_id) {
-      forgetTurn(null, kept.key);
-      if (!(kept.key && kept.body && Date.now() - kept.at < 60000)) return elsewhere();
-      // Reloaded before the gateway's answer began: the same request again, with the same Idempotency-Key. The
-      // gateway answers with the turn it had started, or starts it if the first request never reached it.
-      var turn = beginTurn(addUserMessage(kept.message), kept.message, null);
-      turn.own = true;
-      turn.key = kept.key;
-      turn.body = kept.body;
-      turn.conversationId = null;
-      keepTurn(turn);
-      post(turn);
+      if (!resendKept(kept, null)) elsewhere();
       return;
     }
     api('GET', '/v1/turns/' + encodeURIComponent(kept.turn_id)).then(function (snapshot) {
@@ -409,6 +400,22 @@
       if (error.status === 404) forgetTurn(kept.turn_id);
       if (seq === state.loadSeq && !state.turn && !state.currentId) elsewhere();
     });
+  }
+
+  /* Reloaded before the gateway's answer began: the same request again, with the same Idempotency-Key (within a
+     minute). The gateway answers with the turn it had started, or starts it if the first request never reached it.
+     False when it is too late to send it again. */
+  function resendKept(kept, conversationId) {
+    forgetTurn(null, kept.key);
+    if (!(kept.key && kept.body && Date.now() - kept.at < 60000)) return false;
+    var turn = beginTurn(addUserMessage(kept.message), kept.message, null);
+    turn.own = true;
+    turn.key = kept.key;
+    turn.body = kept.body;
+    turn.conversationId = conversationId;
+    keepTurn(turn);
+    post(turn);
+    return true;
   }
 
   function newChat() {
@@ -644,7 +651,9 @@
   function broken(turn, error) {
     if (turn.ended || turn.detached) return;
     if (error && error.status === 401) return;   // the session ended: its page says why
-    if (error && error.status) return failTurn(turn, error.status, error.message, error.budgetResets);
+    // Following a turn that exists, a gateway restarting (502/503/504 from a proxy) or busy (429) is waited out.
+    var passing = turn.id && [408, 429, 502, 503, 504].indexOf(error && error.status) >= 0;
+    if (error && error.status && !passing) return failTurn(turn, error.status, error.message, error.budgetResets);
     if (turn.leaving) {
       // Stopping failed, so the page left the stream: what arrived stays (the gateway stores the whole answer).
       return handle(turn, 'done', { answer: turn.answer.text, stopped: true }, null);
