@@ -111,8 +111,9 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.lifecycle.use(
         TurnRecovery(
             database: database, store: store, turns: turnEvents, dify: dify, targets: targets, holder: holder,
-            runningHere: { streams.turn($0) != nil }, now: dependencies.now, bound: max(settings.difyTimeout, settings.difyStreamIdleTimeout),
-            interval: settings.turnLease, logger: app.logger))
+            runningHere: { streams.turn($0) != nil }, now: dependencies.now,
+            bound: max(settings.difyTimeout, settings.difyStreamIdleTimeout), interval: settings.turnLease,
+            logger: app.logger))
     let signingKey = OperatorSigningKey(
         settings.encryptionKey.map { .encryptionKey($0) } ?? .database(GatewaySecrets(database: database)))
     let sessions = OperatorSessions(
