@@ -7,6 +7,7 @@
 # (a throwaway database is created on it), reported side by side.
 # With BENCH_BEFORE_BIN_DIR naming another build's folder (its chat-gateway and its resources), that build runs on
 # SQLite beside this one, row by row: before and after a change, in one run. Each gateway's CPU per chat is printed.
+# BENCH_CONNECTIONS picks the connection counts (default "1 16 64").
 # Usage: bench/chat-throughput.sh [seconds per run, default 10]   (needs wrk and nginx: apt-get install wrk nginx-light)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,7 +61,7 @@ PY
 
 printf '%-6s %-26s %10s %9s %9s %10s\n' conns target "req/s" "p50 ms" "p99 ms" "failed"
 declare -A answered
-for conns in 1 16 64; do
+for conns in ${BENCH_CONNECTIONS:-1 16 64}; do
   declare -A rps p50
   for target in "${references[@]}" "${stores[@]}"; do
     case $target in

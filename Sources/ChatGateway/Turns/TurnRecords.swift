@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import SQLKit
 
 /// What is kept of how a turn ended, on the user's message (`turn_result`): enough to tell a reader how it ended
@@ -35,8 +36,20 @@ struct TurnResult: Codable, Sendable, Equatable {
         }
     }
 
+    /// Written with the gateway's own JSON writer: every chat writes one, and Foundation's encoder costs more.
     var json: String {
-        (try? String(decoding: JSONEncoder().encode(self), as: UTF8.self)) ?? "{}"
+        var object: [String: JSONValue] = [:]
+        if let metadata { object["metadata"] = metadata }
+        if let error, let data = try? JSONEncoder().encode(error),
+            let value = try? JSONDecoder().decode(JSONValue.self, from: data)
+        {
+            object["error"] = value
+        }
+        if let reason { object["reason"] = .string(reason) }
+        if let taskID { object["taskID"] = .string(taskID) }
+        if let createdAt { object["createdAt"] = .number(Double(createdAt)) }
+        if let mode { object["mode"] = .string(mode) }
+        return String(buffer: JSONValue.object(object).jsonBuffer())
     }
 
     init?(json: String?) {

@@ -13,8 +13,10 @@ struct AddTurns: AsyncMigration {
         let sql = database as! any SQLDatabase
         try await sql.create(index: "gateway_messages_idempotency_key").unique().on(StoredMessage.schema)
             .column("idempotency_key").run()
-        try await sql.create(index: "gateway_messages_turn_holder").on(StoredMessage.schema).column("turn_holder")
-            .run()
+        // Only the turns being answered: the index stays as small as they are few.
+        try await sql.raw(
+            "CREATE INDEX gateway_messages_turn_holder ON \(ident: StoredMessage.schema) (turn_holder) WHERE turn_holder IS NOT NULL"
+        ).run()
         try await sql.create(table: TurnEventStore.schema)
             .column("turn_id", type: .text, .notNull)
             .column("seq", type: .bigint, .notNull)
