@@ -107,7 +107,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             lease: Lease(
                 name: TurnJournal.leaseName(holder), holder: holder, database: database, now: dependencies.now,
                 duration: Double(settings.turnLease.components.seconds)),
-            logger: app.logger))
+            every: settings.isPostgres ? .milliseconds(200) : .seconds(1), logger: app.logger))
     app.lifecycle.use(
         TurnRecovery(
             database: database, store: store, turns: turnEvents, dify: dify, targets: targets, holder: holder,

@@ -9,6 +9,7 @@ struct ChatTurns: Sendable {
     let chats: ChatService
     let metrics: GatewayMetrics
     let readers: TurnReaders
+    let claims = IdempotencyClaims()
     /// How long a repeated blocking request waits for the first one's answer (`IDEMPOTENCY_WAIT`).
     let idempotencyWait: Duration
     /// How long a key is remembered (`IDEMPOTENCY_TTL`).
@@ -40,6 +41,8 @@ struct ChatTurns: Sendable {
         if let record, let first = try await firstTurn(holding: record) {
             return try await repeated(first, record: record, streaming: streaming)
         }
+        let claiming = record.map { claims.begin($0.keyHash) } ?? false
+        defer { if claiming, let record { claims.end(record.keyHash) } }
         do {
             try await admission.admit(caller)
             if streaming {
@@ -55,9 +58,13 @@ struct ChatTurns: Sendable {
                 as: caller, idempotency: record, logger: logger)
             return .answer(answer, turnID: turnID, replayed: false)
         } catch let error as LimitError {
-            // A request with the same key running at once may hold the slot or the budget this one was refused.
-            if let record, let first = try await firstTurn(holding: record, waitingUpTo: .milliseconds(500)) {
-                return try await repeated(first, record: record, streaming: streaming)
+            // A request with the same key running at once (here, or on another replica) may hold the slot or the
+            // budget this one was refused.
+            if let record {
+                if !claiming { await claims.wait(for: record.keyHash) }
+                if let first = try await firstTurn(holding: record, waitingUpTo: .milliseconds(500)) {
+                    return try await repeated(first, record: record, streaming: streaming)
+                }
             }
             // Limits, budgets and shutdown: refused before Dify was asked.
             metrics.chat(system: caller.systemID, mode: streaming ? .stream : .blocking, outcome: .refused)

@@ -24,9 +24,9 @@ enum TurnEvent: Sendable, Equatable {
         }
     }
 
-    /// The entry as it is kept in `gateway_turn_events`, or nil for one that is never kept there (an ending is
-    /// stored with the turn's rows instead).
-    var stored: String? {
+    /// The entry as `gateway_turn_events` keeps it, or nil for one never kept there (an ending is stored with the
+    /// turn's rows instead). A text delta keeps only its text: its ids are the turn's, in its `started` entry.
+    var stored: JSONValue? {
         switch self {
         case .started(let ids):
             var object: [String: JSONValue] = [
@@ -34,35 +34,44 @@ enum TurnEvent: Sendable, Equatable {
                 "message_id": .string(ids.messageID),
             ]
             if let taskID = ids.taskID { object["task_id"] = .string(taskID) }
-            return String(buffer: JSONValue.object(object).jsonBuffer(sortedKeys: true))
+            return .object(object)
+        case .upstream(.answerDelta(_, let text)):
+            return .object(["kind": .string("delta"), "text": .string(text)])
         case .upstream(let event):
             var buffer = ByteBuffer()
             DifyWire.write(event, into: &buffer)
             let frame = String(buffer: buffer)
             guard frame.hasPrefix("data: ") else { return nil }
-            return String(frame.dropFirst(6).dropLast(2))
+            return .object(["kind": .string("dify"), "data": .string(String(frame.dropFirst(6).dropLast(2)))])
         case .ended, .sync:
             return nil
         }
     }
 
-    /// Reads back `stored`.
-    init?(stored text: String) {
-        let bytes = Array(text.utf8)
-        if case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)),
-            object["kind"] == .string("started")
-        {
+    /// Reads back `stored`; `ids` are the turn's, for its deltas.
+    init?(stored value: JSONValue, ids: TurnIDs?) {
+        guard case .object(let object) = value, case .string(let kind)? = object["kind"] else { return nil }
+        switch kind {
+        case "started":
             guard case .string(let conversationID)? = object["conversation_id"],
                 case .string(let messageID)? = object["message_id"]
             else { return nil }
             var taskID: String?
             if case .string(let id)? = object["task_id"] { taskID = id }
             self = .started(TurnIDs(conversationID: conversationID, messageID: messageID, taskID: taskID))
-            return
+        case "delta":
+            guard case .string(let text)? = object["text"] else { return nil }
+            let envelope = DifyStreamIDs(
+                taskID: ids?.taskID, messageID: ids?.messageID, conversationID: ids?.conversationID)
+            self = .upstream(.answerDelta(envelope, text: text))
+        case "dify":
+            guard case .string(let data)? = object["data"] else { return nil }
+            let event = DifyStreamEvent(decodingData: Array(data.utf8))
+            if case .malformed = event { return nil }
+            self = .upstream(event)
+        default:
+            return nil
         }
-        let event = DifyStreamEvent(decodingData: bytes)
-        if case .malformed = event { return nil }
-        self = .upstream(event)
     }
 }
 

@@ -94,15 +94,32 @@ struct TurnEventStore: Sendable {
 
     /// The stored events of a running turn after `id`.
     func events(of turnID: String, after id: Int) async throws -> [TurnLog.Entry] {
-        try await sql.select().columns("seq", "event").from(Self.schema)
+        var rows = try await sql.select().columns("seq", "events").from(Self.schema)
             .where("turn_id", .equal, SQLBind(turnID)).where("seq", .greaterThan, SQLBind(id))
-            .orderBy("seq").all()
-            .compactMap { row in
-                let seq = try row.decode(column: "seq", as: Int.self)
-                return TurnEvent(stored: try row.decode(column: "event", as: String.self)).map {
-                    TurnLog.Entry(id: seq, event: $0)
-                }
+            .orderBy("seq").all().map { try $0.decode(column: "events", as: String.self) }
+        guard !rows.isEmpty else { return [] }
+        // Deltas take their ids from the turn's `started` entry, in its first row.
+        if id > 0,
+            let first = try await sql.select().column("events").from(Self.schema)
+                .where("turn_id", .equal, SQLBind(turnID)).orderBy("seq").limit(1).first()
+        {
+            rows.insert(try first.decode(column: "events", as: String.self), at: 0)
+        }
+        var ids: TurnIDs?
+        var entries: [TurnLog.Entry] = []
+        for row in rows {
+            guard case .array(let pairs)? = try? JSONDecoder().decode(JSONValue.self, from: Data(row.utf8)) else {
+                continue
             }
+            for pair in pairs {
+                guard case .array(let fields) = pair, fields.count == 2, case .number(let number) = fields[0],
+                    let event = TurnEvent(stored: fields[1], ids: ids)
+                else { continue }
+                if case .started(let started) = event { ids = started }
+                if Int(number) > id { entries.append(TurnLog.Entry(id: Int(number), event: event)) }
+            }
+        }
+        return entries
     }
 
     /// The answer so far of a turn running elsewhere, from its stored events.

@@ -36,6 +36,7 @@ struct TurnStream: Sendable {
             var buffer = ByteBuffer()
             // `retry:` goes in the first event's own block: a block of its own is an empty event to some parsers.
             var retryPending = true
+            var opened = false
             while true {
                 let finished: Bool
                 do {
@@ -52,7 +53,10 @@ struct TurnStream: Sendable {
                 } catch {
                     return error
                 }
-                if buffer.readableBytes == 0, !finished, lastWrite.withLockedValue({ .now - $0 >= keepAlive }) {
+                // Something at once, so the response head (with `X-Turn-Id`) leaves before Dify's first event.
+                if buffer.readableBytes == 0, !finished,
+                    !opened || lastWrite.withLockedValue({ .now - $0 >= keepAlive })
+                {
                     buffer.writeString(encoder.keepAlive)
                 }
                 if buffer.readableBytes > 0 {
@@ -64,6 +68,7 @@ struct TurnStream: Sendable {
                     }
                     lastWrite.withLockedValue { $0 = .now }
                     buffer.clear()
+                    opened = true
                 }
                 if finished { return nil }
                 await source.wait(after: cursor, reader: reader)

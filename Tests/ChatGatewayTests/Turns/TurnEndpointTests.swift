@@ -28,7 +28,7 @@ struct TurnEndpointTests {
             let events = try await stream.readAll()
             let turnID = try #require(stream.headers.first(name: "X-Turn-Id"))
             #expect(events.first?.data["turn_id"] as? String == turnID)
-            #expect(stream.rawText.hasPrefix("retry: "))
+            #expect(stream.rawText.contains("retry: 1000\nid: "))
             let ids = events.compactMap(\.id)
             #expect(ids.count == events.count && ids == ids.sorted() && Set(ids).count == ids.count)
             let turn = try await gateway.call(

@@ -40,6 +40,19 @@ struct TurnStreamTests {
         #expect(text.contains(#""text":"Hello""#))
     }
 
+    /// A reader with nothing to send yet sends a keep-alive at once: the response head goes with it.
+    @Test func theHeadLeavesBeforeTheFirstEvent() async throws {
+        let log = TurnLog(), client = RecordingWriter()
+        let writing = Task { await Self.reader(log).write(to: client) }
+        try await client.waitForWrites(1)
+        #expect(client.writes.first == ChatStreamEvent.keepAlive)
+        log.append(.started(Self.ids))
+        log.append(Self.done)
+        log.close()
+        await writing.value
+        #expect(client.writes.dropFirst().first?.hasPrefix("retry: 1000\nid: 1\n") == true)
+    }
+
     /// A reader resuming after an id gets only what followed it.
     @Test func aReaderResumesAfterAnID() async throws {
         let log = TurnLog(), client = RecordingWriter()
@@ -89,12 +102,13 @@ struct TurnStreamTests {
             log.append(.upstream(.answerReplace(DifyStreamIDs(), text: "text \(index)")))
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(!client.text.contains(": keep-alive"))
+        // One at once, so the response head leaves; then none while events flow.
+        #expect(client.text.components(separatedBy: ": keep-alive").count - 1 <= 1)
         try await Task.sleep(for: .milliseconds(1_000))
         log.close()
         await writing.value
         let keepAlives = client.text.components(separatedBy: ": keep-alive").count - 1
-        #expect((2...4).contains(keepAlives), "\(keepAlives) keep-alives in 1 s at 300 ms")
+        #expect((2...5).contains(keepAlives), "\(keepAlives) keep-alives in 1 s at 300 ms, and the first")
         #expect(client.ended)
     }
 

@@ -3,7 +3,8 @@ import SQLKit
 
 /// Turns: the user's message row carries its turn's state, the process running it, how it ended and its
 /// `Idempotency-Key` (hashed, unique); `gateway_turn_events` holds a running turn's events, so another replica
-/// can follow it and a crash loses none of what arrived.
+/// can follow it and a crash loses none of what arrived: a row per turn and flush, `seq` its last event's id and
+/// `events` a JSON array of `[id, event]`.
 struct AddTurns: AsyncMigration {
     func prepare(on database: any Database) async throws {
         // SQLite adds one column per statement.
@@ -20,7 +21,7 @@ struct AddTurns: AsyncMigration {
         try await sql.create(table: TurnEventStore.schema)
             .column("turn_id", type: .text, .notNull)
             .column("seq", type: .bigint, .notNull)
-            .column("event", type: .text, .notNull)
+            .column("events", type: .text, .notNull)
             .primaryKey("turn_id", "seq")
             .run()
     }
