@@ -94,6 +94,10 @@ struct TurnRunner: Sendable {
                         .completed(
                             progress.ids, answer: turn.log.textSoFar.text, metadata: metadata ?? .object([:]),
                             stopped: turn.stopRequested), progress)
+                case .answerDelta(let ids, let text):
+                    // The most frequent entry keeps only what its readers use: Dify's JSON (for `/dify/v1`) and the
+                    // text; the ids are the turn's, in its `started` entry.
+                    turn.log.append(.upstream(.answerDelta(DifyStreamIDs(json: ids.json), text: text)))
                 default:
                     // After the ending, only a Dify client reads on: Dify's trailing events end its stream with Dify's.
                     turn.log.append(

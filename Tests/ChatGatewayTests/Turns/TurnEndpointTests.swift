@@ -100,6 +100,11 @@ struct TurnEndpointTests {
             let events = try await stream.readAll()
             let turnID = try #require(stream.headers.first(name: "X-Turn-Id"))
             let rowID = try #require(UUID(uuidString: turnID))
+            // Until the journal's next flush drops them, its rows would answer exactly instead.
+            try await gateway.waitFor("the journal dropped the turn's rows") {
+                try await gateway.sql.select().column("seq").from(TurnEventStore.schema)
+                    .where("turn_id", .equal, turnID).all().isEmpty
+            }
             let source = StoredTurnEvents(rowID: rowID, store: TurnEventStore(database: { gateway.app.db }))
             let (entries, finished) = try await source.entries(after: 0)
             #expect(finished)
