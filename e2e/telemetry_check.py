@@ -37,7 +37,8 @@ def chat(system, message, stream, traceparent=None):
                 {"system_id": system, "user_id": "telemetry-user", "message": message, "stream": stream}, headers)
     if not stream:
         return json.loads(text)
-    done = [block for block in text.split("\n\n") if block.startswith("event: done")]
+    # A block is `id:`, `event:` and `data:` lines (the first also `retry:`).
+    done = [block for block in text.split("\n\n") if "event: done" in block.split("\n")]
     assert done, text
     return json.loads(done[0].split("data: ", 1)[1])
 

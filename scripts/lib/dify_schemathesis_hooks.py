@@ -54,6 +54,8 @@ def check_event_stream(body):
     assert body.endswith("\n\n"), "stream does not end with a blank line"
     events = []
     for frame in body[:-2].split("\n\n"):
+        # The gateway's SSE `retry:` and `id:` lines (for reattaching) are framing, which Dify's own clients skip.
+        frame = "\n".join(line for line in frame.split("\n") if not line.startswith(("retry: ", "id: ")))
         if frame == "event: ping":
             continue
         assert frame.startswith("data: ") and "\n" not in frame, f"bad SSE frame: {frame[:200]!r}"

@@ -38,13 +38,16 @@ final class TurnJournal: LifecycleHandler, Sendable {
     static func leaseName(_ holder: String) -> String { "turns:" + holder }
 
     func didBootAsync(_ application: Application) async throws {
+        // Only a serving process answers turns; commands (migrate, import-legacy, ...) touch no database for them.
+        guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
         _ = try? await lease.acquire()
         task.withLockedValue { $0 = Task { await self.run() } }
     }
 
     func shutdownAsync(_ application: Application) async {
-        task.withLockedValue { $0 }?.cancel()
-        await task.withLockedValue { $0 }?.value
+        guard let running = task.withLockedValue({ $0 }) else { return }
+        running.cancel()
+        await running.value
         await flush()
         try? await lease.release()
     }

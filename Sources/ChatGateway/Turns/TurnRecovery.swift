@@ -37,6 +37,8 @@ struct TurnRecovery: LifecycleHandler {
     }
 
     func didBootAsync(_ application: Application) async throws {
+        // Only a serving process answers turns; commands (migrate, import-legacy, ...) touch no database for them.
+        guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
         task.withLockedValue {
             $0 = Task {
                 while !Task.isCancelled {
