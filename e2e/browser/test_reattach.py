@@ -227,12 +227,17 @@ def test_a_window_left_open_on_the_conversation_shows_an_answer_asked_in_another
     assert [e.text for e in page.all(".message.user .bubble")] == ["first question", "/tokens 40"]
 
 
-def test_a_stream_broken_by_the_network_resumes_after_the_last_event(page, user):
+def open_with_network_faults(page, user, token_delay_ms):
+    """The page with NETWORK's fetch wrapper (faults on request, calls recorded); Dify's chat calls so far."""
     page.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": NETWORK})
-    fake("options", {"token_delay_ms": 60})
+    fake("options", {"token_delay_ms": token_delay_ms})
     page.open(user)
     page.app_ready()
-    before = fake("stats")["chat_requests"]
+    return fake("stats")["chat_requests"]
+
+
+def test_a_stream_broken_by_the_network_resumes_after_the_last_event(page, user):
+    before = open_with_network_faults(page, user, 60)
     page.driver.execute_script("window.__cutChatAfter = 'tok8 '")
     page.type_and_send("/tokens 40")
     whole = tokens(40)
@@ -256,11 +261,7 @@ def test_a_stream_broken_by_the_network_resumes_after_the_last_event(page, user)
 
 
 def test_a_message_whose_response_was_lost_is_sent_again_with_the_same_key(page, user):
-    page.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": NETWORK})
-    fake("options", {"token_delay_ms": 40})
-    page.open(user)
-    page.app_ready()
-    before = fake("stats")["chat_requests"]
+    before = open_with_network_faults(page, user, 40)
     page.driver.execute_script("window.__loseChatResponse = true")
     page.type_and_send("/tokens 30")
     follow_to_the_end(page, tokens(30))

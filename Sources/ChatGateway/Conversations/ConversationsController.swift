@@ -34,7 +34,7 @@ struct ConversationsController: RouteCollection {
             conversationID: conversationID, user: caller.difyUser, at: target
         ).flatMap(ConversationMessage.rows(for:))
         for turn in try await turns.inProgress(for: caller) where turn.conversationID == conversationID {
-            rows.markInProgress(turn, text: try await turns.textSoFar(of: turn.id))
+            rows.markInProgress(turn, text: try await turns.textSoFar(of: turn.id).text)
         }
         return rows
     }

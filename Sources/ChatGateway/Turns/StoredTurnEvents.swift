@@ -98,7 +98,7 @@ extension TurnReaders {
             turns[id] = InProgressTurn(
                 id: id, conversationID: row.conversationID,
                 status: row.turnStatus.flatMap(TurnStatus.init(rawValue:)) ?? .accepted,
-                messageID: row.messageID.hasSuffix("_user") ? String(row.messageID.dropLast(5)) : nil,
+                messageID: row.turnMessageID,
                 question: row.content, createdAt: row.createdAt, userRowID: row.messageID)
         }
         for running in registry.running where running.caller == caller && !running.log.isClosed {
@@ -118,9 +118,10 @@ extension TurnReaders {
         return turns.values.sorted { $0.createdAt < $1.createdAt }
     }
 
-    /// The answer so far of a turn in progress.
-    func textSoFar(of turnID: String) async throws -> String {
-        if let log = registry.turn(turnID)?.log { return log.textSoFar.text }
-        return try await store.textSoFar(of: turnID).text
+    /// The answer so far of a turn in progress, and the id of the last event in it: from its log when it runs
+    /// here, else from the database.
+    func textSoFar(of turnID: String) async throws -> (text: String, lastEventID: Int) {
+        if let log = registry.turn(turnID)?.log { return log.textSoFar }
+        return try await store.textSoFar(of: turnID)
     }
 }

@@ -14,13 +14,14 @@ enum TurnEvent: Sendable, Equatable {
     /// The answer up to this entry's id, replacing what the reader had.
     case sync(text: String, ids: TurnIDs?)
 
-    /// The text so far after this entry, from the text before it.
-    func fold(_ text: String) -> String {
+    /// Brings the text so far up to this entry; a delta is appended in place, so a long answer is not copied once
+    /// per delta.
+    func fold(into text: inout String) {
         switch self {
-        case .upstream(.answerDelta(_, let delta)): text + delta
-        case .upstream(.answerReplace(_, let replacement)): replacement
-        case .ended(.completed(_, let answer, _, _)), .sync(let answer, _): answer
-        default: text
+        case .upstream(.answerDelta(_, let delta)): text += delta
+        case .upstream(.answerReplace(_, let replacement)): text = replacement
+        case .ended(.completed(_, let answer, _, _)), .sync(let answer, _): text = answer
+        default: break
         }
     }
 

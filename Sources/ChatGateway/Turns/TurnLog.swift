@@ -26,12 +26,7 @@ final class TurnLog: Sendable {
         let (id, readers) = state.withLockedValue { state -> (Int, [CheckedContinuation<Void, Never>]) in
             let id = state.entries.count + 1
             state.entries.append(Entry(id: id, event: event))
-            // Appended in place: a long answer's text is not copied once per delta.
-            if case .upstream(.answerDelta(_, let delta)) = event {
-                state.text += delta
-            } else {
-                state.text = event.fold(state.text)
-            }
+            event.fold(into: &state.text)
             guard !state.waiting.isEmpty else { return (id, []) }
             defer { state.waiting.removeAll(keepingCapacity: true) }
             return (id, Array(state.waiting.values))

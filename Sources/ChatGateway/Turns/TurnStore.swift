@@ -61,7 +61,7 @@ struct TurnEventStore: Sendable {
 
     private func turn(from user: StoredMessage) async throws -> StoredTurn? {
         guard let rowID = user.id else { return nil }
-        let difyID = user.messageID.hasSuffix("_user") ? String(user.messageID.dropLast(5)) : nil
+        let difyID = user.turnMessageID
         let answer: StoredMessage? =
             if let difyID {
                 try await StoredMessage.query(on: database()).filter(\.$messageID == "\(difyID)_assistant").first()
@@ -125,7 +125,9 @@ struct TurnEventStore: Sendable {
     /// The answer so far of a turn running elsewhere, from its stored events.
     func textSoFar(of turnID: String) async throws -> (text: String, lastEventID: Int) {
         let entries = try await events(of: turnID, after: 0)
-        return (entries.reduce("") { $1.event.fold($0) }, entries.last?.id ?? 0)
+        var text = ""
+        for entry in entries { entry.event.fold(into: &text) }
+        return (text, entries.last?.id ?? 0)
     }
 
     /// The user messages of a user's turns that some process is still answering.

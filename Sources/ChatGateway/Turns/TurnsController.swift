@@ -19,12 +19,7 @@ struct TurnsController: RouteCollection {
         let turn = try await ownedTurn(req)
         var text = turn.answer
         var lastEventID = turn.lastEventID ?? 0
-        if !turn.status.isFinal {
-            (text, lastEventID) =
-                if let log = readers.registry.turn(turn.id)?.log { log.textSoFar } else {
-                    try await readers.store.textSoFar(of: turn.id)
-                }
-        }
+        if !turn.status.isFinal { (text, lastEventID) = try await readers.textSoFar(of: turn.id) }
         var body: [String: JSONValue] = [
             "turn_id": .string(turn.id), "status": .string(turn.status.rawValue), "text": .string(text),
             "conversation_id": (turn.ids?.conversationID ?? turn.conversationID).map(JSONValue.string) ?? .null,

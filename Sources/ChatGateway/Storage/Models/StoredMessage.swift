@@ -45,5 +45,8 @@ final class StoredMessage: Model, @unchecked Sendable {
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
 
+    /// Dify's id of a user message's turn once Dify named it (`<id>_user`); nil for the placeholder before that.
+    var turnMessageID: String? { messageID.hasSuffix("_user") ? String(messageID.dropLast(5)) : nil }
+
     init() {}
 }
