@@ -220,6 +220,13 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
 private func configureDatabase(_ app: Application, _ settings: Settings) throws {
     switch settings.database {
     case .sqlite(let path):
+        // A statement waiting for the file's write lock keeps its blocking thread until the lock is free (SQLiteNIO's
+        // busy handler retries without end). With a thread for every connection that can wait (the gateway's, the
+        // reports', an import's source) and one more, the connection holding the lock, file reads and any other
+        // database in the process still get a thread; sharing the process-wide pool of one per core, they did not.
+        let loops = app.eventLoopGroup.makeIterator().reduce(0) { count, _ in count + 1 }
+        app.threadPool = NIOThreadPool(numberOfThreads: 3 * loops + 1)
+        precondition(app.databases.threadPool === app.threadPool, "the databases were made before their thread pool")
         app.databases.use(.sqlite(.file(path), sqlLogLevel: settings.logSQL ? .debug : nil), as: .sqlite)
         app.databases.use(
             .sqlite(.file(path), maxConnectionsPerEventLoop: 1, sqlLogLevel: settings.logSQL ? .debug : nil),
