@@ -9,6 +9,8 @@
 #   4c. a stream started on replica A, its client gone mid-answer, resumed on replica B from its Last-Event-ID: B
 #       sends the rest live (A's events as A journals them), the text adds up to the stored answer exactly, and
 #       after the end B and A answer a late reader with one sync and done, and a reader that has everything 204;
+#   4d. a stream running on replica A, stopped through replica B: A's stream ends with a stopped done, and the turn
+#       and its answer are stored stopped, with what had arrived;
 #   5. the PostgreSQL server stopped under load: requests get a quick 503 with a JSON body, and the gateway recovers
 #      by itself when the server is back, without a restart.
 # Usage: TEST_DATABASE_URL=postgres://user:pass@127.0.0.1:5432/db e2e/postgres-replicas.sh
@@ -273,6 +275,54 @@ try:
           f"{tail:.1f} s, then {' and '.join(n for n in names if n != 'delta')} at id {last}: A's text + B's == "
           f"the stored answer ({tokens} tokens), no gap, no repeat")
     print("   after the end, on A and B: from A's last id one sync and done; from done's id 204")
+finally:
+    call(fake_port, "POST", "/_fake/options", {"token_delay_ms": 0})
+PY
+
+echo "-- 4d. a stream running on replica A, stopped through replica B: stored stopped, with what had arrived"
+python3 - "$port_a" "$port_b" "$fake_port" "$database_url" <<'PY' || fail "a stop through the other replica"
+import subprocess, sys
+sys.path.insert(0, "e2e")
+from gateway_http import EventStream, call
+port_a, port_b, fake_port = (int(p) for p in sys.argv[1:4])
+database_url = sys.argv[4]
+key = [("X-API-Key", "e2e-key")]
+expected = " ".join(f"tok{i}" for i in range(1, 201))
+def psql(query):
+    return subprocess.run(["psql", database_url, "-qtAX", "-c", query], check=True, capture_output=True, text=True).stdout.strip()
+status, _, _ = call(fake_port, "POST", "/_fake/options", {"token_delay_ms": 50})
+assert status == 200, status
+try:
+    a = EventStream(port_a, "POST", "/v1/chat",
+                    {"system_id": "drillquiz", "user_id": "stopper", "message": "/tokens 200", "stream": True}, key)
+    assert a.status == 200, a.status
+    turn, text, deltas = a.headers["x-turn-id"], "", 0
+    while deltas < 5:
+        event = a.next()
+        assert event is not None and event["event"] in ("start", "delta"), event
+        if event["event"] == "start":
+            task_id, message_id = event["data"]["task_id"], event["data"]["message_id"]
+        else:
+            text, deltas = text + event["data"]["text"], deltas + 1
+    # B never ran the turn: it finds the task's owner in the database and tells Dify, and A must record a stop.
+    status, body, _ = call(port_b, "POST", f"/v1/chat/{task_id}/stop",
+                           {"system_id": "drillquiz", "user_id": "stopper"}, key)
+    assert status == 200 and body == {"result": "success"}, (status, body)
+    while (event := a.next()) is not None and event["event"] != "done":
+        assert event["event"] == "delta", event
+        text += event["data"]["text"]
+    assert event is not None and event["data"]["stopped"] is True, f"A's stream ended with {event}, not a stopped done"
+    answer = event["data"]["answer"]
+    assert answer == text and expected.startswith(answer) and answer != expected, (answer, text)
+    assert psql(f"SELECT turn_status FROM gateway_messages WHERE id = '{turn}'") == "stopped"
+    # Closed with a bar: the answer may end in a space, which psql's output loses.
+    stored = psql(f"SELECT status || '|' || content || '|' FROM gateway_messages WHERE message_id = '{message_id}_assistant'")
+    assert stored == f"stopped|{answer}|", (stored, answer)
+    for port in (port_a, port_b):
+        status, state, _ = call(port, "GET", f"/v1/turns/{turn}?system_id=drillquiz&user_id=stopper", None, key)
+        assert status == 200 and (state["status"], state["text"]) == ("stopped", answer), state
+    print(f"   stopped through B after {deltas} deltas: A's stream ended with a stopped done, "
+          f"{len(answer.split())} of 200 tokens stored as stopped")
 finally:
     call(fake_port, "POST", "/_fake/options", {"token_delay_ms": 0})
 PY

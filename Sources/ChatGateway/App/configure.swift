@@ -86,8 +86,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         state: shutdown, streams: streams, readyGrace: settings.shutdownGraceReady, grace: settings.shutdownGrace)
     let tokens = await ChatTokenService(settings: settings, now: dependencies.now)
     let store = ConversationStore(
-        database: database(), concurrentWrites: settings.concurrentWriteTransactions, now: dependencies.now,
-        metrics: metrics)
+        database: database(), concurrentWrites: settings.concurrentWriteTransactions,
+        sharedByReplicas: settings.isPostgres, now: dependencies.now, metrics: metrics)
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
         browserKeys: APIKeyVerifier(entries: settings.browserKeys), registry: registry)

@@ -37,7 +37,13 @@ struct ChatStopper: Sendable {
             owner = try await access.store.owner(ofTask: taskID)
         }
         guard let owner, caller.owns(owner) else { throw ChatError.taskNotFound }
-        turn?.requestStop()
-        try await access.dify.stopMessage(taskID: taskID, user: caller.difyUser, at: try access.target(for: caller))
+        let target = try access.target(for: caller)
+        let stopDify = { try await access.dify.stopMessage(taskID: taskID, user: caller.difyUser, at: target) }
+        guard let turn else {
+            // Another replica runs the turn: it learns of the stop from the database when Dify ends the stream.
+            return try await access.store.requestStop(ofTask: taskID, stopDify)
+        }
+        turn.requestStop()
+        try await stopDify()
     }
 }

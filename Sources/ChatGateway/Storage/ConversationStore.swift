@@ -9,15 +9,18 @@ import Tracing
 struct ConversationStore: Sendable {
     let database: any Database
     let now: @Sendable () -> Date
+    /// Several gateway processes use the database (PostgreSQL): what one process knows of a turn, another may not.
+    let sharedByReplicas: Bool
     private let writes: WriteBatcher
     private let metrics: GatewayMetrics
 
     /// `concurrentWrites`: how many write transactions may run at once (SQLite has one writer).
     init(
-        database: any Database, concurrentWrites: Int = 1, now: @escaping @Sendable () -> Date,
-        metrics: GatewayMetrics = GatewayMetrics(isKnownSystem: { _ in false })
+        database: any Database, concurrentWrites: Int = 1, sharedByReplicas: Bool = false,
+        now: @escaping @Sendable () -> Date, metrics: GatewayMetrics = GatewayMetrics(isKnownSystem: { _ in false })
     ) {
         self.database = database
+        self.sharedByReplicas = sharedByReplicas
         self.now = now
         self.writes = WriteBatcher(database: database, transactions: concurrentWrites)
         self.metrics = metrics
@@ -265,6 +268,32 @@ struct ConversationStore: Sendable {
             return nil
         }
         return (row.systemID, row.userID)
+    }
+
+    /// Marks a streamed answer's task stopped by its owner, for the replica running it (perhaps another) to
+    /// record the answer `stopped` when Dify ends the stream; `stop` tells Dify. If Dify could not be told, the
+    /// mark is taken back.
+    func requestStop(ofTask taskID: String, _ stop: () async throws -> Void) async throws {
+        try await markStopRequested(taskID, true)
+        do {
+            try await stop()
+        } catch {
+            try? await markStopRequested(taskID, false)
+            throw error
+        }
+    }
+
+    private func markStopRequested(_ taskID: String, _ requested: Bool) async throws {
+        try await write(requested ? "request stop" : "withdraw stop request") { sql in
+            try await sql.update(StoredMessage.schema).set("stop_requested", to: SQLBind(requested))
+                .where("task_id", .equal, SQLBind(taskID)).run()
+        }
+    }
+
+    /// Whether the owner of a streamed answer's task asked for it to stop.
+    func stopRequested(ofTask taskID: String) async throws -> Bool {
+        try await (database as! any SQLDatabase).select().column("task_id").from(StoredMessage.schema)
+            .where("task_id", .equal, SQLBind(taskID)).where("stop_requested", .equal, SQLBind(true)).first() != nil
     }
 
     /// Who a Dify message (one turn) belongs to, if the gateway recorded it.

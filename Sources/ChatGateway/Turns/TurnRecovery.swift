@@ -70,10 +70,33 @@ struct TurnRecovery: LifecycleHandler {
                         metadata: ["turn_id": .string(turn.id), "error": .string("\(type(of: error))")])
                 }
             }
+            try await dropEventsOfEndedTurns()
         } catch {
             logger.warning("could not look for orphaned turns", metadata: ["error": .string("\(type(of: error))")])
         }
         return ended
+    }
+
+    /// A process that died between a turn's last write and its next journal write left the turn's events behind.
+    private func dropEventsOfEndedTurns() async throws {
+        let sql = database() as! any SQLDatabase
+        let journaled = try await sql.select().distinct().column("turn_id").from(TurnEventStore.schema).all()
+            .map { try $0.decode(column: "turn_id", as: String.self) }
+        for start in stride(from: 0, to: journaled.count, by: 200) {
+            let turnIDs = journaled[start..<min(start + 200, journaled.count)]
+            let running = Set(
+                try await sql.select().column("id").from(StoredMessage.schema)
+                    .where("id", .in, SQLBind.group(turnIDs.compactMap(UUID.init(uuidString:))))
+                    .where("turn_holder", .isNot, SQLLiteral.null).all()
+                    .map { try $0.decode(column: "id", as: UUID.self).uuidString.lowercased() })
+            let ended = turnIDs.filter { !running.contains($0) && !runningHere($0) }
+            guard !ended.isEmpty else { continue }
+            try await store.write(
+                "drop turn events",
+                returning: { sql in
+                    try await sql.delete(from: TurnEventStore.schema).where("turn_id", .in, SQLBind.group(ended)).run()
+                })
+        }
     }
 
     private func orphans() async throws -> [UUID] {
@@ -107,11 +130,14 @@ struct TurnRecovery: LifecycleHandler {
             if let found = messages.first(where: { $0.id == ids.messageID }), let answer = found.answer,
                 !answer.isEmpty
             {
-                // Dify marks a generation that failed `error`, keeping what it produced.
-                ending =
-                    found.status == "error"
-                    ? .interrupted(ids: ids, reason: "Dify's answer failed: \(found.error ?? "no reason given")")
-                    : .completed(ids, answer: answer, metadata: .object([:]), stopped: false)
+                // Dify marks a generation that failed `error`, keeping what it produced; a stopped one as finished.
+                if found.status == "error" {
+                    ending = .interrupted(
+                        ids: ids, reason: "Dify's answer failed: \(found.error ?? "no reason given")")
+                } else {
+                    let stopped = if let taskID = ids.taskID { try await store.stopRequested(ofTask: taskID) } else { false }
+                    ending = .completed(ids, answer: answer, metadata: .object([:]), stopped: stopped)
+                }
                 partial = answer
             }
         }

@@ -90,10 +90,11 @@ struct TurnRunner: Sendable {
                             nil)
                         continue
                     }
+                    let stopped = await stopWasRequested(progress.ids)
                     await conclude(
                         .completed(
                             progress.ids, answer: turn.log.textSoFar.text, metadata: metadata ?? .object([:]),
-                            stopped: turn.stopRequested), progress)
+                            stopped: stopped), progress)
                 case .answerDelta(let ids, let text):
                     // The most frequent entry keeps only what its readers use: Dify's JSON (for `/dify/v1`) and the
                     // text; the ids are the turn's, in its `started` entry.
@@ -121,6 +122,19 @@ struct TurnRunner: Sendable {
             }
         }
         return false
+    }
+
+    /// Dify ends a stopped stream as a finished one. A stop sent through another replica is only in the database.
+    private func stopWasRequested(_ ids: TurnIDs) async -> Bool {
+        if turn.stopRequested { return true }
+        guard store.sharedByReplicas, let taskID = ids.taskID else { return false }
+        do {
+            return try await store.stopRequested(ofTask: taskID)
+        } catch {
+            logger.warning(
+                "could not read whether a turn was stopped", metadata: ["error": .string("\(type(of: error))")])
+            return false
+        }
     }
 
     static var shutdownReason: String { ShutdownState.interruptedDetail }

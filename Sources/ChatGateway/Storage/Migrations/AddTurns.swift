@@ -2,7 +2,8 @@ import Fluent
 import SQLKit
 
 /// Turns: the user's message row carries its turn's state, the process running it, how it ended and its
-/// `Idempotency-Key` (hashed, unique); `gateway_turn_events` holds a running turn's events, so another replica
+/// `Idempotency-Key` (hashed, unique); the answer's row (it has the task id) carries `stop_requested`, a stop
+/// received by a replica other than the one running the turn; `gateway_turn_events` holds a running turn's events, so another replica
 /// can follow it and a crash loses none of what arrived: a row per turn and flush, `seq` its last event's id and
 /// `events` a JSON array of `[id, event]`.
 struct AddTurns: AsyncMigration {
@@ -38,6 +39,6 @@ struct AddTurns: AsyncMigration {
 
     private static let columns: [(String, DatabaseSchema.DataType)] = [
         ("turn_status", .string), ("turn_holder", .string), ("turn_result", .string), ("last_event_id", .int64),
-        ("idempotency_key", .string), ("request_hash", .string),
+        ("idempotency_key", .string), ("request_hash", .string), ("stop_requested", .bool),
     ]
 }
