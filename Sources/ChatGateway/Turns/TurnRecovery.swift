@@ -135,7 +135,8 @@ struct TurnRecovery: LifecycleHandler {
                     ending = .interrupted(
                         ids: ids, reason: "Dify's answer failed: \(found.error ?? "no reason given")")
                 } else {
-                    let stopped = if let taskID = ids.taskID { try await store.stopRequested(ofTask: taskID) } else { false }
+                    let stopped =
+                        if let taskID = ids.taskID { try await store.stopRequested(ofTask: taskID) } else { false }
                     ending = .completed(ids, answer: answer, metadata: .object([:]), stopped: stopped)
                 }
                 partial = answer
