@@ -75,14 +75,13 @@ struct ShutdownSequenceTests {
     @Test func aStreamStillRunningAtTheDeadlineIsStoredInterruptedAndItsClientTold() async throws {
         try await GatewayHarness.with { gateway in
             let ids = ChatServiceTests.ids
+            // A minute of stream: a sequence that waited for all of it would end with `done` and a complete answer.
             let stub = StubDifyClient(
-                events: [.answerDelta(ids, text: "so far")] + Array(repeating: .ping, count: 100)
+                events: [.answerDelta(ids, text: "so far")] + Array(repeating: .ping, count: 600)
                     + [.messageEnd(ids, metadata: nil)],
                 pause: .milliseconds(100))
-            let started = ContinuousClock.now
             let (_, client) = try await Self.shutDown(
                 whileStreaming: stub, gateway, readyGrace: .zero, grace: .milliseconds(700))
-            #expect(ContinuousClock.now - started < .seconds(8), "waited for the whole stream")
             #expect(client.text.contains("event: error") && client.text.contains("gateway_restarting"))
             #expect(!client.text.contains("event: done"))
             let stored = try await gateway.messages(system: "drillquiz", user: "u1")

@@ -28,7 +28,7 @@ struct ConnectionLimitsTests {
             await connection.read(until: "\r\n\r\n")
             // Well before REQUEST_HEAD_TIMEOUT (30 s), the only other way the connection could end; loose enough for a
             // loaded CI machine.
-            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(ContinuousClock.now - started < .seconds(20))
             #expect(connection.received.hasPrefix("HTTP/1.1 413"), "\(connection.received)")
             #expect(connection.received.lowercased().contains("connection: close"))
         }
@@ -46,7 +46,9 @@ struct ConnectionLimitsTests {
                 if !partial.isEmpty { connection.sendRaw(partial) }
                 await connection.read(until: "never arrives")
                 let waited = ContinuousClock.now - started
-                #expect(waited >= .seconds(1.5) && waited < .seconds(8), "closed after \(waited)")
+                // Closed by the 2 s timeout, not left open: loose enough for a loaded CI machine.
+                #expect(connection.closedByPeer, "not closed within 10 s")
+                #expect(waited >= .seconds(1.5) && waited < .seconds(20), "closed after \(waited)")
                 #expect(connection.received.isEmpty)
             }
         }

@@ -58,7 +58,9 @@ struct HeaderSizeLimitTests {
                 "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: \(String(repeating: "a", count: 100_000))\r\n\r\n"
             )
             await huge.read(until: "\r\n\r\n")
-            #expect(ContinuousClock.now - started < .seconds(5), "the connection should be closed, not left hanging")
+            // Closed, not left hanging until REQUEST_HEAD_TIMEOUT (30 s); loose enough for a loaded CI machine.
+            #expect(ContinuousClock.now - started < .seconds(20), "the connection should be closed, not left hanging")
+            #expect(huge.closedByPeer, "the connection should be closed, not left hanging")
             #expect(huge.received.isEmpty)
             huge.close()
             #expect(try await gateway.call(.GET, "/health").status == 200)

@@ -42,6 +42,13 @@ struct UpstreamOutageEndpointTests {
 
     struct DeadPortUnavailable: Error {}
 
+    /// Requests the gateway made to Dify, refusals of the open breaker aside.
+    static func difyAttempts(_ gateway: GatewayHarness) async throws -> Double {
+        try await MetricsEndpointTests.scrape(gateway)
+            .filter { $0.key.hasPrefix("chatgw_dify_requests_total{") && !$0.key.contains(#"status="circuit_open""#) }
+            .values.reduce(0, +)
+    }
+
     @Test func deadDifyOpensTheBreakerAnswers503FastKeepsMessagesAndRecovers() async throws {
         let clock = TestClock()
         let port = try await Self.deadPort()
@@ -58,19 +65,19 @@ struct UpstreamOutageEndpointTests {
             async let streaming = Self.chat(gateway, "second", stream: true)
             let failures = try await [blocking, streaming]
             #expect(failures.map(\.status) == [502, 502])
-            #expect(ContinuousClock.now - started < .seconds(10), "refused connections must not wait for DIFY_TIMEOUT")
+            // Loose enough for a loaded machine, and still well short of DIFY_TIMEOUT (30 s).
+            #expect(ContinuousClock.now - started < .seconds(20), "refused connections must not wait for DIFY_TIMEOUT")
+            let attempts = try await Self.difyAttempts(gateway)
 
             // when: the breaker is open
             for stream in [false, true] {
-                let before = ContinuousClock.now
                 let refused = try await Self.chat(gateway, "while open", stream: stream)
-                let elapsed = ContinuousClock.now - before
-                // then: an immediate 503 (well under the 3 s connect timeout), saying when to come back
+                // then: a 503 saying when to come back, without trying Dify (which would take the 3 s connect timeout)
                 #expect(refused.status == 503)
                 #expect(refused.detail == "Dify is unavailable (2 failures in a row); retrying in 30 s")
                 #expect(refused.headers.first(name: "Retry-After") == "30")
-                #expect(elapsed < .milliseconds(2500), "an open breaker answered after \(elapsed)")
             }
+            #expect(try await Self.difyAttempts(gateway) == attempts, "an open breaker tried Dify")
             // Every message is stored, marked failed with the reason.
             let stored = try await gateway.messages(system: "drillquiz", user: "u1")
             #expect(stored.count == 4)

@@ -10,6 +10,8 @@ import Foundation
 final class RawHTTPConnection: @unchecked Sendable {
     private let socketFD: Int32
     private(set) var received = ""
+    /// The gateway closed (or reset) the connection, as opposed to a read that waited 10 s for nothing.
+    private(set) var closedByPeer = false
 
     init(port: Int) throws {
         socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -61,7 +63,10 @@ final class RawHTTPConnection: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while received.components(separatedBy: marker).count - 1 < count {
             let n = recv(socketFD, &buffer, buffer.count, 0)
-            guard n > 0 else { return }
+            guard n > 0 else {
+                closedByPeer = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+                return
+            }
             received += String(decoding: buffer[0..<n], as: UTF8.self)
         }
     }
