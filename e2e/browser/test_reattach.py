@@ -282,7 +282,8 @@ def test_a_reload_before_the_answer_began_finds_the_new_conversations_turn(page,
     before = fake("stats")["chat_requests"]
     page.type_and_send("/tokens 20")
     page.wait(lambda: page.busy())
-    time.sleep(0.5)   # the gateway is still waiting for Dify: no turn id, no conversation yet
+    # Dify has the request and is still thinking (2.5 s): no turn id, no conversation yet.
+    page.wait(lambda: fake("stats")["chat_requests"] == before + 1, message="the question did not reach Dify")
     assert page.answers() == [""]
     page.driver.refresh()
     page.app_ready()
