@@ -49,8 +49,11 @@ struct TurnRecovery: LifecycleHandler {
         }
     }
 
+    /// Waits for a round under way: the databases close after this, and a round must not outlive them.
     func shutdownAsync(_ application: Application) async {
-        task.withLockedValue { $0 }?.cancel()
+        guard let running = task.withLockedValue({ $0 }) else { return }
+        running.cancel()
+        await running.value
     }
 
     /// One round; returns how many turns it ended.

@@ -5,7 +5,7 @@ import Testing
 
 /// `GET /admin`, `POST /admin/login`, `POST /admin/logout`: the console's sign-in, its `cg_admin` cookie, and what
 /// that cookie opens (the admin API, with `X-Requested-With` for changes) and does not (the history API).
-@Suite("Admin console", .timeLimit(.minutes(3)))
+@Suite("Admin console", .hangLimit)
 struct AdminConsoleTests {
     static let adminKey = AdminAPITests.adminKey
 

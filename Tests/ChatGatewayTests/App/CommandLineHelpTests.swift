@@ -4,7 +4,7 @@ import Testing
 
 /// Which command lines are answered from the commands' help alone, before configuration is read or any database
 /// opened (`e2e/cli-smoke.sh` runs each in an empty folder and checks it stays empty).
-@Suite("Command-line help", .timeLimit(.minutes(1)))
+@Suite("Command-line help", .hangLimit)
 struct CommandLineHelpTests {
     @Test(arguments: [
         ["chat-gateway", "--help"], ["chat-gateway", "-h"], ["chat-gateway", "serve", "--help"],

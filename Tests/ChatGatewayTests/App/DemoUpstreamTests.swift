@@ -3,7 +3,7 @@ import Testing
 @testable import ChatGateway
 
 /// With no DIFY_BASE_URL the gateway answers from the in-process fake Dify, over real HTTP on loopback.
-@Suite("Demo upstream", .timeLimit(.minutes(3)))
+@Suite("Demo upstream", .hangLimit)
 struct DemoUpstreamTests {
     @Test func firstRunAnswersWithoutADify() async throws {
         try await GatewayHarness.with(adjust: {

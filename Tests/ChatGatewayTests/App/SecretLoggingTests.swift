@@ -8,7 +8,7 @@ import Vapor
 /// error body. Every line from start-up on is captured at debug level while the gateway goes through successes and
 /// the failures most likely to repeat what they were given: wrong and misused keys, bad tokens, a Dify that refuses
 /// its app key, a Dify that is down, its breaker opening, the history sync reporting those failures.
-@Suite("Secrets in logs and error bodies", .timeLimit(.minutes(3)))
+@Suite("Secrets in logs and error bodies", .hangLimit)
 struct SecretLoggingTests {
     static let scopedKey = "scoped-key-5f2a9c"
     static let browserKey = "browser-key-8d41e7"

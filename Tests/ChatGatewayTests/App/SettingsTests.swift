@@ -3,7 +3,7 @@ import Testing
 
 @testable import ChatGateway
 
-@Suite("Settings", .timeLimit(.minutes(3)))
+@Suite("Settings", .hangLimit)
 struct SettingsTests {
     @Test func defaultsNeedNothing() throws {
         let settings = try Settings.parse(environment: [:], isProduction: false)

@@ -4,7 +4,7 @@ import Testing
 @testable import ChatGateway
 
 /// `GET /v1/chat-token?user_id=anonymous`: every logged-out visitor gets an id of their own, not one shared history.
-@Suite("Anonymous visitors", .timeLimit(.minutes(3)))
+@Suite("Anonymous visitors", .hangLimit)
 struct AnonymousVisitorTests {
     static func issue(_ gateway: GatewayHarness, user: String) async throws -> GatewayHarness.Reply {
         try await gateway.call(

@@ -5,7 +5,7 @@ import Vapor
 @testable import ChatGateway
 
 /// `CHAT_GATEWAY_BROWSER_KEY`: a key a web page may carry, good only for chat tokens of anonymous visitors.
-@Suite("Browser key", .timeLimit(.minutes(3)))
+@Suite("Browser key", .hangLimit)
 struct BrowserKeyTests {
     static let browserKey = "browser-key-0123456789"
     static let browserHeader = [("X-API-Key", browserKey)]

@@ -2,7 +2,7 @@ import Testing
 
 @testable import ChatGateway
 
-@Suite("IdentityRules", .timeLimit(.minutes(3)))
+@Suite("IdentityRules", .hangLimit)
 struct IdentityRulesTests {
     @Test(arguments: ["drillquiz", "coin-tutor", "a", "0abc", String(repeating: "a", count: 64)])
     func validSystemIDs(_ id: String) { #expect(IdentityRules.isValidSystemID(id)) }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import ChatGateway
 
-@Suite("Conversation and message controls", .timeLimit(.minutes(3)))
+@Suite("Conversation and message controls", .hangLimit)
 struct ConversationControlsTests {
     static let alice = "system_id=drillquiz&user_id=alice"
     static let bob = "system_id=drillquiz&user_id=bob"

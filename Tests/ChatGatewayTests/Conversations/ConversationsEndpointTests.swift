@@ -3,7 +3,7 @@ import Testing
 
 @testable import ChatGateway
 
-@Suite("GET /v1/conversations and /v1/conversations/{id}/messages", .timeLimit(.minutes(3)))
+@Suite("GET /v1/conversations and /v1/conversations/{id}/messages", .hangLimit)
 struct ConversationsEndpointTests {
     @Test func listsEveryPage() async throws {
         try await GatewayHarness.with { gateway in

@@ -6,7 +6,7 @@ import Vapor
 
 /// Ownership holds whatever the spelling: ids in upper case are the same ids, canonically equal user ids are one
 /// user, and a chat token reaches only what the gateway stored as its own.
-@Suite("Ownership across spellings", .timeLimit(.minutes(3)))
+@Suite("Ownership across spellings", .hangLimit)
 struct OwnershipTests {
     static func bearer(_ token: String) -> [(String, String)] { [("Authorization", "Bearer \(token)")] }
 

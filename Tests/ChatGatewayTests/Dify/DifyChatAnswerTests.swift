@@ -3,7 +3,7 @@ import Testing
 @testable import ChatGateway
 
 /// Dify's blocking answer, read from its JSON text.
-@Suite("Dify blocking answer", .timeLimit(.minutes(3)))
+@Suite("Dify blocking answer", .hangLimit)
 struct DifyChatAnswerTests {
     func answer(_ text: String) -> DifyChatAnswer? {
         DifyChatAnswer(decoding: Array(text.utf8))

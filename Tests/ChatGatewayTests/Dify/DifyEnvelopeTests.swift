@@ -4,7 +4,7 @@ import Testing
 @testable import ChatGateway
 
 /// What the gateway reads of Dify's event and answer JSON (`DifyEnvelope`), and what it refuses as malformed.
-@Suite("Dify event envelope", .timeLimit(.minutes(3)))
+@Suite("Dify event envelope", .hangLimit)
 struct DifyEnvelopeTests {
     func event(_ text: String) -> DifyStreamEvent { DifyStreamEvent(decodingData: Array(text.utf8)) }
 

@@ -3,7 +3,7 @@ import Testing
 @testable import ChatGateway
 
 /// Decoding of each dispatched event's `data:` JSON into `DifyStreamEvent`.
-@Suite("DifyStreamParser decoding", .timeLimit(.minutes(3)))
+@Suite("DifyStreamParser decoding", .hangLimit)
 struct DifyStreamParserDecodingTests {
     typealias F = DifyStreamFixtures
     let ids = F.ids

@@ -13,7 +13,7 @@ func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async 
 }
 
 /// However the network cuts a stream into reads, the events are the same as for the stream fed whole.
-@Suite("DifyStreamParser chunking", .timeLimit(.minutes(3)))
+@Suite("DifyStreamParser chunking", .hangLimit)
 struct DifyStreamParserSplitTests {
     typealias F = DifyStreamFixtures
 

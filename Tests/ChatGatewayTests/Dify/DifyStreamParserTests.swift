@@ -4,7 +4,7 @@ import Testing
 @testable import ChatGateway
 
 /// SSE framing of `DifyStreamParser`: lines, events, fields, end of stream, memory bound.
-@Suite("DifyStreamParser framing", .timeLimit(.minutes(3)))
+@Suite("DifyStreamParser framing", .hangLimit)
 struct DifyStreamParserTests {
     typealias F = DifyStreamFixtures
     let ids = F.ids

@@ -6,7 +6,7 @@ import Testing
 @testable import ChatGateway
 
 /// The breaker's states on a hand-moved clock: closed → open after N failures in a row → half-open trial.
-@Suite("UpstreamCircuitBreaker", .timeLimit(.minutes(3)))
+@Suite("UpstreamCircuitBreaker", .hangLimit)
 struct UpstreamCircuitBreakerTests {
     static func breaker(
         threshold: Int = 3, cooldown: TimeInterval = 30, clock: TestClock, log: LogCapture = LogCapture()

@@ -6,7 +6,7 @@ import Vapor
 @testable import ChatGateway
 
 /// Who may call `/dify/v1`, for which system, and what it answers for URLs Dify's chat API does not have.
-@Suite("Dify API: callers and routes", .timeLimit(.minutes(3)))
+@Suite("Dify API: callers and routes", .hangLimit)
 struct DifyAPICallerTests {
     @Test func whatIsNoServerKeyIsDifys401AndNeverReachesDify() async throws {
         try await DifyAPIHarness.with(adjust: {

@@ -6,7 +6,7 @@ import Vapor
 @testable import ChatGateway
 
 /// `POST /dify/v1/chat-messages` is `/v1/chat` underneath: stored first, limited, metered, on Dify's wire.
-@Suite("Dify API: chat", .timeLimit(.minutes(3)))
+@Suite("Dify API: chat", .hangLimit)
 struct DifyAPIChatTests {
     @Test func aBlockingAnswerIsDifysAndStoredAsTheClientsUser() async throws {
         try await DifyAPIHarness.with { gateway in

@@ -8,7 +8,7 @@ import Testing
 
 /// `POST /dify/v1/files/upload` rewrites the form's `user` while the body streams: whatever the chunks and bytes,
 /// the file reaches Dify unchanged, and a body that is no form is refused without harm to the gateway.
-@Suite("Dify API: uploads", .timeLimit(.minutes(3)))
+@Suite("Dify API: uploads", .hangLimit)
 struct DifyAPIUploadTests {
     static let boundary = "dify-api-test-boundary"
 

@@ -3,7 +3,7 @@ import Testing
 
 @testable import ChatGateway
 
-@Suite("Health", .timeLimit(.minutes(3)))
+@Suite("Health", .hangLimit)
 struct HealthEndpointTests {
     @Test func liveAndReady() async throws {
         try await GatewayHarness.with { gateway in

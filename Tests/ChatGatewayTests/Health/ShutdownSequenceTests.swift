@@ -5,7 +5,7 @@ import Vapor
 @testable import ChatGateway
 
 /// The SIGTERM sequence, step by step (the whole of it, with a real signal, is `e2e/shutdown.sh`).
-@Suite("Graceful shutdown", .timeLimit(.minutes(2)))
+@Suite("Graceful shutdown", .hangLimit)
 struct ShutdownSequenceTests {
     static func chat(stream: Bool = false) -> [String: Any] {
         ["system_id": "drillquiz", "user_id": "u1", "message": "hello", "stream": stream]

@@ -5,7 +5,7 @@ import Testing
 
 @testable import ChatGateway
 
-@Suite("Cache API: every system's stored history", .timeLimit(.minutes(3)))
+@Suite("Cache API: every system's stored history", .hangLimit)
 struct CacheEndpointTests {
     /// Two systems, three users, conversations on known days: written the way the sync writes them.
     private static func fill(_ gateway: GatewayHarness) async throws {

@@ -5,7 +5,7 @@ import Testing
 @testable import ChatGateway
 
 /// `RATE_LIMIT_PER_USER`, `RATE_LIMIT_PER_KEY` and `MAX_STREAMS_PER_USER` on `POST /v1/chat`.
-@Suite("Chat limits", .timeLimit(.minutes(3)))
+@Suite("Chat limits", .hangLimit)
 struct ChatLimitsEndpointTests {
     static func chat(
         _ gateway: GatewayHarness, user: String, headers: [(String, String)] = GatewayHarness.keyHeader

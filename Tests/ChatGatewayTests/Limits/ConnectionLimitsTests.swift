@@ -6,7 +6,7 @@ import Testing
 
 /// Connections are judged by their head: an oversize declared body is 413 at once, and a connection that sends
 /// nothing, or half a head, is closed after `REQUEST_HEAD_TIMEOUT`; a quiet stream stays open on its keep-alives.
-@Suite("Connection limits", .timeLimit(.minutes(2)))
+@Suite("Connection limits", .hangLimit)
 struct ConnectionLimitsTests {
     static func port(_ gateway: GatewayHarness) -> Int { Int(gateway.baseURL.split(separator: ":").last!)! }
 

@@ -5,7 +5,7 @@ import Testing
 
 /// `MAX_HEADER_BYTES`: an oversized header block is 431 before any route runs; above NIO's own 80 KB parser limit
 /// the connection is closed without an answer, and the gateway carries on.
-@Suite("Header size limit", .timeLimit(.minutes(3)))
+@Suite("Header size limit", .hangLimit)
 struct HeaderSizeLimitTests {
     @Test func headersOverTheLimitAre431() async throws {
         try await GatewayHarness.with { gateway in

@@ -4,7 +4,7 @@ import Testing
 @testable import ChatGateway
 
 /// The body, message and `inputs` bounds at their edges; `ChatEndpointTests` has the everyday cases.
-@Suite("Request size limits", .timeLimit(.minutes(3)))
+@Suite("Request size limits", .hangLimit)
 struct RequestSizeLimitsTests {
     static func chat(
         _ gateway: GatewayHarness, message: String = "hi", inputs: Any? = nil

@@ -7,7 +7,7 @@ import Vapor
 
 /// A public browser key cannot buy unlimited Dify spend: minting chat tokens is limited per key and per client
 /// address, and the chats made with minted tokens count against the key that minted them.
-@Suite("Token issuance limits", .timeLimit(.minutes(3)))
+@Suite("Token issuance limits", .hangLimit)
 struct TokenIssuanceLimitTests {
     static let browserKey = "browser-key-issuance-01"
     static let otherKey = "server-key-issuance-02"

@@ -6,7 +6,7 @@ import Testing
 
 /// A dead Dify must not take the gateway down: after `DIFY_CIRCUIT_FAILURES` failures in a row its calls answer 503
 /// at once, every message is still stored (failed), and the first call after the cool-down finds out whether it is back.
-@Suite("Dify outages", .timeLimit(.minutes(3)))
+@Suite("Dify outages", .hangLimit)
 struct UpstreamOutageEndpointTests {
     static func chat(
         _ gateway: GatewayHarness, _ message: String, stream: Bool = false

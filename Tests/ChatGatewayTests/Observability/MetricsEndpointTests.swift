@@ -6,7 +6,7 @@ import Vapor
 
 /// `GET /metrics` after real chats through the gateway and the fake Dify: the counters move by exactly what
 /// happened, labels stay bounded, and `METRICS_KEY` guards the scrape.
-@Suite("Prometheus metrics", .timeLimit(.minutes(2)))
+@Suite("Prometheus metrics", .hangLimit)
 struct MetricsEndpointTests {
     /// The exposition's samples: `name{labels}` → value.
     static func samples(_ text: String) -> [String: Double] {

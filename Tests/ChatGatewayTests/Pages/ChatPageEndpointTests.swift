@@ -5,7 +5,7 @@ import Testing
 @testable import ChatGateway
 
 /// `GET /chat` and `GET /chat-api`: who may open the page, what it answers otherwise, and its headers.
-@Suite("Chat page", .timeLimit(.minutes(3)))
+@Suite("Chat page", .hangLimit)
 struct ChatPageEndpointTests {
     @Test(arguments: ["/chat", "/chat-api"])
     func aValidTokenOpensThePageAndRegistersTheUser(path: String) async throws {

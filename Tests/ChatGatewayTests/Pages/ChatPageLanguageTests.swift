@@ -4,7 +4,7 @@ import Testing
 @testable import ChatGateway
 
 /// The page's language: `lang`, else `Accept-Language`, else English; `<html lang>` and the texts follow it.
-@Suite("Chat page language", .timeLimit(.minutes(3)))
+@Suite("Chat page language", .hangLimit)
 struct ChatPageLanguageTests {
     @Test(
         arguments: [

@@ -10,7 +10,7 @@ import Vapor
 
 /// `GET /cache`, `POST /cache/login`, `POST /cache/logout`: the history page's sign-in, its session cookie,
 /// the seed's `?api_key=` link, and what the cookie then opens.
-@Suite("History page", .timeLimit(.minutes(3)))
+@Suite("History page", .hangLimit)
 struct HistoryPageEndpointTests {
     static let form = [("Content-Type", "application/x-www-form-urlencoded")]
     /// The harness's client follows redirects; these tests check the 303s themselves and the cookies they set.

@@ -8,7 +8,7 @@ import Vapor
 
 /// The operators' session cookie rests on a key only the gateway holds, lives at most 8 h, and ends for every
 /// copy on sign-out; the seed's `?api_key=` link signs nobody in from another site.
-@Suite("Operator sessions", .timeLimit(.minutes(3)))
+@Suite("Operator sessions", .hangLimit)
 struct OperatorSessionTests {
     typealias Page = HistoryPageEndpointTests
     static let encryptionKey = "operator-test-encryption-key-0123456789abcdef"

@@ -4,7 +4,7 @@ import Testing
 @testable import ChatGateway
 
 /// The page's own files and `/widget.js`, all served by the gateway.
-@Suite("Chat page assets and widget", .timeLimit(.minutes(3)))
+@Suite("Chat page assets and widget", .hangLimit)
 struct PageAssetsTests {
     @Test(arguments: [
         ("chat.css", "text/css"), ("chat.js", "application/javascript"), ("markdown.js", "application/javascript"),

@@ -6,7 +6,7 @@ import Vapor
 @testable import ChatGateway
 
 /// The page's URL carries the token; no log line may.
-@Suite("Chat page logging", .timeLimit(.minutes(3)))
+@Suite("Chat page logging", .hangLimit)
 struct PageLoggingTests {
     @Test func theTokenNeverReachesTheLog() async throws {
         try await GatewayHarness.with { gateway in

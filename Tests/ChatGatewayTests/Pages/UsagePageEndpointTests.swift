@@ -6,7 +6,7 @@ import Vapor
 
 /// `GET /cache/usage`: the history page's session opens it; without one, the sign-in form. Its script reads
 /// `/v1/usage` with the same session.
-@Suite("Usage view", .timeLimit(.minutes(2)))
+@Suite("Usage view", .hangLimit)
 struct UsagePageEndpointTests {
     @Test func theSessionOpensTheViewInItsLanguage() async throws {
         try await GatewayHarness.with { gateway in

@@ -4,7 +4,7 @@ import Testing
 @testable import ChatGateway
 
 /// `lowercaseHex`; `String.randomHex` is tested with the other random ids, in `Storage/RowIDTests`.
-@Suite("Hex encoding", .timeLimit(.minutes(3)))
+@Suite("Hex encoding", .hangLimit)
 struct HexEncodingTests {
     @Test func twoLowerCaseDigitsPerByte() {
         #expect([UInt8]().lowercaseHex == "")

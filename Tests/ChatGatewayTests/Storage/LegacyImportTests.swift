@@ -98,7 +98,7 @@ struct LegacySQLiteFile {
     }
 }
 
-@Suite("import-legacy: the Python gateway's tables into the gateway's", .timeLimit(.minutes(3)))
+@Suite("import-legacy: the Python gateway's tables into the gateway's", .hangLimit)
 struct LegacyImportTests {
     static let importedAt = Date(timeIntervalSince1970: 1_800_000_000)
 

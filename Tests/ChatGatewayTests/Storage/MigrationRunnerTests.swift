@@ -5,7 +5,7 @@ import Vapor
 
 @testable import ChatGateway
 
-@Suite("Migrations", .timeLimit(.minutes(3)))
+@Suite("Migrations", .hangLimit)
 struct MigrationRunnerTests {
     /// Replicas starting at the same moment on one PostgreSQL database: without the advisory lock both would
     /// try to create the same tables and one would fail.

@@ -13,7 +13,7 @@ import Testing
 /// until the lock is free. The gateway's waiting writers must not take the threads that everything else in the
 /// process (another database, file reads, whoever holds the lock) needs to get on.
 @Suite(
-    "SQLite's blocking threads", .timeLimit(.minutes(2)),
+    "SQLite's blocking threads", .hangLimit,
     .enabled(if: TestDatabase.postgresURL == nil, "SQLite only"))
 struct SQLiteThreadsTests {
     @Test func writersWaitingForTheLockLeaveTheProcessThreadsFree() async throws {

@@ -5,7 +5,7 @@ import Testing
 
 @testable import ChatGateway
 
-@Suite("Shared write transactions", .timeLimit(.minutes(2)))
+@Suite("Shared write transactions", .hangLimit)
 struct WriteBatcherTests {
     struct Failing: Error {}
 

@@ -2,6 +2,7 @@ import FluentPostgresDriver
 import Foundation
 import Logging
 import NIOPosix
+import Testing
 
 @testable import ChatGateway
 
@@ -87,4 +88,10 @@ actor AsyncSlots {
     func release() {
         if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
     }
+}
+
+extension Trait where Self == TimeLimitTrait {
+    /// Every suite's limit, which only catches a hang: it also counts a test's wait for a PostgreSQL slot, which on a
+    /// loaded machine can be most of the run.
+    static var hangLimit: Self { .timeLimit(.minutes(10)) }
 }

@@ -5,7 +5,7 @@ import Testing
 
 @testable import ChatGateway
 
-@Suite("Turns: ids, reattaching, listings, recovery", .timeLimit(.minutes(3)))
+@Suite("Turns: ids, reattaching, listings, recovery", .hangLimit)
 struct TurnEndpointTests {
     static let slow = ChatStreamingTests.slow
     static let expected = ChatStreamingTests.expected

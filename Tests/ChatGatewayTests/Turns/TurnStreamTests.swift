@@ -5,7 +5,7 @@ import Vapor
 
 @testable import ChatGateway
 
-@Suite("Turn log and its readers: writing events to a client", .timeLimit(.minutes(1)))
+@Suite("Turn log and its readers: writing events to a client", .hangLimit)
 struct TurnStreamTests {
     static let ids = TurnIDs(conversationID: "c", messageID: "m", taskID: "t")
     static func delta(_ text: String) -> TurnEvent { .upstream(.answerDelta(DifyStreamIDs(), text: text)) }

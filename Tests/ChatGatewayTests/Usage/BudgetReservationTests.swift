@@ -5,7 +5,7 @@ import Testing
 
 /// Budgets are reserved, not only checked: the probe's 40 parallel chats of one user against a 60-token daily
 /// budget used 1,000 tokens. Now parallel chats overshoot by at most one answer.
-@Suite("Budgets: reservations", .timeLimit(.minutes(3)))
+@Suite("Budgets: reservations", .hangLimit)
 struct BudgetReservationTests {
     static let answerTokens = 25
 

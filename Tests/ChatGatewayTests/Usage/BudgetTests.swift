@@ -6,7 +6,7 @@ import Vapor
 
 /// Budgets: a used-up budget refuses the next chat before Dify is called, with 429, `Retry-After` at the end of
 /// the UTC period and the documented wording, and keeps the user's message as `refused`.
-@Suite("Budgets", .timeLimit(.minutes(2)))
+@Suite("Budgets", .hangLimit)
 struct BudgetTests {
     static func chat(
         _ gateway: GatewayHarness, _ system: String, _ user: String, stream: Bool = false

@@ -7,7 +7,7 @@ import Vapor
 
 /// `GET /v1/usage` after real chats through the fake Dify: its sums equal what the fake sent, to the token and to
 /// the exact decimal price.
-@Suite("Usage report", .timeLimit(.minutes(2)))
+@Suite("Usage report", .hangLimit)
 struct UsageEndpointTests {
     static let adminKey = "admin-key-usage-5c1e"
     static let scopedKey = "scoped-usage-key-77a0"

@@ -7,7 +7,7 @@ import Testing
 /// `GET /v1/usage` and `/v1/cache/export` within bounds: the probe's parallel year-long reports by user and day
 /// stalled another tenant's chats and held 1.5 GiB. A report has at most `maxGroups` groups, and reports and
 /// exports run a few at a time.
-@Suite("Usage: limits", .timeLimit(.minutes(3)))
+@Suite("Usage: limits", .hangLimit)
 struct UsageLimitsTests {
     /// `count` users with one chat each today, written straight into the daily sums.
     static func seed(_ gateway: GatewayHarness, users count: Int) async throws {
