@@ -30,11 +30,12 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.traceAutoPropagation = true
 
     try configureDatabase(app, settings)
-    let database: @Sendable () -> any Database = { [unowned app] in app.gatewayDatabase(logSQL: settings.logSQL) }
+    let gatewayDatabase = GatewayDatabaseSource(app, logSQL: settings.logSQL)
+    let database: @Sendable () -> any Database = { gatewayDatabase() }
     let sqlDatabase: @Sendable () -> any SQLDatabase = { database() as! any SQLDatabase }
     let reportsID: DatabaseID? = settings.isPostgres ? nil : ReportDatabase.sqliteID
     let reports = ReportDatabase(
-        database: { [unowned app] in app.gatewayDatabase(logSQL: settings.logSQL, id: reportsID) },
+        database: GatewayDatabaseSource(app, id: reportsID, logSQL: settings.logSQL).callAsFunction,
         isSQLite: !settings.isPostgres)
     let reportGate = ConcurrencyGate.reports()
     GatewayMigrations.register(on: app.migrations)
