@@ -147,9 +147,10 @@ struct TurnEndpointTests {
     /// While a turn runs, the listings name it and its messages hold the answer so far.
     @Test func listingsShowATurnInProgress() async throws {
         try await GatewayHarness.with(fakeOptions: Self.slow) { gateway in
+            // A minute of answer, however slow the machine: it runs until the test stops it.
             let stream = try await SSETestClient.open(
                 gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader,
-                json: ChatStreamingTests.body("/tokens 20"))
+                json: ChatStreamingTests.body("/tokens 600"))
             var seen: [SSETestClient.Event] = []
             while seen.filter({ $0.name == "delta" }).count < 2, let event = try await stream.next() {
                 seen.append(event)
@@ -167,7 +168,12 @@ struct TurnEndpointTests {
             #expect(running.map { $0["role"] as? String } == ["user", "assistant"])
             #expect(running.allSatisfy { $0["status"] as? String == "streaming" })
             #expect((running.last?["content"] as? String)?.hasPrefix("tok1") == true)
-            _ = try await stream.readAll()
+            let taskID = try #require(seen.first?.data["task_id"] as? String)
+            let stop = try await gateway.call(
+                .POST, "/v1/chat/\(taskID)/stop", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u1"])
+            #expect(stop.status == 200)
+            #expect(try await stream.readAll().last?.data["stopped"] as? Bool == true)
             let after = try await gateway.call(
                 .GET, "/v1/conversations/\(conversationID)/messages?\(Self.identity())",
                 headers: GatewayHarness.keyHeader)
