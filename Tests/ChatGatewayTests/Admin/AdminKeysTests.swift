@@ -31,7 +31,11 @@ struct AdminKeysTests {
                 .POST, "/v1/chat", headers: header, json: ["system_id": "cointutor", "user_id": "u1", "message": "hi"])
             #expect(outside.status == 403)
 
-            try await Task.sleep(for: .milliseconds(1500))  // uses are written by the once-a-second polling
+            // Uses are written by the once-a-second polling.
+            try await gateway.waitFor("the key's use to be written") {
+                let listed = try await gateway.call(.GET, "/admin/v1/keys", headers: A.admin)
+                return listed.array.first { $0["id"] as? String == id }?["last_used_at"] is String
+            }
             let listed = try await gateway.call(.GET, "/admin/v1/keys", headers: A.admin)
             #expect(!listed.text.contains(key))
             let row = try #require(listed.array.first { $0["id"] as? String == id })

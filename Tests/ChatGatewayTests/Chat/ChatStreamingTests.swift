@@ -27,14 +27,11 @@ struct ChatStreamingTests {
             #expect(stream.headers.first(name: "X-Accel-Buffering") == "no")
             #expect(events.first?.name == "start")
             #expect(events.last?.name == "done")
+            // Deltas that wait for the client (its response not started yet, or a write still in progress) merge, so
+            // how many there are says how busy the machine was. That they arrive while Dify is still answering is
+            // `TurnEndpointTests.listingsShowATurnInProgress`.
             let deltas = events.filter { $0.name == "delta" }
-            // Deltas that wait for the client (its response not started yet, or a write still in progress) merge;
-            // on a busy machine that can be several, never all of them.
-            #expect(deltas.count > 1)
             #expect(deltas.compactMap { $0.data["text"] as? String }.joined() == Self.expected)
-            // Tokens arrive over time, not all at once at the end.
-            let spread = try #require(events.last).receivedAt - (try #require(deltas.first)).receivedAt
-            #expect(spread > .milliseconds(200))
             let done = try #require(events.last?.data)
             #expect(done["answer"] as? String == Self.expected)
             #expect(done["stopped"] as? Bool == false)
@@ -64,17 +61,17 @@ struct ChatStreamingTests {
     @Test(arguments: [0, 1, 4])
     func clientDisconnectStillStoresTheWholeAnswer(afterDeltas: Int) async throws {
         try await GatewayHarness.with(fakeOptions: Self.slow) { gateway in
-            // given
+            // given: ten seconds of answer, so the client leaves before its end however late the test reads
             let port = Int(gateway.baseURL.split(separator: ":").last!)!
             let connection = try RawHTTPConnection(port: port)
-            try connection.sendPOST(path: "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 20"))
+            try connection.sendPOST(path: "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 100"))
             // when
             await connection.read(until: afterDeltas == 0 ? "\r\n\r\n" : "event: delta", count: max(afterDeltas, 1))
             connection.close()
             // then
             #expect(!connection.received.contains("event: done"))
             let answer = try await Self.waitForAnswer(gateway, user: "u1")
-            #expect(answer?.content == Self.expected)
+            #expect(answer?.content == (1...100).map { "tok\($0)" }.joined(separator: " "))
             #expect(answer?.status == .complete)
         }
     }
@@ -129,10 +126,11 @@ struct ChatStreamingTests {
 
     @Test func stopKeepsWhatArrivedMarkedStopped() async throws {
         try await GatewayHarness.with(
-            fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(40))
+            fakeOptions: FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(100))
         ) { gateway in
+            // A minute of answer: the stop lands in the middle however slow the machine.
             let stream = try await SSETestClient.open(
-                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 200"))
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.body("/tokens 600"))
             let start = try #require(try await stream.next())
             let taskID = try #require(start.data["task_id"] as? String)
             _ = try await stream.next()
@@ -150,7 +148,7 @@ struct ChatStreamingTests {
             #expect(done.name == "done")
             #expect(done.data["stopped"] as? Bool == true)
             let partial = try #require(done.data["answer"] as? String)
-            #expect(partial.count < (1...200).map { "tok\($0)" }.joined(separator: " ").count)
+            #expect(partial.count < (1...600).map { "tok\($0)" }.joined(separator: " ").count)
             let stored = try await gateway.messages(system: "drillquiz", user: "u1")
             #expect(stored.last?.status == .stopped)
             #expect(stored.last?.content == partial)
@@ -190,8 +188,10 @@ struct ChatStreamingTests {
         }
     }
 
+    /// The user's answer once it is no longer streaming (up to a minute), or nil.
     static func waitForAnswer(_ gateway: GatewayHarness, user: String) async throws -> StoredMessage? {
-        for _ in 0..<100 {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
             let rows = try await gateway.messages(system: "drillquiz", user: user)
             if let answer = rows.first(where: { $0.role == "assistant" }), answer.status != .streaming { return answer }
             try await Task.sleep(for: .milliseconds(50))

@@ -46,6 +46,8 @@ struct ShutdownSequenceTests {
             "hello", conversationID: nil, inputs: [:], as: ChatServiceTests.caller, logger: .init(label: "test"))
         let client = RecordingWriter()
         async let written: Void = ChatServiceTests.read(turn, into: client)
+        // The deadline is what is tested, not how soon a loaded machine gets the first words in.
+        try await gateway.waitFor("the answer's first words") { !turn.log.textSoFar.text.isEmpty }
         let shutdown = GracefulShutdown(
             state: ShutdownState(), streams: service.streams, readyGrace: readyGrace, grace: grace)
         await shutdown.run(logger: .init(label: "test"))

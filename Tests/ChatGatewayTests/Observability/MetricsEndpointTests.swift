@@ -44,6 +44,9 @@ struct MetricsEndpointTests {
             let history = try await gateway.call(
                 .GET, "/v1/conversations/\(conversation)/messages?system_id=drillquiz&user_id=u1", headers: key)
             #expect(history.status == 200)
+            // The client has `done` before the stream's last write and its counts.
+            let streams = try #require(gateway.app.gracefulShutdown?.streams)
+            try await gateway.waitFor("the stream to leave the process") { streams.running.isEmpty }
 
             let samples = try await Self.scrape(gateway)
             #expect(samples[#"chatgw_chats_total{system="drillquiz",mode="blocking",outcome="completed"}"#] == 1)

@@ -174,6 +174,9 @@ struct TurnEndpointTests {
                 json: ["system_id": "drillquiz", "user_id": "u1"])
             #expect(stop.status == 200)
             #expect(try await stream.readAll().last?.data["stopped"] as? Bool == true)
+            // The client has `done` before the turn's last write; once that is done, no message is in progress.
+            let registry = try #require(gateway.app.gracefulShutdown?.streams)
+            try await gateway.waitFor("the turn to leave the process") { registry.turn(turnID) == nil }
             let after = try await gateway.call(
                 .GET, "/v1/conversations/\(conversationID)/messages?\(Self.identity())",
                 headers: GatewayHarness.keyHeader)
