@@ -17,7 +17,8 @@ def test_a_fresh_token_opens_the_page_and_an_answer_streams_in(page, user):
     assert page.driver.execute_script("return document.documentElement.hasAttribute('data-token')") is False
     assert page.find("#empty-state").text == "Start a new chat or select one from the list."
 
-    fake("options", {"token_delay_ms": 60})
+    # Ten seconds of answer, so the checks below see it streaming however slow the machine.
+    fake("options", {"token_delay_ms": 250})
     page.type_and_send("/tokens 40")
     # While the answer streams: typing dots, Stop shown, Send disabled, the text growing token by token.
     page.wait(lambda: page.all(".message.assistant .typing"), message="no typing indicator")
@@ -27,7 +28,7 @@ def test_a_fresh_token_opens_the_page_and_an_answer_streams_in(page, user):
     assert not page.find("#send-button").is_enabled(), "Send must be disabled while a message is in flight"
     page.wait(lambda: len(page.answers()[-1]) > len(partial), message="the answer did not grow")
     assert not page.answers()[-1].endswith("tok40"), "the whole answer arrived at once, not streamed"
-    page.wait_answer_done()
+    page.wait_answer_done(timeout=30)
     assert page.answers()[-1] == " ".join(f"tok{i}" for i in range(1, 41))
     assert not page.all(".message.assistant .typing")
     assert not page.find("#stop-button").is_displayed()
@@ -45,18 +46,19 @@ def test_a_fresh_token_opens_the_page_and_an_answer_streams_in(page, user):
 
 
 def test_no_double_send_and_the_language_reaches_dify_as_input(page, user):
-    fake("options", {"token_delay_ms": 40, "input_variables": ["language"]})
+    # Ten seconds of answer: still in flight while the test types, however slow the machine.
+    fake("options", {"token_delay_ms": 100, "input_variables": ["language"]})
     before = fake("stats")["chat_requests"]
     page.open(user, lang="es")
     page.app_ready()
     box = page.find("#composer-input")
-    box.send_keys("/tokens 30")
+    box.send_keys("/tokens 100")
     box.send_keys(Keys.ENTER)
     page.wait(lambda: page.busy())
     box.send_keys("second")
     box.send_keys(Keys.ENTER)       # ignored: a message is in flight
     page.driver.execute_script("arguments[0].click()", page.find("#send-button"))   # a disabled Send does nothing
-    page.wait_answer_done()
+    page.wait_answer_done(timeout=40)
     assert len(page.all(".message.user")) == 1, "a second message was sent while the first was in flight"
     assert fake("stats")["chat_requests"] == before + 1
     assert box.get_attribute("value") == "second", "the unsent text stays in the composer"
@@ -307,7 +309,8 @@ def test_feedback_buttons_and_keyboard_only_use(page, user):
 
 
 def test_a_new_conversation_is_named_at_a_word_or_grapheme_boundary(page, user):
-    fake("options", {"token_delay_ms": 150})
+    # Slow answers, stopped once the name is checked: Dify's own name replaces the page's when one completes.
+    fake("options", {"token_delay_ms": 1500})
     page.open(user)
     page.app_ready()
     words = "hello from the widget " * 5
@@ -321,7 +324,7 @@ def test_a_new_conversation_is_named_at_a_word_or_grapheme_boundary(page, user):
     page.wait(lambda: not page.busy(), message="the stream did not stop")
 
     page.find(".button.new-chat").click()
-    fake("options", {"token_delay_ms": 500})
+    fake("options", {"token_delay_ms": 3000})
     family = "\U0001F469\u200D\U0001F469\u200D\U0001F467\u200D\U0001F466"
     page.type_and_send(family * 80)
     page.wait(lambda: page.conversation_names() and page.conversation_names()[0].startswith(family),
