@@ -90,7 +90,10 @@ struct ChatServiceTests {
     @Test func aRefusalWithinTheGraceIsThrownAndTheMessageKept() async throws {
         try await GatewayHarness.with { gateway in
             let stub = StubDifyClient(refusal: .upstream(status: 429, code: "too_many_requests", message: "slow down"))
-            await #expect(throws: DifyError.self) { _ = try await Self.streamed(Self.service(gateway, stub)) }
+            // A grace far longer than the refusal could take, however slow the machine.
+            await #expect(throws: DifyError.self) {
+                _ = try await Self.streamed(Self.service(gateway, stub, keepAlive: .seconds(60)))
+            }
             let stored = try await gateway.messages(system: "drillquiz", user: "u1")
             #expect(stored.count == 1)
             #expect(stored.first?.status == .failed)
@@ -101,7 +104,8 @@ struct ChatServiceTests {
     @Test func aRefusalAfterTheGraceArrivesAsAnErrorEvent() async throws {
         try await GatewayHarness.with { gateway in
             let stub = StubDifyClient(
-                refusal: .upstream(status: 404, code: "not_found", message: "gone"), headDelay: .milliseconds(300))
+                // Long after the 50 ms grace, however late the grace's timer starts.
+                refusal: .upstream(status: 404, code: "not_found", message: "gone"), headDelay: .seconds(3))
             let text = try await Self.streamed(Self.service(gateway, stub, keepAlive: .milliseconds(50)))
             #expect(text.contains("event: error") && text.contains(#""code":"not_found""#))
             #expect(try await gateway.messages(system: "drillquiz", user: "u1").first?.status == .failed)

@@ -24,10 +24,12 @@ struct TokenIssuanceLimitTests {
         }
     }
 
+    // Allowances are per hour here: a bucket refills continuously, and per minute a loaded machine's pauses between
+    // requests could give a token back.
     @Test func aKeyMintsOnlyItsAllowanceThen429() async throws {
         try await GatewayHarness.with(adjust: {
             $0.browserKeys = [APIKeyEntry(key: Self.browserKey)]
-            $0.rateLimitTokenIssuance = RateLimit(count: 3, period: 60)
+            $0.rateLimitTokenIssuance = RateLimit(count: 3, period: 3600)
         }) { gateway in
             var visitors: Set<String> = []
             for _ in 0..<3 {
@@ -45,7 +47,7 @@ struct TokenIssuanceLimitTests {
     @Test func oneAddressIsLimitedAcrossKeysAndForwardedForCountsOnlyFromTrustedProxies() async throws {
         try await GatewayHarness.with(adjust: {
             $0.apiKeys.append(APIKeyEntry(key: Self.otherKey))
-            $0.rateLimitTokenIssuance = RateLimit(count: 2, period: 60)
+            $0.rateLimitTokenIssuance = RateLimit(count: 2, period: 3600)
         }) { gateway in
             let path = "/v1/chat-token?system_id=drillquiz&user_id=u1"
             #expect(try await gateway.call(.GET, path, headers: GatewayHarness.keyHeader).status == 200)
@@ -85,7 +87,7 @@ struct TokenIssuanceLimitTests {
     @Test func chatsWithMintedTokensCountAgainstTheMintingKey() async throws {
         try await GatewayHarness.with(adjust: {
             $0.browserKeys = [APIKeyEntry(key: Self.browserKey)]
-            $0.rateLimitPerKey = RateLimit(count: 2, period: 60)
+            $0.rateLimitPerKey = RateLimit(count: 2, period: 3600)
         }) { gateway in
             var statuses: [Int] = []
             for _ in 0..<3 {
