@@ -196,17 +196,13 @@ PY
 
 echo "-- 4c. a stream begun on replica A, its client gone, resumed on replica B from its Last-Event-ID"
 python3 - "$port_a" "$port_b" "$fake_port" "$database_url" <<'PY' || fail "a turn resumed on the other replica"
-import subprocess, sys, time
+import sys, time
 sys.path.insert(0, "e2e")
 from gateway_http import EventStream, call
-port_a, port_b, fake_port = (int(p) for p in sys.argv[1:4])
-database_url = sys.argv[4]
-key = [("X-API-Key", "e2e-key")]
+from replica_steps import fake_port, key, port_a, port_b, psql
 owner = "system_id=drillquiz&user_id=resumer"
 tokens = 60
 expected = " ".join(f"tok{i}" for i in range(1, tokens + 1))
-def psql(query):
-    return subprocess.run(["psql", database_url, "-qtAX", "-c", query], check=True, capture_output=True, text=True).stdout.strip()
 def fold(text, event):  # what a client shows after an event
     kind, data = event["event"], event["data"]
     if kind == "delta": return text + data["text"]
@@ -288,15 +284,11 @@ PY
 
 echo "-- 4d. a stream running on replica A, stopped through replica B: stored stopped, with what had arrived"
 python3 - "$port_a" "$port_b" "$fake_port" "$database_url" <<'PY' || fail "a stop through the other replica"
-import subprocess, sys
+import sys
 sys.path.insert(0, "e2e")
 from gateway_http import EventStream, call
-port_a, port_b, fake_port = (int(p) for p in sys.argv[1:4])
-database_url = sys.argv[4]
-key = [("X-API-Key", "e2e-key")]
+from replica_steps import fake_port, key, port_a, port_b, psql
 expected = " ".join(f"tok{i}" for i in range(1, 2001))
-def psql(query):
-    return subprocess.run(["psql", database_url, "-qtAX", "-c", query], check=True, capture_output=True, text=True).stdout.strip()
 status, _, _ = call(fake_port, "POST", "/_fake/options", {"token_delay_ms": 50})
 assert status == 200, status
 try:

@@ -30,8 +30,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.traceAutoPropagation = true
 
     try configureDatabase(app, settings)
-    let gatewayDatabase = GatewayDatabaseSource(app, logSQL: settings.logSQL)
-    let database: @Sendable () -> any Database = { gatewayDatabase() }
+    let database: @Sendable () -> any Database = GatewayDatabaseSource(app, logSQL: settings.logSQL).callAsFunction
     let sqlDatabase: @Sendable () -> any SQLDatabase = { database() as! any SQLDatabase }
     let reportsID: DatabaseID? = settings.isPostgres ? nil : ReportDatabase.sqliteID
     let reports = ReportDatabase(

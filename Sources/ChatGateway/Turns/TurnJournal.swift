@@ -105,10 +105,7 @@ final class TurnJournal: LifecycleHandler, Sendable {
                 "store turn events",
                 returning: { sql in
                     try await sql.upsert(newRows, into: TurnEventStore.schema, onConflict: ["turn_id", "seq"])
-                    if !ended.isEmpty {
-                        try await sql.delete(from: TurnEventStore.schema).where("turn_id", .in, SQLBind.group(ended))
-                            .run()
-                    }
+                    if !ended.isEmpty { try await TurnEventStore.drop(eventsOf: ended, in: sql) }
                 })
             stored.withLockedValue { stored in
                 for id in ended { stored[id] = nil }

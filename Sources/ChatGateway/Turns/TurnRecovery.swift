@@ -95,10 +95,7 @@ struct TurnRecovery: LifecycleHandler {
             let ended = turnIDs.filter { !running.contains($0) && !runningHere($0) }
             guard !ended.isEmpty else { continue }
             try await store.write(
-                "drop turn events",
-                returning: { sql in
-                    try await sql.delete(from: TurnEventStore.schema).where("turn_id", .in, SQLBind.group(ended)).run()
-                })
+                "drop turn events", returning: { try await TurnEventStore.drop(eventsOf: ended, in: $0) })
         }
     }
 
@@ -157,10 +154,7 @@ struct TurnRecovery: LifecycleHandler {
             ending, partialAnswer: partial, lastEventID: lastEventID + 1, for: pending, caller: caller,
             expectedHolder: holder)
         try await store.write(
-            "drop turn events",
-            returning: { sql in
-                try await sql.delete(from: TurnEventStore.schema).where("turn_id", .equal, SQLBind(turn.id)).run()
-            })
+            "drop turn events", returning: { try await TurnEventStore.drop(eventsOf: [turn.id], in: $0) })
         logger.info(
             "recovered an orphaned turn",
             metadata: ["turn_id": .string(turn.id), "status": .string(ending.status.rawValue)])

@@ -45,6 +45,11 @@ struct TurnEventStore: Sendable {
 
     private var sql: any SQLDatabase { database() as! any SQLDatabase }
 
+    /// Deletes the events of turns that ended, in `sql` (the write they belong to).
+    static func drop(eventsOf turnIDs: [String], in sql: any SQLDatabase) async throws {
+        try await sql.delete(from: schema).where("turn_id", .in, SQLBind.group(turnIDs)).run()
+    }
+
     /// The turn whose user message has this row id, with its answer.
     func turn(_ rowID: UUID) async throws -> StoredTurn? {
         guard let user = try await StoredMessage.find(rowID, on: database()), user.role == "user" else { return nil }

@@ -29,9 +29,10 @@ struct SQLiteThreadsTests {
             try await holder.raw("BEGIN IMMEDIATE").run()
 
             // The gateway writes on every connection it has; each one waits for the lock.
+            let loops = Array(gateway.app.eventLoopGroup.makeIterator())
             let writes = Task {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for (index, loop) in gateway.app.eventLoopGroup.makeIterator().enumerated() {
+                    for (index, loop) in loops.enumerated() {
                         let database = gateway.app.databases.database(logger: gateway.app.logger, on: loop)!
                         group.addTask {
                             try await (database as! any SQLDatabase).raw(
@@ -58,7 +59,7 @@ struct SQLiteThreadsTests {
             try await holder.raw("COMMIT").run()
             try await writes.value
             let rows = try await gateway.sql.raw("SELECT name FROM gateway_leases WHERE holder = 'test'").all()
-            #expect(rows.count == gateway.app.eventLoopGroup.makeIterator().map { $0 }.count)
+            #expect(rows.count == loops.count)
             await holders.shutdownAsync()
             try await holderThreads.shutdownGracefully()
             try await holderLoop.shutdownGracefully()

@@ -3,9 +3,9 @@ import SQLKit
 
 /// Turns: the user's message row carries its turn's state, the process running it, how it ended and its
 /// `Idempotency-Key` (hashed, unique); the answer's row (it has the task id) carries `stop_requested`, a stop
-/// received by a replica other than the one running the turn; `gateway_turn_events` holds a running turn's events, so another replica
-/// can follow it and a crash loses none of what arrived: a row per turn and flush, `seq` its last event's id and
-/// `events` a JSON array of `[id, event]`.
+/// received by a replica other than the one running the turn; `gateway_turn_events` holds a running turn's events,
+/// so another replica can follow it and a crash loses none of what arrived: a row per turn and flush, `seq` its last
+/// event's id and `events` a JSON array of `[id, event]`.
 struct AddTurns: AsyncMigration {
     func prepare(on database: any Database) async throws {
         // SQLite adds one column per statement.
