@@ -203,7 +203,8 @@ struct DifyAPIController: RouteCollection {
         let auth = access.auth
         guard
             let rewriter = try MultipartUserRewriter(
-                contentType: req.headers.contentType, body: req.body, limit: maxUploadBytes, now: now,
+                contentType: req.headers.contentType, body: req.body, on: req.eventLoop, limit: maxUploadBytes,
+                now: now,
                 malformed: .noFileUploaded(audio: endpoint == "audio-to-text"),
                 difyUser: { user in
                     let identity = try auth.difyAPICaller(key, user: Self.optionalUser(user))

@@ -36,7 +36,7 @@ final class MultipartUserRewriter: @unchecked Sendable {
     /// `CRLF--boundary` of the client's boundary: what ends every part's body (the body starts with a CRLF put
     /// before the first one).
     private let delimiter: [UInt8]
-    private var body: Request.Body.AsyncIterator
+    private var body: RequestBodyChunks.Producer.AsyncIterator
     private let difyUser: DifyUser
     private let limit: Int
     private let now: @Sendable () -> Date
@@ -53,7 +53,8 @@ final class MultipartUserRewriter: @unchecked Sendable {
     /// nil when `contentType` is not multipart with a boundary; throws for a boundary outside RFC 2046's characters.
     /// `malformed` is what a body that is not a readable form after all is refused as.
     init?(
-        contentType: HTTPMediaType?, body: Request.Body, limit: Int, now: @escaping @Sendable () -> Date,
+        contentType: HTTPMediaType?, body: Request.Body, on eventLoop: any EventLoop, limit: Int,
+        now: @escaping @Sendable () -> Date,
         malformed: DifyAPIError, difyUser: @escaping DifyUser
     ) throws(DifyAPIError) {
         guard let contentType, contentType.type == "multipart", let boundary = contentType.parameters["boundary"]
@@ -62,7 +63,7 @@ final class MultipartUserRewriter: @unchecked Sendable {
             throw .invalidParameter("the multipart boundary must be 1 to 70 of RFC 2046's characters")
         }
         delimiter = Array("\r\n--\(boundary)".utf8)
-        self.body = body.makeAsyncIterator()
+        self.body = RequestBodyChunks.iterator(of: body, on: eventLoop)
         self.limit = limit
         self.now = now
         started = now()
