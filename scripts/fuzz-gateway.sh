@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Fuzzes the running gateway with schemathesis against its own GET /openapi.json: every operation, a fixed example
 # budget and seed, the built gateway in front of fake-dify on free loopback ports, authenticated with an API key,
-# then with a chat JWT, then with made-up credentials only, then call sequences along inferred links. Fails on any
-# 5xx, any response whose status, headers, content type or body the document does not describe, any malformed chat
-# stream, a deleted conversation still readable. Not /dify/v1: fuzz-dify-api.sh fuzzes it with Dify's own document.
-# Prints the gateway's log tail on failure. About 2 to 2.5 minutes on
-# 2 cores with the defaults (about 4,000 calls), after the build.
+# then with a chat JWT, then /openai/v1 with a key as an OpenAI client sends it (Bearer), then with made-up
+# credentials only, then call sequences along inferred links. Fails on any 5xx, any response whose status, headers,
+# content type or body the document does not describe, any malformed chat stream (the gateway's own events, or
+# OpenAI's chunks), a deleted conversation still readable. Not /dify/v1: fuzz-dify-api.sh fuzzes it with Dify's
+# own document. Prints the gateway's log tail on failure. About 2 to 2.5 minutes on 2 cores with the defaults (about
+# 4,000 calls), after the build.
 #
 # Env: MAX_EXAMPLES (default 50 per operation, pass and phase), SEED (default 20261125), WORKERS (default 1),
 #      BIN_DIR (a directory holding prebuilt chat-gateway and fake-dify: skips the build),
@@ -19,9 +20,11 @@ SEED="${SEED:-20261125}"
 # One worker: with two, hypothesis' concurrent ast.parse trips a CPython 3.11 bug ("AST constructor recursion depth
 # mismatch"), a schemathesis runtime error rather than a finding.
 WORKERS="${WORKERS:-1}"
-CHECKS="${CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,chat_stream_is_well_formed}"
+CHECKS="${CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,chat_stream_is_well_formed,openai_stream_is_well_formed}"
 DIFY_KEY="app-fake-key"
 API_KEY="fuzz-gateway-key"
+# A key limited to drillquiz, for /openai/v1: its scope makes drillquiz a configured system, so drillquiz is a model.
+OPENAI_KEY="fuzz-gateway-openai-key"
 ADMIN_KEY="fuzz-gateway-admin-key"
 
 if ! python3 -c 'import schemathesis, sys; sys.exit(0 if int(schemathesis.__version__.split(".")[0]) == 4 else 1)' 2>/dev/null; then
@@ -56,7 +59,7 @@ URL="http://127.0.0.1:$PORT"
 # env -i keeps the operator's .env and shell settings (limits, allow-lists) out of the run.
 (cd "$WORK" && exec env -i PATH="$PATH" HOME="${HOME:-/root}" \
     DIFY_BASE_URL="$DIFY_URL" DIFY_API_KEY="$DIFY_KEY" \
-    CHAT_GATEWAY_API_KEY="$API_KEY" CHAT_GATEWAY_JWT_SECRET="fuzz-gateway-secret" \
+    CHAT_GATEWAY_API_KEY="$API_KEY,drillquiz:$OPENAI_KEY" CHAT_GATEWAY_JWT_SECRET="fuzz-gateway-secret" \
     CHAT_GATEWAY_ADMIN_KEY="$ADMIN_KEY" CHAT_GATEWAY_ENCRYPTION_KEY="fuzz-gateway-encryption-key-0123456789abcdef" \
     DATABASE_URL="sqlite:///$WORK/gateway.db" \
     "$BIN/chat-gateway" serve --hostname 127.0.0.1 --port "$PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.log") &
@@ -94,9 +97,27 @@ def aim_at_seed(case):
     return case
 
 
+def aim_at_model(case, aim):
+    """/openai/v1: the key's model instead of a made-up one ("model"), and also a message Dify can answer
+    ("message"), so that generated requests reach answers and streams, not only 404 and 400."""
+    if aim == "as generated":
+        return case
+    if "model" in (case.path_parameters or {}):
+        case.path_parameters["model"] = "drillquiz"
+    if isinstance(case.body, dict):
+        case.body["model"] = "drillquiz"
+        if aim == "message":
+            case.body["messages"] = [{"role": "user", "content": "hello"}]
+    return case
+
+
 @schemathesis.hook
 def flatmap_case(ctx, case):
-    if os.environ.get("FUZZ_AIM") == "off" or not any(name in (case.path_parameters or {}) for name in IDS):
+    if os.environ.get("FUZZ_AIM") == "off":
+        return st.just(case)
+    if case.operation.path.startswith("/openai/"):
+        return st.sampled_from(["as generated", "model", "message"]).map(lambda aim: aim_at_model(case, aim))
+    if not any(name in (case.path_parameters or {}) for name in IDS):
         return st.just(case)
     return st.booleans().map(lambda seeded: aim_at_seed(case) if seeded else case)
 
@@ -105,6 +126,8 @@ def flatmap_case(ctx, case):
 # every data line is JSON repeating its event's name, `start` (or an early `error`) first, `done` or `error` last.
 @schemathesis.check
 def chat_stream_is_well_formed(ctx, response, case):
+    if case.operation.path.startswith("/openai/"):
+        return None
     if not response.headers.get("content-type", [""])[0].startswith("text/event-stream"):
         return None
     body = response.content.decode("utf-8")
@@ -122,6 +145,37 @@ def chat_stream_is_well_formed(ctx, response, case):
         names.append(name)
     assert names and names[0] in ("start", "error"), f"stream starts with {names[:1]}"
     assert names[-1] in ("done", "error") and names.count("done") + names.count("error") == 1, f"stream events {names}"
+
+
+# /openai/v1's streams, as OpenAI's SDKs read them: `data:` lines only (and `id:`, comments), each a chunk of one id
+# and one created, the first with role assistant; then `data: [DONE]`, or after a failure one error object and the end.
+@schemathesis.check
+def openai_stream_is_well_formed(ctx, response, case):
+    if not case.operation.path.startswith("/openai/"):
+        return None
+    if not response.headers.get("content-type", [""])[0].startswith("text/event-stream"):
+        return None
+    body = response.content.decode("utf-8")
+    assert body.endswith("\n\n"), f"stream does not end with a blank line: {body[-200:]!r}"
+    datas = []
+    for frame in body[:-2].split("\n\n"):
+        lines = [line for line in frame.split("\n") if line and not line.startswith((":", "id: "))]
+        if not lines:
+            continue
+        assert len(lines) == 1 and lines[0].startswith("data: "), f"bad frame {frame[:200]!r}"
+        datas.append(lines[0][len("data: "):])
+    assert datas, "an empty stream"
+    ended = datas[-1] == "[DONE]"
+    chunks = [json.loads(data) for data in (datas[:-1] if ended else datas)]
+    if not ended:
+        assert "error" in chunks[-1] and set(chunks[-1]["error"]) == {"message", "type", "param", "code"}, \
+            f"a stream ending without [DONE] must end with an error: {datas[-1][:200]}"
+        chunks = chunks[:-1]
+    assert all(chunk.get("object") == "chat.completion.chunk" for chunk in chunks), f"not chunks: {datas[:3]}"
+    assert len({chunk["id"] for chunk in chunks}) <= 1 and len({chunk["created"] for chunk in chunks}) <= 1, \
+        f"several ids or created in one stream: {sorted({(c['id'], c['created']) for c in chunks})}"
+    if chunks:
+        assert chunks[0]["choices"][0]["delta"].get("role") == "assistant", f"first chunk {chunks[0]}"
 PY
 
 # A chat JWT of the same user, for the passes that authenticate as a browser would.
@@ -162,6 +216,10 @@ done
 # The admin API with the admin key (before the made-up credentials, whose wrong admin keys make 127.0.0.1 wait).
 fuzz "X-Admin-Key: $ADMIN_KEY" --include-path-regex '^/admin/' --generation-with-security-parameters false ||
     fail "schemathesis found failures (admin key)"
+# /openai/v1 as an OpenAI client calls it: the key as `Authorization: Bearer`, limited to drillquiz, whose model the
+# hooks aim a third of the cases at (another third with a message Dify answers).
+fuzz "Authorization: Bearer $OPENAI_KEY" --include-path-regex '^/openai/v1/' --generation-with-security-parameters false ||
+    fail "schemathesis found failures (OpenAI API, Bearer key)"
 fuzz "X-Fuzz-Pass: made-up credentials" || fail "schemathesis found failures (made-up credentials)"
 # Sequences along the links schemathesis infers (chat, then list, rename, delete, then read the deleted one...), on
 # fresh data: a deleted conversation must stay gone, a created one must be readable.

@@ -65,7 +65,8 @@ enum FakeDifyAppInfo {
                     (
                         "image",
                         .object([
-                            ("enabled", .bool(false)), ("number_limits", .int(3)), ("detail", .string("high")),
+                            ("enabled", .bool(options.imageUploadEnabled)), ("number_limits", .int(3)),
+                            ("detail", .string("high")),
                             ("transfer_methods", .array([.string("remote_url"), .string("local_file")])),
                         ])
                     )

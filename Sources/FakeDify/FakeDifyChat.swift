@@ -17,7 +17,7 @@ func handleChatMessages(_ req: Request, store: FakeDifyStore) async throws -> Re
 
     let ticket = try await store.beginChat(
         user: user, conversationID: payload.conversationID, query: query,
-        inputs: payload.inputs, autoGenerateName: payload.autoGenerateName)
+        inputs: payload.inputs, autoGenerateName: payload.autoGenerateName, files: payload.files)
     let options = await store.options
     let chat = FakeChatRun(ticket: ticket, store: store, options: options, fault: fault, started: started)
     if payload.streaming {

@@ -9,6 +9,7 @@ struct FakeChatPayload {
     /// nil starts a new conversation (omitted, null, "" or whitespace).
     let conversationID: String?
     let autoGenerateName: Bool
+    let files: [FakeDifyJSON]
 
     init(_ body: FakeDifyJSON) throws {
         var errors: [(field: String, text: String)] = []
@@ -32,9 +33,10 @@ struct FakeChatPayload {
         case .string("streaming")?: streaming = true
         default: fail("response_mode", "Input should be 'blocking' or 'streaming' [type=literal_error]")
         }
+        var files: [FakeDifyJSON] = []
         switch body["files"] {
         case nil, .null?: break
-        case .array(let items)? where items.allSatisfy({ if case .object = $0 { true } else { false } }): break
+        case .array(let items)? where items.allSatisfy({ if case .object = $0 { true } else { false } }): files = items
         default: fail("files", "Input should be a valid list of objects [type=list_type]")
         }
         var autoName = true
@@ -67,6 +69,7 @@ struct FakeChatPayload {
         self.streaming = streaming
         self.conversationID = conversationID
         self.autoGenerateName = autoName
+        self.files = files
     }
 
     /// pydantic's lax bool: true/false, 0/1 and the usual yes/no strings.

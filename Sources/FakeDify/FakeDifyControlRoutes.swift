@@ -3,7 +3,8 @@ import Vapor
 /// Addition: test-control routes under `<routes>/_fake` (no auth), for scripts driving a separate
 /// fake-dify process. Not part of Dify.
 ///
-/// - `POST /_fake/options` `{latency_ms?, token_delay_ms?, ping_interval_ms?, suggested_questions_enabled?, api_keys?, input_variables?}`
+/// - `POST /_fake/options` `{latency_ms?, token_delay_ms?, ping_interval_ms?, suggested_questions_enabled?, api_keys?, input_variables?,
+///   image_upload_enabled?}`
 ///   merges into the current options.
 /// - `POST /_fake/fault` `{kind: "http_error"|"hang"|"malformed_json"|"non_json_error"|"stream_cut"|"stream_error"|null,
 ///   status?, code?, message?, after_chunks?}`.

@@ -40,6 +40,8 @@ struct FakeMessage: Sendable {
     var error: String? = nil
     var rating: String? = nil
     var feedbackContent: String? = nil
+    /// The chat's `files`, as `message_files` items (`belongs_to: user`).
+    var files: [FakeDifyJSON] = []
     let createdAt: Int
     let seq: Int
 
@@ -52,7 +54,7 @@ struct FakeMessage: Sendable {
             ("inputs", inputs),
             ("query", .string(query)),
             ("answer", .string(answer)),
-            ("message_files", .array([])),
+            ("message_files", .array(files)),
             ("feedback", rating.map { .object([("rating", .string($0))]) } ?? .null),
             ("retriever_resources", .array([])),
             ("agent_thoughts", .array([])),

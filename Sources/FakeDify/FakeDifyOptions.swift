@@ -15,6 +15,9 @@ public struct FakeDifyOptions: Sendable {
     /// dropped, so with the default (none) every conversation's `inputs` is `{}`. Set e.g. `["language"]`
     /// to see forwarded inputs stored on the conversation.
     public var inputVariables: [String] = []
+    /// Whether the app takes images (`/parameters` `file_upload.image.enabled`); a chat's `files` are kept on its
+    /// message either way and listed as its `message_files`.
+    public var imageUploadEnabled = false
 
     public init(
         apiKeys: Set<String> = ["app-fake-key"],
@@ -41,5 +44,6 @@ extension FakeDifyOptions {
         if case .bool(let v)? = body["suggested_questions_enabled"] { suggestedQuestionsEnabled = v }
         if case .array(let keys)? = body["api_keys"] { apiKeys = Set(keys.compactMap(\.stringValue)) }
         if case .array(let names)? = body["input_variables"] { inputVariables = names.compactMap(\.stringValue) }
+        if case .bool(let v)? = body["image_upload_enabled"] { imageUploadEnabled = v }
     }
 }

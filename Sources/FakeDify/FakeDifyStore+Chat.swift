@@ -5,7 +5,7 @@ extension FakeDifyStore {
     /// so a failed or cut generation still leaves a message behind.
     func beginChat(
         user: String, conversationID: String?, query: String, inputs: FakeDifyJSON,
-        autoGenerateName: Bool
+        autoGenerateName: Bool, files: [FakeDifyJSON] = []
     ) throws -> FakeChatTicket {
         let conversation: FakeConversation
         if let conversationID {
@@ -17,12 +17,29 @@ extension FakeDifyStore {
             conversation = createConversation(user: user, inputs: filterInputs(inputs))
         }
         let message = addMessage(to: conversation.id, query: query)
+        messages[message.id]?.files = files.map(messageFile)
         if autoGenerateName, conversationID == nil {
             pendingNames[conversation.id] = FakeDifyAnswer.conversationName(for: query)
         }
         return FakeChatTicket(
             conversationID: conversation.id, messageID: message.id, taskID: UUID().uuidString.lowercased(),
             createdAt: message.createdAt, query: query, user: user)
+    }
+
+    /// A chat's file as `GET /messages` lists it: an uploaded one with its upload's name, type and size.
+    private func messageFile(_ file: FakeDifyJSON) -> FakeDifyJSON {
+        let uploadID = file["upload_file_id"]?.stringValue
+        let upload = uploads.first { $0.id == uploadID }
+        let url = file["url"]?.stringValue
+        return .object([
+            ("id", .string(UUID().uuidString.lowercased())),
+            ("filename", .string(upload?.name ?? url.map { String($0.split(separator: "/").last ?? "") } ?? "")),
+            ("type", .string(file["type"]?.stringValue ?? "image")), ("url", url.map(FakeDifyJSON.string) ?? .null),
+            ("mime_type", upload.map { .string($0.mimeType) } ?? .null),
+            ("size", upload.map { .int($0.size) } ?? .null),
+            ("transfer_method", .string(file["transfer_method"]?.stringValue ?? "remote_url")),
+            ("belongs_to", .string("user")), ("upload_file_id", uploadID.map(FakeDifyJSON.string) ?? .null),
+        ])
     }
 
     /// Saves what the generation produced. The generated name lands now, as Dify's pipeline joins

@@ -43,21 +43,188 @@ stream_events = ("The first event's block starts with `retry: 1000` (millisecond
     "`sync` {text, last_event_id} (only to a reader that missed events the gateway no longer holds one by one: the answer so far, replacing what it has); "
     "then exactly one of `done` {conversation_id, message_id, answer, metadata, stopped} or `error` {status, detail, code}. Comments (`: keep-alive`) keep quiet connections open.")
 # The figures of a usage report's rows and totals.
-usage_figures = ["currency", "chats", "completed", "failed", "refused", "prompt_tokens", "completion_tokens", "total_tokens", "total_price",
+usage_figures = ["currency", "chats", "completed", "failed", "refused", "tasks", "prompt_tokens", "completion_tokens", "total_tokens", "total_price",
                  "unknown_usage", "latency_p50_ms", "latency_p95_ms"]
 usage_fields = {
       "system_id": {"type": "string", "description": "With group_by system"}, "user_id": {"type": "string", "description": "With group_by user"},
       "day": {"type": "string", "format": "date", "description": "With group_by day"}, "currency": {"type": "string", "nullable": True},
       "chats": {"type": "integer"}, "completed": {"type": "integer"}, "failed": {"type": "integer"},
       "refused": {"type": "integer", "description": "Refused before Dify was called (a budget used up)"},
+      "tasks": {"type": "integer", "description": "Of chats, OpenAI clients' auxiliary requests (titles, tags, follow-ups) through `/openai/v1`"},
       "prompt_tokens": {"type": "integer"}, "completion_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
       "total_price": {"type": "string", "nullable": True, "description": "A decimal, summed exactly; null when no answer had a price"},
       "unknown_usage": {"type": "integer"}, "latency_p50_ms": {"type": "integer", "nullable": True}, "latency_p95_ms": {"type": "integer", "nullable": True}}
+# /openai/v1: OpenAI's Chat Completions API over the systems' Dify apps (docs/openai-api.md). Every answer that is not
+# a 2xx is OpenAI's error object, so these operations get their own error answers, not the `{"detail"}` ones above.
+openai_tag = "OpenAI API"
+openai_security = [{"GatewayKeyBearer": []}]
+def openai_error(description, headers=None):
+    response = {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}}}
+    if headers: response["headers"] = headers
+    return response
+def retry_after(text):
+    return {"description": text, "schema": {"type": "integer", "minimum": 1}}
+openai_401 = openai_error("`invalid_api_key`: no key, a wrong one, a browser key or a chat token; `invalid_user_token`: an `X-OpenWebUI-User-Jwt` that does not verify with `OPENWEBUI_USER_JWT_SECRET`.",
+    {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}})
+openai_401_key = openai_error("`invalid_api_key`: no key, a wrong one, a browser key or a chat token.", openai_401["headers"])
+openai_404 = openai_error("`model_not_found`: ``The model `X` does not exist or you do not have access to it.`` The same answer for an unknown model and for one outside the key's scope; Dify is not called.")
+openai_431 = openai_error("The request's headers are larger than MAX_HEADER_BYTES (default 16384).")
+openai_conversation_headers = {
+    "X-Turn-Id": {"$ref": "#/components/headers/TurnId"},
+    "X-Conversation-Id": {"description": "Dify's id of the conversation the turn belongs to.", "schema": {"type": "string"}},
+    "X-Gateway-Conversation": {"description": "How the request was mapped to a Dify conversation: `continued` (by its conversation key or its history), `new`, `transcript` (a new conversation whose first query carries the earlier turns), or `task` (an auxiliary request, answered outside any conversation).",
+        "schema": {"type": "string", "enum": ["continued", "new", "transcript", "task"]}},
+    "X-Gateway-Ignored-Parameters": {"description": "The request's parameters that were accepted and ignored, comma-separated (`system_message` when system messages were not passed on); absent when none.", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {"$ref": "#/components/headers/IdempotentReplayed"}}
+def header_param(name, description, schema=None):
+    return {"name": name, "in": "header", "required": False, "description": description, "schema": schema or {"type": "string"}}
+openai_chat_description = (
+    "OpenAI's chat completion, answered by the model's Dify app through the same turn path as `POST /v1/chat`: the user's message is stored before Dify is called, "
+    "and keys, scopes, rate limits, budgets, the usage ledger, history, metrics, `Idempotency-Key` and reattachable streams apply.\n\n"
+    "**Conversations.** Only the new user message (the last message, which must be role `user`) is sent to Dify as the query. The Dify conversation is the one of the request's conversation key "
+    "(`X-Conversation-Id`, `X-OpenWebUI-Chat-Id`, then `metadata.conversation_id`; `new` counts as none); else the one whose remembered history equals the request's messages before the last user message; "
+    "else a new one, whose first query carries the earlier turns as a bounded transcript (4000 characters). `X-Gateway-Conversation` says which.\n\n"
+    "**The end user** is `user`, else the `sub` of `X-OpenWebUI-User-Jwt` (verified with `OPENWEBUI_USER_JWT_SECRET`), else `X-OpenWebUI-User-Id` (only when that secret is unset), else the key's own user `key-<key id>`; the identity rules of `/v1` apply (400, `param` `user`).\n\n"
+    "**System messages** go to the app as its input `system_prompt` when the app declares one, and are otherwise ignored (listed as `system_message` in `X-Gateway-Ignored-Parameters`). "
+    "**Images** (`image_url` parts of the last user message) go to Dify as files: a `data:` URL uploaded, an http(s) URL as a remote file, within the app's upload settings.\n\n"
+    "**Ignored** (accepted, listed in `X-Gateway-Ignored-Parameters`): temperature, top_p, max_tokens, max_completion_tokens, stop, seed, presence_penalty, frequency_penalty, logit_bias, n of 1, "
+    "response_format text or json_object, tools and functions with tool_choice or function_call `none`, parallel_tool_calls, reasoning_effort, service_tier, store, modalities, prediction, audio, "
+    "web_search_options, verbosity, prompt_cache_key, safety_identifier and any unknown field. **Refused** (400 `unsupported_parameter`, `param` naming it): n > 1, logprobs true, top_logprobs, "
+    "tools or functions with any other tool choice (none given counts as auto), response_format json_schema; a `tool` or `function` message or another content part type is 400 `unsupported_value`.\n\n"
+    "**Auxiliary requests** (titles, tags, follow-ups), marked by `X-Gateway-Task`, `X-OpenWebUI-Task`, Open WebUI's `### Task:` prompt in a non-streaming request, or LibreChat's title prompt, "
+    "are answered outside any conversation and kept out of the user's history.\n\n"
+    "**Streaming** (`stream: true`): `chat.completion.chunk` objects with one `id` and `created`; the first delta has `role: assistant`, the last `finish_reason: stop`; "
+    "with `stream_options.include_usage` a last chunk with `choices: []` and `usage` (the others `usage: null`); then `data: [DONE]`. Each event has an `id:` line; `: ping` comments keep a quiet stream open. "
+    "A failure after the stream began is one `data:` line with an `error` object, and the stream ends without `[DONE]`. `X-Gateway-Reasoning: true` adds agent thoughts and workflow progress as `delta.reasoning_content`. "
+    "Dify's files come as markdown in the content (`![](url)`, `[file](url)`). See docs/openai-api.md.")
+openai_paths = {
+  "/openai/v1/models": {"get": {
+    "operationId": "listOpenAIModels", "summary": "The models the key may use", "tags": [openai_tag], "security": openai_security,
+    "description": "One model per client system the key's scope permits that has a Dify app, sorted by id. A model's id is the system's `system_id` unless an operator names it (`DIFY_<SYSTEM>_OPENAI_MODEL`, or the admin API's `openai_model`); `created` is the admin system's creation time, 0 for a system the environment configures.",
+    "responses": {"200": json_of("OpenAIModelList", "The models"), "401": openai_401_key}}},
+  "/openai/v1/models/{model}": {"get": {
+    "operationId": "retrieveOpenAIModel", "summary": "One model", "tags": [openai_tag], "security": openai_security,
+    "description": "A model of `GET /openai/v1/models`, by its id (a system's own `system_id` is accepted too).",
+    "parameters": [{"name": "model", "in": "path", "required": True, "schema": {"type": "string", "example": "drillquiz"}}],
+    "responses": {"200": json_of("OpenAIModel", "The model"), "401": openai_401_key, "404": openai_404}}},
+  "/openai/v1/chat/completions": {"post": {
+    "operationId": "createOpenAIChatCompletion", "summary": "Chat with a model (blocking or streaming)", "tags": [openai_tag], "security": openai_security,
+    "description": openai_chat_description,
+    "parameters": [
+      {"$ref": "#/components/parameters/IdempotencyKey"},
+      header_param("X-Conversation-Id", "The client's conversation key: the same key continues the same Dify conversation (for this system and user)."),
+      header_param("X-OpenWebUI-Chat-Id", "Open WebUI's chat id (with `ENABLE_FORWARD_USER_INFO_HEADERS`), a conversation key when `X-Conversation-Id` is absent."),
+      header_param("X-OpenWebUI-User-Id", "Open WebUI's user id, the end user when the body has no `user` and `OPENWEBUI_USER_JWT_SECRET` is unset."),
+      header_param("X-OpenWebUI-User-Jwt", "Open WebUI's signed user (HS256 with `OPENWEBUI_USER_JWT_SECRET`, `iss` `open-webui`, the user in `sub`); the end user when the body has no `user`. One that does not verify is 401."),
+      header_param("X-OpenWebUI-Task", "Open WebUI's task name (`{{TASK}}` in a connection header): non-empty marks an auxiliary request."),
+      header_param("X-Gateway-Task", "Any non-empty name (`title`, say) marks an auxiliary request: answered outside any conversation."),
+      header_param("X-Gateway-Reasoning", "`true`: a stream also carries agent thoughts and workflow progress in `delta.reasoning_content`.", {"type": "string", "enum": ["true", "false"]})],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIChatCompletionRequest"}}}},
+    "responses": {
+      "200": {"description": "The answer: a `chat.completion`, or with `stream: true` server-sent events, each one `data:` line holding a `chat.completion.chunk` (or, after a failure, an `error` object), then `data: [DONE]`.",
+              "headers": openai_conversation_headers,
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIChatCompletion"}},
+                          "text/event-stream": {"schema": {"$ref": "#/components/schemas/OpenAIChatCompletionStreamEvent"}}}},
+      "400": openai_error("`invalid_request_error`: a body that is not a JSON object, a missing or wrong-typed field or an empty last message (`param` names it), a user id against the identity rules (`param` `user`), "
+                          "a malformed `Idempotency-Key` (`invalid_idempotency_key`); `unsupported_parameter`: a parameter that cannot be ignored; `unsupported_value`: a `tool` or `function` message, a content part other than text and image_url, "
+                          "or images the app does not take (image upload off, more than its limit)."),
+      "401": openai_401,
+      "403": openai_error("`permission_denied`: the key or the system may not be used for this request. Rare: a model outside the key's scope, switched off or outside `ALLOWED_SYSTEM_IDS` is 404."),
+      "404": openai_404,
+      "409": openai_error("`idempotency_key_in_use`: a blocking request repeating an `Idempotency-Key` whose first request is still being answered after `IDEMPOTENCY_WAIT`. The SDKs retry it after `Retry-After`.",
+                          {"Retry-After": retry_after("Seconds to wait before repeating it (5).")}),
+      "413": openai_error("The body is larger than `MAX_UPLOAD_BYTES`, at most 20 MiB and never less than `MAX_REQUEST_BYTES` (images as `data:` URLs are in the body)."),
+      "422": openai_error("`idempotency_key_reused`: the `Idempotency-Key` was used for a different request."),
+      "429": openai_error("Type `requests`, code `rate_limit_exceeded`: a rate limit (`Retry-After`) or the user's stream cap. Type and code `insufficient_quota`: a budget is spent (`x-should-retry: false`, so the SDKs do not retry, and `X-Budget-Resets`).",
+                          {"Retry-After": retry_after("Seconds until the rate limit allows the next request (absent for the stream cap)."),
+                           "x-should-retry": {"description": "`false` for a spent budget: OpenAI's SDKs then do not retry.", "schema": {"type": "string", "enum": ["false"]}},
+                           "X-Budget-Resets": {"description": "When a spent budget resets (ISO 8601, UTC).", "schema": {"type": "string", "format": "date-time"}}}),
+      "502": openai_error("`api_error` / `upstream_error`: Dify failed or refused the gateway's own Dify key."),
+      "503": openai_error("`api_error` / `service_unavailable`: no Dify configured for the system, Dify's circuit breaker open, the gateway's connections to Dify all busy, the database down, or the gateway shutting down.",
+                          {"Retry-After": retry_after("Seconds until the breaker lets a trial call through, or until a connection may be free.")}),
+      "504": openai_error("`api_error` / `upstream_timeout`: Dify did not answer within `DIFY_TIMEOUT`.")}}},
+}
+openai_text_part = {"type": "object", "required": ["type", "text"], "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}}}
+openai_image_part = {"type": "object", "required": ["type", "image_url"], "properties": {"type": {"type": "string", "enum": ["image_url"]},
+    "image_url": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string", "description": "A `data:` URL (uploaded to Dify) or an http(s) URL (passed as a remote file)."},
+        "detail": {"type": "string", "enum": ["auto", "low", "high"], "description": "Ignored."}}}},
+    "description": "Only in user messages."}
+openai_usage = {"type": "object", "required": ["prompt_tokens", "completion_tokens", "total_tokens"], "description": "Dify's usage of the answer.", "properties": {
+  "prompt_tokens": {"type": "integer"}, "completion_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"}}}
+openai_schemas = {
+    "OpenAIError": {"type": "object", "required": ["error"], "additionalProperties": False, "description": "Every error `/openai/v1` answers, in OpenAI's shape; also the `data:` of a stream's last event when the answer failed after the stream began.", "properties": {
+      "error": {"type": "object", "required": ["message", "type", "param", "code"], "additionalProperties": False, "properties": {
+        "message": {"type": "string"},
+        "type": {"type": "string", "enum": ["invalid_request_error", "requests", "insufficient_quota", "api_error"]},
+        "param": {"type": "string", "nullable": True, "description": "The request field at fault, when one is"},
+        "code": {"type": "string", "nullable": True, "example": "model_not_found", "description": "`invalid_api_key`, `invalid_user_token`, `model_not_found`, `unsupported_parameter`, `unsupported_value`, `invalid_idempotency_key`, `idempotency_key_in_use`, `idempotency_key_reused`, `rate_limit_exceeded`, `insufficient_quota`, `upstream_error`, `service_unavailable`, `upstream_timeout`, or null"}}}}},
+    "OpenAIModel": {"type": "object", "required": ["id", "object", "created", "owned_by"], "properties": {
+      "id": {"type": "string", "example": "drillquiz"}, "object": {"type": "string", "enum": ["model"]},
+      "created": {"type": "integer", "description": "Unix seconds: when the admin system was created; 0 for a system the environment configures"},
+      "owned_by": {"type": "string", "enum": ["chat-gateway"]}}},
+    "OpenAIModelList": {"type": "object", "required": ["object", "data"], "properties": {
+      "object": {"type": "string", "enum": ["list"]}, "data": {"type": "array", "items": {"$ref": "#/components/schemas/OpenAIModel"}}}},
+    "OpenAIChatMessage": {"type": "object", "required": ["role"], "additionalProperties": True, "properties": {
+      "role": {"type": "string", "enum": ["system", "developer", "user", "assistant"], "description": "`tool` and `function` messages are 400 `unsupported_value`."},
+      "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"oneOf": [openai_text_part, openai_image_part]}}], "nullable": True,
+                  "description": "Text, or an array of `text` and `image_url` parts (their texts joined by line breaks); absent or null is empty."},
+      "name": {"type": "string", "description": "Ignored."}}},
+    "OpenAIChatCompletionRequest": {"type": "object", "required": ["model", "messages"], "additionalProperties": True,
+      "description": "OpenAI's request. Parameters not listed here are accepted and ignored (named in `X-Gateway-Ignored-Parameters`), except those refused with 400 `unsupported_parameter` (see the operation).",
+      "example": {"model": "drillquiz", "messages": [{"role": "user", "content": "hello"}]},
+      "properties": {
+        "model": {"type": "string", "example": "drillquiz", "description": "A model id of `GET /openai/v1/models`."},
+        "messages": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/OpenAIChatMessage"},
+                     "description": "The conversation so far; the last message must be a non-empty `user` message, the only one sent to Dify as the query."},
+        "stream": {"type": "boolean", "nullable": True},
+        "stream_options": {"type": "object", "nullable": True, "additionalProperties": True, "properties": {
+          "include_usage": {"type": "boolean", "description": "A last chunk with `choices: []` and the turn's `usage`."}}},
+        "user": {"type": "string", "description": "The end user (the gateway's `user_id`); Dify receives `{system_id}_{user}`."},
+        "metadata": {"type": "object", "nullable": True, "additionalProperties": {"type": "string"}, "properties": {
+          "conversation_id": {"type": "string", "description": "A conversation key, when no `X-Conversation-Id` or `X-OpenWebUI-Chat-Id` header gives one."}}}}},
+    "OpenAIUsage": openai_usage,
+    "OpenAIChatCompletion": {"type": "object", "required": ["id", "object", "created", "model", "choices", "usage"], "properties": {
+      "id": {"type": "string", "pattern": "^chatcmpl-", "description": "`chatcmpl-` and the turn id"},
+      "object": {"type": "string", "enum": ["chat.completion"]}, "created": {"type": "integer", "description": "Unix seconds"},
+      "model": {"type": "string", "description": "The model as requested"},
+      "choices": {"type": "array", "items": {"type": "object", "required": ["index", "message", "finish_reason"], "properties": {
+        "index": {"type": "integer"},
+        "message": {"type": "object", "required": ["role", "content"], "properties": {
+          "role": {"type": "string", "enum": ["assistant"]}, "content": {"type": "string", "description": "Dify's answer"},
+          "refusal": {"type": "string", "nullable": True}}},
+        "logprobs": {"type": "object", "nullable": True}, "finish_reason": {"type": "string", "enum": ["stop"]}}}},
+      "usage": {"$ref": "#/components/schemas/OpenAIUsage"}, "system_fingerprint": {"type": "string", "nullable": True}}},
+    "OpenAIChatCompletionChunk": {"type": "object", "required": ["id", "object", "created", "model", "choices"], "properties": {
+      "id": {"type": "string", "pattern": "^chatcmpl-", "description": "`chatcmpl-` and the turn id, the same in every chunk"},
+      "object": {"type": "string", "enum": ["chat.completion.chunk"]}, "created": {"type": "integer", "description": "Unix seconds, the same in every chunk"},
+      "model": {"type": "string"}, "system_fingerprint": {"type": "string", "nullable": True},
+      "choices": {"type": "array", "description": "One choice; empty in the usage chunk", "items": {"type": "object", "required": ["index", "delta", "finish_reason"], "properties": {
+        "index": {"type": "integer"},
+        "delta": {"type": "object", "properties": {
+          "role": {"type": "string", "enum": ["assistant"], "description": "In the first chunk"},
+          "content": {"type": "string", "description": "Text to append (Dify's files as markdown links)"},
+          "reasoning_content": {"type": "string", "description": "Agent thoughts and workflow progress, with `X-Gateway-Reasoning: true`"}}},
+        "logprobs": {"type": "object", "nullable": True},
+        "finish_reason": {"type": "string", "enum": ["stop"], "nullable": True}}}},
+      "usage": {**openai_usage, "nullable": True, "description": "With `stream_options.include_usage`: null in every chunk but the last, which has `choices: []` and Dify's usage"}}},
+    # OpenAPI 3.0 cannot describe a whole event stream; as for StreamEvent, the schema is one event as an SSE client
+    # parses it, and `contentSchema` (which schemathesis reads) describes the JSON in its data.
+    "OpenAIChatCompletionStreamEvent": {"type": "object", "required": ["data"], "description": "One server-sent event of a streamed chat completion: `data:` holds a `chat.completion.chunk`, an `error` object (the stream then ends), or `[DONE]` (the answer is complete).",
+      "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The event's entry in the turn's log"},
+        "event": {"type": "string", "enum": ["message"], "description": "No `event:` lines are sent: every event is the default `message`."},
+        "data": {"type": "string"}},
+      "anyOf": [
+        {"properties": {"data": {"type": "string", "enum": ["[DONE]"]}}},
+        {"properties": {"data": {"type": "string", "contentMediaType": "application/json", "contentSchema": {"$ref": "#/components/schemas/OpenAIChatCompletionChunk"}}}},
+        {"properties": {"data": {"type": "string", "contentMediaType": "application/json", "contentSchema": {"$ref": "#/components/schemas/OpenAIError"}}}}]},
+}
 spec = {
  "openapi": "3.0.3",
  "info": {"title": "Chat Gateway", "version": "1.0.0",
-   "description": "Gateway in front of Dify's Service API. Client systems call only this API; the gateway owns users and conversations and records every message. Errors are JSON `{\"detail\": \"...\"}`."},
+   "description": "Gateway in front of Dify's Service API. Client systems call only this API; the gateway owns users and conversations and records every message. Errors are JSON `{\"detail\": \"...\"}` (under `/dify/v1` Dify's error body, under `/openai/v1` OpenAI's)."},
  "servers": [{"url": "/"}],
+ "tags": [{"name": openai_tag, "description": "OpenAI's Chat Completions API over the client systems' Dify apps: an OpenAI client (the `openai` SDKs, LangChain, LiteLLM, Open WebUI, LibreChat) switches by base URL and key. A model is a system's Dify app. Errors are OpenAI's `{\"error\": {...}}`. See docs/openai-api.md."}],
  "paths": {
   "/v1/chat": {"post": {
     "operationId": "chat", "summary": "Send a message (blocking) and get the answer",
@@ -249,6 +416,7 @@ spec = {
                   {"name": "to_date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Inclusive (UTC)"},
                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
                   {"name": "cursor", "in": "query", "schema": {"type": "string"}}])},
+  **openai_paths,
  },
  "components": {
   "securitySchemes": {
@@ -257,7 +425,7 @@ spec = {
     "QueryToken": {"type": "apiKey", "in": "query", "name": "token", "description": "The same JWT in ?token= (Bearer wins when both are sent)."},
     "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key", "description": "One of CHAT_GATEWAY_ADMIN_KEY (comma list). With the variable empty every admin route is 403. Client keys, browser keys and chat tokens are 403 here. Ten wrong admin keys from one client address in a minute: 429 with Retry-After for that address."},
     "MetricsKey": {"type": "http", "scheme": "bearer", "description": "`METRICS_KEY`, only when it is set"},
-    "GatewayKeyBearer": {"type": "http", "scheme": "bearer", "description": "For `/dify/v1`: a server key of the gateway (CHAT_GATEWAY_API_KEY, or a key made in the admin API) where a Dify client puts its app key. A key of one system acts for it; a key of several names the system in `X-Gateway-System`. Browser keys and chat tokens are 401."}},
+    "GatewayKeyBearer": {"type": "http", "scheme": "bearer", "description": "For `/dify/v1` and `/openai/v1`: a server key of the gateway (CHAT_GATEWAY_API_KEY, or a key made in the admin API) where a Dify client puts its app key, or an OpenAI client its API key. Under `/dify/v1` a key of one system acts for it, and a key of several names the system in `X-Gateway-System`; under `/openai/v1` the model names the system, within the key's scope. Browser keys and chat tokens are 401."}},
   "parameters": {
     "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False,
       "description": "Makes the request safe to repeat (draft-ietf-httpapi-idempotency-key-header): 1 to 255 printable ASCII characters (a structured-field string's quotes are taken off), scoped to the caller (the API key, or the chat token's system and user) and stored hashed. A repeat with the same request is answered from the first one's turn, without calling Dify; with another request it is 422; a malformed key is 400. Remembered for `IDEMPOTENCY_TTL` (24 h).",
@@ -360,7 +528,8 @@ spec = {
       "dify_api_key": {"type": "string", "description": "Stored encrypted (AES-GCM under CHAT_GATEWAY_ENCRYPTION_KEY); never returned"},
       "allowed_origins": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"},
       "rate_limit_per_user": {"type": "string", "description": "RATE_LIMIT_PER_USER's syntax, e.g. 20/min"},
-      "max_streams_per_user": {"type": "integer", "minimum": 1, "maximum": 1000}, "budget": {"$ref": "#/components/schemas/SystemBudget"}},
+      "max_streams_per_user": {"type": "integer", "minimum": 1, "maximum": 1000}, "budget": {"$ref": "#/components/schemas/SystemBudget"},
+      "openai_model": {"type": "string", "maxLength": 128, "pattern": "^[^\\s/]*$", "description": "The model id `/openai/v1` gives the system's Dify app (its system_id is accepted too): no spaces or slashes, and not another system's (422); empty: the system_id. `DIFY_<SYSTEM>_OPENAI_MODEL` wins over it."}},
       "additionalProperties": True},
     "System": {"type": "object", "required": ["system_id", "name", "source", "enabled", "dify_api_key_readable", "allowed_origins"], "properties": {
       "system_id": {"type": "string"}, "name": {"type": "string"},
@@ -370,7 +539,8 @@ spec = {
       "dify_api_key_readable": {"type": "boolean", "description": "false: the stored key cannot be decrypted with this CHAT_GATEWAY_ENCRYPTION_KEY, and the system answers 503"},
       "allowed_origins": {"type": "array", "items": {"type": "string"}}, "rate_limit_per_user": {"type": "string"}, "max_streams_per_user": {"type": "integer"},
       "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
-      "budget": {"$ref": "#/components/schemas/SystemBudget"}}},
+      "budget": {"$ref": "#/components/schemas/SystemBudget"},
+      "openai_model": {"type": "string", "nullable": True, "description": "The model id `/openai/v1` gives the system's Dify app, when an operator named one"}}},
     "DifyCheck": {"type": "object", "required": ["ok", "status", "reason", "detail", "latency_ms"], "properties": {
       "ok": {"type": "boolean"},
       "status": {"type": "integer", "nullable": True, "description": "200 when a Dify app answered; otherwise null: the upstream's own status is never echoed"},
@@ -409,13 +579,15 @@ spec = {
       "price_per_month": {"type": "string", "example": "200.00 USD", "description": "What the whole system may cost per month"},
       "per_user_tokens_per_day": {"type": "integer", "minimum": 1}, "per_user_price_per_month": {"type": "string", "example": "2.00 USD"}}},
     "DifyErrorBody": {"type": "object", "required": ["code", "message", "status"], "additionalProperties": False, "description": "Every error `/dify/v1` answers, in Dify's shape.", "properties": {
-      "code": {"type": "string", "example": "too_many_requests"}, "message": {"type": "string"}, "status": {"type": "integer", "example": 429}}}}}
+      "code": {"type": "string", "example": "too_many_requests"}, "message": {"type": "string"}, "status": {"type": "integer", "example": 429}}},
+    **openai_schemas}}
 }
-# Every operation may answer 431 (MAX_HEADER_BYTES); a Dify-facing one's 503 may be the open circuit breaker.
-for operations in spec["paths"].values():
+# Every operation may answer 431 (MAX_HEADER_BYTES), in OpenAI's shape under /openai/v1; a Dify-facing one's 503 may be
+# the open circuit breaker.
+for path, operations in spec["paths"].items():
     for operation in operations.values():
         responses = operation["responses"]
-        responses["431"] = {"$ref": "#/components/responses/HeadersTooLarge"}
+        responses["431"] = openai_431 if path.startswith("/openai/v1/") else {"$ref": "#/components/responses/HeadersTooLarge"}
         if responses.get("503") == err and "502" in responses:
             responses["503"] = {"$ref": "#/components/responses/Unavailable"}
 import os

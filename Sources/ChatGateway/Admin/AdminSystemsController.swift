@@ -213,6 +213,19 @@ struct AdminSystemsController: RouteCollection {
             }
             row.maxStreamsPerUser = streams
         }
+        if let model = input.openAIModel {
+            guard model.count <= 128, !model.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+                throw AdminError.invalid("openai_model must be at most 128 characters, without spaces or slashes")
+            }
+            if !model.isEmpty,
+                registry.current.systems.values.contains(where: {
+                    $0.systemID != row.systemID && ($0.openAIModel == model || $0.systemID == model)
+                })
+            {
+                throw AdminError.invalid("openai_model \"\(model)\" already names another system")
+            }
+            row.openAIModel = model.isEmpty ? nil : model
+        }
         if let budget = input.budget {
             _ = try budget.budget()
             row.budget = budget.isEmpty ? nil : String(decoding: try JSONEncoder().encode(budget), as: UTF8.self)
@@ -236,11 +249,13 @@ struct SystemInput: Content {
     var maxStreamsPerUser: Int?
     /// `{}` removes the system's budget.
     var budget: SystemBudgetFields?
+    /// Its model id on `/openai/v1`; `""` goes back to the `system_id`.
+    var openAIModel: String?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id", name, difyBaseURL = "dify_base_url", difyAPIKey = "dify_api_key"
         case allowedOrigins = "allowed_origins", enabled, rateLimitPerUser = "rate_limit_per_user"
-        case maxStreamsPerUser = "max_streams_per_user", budget
+        case maxStreamsPerUser = "max_streams_per_user", budget, openAIModel = "openai_model"
     }
 
     /// Which fields changed, never their values' secrets.
@@ -249,7 +264,7 @@ struct SystemInput: Content {
             ("name", name != nil), ("dify_base_url", difyBaseURL != nil), ("dify_api_key", difyAPIKey != nil),
             ("allowed_origins", allowedOrigins != nil), ("enabled", enabled != nil),
             ("rate_limit_per_user", rateLimitPerUser != nil), ("max_streams_per_user", maxStreamsPerUser != nil),
-            ("budget", budget != nil),
+            ("budget", budget != nil), ("openai_model", openAIModel != nil),
         ]
         let changed = fields.filter(\.1).map(\.0)
         let state = enabled.map { $0 ? "; enabled" : "; disabled" } ?? ""
@@ -272,11 +287,14 @@ struct SystemView: Content, Equatable {
     var rateLimitPerUser: String?
     var maxStreamsPerUser: Int?
     var budget: SystemBudgetFields?
+    /// Its model id on `/openai/v1`, when an operator named one here.
+    var openAIModel: String?
     var createdAt: Date?
     var updatedAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id", name, source, alsoDefinedByAdmin = "also_defined_by_admin", enabled
+        case openAIModel = "openai_model"
         case difyBaseURL = "dify_base_url", difyAPIKeyHint = "dify_api_key_hint"
         case difyAPIKeyReadable = "dify_api_key_readable", allowedOrigins = "allowed_origins"
         case rateLimitPerUser = "rate_limit_per_user", maxStreamsPerUser = "max_streams_per_user", budget
@@ -295,6 +313,7 @@ struct SystemView: Content, Equatable {
         rateLimitPerUser = system.rateLimitPerUser
         maxStreamsPerUser = system.maxStreamsPerUser
         budget = system.budgetFields
+        openAIModel = system.openAIModel
         createdAt = system.createdAt
         updatedAt = system.updatedAt
     }

@@ -105,7 +105,8 @@ final class GatewayRegistry: Sendable {
             systemID: row.systemID, name: row.name, difyBaseURL: row.difyBaseURL.flatMap(URL.init(string:)),
             difyKey: difyKey, difyKeyHint: row.difyAPIKeyHint, allowedOrigins: origins, enabled: row.enabled,
             rateLimitPerUser: row.rateLimitPerUser, maxStreamsPerUser: row.maxStreamsPerUser,
-            budget: try? budgetFields?.budget(), budgetFields: budgetFields, createdAt: row.createdAt,
+            budget: try? budgetFields?.budget(), budgetFields: budgetFields, openAIModel: row.openAIModel,
+            createdAt: row.createdAt,
             updatedAt: row.updatedAt)
     }
 

@@ -22,6 +22,8 @@ struct ManagedSystem: Sendable, Equatable {
     /// nil: `BUDGET_PER_USER` applies; set, it replaces it for this system.
     var budget: SystemBudget?
     var budgetFields: SystemBudgetFields?
+    /// Its model id on `/openai/v1`, when not its `system_id`.
+    var openAIModel: String? = nil
     var createdAt: Date
     var updatedAt: Date
 }

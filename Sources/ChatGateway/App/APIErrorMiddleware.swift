@@ -2,7 +2,8 @@ import Fluent
 import Vapor
 
 /// The one place errors become HTTP: `{"detail": "..."}` with an honest status, never a bare 500 for bad input;
-/// under `/dify/v1`, Dify's `{"code", "message", "status"}` (`DifyWire.ErrorBody`).
+/// under `/dify/v1`, Dify's `{"code", "message", "status"}` (`DifyWire.ErrorBody`); under `/openai/v1`, OpenAI's
+/// `{"error": {...}}` (`OpenAIErrorBody`).
 /// Future-based, as `AccessLogMiddleware` says why.
 struct APIErrorMiddleware: Middleware {
     struct ErrorBody: Content { var detail: String }
@@ -15,7 +16,8 @@ struct APIErrorMiddleware: Middleware {
     static func response(for error: any Error, to request: Request) throws -> Response {
         let (gatewayStatus, detail) = describe(error)
         let difyBody = DifyAPIController.serves(request) ? DifyWire.ErrorBody(describing: error) : nil
-        let status = difyBody.map { HTTPResponseStatus(statusCode: $0.status) } ?? gatewayStatus
+        let openAIBody = OpenAIController.serves(request) ? OpenAIErrorBody(describing: error) : nil
+        let status = difyBody.map { HTTPResponseStatus(statusCode: $0.status) } ?? openAIBody?.status ?? gatewayStatus
         // A limit's refusal (shutting down, the gateway busy) is the plan working, not a failure.
         if status.code >= 500, !(error is LimitError) {
             request.logger.error(
@@ -27,6 +29,13 @@ struct APIErrorMiddleware: Middleware {
             try response.content.encode(difyBody)
             if difyBody.status == 401 {
                 response.headers.replaceOrAdd(name: .wwwAuthenticate, value: #"Bearer realm="api""#)
+            }
+        } else if let openAIBody {
+            try response.content.encode(openAIBody)
+            if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
+            // A spent budget stays spent until it resets: OpenAI's SDKs retry a 429 unless told not to.
+            if openAIBody.error.code == "insufficient_quota" {
+                response.headers.replaceOrAdd(name: "x-should-retry", value: "false")
             }
         } else {
             try response.content.encode(ErrorBody(detail: detail))

@@ -172,7 +172,9 @@ extension Settings {
             idempotencyWait: try requiredInterval(
                 "IDEMPOTENCY_WAIT", default: .seconds(30), expected: "an interval such as 30s or 2m"),
             turnLease: try requiredInterval(
-                "TURN_LEASE", default: .seconds(30), expected: "an interval such as 30s or 2m")
+                "TURN_LEASE", default: .seconds(30), expected: "an interval such as 30s or 2m"),
+            openAIModelNames: try parseOpenAIModelNames(env),
+            openWebUIUserJWTSecret: value("OPENWEBUI_USER_JWT_SECRET")
         )
         guard settings.shutdownGrace >= settings.shutdownGraceReady else {
             throw SettingsError(variable: "SHUTDOWN_GRACE", problem: "must not be shorter than SHUTDOWN_GRACE_READY")
@@ -203,6 +205,25 @@ extension Settings {
             }
         }
         return result
+    }
+
+    /// `DIFY_<SYSTEM>_OPENAI_MODEL`: a system's model id on `/openai/v1`; two systems may not share one.
+    static func parseOpenAIModelNames(_ env: [String: String]) throws -> [String: String] {
+        var names: [String: String] = [:]
+        for (name, raw) in env where name.hasPrefix("DIFY_") && name.hasSuffix("_OPENAI_MODEL") {
+            let segment = String(name.dropFirst(5).dropLast(13))
+            let model = raw.trimmingCharacters(in: .whitespaces)
+            guard !segment.isEmpty, !model.isEmpty else { continue }
+            guard model.count <= 128, !model.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+                throw SettingsError(variable: name, problem: "expected a model name without spaces or slashes")
+            }
+            if let other = names.first(where: { $0.value == model }) {
+                throw SettingsError(
+                    variable: name, problem: "\"\(model)\" already names DIFY_\(other.key)_OPENAI_MODEL's system")
+            }
+            names[segment] = model
+        }
+        return names
     }
 
     static func parseHTTPURL(_ raw: String, variable: String) throws -> URL {

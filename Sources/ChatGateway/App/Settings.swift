@@ -104,6 +104,11 @@ public struct Settings: Sendable {
     /// How long a process's claim on its running turns lasts unless renewed (`TURN_LEASE`, 30 s): another
     /// replica, or the process started after a crash, recovers a turn whose claim ran out.
     public var turnLease: Duration = .seconds(30)
+    /// `/openai/v1`'s model names, by the `<SYSTEM>` segment of `DIFY_<SYSTEM>_OPENAI_MODEL`.
+    public var openAIModelNames: [String: String] = [:]
+    /// The secret Open WebUI signs `X-OpenWebUI-User-Jwt` with (`OPENWEBUI_USER_JWT_SECRET`): set, only a signed
+    /// user is believed; unset, `X-OpenWebUI-User-Id` is.
+    public var openWebUIUserJWTSecret: String?
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

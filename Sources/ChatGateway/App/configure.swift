@@ -194,6 +194,21 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             access: access, turns: turns, stopper: stopper, maxBodyBytes: settings.maxRequestBytes,
             maxUploadBytes: settings.maxUploadBytes, uploads: uploads, now: dependencies.now))
 
+    try app.grouped("openai", "v1").register(
+        collection: OpenAIController(
+            auth: auth,
+            models: OpenAIModels(
+                systems: knownSystems, targets: targets, registry: registry,
+                environmentNames: settings.openAIModelNames, allowedSystemIDs: settings.allowedSystemIDs),
+            turns: turns,
+            conversations: OpenAIConversations(database: sqlDatabase, store: store, now: dependencies.now),
+            endUsers: await OpenAIEndUser(openWebUISecret: settings.openWebUIUserJWTSecret, now: dependencies.now),
+            parameters: AppParameters(dify: dify, now: dependencies.now), images: OpenAIImages(dify: dify),
+            targets: targets,
+            maxBodyBytes: RequestHeadLimitMiddleware.openAIChatLimit(
+                maxBodyBytes: settings.maxRequestBytes, maxUploadBytes: settings.maxUploadBytes),
+            now: dependencies.now))
+
     let admin = app.grouped("admin", "v1").grouped(adminGuard)
     try admin.register(
         collection: AdminSystemsController(

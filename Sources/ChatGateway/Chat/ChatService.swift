@@ -14,6 +14,19 @@ struct ChatService: Sendable {
     /// This process, as the holder of the turns it runs.
     let holder: String
 
+    /// What a wire may add to a turn beyond its message and Dify's fields.
+    struct TurnOptions: Sendable {
+        /// What Dify is asked, when it is more than the stored message (a transcript of earlier turns before it).
+        var difyQuery: String?
+        /// A client's auxiliary request (a title, tags): stored and counted as a task.
+        var isTask = false
+        /// Stands for the request in an `Idempotency-Key`'s hash, when the turn depends on more than the request.
+        var fingerprint: JSONValue?
+        /// Runs once the turn is recorded ended, before a client sees its end; given the ending and, for a stream,
+        /// the turn's log.
+        var whenEnded: (@Sendable (TurnEnding, [TurnLog.Entry]) async -> Void)?
+    }
+
     struct ChatLimits: Sendable {
         var maxMessageCharacters: Int
         var maxInputsDepth = 8
@@ -26,7 +39,7 @@ struct ChatService: Sendable {
     /// is the caller's, and store the user's message.
     private func prepare(
         _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
-        extra: [String: JSONValue], as caller: CallerIdentity, idempotency: IdempotencyRecord?
+        extra: [String: JSONValue], options: TurnOptions, as caller: CallerIdentity, idempotency: IdempotencyRecord?
     )
         async throws -> (DifyChatRequest, DifyTarget, ConversationStore.PendingMessage, BudgetGuard.Hold?)
     {
@@ -46,14 +59,16 @@ struct ChatService: Sendable {
         let pending: ConversationStore.PendingMessage
         do {
             pending = try await store.recordPendingUserMessage(
-                caller, conversationID: conversationID, content: message, holder: holder, idempotency: idempotency)
+                caller, conversationID: conversationID, content: message, holder: holder, idempotency: idempotency,
+                isTask: options.isTask)
         } catch {
             await budgets?.release(hold)
             throw error
         }
         return (
             DifyChatRequest(
-                query: message, user: caller.difyUser, conversationID: conversationID, inputs: inputs, extra: extra),
+                query: options.difyQuery ?? message, user: caller.difyUser, conversationID: conversationID,
+                inputs: inputs, extra: extra),
             target, pending, hold
         )
     }
@@ -65,17 +80,20 @@ struct ChatService: Sendable {
     /// fields.
     func stream(
         _ message: String, conversationID: String?, inputs: [String: JSONValue], extra: [String: JSONValue] = [:],
-        as caller: CallerIdentity, idempotency: IdempotencyRecord? = nil, logger: Logger
+        options: TurnOptions = .init(), as caller: CallerIdentity, idempotency: IdempotencyRecord? = nil,
+        logger: Logger
     )
         async throws -> RunningTurn
     {
         let (request, target, pending, hold) = try await prepare(
-            message, conversationID: conversationID, inputs: inputs, extra: extra, as: caller, idempotency: idempotency)
+            message, conversationID: conversationID, inputs: inputs, extra: extra, options: options, as: caller,
+            idempotency: idempotency)
         let turn = RunningTurn(id: pending.turnID, caller: caller, question: message, createdAt: pending.createdAt)
         // The answer is stored when the turn ends: then its cost is in the sums, and the hold can go.
         turn.onFinish { [budgets] in await budgets?.release(hold) }
         let runner = TurnRunner(
-            turn: turn, pending: pending, store: store, registry: streams, metrics: metrics, logger: logger)
+            turn: turn, pending: pending, store: store, registry: streams, metrics: metrics,
+            whenEnded: options.whenEnded, logger: logger)
         let opening = StreamOpening()
         streams.launch(turn) { [dify] in
             await runner.run(opening: opening) { try await dify.streamMessage(request, to: target) }
@@ -98,12 +116,12 @@ struct ChatService: Sendable {
     /// A blocking answer. The turn is registered while it runs, so a repeated request can wait for it.
     func send(
         _ message: String, conversationID rawConversationID: String?, inputs: [String: JSONValue],
-        extra: [String: JSONValue] = [:], as caller: CallerIdentity, idempotency: IdempotencyRecord? = nil,
-        logger: Logger
+        extra: [String: JSONValue] = [:], options: TurnOptions = .init(), as caller: CallerIdentity,
+        idempotency: IdempotencyRecord? = nil, logger: Logger
     ) async throws -> (answer: DifyChatAnswer, turnID: String) {
         let received = ContinuousClock.now
         let (request, target, pending, hold) = try await prepare(
-            message, conversationID: rawConversationID, inputs: inputs, extra: extra, as: caller,
+            message, conversationID: rawConversationID, inputs: inputs, extra: extra, options: options, as: caller,
             idempotency: idempotency)
         let turn = RunningTurn(id: pending.turnID, caller: caller, question: message, createdAt: pending.createdAt)
         defer { turn.finish() }
@@ -114,13 +132,11 @@ struct ChatService: Sendable {
                 let answer = try await dify.sendMessage(request, to: target)
                 let answered = ContinuousClock.now
                 try await store.recordAnswer(answer, for: pending, caller: caller)
-                turn.log.append(
-                    .ended(
-                        .completed(
-                            TurnIDs(
-                                conversationID: answer.conversationID, messageID: answer.messageID,
-                                taskID: answer.taskID),
-                            answer: answer.answer, metadata: answer.metadata ?? .object([:]), stopped: false)))
+                let ending = TurnEnding.completed(
+                    TurnIDs(conversationID: answer.conversationID, messageID: answer.messageID, taskID: answer.taskID),
+                    answer: answer.answer, metadata: answer.metadata ?? .object([:]), stopped: false)
+                await options.whenEnded?(ending, [])
+                turn.log.append(.ended(ending))
                 metrics.chat(system: caller.systemID, mode: .blocking, outcome: .completed)
                 metrics.gatewayOverhead((ContinuousClock.now - received) - (answered - started))
                 if let usage = DifyUsage(metadata: answer.metadata) { metrics.usage(system: caller.systemID, usage) }
@@ -134,6 +150,7 @@ struct ChatService: Sendable {
             } catch let error as DifyError {
                 metrics.chat(system: caller.systemID, mode: .blocking, outcome: .failed)
                 try await store.recordFailure(error, for: pending, caller: caller)
+                await options.whenEnded?(.failed(error, ids: nil), [])
                 turn.log.append(.ended(.failed(error, ids: nil)))
                 logger.warning(
                     "chat failed upstream",

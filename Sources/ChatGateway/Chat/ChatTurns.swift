@@ -22,6 +22,8 @@ struct ChatTurns: Sendable {
         var inputs: [String: JSONValue] = [:]
         /// Dify's other chat fields, passed on (`/dify/v1`).
         var extra: [String: JSONValue] = [:]
+        /// What one wire adds to a turn (`/openai/v1`).
+        var options = ChatService.TurnOptions()
     }
 
     enum Outcome: Sendable {
@@ -49,13 +51,13 @@ struct ChatTurns: Sendable {
                 let running = try await admission.stream(for: caller) {
                     try await chats.stream(
                         turn.message, conversationID: turn.conversationID, inputs: turn.inputs, extra: turn.extra,
-                        as: caller, idempotency: record, logger: logger)
+                        options: turn.options, as: caller, idempotency: record, logger: logger)
                 }
                 return .stream(source: running.log, turnID: running.id, turn: running, replayed: false)
             }
             let (answer, turnID) = try await chats.send(
                 turn.message, conversationID: turn.conversationID, inputs: turn.inputs, extra: turn.extra,
-                as: caller, idempotency: record, logger: logger)
+                options: turn.options, as: caller, idempotency: record, logger: logger)
             return .answer(answer, turnID: turnID, replayed: false)
         } catch let error as LimitError {
             // A request with the same key running at once (here, or on another replica) may hold the slot or the

@@ -15,17 +15,29 @@ struct RequestHeadLimitMiddleware: Middleware {
     var maxUploadBytes = 0
 
     static let uploadPaths: Set<String> = ["/dify/v1/files/upload", "/dify/v1/audio-to-text"]
+    /// OpenAI's chats carry images inline, as data URLs: held whole, up to `openAIChatLimit`.
+    static let openAIChatPath = "/openai/v1/chat/completions"
+
+    /// The body `/openai/v1/chat/completions` may have: `MAX_UPLOAD_BYTES`, at most 20 MiB, and never less than
+    /// `MAX_REQUEST_BYTES`.
+    static func openAIChatLimit(maxBodyBytes: Int, maxUploadBytes: Int) -> Int {
+        max(maxBodyBytes, min(maxUploadBytes, 20 * 1024 * 1024))
+    }
 
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         if Self.size(of: request.headers) > maxHeaderBytes {
             return refuse(request, LimitError.headersTooLarge(limit: maxHeaderBytes))
         }
         let isUpload = Self.uploadPaths.contains(request.url.path) && maxUploadBytes > maxBodyBytes
-        let limit = isUpload ? maxUploadBytes : maxBodyBytes
+        var limit = isUpload ? maxUploadBytes : maxBodyBytes
+        if request.url.path == Self.openAIChatPath {
+            limit = Self.openAIChatLimit(maxBodyBytes: maxBodyBytes, maxUploadBytes: maxUploadBytes)
+        }
         if let declared = request.headers.first(name: .contentLength).flatMap({ Int($0) }), declared > limit {
             return refuse(
                 request,
-                LimitError.bodyTooLarge(limit: limit, variable: isUpload ? "MAX_UPLOAD_BYTES" : "MAX_REQUEST_BYTES"))
+                LimitError.bodyTooLarge(
+                    limit: limit, variable: limit == maxBodyBytes ? "MAX_REQUEST_BYTES" : "MAX_UPLOAD_BYTES"))
         }
         return next.respond(to: request)
     }

@@ -91,14 +91,15 @@ struct ConversationStore: Sendable {
     /// `IdempotencyRecord.Claimed` with the turn that has it, and nothing is written.
     func recordPendingUserMessage(
         _ caller: CallerIdentity, conversationID: String?, content: String, holder: String,
-        idempotency: IdempotencyRecord? = nil
+        idempotency: IdempotencyRecord? = nil, isTask: Bool = false
     ) async throws -> PendingMessage {
         let stamp = now()
         var message = MessageWrite(
             messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "user", content: content, status: .pending, createdAt: stamp, updatedAt: stamp)
-        message.turn = .init(status: .accepted, holder: holder, idempotency: idempotency)
-        try await write("store user message", usage: Self.count(caller, at: stamp, ["chats"])) { [message] sql in
+        message.turn = .init(status: .accepted, holder: holder, idempotency: idempotency, kind: isTask ? "task" : nil)
+        let counted = Self.count(caller, at: stamp, isTask ? ["chats", "tasks"] : ["chats"])
+        try await write("store user message", usage: counted) { [message] sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
             guard let idempotency else {
                 return try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil)

@@ -62,6 +62,8 @@ struct MessageWrite: Encodable, Sendable {
         var status: TurnStatus
         var holder: String
         var idempotency: IdempotencyRecord?
+        /// `task` for a client's auxiliary request (a title, tags); nil for a chat.
+        var kind: String? = nil
     }
 
     enum CodingKeys: String, CodingKey {
@@ -72,7 +74,7 @@ struct MessageWrite: Encodable, Sendable {
         case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
         case totalPrice = "total_price", totalPriceScaled = "total_price_scaled", currency, latencyMS = "latency_ms"
         case turnStatus = "turn_status", turnHolder = "turn_holder", idempotencyKey = "idempotency_key"
-        case requestHash = "request_hash"
+        case requestHash = "request_hash", turnKind = "turn_kind"
     }
 
     /// The ledger's columns, which an answer's upsert replaces.
@@ -107,6 +109,7 @@ struct MessageWrite: Encodable, Sendable {
         try container.encodeIfPresent(turn?.holder, forKey: .turnHolder)
         try container.encodeIfPresent(turn?.idempotency?.keyHash, forKey: .idempotencyKey)
         try container.encodeIfPresent(turn?.idempotency?.requestHash, forKey: .requestHash)
+        try container.encodeIfPresent(turn?.kind, forKey: .turnKind)
     }
 }
 

@@ -25,12 +25,14 @@ struct IdempotencyRecord: Sendable, Equatable {
         let scope =
             caller.isChatToken || caller.rateKeyID == nil
             ? "user\u{0}\(caller.systemID)\u{0}\(caller.userID)" : "key\u{0}\(caller.rateKeyID!)"
-        let fingerprint = JSONValue.object([
-            "wire": .string(wire), "system_id": .string(caller.systemID), "user_id": .string(caller.userID),
-            "message": .string(request.message),
-            "conversation_id": request.conversationID.map(JSONValue.string) ?? .null,
-            "inputs": .object(request.inputs), "extra": .object(request.extra), "stream": .bool(streaming),
-        ])
+        let fingerprint =
+            request.options.fingerprint
+            ?? JSONValue.object([
+                "wire": .string(wire), "system_id": .string(caller.systemID), "user_id": .string(caller.userID),
+                "message": .string(request.message),
+                "conversation_id": request.conversationID.map(JSONValue.string) ?? .null,
+                "inputs": .object(request.inputs), "extra": .object(request.extra), "stream": .bool(streaming),
+            ])
         return IdempotencyRecord(
             keyHash: Self.sha256("\(scope)\u{0}\(key)"),
             requestHash: Self.sha256(String(buffer: fingerprint.jsonBuffer(sortedKeys: true))))

@@ -10,6 +10,8 @@ struct TurnRunner: Sendable {
     let store: ConversationStore
     let registry: ChatStreamRegistry
     let metrics: GatewayMetrics
+    /// Runs once the turn is recorded ended, before its readers see the end.
+    var whenEnded: (@Sendable (TurnEnding, [TurnLog.Entry]) async -> Void)? = nil
     let logger: Logger
 
     private struct Progress {
@@ -176,6 +178,7 @@ struct TurnRunner: Sendable {
         }
         count(ending)
         announce(ending)
+        await whenEnded?(ending, Array(turn.log.held(after: 0).entries))
         turn.log.append(.ended(ending))
     }
 

@@ -122,6 +122,7 @@ struct UsageBody: Content {
         var completed: Int
         var failed: Int
         var refused: Int
+        var tasks: Int
         var promptTokens: Int
         var completionTokens: Int
         var totalTokens: Int
@@ -134,7 +135,7 @@ struct UsageBody: Content {
         var prices: [Price]?
 
         enum CodingKeys: String, CodingKey {
-            case systemID = "system_id", userID = "user_id", day, currency, chats, completed, failed, refused
+            case systemID = "system_id", userID = "user_id", day, currency, chats, completed, failed, refused, tasks
             case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
             case totalPrice = "total_price", unknownUsage = "unknown_usage", latencyP50MS = "latency_p50_ms"
             case latencyP95MS = "latency_p95_ms", prices
@@ -149,6 +150,7 @@ struct UsageBody: Content {
             completed = row.completed
             failed = row.failed
             refused = row.refused
+            tasks = row.tasks
             promptTokens = row.promptTokens
             completionTokens = row.completionTokens
             totalTokens = row.totalTokens
@@ -168,6 +170,7 @@ struct UsageBody: Content {
             try container.encode(completed, forKey: .completed)
             try container.encode(failed, forKey: .failed)
             try container.encode(refused, forKey: .refused)
+            try container.encode(tasks, forKey: .tasks)
             try container.encode(promptTokens, forKey: .promptTokens)
             try container.encode(completionTokens, forKey: .completionTokens)
             try container.encode(totalTokens, forKey: .totalTokens)
@@ -207,7 +210,8 @@ struct UsageBody: Content {
     }
 
     static let csvFields = [
-        "currency", "chats", "completed", "failed", "refused", "prompt_tokens", "completion_tokens", "total_tokens",
+        "currency", "chats", "completed", "failed", "refused", "tasks", "prompt_tokens", "completion_tokens",
+        "total_tokens",
         "total_price", "unknown_usage", "latency_p50_ms", "latency_p95_ms",
     ]
 
@@ -219,7 +223,8 @@ struct UsageBody: Content {
         var text = ""
         for row in rows {
             let keys = groupBy.map { row.keys[$0] ?? "" }
-            let counts: [String] = [row.chats, row.completed, row.failed, row.refused].map(String.init)
+            let counts: [String] = [row.chats, row.completed, row.failed, row.refused, row.tasks].map(
+                String.init)
             let tokens: [String] = [row.promptTokens, row.completionTokens, row.totalTokens].map(String.init)
             let price: String = row.priceScaled.map { DifyUsage.decimalText(scaled: $0) } ?? ""
             let latency: [String] = [row.latency.p50, row.latency.p95].map { $0.map(String.init) ?? "" }

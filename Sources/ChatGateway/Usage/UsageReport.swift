@@ -30,6 +30,8 @@ struct UsageReport: Sendable {
         var completed = 0
         var failed = 0
         var refused = 0
+        /// Of `chats`, the clients' auxiliary requests (titles, tags) through `/openai/v1`.
+        var tasks = 0
         var promptTokens = 0
         var completionTokens = 0
         var totalTokens = 0
@@ -43,6 +45,7 @@ struct UsageReport: Sendable {
             completed += other.completed
             failed += other.failed
             refused += other.refused
+            tasks += other.tasks
             promptTokens += other.promptTokens
             completionTokens += other.completionTokens
             totalTokens += other.totalTokens
@@ -141,6 +144,7 @@ struct UsageReport: Sendable {
             row.completed = Int(counters["completed"])
             row.failed = Int(counters["failed"])
             row.refused = Int(counters["refused"])
+            row.tasks = Int(counters["tasks"])
             row.unknownUsage = Int(counters["unknown_usage"])
             row.promptTokens = Int(counters["prompt_tokens"])
             row.completionTokens = Int(counters["completion_tokens"])

@@ -25,8 +25,8 @@ enum UsageRollup {
     /// The summed columns, in table order; `latency_le_<i>` counts answers within `LatencyHistogram.bounds[i]`.
     static let counterColumns =
         [
-            "chats", "completed", "failed", "refused", "unknown_usage", "prompt_tokens", "completion_tokens",
-            "total_tokens", "price_scaled", "latency_count",
+            "chats", "completed", "failed", "refused", "tasks", "unknown_usage", "prompt_tokens",
+            "completion_tokens", "total_tokens", "price_scaled", "latency_count",
         ] + LatencyHistogram.bounds.indices.map { "latency_le_\($0)" }
 
     struct Counters: Sendable, Equatable {
@@ -155,7 +155,7 @@ enum UsageRollup {
         return result
     }
 
-    /// One row per message with what it adds to the sums: a user message a chat (and a failure or a refusal), an
+    /// One row per message with what it adds to the sums: a user message a chat (and a failure, a refusal or a task), an
     /// answer its outcome, tokens, price (under its currency, `''` without one) and latency.
     private static func perMessage(_ sql: any SQLDatabase) -> SQLQueryString {
         let complete = "status = '\(StoredMessage.Status.complete.rawValue)'"
@@ -171,13 +171,14 @@ enum UsageRollup {
         let user: [(String, String)] =
             [
                 ("chats", "1"), ("completed", "0"), ("failed", flag(failed)), ("refused", flag(refused)),
-                ("unknown_usage", "0"), ("prompt_tokens", "0"), ("completion_tokens", "0"), ("total_tokens", "0"),
+                ("tasks", flag("turn_kind = 'task'")), ("unknown_usage", "0"), ("prompt_tokens", "0"),
+                ("completion_tokens", "0"), ("total_tokens", "0"),
                 ("price_scaled", "0"), ("latency_count", "0"),
             ] + latency.map { ($0.0, "0") }
         let answer: [(String, String)] =
             [
                 ("chats", "0"), ("completed", flag(complete)), ("failed", flag(failed)), ("refused", "0"),
-                ("unknown_usage", flag("\(complete) AND prompt_tokens IS NULL")),
+                ("tasks", "0"), ("unknown_usage", flag("\(complete) AND prompt_tokens IS NULL")),
                 ("prompt_tokens", "COALESCE(prompt_tokens, 0)"),
                 ("completion_tokens", "COALESCE(completion_tokens, 0)"),
                 ("total_tokens", "COALESCE(total_tokens, 0)"),

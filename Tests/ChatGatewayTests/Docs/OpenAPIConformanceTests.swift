@@ -44,7 +44,7 @@ struct OpenAPIConformanceTests {
                             return component.description
                         }.joined(separator: "/")
                     let probes = ["/health", "/health/ready", "/healthz", "/readyz", "/metrics"]
-                    let prefixes = ["/v1/", "/admin/v1/", "/dify/v1/"]
+                    let prefixes = ["/v1/", "/admin/v1/", "/dify/v1/", "/openai/v1/"]
                     return prefixes.contains { path.hasPrefix($0) } || probes.contains(path)
                         ? "\(route.method.rawValue) \(path)" : nil
                 })
@@ -200,6 +200,35 @@ struct OpenAPIConformanceTests {
             ]
             try Self.expectDocumented(exchanges, validator)
         }
+    }
+
+    @Test func openAIAnswersMatchTheDocument() async throws {
+        let validator = OpenAPISchemaValidator(document: try Self.document())
+        try await OpenAIHarness.with { gateway in
+            typealias H = OpenAIHarness
+            let chat = "/openai/v1/chat/completions"
+            let exchanges: [(String, String, GatewayHarness.Reply)] = [
+                ("GET", "/openai/v1/models", try await gateway.call(.GET, "/openai/v1/models", headers: H.bearer())),
+                ("GET", "/openai/v1/models", try await gateway.call(.GET, "/openai/v1/models")),
+                (
+                    "GET", "/openai/v1/models/{model}",
+                    try await gateway.call(.GET, "/openai/v1/models/drillquiz", headers: H.bearer())
+                ),
+                (
+                    "GET", "/openai/v1/models/{model}",
+                    try await gateway.call(.GET, "/openai/v1/models/coin-tutor", headers: H.bearer())
+                ),
+                ("POST", chat, try await H.chat(gateway, [H.user("hi")], extra: ["temperature": 1])),
+                ("POST", chat, try await H.chat(gateway, [H.user("hi")], extra: ["n": 3])),
+                ("POST", chat, try await H.chat(gateway, [H.user("hi")], model: "coin-tutor")),
+                ("POST", chat, try await H.chat(gateway, [H.user("hi")], key: "wrong-key")),
+                ("POST", chat, try await H.chat(gateway, [])),
+                ("POST", chat, try await gateway.call(.POST, chat, headers: H.bearer(), rawBody: Data("[1]".utf8))),
+            ]
+            try Self.expectDocumented(exchanges, validator)
+        }
+        let paths = try #require(try Self.document()["paths"] as? [String: [String: [String: Any]]])
+        #expect(paths["/openai/v1/chat/completions"]?["post"]?["tags"] as? [String] == ["OpenAI API"])
     }
 
     @Test func theDifyAPIIsDifysOwnDocumentUnderItsOwnTag() throws {

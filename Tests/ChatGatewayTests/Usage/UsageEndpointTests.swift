@@ -204,14 +204,14 @@ struct UsageEndpointTests {
             let lines = reply.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
             #expect(
                 lines.first
-                    == "system_id,day,currency,chats,completed,failed,refused,prompt_tokens,completion_tokens,total_tokens,total_price,unknown_usage,latency_p50_ms,latency_p95_ms"
+                    == "system_id,day,currency,chats,completed,failed,refused,tasks,prompt_tokens,completion_tokens,total_tokens,total_price,unknown_usage,latency_p50_ms,latency_p95_ms"
             )
             try #require(lines.count == 2)
             let fields = lines[1].split(separator: ",").map {
                 $0.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             }
             #expect(fields[0] == "drillquiz" && fields[2] == "USD" && fields[3] == "1")
-            #expect(Decimal(string: fields[10]) == Self.decimal(usage["total_price"]))
+            #expect(Decimal(string: fields[11]) == Self.decimal(usage["total_price"]))
         }
     }
 

@@ -18,14 +18,15 @@ struct AddUsageLedger: AsyncMigration {
         ] {
             var create = sql.create(table: table)
             for key in keys { create = create.column(key, type: key == "day" ? .bigint : .text, .notNull) }
-            for column in UsageRollup.counterColumns {
+            for column in Self.counterColumns {
                 create = create.column(column, type: .bigint, .notNull, .default(SQLLiteral.numeric("0")))
             }
             try await create.primaryKey(keys).run()
         }
         try await sql.create(index: "gateway_usage_users_user").on(UsageRollup.usersTable)
             .column("system_id").column("user_id").column("day").run()
-        try await UsageRollup.rebuild(on: sql)
+        // The ledger is filled by the last migration that changes its columns (`AddOpenAIAPI`): recounting needs
+        // them all.
         try await database.schema(AdminStore.systemsTable).field("budget", .string).update()
     }
 
@@ -38,6 +39,13 @@ struct AddUsageLedger: AsyncMigration {
             try await database.schema(StoredMessage.schema).deleteField(FieldKey(stringLiteral: column)).update()
         }
     }
+
+    /// The counters as this migration made them; later ones add theirs.
+    static let counterColumns =
+        [
+            "chats", "completed", "failed", "refused", "unknown_usage", "prompt_tokens", "completion_tokens",
+            "total_tokens", "price_scaled", "latency_count",
+        ] + LatencyHistogram.bounds.indices.map { "latency_le_\($0)" }
 
     static let columns: [(String, DatabaseSchema.DataType)] = [
         ("prompt_tokens", .int64), ("completion_tokens", .int64), ("total_tokens", .int64), ("total_price", .string),

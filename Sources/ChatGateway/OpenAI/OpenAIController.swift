@@ -1,0 +1,225 @@
+import Foundation
+import Vapor
+
+/// `/openai/v1`: OpenAI's Chat Completions API over the systems' Dify apps, so any OpenAI client can use one through
+/// the gateway. A chat goes through exactly what `/v1/chat` does (`ChatTurns`); what is OpenAI's own is reading the
+/// stateless request (`OpenAIChatRequest`), finding its Dify conversation (`OpenAIConversations`) and the shapes at
+/// the edge (`OpenAIWire`).
+struct OpenAIController: RouteCollection {
+    let auth: GatewayAuthenticator
+    let models: OpenAIModels
+    let turns: ChatTurns
+    let conversations: OpenAIConversations
+    let endUsers: OpenAIEndUser
+    let parameters: AppParameters
+    let images: OpenAIImages
+    let targets: DifyTargetResolver
+    let maxBodyBytes: Int
+    let now: @Sendable () -> Date
+
+    static let ignoredHeader = "X-Gateway-Ignored-Parameters"
+    static let conversationMatchHeader = "X-Gateway-Conversation"
+    /// Headers that name the client's conversation, in the order they win; then `metadata.conversation_id`.
+    static let conversationKeyHeaders = ["X-Conversation-Id", "X-OpenWebUI-Chat-Id"]
+    /// Headers that mark an auxiliary request (a title, tags, follow-ups).
+    static let taskHeaders = ["X-Gateway-Task", "X-OpenWebUI-Task"]
+    static let reasoningHeader = "X-Gateway-Reasoning"
+
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("models", use: listModels)
+        routes.get("models", ":model", use: model)
+        routes.on(
+            .POST, "chat", "completions", body: .collect(maxSize: ByteCount(value: maxBodyBytes)), use: chat)
+    }
+
+    /// Whether `request` is one of this API's, answered in OpenAI's shapes.
+    static func serves(_ request: Request) -> Bool {
+        request.url.path == "/openai/v1" || request.url.path.hasPrefix("/openai/v1/")
+    }
+
+    // MARK: Models
+
+    @Sendable
+    func listModels(_ req: Request) async throws -> Response {
+        let (scope, _) = try serverKey(req)
+        return Self.json(
+            .object(["object": .string("list"), "data": .array(models.models(for: scope).map(Self.json))]))
+    }
+
+    @Sendable
+    func model(_ req: Request) async throws -> Response {
+        let (scope, _) = try serverKey(req)
+        return Self.json(Self.json(try models.model(try req.parameters.require("model"), for: scope)))
+    }
+
+    private static func json(_ model: OpenAIModels.Model) -> JSONValue {
+        .object([
+            "id": .string(model.id), "object": .string("model"), "created": .number(Double(model.created)),
+            "owned_by": .string("chat-gateway"),
+        ])
+    }
+
+    // MARK: Chat completions
+
+    @Sendable
+    func chat(_ req: Request) async throws -> Response {
+        let (scope, keyID) = try serverKey(req)
+        guard let data = req.body.data, case .object(let body)? = try? JSONDecoder().decode(JSONValue.self, from: data)
+        else {
+            throw OpenAIError.invalidRequest(
+                "The body must be a JSON object (Content-Type: application/json)", param: nil)
+        }
+        let request = try OpenAIChatRequest(body)
+        let model = try models.model(request.model, for: scope)
+        let userID = try await endUsers.userID(for: req, bodyUser: request.user, keyID: keyID)
+        let caller = try auth.identity(.apiKey(scope, keyID: keyID), systemID: model.systemID, userID: userID)
+        let target = try targets.target(forSystem: caller.systemID)
+        let isTask = Self.isTask(req, request)
+        let key = isTask ? nil : conversationKey(req, request)
+
+        var ignored = request.ignored
+        var inputs: [String: JSONValue] = [:]
+        var app = AppParameters.Parameters()
+        if request.systemText != nil || !request.imageURLs.isEmpty { app = try await parameters.parameters(of: target) }
+        if let system = request.systemText {
+            if app.inputVariables.contains("system_prompt") {
+                inputs["system_prompt"] = .string(system)
+            } else {
+                ignored.append("system_message")
+            }
+        }
+        let (conversationID, match) =
+            isTask ? (nil, .new) : try await conversations.resolve(key: key, history: request.history, for: caller)
+        let files: [JSONValue]
+        do {
+            files = try await images.files(request.imageURLs, app: app, target: target, difyUser: caller.difyUser)
+        } catch {
+            // The message reached the gateway: it is kept, refused, whatever became of its images.
+            try await turns.chats.store.recordRefusedUserMessage(
+                caller, conversationID: conversationID, content: request.message,
+                reason: "its images could not be passed on: \(OpenAIErrorBody(describing: error).error.message)")
+            throw error
+        }
+
+        var turn = ChatTurns.Turn(
+            message: request.message, conversationID: conversationID, inputs: inputs,
+            extra: files.isEmpty ? [:] : ["files": .array(files)])
+        turn.options.isTask = isTask
+        if match == .transcript {
+            turn.options.difyQuery = OpenAIConversations.transcript(of: request.history, then: request.message)
+        }
+        turn.options.fingerprint = .object([
+            "wire": .string("openai"), "system_id": .string(caller.systemID), "user_id": .string(caller.userID),
+            "body": .object(request.body), "conversation_key": key.map(JSONValue.string) ?? .null,
+            "task": .bool(isTask),
+        ])
+        turn.options.whenEnded = whenEnded(request, key: key, isTask: isTask, caller: caller, target: target, req: req)
+
+        let outcome = try await turns.run(
+            turn, as: caller, streaming: request.stream,
+            idempotencyKey: req.headers.first(name: IdempotencyRecord.header), wire: "openai", logger: req.logger)
+        let created = try await createdAt(of: outcome)
+        let reasoning = req.headers.first(name: Self.reasoningHeader)?.lowercased() == "true"
+        let response = try outcome.response(
+            to: req, keepAlive: turns.chats.limits.streamKeepAlive,
+            encoder: { id in
+                OpenAIEventEncoder(
+                    wire: OpenAIWire(turnID: id, created: created, model: request.model),
+                    includeUsage: request.includeUsage, reasoning: reasoning)
+            },
+            answer: { answer in
+                let wire = OpenAIWire(turnID: outcome.turnID, created: created, model: request.model)
+                let response = Self.json(wire.completion(content: answer.answer, metadata: answer.metadata))
+                response.headers.replaceOrAdd(name: "X-Conversation-Id", value: answer.conversationID)
+                return response
+            })
+        if let conversationID { response.headers.replaceOrAdd(name: "X-Conversation-Id", value: conversationID) }
+        response.headers.replaceOrAdd(name: Self.conversationMatchHeader, value: isTask ? "task" : match.rawValue)
+        if !ignored.isEmpty {
+            response.headers.replaceOrAdd(name: Self.ignoredHeader, value: ignored.joined(separator: ", "))
+        }
+        return response
+    }
+
+    /// What follows a turn's end, before the client sees it: a task's Dify conversation is deleted, so it stays out
+    /// of the user's history; a chat's conversation is remembered by its history (and key) for the next request.
+    private func whenEnded(
+        _ request: OpenAIChatRequest, key: String?, isTask: Bool, caller: CallerIdentity, target: DifyTarget,
+        req: Request
+    ) -> @Sendable (TurnEnding, [TurnLog.Entry]) async -> Void {
+        let (conversations, dify, logger) = (conversations, images.dify, req.logger)
+        return { ending, entries in
+            if isTask {
+                guard let conversationID = ending.ids?.conversationID else { return }
+                do {
+                    try await dify.deleteConversation(conversationID, user: caller.difyUser, at: target)
+                } catch {
+                    logger.warning("a task's Dify conversation was not deleted", metadata: ["error": "\(error)"])
+                }
+                return
+            }
+            guard case .completed(let ids, let answer, _, _) = ending else { return }
+            let content = entries.isEmpty ? answer : OpenAIWire.content(of: entries)
+            let history =
+                request.history + [
+                    .init(role: "user", text: request.message), .init(role: "assistant", text: content),
+                ]
+            do {
+                try await conversations.remember(ids.conversationID, key: key, history: history, for: caller)
+            } catch {
+                logger.warning("an OpenAI conversation was not remembered", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// The `created` of the turn's answer: when the user's message was stored.
+    private func createdAt(of outcome: ChatTurns.Outcome) async throws -> Date {
+        if case .stream(_, _, let running?, _) = outcome { return running.createdAt }
+        guard let rowID = UUID(uuidString: outcome.turnID) else { return now() }
+        return try await turns.readers.store.turn(rowID)?.createdAt ?? now()
+    }
+
+    /// The gateway server key of `Authorization: Bearer`; a browser key or a chat token is no key here.
+    private func serverKey(_ req: Request) throws -> (KeyScope, String) {
+        guard let presented = req.headers.bearerAuthorization?.token, !presented.isEmpty else {
+            throw AuthError.missingCredentials
+        }
+        guard case .apiKey(let scope, let keyID) = try auth.keyCredential(presented: presented) else {
+            throw AuthError.invalidAPIKey
+        }
+        return (scope, keyID)
+    }
+
+    /// The client's name for its conversation; an empty one, or LibreChat's `new` before it has one, names none.
+    private func conversationKey(_ req: Request, _ request: OpenAIChatRequest) -> String? {
+        let candidates = Self.conversationKeyHeaders.map { req.headers.first(name: $0) } + [request.conversationKey]
+        return candidates.lazy.compactMap { $0?.trimmingCharacters(in: .whitespaces) }
+            .first { !$0.isEmpty && $0 != "new" }
+    }
+
+    /// A client's auxiliary request: marked by a header, or Open WebUI's and LibreChat's own task prompts.
+    static func isTask(_ req: Request, _ request: OpenAIChatRequest) -> Bool {
+        if taskHeaders.contains(where: {
+            !(req.headers.first(name: $0) ?? "").trimmingCharacters(in: .whitespaces).isEmpty
+        }) {
+            return true
+        }
+        guard request.history.isEmpty else { return false }
+        return (!request.stream && request.message.hasPrefix("### Task:"))
+            || request.message.hasPrefix("Provide a concise, 5-word-or-less title for the conversation")
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponseStatus = .ok) -> Response {
+        var headers = HTTPHeaders()
+        headers.contentType = .json
+        return Response(status: status, headers: headers, body: .init(buffer: value.jsonBuffer()))
+    }
+}
+
+extension ChatTurns.Outcome {
+    var turnID: String {
+        switch self {
+        case .stream(_, let id, _, _), .answer(_, let id, _), .failure(_, let id): id
+        }
+    }
+}
