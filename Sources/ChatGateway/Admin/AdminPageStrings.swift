@@ -50,6 +50,8 @@ struct AdminPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     var rateLimit: String
     var rateLimitHint: String
     var maxStreams: String
+    var openAIModel: String
+    var openAIModelHint: String
     var save: String
     var cancel: String
     var confirmDeleteSystem: String

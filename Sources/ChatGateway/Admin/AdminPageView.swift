@@ -139,6 +139,7 @@ struct AdminPageView {
               <p class="field-hint" id="system-allowed-origins-hint">\(s.originsHint)</p></div>
             \(field("rate_limit_per_user", label: s.rateLimit, hint: s.rateLimitHint))
             \(field("max_streams_per_user", label: s.maxStreams, type: "number", attributes: #"min="1" step="1""#))
+            \(field("openai_model", label: s.openAIModel, hint: s.openAIModelHint, attributes: #"maxlength="128" pattern="[^\s/]*" autocomplete="off""#))
             <label class="check"><input type="checkbox" id="system-enabled" name="enabled" checked> \(s.enabled)</label>
             <div class="dialog-actions">
               <button type="button" class="button" data-close>\(s.cancel)</button>

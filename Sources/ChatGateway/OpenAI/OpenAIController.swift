@@ -130,7 +130,8 @@ struct OpenAIController: RouteCollection {
             answer: { answer in
                 let wire = OpenAIWire(turnID: outcome.turnID, created: created, model: request.model)
                 let response = Self.json(wire.completion(content: answer.answer, metadata: answer.metadata))
-                response.headers.replaceOrAdd(name: "X-Conversation-Id", value: answer.conversationID)
+                // A task's conversation is deleted once answered.
+                if !isTask { response.headers.replaceOrAdd(name: "X-Conversation-Id", value: answer.conversationID) }
                 return response
             })
         if let conversationID { response.headers.replaceOrAdd(name: "X-Conversation-Id", value: conversationID) }

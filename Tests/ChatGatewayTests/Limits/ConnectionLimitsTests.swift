@@ -47,7 +47,7 @@ struct ConnectionLimitsTests {
                 await connection.read(until: "never arrives")
                 let waited = ContinuousClock.now - started
                 // Closed by the 2 s timeout, not left open: loose enough for a loaded CI machine.
-                #expect(connection.closedByPeer, "not closed within 10 s")
+                #expect(connection.closedByPeer, "not closed within 30 s")
                 #expect(waited >= .seconds(1.5) && waited < .seconds(20), "closed after \(waited)")
                 #expect(connection.received.isEmpty)
             }

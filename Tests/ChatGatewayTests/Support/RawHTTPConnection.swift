@@ -10,7 +10,8 @@ import Foundation
 final class RawHTTPConnection: @unchecked Sendable {
     private let socketFD: Int32
     private(set) var received = ""
-    /// The gateway closed (or reset) the connection, as opposed to a read that waited 10 s for nothing.
+    /// The gateway closed (or reset) the connection, as opposed to a read that waited 30 s for nothing (a loaded
+    /// machine can be silent for 10).
     private(set) var closedByPeer = false
 
     init(port: Int) throws {
@@ -25,7 +26,7 @@ final class RawHTTPConnection: @unchecked Sendable {
             }
         }
         guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -49,7 +50,7 @@ final class RawHTTPConnection: @unchecked Sendable {
         }
     }
 
-    /// Reads until `count` occurrences of `marker` have arrived (or the peer closes, or 10 s pass).
+    /// Reads until `count` occurrences of `marker` have arrived (or the peer closes, or 30 s pass in silence).
     func read(until marker: String, count: Int = 1) async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {

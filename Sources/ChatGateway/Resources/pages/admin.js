@@ -167,6 +167,7 @@
       form.elements.allowed_origins.value = system.allowed_origins.join('\n');
       form.elements.rate_limit_per_user.value = system.rate_limit_per_user || '';
       form.elements.max_streams_per_user.value = system.max_streams_per_user || '';
+      form.elements.openai_model.value = system.openai_model || '';
       form.elements.enabled.checked = system.enabled;
     }
     ui.systemDialog.showModal();
@@ -182,7 +183,8 @@
       dify_base_url: form.elements.dify_base_url.value.trim(),
       allowed_origins: splitList(form.elements.allowed_origins.value),
       enabled: form.elements.enabled.checked,
-      rate_limit_per_user: form.elements.rate_limit_per_user.value.trim()
+      rate_limit_per_user: form.elements.rate_limit_per_user.value.trim(),
+      openai_model: form.elements.openai_model.value.trim()
     };
     var key = form.elements.dify_api_key.value.trim();
     if (key) body.dify_api_key = key;
