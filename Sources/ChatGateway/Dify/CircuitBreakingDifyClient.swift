@@ -30,9 +30,6 @@ struct CircuitBreakingDifyClient: DifyClient {
         }
     }
 
-    /// An operator's check goes to Dify even while its circuit is open: it is how they find out.
-    func checkApp(at target: DifyTarget) async throws { try await upstream.checkApp(at: target) }
-
     private func guarded<T: Sendable>(_ target: DifyTarget, _ call: () async throws -> T) async throws -> T {
         let breaker = breakers.breaker(for: target.baseURL)
         let permit = try await breaker.admit()
@@ -52,65 +49,13 @@ struct CircuitBreakingDifyClient: DifyClient {
     func forward(
         _ request: DifyPassthroughRequest, to target: DifyTarget
     ) async throws -> DifyPassthroughResponse {
-        try await guarded(target) { try await upstream.forward(request, to: target) }
+        guard !request.bypassesBreaker else { return try await upstream.forward(request, to: target) }
+        return try await guarded(target) { try await upstream.forward(request, to: target) }
     }
 
     /// A stream counts once its head has arrived; a break later on is the stream's own failure.
     func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
         try await guarded(target) { try await upstream.streamMessage(request, to: target) }
-    }
-
-    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
-        try await guarded(target) { try await upstream.sendMessage(request, to: target) }
-    }
-
-    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws {
-        try await guarded(target) { try await upstream.stopMessage(taskID: taskID, user: user, at: target) }
-    }
-
-    func conversations(
-        user: String, lastID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyConversation> {
-        try await guarded(target) {
-            try await upstream.conversations(user: user, lastID: lastID, limit: limit, at: target)
-        }
-    }
-
-    func messages(
-        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyMessage> {
-        try await guarded(target) {
-            try await upstream.messages(
-                conversationID: conversationID, user: user, firstID: firstID, limit: limit, at: target)
-        }
-    }
-
-    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
-        try await guarded(target) { try await upstream.deleteConversation(conversationID, user: user, at: target) }
-    }
-
-    func renameConversation(
-        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
-    ) async throws -> DifyConversation {
-        try await guarded(target) {
-            try await upstream.renameConversation(
-                conversationID, name: name, autoGenerate: autoGenerate, user: user, at: target)
-        }
-    }
-
-    func sendFeedback(
-        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget
-    ) async throws {
-        try await guarded(target) {
-            try await upstream.sendFeedback(
-                messageID: messageID, rating: rating, content: content, user: user, at: target)
-        }
-    }
-
-    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
-        try await guarded(target) {
-            try await upstream.suggestedQuestions(messageID: messageID, user: user, at: target)
-        }
     }
 }
 

@@ -4,30 +4,15 @@ public typealias DifyEventStream = AsyncThrowingStream<DifyStreamEvent, any Erro
 
 /// The seam between the gateway and Dify's Service API. `HTTPDifyClient` is the live one;
 /// unit tests pass stubs, end-to-end tests point the live one at `FakeDify` over loopback.
-/// Every method throws `DifyError` only.
+/// Two primitives, so the breaker and the metrics wrap each once; the typed calls (`DifyClient+Calls.swift`)
+/// are built on `forward`. Every method throws `DifyError` only.
 public protocol DifyClient: Sendable {
-    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer
+    /// Sends one call, its answer streamed or read whole as `request.answer` says; a non-2xx answer throws
+    /// `DifyError.upstream` with Dify's code and message.
+    func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse
     /// Starts a streaming answer and returns its events once Dify has accepted it (a 2xx head). Errors Dify reports
     /// before the stream starts (404, 429, validation) are thrown here.
     func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream
-    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws
-    func conversations(
-        user: String, lastID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyConversation>
-    func messages(
-        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyMessage>
-    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws
-    func renameConversation(
-        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
-    ) async throws -> DifyConversation
-    func sendFeedback(
-        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget) async throws
-    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String]
-    /// Relays a call as it is (`/dify/v1`); a non-2xx answer throws `DifyError.upstream` with Dify's code and message.
-    func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse
-    /// Succeeds when the app answers `GET /info` (or `GET /parameters`, for a Dify without `/info`) with its key.
-    func checkApp(at target: DifyTarget) async throws
 }
 
 extension DifyClient {

@@ -45,6 +45,19 @@ public struct DifyChatRequest: Sendable, Equatable {
         self.inputs = inputs
         self.extra = extra
     }
+
+    /// Dify's JSON body, `response_mode` `blocking` or `streaming`; the gateway's fields win over `extra`.
+    func jsonBody(responseMode: String) -> [String: JSONValue] {
+        var body = extra
+        body.merge([
+            "query": .string(query),
+            "user": .string(user),
+            "inputs": .object(inputs),
+            "response_mode": .string(responseMode),
+        ]) { _, gateways in gateways }
+        if let conversationID { body["conversation_id"] = .string(conversationID) }
+        return body
+    }
 }
 
 /// The blocking answer of `POST /chat-messages`.

@@ -1,8 +1,9 @@
 import NIOCore
 import NIOHTTP1
 
-/// A call that `/dify/v1` relays to Dify as the client made it (app info, lists, feedback, files, audio): only
-/// the `user` differs, the gateway's `{system_id}_{user}`.
+/// One call to Dify's Service API: what `/dify/v1` relays as the client made it (app info, lists, feedback, files,
+/// audio; only the `user` differs, the gateway's `{system_id}_{user}`), and what the typed calls of
+/// `DifyClient+Calls.swift` send.
 public struct DifyPassthroughRequest: Sendable {
     public enum Body: Sendable {
         case none
@@ -10,6 +11,15 @@ public struct DifyPassthroughRequest: Sendable {
         /// Streamed to Dify as it arrives, never held whole (uploads, audio). The stream throws `Refusal` when
         /// the caller's bytes are refused, which the client passes on as it is: no sign of Dify being down.
         case stream(AsyncThrowingStream<ByteBuffer, any Error>, contentType: String)
+    }
+
+    /// How the answer comes back from `forward`.
+    public enum Answer: Sendable {
+        /// Its body streamed as it arrives: a relay holds nothing whole.
+        case streamed
+        /// Read whole (at most 16 MiB) before `forward` returns, then passed to `check`, which throws `DifyError`:
+        /// a body that breaks off or does not decode fails the call itself, where the breaker and metrics see it.
+        case whole(check: @Sendable (ByteBuffer) throws -> Void)
     }
 
     /// Why a streamed body stopped: the caller's fault (too large, not a form), never the transport's.
@@ -25,6 +35,11 @@ public struct DifyPassthroughRequest: Sendable {
     public var path: String
     public var query: [(name: String, value: String)]
     public var body: Body
+    public var answer: Answer = .streamed
+    /// The conversation the call is about, for its span (never a metrics label).
+    public var conversationID: String?
+    /// An operator's check goes to Dify even while its circuit is open: it is how they find out.
+    public var bypassesBreaker = false
 
     public init(
         _ method: HTTPMethod, endpoint: String, path: String, query: [(name: String, value: String)] = [],
@@ -48,6 +63,16 @@ public struct DifyPassthroughResponse: Sendable {
         self.status = status
         self.contentType = contentType
         self.body = body
+    }
+
+    /// An answer already read whole.
+    public init(status: Int, contentType: String?, whole bytes: ByteBuffer) {
+        self.init(
+            status: status, contentType: contentType,
+            body: AsyncThrowingStream {
+                $0.yield(bytes)
+                $0.finish()
+            })
     }
 
     /// The whole body, for JSON answers the gateway reads; more than `limit` bytes is a malformed answer.

@@ -49,12 +49,6 @@ struct InstrumentedDifyClient: DifyClient {
         }
     }
 
-    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
-        try await measured("chat-messages", target, conversationID: request.conversationID) {
-            try await upstream.sendMessage(request, to: target)
-        }
-    }
-
     /// Counts the stream's head; the relay's own span covers the stream to its end.
     func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
         try await measured("chat-messages", target, conversationID: request.conversationID) {
@@ -65,63 +59,8 @@ struct InstrumentedDifyClient: DifyClient {
     func forward(
         _ request: DifyPassthroughRequest, to target: DifyTarget
     ) async throws -> DifyPassthroughResponse {
-        try await measured(request.endpoint, target) { try await upstream.forward(request, to: target) }
-    }
-
-    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws {
-        try await measured("chat-messages/:task_id/stop", target) {
-            try await upstream.stopMessage(taskID: taskID, user: user, at: target)
+        try await measured(request.endpoint, target, conversationID: request.conversationID) {
+            try await upstream.forward(request, to: target)
         }
-    }
-
-    func conversations(
-        user: String, lastID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyConversation> {
-        try await measured("conversations", target) {
-            try await upstream.conversations(user: user, lastID: lastID, limit: limit, at: target)
-        }
-    }
-
-    func messages(
-        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyMessage> {
-        try await measured("messages", target, conversationID: conversationID) {
-            try await upstream.messages(
-                conversationID: conversationID, user: user, firstID: firstID, limit: limit, at: target)
-        }
-    }
-
-    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
-        try await measured("conversations/:conversation_id", target, conversationID: conversationID) {
-            try await upstream.deleteConversation(conversationID, user: user, at: target)
-        }
-    }
-
-    func renameConversation(
-        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
-    ) async throws -> DifyConversation {
-        try await measured("conversations/:conversation_id/name", target, conversationID: conversationID) {
-            try await upstream.renameConversation(
-                conversationID, name: name, autoGenerate: autoGenerate, user: user, at: target)
-        }
-    }
-
-    func sendFeedback(
-        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget
-    ) async throws {
-        try await measured("messages/:message_id/feedbacks", target) {
-            try await upstream.sendFeedback(
-                messageID: messageID, rating: rating, content: content, user: user, at: target)
-        }
-    }
-
-    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
-        try await measured("messages/:message_id/suggested", target) {
-            try await upstream.suggestedQuestions(messageID: messageID, user: user, at: target)
-        }
-    }
-
-    func checkApp(at target: DifyTarget) async throws {
-        try await measured("info", target) { try await upstream.checkApp(at: target) }
     }
 }

@@ -151,35 +151,16 @@ struct StubDifyClient: DifyClient {
         }
     }
 
-    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
-        if let refusal { throw refusal }
-        return DifyChatAnswer(
-            messageID: "msg-1", conversationID: "0f6b2c1e-4a5d-4e8f-9b7a-123456789abc", answer: "ok", metadata: nil,
-            createdAt: nil)
-    }
-
-    private func unsupported() -> DifyError { .malformedResponse("not part of this stub") }
-    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { throw unsupported() }
-    func checkApp(at target: DifyTarget) async throws { throw unsupported() }
+    /// Answers the blocking chat only.
     func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse {
-        throw unsupported()
-    }
-    func conversations(
-        user: String, lastID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyConversation> { throw unsupported() }
-    func messages(
-        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyMessage> { throw unsupported() }
-    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
-        throw unsupported()
-    }
-    func renameConversation(
-        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
-    ) async throws -> DifyConversation { throw unsupported() }
-    func sendFeedback(
-        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget
-    ) async throws { throw unsupported() }
-    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
-        throw unsupported()
+        guard request.method == .POST, request.endpoint == "chat-messages" else {
+            throw DifyError.malformedResponse("not part of this stub")
+        }
+        if let refusal { throw refusal }
+        let answer = JSONValue.object([
+            "message_id": .string("msg-1"), "conversation_id": .string("0f6b2c1e-4a5d-4e8f-9b7a-123456789abc"),
+            "answer": .string("ok"),
+        ])
+        return DifyPassthroughResponse(status: 200, contentType: "application/json", whole: answer.jsonBuffer())
     }
 }

@@ -100,6 +100,13 @@ struct UpstreamCircuitBreakerTests {
         #expect(try await breaker.admit() == .trial)
     }
 
+    /// `stub` behind breakers of `failures` and a 30 s cool-down, on a clock that stands still.
+    static func breaking(_ stub: StubDify, failures: Int) -> CircuitBreakingDifyClient {
+        CircuitBreakingDifyClient(
+            stub, failures: failures, cooldown: .seconds(30), now: TestClock().now,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+    }
+
     /// Through the decorator: which `DifyError`s mean "Dify is down".
     @Test(arguments: [
         (DifyError.unreachable("connection refused"), true),
@@ -116,9 +123,7 @@ struct UpstreamCircuitBreakerTests {
     func countsOnlyFailuresThatMeanDifyIsDown(error: DifyError, counts: Bool) async throws {
         // given
         let stub = StubDify(error: error)
-        let client = CircuitBreakingDifyClient(
-            stub, failures: 2, cooldown: .seconds(30), now: TestClock().now,
-            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let client = Self.breaking(stub, failures: 2)
         let target = DifyTarget(baseURL: URL(string: "http://dify.test/v1")!, apiKey: "app-key")
         // when
         for _ in 0..<2 { await #expect(throws: error) { try await client.sendMessage(StubDify.request, to: target) } }
@@ -128,11 +133,25 @@ struct UpstreamCircuitBreakerTests {
         #expect(stub.calls == (counts ? 2 : 3))
     }
 
+    @Test func anOperatorsCheckGoesThroughAnOpenCircuit() async throws {
+        // given
+        let stub = StubDify(error: .unreachable("connection refused"))
+        let client = Self.breaking(stub, failures: 1)
+        let target = DifyTarget(baseURL: URL(string: "http://dify.test")!, apiKey: "app-key")
+        _ = try? await client.sendMessage(StubDify.request, to: target)
+        #expect(await client.isOpen(at: target))
+        // when
+        await #expect(throws: DifyError.unreachable("connection refused")) { try await client.checkApp(at: target) }
+        // then: it reached Dify, and its failure left the breaker's count alone
+        #expect(stub.calls == 2)
+        await #expect(throws: DifyError.circuitOpen(failures: 1, retryAfter: 30)) {
+            try await client.sendMessage(StubDify.request, to: target)
+        }
+    }
+
     @Test func eachDifyServerHasItsOwnBreaker() async throws {
         let stub = StubDify(error: .unreachable("connection refused"))
-        let client = CircuitBreakingDifyClient(
-            stub, failures: 1, cooldown: .seconds(30), now: TestClock().now,
-            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let client = Self.breaking(stub, failures: 1)
         let down = DifyTarget(baseURL: URL(string: "http://down.test/v1")!, apiKey: "app-a")
         let sameServer = DifyTarget(baseURL: URL(string: "http://DOWN.test:80")!, apiKey: "app-b")
         let other = DifyTarget(baseURL: URL(string: "http://other.test")!, apiKey: "app-a")
@@ -162,26 +181,7 @@ final class StubDify: DifyClient, @unchecked Sendable {
         throw error
     }
 
-    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer { try fail() }
     func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream { try fail() }
-    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws { try fail() }
-    func conversations(
-        user: String, lastID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyConversation> { try fail() }
-    func messages(
-        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyMessage> { try fail() }
-    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws { try fail() }
-    func renameConversation(
-        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
-    ) async throws -> DifyConversation { try fail() }
-    func sendFeedback(
-        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget
-    ) async throws { try fail() }
-    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
-        try fail()
-    }
-    func checkApp(at target: DifyTarget) async throws { try fail() }
     func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse {
         try fail()
     }

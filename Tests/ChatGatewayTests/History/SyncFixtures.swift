@@ -23,9 +23,21 @@ final class FlakyDify: DifyClient, @unchecked Sendable {
 
     var conversationListings: Int { listingCalls.withLockedValue { $0 } }
 
-    func conversations(
-        user: String, lastID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyConversation> {
+    func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse {
+        if request.method == .GET, request.endpoint == "conversations",
+            let user = request.query.first(where: { $0.name == "user" })?.value
+        {
+            try failListing(of: user)
+        }
+        return try await live.forward(request, to: target)
+    }
+
+    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
+        try await live.streamMessage(request, to: target)
+    }
+
+    /// Counts a conversation listing and fails it when `user` is told to.
+    private func failListing(of user: String) throws {
         listingCalls.withLockedValue { $0 += 1 }
         if let error = alwaysFailing[user] { throw error }
         let limited = rateLimited.withLockedValue { remaining -> Bool in
@@ -34,43 +46,6 @@ final class FlakyDify: DifyClient, @unchecked Sendable {
             return true
         }
         if limited { throw DifyError.upstream(status: 429, code: "too_many_requests", message: "rate limited") }
-        return try await live.conversations(user: user, lastID: lastID, limit: limit, at: target)
-    }
-
-    func sendMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyChatAnswer {
-        try await live.sendMessage(request, to: target)
-    }
-    func streamMessage(_ request: DifyChatRequest, to target: DifyTarget) async throws -> DifyEventStream {
-        try await live.streamMessage(request, to: target)
-    }
-    func stopMessage(taskID: String, user: String, at target: DifyTarget) async throws {
-        try await live.stopMessage(taskID: taskID, user: user, at: target)
-    }
-    func messages(
-        conversationID: String, user: String, firstID: String?, limit: Int, at target: DifyTarget
-    ) async throws -> DifyPage<DifyMessage> {
-        try await live.messages(conversationID: conversationID, user: user, firstID: firstID, limit: limit, at: target)
-    }
-    func deleteConversation(_ conversationID: String, user: String, at target: DifyTarget) async throws {
-        try await live.deleteConversation(conversationID, user: user, at: target)
-    }
-    func renameConversation(
-        _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
-    ) async throws -> DifyConversation {
-        try await live.renameConversation(
-            conversationID, name: name, autoGenerate: autoGenerate, user: user, at: target)
-    }
-    func sendFeedback(
-        messageID: String, rating: String?, content: String?, user: String, at target: DifyTarget
-    ) async throws {
-        try await live.sendFeedback(messageID: messageID, rating: rating, content: content, user: user, at: target)
-    }
-    func suggestedQuestions(messageID: String, user: String, at target: DifyTarget) async throws -> [String] {
-        try await live.suggestedQuestions(messageID: messageID, user: user, at: target)
-    }
-    func checkApp(at target: DifyTarget) async throws { try await live.checkApp(at: target) }
-    func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse {
-        try await live.forward(request, to: target)
     }
 }
 

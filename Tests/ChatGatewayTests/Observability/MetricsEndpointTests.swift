@@ -1,3 +1,4 @@
+import FakeDify
 import Foundation
 import Testing
 import Vapor
@@ -144,6 +145,24 @@ struct MetricsEndpointTests {
                 (samples[#"chatgw_sync_messages_total{change="added"}"#] ?? 0)
                 + (samples[#"chatgw_sync_messages_total{change="updated"}"#] ?? 0)
             #expect(counted == Double(written))
+        }
+    }
+
+    /// A blocking answer is read and decoded within the measured call: one that breaks off or does not decode is
+    /// counted as that, not as Dify's 200.
+    @Test(arguments: [
+        (FakeDifyFault.malformedJSON, "malformed"), (FakeDifyFault.streamCut(afterChunks: 0), "unreachable"),
+    ])
+    func aBlockingAnswerThatFailsIsCountedByHowItFailed(fault: FakeDifyFault, status: String) async throws {
+        try await GatewayHarness.with(adjust: { $0.allowedSystemIDs = ["drillquiz"] }) { gateway in
+            await gateway.fake.store.setFault(fault)
+            let reply = try await gateway.call(
+                .POST, "/v1/chat", headers: GatewayHarness.keyHeader, json: Self.chat("drillquiz", "hi"))
+            #expect(reply.status == 502)
+            let samples = try await Self.scrape(gateway)
+            #expect(
+                samples[#"chatgw_dify_requests_total{system="drillquiz",endpoint="chat-messages",status="\#(status)"}"#]
+                    == 1, "\(samples.keys.filter { $0.hasPrefix("chatgw_dify_requests_total") })")
         }
     }
 
