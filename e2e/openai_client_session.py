@@ -55,7 +55,7 @@ turns = []
 def record(system, user, text, answer, status, conversation=None, mode="blocking", task=False, dify_query=None,
            chat=True):
     """`dify_query`: what Dify was asked, when it is not `text` (a transcript). `chat`: whether it went the chat
-    path, and so counts in chatgw_chats_total (a budget's refusal does, as `refused`; a refused image does not)."""
+    path, and so counts in chatgw_chats_total (a budget's refusal does, as `refused`)."""
     turns.append({"system": system, "user": user, "text": text, "answer": answer, "status": status,
                   "conversation": conversation, "mode": mode, "task": task, "dify_query": dify_query or text,
                   "chat": chat})
@@ -457,8 +457,7 @@ def named_model_and_system_prompt():
             "an image for an app without image upload")
         check(error.code == "unsupported_value" and error.param == "messages", f"{error.body}")
         check(fake.chat_requests() == before, "Dify was not called")
-        # The message reached the gateway: it is kept, refused (with no conversation: it opened none).
-        record("cointutor", user, "What is on it?", None, "refused", chat=False)
+        # Bad input, as a refused `n`: nothing stored (the last step checks that no such message is).
     finally:
         fake.control("options", {"input_variables": [], "image_upload_enabled": True})
 

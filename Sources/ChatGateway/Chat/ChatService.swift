@@ -20,6 +20,9 @@ struct ChatService: Sendable {
         var difyQuery: String?
         /// A client's auxiliary request (a title, tags): stored and counted as a task.
         var isTask = false
+        /// Dify `files` made once the message is stored and the turn admitted, just before Dify is asked (uploads):
+        /// a repeated or refused request makes none. Throws `DifyError` only.
+        var files: (@Sendable () async throws -> [JSONValue])?
         /// Stands for the request in an `Idempotency-Key`'s hash, when the turn depends on more than the request.
         var fingerprint: JSONValue?
         /// Runs once the turn is recorded ended, before a client sees its end; given the ending and, for a stream,
@@ -96,7 +99,9 @@ struct ChatService: Sendable {
             whenEnded: options.whenEnded, logger: logger)
         let opening = StreamOpening()
         streams.launch(turn) { [dify] in
-            await runner.run(opening: opening) { try await dify.streamMessage(request, to: target) }
+            await runner.run(opening: opening) {
+                try await dify.streamMessage(try await Self.withFiles(request, options), to: target)
+            }
         }
         switch await opening.wait(upTo: limits.streamKeepAlive) {
         case .opened, .stillWaiting:
@@ -129,7 +134,7 @@ struct ChatService: Sendable {
             let started = ContinuousClock.now
             defer { Task { [budgets] in await budgets?.release(hold) } }
             do {
-                let answer = try await dify.sendMessage(request, to: target)
+                let answer = try await dify.sendMessage(try await Self.withFiles(request, options), to: target)
                 let answered = ContinuousClock.now
                 try await store.recordAnswer(answer, for: pending, caller: caller)
                 let ending = TurnEnding.completed(
@@ -161,6 +166,13 @@ struct ChatService: Sendable {
                 throw error
             }
         }
+    }
+
+    private static func withFiles(_ request: DifyChatRequest, _ options: TurnOptions) async throws -> DifyChatRequest {
+        guard let files = options.files else { return request }
+        var request = request
+        request.extra["files"] = .array(try await files())
+        return request
     }
 
     /// Returns the conversation id to send (nil for a new conversation).

@@ -68,7 +68,9 @@ struct OpenAIChatRequest: Sendable {
                 fields["content"], param: "\(param).content", imagesAllowed: role == "user")
             switch role {
             case "system", "developer": system.append(text)
-            case "user", "assistant": conversation.append((role, text, images))
+            // An image alone is a message too: Dify needs a query, and the history a text to match.
+            case "user", "assistant":
+                conversation.append((role, text.isEmpty && !images.isEmpty ? "[image]" : text, images))
             default:
                 throw .unsupportedValue(
                     "messages with role \"\(role)\" are not supported: a Dify app takes no tool results", param: param)

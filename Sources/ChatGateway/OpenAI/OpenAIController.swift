@@ -79,41 +79,37 @@ struct OpenAIController: RouteCollection {
 
         var ignored = request.ignored
         var inputs: [String: JSONValue] = [:]
-        var app = AppParameters.Parameters()
-        if request.systemText != nil || !request.imageURLs.isEmpty { app = try await parameters.parameters(of: target) }
+        let app = await appParameters(of: target, if: request.systemText != nil || !request.imageURLs.isEmpty, req)
         if let system = request.systemText {
-            if app.inputVariables.contains("system_prompt") {
+            if app?.inputVariables.contains("system_prompt") == true {
                 inputs["system_prompt"] = .string(system)
             } else {
                 ignored.append("system_message")
             }
         }
+        let images = try OpenAIImages.read(request.imageURLs, app: app)
         let (conversationID, match) =
             isTask ? (nil, .new) : try await conversations.resolve(key: key, history: request.history, for: caller)
-        let files: [JSONValue]
-        do {
-            files = try await images.files(request.imageURLs, app: app, target: target, difyUser: caller.difyUser)
-        } catch {
-            // The message reached the gateway: it is kept, refused, whatever became of its images.
-            try await turns.chats.store.recordRefusedUserMessage(
-                caller, conversationID: conversationID, content: request.message,
-                reason: "its images could not be passed on: \(OpenAIErrorBody(describing: error).error.message)")
-            throw error
-        }
 
-        var turn = ChatTurns.Turn(
-            message: request.message, conversationID: conversationID, inputs: inputs,
-            extra: files.isEmpty ? [:] : ["files": .array(files)])
+        var turn = ChatTurns.Turn(message: request.message, conversationID: conversationID, inputs: inputs)
         turn.options.isTask = isTask
         if match == .transcript {
             turn.options.difyQuery = OpenAIConversations.transcript(of: request.history, then: request.message)
+        }
+        if !images.isEmpty {
+            turn.options.files = { [uploader = self.images, difyUser = caller.difyUser] in
+                try await uploader.files(images, target: target, difyUser: difyUser)
+            }
         }
         turn.options.fingerprint = .object([
             "wire": .string("openai"), "system_id": .string(caller.systemID), "user_id": .string(caller.userID),
             "body": .object(request.body), "conversation_key": key.map(JSONValue.string) ?? .null,
             "task": .bool(isTask),
         ])
-        turn.options.whenEnded = whenEnded(request, key: key, isTask: isTask, caller: caller, target: target, req: req)
+        let spoken = request.history + [.init(role: "user", text: request.message)]
+        turn.options.whenEnded = whenEnded(
+            spoken, continuing: match == .continued ? conversationID : nil, key: key, isTask: isTask, caller: caller,
+            target: target, logger: req.logger)
 
         let outcome = try await turns.run(
             turn, as: caller, streaming: request.stream,
@@ -143,33 +139,48 @@ struct OpenAIController: RouteCollection {
     }
 
     /// What follows a turn's end, before the client sees it: a task's Dify conversation is deleted, so it stays out
-    /// of the user's history; a chat's conversation is remembered by its history (and key) for the next request.
+    /// of the user's history; a chat's conversation is remembered by its history (and key) for the next request,
+    /// and one Dify no longer has is forgotten, so the next request starts afresh.
     private func whenEnded(
-        _ request: OpenAIChatRequest, key: String?, isTask: Bool, caller: CallerIdentity, target: DifyTarget,
-        req: Request
+        _ spoken: [OpenAIChatRequest.Message], continuing: String?, key: String?, isTask: Bool, caller: CallerIdentity,
+        target: DifyTarget, logger: Logger
     ) -> @Sendable (TurnEnding, [TurnLog.Entry]) async -> Void {
-        let (conversations, dify, logger) = (conversations, images.dify, req.logger)
+        let (conversations, dify) = (conversations, images.dify)
         return { ending, entries in
-            if isTask {
-                guard let conversationID = ending.ids?.conversationID else { return }
-                do {
-                    try await dify.deleteConversation(conversationID, user: caller.difyUser, at: target)
-                } catch {
-                    logger.warning("a task's Dify conversation was not deleted", metadata: ["error": "\(error)"])
-                }
-                return
-            }
-            guard case .completed(let ids, let answer, _, _) = ending else { return }
-            let content = entries.isEmpty ? answer : OpenAIWire.content(of: entries)
-            let history =
-                request.history + [
-                    .init(role: "user", text: request.message), .init(role: "assistant", text: content),
-                ]
             do {
-                try await conversations.remember(ids.conversationID, key: key, history: history, for: caller)
+                switch ending {
+                case .completed(let ids, _, _, _) where isTask, .failed(_, let ids?) where isTask:
+                    try await dify.deleteConversation(ids.conversationID, user: caller.difyUser, at: target)
+                case .completed(let ids, let answer, _, _):
+                    let content = entries.isEmpty ? answer : OpenAIWire.content(of: entries)
+                    try await conversations.remember(
+                        ids.conversationID, key: key, history: spoken + [.init(role: "assistant", text: content)],
+                        for: caller)
+                case .failed(.upstream(404, _, _), _):
+                    if let continuing { try await conversations.forget(continuing) }
+                default:
+                    break
+                }
             } catch {
-                logger.warning("an OpenAI conversation was not remembered", metadata: ["error": "\(error)"])
+                logger.warning(
+                    "an OpenAI conversation's follow-up failed", metadata: ["error": .string(String(describing: error))]
+                )
             }
+        }
+    }
+
+    /// The app's parameters when the request needs them; nil when Dify could not say (the chat goes on, and Dify
+    /// decides).
+    private func appParameters(
+        of target: DifyTarget, if needed: Bool, _ req: Request
+    ) async -> AppParameters.Parameters? {
+        guard needed else { return nil }
+        do {
+            return try await parameters.parameters(of: target)
+        } catch {
+            req.logger.warning(
+                "the app's parameters could not be read", metadata: ["error": .string(String(describing: error))])
+            return nil
         }
     }
 

@@ -46,9 +46,9 @@ struct OpenAIConversations: Sendable {
         guard rows.count == 1, let id = try? rows[0].decode(column: "conversation_id", as: String.self) else {
             return nil
         }
-        // A conversation deleted since (through the gateway) is no longer continued.
-        guard try await store.owner(ofConversation: id) != nil else {
-            try await database().delete(from: Self.table).where("conversation_id", .equal, id).run()
+        // A conversation deleted since (through the gateway, or in Dify as the sync found) is no longer continued.
+        guard try await store.isLive(conversation: id) else {
+            try await forget(id)
             return nil
         }
         return id
@@ -83,6 +83,11 @@ struct OpenAIConversations: Sendable {
             .run()
     }
 
+    /// Drops what the gateway remembered of a conversation.
+    func forget(_ conversationID: String) async throws {
+        try await database().delete(from: Self.table).where("conversation_id", .equal, conversationID).run()
+    }
+
     /// The history in a canonical form (role and trimmed text of each message), hashed.
     static func historyHash(_ history: [OpenAIChatRequest.Message]) -> String {
         let canonical = JSONValue.array(
@@ -93,14 +98,15 @@ struct OpenAIConversations: Sendable {
     }
 
     /// The query for a new conversation with earlier turns: as many of the latest whole messages as fit in
-    /// `transcriptLimit` characters, then the new message.
+    /// `transcriptLimit` characters (the end of the last one, when even it does not), then the new message.
     static func transcript(of history: [OpenAIChatRequest.Message], then message: String) -> String {
         var lines: [String] = []
         var used = 0
         for earlier in history.reversed() {
-            let line = "\(earlier.role == "user" ? "User" : "Assistant"): \(earlier.text)"
+            let speaker = earlier.role == "user" ? "User" : "Assistant"
+            let line = "\(speaker): \(earlier.text)"
             guard used + line.count <= transcriptLimit else {
-                if lines.isEmpty { lines.append("…" + line.suffix(transcriptLimit)) }
+                if lines.isEmpty { lines.append("\(speaker): …" + earlier.text.suffix(transcriptLimit)) }
                 break
             }
             lines.append(line)

@@ -40,6 +40,9 @@ struct OpenAIEndUser: Sendable {
             guard claims.exp.value > now() else {
                 throw OpenAIError.invalidUserToken("\(Self.signedUserHeader) has expired")
             }
+            guard claims.iss?.value == nil || claims.iss?.value == "open-webui" else {
+                throw OpenAIError.invalidUserToken("\(Self.signedUserHeader) is not Open WebUI's (iss)")
+            }
             return claims.sub.value
         }
         if let forwarded = request.headers.first(name: Self.userHeader), !forwarded.isEmpty { return forwarded }
@@ -53,6 +56,7 @@ struct OpenAIEndUser: Sendable {
 struct OpenWebUIUserClaims: JWTPayload {
     var sub: SubjectClaim
     var exp: ExpirationClaim
+    var iss: IssuerClaim?
 
     // The expiry is checked against the gateway's clock by `OpenAIEndUser`.
     func verify(using algorithm: some JWTAlgorithm) async throws {}

@@ -69,6 +69,8 @@ struct OpenAIErrorBody: Content, Equatable {
                 self.init(
                     status: .unauthorized, message: message, type: "invalid_request_error", code: "invalid_user_token")
             }
+        case AuthError.invalidIdentity(let reason):
+            self.init(status: .badRequest, message: reason, type: "invalid_request_error", param: "user", code: nil)
         case is AuthError where status == .unauthorized:
             self.init(status: .unauthorized, message: detail, type: "invalid_request_error", code: "invalid_api_key")
         case let error as LimitError:

@@ -6,27 +6,51 @@ import NIOCore
 struct OpenAIImages: Sendable {
     let dify: any DifyClient
 
-    func files(
-        _ urls: [String], app: AppParameters.Parameters, target: DifyTarget, difyUser: String
-    ) async throws -> [JSONValue] {
+    /// One `image_url`, read: inline bytes or a URL for Dify to fetch.
+    enum Image: Sendable {
+        case inline(DataURL)
+        case remote(String)
+    }
+
+    /// Reads `urls` and checks them against what the app takes (when its parameters could be read); nothing is sent.
+    static func read(_ urls: [String], app: AppParameters.Parameters?) throws(OpenAIError) -> [Image] {
         guard !urls.isEmpty else { return [] }
-        guard app.imagesEnabled else {
-            throw OpenAIError.unsupportedValue("this model does not accept images", param: "messages")
+        if let app, !app.imagesEnabled {
+            throw .unsupportedValue("this model does not accept images", param: "messages")
         }
-        if let limit = app.imageLimit, urls.count > limit {
-            throw OpenAIError.unsupportedValue(
-                "this model accepts at most \(limit) images per message", param: "messages")
+        if let limit = app?.imageLimit, urls.count > limit {
+            throw .unsupportedValue("this model accepts at most \(limit) images per message", param: "messages")
         }
-        var files: [JSONValue] = []
-        for url in urls {
-            if let image = DataURL(url) {
-                let id = try await upload(image, target: target, difyUser: difyUser)
-                files.append(Self.file(["transfer_method": .string("local_file"), "upload_file_id": .string(id)]))
+        let methods = app?.imageTransferMethods ?? []
+        return try urls.map { url throws(OpenAIError) -> Image in
+            let image: Image
+            if let inline = DataURL(url) {
+                image = .inline(inline)
             } else if let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? "") {
-                files.append(Self.file(["transfer_method": .string("remote_url"), "url": .string(url)]))
+                image = .remote(url)
             } else {
-                throw OpenAIError.invalidRequest(
+                throw .invalidRequest(
                     "image_url.url must be an http(s) URL or a base64 data URL of an image", param: "messages")
+            }
+            let method = if case .inline = image { "local_file" } else { "remote_url" }
+            guard methods.isEmpty || methods.contains(method) else {
+                throw .unsupportedValue(
+                    "this model takes images only as \(methods.sorted().joined(separator: " or "))", param: "messages")
+            }
+            return image
+        }
+    }
+
+    /// The images as Dify `files`, an inline one uploaded for the user first.
+    func files(_ images: [Image], target: DifyTarget, difyUser: String) async throws -> [JSONValue] {
+        var files: [JSONValue] = []
+        for image in images {
+            switch image {
+            case .inline(let inline):
+                let id = try await upload(inline, target: target, difyUser: difyUser)
+                files.append(Self.file(["transfer_method": .string("local_file"), "upload_file_id": .string(id)]))
+            case .remote(let url):
+                files.append(Self.file(["transfer_method": .string("remote_url"), "url": .string(url)]))
             }
         }
         return files
@@ -72,7 +96,10 @@ struct DataURL: Sendable {
         guard url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") else { return nil }
         let header = url[url.index(url.startIndex, offsetBy: 5)..<comma]
         let parts = header.split(separator: ";")
-        guard let type = parts.first, type.hasPrefix("image/"), parts.contains("base64"),
+        // The type goes into a multipart head: only a plain `image/<subtype>`.
+        guard let type = parts.first, type.hasPrefix("image/"), type.count <= 64,
+            type.dropFirst(6).allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".+-".contains($0)) }),
+            type.count > 6, parts.contains("base64"),
             let data = Data(base64Encoded: String(url[url.index(after: comma)...]), options: .ignoreUnknownCharacters),
             !data.isEmpty
         else { return nil }

@@ -19,7 +19,7 @@ struct OpenAIModels: Sendable {
 
     /// The models `scope` may use, by id.
     func models(for scope: KeyScope) -> [Model] {
-        systems.all.compactMap { systemID in
+        let named: [Model] = systems.all.compactMap { systemID in
             guard scope.permits(systemID), allowedSystemIDs.isEmpty || allowedSystemIDs.contains(systemID),
                 registry.systemInForce(systemID)?.enabled ?? true, (try? targets.target(forSystem: systemID)) != nil
             else { return nil }
@@ -30,7 +30,9 @@ struct OpenAIModels: Sendable {
             return Model(
                 id: name, systemID: systemID, created: managed.map { Int($0.createdAt.timeIntervalSince1970) } ?? 0)
         }
-        .sorted { $0.id < $1.id }
+        // Two systems of one name (a `system_id` another is named after): neither is offered by it.
+        let counts = Dictionary(named.map { ($0.id, 1) }, uniquingKeysWith: +)
+        return named.filter { counts[$0.id] == 1 }.sorted { $0.id < $1.id }
     }
 
     /// The model `id` names for `scope`: its name, or its system's id. Anything else is `model_not_found`.

@@ -77,6 +77,12 @@ struct ConversationStore: Sendable {
     }
 
     /// Who owns a conversation the gateway has seen, if it has seen it.
+    /// Whether the gateway holds the conversation and has not seen it deleted.
+    func isLive(conversation conversationID: String) async throws -> Bool {
+        try await StoredConversation.query(on: database).filter(\.$conversationID == conversationID)
+            .filter(\.$deletedAt == nil).first() != nil
+    }
+
     func owner(ofConversation conversationID: String) async throws -> (systemID: String, userID: String)? {
         guard
             let row = try await StoredConversation.query(on: database)

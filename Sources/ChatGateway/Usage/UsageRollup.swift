@@ -120,22 +120,23 @@ enum UsageRollup {
         }
     }
 
-    /// Recounts everything from the messages (the migration, the import), in two statements.
-    static func rebuild(on sql: any SQLDatabase) async throws {
+    /// Recounts everything from the messages (the migration, the import), in two statements. A migration passes
+    /// the counters its schema has.
+    static func rebuild(on sql: any SQLDatabase, counting columns: [String] = counterColumns) async throws {
         try await sql.delete(from: usersTable).run()
         try await sql.delete(from: systemsTable).run()
-        let counters = counterColumns.joined(separator: ", ")
+        let counters = columns.joined(separator: ", ")
         try await sql.raw(
             """
             INSERT INTO \(ident: usersTable) (day, system_id, user_id, currency, \(unsafeRaw: counters)) \
-            SELECT day, system_id, user_id, currency, \(summedCounters) FROM (\(perMessage(sql))) m \
+            SELECT day, system_id, user_id, currency, \(summed(columns)) FROM (\(perMessage(sql, columns))) m \
             GROUP BY day, system_id, user_id, currency
             """
         ).run()
         try await sql.raw(
             """
             INSERT INTO \(ident: systemsTable) (day, system_id, currency, \(unsafeRaw: counters)) \
-            SELECT day, system_id, currency, \(summedCounters) FROM \(ident: usersTable) GROUP BY day, system_id, currency
+            SELECT day, system_id, currency, \(summed(columns)) FROM \(ident: usersTable) GROUP BY day, system_id, currency
             """
         ).run()
     }
@@ -146,8 +147,8 @@ enum UsageRollup {
     static func aggregate(on sql: any SQLDatabase) async throws -> [Key: Counters] {
         let rows = try await sql.raw(
             """
-            SELECT day, system_id, user_id, currency, \(summedCounters) \
-            FROM (\(perMessage(sql))) m GROUP BY day, system_id, user_id, currency
+            SELECT day, system_id, user_id, currency, \(summed(counterColumns)) \
+            FROM (\(perMessage(sql, counterColumns))) m GROUP BY day, system_id, user_id, currency
             """
         ).all()
         var result: [Key: Counters] = [:]
@@ -157,7 +158,7 @@ enum UsageRollup {
 
     /// One row per message with what it adds to the sums: a user message a chat (and a failure, a refusal or a task), an
     /// answer its outcome, tokens, price (under its currency, `''` without one) and latency.
-    private static func perMessage(_ sql: any SQLDatabase) -> SQLQueryString {
+    private static func perMessage(_ sql: any SQLDatabase, _ columns: [String]) -> SQLQueryString {
         let complete = "status = '\(StoredMessage.Status.complete.rawValue)'"
         let failed = "status = '\(StoredMessage.Status.failed.rawValue)'"
         let refused = "status = '\(StoredMessage.Status.refused.rawValue)'"
@@ -190,8 +191,8 @@ enum UsageRollup {
             sql.dialect.name == "sqlite"
             ? "CAST(created_at / 86400 AS INTEGER)" : "CAST(FLOOR(EXTRACT(EPOCH FROM created_at) / 86400) AS BIGINT)"
         let priced = "CASE WHEN total_price_scaled IS NULL OR currency IS NULL THEN '' ELSE currency END"
-        func select(_ role: String, currency: String, _ columns: [(String, String)]) -> SQLQueryString {
-            let fields = columns.map { "\($0.1) AS \($0.0)" }.joined(separator: ", ")
+        func select(_ role: String, currency: String, _ counted: [(String, String)]) -> SQLQueryString {
+            let fields = counted.filter { columns.contains($0.0) }.map { "\($0.1) AS \($0.0)" }.joined(separator: ", ")
             return
                 "SELECT \(unsafeRaw: day) AS day, system_id, user_id, \(unsafeRaw: currency) AS currency, \(unsafeRaw: fields) FROM \(ident: StoredMessage.schema) WHERE role = \(literal: role)"
         }
@@ -203,9 +204,9 @@ enum UsageRollup {
         SQLQueryString("CAST(COALESCE(SUM(\(ident: column)), 0) AS BIGINT)")
     }
 
-    /// Every counter summed, under its own name.
-    private static var summedCounters: SQLQueryString {
-        counterColumns.map { column -> SQLQueryString in "\(sum(column)) AS \(ident: column)" }.joined(separator: ", ")
+    /// Each of `columns` summed, under its own name.
+    private static func summed(_ columns: [String]) -> SQLQueryString {
+        columns.map { column -> SQLQueryString in "\(sum(column)) AS \(ident: column)" }.joined(separator: ", ")
     }
 
     static func key(of row: any SQLRow, user: Bool) throws -> Key {

@@ -183,6 +183,8 @@ struct OpenAIChatTests {
                 gateway, [H.user("hi")], extra: ["tools": [["type": "function"]], "tool_choice": "none"])
             #expect(ignoredTools.status == 200)
             #expect(ignoredTools.headers.first(name: "X-Gateway-Ignored-Parameters") == "tool_choice, tools")
+            let badUser = try await H.chat(gateway, [H.user("hi")], user: String(repeating: "u", count: 300))
+            #expect(badUser.status == 400 && (badUser.object["error"] as? [String: Any])?["param"] as? String == "user")
             let noUser = try await H.chat(gateway, [H.user("hi"), H.assistant("x")])
             #expect(
                 noUser.status == 400 && (noUser.object["error"] as? [String: Any])?["param"] as? String == "messages")

@@ -107,7 +107,48 @@ struct OpenAITurnTests {
         }
     }
 
-    @Test func imagesForAnAppThatTakesNoneAreRefusedAndTheMessageKept() async throws {
+    @Test func anImageAloneIsAMessage() async throws {
+        var options = FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])
+        options.imageUploadEnabled = true
+        try await H.with(fakeOptions: options) { gateway in
+            let image = ["type": "image_url", "image_url": ["url": "https://example.com/cat.jpg"]] as [String: Any]
+            let reply = try await H.chat(gateway, [["role": "user", "content": [image]]])
+            #expect(reply.status == 200)
+            #expect(try await gateway.messages(system: "drillquiz", user: "u1").first?.content == "[image]")
+        }
+    }
+
+    @Test func anIdempotentRepeatUploadsNothingAgain() async throws {
+        var options = FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])
+        options.imageUploadEnabled = true
+        try await H.with(fakeOptions: options) { gateway in
+            let png = "data:image/png;base64," + Data([0x89, 0x50, 0x4E, 0x47]).base64EncodedString()
+            let message: [String: Any] = [
+                "role": "user",
+                "content": [["type": "text", "text": "this"], ["type": "image_url", "image_url": ["url": png]]],
+            ]
+            let first = try await H.chat(gateway, [message], headers: [("Idempotency-Key", "img-1")])
+            let again = try await H.chat(gateway, [message], headers: [("Idempotency-Key", "img-1")])
+            #expect(first.status == 200 && again.headers.first(name: "Idempotent-Replayed") == "true")
+            #expect(await gateway.fake.store.uploads.count == 1)
+        }
+    }
+
+    @Test func aConversationDeletedSinceIsNotContinued() async throws {
+        try await H.with { gateway in
+            let key = [("X-Conversation-Id", "kept")]
+            let first = try await H.chat(gateway, [H.user("one")], headers: key)
+            let conversation = try #require(first.headers.first(name: "X-Conversation-Id"))
+            let deleted = try await gateway.call(
+                .DELETE, "/v1/conversations/\(conversation)?system_id=drillquiz&user_id=u1",
+                headers: GatewayHarness.keyHeader)
+            #expect(deleted.status < 300)
+            let next = try await H.chat(gateway, [H.user("two")], headers: key)
+            #expect(next.status == 200 && next.headers.first(name: "X-Gateway-Conversation") == "new")
+        }
+    }
+
+    @Test func imagesForAnAppThatTakesNoneAreRefused() async throws {
         try await H.with { gateway in
             let reply = try await H.chat(
                 gateway,
@@ -121,7 +162,9 @@ struct OpenAITurnTests {
                     ]
                 ])
             #expect(reply.status == 400 && H.errorCode(reply) == "unsupported_value")
-            #expect(try await gateway.messages(system: "drillquiz", user: "u1").map(\.status) == [.refused])
+            // Bad input, as a refused `n`: nothing is stored, and Dify is not asked.
+            #expect(try await gateway.messages(system: "drillquiz", user: "u1").isEmpty)
+            #expect(await gateway.fake.store.chatRequestCount == 0)
         }
     }
 }

@@ -3,7 +3,7 @@ import SQLKit
 
 /// `/openai/v1`'s tables and columns: `gateway_openai_conversations` (a client conversation's Dify conversation, by
 /// its key or its history), a turn's `turn_kind` (`task` for a client's auxiliary request), the ledger's `tasks`
-/// counter, and a system's `openai_model` name. The ledger is recounted with its new column.
+/// counter (0 for what came before: no turn was a task), and a system's `openai_model` name.
 struct AddOpenAIAPI: AsyncMigration {
     func prepare(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
@@ -25,7 +25,6 @@ struct AddOpenAIAPI: AsyncMigration {
                 .column("tasks", type: .bigint, .notNull, .default(SQLLiteral.numeric("0"))).run()
         }
         try await database.schema(AdminStore.systemsTable).field("openai_model", .string).update()
-        try await UsageRollup.rebuild(on: sql)
     }
 
     func revert(on database: any Database) async throws {

@@ -25,8 +25,7 @@ struct AddUsageLedger: AsyncMigration {
         }
         try await sql.create(index: "gateway_usage_users_user").on(UsageRollup.usersTable)
             .column("system_id").column("user_id").column("day").run()
-        // The ledger is filled by the last migration that changes its columns (`AddOpenAIAPI`): recounting needs
-        // them all.
+        try await UsageRollup.rebuild(on: sql, counting: Self.counterColumns)
         try await database.schema(AdminStore.systemsTable).field("budget", .string).update()
     }
 
