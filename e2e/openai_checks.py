@@ -89,6 +89,13 @@ class Gateway:
     def cached_messages(self, conversation_id):
         return self.get(f"/v1/cache/conversations/{conversation_id}/messages")
 
+    def stored_answer(self, system_id, text):
+        """The stored answer to the user message `text`, which must be complete."""
+        _, rows = self.find_stored_turn(system_id, text)
+        if len(rows) != 2 or rows[1]["status"] != "complete":
+            raise CheckFailed(f"{text!r} stored: {rows}")
+        return rows[1]["content"]
+
     def find_stored_turn(self, system_id, text, timeout=10):
         """The stored conversation holding the user message `text` (searched with `q`), as (conversation, rows):
         waits until its answer has left `pending`/`streaming`."""

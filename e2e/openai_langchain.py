@@ -20,12 +20,6 @@ llm = ChatOpenAI(base_url=gateway_url + "/openai/v1", api_key=drillquiz_key, mod
                  include_response_headers=True, stream_usage=True)
 
 
-def stored_answer(text):
-    _, rows = operator.find_stored_turn("drillquiz", text)
-    check(len(rows) == 2 and rows[1]["status"] == "complete", f"{text!r} stored: {rows}")
-    return rows[1]["content"]
-
-
 @checks.step
 def invoke():
     text = "Hello from LangChain invoke"
@@ -37,7 +31,7 @@ def invoke():
     check(message.usage_metadata["input_tokens"] == fake_usage(text)["prompt_tokens"]
           and message.usage_metadata["output_tokens"] == fake_usage(text)["completion_tokens"],
           f"usage: {message.usage_metadata}")
-    check(stored_answer(text) == message.content, "the stored answer is the one returned")
+    check(operator.stored_answer("drillquiz", text) == message.content, "the stored answer is the one returned")
 
 
 @checks.step
@@ -51,7 +45,7 @@ def stream():
         total += chunk
     check(total.usage_metadata and total.usage_metadata["total_tokens"] == fake_usage(text)["total_tokens"],
           f"streamed usage: {total.usage_metadata}")
-    check(stored_answer(text) == streamed, "the stored answer is the one streamed")
+    check(operator.stored_answer("drillquiz", text) == streamed, "the stored answer is the one streamed")
 
 
 checks.finish()

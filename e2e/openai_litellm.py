@@ -20,12 +20,6 @@ litellm.telemetry = False
 endpoint = {"model": "openai/drillquiz", "api_base": gateway_url + "/openai/v1", "api_key": drillquiz_key}
 
 
-def stored_answer(text):
-    _, rows = operator.find_stored_turn("drillquiz", text)
-    check(len(rows) == 2 and rows[1]["status"] == "complete", f"{text!r} stored: {rows}")
-    return rows[1]["content"]
-
-
 @checks.step
 def completion():
     text = "Hello from LiteLLM"
@@ -35,7 +29,7 @@ def completion():
     check(response.usage.prompt_tokens == fake_usage(text)["prompt_tokens"]
           and response.usage.completion_tokens == fake_usage(text)["completion_tokens"], f"usage: {response.usage}")
     check(response.id.startswith("chatcmpl-"), f"id: {response.id}")
-    check(stored_answer(text) == answer, "the stored answer is the one returned")
+    check(operator.stored_answer("drillquiz", text) == answer, "the stored answer is the one returned")
 
 
 @checks.step
@@ -48,7 +42,7 @@ def stream():
     check(len({chunk.id for chunk in chunks}) == 1, f"ids: {({chunk.id for chunk in chunks})}")
     usage = [getattr(chunk, "usage", None) for chunk in chunks if getattr(chunk, "usage", None)]
     check(usage and usage[-1].total_tokens == fake_usage(text)["total_tokens"], f"streamed usage: {usage}")
-    check(stored_answer(text) == streamed, "the stored answer is the one streamed")
+    check(operator.stored_answer("drillquiz", text) == streamed, "the stored answer is the one streamed")
 
 
 checks.finish()

@@ -214,7 +214,7 @@ struct AdminSystemsController: RouteCollection {
             row.maxStreamsPerUser = streams
         }
         if let model = input.openAIModel {
-            guard model.count <= 128, !model.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+            guard OpenAIModels.isValidName(model) else {
                 throw AdminError.invalid("openai_model must be at most 128 characters, without spaces or slashes")
             }
             if !model.isEmpty,

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -68,7 +67,7 @@ final class GatewayRegistry: Sendable {
         snapshot.withLockedValue { $0.keysByID[id] }?.isUsable(at: now()) ?? false
     }
 
-    static func hash(_ key: String) -> String { [UInt8](SHA256.hash(data: Data(key.utf8))).lowercaseHex }
+    static func hash(_ key: String) -> String { key.sha256Hex }
 
     /// Reads the tables again if the version moved since the last read.
     func refresh() async throws {

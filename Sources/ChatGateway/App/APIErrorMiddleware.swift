@@ -31,7 +31,8 @@ struct APIErrorMiddleware: Middleware {
                 response.headers.replaceOrAdd(name: .wwwAuthenticate, value: #"Bearer realm="api""#)
             }
         } else if let openAIBody {
-            try response.content.encode(openAIBody)
+            response.headers.contentType = .json
+            response.body = .init(buffer: openAIBody.json.jsonBuffer())
             if status == .unauthorized { response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer") }
             // A spent budget stays spent until it resets: OpenAI's SDKs retry a 429 unless told not to.
             if openAIBody.error.code == "insufficient_quota" {

@@ -214,7 +214,7 @@ extension Settings {
             let segment = String(name.dropFirst(5).dropLast(13))
             let model = raw.trimmingCharacters(in: .whitespaces)
             guard !segment.isEmpty, !model.isEmpty else { continue }
-            guard model.count <= 128, !model.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+            guard OpenAIModels.isValidName(model) else {
                 throw SettingsError(variable: name, problem: "expected a model name without spaces or slashes")
             }
             if let other = names.first(where: { $0.value == model }) {

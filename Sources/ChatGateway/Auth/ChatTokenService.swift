@@ -48,7 +48,8 @@ public struct ChatTokenService: Sendable {
         )
     }
 
-    private static func keyCollection(_ secret: String) async -> JWTKeyCollection {
+    /// HS256 with `secret`, as the chat tokens and Open WebUI's signed user are made.
+    static func keyCollection(_ secret: String) async -> JWTKeyCollection {
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: keyBytes(secret)), digestAlgorithm: .sha256)
         return keys

@@ -56,6 +56,14 @@ struct GatewayAuthenticator: Sendable {
         throw .invalidAPIKey
     }
 
+    /// The server key of `Authorization: Bearer`, where Dify's and OpenAI's SDKs put theirs; a browser key or a chat
+    /// token is no server key there, and is refused as a wrong key.
+    func bearerServerKey(_ request: Request) throws(AuthError) -> (scope: KeyScope, keyID: String) {
+        guard let key = request.headers.bearerAuthorization?.token, !key.isEmpty else { throw .missingCredentials }
+        guard case .apiKey(let scope, let keyID) = try keyCredential(presented: key) else { throw .invalidAPIKey }
+        return (scope, keyID)
+    }
+
     /// The systems an operator call (cache, sync) may see: a server key's scope; a browser key is refused.
     func operatorScope(_ request: Request) throws(AuthError) -> KeyScope {
         switch try keyCredential(request) {

@@ -19,12 +19,8 @@ extension GatewayAuthenticator {
 
     /// The server key presented and the system it acts for.
     func difyAPIKey(_ req: Request) throws -> DifyAPIKey {
-        guard let key = req.headers.bearerAuthorization?.token, !key.isEmpty else {
-            throw AuthError.missingCredentials
-        }
-        // A browser key or a chat token is no server key: Dify's 401, as for a wrong key.
-        let credential = try keyCredential(presented: key)
-        guard case .apiKey(let scope, _) = credential else { throw AuthError.invalidAPIKey }
+        let (scope, keyID) = try bearerServerKey(req)
+        let credential = Credential.apiKey(scope, keyID: keyID)
         if let named = req.headers.first(name: "X-Gateway-System"), !named.isEmpty {
             return DifyAPIKey(credential: credential, systemID: named)
         }

@@ -77,7 +77,7 @@ struct DifyAPIController: RouteCollection {
             wire: "dify", logger: req.logger)
         return try outcome.response(
             to: req, keepAlive: turns.chats.limits.streamKeepAlive, encoder: { _ in DifyEventEncoder() },
-            answer: { Self.json(DifyWire.blockingBody($0), status: .ok) })
+            answer: { Response.json(DifyWire.blockingBody($0), status: .ok) })
     }
 
     /// Dify's chat fields that the gateway passes on as they are.
@@ -95,7 +95,7 @@ struct DifyAPIController: RouteCollection {
             // The stream is already told to stop; Dify failing to hear it changes nothing for the client.
             req.logger.warning("stop not passed on to Dify", metadata: ["error": .string(String(describing: error))])
         }
-        return Self.json(.object(["result": .string("success")]), status: .ok)
+        return Response.json(.object(["result": .string("success")]), status: .ok)
     }
 
     // MARK: Conversations and messages
@@ -146,7 +146,7 @@ struct DifyAPIController: RouteCollection {
         if case .object(let fields) = renamed {
             try await access.store.renameConversation(conversationID, to: fields["name"]?.stringValue)
         }
-        return Self.json(renamed, status: HTTPResponseStatus(statusCode: answer.status))
+        return Response.json(renamed, status: HTTPResponseStatus(statusCode: answer.status))
     }
 
     @Sendable
@@ -187,7 +187,7 @@ struct DifyAPIController: RouteCollection {
         guard answer.contentType?.lowercased().hasPrefix("application/json") ?? false,
             case .object(let fields) = try await Self.json(of: answer, for: caller)
         else { throw DifyError.malformedResponse("the app's \(endpoint) is not a JSON object") }
-        return Self.json(.object(fields), status: HTTPResponseStatus(statusCode: answer.status))
+        return Response.json(.object(fields), status: HTTPResponseStatus(statusCode: answer.status))
     }
 
     /// `files/upload` and `audio-to-text`: the multipart body streams through, its `user` made the gateway's.
@@ -267,7 +267,7 @@ struct DifyAPIController: RouteCollection {
                     }
                 }))
         }
-        return json(try await json(of: answer, for: caller), status: status)
+        return Response.json(try await Self.json(of: answer, for: caller), status: status)
     }
 
     static func json(of answer: DifyPassthroughResponse, for caller: CallerIdentity) async throws -> JSONValue {
@@ -277,12 +277,6 @@ struct DifyAPIController: RouteCollection {
             throw DifyError.malformedResponse("the answer is not JSON")
         }
         return DifyWire.withClientUser(json, difyUser: caller.difyUser, user: caller.userID)
-    }
-
-    static func json(_ value: JSONValue, status: HTTPResponseStatus) -> Response {
-        var headers = HTTPHeaders()
-        headers.contentType = .json
-        return Response(status: status, headers: headers, body: .init(buffer: value.jsonBuffer()))
     }
 
     // MARK: Reading requests

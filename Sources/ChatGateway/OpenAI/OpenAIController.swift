@@ -41,18 +41,18 @@ struct OpenAIController: RouteCollection {
 
     @Sendable
     func listModels(_ req: Request) async throws -> Response {
-        let (scope, _) = try serverKey(req)
-        return Self.json(
-            .object(["object": .string("list"), "data": .array(models.models(for: scope).map(Self.json))]))
+        let (scope, _) = try auth.bearerServerKey(req)
+        return Response.json(
+            .object(["object": .string("list"), "data": .array(models.models(for: scope).map(Self.object(of:)))]))
     }
 
     @Sendable
     func model(_ req: Request) async throws -> Response {
-        let (scope, _) = try serverKey(req)
-        return Self.json(Self.json(try models.model(try req.parameters.require("model"), for: scope)))
+        let (scope, _) = try auth.bearerServerKey(req)
+        return Response.json(Self.object(of: try models.model(try req.parameters.require("model"), for: scope)))
     }
 
-    private static func json(_ model: OpenAIModels.Model) -> JSONValue {
+    private static func object(of model: OpenAIModels.Model) -> JSONValue {
         .object([
             "id": .string(model.id), "object": .string("model"), "created": .number(Double(model.created)),
             "owned_by": .string("chat-gateway"),
@@ -63,7 +63,7 @@ struct OpenAIController: RouteCollection {
 
     @Sendable
     func chat(_ req: Request) async throws -> Response {
-        let (scope, keyID) = try serverKey(req)
+        let (scope, keyID) = try auth.bearerServerKey(req)
         guard let data = req.body.data, case .object(let body)? = try? JSONDecoder().decode(JSONValue.self, from: data)
         else {
             throw OpenAIError.invalidRequest(
@@ -125,7 +125,7 @@ struct OpenAIController: RouteCollection {
             },
             answer: { answer in
                 let wire = OpenAIWire(turnID: outcome.turnID, created: created, model: request.model)
-                let response = Self.json(wire.completion(content: answer.answer, metadata: answer.metadata))
+                let response = Response.json(wire.completion(content: answer.answer, metadata: answer.metadata))
                 // A task's conversation is deleted once answered.
                 if !isTask { response.headers.replaceOrAdd(name: "X-Conversation-Id", value: answer.conversationID) }
                 return response
@@ -191,17 +191,6 @@ struct OpenAIController: RouteCollection {
         return try await turns.readers.store.turn(rowID)?.createdAt ?? now()
     }
 
-    /// The gateway server key of `Authorization: Bearer`; a browser key or a chat token is no key here.
-    private func serverKey(_ req: Request) throws -> (KeyScope, String) {
-        guard let presented = req.headers.bearerAuthorization?.token, !presented.isEmpty else {
-            throw AuthError.missingCredentials
-        }
-        guard case .apiKey(let scope, let keyID) = try auth.keyCredential(presented: presented) else {
-            throw AuthError.invalidAPIKey
-        }
-        return (scope, keyID)
-    }
-
     /// The client's name for its conversation; an empty one, or LibreChat's `new` before it has one, names none.
     private func conversationKey(_ req: Request, _ request: OpenAIChatRequest) -> String? {
         let candidates = Self.conversationKeyHeaders.map { req.headers.first(name: $0) } + [request.conversationKey]
@@ -219,12 +208,6 @@ struct OpenAIController: RouteCollection {
         guard request.history.isEmpty else { return false }
         return (!request.stream && request.message.hasPrefix("### Task:"))
             || request.message.hasPrefix("Provide a concise, 5-word-or-less title for the conversation")
-    }
-
-    static func json(_ value: JSONValue, status: HTTPResponseStatus = .ok) -> Response {
-        var headers = HTTPHeaders()
-        headers.contentType = .json
-        return Response(status: status, headers: headers, body: .init(buffer: value.jsonBuffer()))
     }
 }
 

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import SQLKit
 
@@ -27,7 +26,7 @@ struct OpenAIConversations: Sendable {
     func resolve(
         key: String?, history: [OpenAIChatRequest.Message], for caller: CallerIdentity
     ) async throws -> (conversationID: String?, match: Match) {
-        if let key, let found = try await find("key_hash", Self.sha256(key), for: caller) {
+        if let key, let found = try await find("key_hash", key.sha256Hex, for: caller) {
             return (found, .continued)
         }
         guard !history.isEmpty else { return (nil, .new) }
@@ -60,7 +59,7 @@ struct OpenAIConversations: Sendable {
         _ conversationID: String, key: String?, history: [OpenAIChatRequest.Message], for caller: CallerIdentity
     ) async throws {
         let sql = database()
-        let keyHash = key.map(Self.sha256)
+        let keyHash = key.map(\.sha256Hex)
         if let keyHash {
             try await sql.update(Self.table).set("key_hash", to: SQLLiteral.null)
                 .where("system_id", .equal, caller.systemID).where("user_id", .equal, caller.userID)
@@ -94,7 +93,7 @@ struct OpenAIConversations: Sendable {
             history.map {
                 .array([.string($0.role), .string($0.text.trimmingCharacters(in: .whitespacesAndNewlines))])
             })
-        return sha256(String(buffer: canonical.jsonBuffer()))
+        return String(buffer: canonical.jsonBuffer()).sha256Hex
     }
 
     /// The query for a new conversation with earlier turns: as many of the latest whole messages as fit in
@@ -115,5 +114,4 @@ struct OpenAIConversations: Sendable {
         return "Earlier in this conversation:\n" + lines.reversed().joined(separator: "\n") + "\n\n" + message
     }
 
-    private static func sha256(_ text: String) -> String { Array(SHA256.hash(data: Data(text.utf8))).lowercaseHex }
 }

@@ -14,13 +14,7 @@ struct OpenAIEndUser: Sendable {
     private let now: @Sendable () -> Date
 
     init(openWebUISecret: String?, now: @escaping @Sendable () -> Date) async {
-        if let openWebUISecret {
-            let keys = JWTKeyCollection()
-            await keys.add(hmac: HMACKey(from: ChatTokenService.keyBytes(openWebUISecret)), digestAlgorithm: .sha256)
-            openWebUIKeys = keys
-        } else {
-            openWebUIKeys = nil
-        }
+        openWebUIKeys = if let openWebUISecret { await ChatTokenService.keyCollection(openWebUISecret) } else { nil }
         self.now = now
     }
 

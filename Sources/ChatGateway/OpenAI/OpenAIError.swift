@@ -15,28 +15,28 @@ enum OpenAIError: Error, Equatable {
 }
 
 /// OpenAI's error object, `{"error": {"message", "type", "param", "code"}}`, as its SDKs read it.
-struct OpenAIErrorBody: Content, Equatable {
-    struct Detail: Content, Equatable {
+struct OpenAIErrorBody: Equatable {
+    struct Detail: Equatable {
         var message: String
         var type: String
         var param: String?
         var code: String?
-
-        func encode(to encoder: any Encoder) throws {
-            // OpenAI sends `param` and `code` as null rather than leaving them out.
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(message, forKey: .message)
-            try container.encode(type, forKey: .type)
-            try container.encode(param, forKey: .param)
-            try container.encode(code, forKey: .code)
-        }
     }
 
     var error: Detail
     /// The status it goes with; not part of the body.
-    var status: HTTPResponseStatus = .badRequest
+    var status: HTTPResponseStatus
 
-    enum CodingKeys: String, CodingKey { case error }
+    /// The body, as a response and as a stream's last data line write it. OpenAI sends `param` and `code` as null
+    /// rather than leaving them out.
+    var json: JSONValue {
+        .object([
+            "error": .object([
+                "message": .string(error.message), "type": .string(error.type),
+                "param": error.param.map(JSONValue.string) ?? .null, "code": error.code.map(JSONValue.string) ?? .null,
+            ])
+        ])
+    }
 
     init(status: HTTPResponseStatus, message: String, type: String, param: String? = nil, code: String?) {
         error = Detail(message: message, type: type, param: param, code: code)

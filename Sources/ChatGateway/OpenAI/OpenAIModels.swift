@@ -17,6 +17,11 @@ struct OpenAIModels: Sendable {
     let environmentNames: [String: String]
     let allowedSystemIDs: Set<String>
 
+    /// A name an operator may give a model: at most 128 characters, no white space or slash (it goes in a path).
+    static func isValidName(_ name: String) -> Bool {
+        name.count <= 128 && !name.contains { $0.isWhitespace || $0 == "/" }
+    }
+
     /// The models `scope` may use, by id.
     func models(for scope: KeyScope) -> [Model] {
         let named: [Model] = systems.all.compactMap { systemID in

@@ -121,14 +121,7 @@ struct OpenAIWire: Sendable {
             case .interrupted(_, let reason): DifyError.unreachable(reason)
             case .completed: DifyError.malformedResponse("")
             }
-        let body = OpenAIErrorBody(describing: error)
-        return .object([
-            "error": .object([
-                "message": .string(body.error.message), "type": .string(body.error.type),
-                "param": body.error.param.map(JSONValue.string) ?? .null,
-                "code": body.error.code.map(JSONValue.string) ?? .null,
-            ])
-        ])
+        return OpenAIErrorBody(describing: error).json
     }
 }
 

@@ -1,3 +1,6 @@
+import Crypto
+import Foundation
+
 extension Sequence<UInt8> {
     /// The bytes as lower-case hex, two digits each: digests, MACs and random ids.
     var lowercaseHex: String {
@@ -32,4 +35,9 @@ extension [UInt8] {
         }
         self = bytes
     }
+}
+
+extension String {
+    /// SHA-256 of the UTF-8 text, in lower-case hex: how keys, request fingerprints and histories are kept.
+    var sha256Hex: String { Array(SHA256.hash(data: Data(utf8))).lowercaseHex }
 }

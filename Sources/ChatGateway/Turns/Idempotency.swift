@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// A request's `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header), as it is kept: hashed with the
@@ -34,13 +33,10 @@ struct IdempotencyRecord: Sendable, Equatable {
                 "inputs": .object(request.inputs), "extra": .object(request.extra), "stream": .bool(streaming),
             ])
         return IdempotencyRecord(
-            keyHash: Self.sha256("\(scope)\u{0}\(key)"),
-            requestHash: Self.sha256(String(buffer: fingerprint.jsonBuffer(sortedKeys: true))))
+            keyHash: "\(scope)\u{0}\(key)".sha256Hex,
+            requestHash: String(buffer: fingerprint.jsonBuffer(sortedKeys: true)).sha256Hex)
     }
 
-    private static func sha256(_ text: String) -> String {
-        Array(SHA256.hash(data: Data(text.utf8))).lowercaseHex
-    }
 }
 
 /// Why a request with an `Idempotency-Key` is refused.

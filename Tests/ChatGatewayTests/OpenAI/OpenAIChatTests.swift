@@ -209,11 +209,11 @@ struct OpenAIChatTests {
     @Test func withASharedSecretOnlyASignedOpenWebUIUserIsBelieved() async throws {
         let secret = "open-webui-secret-0123456789abcdef"
         try await H.with(adjust: { $0.openWebUIUserJWTSecret = secret }) { gateway in
-            let signed = try await ChatTokenServiceSigner.sign(sub: "carol", secret: secret)
+            let signed = try await OpenWebUISigner.sign(sub: "carol", secret: secret)
             let ok = try await H.chat(gateway, [H.user("a")], user: nil, headers: [("X-OpenWebUI-User-Jwt", signed)])
             #expect(ok.status == 200)
             #expect(try await gateway.messages(system: "drillquiz", user: "carol").count == 2)
-            let forged = try await ChatTokenServiceSigner.sign(sub: "carol", secret: "another-secret-0123456789abcdef")
+            let forged = try await OpenWebUISigner.sign(sub: "carol", secret: "another-secret-0123456789abcdef")
             let refused = try await H.chat(
                 gateway, [H.user("a")], user: nil, headers: [("X-OpenWebUI-User-Jwt", forged)])
             #expect(refused.status == 401)

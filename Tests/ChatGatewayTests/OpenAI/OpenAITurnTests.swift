@@ -170,7 +170,7 @@ struct OpenAITurnTests {
 }
 
 /// Signs a token as Open WebUI does (`FORWARD_USER_INFO_HEADER_JWT_SECRET`).
-enum ChatTokenServiceSigner {
+enum OpenWebUISigner {
     struct Claims: JWTPayload {
         var sub: SubjectClaim
         var exp: ExpirationClaim
@@ -179,9 +179,7 @@ enum ChatTokenServiceSigner {
     }
 
     static func sign(sub: String, secret: String) async throws -> String {
-        let keys = JWTKeyCollection()
-        await keys.add(hmac: HMACKey(from: ChatTokenService.keyBytes(secret)), digestAlgorithm: .sha256)
-        return try await keys.sign(
+        try await ChatTokenService.keyCollection(secret).sign(
             Claims(
                 sub: .init(value: sub), exp: .init(value: Date().addingTimeInterval(300)),
                 iss: .init(value: "open-webui")))
