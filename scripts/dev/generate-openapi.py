@@ -306,6 +306,35 @@ spec = {
     "parameters": [{"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}, sid, uid, tok],
     "responses": {"200": {"description": "Suggestions", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Suggestions"}}}},
                   **errs(400, 401, 403, 404, 422, 502, 503, 504)}}},
+  "/v1/parameters": {"get": {
+    "operationId": "appParameters", "summary": "The app's settings for a chat page: opening statement, starter questions, files, voice",
+    "description": "What the chat page offers depends on the caller's Dify app: this is its `GET /parameters` (read at most once a minute per system), without its moderation settings, with the gateway's reading of its uploads and the system's `inline_math`.",
+    "security": sec_any, "parameters": [sid, uid, tok],
+    "responses": {"200": json_of("AppParameters", "The app's settings"), **errs(400, 401, 403, 422, 502, 503, 504)}}},
+  "/v1/files/upload": {"post": {
+    "operationId": "uploadFile", "summary": "Upload a file for the user's next message",
+    "description": "The file streams to Dify as the caller's (any `user` field is replaced), within the app's `file_upload`: a type it does not take is 415, a file over its type's size (`uploads.size_limits`) 413, an app without uploads 400. Limited per user by `RATE_LIMIT_MEDIA` (429) and to a few uploads at once. Send the answer's `id` and `type` in the chat's `files`.",
+    "security": sec_any, "parameters": [sid, uid, tok],
+    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+    "responses": {"201": json_of("UploadedFile", "Dify's record of the file"),
+                  **errs(400, 401, 403, 413, 415, 422), "429": {"$ref": "#/components/responses/TooManyRequests"}, **errs(502, 503, 504)}}},
+  "/v1/audio-to-text": {"post": {
+    "operationId": "audioToText", "summary": "Transcribe a recording (the chat page's microphone)",
+    "description": "The recording streams to Dify's `audio-to-text` as the caller's, when the app has `speech_to_text` on (else 400). At most `audio_upload_limit` bytes (`MAX_VOICE_BYTES`, 10 MB; 413). Dify takes mp3, m4a, wav, amr and mpga. Limited per user by `RATE_LIMIT_MEDIA` (429).",
+    "security": sec_any, "parameters": [sid, uid, tok],
+    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+    "responses": {"200": {"description": "The text", "content": {"application/json": {"schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}}}},
+                  **errs(400, 401, 403, 413, 415, 422), "429": {"$ref": "#/components/responses/TooManyRequests"}, **errs(502, 503, 504)}}},
+  "/v1/text-to-audio": {"post": {
+    "operationId": "textToAudio", "summary": "Read an answer aloud",
+    "description": "Dify's `text-to-audio` for one of the caller's answers (`message_id`, which wins) or a text of at most 4000 characters, when the app has `text_to_speech` on (else 400). The audio comes back as Dify streams it, with its `Content-Type`. Another user's answer is 404. Limited per user by `RATE_LIMIT_MEDIA` (429).",
+    "security": sec_any, "parameters": [sid, uid, tok],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
+      "system_id": {"$ref": "#/components/schemas/SystemID"}, "user_id": {"$ref": "#/components/schemas/UserID"},
+      "message_id": {"type": "string", "description": "An answer's id (`<id>_assistant` or Dify's)"},
+      "text": {"type": "string", "maxLength": 4000}}}}}},
+    "responses": {"200": {"description": "The audio", "content": {"audio/mpeg": {"schema": {"type": "string", "format": "binary"}}, "audio/wav": {"schema": {"type": "string", "format": "binary"}}}},
+                  **errs(400, 401, 403, 404, 413, 415, 422), "429": {"$ref": "#/components/responses/TooManyRequests"}, **errs(502, 503, 504)}}},
   "/v1/chat-token": {"get": {
     "operationId": "issueChatToken", "summary": "Issue a chat JWT (24 h) for a user, optionally with the widget's strings",
     "description": "Requires X-API-Key (a CHAT_GATEWAY_API_KEY within its systems, or a CHAT_GATEWAY_BROWSER_KEY for anonymous visitors only). `user_id=anonymous` issues a token for a fresh visitor id `anonymous-<26 characters a-z2-7>`, returned in `user_id`; sending that id renews its token; other `anonymous-…` ids are 422. When ALLOWED_CHAT_TOKEN_ORIGINS is set, a browser request's Origin (or Referer) must be one of them.\n\nMinting is limited by `RATE_LIMIT_TOKEN_ISSUANCE` (default 60/min) per key and per client address (from `X-Forwarded-For` only when the peer is in `TRUSTED_PROXIES`): over it, 429 with `Retry-After`. Tokens minted here carry `key_id`, and their chats count against that key's `RATE_LIMIT_PER_KEY`.",
@@ -342,7 +371,7 @@ spec = {
                   **errs(401, 403, 404)}}},
   "/v1/cache/export": {"get": {
     "operationId": "exportHistory", "summary": "Every message of the filtered conversations, streamed as CSV or JSON Lines",
-    "description": "Operators only; a key limited to some systems exports only theirs. Columns: conversation_id, system_id, user_id, conversation_name, message_id, role, content, status, created_at. Conversations newest first, each one's messages oldest first. CSV cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.",
+    "description": "Operators only; a key limited to some systems exports only theirs. Columns: conversation_id, system_id, user_id, conversation_name, message_id, role, content, status, created_at, retriever_resources (an answer's sources: JSON text in CSV, a list in JSON Lines), regenerates (on a question asked again, the Dify message id of its first attempt). Conversations newest first, each one's messages oldest first. CSV cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.",
     "security": [{"ApiKey": []}],
     "parameters": cache_filters + [{"name": "format", "in": "query", "required": False, "schema": {"type": "string", "enum": ["csv", "jsonl"], "default": "csv"}}],
     "responses": {"200": {"description": "The export (Content-Disposition: attachment)", "content": {
@@ -458,10 +487,12 @@ spec = {
       "data": {"type": "string", "description": "One line of JSON that repeats the name in `event`; its fields are listed in the 200 response's description."}}},
     "SystemID": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$", "example": "drillquiz"},
     "UserID": {"type": "string", "minLength": 1, "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]+$", "description": "No control characters; `{system_id}_{user_id}` must fit 255 characters.", "example": "12345"},
-    "ChatRequest": {"type": "object", "required": ["message"], "properties": {
+    "ChatRequest": {"type": "object", "properties": {
       "system_id": {"$ref": "#/components/schemas/SystemID"},
       "user_id": {"$ref": "#/components/schemas/UserID"},
-      "message": {"type": "string", "minLength": 1, "description": "At most MAX_MESSAGE_CHARS characters (default 8000)."},
+      "message": {"type": "string", "minLength": 1, "description": "At most MAX_MESSAGE_CHARS characters (default 8000). Required unless `regenerate` is given."},
+      "files": {"type": "array", "items": {"$ref": "#/components/schemas/ChatFile"}, "description": "Files sent with the message, within the app's `file_upload` (`GET /v1/parameters` `uploads`): more than its `number_limits` is 413, a type or transfer method it does not take 422."},
+      "regenerate": {"type": "string", "description": "An earlier answer of the caller's (`<id>_assistant`, `<id>_user` or Dify's message id): its question (and files) is asked again in its conversation, and the new answer kept as a sibling of that one (`siblings` in the messages listing). `message` and `conversation_id` may be left out. Dify cannot branch a conversation, so the earlier attempts stay in what the app remembers."},
       "conversation_id": {"type": "string", "nullable": True, "description": "Continue this conversation (a UUID from an earlier answer); omit or empty to start one."},
       "inputs": {"type": "object", "additionalProperties": True, "description": "Dify app variables, passed through (e.g. {\"language\": \"ko\"})."},
       "stream": {"type": "boolean", "description": "Answer as server-sent events (also chosen by Accept: text/event-stream)."}}},
@@ -484,11 +515,45 @@ spec = {
       "turn": {"$ref": "#/components/schemas/TurnInProgress"}}},
     "TurnInProgress": {"type": "object", "required": ["turn_id", "status"], "description": "In `GET /v1/conversations`, only on a conversation with a turn still being answered.", "properties": {
       "turn_id": {"type": "string", "format": "uuid"}, "status": {"type": "string", "enum": ["accepted", "streaming"]}}},
+    "ChatFile": {"type": "object", "required": ["type", "transfer_method"], "properties": {
+      "type": {"type": "string", "enum": ["image", "document", "audio", "video", "custom"]},
+      "transfer_method": {"type": "string", "enum": ["local_file", "remote_url"]},
+      "upload_file_id": {"type": "string", "description": "With local_file: the `id` `POST /v1/files/upload` answered"},
+      "url": {"type": "string", "description": "With remote_url: an http(s) URL"}}},
+    "RetrieverResource": {"type": "object", "additionalProperties": True, "description": "A source the answer was built from, as Dify cited it (newer Dify versions add fields).", "properties": {
+      "position": {"type": "integer"}, "dataset_id": {"type": "string"}, "dataset_name": {"type": "string"},
+      "document_id": {"type": "string"}, "document_name": {"type": "string"}, "segment_id": {"type": "string"},
+      "score": {"type": "number", "nullable": True}, "content": {"type": "string", "description": "The quoted segment"},
+      "url": {"type": "string", "description": "The document's link, when the system maps its dataset or document (admin API `source_links`)"}}},
+    "MessageFile": {"type": "object", "additionalProperties": True, "properties": {
+      "id": {"type": "string"}, "type": {"type": "string"}, "url": {"type": "string", "nullable": True},
+      "belongs_to": {"type": "string", "enum": ["user", "assistant"]}}},
+    "UploadedFile": {"type": "object", "required": ["id", "name", "size"], "additionalProperties": True, "properties": {
+      "id": {"type": "string", "description": "`upload_file_id` in the chat's `files`"}, "name": {"type": "string"}, "size": {"type": "integer"},
+      "extension": {"type": "string", "nullable": True}, "mime_type": {"type": "string", "nullable": True},
+      "created_by": {"type": "string"}, "created_at": {"type": "integer"},
+      "type": {"type": "string", "nullable": True, "enum": ["image", "document", "audio", "video", "custom", None], "description": "The file's Dify type, for the chat's `files`"}}},
+    "AppParameters": {"type": "object", "required": ["opening_statement", "suggested_questions", "inline_math", "uploads", "audio_upload_limit"], "additionalProperties": True, "description": "Dify's `GET /parameters` of the caller's app (without its moderation settings), read at most once a minute per system, with what the gateway adds.", "properties": {
+      "opening_statement": {"type": "string"}, "suggested_questions": {"type": "array", "items": {"type": "string"}, "description": "Starter questions"},
+      "suggested_questions_after_answer": {"type": "object", "additionalProperties": True}, "speech_to_text": {"type": "object", "additionalProperties": True},
+      "text_to_speech": {"type": "object", "additionalProperties": True}, "retriever_resource": {"type": "object", "additionalProperties": True},
+      "file_upload": {"type": "object", "additionalProperties": True}, "system_parameters": {"type": "object", "additionalProperties": True},
+      "inline_math": {"type": "boolean", "description": "The system's choice (admin API `inline_math`): `$…$` is math on its chat page"},
+      "uploads": {"type": "object", "required": ["enabled", "number_limits", "types", "extensions", "transfer_methods", "size_limits"], "description": "The gateway's reading of both shapes of Dify's `file_upload`: what `POST /v1/files/upload` and the chat's `files` accept", "properties": {
+        "enabled": {"type": "boolean"}, "number_limits": {"type": "integer", "description": "Files per message"},
+        "types": {"type": "array", "items": {"type": "string"}}, "extensions": {"type": "array", "items": {"type": "string"}, "description": "Lower case with the dot; the extensions a `custom` file may have"},
+        "transfer_methods": {"type": "array", "items": {"type": "string"}},
+        "size_limits": {"type": "object", "additionalProperties": {"type": "integer"}, "description": "Bytes per type (Dify's `system_parameters`, at most MAX_UPLOAD_BYTES)"}}},
+      "audio_upload_limit": {"type": "integer", "description": "Bytes a recording sent to `POST /v1/audio-to-text` may have (MAX_VOICE_BYTES, or the app's audio limit if smaller)"}}},
     "Message": {"type": "object", "required": ["id", "role", "content"], "properties": {
       "id": {"type": "string"}, "role": {"type": "string", "enum": ["user", "assistant"]}, "content": {"type": "string", "description": "For the answer of a turn in progress, the answer so far"},
       "created_at": {"type": "integer", "nullable": True, "description": "Unix seconds"},
       "turn_id": {"type": "string", "format": "uuid", "description": "Only on the rows of a turn still being answered: attach with `GET /v1/turns/{turn_id}/events`"},
-      "status": {"type": "string", "enum": ["accepted", "streaming"], "description": "With `turn_id`: the turn's state"}}},
+      "status": {"type": "string", "enum": ["accepted", "streaming"], "description": "With `turn_id`: the turn's state"},
+      "files": {"type": "array", "items": {"$ref": "#/components/schemas/MessageFile"}, "description": "The files of this side of the turn (always on an answer, on a question when it has any)"},
+      "retriever_resources": {"type": "array", "items": {"$ref": "#/components/schemas/RetrieverResource"}, "description": "An answer's sources, as the gateway kept them (else as Dify lists them); [] for none"},
+      "feedback": {"type": "object", "nullable": True, "properties": {"rating": {"type": "string", "enum": ["like", "dislike"]}}, "description": "An answer's rating by this user, or null"},
+      "siblings": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}, "description": "On the answer of a question asked again (`regenerate`): every attempt, oldest first, the row itself (the newest) last. The repeated questions are not listed again."}}},
     "Turn": {"type": "object", "required": ["turn_id", "status", "text", "conversation_id", "message_id", "task_id", "last_event_id", "usage", "error", "created_at"], "properties": {
       "turn_id": {"type": "string", "format": "uuid"},
       "status": {"type": "string", "enum": ["accepted", "streaming", "completed", "failed", "stopped", "interrupted"],
@@ -519,7 +584,10 @@ spec = {
       "deleted_at": {"type": "string", "format": "date-time", "nullable": True, "description": "Set when Dify no longer lists it"}}},
     "CachedMessage": {"type": "object", "required": ["message_id", "role", "content", "status", "created_at"], "properties": {
       "message_id": {"type": "string"}, "role": {"type": "string", "enum": ["user", "assistant"]}, "content": {"type": "string"},
-      "status": {"type": "string", "enum": ["pending", "streaming", "complete", "failed", "stopped", "refused", "interrupted"]}, "created_at": {"type": "string", "format": "date-time"}}},
+      "status": {"type": "string", "enum": ["pending", "streaming", "complete", "failed", "stopped", "refused", "interrupted"]}, "created_at": {"type": "string", "format": "date-time"},
+      "retriever_resources": {"type": "array", "items": {"$ref": "#/components/schemas/RetrieverResource"}, "description": "An answer's sources, kept with it ([] for none)"},
+      "files": {"type": "array", "items": {"type": "object", "additionalProperties": True}, "description": "A question's Dify `files`"},
+      "regenerates": {"type": "string", "nullable": True, "description": "On a question asked again: the Dify message id of its first attempt"}}},
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}, "database": {"type": "string"},
       "migrations": {"type": "string", "enum": ["ok", "pending"]}, "detail": {"type": "string"}}},
     "SystemInput": {"type": "object", "description": "Absent fields stay as they are (PATCH); POST needs system_id. An empty dify_api_key or dify_base_url clears it (the shared DIFY_* pair then applies).", "properties": {
@@ -529,7 +597,9 @@ spec = {
       "allowed_origins": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"},
       "rate_limit_per_user": {"type": "string", "description": "RATE_LIMIT_PER_USER's syntax, e.g. 20/min"},
       "max_streams_per_user": {"type": "integer", "minimum": 1, "maximum": 1000}, "budget": {"$ref": "#/components/schemas/SystemBudget"},
-      "openai_model": {"type": "string", "maxLength": 128, "pattern": "^[^\\s/]*$", "description": "The model id `/openai/v1` gives the system's Dify app (its system_id is accepted too): no spaces or slashes, and not another system's (422); empty: the system_id. `DIFY_<SYSTEM>_OPENAI_MODEL` wins over it."}},
+      "openai_model": {"type": "string", "maxLength": 128, "pattern": "^[^\\s/]*$", "description": "The model id `/openai/v1` gives the system's Dify app (its system_id is accepted too): no spaces or slashes, and not another system's (422); empty: the system_id. `DIFY_<SYSTEM>_OPENAI_MODEL` wins over it."},
+      "source_links": {"type": "array", "maxItems": 200, "items": {"$ref": "#/components/schemas/SourceLink"}, "description": "Where its answers' sources link to; [] removes every mapping"},
+      "inline_math": {"type": "boolean", "description": "Its chat page reads `$…$` as math (`$$…$$` always is)"}},
       "additionalProperties": True},
     "System": {"type": "object", "required": ["system_id", "name", "source", "enabled", "dify_api_key_readable", "allowed_origins"], "properties": {
       "system_id": {"type": "string"}, "name": {"type": "string"},
@@ -540,7 +610,12 @@ spec = {
       "allowed_origins": {"type": "array", "items": {"type": "string"}}, "rate_limit_per_user": {"type": "string"}, "max_streams_per_user": {"type": "integer"},
       "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
       "budget": {"$ref": "#/components/schemas/SystemBudget"},
-      "openai_model": {"type": "string", "nullable": True, "description": "The model id `/openai/v1` gives the system's Dify app, when an operator named one"}}},
+      "openai_model": {"type": "string", "nullable": True, "description": "The model id `/openai/v1` gives the system's Dify app, when an operator named one"},
+      "source_links": {"type": "array", "items": {"$ref": "#/components/schemas/SourceLink"}},
+      "inline_math": {"type": "boolean"}}},
+    "SourceLink": {"type": "object", "required": ["url"], "description": "A map from a system's sources to their documents: for one document, one dataset, or (with neither id) every source. A document's mapping wins over its dataset's, which wins over a catch-all.", "properties": {
+      "dataset_id": {"type": "string", "maxLength": 128}, "document_id": {"type": "string", "maxLength": 128},
+      "url": {"type": "string", "maxLength": 2048, "example": "https://kb.example.com/docs/{document_id}#{segment_id}", "description": "An http(s) URL template; `{dataset_id}`, `{document_id}`, `{segment_id}` and `{document_name}` are filled in, percent-encoded"}}},
     "DifyCheck": {"type": "object", "required": ["ok", "status", "reason", "detail", "latency_ms"], "properties": {
       "ok": {"type": "boolean"},
       "status": {"type": "integer", "nullable": True, "description": "200 when a Dify app answered; otherwise null: the upstream's own status is never echoed"},

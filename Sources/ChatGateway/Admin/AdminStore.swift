@@ -28,12 +28,15 @@ struct AdminStore: Sendable {
         /// `SystemBudgetFields` as JSON; nil: none.
         var budget: String? = nil
         var openAIModel: String? = nil
+        /// `[SourceLink]` as JSON; nil: none.
+        var sourceLinks: String? = nil
+        var inlineMath: Bool? = nil
         var createdAt: Date
         var updatedAt: Date
 
         enum CodingKeys: String, CodingKey {
             case systemID = "system_id", name, difyBaseURL = "dify_base_url", difyAPIKeySealed = "dify_api_key_sealed"
-            case openAIModel = "openai_model"
+            case openAIModel = "openai_model", sourceLinks = "source_links", inlineMath = "inline_math"
             case difyAPIKeyHint = "dify_api_key_hint", allowedOrigins = "allowed_origins", enabled
             case rateLimitPerUser = "rate_limit_per_user", maxStreamsPerUser = "max_streams_per_user", budget
             case createdAt = "created_at", updatedAt = "updated_at"

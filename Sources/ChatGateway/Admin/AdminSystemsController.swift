@@ -226,6 +226,11 @@ struct AdminSystemsController: RouteCollection {
             }
             row.openAIModel = model.isEmpty ? nil : model
         }
+        if let links = input.sourceLinks {
+            if let problem = SourceLink.problem(in: links) { throw AdminError.invalid(problem) }
+            row.sourceLinks = links.isEmpty ? nil : String(decoding: try JSONEncoder().encode(links), as: UTF8.self)
+        }
+        if let inlineMath = input.inlineMath { row.inlineMath = inlineMath }
         if let budget = input.budget {
             _ = try budget.budget()
             row.budget = budget.isEmpty ? nil : String(decoding: try JSONEncoder().encode(budget), as: UTF8.self)
@@ -251,11 +256,16 @@ struct SystemInput: Content {
     var budget: SystemBudgetFields?
     /// Its model id on `/openai/v1`; `""` goes back to the `system_id`.
     var openAIModel: String?
+    /// Where its answers' sources link to; `[]` removes every mapping.
+    var sourceLinks: [SourceLink]?
+    /// Whether its chat page reads `$…$` as math.
+    var inlineMath: Bool?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id", name, difyBaseURL = "dify_base_url", difyAPIKey = "dify_api_key"
         case allowedOrigins = "allowed_origins", enabled, rateLimitPerUser = "rate_limit_per_user"
         case maxStreamsPerUser = "max_streams_per_user", budget, openAIModel = "openai_model"
+        case sourceLinks = "source_links", inlineMath = "inline_math"
     }
 
     /// Which fields changed, never their values' secrets.
@@ -264,7 +274,8 @@ struct SystemInput: Content {
             ("name", name != nil), ("dify_base_url", difyBaseURL != nil), ("dify_api_key", difyAPIKey != nil),
             ("allowed_origins", allowedOrigins != nil), ("enabled", enabled != nil),
             ("rate_limit_per_user", rateLimitPerUser != nil), ("max_streams_per_user", maxStreamsPerUser != nil),
-            ("budget", budget != nil), ("openai_model", openAIModel != nil),
+            ("budget", budget != nil), ("openai_model", openAIModel != nil), ("source_links", sourceLinks != nil),
+            ("inline_math", inlineMath != nil),
         ]
         let changed = fields.filter(\.1).map(\.0)
         let state = enabled.map { $0 ? "; enabled" : "; disabled" } ?? ""
@@ -289,12 +300,14 @@ struct SystemView: Content, Equatable {
     var budget: SystemBudgetFields?
     /// Its model id on `/openai/v1`, when an operator named one here.
     var openAIModel: String?
+    var sourceLinks: [SourceLink] = []
+    var inlineMath = false
     var createdAt: Date?
     var updatedAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id", name, source, alsoDefinedByAdmin = "also_defined_by_admin", enabled
-        case openAIModel = "openai_model"
+        case openAIModel = "openai_model", sourceLinks = "source_links", inlineMath = "inline_math"
         case difyBaseURL = "dify_base_url", difyAPIKeyHint = "dify_api_key_hint"
         case difyAPIKeyReadable = "dify_api_key_readable", allowedOrigins = "allowed_origins"
         case rateLimitPerUser = "rate_limit_per_user", maxStreamsPerUser = "max_streams_per_user", budget
@@ -314,6 +327,8 @@ struct SystemView: Content, Equatable {
         maxStreamsPerUser = system.maxStreamsPerUser
         budget = system.budgetFields
         openAIModel = system.openAIModel
+        sourceLinks = system.sourceLinks.links
+        inlineMath = system.inlineMath
         createdAt = system.createdAt
         updatedAt = system.updatedAt
     }

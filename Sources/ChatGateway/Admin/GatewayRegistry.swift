@@ -105,7 +105,10 @@ final class GatewayRegistry: Sendable {
             difyKey: difyKey, difyKeyHint: row.difyAPIKeyHint, allowedOrigins: origins, enabled: row.enabled,
             rateLimitPerUser: row.rateLimitPerUser, maxStreamsPerUser: row.maxStreamsPerUser,
             budget: try? budgetFields?.budget(), budgetFields: budgetFields, openAIModel: row.openAIModel,
-            createdAt: row.createdAt,
+            sourceLinks: SourceLinks(
+                links: row.sourceLinks.flatMap { try? JSONDecoder().decode([SourceLink].self, from: Data($0.utf8)) }
+                    ?? []),
+            inlineMath: row.inlineMath ?? false, createdAt: row.createdAt,
             updatedAt: row.updatedAt)
     }
 

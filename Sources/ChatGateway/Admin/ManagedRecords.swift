@@ -24,6 +24,10 @@ struct ManagedSystem: Sendable, Equatable {
     var budgetFields: SystemBudgetFields?
     /// Its model id on `/openai/v1`, when not its `system_id`.
     var openAIModel: String? = nil
+    /// Where its answers' sources link to.
+    var sourceLinks = SourceLinks()
+    /// Whether its chat page reads `$…$` as math.
+    var inlineMath = false
     var createdAt: Date
     var updatedAt: Date
 }

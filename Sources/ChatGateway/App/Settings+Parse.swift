@@ -174,7 +174,9 @@ extension Settings {
             turnLease: try requiredInterval(
                 "TURN_LEASE", default: .seconds(30), expected: "an interval such as 30s or 2m"),
             openAIModelNames: try parseOpenAIModelNames(env),
-            openWebUIUserJWTSecret: value("OPENWEBUI_USER_JWT_SECRET")
+            openWebUIUserJWTSecret: value("OPENWEBUI_USER_JWT_SECRET"),
+            rateLimitMedia: try parseRateLimit(value("RATE_LIMIT_MEDIA") ?? "30/min", variable: "RATE_LIMIT_MEDIA"),
+            maxVoiceBytes: try integer("MAX_VOICE_BYTES", default: 10_485_760, range: 1024...104_857_600)
         )
         guard settings.shutdownGrace >= settings.shutdownGraceReady else {
             throw SettingsError(variable: "SHUTDOWN_GRACE", problem: "must not be shorter than SHUTDOWN_GRACE_READY")

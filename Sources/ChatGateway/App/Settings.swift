@@ -109,6 +109,11 @@ public struct Settings: Sendable {
     /// The secret Open WebUI signs `X-OpenWebUI-User-Jwt` with (`OPENWEBUI_USER_JWT_SECRET`): set, only a signed
     /// user is believed; unset, `X-OpenWebUI-User-Id` is.
     public var openWebUIUserJWTSecret: String?
+    /// The chat page's uploads, transcriptions and read-alouds per (system, user) (`RATE_LIMIT_MEDIA`, 30/min);
+    /// nil: unlimited.
+    public var rateLimitMedia: RateLimit? = nil
+    /// The largest recording `/v1/audio-to-text` takes (`MAX_VOICE_BYTES`, 10 MB).
+    public var maxVoiceBytes: Int = 10_485_760
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

@@ -167,16 +167,28 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             sharedBuckets: sharedBuckets, now: dependencies.now),
         chats: chats, metrics: metrics, readers: readers, idempotencyWait: settings.idempotencyWait,
         idempotencyTTL: settings.idempotencyTTL, now: dependencies.now)
+    let parameters = AppParameters(dify: dify, maxUploadBytes: settings.maxUploadBytes, now: dependencies.now)
     let v1 = app.grouped("v1")
-    try v1.register(collection: ChatController(auth: auth, turns: turns, maxBodyBytes: settings.maxRequestBytes))
     let access = DifyAccess(auth: auth, dify: dify, targets: targets, store: store)
     let stopper = ChatStopper(access: access, streams: streams)
     try v1.register(collection: ChatStopController(stopper: stopper))
     try v1.register(
         collection: TurnsController(auth: auth, readers: readers, keepAlive: settings.streamKeepAlive))
-    try v1.register(collection: ConversationsController(access: access, turns: readers))
+    try v1.register(
+        collection: ConversationsController(
+            access: access, turns: readers, sourceLinks: { registry.system($0)?.sourceLinks ?? SourceLinks() }))
     try v1.register(collection: ConversationControlsController(access: access))
     try v1.register(collection: MessageControlsController(access: access))
+    let features = AppFeatures(
+        access: access, parameters: parameters, registry: registry,
+        mediaLimit: settings.rateLimitMedia.map { RateLimiter(limit: $0, now: dependencies.now) }, uploads: uploads,
+        maxVoiceBytes: settings.maxVoiceBytes, now: dependencies.now)
+    try v1.register(
+        collection: ChatController(
+            auth: auth, turns: turns, features: features, maxBodyBytes: settings.maxRequestBytes))
+    try v1.register(collection: ParametersController(features: features))
+    try v1.register(collection: FileUploadController(features: features))
+    try v1.register(collection: VoiceController(features: features, maxBodyBytes: settings.maxRequestBytes))
     let operators = OperatorAccess(auth: auth, sessions: sessions)
     try v1.register(collection: SyncController(access: operators, coordinator: syncCoordinator))
     try v1.register(
@@ -203,7 +215,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             turns: turns,
             conversations: OpenAIConversations(database: sqlDatabase, store: store, now: dependencies.now),
             endUsers: await OpenAIEndUser(openWebUISecret: settings.openWebUIUserJWTSecret, now: dependencies.now),
-            parameters: AppParameters(dify: dify, now: dependencies.now), images: OpenAIImages(dify: dify),
+            parameters: parameters, images: OpenAIImages(dify: dify),
             targets: targets,
             maxBodyBytes: RequestHeadLimitMiddleware.openAIChatLimit(
                 maxBodyBytes: settings.maxRequestBytes, maxUploadBytes: settings.maxUploadBytes),

@@ -4,14 +4,20 @@ import Vapor
 struct ChatRequest: Content {
     var systemID: String?
     var userID: String?
-    var message: String
+    /// Required unless `regenerate` names the question.
+    var message: String?
     var conversationID: String?
     var inputs: [String: JSONValue]?
     /// Stream the answer as server-sent events (also chosen by `Accept: text/event-stream`).
     var stream: Bool?
+    /// Dify `files` items: uploads (`/v1/files/upload`) and remote URLs, within the app's `file_upload`.
+    var files: [JSONValue]?
+    /// An earlier answer of the caller's: its question is asked again, and the answer kept as its sibling.
+    var regenerate: String?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id", userID = "user_id", message, conversationID = "conversation_id", inputs, stream
+        case files, regenerate
     }
 }
 

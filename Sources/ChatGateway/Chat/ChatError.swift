@@ -1,6 +1,8 @@
 /// A chat request the gateway refuses before Dify sees it (422 / 413), or a conversation that is not the caller's (404).
 enum ChatError: Error, Equatable {
     case emptyMessage
+    /// Neither `message` nor `regenerate`.
+    case messageRequired
     case messageTooLong(length: Int, limit: Int)
     case invalidConversationID
     case inputsTooDeep(limit: Int)

@@ -23,6 +23,8 @@ struct ChatService: Sendable {
         /// Dify `files` made once the message is stored and the turn admitted, just before Dify is asked (uploads):
         /// a repeated or refused request makes none. Throws `DifyError` only.
         var files: (@Sendable () async throws -> [JSONValue])?
+        /// On a question asked again: the Dify message id of its first attempt, kept on the user's message.
+        var regenerates: String?
         /// Stands for the request in an `Idempotency-Key`'s hash, when the turn depends on more than the request.
         var fingerprint: JSONValue?
         /// Runs once the turn is recorded ended, before a client sees its end; given the ending and, for a stream,
@@ -63,7 +65,7 @@ struct ChatService: Sendable {
         do {
             pending = try await store.recordPendingUserMessage(
                 caller, conversationID: conversationID, content: message, holder: holder, idempotency: idempotency,
-                isTask: options.isTask)
+                isTask: options.isTask, files: extra["files"]?.arrayValue ?? [], regenerates: options.regenerates)
         } catch {
             await budgets?.release(hold)
             throw error

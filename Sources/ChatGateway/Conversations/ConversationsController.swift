@@ -5,6 +5,8 @@ import Vapor
 struct ConversationsController: RouteCollection {
     let access: DifyAccess
     let turns: TurnReaders
+    /// A system's map from its sources to their documents.
+    let sourceLinks: @Sendable (String) -> SourceLinks
 
     func boot(routes: any RoutesBuilder) throws {
         let conversations = routes.grouped("conversations")
@@ -30,9 +32,11 @@ struct ConversationsController: RouteCollection {
         let caller = try await access.auth.identityFromQueryOrBody(req)
         let target = try access.target(for: caller)
         let conversationID = try await access.conversation(try req.parameters.require("conversation_id"), of: caller)
-        var rows = try await access.dify.allMessages(
-            conversationID: conversationID, user: caller.difyUser, at: target
-        ).flatMap(ConversationMessage.rows(for:))
+        let listing = MessageListing(
+            notes: try await access.store.turnNotes(ofConversation: conversationID),
+            links: sourceLinks(caller.systemID))
+        var rows = listing.rows(
+            for: try await access.dify.allMessages(conversationID: conversationID, user: caller.difyUser, at: target))
         for turn in try await turns.inProgress(for: caller) where turn.conversationID == conversationID {
             rows.markInProgress(turn, text: try await turns.textSoFar(of: turn.id).text)
         }

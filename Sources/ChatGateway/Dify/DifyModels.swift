@@ -134,15 +134,26 @@ public struct DifyMessage: Decodable, Sendable, Equatable {
     /// `normal`, or `error` for a generation that failed (its `answer` empty or partial).
     public var status: String?
     public var error: String?
+    /// The sources the answer cited.
+    public var retrieverResources: [JSONValue]?
+    /// `{rating}` or null.
+    public var feedback: JSONValue?
+    /// The turn's files, the user's and the assistant's (`belongs_to`).
+    public var messageFiles: [JSONValue]?
 
     enum CodingKeys: String, CodingKey {
         case id, conversationID = "conversation_id", query, answer, createdAt = "created_at", status, error
+        case retrieverResources = "retriever_resources", feedback, messageFiles = "message_files"
     }
 
     public init(
         id: String, conversationID: String?, query: String?, answer: String?, createdAt: Int?, status: String? = nil,
-        error: String? = nil
+        error: String? = nil, retrieverResources: [JSONValue]? = nil, feedback: JSONValue? = nil,
+        messageFiles: [JSONValue]? = nil
     ) {
+        self.retrieverResources = retrieverResources
+        self.feedback = feedback
+        self.messageFiles = messageFiles
         self.id = id
         self.conversationID = conversationID
         self.query = query

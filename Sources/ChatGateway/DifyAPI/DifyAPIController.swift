@@ -201,29 +201,17 @@ struct DifyAPIController: RouteCollection {
         defer { uploads.release(key: gateKey) }
         let caller = CallerBox()
         let auth = access.auth
-        guard
-            let rewriter = try MultipartUserRewriter(
-                contentType: req.headers.contentType, body: req.body, on: req.eventLoop, limit: maxUploadBytes,
-                now: now,
-                malformed: .noFileUploaded(audio: endpoint == "audio-to-text"),
-                difyUser: { user in
-                    let identity = try auth.difyAPICaller(key, user: Self.optionalUser(user))
-                    caller.set(identity)
-                    return identity.difyUser
-                })
-        else { throw DifyAPIError.invalidParameter("the body must be multipart/form-data") }
+        let forwarded = try await MultipartForwarding.forward(
+            req, endpoint: endpoint, to: target, dify: access.dify, limit: maxUploadBytes, now: now
+        ) { user in
+            let identity = try auth.difyAPICaller(key, user: Self.optionalUser(user))
+            caller.set(identity)
+            return identity.difyUser
+        }
         let answer: DifyPassthroughResponse
-        do {
-            answer = try await access.dify.forward(
-                DifyPassthroughRequest(
-                    .POST, endpoint: endpoint, path: endpoint,
-                    body: .stream(rewriter.stream, contentType: rewriter.contentType)),
-                to: target)
-        } catch {
-            // The rest of the caller's body may be unread: answer now and close, rather than wait for it.
-            let response = try APIErrorMiddleware.response(for: error, to: req)
-            response.headers.replaceOrAdd(name: .connection, value: "close")
-            return response
+        switch forwarded {
+        case .forwarded(let relayed): answer = relayed
+        case .refused(let refusal): return refusal
         }
         return try await Self.relayed(answer, for: caller.value ?? system)
     }

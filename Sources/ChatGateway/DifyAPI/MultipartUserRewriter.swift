@@ -11,6 +11,8 @@ import Vapor
 final class MultipartUserRewriter: @unchecked Sendable {
     /// Turns the client's `user` into Dify's, or throws why the caller may not act as them.
     typealias DifyUser = @Sendable (String?) throws -> String
+    /// The byte limit of a file part, given its field and file name, or a refusal of the file.
+    typealias FileLimit = @Sendable (_ field: String, _ filename: String) throws -> Int
 
     private enum State {
         /// Before the first boundary: ignored, as RFC 2046 says.
@@ -38,6 +40,9 @@ final class MultipartUserRewriter: @unchecked Sendable {
     private let delimiter: [UInt8]
     private var body: RequestBodyChunks.Producer.AsyncIterator
     private let difyUser: DifyUser
+    private let fileLimit: FileLimit?
+    private var partBytes = 0
+    private var partLimit = Int.max
     private let limit: Int
     private let now: @Sendable () -> Date
     private let started: Date
@@ -55,7 +60,7 @@ final class MultipartUserRewriter: @unchecked Sendable {
     init?(
         contentType: HTTPMediaType?, body: Request.Body, on eventLoop: any EventLoop, limit: Int,
         now: @escaping @Sendable () -> Date,
-        malformed: DifyAPIError, difyUser: @escaping DifyUser
+        malformed: DifyAPIError, fileLimit: FileLimit? = nil, difyUser: @escaping DifyUser
     ) throws(DifyAPIError) {
         guard let contentType, contentType.type == "multipart", let boundary = contentType.parameters["boundary"]
         else { return nil }
@@ -69,6 +74,7 @@ final class MultipartUserRewriter: @unchecked Sendable {
         started = now()
         self.malformed = malformed
         self.difyUser = difyUser
+        self.fileLimit = fileLimit
     }
 
     var contentType: String { "multipart/form-data; boundary=\(boundary)" }
@@ -148,7 +154,7 @@ final class MultipartUserRewriter: @unchecked Sendable {
                     try collectUser(&content)
                     writePart(name: "user", value: try difyUser(String(buffer: userValue)))
                 } else {
-                    output.writeBuffer(&content)
+                    try emit(&content)
                     output.writeString("\r\n")
                 }
                 state = .afterBoundary
@@ -168,8 +174,14 @@ final class MultipartUserRewriter: @unchecked Sendable {
         if case .body(isUser: true) = state {
             try collectUser(&content)
         } else {
-            output.writeBuffer(&content)
+            try emit(&content)
         }
+    }
+
+    private func emit(_ content: inout ByteBuffer) throws {
+        partBytes += content.readableBytes
+        guard partBytes <= partLimit else { throw MediaError.fileTooLarge(limit: partLimit) }
+        output.writeBuffer(&content)
     }
 
     private func collectUser(_ content: inout ByteBuffer) throws {
@@ -190,6 +202,8 @@ final class MultipartUserRewriter: @unchecked Sendable {
             sawUser = true
             userValue.clear()
         } else {
+            partBytes = 0
+            partLimit = try head.filename.map { try fileLimit?(head.name, $0) ?? Int.max } ?? Int.max
             output.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(head.name)\"")
             if let filename = head.filename { output.writeString("; filename=\"\(filename)\"") }
             output.writeString("\r\n")

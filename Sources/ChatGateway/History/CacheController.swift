@@ -120,9 +120,27 @@ struct CachedMessage: Content {
     var content: String
     var status: String
     var createdAt: String
+    /// An answer's sources, as Dify cited them ([] for none).
+    var retrieverResources: [JSONValue]
+    var files: [JSONValue]
+    /// On a question asked again: the Dify message id of its first attempt; null otherwise.
+    var regenerates: String?
 
     enum CodingKeys: String, CodingKey {
         case messageID = "message_id", role, content, status, createdAt = "created_at"
+        case retrieverResources = "retriever_resources", files, regenerates
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(messageID, forKey: .messageID)
+        try container.encode(role, forKey: .role)
+        try container.encode(content, forKey: .content)
+        try container.encode(status, forKey: .status)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(retrieverResources, forKey: .retrieverResources)
+        try container.encode(files, forKey: .files)
+        try container.encode(regenerates, forKey: .regenerates)
     }
 
     init(_ row: ConversationCache.MessageRow) {
@@ -131,6 +149,9 @@ struct CachedMessage: Content {
         content = row.content
         status = row.status
         createdAt = ISO8601.string(row.createdAt)
+        retrieverResources = RetrieverResources.items(inText: row.retrieverResources)
+        files = JSONValue(jsonText: row.files)?.arrayValue ?? []
+        regenerates = row.regenerates
     }
 }
 

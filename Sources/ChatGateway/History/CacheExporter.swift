@@ -37,7 +37,7 @@ struct CacheExporter: Sendable {
 
     static let columns = [
         "conversation_id", "system_id", "user_id", "conversation_name", "message_id", "role", "content", "status",
-        "created_at",
+        "created_at", "retriever_resources", "regenerates",
     ]
 
     func write(_ emit: (String) async throws -> Void) async throws {
@@ -69,12 +69,17 @@ struct CacheExporter: Sendable {
             conversation.conversationID, conversation.systemID, conversation.userID, conversation.name ?? "",
             message.messageID,
             message.role, message.content, message.status, ISO8601.string(message.createdAt),
+            message.retrieverResources ?? "", message.regenerates ?? "",
         ]
         switch format {
         case .csv:
             return CSV.record(fields)
         case .jsonLines:
-            let object = Dictionary(uniqueKeysWithValues: zip(Self.columns, fields))
+            var object: [String: Any] = Dictionary(uniqueKeysWithValues: zip(Self.columns, fields))
+            // A line of JSON holds the sources as the list they are, not as text.
+            object["retriever_resources"] =
+                message.retrieverResources.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } ?? []
+            object["regenerates"] = message.regenerates ?? NSNull()
             let data =
                 (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
                 ?? Data("{}".utf8)

@@ -26,6 +26,12 @@ struct ConversationCache: Sendable {
         let content: String
         let status: String
         let createdAt: Date
+        /// An answer's sources, as the column keeps them (JSON text).
+        var retrieverResources: String? = nil
+        /// A question's files (JSON text).
+        var files: String? = nil
+        /// On a question asked again: the Dify message id of its first attempt.
+        var regenerates: String? = nil
     }
 
     struct Page: Sendable {
@@ -92,7 +98,9 @@ struct ConversationCache: Sendable {
     func messages(ofConversations conversationIDs: [String]) async throws -> [MessageRow] {
         guard !conversationIDs.isEmpty else { return [] }
         return try await sql.select()
-            .columns("message_id", "conversation_id", "role", "content", "status", "created_at")
+            .columns(
+                "message_id", "conversation_id", "role", "content", "status", "created_at", "retriever_resources",
+                "files", "regenerates")
             .from(StoredMessage.schema)
             .where("conversation_id", .in, SQLBind.group(conversationIDs))
             .orderBy("conversation_id").orderBy("created_at").orderBy("position").orderBy("role", .descending)
@@ -104,7 +112,10 @@ struct ConversationCache: Sendable {
                     role: try $0.decode(column: "role", as: String.self),
                     content: try $0.decode(column: "content", as: String.self),
                     status: try $0.decode(column: "status", as: String.self),
-                    createdAt: try $0.decode(column: "created_at", as: Date.self))
+                    createdAt: try $0.decode(column: "created_at", as: Date.self),
+                    retrieverResources: try $0.decode(column: "retriever_resources", as: String?.self),
+                    files: try $0.decode(column: "files", as: String?.self),
+                    regenerates: try $0.decode(column: "regenerates", as: String?.self))
             }
     }
 

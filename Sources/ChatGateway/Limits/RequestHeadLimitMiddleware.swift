@@ -14,7 +14,9 @@ struct RequestHeadLimitMiddleware: Middleware {
     /// For the uploads `/dify/v1` streams to Dify (`MAX_UPLOAD_BYTES`), which count their own bytes too.
     var maxUploadBytes = 0
 
-    static let uploadPaths: Set<String> = ["/dify/v1/files/upload", "/dify/v1/audio-to-text"]
+    static let uploadPaths: Set<String> = [
+        "/dify/v1/files/upload", "/dify/v1/audio-to-text", "/v1/files/upload", "/v1/audio-to-text",
+    ]
     /// OpenAI's chats carry images inline, as data URLs: held whole, up to `openAIChatLimit`.
     static let openAIChatPath = "/openai/v1/chat/completions"
 

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// JSON text for a `JSONValue`, written straight into a buffer.
@@ -87,5 +88,18 @@ extension JSONValue {
             buffer.writeStaticString("\\u00")
             buffer.writeString(CollectionOfOne(byte).lowercaseHex)
         }
+    }
+}
+
+extension JSONValue {
+    /// The JSON text, keys sorted: how a JSON column holds it.
+    var jsonText: String { String(buffer: jsonBuffer(sortedKeys: true)) }
+
+    /// A JSON column's value; nil for nil or text that is not JSON.
+    init?(jsonText text: String?) {
+        guard let text, let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+            return nil
+        }
+        self = value
     }
 }

@@ -97,13 +97,15 @@ struct ConversationStore: Sendable {
     /// `IdempotencyRecord.Claimed` with the turn that has it, and nothing is written.
     func recordPendingUserMessage(
         _ caller: CallerIdentity, conversationID: String?, content: String, holder: String,
-        idempotency: IdempotencyRecord? = nil, isTask: Bool = false
+        idempotency: IdempotencyRecord? = nil, isTask: Bool = false, files: [JSONValue] = [], regenerates: String? = nil
     ) async throws -> PendingMessage {
         let stamp = now()
         var message = MessageWrite(
             messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "user", content: content, status: .pending, createdAt: stamp, updatedAt: stamp)
         message.turn = .init(status: .accepted, holder: holder, idempotency: idempotency, kind: isTask ? "task" : nil)
+        message.files = files.isEmpty ? nil : JSONValue.array(files).jsonText
+        message.regenerates = regenerates
         let counted = Self.count(caller, at: stamp, isTask ? ["chats", "tasks"] : ["chats"])
         try await write("store user message", usage: counted) { [message] sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
@@ -144,7 +146,7 @@ struct ConversationStore: Sendable {
         let ids = TurnIDs(conversationID: answer.conversationID, messageID: answer.messageID, taskID: answer.taskID)
         try await recordTurn(
             ids, for: pending, caller: caller, answer: answer.answer, status: .complete,
-            usage: DifyUsage(metadata: answer.metadata),
+            usage: DifyUsage(metadata: answer.metadata), sources: answer.metadata,
             ending: .init(status: .completed, result: TurnResult(answer: answer), lastEventID: 1))
     }
 
@@ -169,7 +171,7 @@ struct ConversationStore: Sendable {
         case .completed(let ids, let answer, let metadata, let stopped):
             try await recordTurn(
                 ids, for: pending, caller: caller, answer: answer, status: stopped ? .stopped : .complete,
-                usage: DifyUsage(metadata: metadata), ending: final)
+                usage: DifyUsage(metadata: metadata), sources: metadata, ending: final)
         case .failed(let error, let ids?):
             try await recordTurn(
                 ids, for: pending, caller: caller, answer: partialAnswer, status: .failed, error: error.summary,
@@ -213,18 +215,19 @@ struct ConversationStore: Sendable {
     private func recordTurn(
         _ ids: TurnIDs, for pending: PendingMessage, caller: CallerIdentity,
         answer: String, status: StoredMessage.Status, error: String? = nil, usage: DifyUsage? = nil,
-        replacingAnswer: Bool = true, ending: TurnFinal? = nil
+        sources metadata: JSONValue? = nil, replacingAnswer: Bool = true, ending: TurnFinal? = nil
     ) async throws {
         let (conversationID, messageID, taskID) = (ids.conversationID, ids.messageID, ids.taskID)
         let stamp = now()
         let conversation = ConversationWrite(
             conversationID: conversationID, systemID: caller.systemID, userID: caller.userID, difyUser: caller.difyUser,
             createdAt: pending.createdAt, updatedAt: stamp)
-        let reply = MessageWrite(
+        var reply = MessageWrite(
             messageID: "\(messageID)_assistant", conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID,
             role: "assistant", content: answer, status: status, error: error, taskID: taskID, createdAt: stamp,
             updatedAt: stamp, usage: usage)
+        reply.retrieverResources = RetrieverResources.text(inMetadata: metadata)
         var turnUsage: [UsageRollup.Key: UsageRollup.Counters] = [:]
         if status != .streaming {
             let key = UsageRollup.Key(
@@ -232,7 +235,7 @@ struct ConversationStore: Sendable {
                 currency: UsageRollup.currency(of: usage))
             turnUsage[key] = .answer(status: status, usage: usage)
         }
-        try await write("record turn", usage: turnUsage) { sql in
+        try await write("record turn", usage: turnUsage) { [reply] sql in
             try await sql.upsert(
                 [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
             )
@@ -252,7 +255,8 @@ struct ConversationStore: Sendable {
                 // The answer is dated when it is final: the day its usage is summed under, also for a stream
                 // that began before midnight.
                 update: replacingAnswer
-                    ? ["content", "status", "error", "created_at", "updated_at"] + MessageWrite.usageColumns : [])
+                    ? ["content", "status", "error", "created_at", "updated_at", "retriever_resources"]
+                        + MessageWrite.usageColumns : [])
         }
         // A turn counts once it is final: a stream's start row (`streaming`) is replaced by its end.
         if status != .streaming {
@@ -310,6 +314,47 @@ struct ConversationStore: Sendable {
                 .filter(\.$messageID ~~ ["\(messageID)_user", "\(messageID)_assistant"]).first()
         else { return nil }
         return (row.systemID, row.userID)
+    }
+
+    /// What the gateway keeps beside Dify's listing of a conversation, by Dify message id: the sources of each answer
+    /// and the first attempt each repeated question belongs to.
+    func turnNotes(ofConversation conversationID: String) async throws -> TurnNotes {
+        let rows = try await (database as! any SQLDatabase).select()
+            .columns("message_id", "retriever_resources", "regenerates").from(StoredMessage.schema)
+            .where("conversation_id", .equal, SQLBind(conversationID))
+            .where {
+                $0.where("retriever_resources", .isNot, SQLLiteral.null).orWhere("regenerates", .isNot, SQLLiteral.null)
+            }
+            .all()
+        var notes = TurnNotes()
+        for row in rows {
+            let messageID = try row.decode(column: "message_id", as: String.self)
+            let sources = try row.decode(column: "retriever_resources", as: String?.self)
+            if let sources, messageID.hasSuffix("_assistant") {
+                notes.sources[String(messageID.dropLast("_assistant".count))] = RetrieverResources.items(inText: sources)
+            }
+            if let first = try row.decode(column: "regenerates", as: String?.self), messageID.hasSuffix("_user") {
+                notes.regenerates[String(messageID.dropLast("_user".count))] = first
+            }
+        }
+        return notes
+    }
+
+    struct TurnNotes: Sendable {
+        var sources: [String: [JSONValue]] = [:]
+        var regenerates: [String: String] = [:]
+    }
+
+    /// The question of a turn the gateway stored, to ask again: its conversation, text, Dify `files`, and the first
+    /// attempt it already repeats (if it does).
+    func question(ofTurn messageID: String) async throws -> (
+        conversationID: String, content: String, files: [JSONValue], regenerates: String?
+    )? {
+        guard
+            let row = try await StoredMessage.query(on: database).filter(\.$messageID == "\(messageID)_user").first(),
+            let conversationID = row.conversationID
+        else { return nil }
+        return (conversationID, row.content, JSONValue(jsonText: row.files)?.arrayValue ?? [], row.regenerates)
     }
 
     /// Removes a conversation and its messages from the gateway's tables (after Dify deleted it).

@@ -57,6 +57,12 @@ struct MessageWrite: Encodable, Sendable {
     var usage: DifyUsage? = nil
     /// A user message that starts a turn the gateway runs.
     var turn: TurnColumns? = nil
+    /// An answer's sources (Dify's `retriever_resources`), as JSON text; nil when it cited none.
+    var retrieverResources: String? = nil
+    /// A user message's Dify `files`, as JSON text.
+    var files: String? = nil
+    /// On a question asked again: the Dify message id of its first attempt.
+    var regenerates: String? = nil
 
     struct TurnColumns: Sendable {
         var status: TurnStatus
@@ -75,6 +81,7 @@ struct MessageWrite: Encodable, Sendable {
         case totalPrice = "total_price", totalPriceScaled = "total_price_scaled", currency, latencyMS = "latency_ms"
         case turnStatus = "turn_status", turnHolder = "turn_holder", idempotencyKey = "idempotency_key"
         case requestHash = "request_hash", turnKind = "turn_kind"
+        case retrieverResources = "retriever_resources", files, regenerates
     }
 
     /// The ledger's columns, which an answer's upsert replaces.
@@ -110,6 +117,9 @@ struct MessageWrite: Encodable, Sendable {
         try container.encodeIfPresent(turn?.idempotency?.keyHash, forKey: .idempotencyKey)
         try container.encodeIfPresent(turn?.idempotency?.requestHash, forKey: .requestHash)
         try container.encodeIfPresent(turn?.kind, forKey: .turnKind)
+        try container.encodeIfPresent(retrieverResources, forKey: .retrieverResources)
+        try container.encodeIfPresent(files, forKey: .files)
+        try container.encodeIfPresent(regenerates, forKey: .regenerates)
     }
 }
 

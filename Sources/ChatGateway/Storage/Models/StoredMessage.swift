@@ -42,6 +42,12 @@ final class StoredMessage: Model, @unchecked Sendable {
     @OptionalField(key: "last_event_id") var lastEventID: Int?
     @OptionalField(key: "idempotency_key") var idempotencyKey: String?
     @OptionalField(key: "request_hash") var requestHash: String?
+    /// An answer's sources: Dify's `retriever_resources`, as JSON text.
+    @OptionalField(key: "retriever_resources") var retrieverResources: String?
+    /// A user message's Dify `files`, as JSON text.
+    @OptionalField(key: "files") var files: String?
+    /// On a question asked again (regenerate): the Dify message id of the first attempt.
+    @OptionalField(key: "regenerates") var regenerates: String?
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
 

@@ -1,0 +1,35 @@
+/// A file, recording or read-aloud the gateway refuses before Dify sees it.
+enum MediaError: Error, Equatable {
+    /// The app takes no files with a message.
+    case uploadsDisabled
+    case unsupportedFileType(String)
+    case fileTooLarge(limit: Int)
+    case tooManyFiles(limit: Int)
+    case invalidFiles(String)
+    /// The app has not turned the feature on (`speech_to_text`, `text_to_speech`).
+    case featureDisabled(String)
+    case textTooLong(limit: Int)
+    case textOrMessageRequired
+
+    var status: Int {
+        switch self {
+        case .uploadsDisabled, .featureDisabled, .textOrMessageRequired: 400
+        case .unsupportedFileType: 415
+        case .fileTooLarge, .tooManyFiles: 413
+        case .invalidFiles, .textTooLong: 422
+        }
+    }
+
+    var detail: String {
+        switch self {
+        case .uploadsDisabled: "This assistant does not take files."
+        case .unsupportedFileType(let name): "This assistant does not take files like \"\(name.prefix(100))\"."
+        case .fileTooLarge(let limit): "The file is larger than the limit of \(UploadRules.megabytes(limit))."
+        case .tooManyFiles(let limit): "At most \(limit) files can be sent with a message."
+        case .invalidFiles(let reason): "files: \(reason)"
+        case .featureDisabled(let feature): "This assistant has \(feature) turned off."
+        case .textTooLong(let limit): "text is too long (at most \(limit) characters)"
+        case .textOrMessageRequired: "message_id or text is required"
+        }
+    }
+}
