@@ -118,7 +118,7 @@ for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&
 curl -fsS "http://127.0.0.1:$port/health" | grep -q '"ok"' || fail "health: $(cat log.txt)"
 answer=$(curl -fsS -X POST "http://127.0.0.1:$port/v1/chat" -H 'X-API-Key: k1' -H 'Content-Type: application/json' \
   -d '{"system_id":"demo","user_id":"u1","message":"hello"}')
-echo "$answer" | grep -q '"answer":"Echo: hello"' || fail "chat: $answer"
+echo "$answer" | grep -q '> hello' && echo "$answer" | grep -q 'retriever_resources' || fail "chat: $answer"
 grep -q "demo upstream" log.txt || fail "no demo-upstream warning in the log"
 for _ in $(seq 20); do grep -q "/chat?token=" out.txt && break; sleep 0.2; done
 link_token=$(grep -o 'chat?token=[^ ]*' out.txt | head -1 | cut -d= -f2 || true)
@@ -129,7 +129,9 @@ grep -q "$link_token" log.txt && fail "a token reached the log"
 python3 - "$work/gw.db" <<'PY' || fail "chat not stored"
 import sqlite3, sys
 rows = sqlite3.connect(sys.argv[1]).execute("select role, content, status from gateway_messages order by created_at").fetchall()
-assert rows == [("user", "hello", "complete"), ("assistant", "Echo: hello", "complete")], rows
+assert rows[0] == ("user", "hello", "complete") and rows[1][0] == "assistant" and "> hello" in rows[1][1], rows
+sources = sqlite3.connect(sys.argv[1]).execute("select retriever_resources from gateway_messages where role = 'assistant'").fetchone()[0]
+assert "Getting started.md" in sources, sources
 PY
 echo "-- fake-dify on a port already in use: one line naming it, not a crash report"
 fake="$(dirname "$bin")/fake-dify"

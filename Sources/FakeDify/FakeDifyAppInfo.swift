@@ -1,5 +1,6 @@
-/// The fake app's `/info`, `/meta` and `/parameters` answers: a chat app with no tools, no
-/// knowledge and file upload off; speech to text and text to speech on (without autoplay).
+/// The fake app's `/info`, `/meta` and `/parameters` answers: by default a chat app with no tools, no
+/// knowledge and file upload off; speech to text and text to speech on (without autoplay). The options set the
+/// opening statement, starter questions, sources, file upload and voice.
 enum FakeDifyAppInfo {
     static let name = "Fake Dify Chat"
     static let openingStatement = "Hello! I am a fake Dify chat app."
@@ -23,6 +24,14 @@ enum FakeDifyAppInfo {
         .object([("enabled", .bool(on))])
     }
 
+    /// `file_upload.image`, the older shape's only member and the newer one's image settings.
+    static func imageUpload(enabled: Bool, numberLimits: Int = 3) -> FakeDifyJSON {
+        .object([
+            ("enabled", .bool(enabled)), ("number_limits", .int(numberLimits)), ("detail", .string("high")),
+            ("transfer_methods", .array([.string("remote_url"), .string("local_file")])),
+        ])
+    }
+
     /// Note for `inputVariables`: with any form item the spec's `UserInputFormItem` (a `oneOf` of
     /// three wrappers that all accept any object) cannot validate, so the default app has none.
     static func parameters(_ options: FakeDifyOptions) -> FakeDifyJSON {
@@ -38,18 +47,18 @@ enum FakeDifyAppInfo {
             ])
         }
         return .object([
-            ("opening_statement", .string(openingStatement)),
-            ("suggested_questions", .array([])),
+            ("opening_statement", .string(options.openingStatement)),
+            ("suggested_questions", .array(options.suggestedQuestions.map { .string($0) })),
             ("suggested_questions_after_answer", enabled(options.suggestedQuestionsEnabled)),
-            ("speech_to_text", enabled(true)),
+            ("speech_to_text", enabled(options.speechToTextEnabled)),
             (
                 "text_to_speech",
                 .object([
-                    ("enabled", .bool(true)), ("voice", .string("")), ("language", .string("")),
+                    ("enabled", .bool(options.textToSpeechEnabled)), ("voice", .string("")), ("language", .string("")),
                     ("autoPlay", .string("disabled")),
                 ])
             ),
-            ("retriever_resource", enabled(false)),
+            ("retriever_resource", enabled(!options.retrieverResources.isEmpty)),
             ("annotation_reply", enabled(false)),
             ("more_like_this", enabled(false)),
             ("user_input_form", .array(form)),
@@ -61,16 +70,7 @@ enum FakeDifyAppInfo {
             ),
             (
                 "file_upload",
-                .object([
-                    (
-                        "image",
-                        .object([
-                            ("enabled", .bool(options.imageUploadEnabled)), ("number_limits", .int(3)),
-                            ("detail", .string("high")),
-                            ("transfer_methods", .array([.string("remote_url"), .string("local_file")])),
-                        ])
-                    )
-                ])
+                options.fileUpload ?? .object([("image", imageUpload(enabled: options.imageUploadEnabled))])
             ),
             (
                 "system_parameters",

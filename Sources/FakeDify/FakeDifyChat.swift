@@ -35,7 +35,7 @@ struct FakeChatRun: Sendable {
     let fault: FakeDifyFault?
     let started: ContinuousClock.Instant
 
-    var chunks: [String] { FakeDifyAnswer.chunks(of: FakeDifyAnswer.answer(for: ticket.query)) }
+    var chunks: [String] { FakeDifyAnswer.chunks(of: ticket.reply.text) }
 
     /// Seconds since the request arrived, for `usage.latency`.
     var elapsed: Double {
@@ -44,7 +44,8 @@ struct FakeChatRun: Sendable {
     }
 
     func metadata(completionChunks: Int) -> FakeDifyJSON {
-        FakeDifyUsage(query: ticket.query, completionChunks: completionChunks, latency: elapsed).metadata
+        FakeDifyUsage(query: ticket.query, completionChunks: completionChunks, latency: elapsed)
+            .metadata(retrieverResources: ticket.resources)
     }
 
     /// Every event starts with event, conversation_id, message_id, created_at, then its own fields.
@@ -81,11 +82,17 @@ struct FakeChatRun: Sendable {
         let json = FakeDifyJSON.object([
             ("event", .string("message")), ("task_id", .string(ticket.taskID)),
             ("id", .string(ticket.messageID)), ("message_id", .string(ticket.messageID)),
-            ("conversation_id", .string(ticket.conversationID)), ("mode", .string("chat")),
+            ("conversation_id", .string(ticket.conversationID)), ("mode", .string(mode)),
             ("answer", .string(chunks.joined())), ("metadata", metadata(completionChunks: chunks.count)),
             ("created_at", .int(ticket.createdAt)),
         ])
         return difyJSONResponse(json)
+    }
+
+    /// The app type the answer stands for: a directive's chatflow or agent, else a chat app.
+    var mode: String {
+        if ticket.reply.workflow { return "advanced-chat" }
+        return ticket.agentStep == nil ? "chat" : "agent-chat"
     }
 
     /// 200 and the start of a body, then the connection drops, like a proxy or worker dying mid-answer.

@@ -4,13 +4,17 @@ import Vapor
 /// fake-dify process. Not part of Dify.
 ///
 /// - `POST /_fake/options` `{latency_ms?, token_delay_ms?, ping_interval_ms?, suggested_questions_enabled?, api_keys?, input_variables?,
-///   image_upload_enabled?}`
-///   merges into the current options.
+///   image_upload_enabled?, opening_statement?, suggested_questions?, retriever_resources?, file_upload?,
+///   speech_to_text_enabled?, text_to_speech_enabled?, answer_style?: "echo"|"demo"}`
+///   merges into the current options (`file_upload: null` restores the default `image` object).
 /// - `POST /_fake/fault` `{kind: "http_error"|"hang"|"malformed_json"|"non_json_error"|"stream_cut"|"stream_error"|null,
 ///   status?, code?, message?, after_chunks?}`.
 /// - `POST /_fake/seed` `{user, conversations, turns_each}` → `{"conversation_ids": [...]}`.
 /// - `GET /_fake/stats` → `{"chat_requests": N, "last_chat_traceparent": "00-…" | null}`.
-/// - `POST /_fake/reset` forgets all data, the fault and the count.
+/// - `GET /_fake/feedbacks` → `{"data": [{message_id, rating, content, user}, ...]}`, every feedback call that
+///   succeeded, newest last (`rating: null` is a withdrawal).
+/// - `POST /_fake/reset` forgets all data, feedback, the fault and the count, and restores the options the fake
+///   started with.
 public func registerFakeDifyControlRoutes(on routes: any RoutesBuilder, store: FakeDifyStore) {
     let fake = routes.grouped("_fake")
     func route(
@@ -21,7 +25,7 @@ public func registerFakeDifyControlRoutes(on routes: any RoutesBuilder, store: F
     route(.POST, "options") { req in
         let body = try controlBody(req)
         var options = await store.options
-        options.merge(controlJSON: body)
+        try options.merge(controlJSON: body)
         await store.setOptions(options)
         return difyJSONResponse(.object([("result", .string("success"))]))
     }
@@ -72,6 +76,9 @@ public func registerFakeDifyControlRoutes(on routes: any RoutesBuilder, store: F
                 ("last_chat_traceparent", (await store.lastChatTraceparent).map(FakeDifyJSON.string) ?? .null),
             ]))
     }
+    route(.GET, "feedbacks") { _ in
+        difyJSONResponse(.object([("data", .array(await store.feedbacks.map(\.json)))]))
+    }
     route(.POST, "reset") { _ in
         await store.reset()
         return difyJSONResponse(.object([("result", .string("success"))]))
@@ -92,6 +99,14 @@ extension FakeDifyJSON {
         switch self {
         case .int(let i): i
         case .double(let d): Int(exactly: d.rounded())
+        default: nil
+        }
+    }
+
+    var doubleValue: Double? {
+        switch self {
+        case .int(let i): Double(i)
+        case .double(let d): d
         default: nil
         }
     }

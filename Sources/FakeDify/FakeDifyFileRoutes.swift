@@ -84,6 +84,10 @@ extension FakeDifyRoutes {
 
     func audioToText(_ req: Request) async throws -> Response {
         try await req.difyAuthenticate(store)
+        // Dify's AudioService looks at the app's setting before the file.
+        guard await store.options.speechToTextEnabled else {
+            throw DifyError.invalidParam("Speech to text is not enabled")
+        }
         let parts = try req.difyFormParts()
         guard let audio = parts.first(where: { $0.name == "file" }) else {
             throw DifyError(status: 400, code: "no_audio_uploaded", message: "Please upload your audio.")
@@ -132,13 +136,19 @@ extension FakeDifyRoutes {
         return response
     }
 
-    /// Stand-in MP3 bytes: an ID3 tag, then 32 bytes per byte of text, the same for the same text.
+    /// Silence a browser can play: MPEG-1 Layer III frames (32 kbit/s, 32 kHz, mono; 36 ms each), one per character
+    /// of text, between one and thirty seconds, so the same text always gives the same audio.
     static func speech(for text: String) -> ByteBuffer {
-        var audio = ByteBuffer(string: "ID3")
-        let seed = Array(SHA256.hash(data: Data(text.utf8)))
-        for index in 0..<max(1024, text.utf8.count * 32) { audio.writeInteger(seed[index % seed.count]) }
+        let frames = min(max(text.count, 28), 834)
+        var audio = ByteBuffer()
+        audio.reserveCapacity(frames * silentFrame.count)
+        for _ in 0..<frames { audio.writeBytes(silentFrame) }
         return audio
     }
+
+    /// A frame header (sync, MPEG-1, Layer III, no CRC; 32 kbit/s, 32 kHz, no padding; mono, original), then side
+    /// information and main data all zero: no bits for either granule, which decodes to silence.
+    static let silentFrame: [UInt8] = [0xFF, 0xFB, 0x18, 0xC4] + Array(repeating: 0, count: 140)
 
     static let tenantID = "11223344-5566-7788-99aa-bbccddeeff00"
 

@@ -5,7 +5,8 @@ import Foundation
 /// Dify's wire format has a documented key order (`event` first, errors as code/message/status),
 /// and two encodings: orjson-compact raw UTF-8 for SSE, Python `json.dumps` style
 /// (`", "`/`": "` separators, `\uXXXX` escapes) for plain HTTP JSON. `JSONEncoder` controls neither.
-enum FakeDifyJSON: Sendable {
+/// Public so a test or the demo can give an option Dify's own JSON (e.g. `FakeDifyOptions.fileUpload`).
+public enum FakeDifyJSON: Sendable {
     case null
     case bool(Bool)
     case int(Int)
@@ -128,7 +129,7 @@ extension FakeDifyJSON: Decodable {
         init?(intValue: Int) { nil }
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         if let keyed = try? decoder.container(keyedBy: AnyKey.self) {
             var members: [(String, FakeDifyJSON)] = []
             for key in keyed.allKeys {

@@ -40,8 +40,12 @@ struct FakeMessage: Sendable {
     var error: String? = nil
     var rating: String? = nil
     var feedbackContent: String? = nil
-    /// The chat's `files`, as `message_files` items (`belongs_to: user`).
+    /// The chat's `files` (`belongs_to: user`), then the assistant's (`belongs_to: assistant`), as `message_files` items.
     var files: [FakeDifyJSON] = []
+    /// The sources the answer cited.
+    var retrieverResources: [FakeDifyJSON] = []
+    /// An agent's tool steps, as `agent_thoughts` items.
+    var agentThoughts: [FakeDifyJSON] = []
     let createdAt: Int
     let seq: Int
 
@@ -56,8 +60,8 @@ struct FakeMessage: Sendable {
             ("answer", .string(answer)),
             ("message_files", .array(files)),
             ("feedback", rating.map { .object([("rating", .string($0))]) } ?? .null),
-            ("retriever_resources", .array([])),
-            ("agent_thoughts", .array([])),
+            ("retriever_resources", .array(retrieverResources)),
+            ("agent_thoughts", .array(agentThoughts)),
             ("created_at", .int(createdAt)),
             ("status", .string(status)),
             ("error", error.map { .string($0) } ?? .null),
@@ -74,6 +78,52 @@ struct FakeChatTicket: Sendable {
     let createdAt: Int
     let query: String
     let user: String
+    let reply: FakeDifyReply
+    /// `metadata.retriever_resources` items.
+    let resources: [FakeDifyJSON]
+    /// `/agent`: the tool step.
+    let agentStep: FakeAgentStep?
+    /// `/file`: the assistant's files, as `message_files` items.
+    let assistantFiles: [FakeDifyJSON]
+    /// `/workflow`: the run's id.
+    let workflowRunID: String?
+}
+
+/// The tool step of an `/agent` answer: a web search for the task.
+struct FakeAgentStep: Sendable {
+    let id: String
+    let messageID: String
+    let task: String
+    let createdAt: Int
+
+    static let tool = "web_search"
+    var thought: String { "I will search the web for \(task)." }
+    var toolInput: String { FakeDifyJSON.object([(Self.tool, .object([("query", .string(task))]))]).serialized() }
+    var observation: String {
+        FakeDifyJSON.object([(Self.tool, .string("Found 3 pages about \(task)."))]).serialized()
+    }
+    var toolLabels: FakeDifyJSON {
+        .object([(Self.tool, .object([("en_US", .string("Web Search")), ("zh_Hans", .string("网页搜索"))]))])
+    }
+
+    /// An `agent_thoughts` item of `GET /messages`.
+    var json: FakeDifyJSON {
+        .object([
+            ("id", .string(id)), ("chain_id", .null), ("message_id", .string(messageID)), ("position", .int(1)),
+            ("thought", .string(thought)), ("tool", .string(Self.tool)), ("tool_labels", toolLabels),
+            ("tool_input", .string(toolInput)), ("created_at", .int(createdAt)), ("observation", .string(observation)),
+            ("files", .array([])),
+        ])
+    }
+
+    /// The `agent_thought` event's own fields: first as the tool is called, then with what it observed.
+    func eventFields(observed: Bool) -> [(String, FakeDifyJSON)] {
+        [
+            ("id", .string(id)), ("position", .int(1)), ("thought", .string(thought)),
+            ("observation", .string(observed ? observation : "")), ("tool", .string(Self.tool)),
+            ("tool_labels", toolLabels), ("tool_input", .string(toolInput)), ("message_files", .array([])),
+        ]
+    }
 }
 
 /// `{"limit","has_more","data"}`, the shape of both list endpoints.

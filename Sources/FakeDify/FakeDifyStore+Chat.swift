@@ -17,13 +17,43 @@ extension FakeDifyStore {
             conversation = createConversation(user: user, inputs: filterInputs(inputs))
         }
         let message = addMessage(to: conversation.id, query: query)
-        messages[message.id]?.files = files.map(messageFile)
+        let asked = conversations[conversation.id]!.messageIDs.filter { messages[$0]?.query == query }.count
+        let reply = FakeDifyAnswer.reply(for: query, asked: asked, style: options.answerStyle)
+        let resources = options.retrieverResources.map(\.json)
+        let agentStep = reply.agentTask.map {
+            FakeAgentStep(id: newID(), messageID: message.id, task: $0, createdAt: message.createdAt)
+        }
+        let assistantFiles = reply.fileURLs.map(assistantFile)
+        messages[message.id]?.files = files.map(messageFile) + assistantFiles
+        messages[message.id]?.retrieverResources = resources
+        messages[message.id]?.agentThoughts = agentStep.map { [$0.json] } ?? []
         if autoGenerateName, conversationID == nil {
             pendingNames[conversation.id] = FakeDifyAnswer.conversationName(for: query)
         }
         return FakeChatTicket(
-            conversationID: conversation.id, messageID: message.id, taskID: UUID().uuidString.lowercased(),
-            createdAt: message.createdAt, query: query, user: user)
+            conversationID: conversation.id, messageID: message.id, taskID: newID(),
+            createdAt: message.createdAt, query: query, user: user, reply: reply, resources: resources,
+            agentStep: agentStep, assistantFiles: assistantFiles, workflowRunID: reply.workflow ? newID() : nil)
+    }
+
+    private func newID() -> String { UUID().uuidString.lowercased() }
+
+    /// A file the assistant returns, as `GET /messages` lists it (a tool's file, as Dify files an image it made).
+    private func assistantFile(url: String) -> FakeDifyJSON {
+        let name = String(url.split(separator: "/").last ?? "")
+        let ext = name.split(separator: ".").last.map { $0.lowercased() } ?? ""
+        let mime: FakeDifyJSON =
+            switch ext {
+            case "png", "gif", "webp": .string("image/\(ext)")
+            case "jpg", "jpeg": .string("image/jpeg")
+            case "svg": .string("image/svg+xml")
+            default: .null
+            }
+        return .object([
+            ("id", .string(newID())), ("filename", .string(name)), ("type", .string("image")), ("url", .string(url)),
+            ("mime_type", mime), ("size", .null), ("transfer_method", .string("tool_file")),
+            ("belongs_to", .string("assistant")), ("upload_file_id", .null),
+        ])
     }
 
     /// A chat's file as `GET /messages` lists it: an uploaded one with its upload's name, type and size.
@@ -70,7 +100,7 @@ extension FakeDifyStore {
         let now = tick()
         let conversation = FakeConversation(
             id: UUID().uuidString.lowercased(), user: user, name: "New conversation", inputs: inputs,
-            introduction: FakeDifyAppInfo.openingStatement, createdAt: now.seconds, updatedAt: now.seconds,
+            introduction: options.openingStatement, createdAt: now.seconds, updatedAt: now.seconds,
             createdSeq: now.seq, updatedSeq: now.seq
         )
         conversations[conversation.id] = conversation
@@ -101,7 +131,9 @@ extension FakeDifyStore {
             let conversation = createConversation(user: user, inputs: filterInputs(.object([])))
             for t in 0..<max(turnsEach, 0) {
                 let query = "Seeded question \(c + 1).\(t + 1)"
-                addMessage(to: conversation.id, query: query, answer: FakeDifyAnswer.answer(for: query))
+                addMessage(
+                    to: conversation.id, query: query,
+                    answer: FakeDifyAnswer.answer(for: query, style: options.answerStyle))
                 if t == 0 { conversations[conversation.id]?.name = FakeDifyAnswer.conversationName(for: query) }
             }
             return conversation.id

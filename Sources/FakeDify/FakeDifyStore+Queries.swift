@@ -85,6 +85,7 @@ extension FakeDifyStore {
         }
         messages[messageID]?.rating = rating
         messages[messageID]?.feedbackContent = rating == nil ? nil : content
+        recordFeedback(FakeDifyFeedback(messageID: messageID, rating: rating, content: content, user: user))
     }
 
     /// A message of `user`'s, or nil.

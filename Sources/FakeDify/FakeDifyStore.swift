@@ -5,6 +5,8 @@ import NIOConcurrencyHelpers
 /// Shared by the routes and by tests, which can seed and inspect it directly.
 public actor FakeDifyStore {
     public private(set) var options: FakeDifyOptions
+    /// The options the store was made with, which `reset` restores.
+    public let initialOptions: FakeDifyOptions
     /// Addition: the fault in force (see `setFault`).
     public private(set) var fault: FakeDifyFault?
     /// How many `POST /v1/chat-messages` calls arrived (counted before auth and faults).
@@ -23,6 +25,8 @@ public actor FakeDifyStore {
     var pendingNames: [String: String] = [:]
     /// Files and audio taken by `/files/upload` and `/audio-to-text`, oldest first.
     public private(set) var uploads: [FakeUploadedFile] = []
+    /// Addition: every feedback call that succeeded, oldest first (a withdrawal has a nil rating).
+    public private(set) var feedbacks: [FakeDifyFeedback] = []
     /// Every request to the Service API (`/v1/...`), whatever its route.
     public private(set) var requestCount = 0
     private var hangWaiters: [CheckedContinuation<Void, Never>] = []
@@ -30,6 +34,7 @@ public actor FakeDifyStore {
 
     public init(options: FakeDifyOptions = .init()) {
         self.options = options
+        self.initialOptions = options
     }
 
     public func setOptions(_ options: FakeDifyOptions) {
@@ -42,8 +47,11 @@ public actor FakeDifyStore {
         if fault != .hang { releaseHangs() }
     }
 
-    /// Addition: forgets all conversations, the fault and the request count (options stay).
+    /// Addition: forgets all conversations, feedback, the fault and the request count, and restores the options
+    /// the store was made with.
     public func reset() {
+        options = initialOptions
+        feedbacks = []
         conversations = [:]
         messages = [:]
         pendingNames = [:]
@@ -63,6 +71,8 @@ public actor FakeDifyStore {
     }
 
     func countRequest() { requestCount += 1 }
+
+    func recordFeedback(_ feedback: FakeDifyFeedback) { feedbacks.append(feedback) }
 
     /// Addition: ends everything in flight (streams end as if stopped, hung requests get a 503),
     /// so a server can shut down without waiting for them.
@@ -113,6 +123,22 @@ public actor FakeDifyStore {
     nonisolated func stop(taskID: String, user: String) { tasks.stop(taskID, user: user) }
 
     nonisolated func unregisterTask(_ taskID: String) { tasks.unregister(taskID) }
+}
+
+/// One feedback call as Dify received it.
+public struct FakeDifyFeedback: Sendable, Equatable {
+    public let messageID: String
+    /// `like`, `dislike`, or nil for a withdrawal.
+    public let rating: String?
+    public let content: String?
+    public let user: String
+
+    var json: FakeDifyJSON {
+        .object([
+            ("message_id", .string(messageID)), ("rating", rating.map(FakeDifyJSON.string) ?? .null),
+            ("content", content.map(FakeDifyJSON.string) ?? .null), ("user", .string(user)),
+        ])
+    }
 }
 
 /// Which streams are running, for whom, and whether a stop was asked for.

@@ -40,7 +40,7 @@ struct FakeDifyUsage: Sendable {
     }
 
     /// The message's `metadata`, passed through whole by Dify.
-    var metadata: FakeDifyJSON {
-        .object([("annotation_reply", .null), ("retriever_resources", .array([])), ("usage", json)])
+    func metadata(retrieverResources: [FakeDifyJSON]) -> FakeDifyJSON {
+        .object([("annotation_reply", .null), ("retriever_resources", .array(retrieverResources)), ("usage", json)])
     }
 }
