@@ -62,6 +62,9 @@ struct APIErrorMiddleware: Middleware {
         case let error as IdempotencyError: describe(error)
         case let error as AdminError: describe(error)
         case let error as MediaError: (HTTPResponseStatus(statusCode: error.status), error.detail)
+        // An upload's form the chat page's routes read as `/dify/v1` does.
+        case let error as DifyAPIError:
+            (HTTPResponseStatus(statusCode: DifyWire.ErrorBody.describe(error).status), DifyWire.ErrorBody.describe(error).message)
         case let error as DecodingError: (.unprocessableEntity, "Invalid request: \(decodingDetail(error))")
         case let error as any AbortError: (error.status, error.reason)
         case is any DatabaseError: (.serviceUnavailable, "The database is unavailable. Please try again.")

@@ -176,7 +176,8 @@ extension Settings {
             openAIModelNames: try parseOpenAIModelNames(env),
             openWebUIUserJWTSecret: value("OPENWEBUI_USER_JWT_SECRET"),
             rateLimitMedia: try parseRateLimit(value("RATE_LIMIT_MEDIA") ?? "30/min", variable: "RATE_LIMIT_MEDIA"),
-            maxVoiceBytes: try integer("MAX_VOICE_BYTES", default: 10_485_760, range: 1024...104_857_600)
+            maxVoiceBytes: try integer("MAX_VOICE_BYTES", default: 10_485_760, range: 1024...104_857_600),
+            pageSettings: try parsePageSettings(env)
         )
         guard settings.shutdownGrace >= settings.shutdownGraceReady else {
             throw SettingsError(variable: "SHUTDOWN_GRACE", problem: "must not be shorter than SHUTDOWN_GRACE_READY")

@@ -114,6 +114,8 @@ public struct Settings: Sendable {
     public var rateLimitMedia: RateLimit? = nil
     /// The largest recording `/v1/audio-to-text` takes (`MAX_VOICE_BYTES`, 10 MB).
     public var maxVoiceBytes: Int = 10_485_760
+    /// `DIFY_<SYSTEM>_SOURCE_LINKS` and `DIFY_<SYSTEM>_INLINE_MATH`, by the variables' `<SYSTEM>` segment.
+    var pageSettings = PageSettings.Environment()
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

@@ -168,19 +168,21 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         chats: chats, metrics: metrics, readers: readers, idempotencyWait: settings.idempotencyWait,
         idempotencyTTL: settings.idempotencyTTL, now: dependencies.now)
     let parameters = AppParameters(dify: dify, maxUploadBytes: settings.maxUploadBytes, now: dependencies.now)
+    let pages = PageSettings(registry: registry, environment: settings.pageSettings)
     let v1 = app.grouped("v1")
     let access = DifyAccess(auth: auth, dify: dify, targets: targets, store: store)
     let stopper = ChatStopper(access: access, streams: streams)
     try v1.register(collection: ChatStopController(stopper: stopper))
     try v1.register(
-        collection: TurnsController(auth: auth, readers: readers, keepAlive: settings.streamKeepAlive))
+        collection: TurnsController(
+            auth: auth, readers: readers, keepAlive: settings.streamKeepAlive, pages: pages))
     try v1.register(
         collection: ConversationsController(
-            access: access, turns: readers, sourceLinks: { registry.system($0)?.sourceLinks ?? SourceLinks() }))
+            access: access, turns: readers, pages: pages))
     try v1.register(collection: ConversationControlsController(access: access))
     try v1.register(collection: MessageControlsController(access: access))
     let features = AppFeatures(
-        access: access, parameters: parameters, registry: registry,
+        access: access, parameters: parameters, pages: pages,
         mediaLimit: settings.rateLimitMedia.map { RateLimiter(limit: $0, now: dependencies.now) }, uploads: uploads,
         maxVoiceBytes: settings.maxVoiceBytes, now: dependencies.now)
     try v1.register(
@@ -192,7 +194,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let operators = OperatorAccess(auth: auth, sessions: sessions)
     try v1.register(collection: SyncController(access: operators, coordinator: syncCoordinator))
     try v1.register(
-        collection: CacheController(access: operators, database: database, reports: reports, gate: reportGate))
+        collection: CacheController(
+            access: operators, database: database, reports: reports, gate: reportGate, pages: pages))
     try v1.register(
         collection: UsageController(
             access: operators, adminGuard: adminGuard, reports: reports, gate: reportGate, now: dependencies.now))

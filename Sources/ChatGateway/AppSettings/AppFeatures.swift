@@ -6,7 +6,7 @@ import Vapor
 struct AppFeatures: Sendable {
     let access: DifyAccess
     let parameters: AppParameters
-    let registry: GatewayRegistry
+    let pages: PageSettings
     /// `RATE_LIMIT_MEDIA`, per (system, user); nil: unlimited.
     let mediaLimit: RateLimiter?
     let uploads: ConcurrencyGate
@@ -25,9 +25,6 @@ struct AppFeatures: Sendable {
             throw .rateLimited(scope: .user, retryAfter: seconds)
         }
     }
-
-    func sourceLinks(of systemID: String) -> SourceLinks { registry.system(systemID)?.sourceLinks ?? SourceLinks() }
-    func inlineMath(of systemID: String) -> Bool { registry.system(systemID)?.inlineMath ?? false }
 
     /// The largest recording `/v1/audio-to-text` passes on: the gateway's limit or the app's, whichever is smaller.
     func voiceLimit(_ app: AppParameters.Parameters) -> Int {

@@ -16,7 +16,7 @@ struct ParametersController: RouteCollection {
         var page = app.page
         if page["opening_statement"]?.stringValue == nil { page["opening_statement"] = .string("") }
         if page["suggested_questions"]?.arrayValue == nil { page["suggested_questions"] = .array([]) }
-        page["inline_math"] = .bool(features.inlineMath(of: caller.systemID))
+        page["inline_math"] = .bool(features.pages.inlineMath(of: caller.systemID))
         page["uploads"] = app.uploads.json
         page["audio_upload_limit"] = .number(Double(features.voiceLimit(app)))
         return Response.json(.object(page))

@@ -30,12 +30,14 @@ struct ChatController: RouteCollection {
         let outcome = try await turns.run(
             turn, as: caller, streaming: body.stream ?? Self.acceptsEventStream(req),
             idempotencyKey: req.headers.first(name: IdempotencyRecord.header), logger: req.logger)
+        let links = features.pages.sourceLinks(of: caller.systemID)
         return try outcome.response(
-            to: req, keepAlive: turns.chats.limits.streamKeepAlive, encoder: { GatewayEventEncoder(turnID: $0) },
+            to: req, keepAlive: turns.chats.limits.streamKeepAlive,
+            encoder: { GatewayEventEncoder(turnID: $0, links: links) },
             answer: { answer in
                 ChatResponse(
                     conversationID: answer.conversationID, messageID: answer.messageID, answer: answer.answer,
-                    metadata: answer.metadata ?? .object([:])
+                    metadata: links.linked(metadata: answer.metadata ?? .object([:]))
                 ).response(allocator: req.byteBufferAllocator)
             })
     }

@@ -5,9 +5,11 @@ import Foundation
 enum RetrieverResources {
     /// The column's text for an answer's `metadata`; nil when it cited nothing.
     static func text(inMetadata metadata: JSONValue?) -> String? {
-        guard let items = metadata?.objectValue?["retriever_resources"]?.arrayValue, !items.isEmpty else {
-            return nil
-        }
+        text(of: metadata?.objectValue?["retriever_resources"]?.arrayValue)
+    }
+
+    static func text(of items: [JSONValue]?) -> String? {
+        guard let items, !items.isEmpty else { return nil }
         return JSONValue.array(items).jsonText
     }
 

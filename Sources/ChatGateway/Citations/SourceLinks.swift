@@ -57,6 +57,15 @@ struct SourceLinks: Sendable, Equatable {
         }
     }
 
+    /// An answer's `metadata` with its `retriever_resources` linked.
+    func linked(metadata: JSONValue) -> JSONValue {
+        guard !links.isEmpty, var fields = metadata.objectValue,
+            let sources = fields["retriever_resources"]?.arrayValue
+        else { return metadata }
+        fields["retriever_resources"] = .array(linked(sources))
+        return .object(fields)
+    }
+
     private static let unreserved = CharacterSet(charactersIn: "-._~").union(
         CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
 

@@ -5,8 +5,7 @@ import Vapor
 struct ConversationsController: RouteCollection {
     let access: DifyAccess
     let turns: TurnReaders
-    /// A system's map from its sources to their documents.
-    let sourceLinks: @Sendable (String) -> SourceLinks
+    let pages: PageSettings
 
     func boot(routes: any RoutesBuilder) throws {
         let conversations = routes.grouped("conversations")
@@ -34,7 +33,7 @@ struct ConversationsController: RouteCollection {
         let conversationID = try await access.conversation(try req.parameters.require("conversation_id"), of: caller)
         let listing = MessageListing(
             notes: try await access.store.turnNotes(ofConversation: conversationID),
-            links: sourceLinks(caller.systemID))
+            links: pages.sourceLinks(of: caller.systemID))
         var rows = listing.rows(
             for: try await access.dify.allMessages(conversationID: conversationID, user: caller.difyUser, at: target))
         for turn in try await turns.inProgress(for: caller) where turn.conversationID == conversationID {

@@ -9,6 +9,8 @@ struct CacheController: RouteCollection {
     let reports: ReportDatabase
     /// Exports run a few at a time, per key and in all (`ConcurrencyGate.reports`).
     let gate: ConcurrencyGate
+    /// The systems' source links, which the sources of a stored conversation carry.
+    let pages: PageSettings
 
     /// Without `limit` a listing returns up to this many rows, as one array (the seed returned everything).
     static let unpagedLimit = 1000
@@ -46,7 +48,12 @@ struct CacheController: RouteCollection {
         else {
             throw ChatError.conversationNotFound
         }
-        return try await cache.messages(ofConversations: [conversationID]).map(CachedMessage.init)
+        let links = pages.sourceLinks(of: conversation.systemID)
+        return try await cache.messages(ofConversations: [conversationID]).map { row in
+            var message = CachedMessage(row)
+            message.retrieverResources = links.linked(message.retrieverResources)
+            return message
+        }
     }
 
     /// Every message of the filtered conversations, streamed page by page so memory stays flat:

@@ -123,10 +123,12 @@ struct HistorySync: Sendable {
                     case text?: continue
                     case _?: counts.messagesUpdated += 1
                     }
-                    rows.append(
-                        Self.messageWrite(
-                            id: messageID, conversationID: conversation.id, user: user, role: role, content: text,
-                            position: position, createdAt: created, at: stamp))
+                    var row = Self.messageWrite(
+                        id: messageID, conversationID: conversation.id, user: user, role: role, content: text,
+                        position: position, createdAt: created, at: stamp)
+                    // A turn the gateway did not run keeps the sources Dify lists for it.
+                    if role == "assistant" { row.retrieverResources = RetrieverResources.text(of: message.retrieverResources) }
+                    rows.append(row)
                 }
             }
             try await Self.store(

@@ -12,6 +12,8 @@ protocol TurnEventEncoder: Sendable {
 /// The gateway's own events (`/v1`): `start`, `delta`, ..., then `done` or `error`, which end the stream.
 struct GatewayEventEncoder: TurnEventEncoder {
     let turnID: String
+    /// The caller's system's: `done`'s sources carry their links.
+    var links = SourceLinks()
     var keepAlive: String { ChatStreamEvent.keepAlive }
 
     mutating func encode(_ entries: ArraySlice<TurnLog.Entry>, into buffer: inout ByteBuffer) -> Bool {
@@ -51,8 +53,8 @@ struct GatewayEventEncoder: TurnEventEncoder {
             return Self.event(for: event)
         case .ended(.completed(let ids, let answer, let metadata, let stopped)):
             return .done(
-                conversationID: ids.conversationID, messageID: ids.messageID, answer: answer, metadata: metadata,
-                stopped: stopped)
+                conversationID: ids.conversationID, messageID: ids.messageID, answer: answer,
+                metadata: links.linked(metadata: metadata), stopped: stopped)
         case .ended(.failed(let error, _)):
             let (status, detail) = APIErrorMiddleware.describe(error)
             return .error(status: Int(status.code), detail: detail, code: error.upstreamCode)

@@ -7,6 +7,7 @@ struct TurnsController: RouteCollection {
     let auth: GatewayAuthenticator
     let readers: TurnReaders
     let keepAlive: Duration
+    let pages: PageSettings
 
     func boot(routes: any RoutesBuilder) throws {
         let turns = routes.grouped("turns", ":turn_id")
@@ -49,7 +50,8 @@ struct TurnsController: RouteCollection {
         let after = try Self.resumePoint(req)
         if turn.status.isFinal, turn.lastEventID == after { return Response(status: .noContent) }
         return TurnStream(
-            source: readers.source(for: turn.rowID), encoder: GatewayEventEncoder(turnID: turn.id), after: after,
+            source: readers.source(for: turn.rowID),
+            encoder: GatewayEventEncoder(turnID: turn.id, links: pages.sourceLinks(of: turn.systemID)), after: after,
             keepAlive: keepAlive
         ).response(headers: ["X-Turn-Id": turn.id])
     }

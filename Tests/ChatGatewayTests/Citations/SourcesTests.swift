@@ -53,6 +53,9 @@ struct SourcesTests {
 
             let chat = try await PageFeaturesHarness.chat(gateway, ["message": "Is it safe?", "stream": true])
             #expect(chat.status == 200)
+            // The stream's `done` carries the links too, for the page to show them at once.
+            let done = try #require(chat.text.components(separatedBy: "\n").first { $0.contains("\"event\":\"done\"") })
+            #expect(done.contains("https:\\/\\/kb.example\\/doc-7") || done.contains("https://kb.example/doc-7"))
             let stored = try await gateway.messages(system: "drillquiz", user: "u1").first { $0.role == "assistant" }
             #expect(stored?.retrieverResources?.contains("Always wear goggles.") == true)
 
@@ -67,8 +70,9 @@ struct SourcesTests {
             let cached = try await gateway.call(
                 .GET, "/v1/cache/conversations/\(conversation)/messages", headers: GatewayHarness.keyHeader)
             let answer = try #require(cached.array.first { $0["role"] as? String == "assistant" })
-            #expect((answer["retriever_resources"] as? [[String: Any]])?.first?["content"] as? String
-                == "Always wear goggles.")
+            let cachedSources = try #require(answer["retriever_resources"] as? [[String: Any]])
+            #expect(cachedSources.first?["content"] as? String == "Always wear goggles.")
+            #expect(cachedSources.first?["url"] as? String == "https://kb.example/doc-7")
             let export = try await gateway.call(
                 .GET, "/v1/cache/export?format=jsonl", headers: GatewayHarness.keyHeader)
             let lines = export.text.split(separator: "\n").compactMap {
@@ -80,5 +84,19 @@ struct SourcesTests {
             #expect(csv.text.hasPrefix(CSV.header(CacheExporter.columns)))
             #expect(csv.text.contains("goggles"))
         }
+    }
+
+    @Test func theEnvironmentMapsASystemsSourcesAndWinsOverTheAdminAPI() async throws {
+        let environment = try Settings.parsePageSettings([
+            "DIFY_DRILLQUIZ_SOURCE_LINKS": #"[{"document_id": "doc-9", "url": "https://env.example/{document_id}"}]"#,
+            "DIFY_DRILLQUIZ_INLINE_MATH": "true",
+        ])
+        #expect(environment.inlineMath == ["DRILLQUIZ": true])
+        let pages = PageSettings(registry: nil, environment: environment)
+        #expect(pages.sourceLinks(of: "drillquiz").url(for: ["document_id": .string("doc-9")]) == "https://env.example/doc-9")
+        #expect(pages.inlineMath(of: "drillquiz") && !pages.inlineMath(of: "cointutor"))
+        #expect(throws: SettingsError.self) { try Settings.parsePageSettings(["DIFY_X_SOURCE_LINKS": "[{\"url\": \"ftp://x\"}]"]) }
+        #expect(throws: SettingsError.self) { try Settings.parsePageSettings(["DIFY_X_SOURCE_LINKS": "not json"]) }
+        #expect(throws: SettingsError.self) { try Settings.parsePageSettings(["DIFY_X_INLINE_MATH": "maybe"]) }
     }
 }

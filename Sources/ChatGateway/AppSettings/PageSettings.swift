@@ -1,0 +1,52 @@
+import Foundation
+
+/// A system's choices for its chat page: where its answers' sources link to, and whether `$…$` is math. Set by
+/// `DIFY_<SYSTEM>_SOURCE_LINKS` / `DIFY_<SYSTEM>_INLINE_MATH`, which win, or by the admin API's `source_links` /
+/// `inline_math`.
+struct PageSettings: Sendable {
+    /// By the variables' `<SYSTEM>` segment.
+    struct Environment: Sendable, Equatable {
+        var sourceLinks: [String: [SourceLink]] = [:]
+        var inlineMath: [String: Bool] = [:]
+    }
+
+    let registry: GatewayRegistry?
+    var environment = Environment()
+
+    func sourceLinks(of systemID: String) -> SourceLinks {
+        if let links = environment.sourceLinks[DifyTargetResolver.environmentSegment(for: systemID)] {
+            return SourceLinks(links: links)
+        }
+        return registry?.system(systemID)?.sourceLinks ?? SourceLinks()
+    }
+
+    func inlineMath(of systemID: String) -> Bool {
+        environment.inlineMath[DifyTargetResolver.environmentSegment(for: systemID)]
+            ?? registry?.system(systemID)?.inlineMath ?? false
+    }
+}
+
+extension Settings {
+    /// `DIFY_<SYSTEM>_SOURCE_LINKS` (a JSON array of `{dataset_id?, document_id?, url}`) and
+    /// `DIFY_<SYSTEM>_INLINE_MATH` (`true` or `false`).
+    static func parsePageSettings(_ env: [String: String]) throws -> PageSettings.Environment {
+        var settings = PageSettings.Environment()
+        for (name, raw) in env where name.hasPrefix("DIFY_") {
+            let value = raw.trimmingCharacters(in: .whitespaces)
+            if name.hasSuffix("_SOURCE_LINKS"), name.count > 18 {
+                guard let links = try? JSONDecoder().decode([SourceLink].self, from: Data(value.utf8)) else {
+                    throw SettingsError(
+                        variable: name, problem: #"expected a JSON array such as [{"url": "https://kb.example/{document_id}"}]"#)
+                }
+                if let problem = SourceLink.problem(in: links) { throw SettingsError(variable: name, problem: problem) }
+                settings.sourceLinks[String(name.dropFirst(5).dropLast(13))] = links
+            } else if name.hasSuffix("_INLINE_MATH"), name.count > 17 {
+                guard let on = Bool(value.lowercased()) else {
+                    throw SettingsError(variable: name, problem: "expected true or false")
+                }
+                settings.inlineMath[String(name.dropFirst(5).dropLast(12))] = on
+            }
+        }
+        return settings
+    }
+}
