@@ -64,7 +64,10 @@ struct APIErrorMiddleware: Middleware {
         case let error as MediaError: (HTTPResponseStatus(statusCode: error.status), error.detail)
         // An upload's form the chat page's routes read as `/dify/v1` does.
         case let error as DifyAPIError:
-            (HTTPResponseStatus(statusCode: DifyWire.ErrorBody.describe(error).status), DifyWire.ErrorBody.describe(error).message)
+            (
+                HTTPResponseStatus(statusCode: DifyWire.ErrorBody.describe(error).status),
+                DifyWire.ErrorBody.describe(error).message
+            )
         case let error as DecodingError: (.unprocessableEntity, "Invalid request: \(decodingDetail(error))")
         case let error as any AbortError: (error.status, error.reason)
         case is any DatabaseError: (.serviceUnavailable, "The database is unavailable. Please try again.")
@@ -103,7 +106,8 @@ struct APIErrorMiddleware: Middleware {
     static func describe(_ error: ChatError) -> (HTTPResponseStatus, String) {
         switch error {
         case .emptyMessage: (.unprocessableEntity, "message must not be empty")
-        case .messageRequired: (.unprocessableEntity, "message is required (or regenerate, to ask an answer's question again)")
+        case .messageRequired:
+            (.unprocessableEntity, "message is required (or regenerate, to ask an answer's question again)")
         case .messageTooLong(let length, let limit):
             (.unprocessableEntity, "message is too long: \(length) characters, the limit is \(limit)")
         case .invalidConversationID:
@@ -134,9 +138,6 @@ struct APIErrorMiddleware: Middleware {
         // Dify's invalid_param means the request itself was wrong (a missing app input, a bad rating): the caller's to fix.
         case .upstream(400, "invalid_param", let message):
             (.unprocessableEntity, "Dify rejected the request: \(message)")
-        // A file Dify would not take (its own size and type limits): the caller's to change.
-        case .upstream(413, _, let message): (.payloadTooLarge, "Dify refused the file as too large: \(message)")
-        case .upstream(415, _, let message): (.unsupportedMediaType, "Dify refused the file's type: \(message)")
         case .timeout: (.gatewayTimeout, "Chat service timed out. Please try again.")
         case .circuitOpen: (.serviceUnavailable, error.summary)
         case .addressRefused: (.serviceUnavailable, "Chat service is not available: its Dify URL is not allowed")

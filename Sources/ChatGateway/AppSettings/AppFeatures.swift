@@ -50,11 +50,15 @@ extension AppFeatures {
         defer { uploads.release(key: gateKey) }
         let answer = try await MultipartForwarding.forward(
             req, endpoint: endpoint, to: target, dify: access.dify, limit: largest + 64 * 1024, now: now,
-            fileLimit: fileLimit, difyUser: { _ in caller.difyUser })
-        // Dify's own refusal (its limits, a file it cannot read) in the gateway's words.
-        if case .forwarded(let uploaded) = answer, !(200..<300).contains(uploaded.status) {
-            throw HTTPDifyClient.upstreamError(status: uploaded.status, body: try await uploaded.collect())
-        }
+            fileLimit: fileLimit, answering: MediaError.callersOwn, difyUser: { _ in caller.difyUser })
+        if case .forwarded(let uploaded) = answer { try await Self.requireSuccess(uploaded) }
         return answer
+    }
+
+    /// Throws for an answer that is not a success (`MediaError.callersOwn`).
+    static func requireSuccess(_ answer: DifyPassthroughResponse) async throws {
+        guard !(200..<300).contains(answer.status) else { return }
+        throw MediaError.callersOwn(
+            HTTPDifyClient.upstreamError(status: answer.status, body: try await answer.collect()))
     }
 }

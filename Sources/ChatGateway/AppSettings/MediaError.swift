@@ -10,6 +10,17 @@ enum MediaError: Error, Equatable {
     case featureDisabled(String)
     case textTooLong(limit: Int)
     case textOrMessageRequired
+    /// Dify's own 400, 413 or 415.
+    case refusedByDify(status: Int, message: String)
+
+    /// Dify's refusal of what the caller sent (a form without a file, its own limits, a file it cannot read) as the
+    /// caller's to change; any other error as it is.
+    static func callersOwn(_ error: any Error) -> any Error {
+        if case .upstream(let status, _, let message)? = error as? DifyError, [400, 413, 415].contains(status) {
+            return MediaError.refusedByDify(status: status, message: message)
+        }
+        return error
+    }
 
     var status: Int {
         switch self {
@@ -17,6 +28,7 @@ enum MediaError: Error, Equatable {
         case .unsupportedFileType: 415
         case .fileTooLarge, .tooManyFiles: 413
         case .invalidFiles, .textTooLong: 422
+        case .refusedByDify(let status, _): status
         }
     }
 
@@ -30,6 +42,7 @@ enum MediaError: Error, Equatable {
         case .featureDisabled(let feature): "This assistant has \(feature) turned off."
         case .textTooLong(let limit): "text is too long (at most \(limit) characters)"
         case .textOrMessageRequired: "message_id or text is required"
+        case .refusedByDify(_, let message): "Dify refused it: \(message.prefix(300))"
         }
     }
 }

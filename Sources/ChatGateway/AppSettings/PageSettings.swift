@@ -36,7 +36,8 @@ extension Settings {
             if name.hasSuffix("_SOURCE_LINKS"), name.count > 18 {
                 guard let links = try? JSONDecoder().decode([SourceLink].self, from: Data(value.utf8)) else {
                     throw SettingsError(
-                        variable: name, problem: #"expected a JSON array such as [{"url": "https://kb.example/{document_id}"}]"#)
+                        variable: name,
+                        problem: #"expected a JSON array such as [{"url": "https://kb.example/{document_id}"}]"#)
                 }
                 if let problem = SourceLink.problem(in: links) { throw SettingsError(variable: name, problem: problem) }
                 settings.sourceLinks[String(name.dropFirst(5).dropLast(13))] = links

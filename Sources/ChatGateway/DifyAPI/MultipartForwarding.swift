@@ -14,7 +14,7 @@ enum MultipartForwarding {
     static func forward(
         _ req: Request, endpoint: String, to target: DifyTarget, dify: any DifyClient, limit: Int,
         now: @escaping @Sendable () -> Date, fileLimit: MultipartUserRewriter.FileLimit? = nil,
-        difyUser: @escaping MultipartUserRewriter.DifyUser
+        answering: @Sendable (any Error) -> any Error = { $0 }, difyUser: @escaping MultipartUserRewriter.DifyUser
     ) async throws -> Outcome {
         guard
             let rewriter = try MultipartUserRewriter(
@@ -30,7 +30,7 @@ enum MultipartForwarding {
                         body: .stream(rewriter.stream, contentType: rewriter.contentType)),
                     to: target))
         } catch {
-            let response = try APIErrorMiddleware.response(for: error, to: req)
+            let response = try APIErrorMiddleware.response(for: answering(error), to: req)
             response.headers.replaceOrAdd(name: .connection, value: "close")
             return .refused(response)
         }

@@ -100,7 +100,8 @@ struct ConversationCache: Sendable {
         return try await sql.select()
             .columns(
                 "message_id", "conversation_id", "role", "content", "status", "created_at", "retriever_resources",
-                "files", "regenerates")
+                "files", "regenerates"
+            )
             .from(StoredMessage.schema)
             .where("conversation_id", .in, SQLBind.group(conversationIDs))
             .orderBy("conversation_id").orderBy("created_at").orderBy("position").orderBy("role", .descending)

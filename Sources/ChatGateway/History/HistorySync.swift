@@ -127,7 +127,9 @@ struct HistorySync: Sendable {
                         id: messageID, conversationID: conversation.id, user: user, role: role, content: text,
                         position: position, createdAt: created, at: stamp)
                     // A turn the gateway did not run keeps the sources Dify lists for it.
-                    if role == "assistant" { row.retrieverResources = RetrieverResources.text(of: message.retrieverResources) }
+                    if role == "assistant" {
+                        row.retrieverResources = RetrieverResources.text(of: message.retrieverResources)
+                    }
                     rows.append(row)
                 }
             }

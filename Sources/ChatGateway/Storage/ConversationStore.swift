@@ -331,7 +331,8 @@ struct ConversationStore: Sendable {
             let messageID = try row.decode(column: "message_id", as: String.self)
             let sources = try row.decode(column: "retriever_resources", as: String?.self)
             if let sources, messageID.hasSuffix("_assistant") {
-                notes.sources[String(messageID.dropLast("_assistant".count))] = RetrieverResources.items(inText: sources)
+                notes.sources[String(messageID.dropLast("_assistant".count))] = RetrieverResources.items(
+                    inText: sources)
             }
             if let first = try row.decode(column: "regenerates", as: String?.self), messageID.hasSuffix("_user") {
                 notes.regenerates[String(messageID.dropLast("_user".count))] = first
@@ -347,7 +348,9 @@ struct ConversationStore: Sendable {
 
     /// The question of a turn the gateway stored, to ask again: its conversation, text, Dify `files`, and the first
     /// attempt it already repeats (if it does).
-    func question(ofTurn messageID: String) async throws -> (
+    func question(
+        ofTurn messageID: String
+    ) async throws -> (
         conversationID: String, content: String, files: [JSONValue], regenerates: String?
     )? {
         guard

@@ -49,15 +49,19 @@ struct VoiceController: RouteCollection {
         if let rawID = body.messageID, !rawID.isEmpty {
             fields["message_id"] = .string(try await features.access.message(rawID, of: caller, recordedOnly: true))
         } else if let text = body.text, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            guard text.count <= Self.maxTextCharacters else { throw MediaError.textTooLong(limit: Self.maxTextCharacters) }
+            guard text.count <= Self.maxTextCharacters else {
+                throw MediaError.textTooLong(limit: Self.maxTextCharacters)
+            }
             fields["text"] = .string(text)
         } else {
             throw MediaError.textOrMessageRequired
         }
         try await features.admitMedia(caller)
         let answer = try await features.access.dify.forward(
-            DifyPassthroughRequest(.POST, endpoint: "text-to-audio", path: "text-to-audio", body: .json(.object(fields))),
+            DifyPassthroughRequest(
+                .POST, endpoint: "text-to-audio", path: "text-to-audio", body: .json(.object(fields))),
             to: target)
+        try await AppFeatures.requireSuccess(answer)
         return try await DifyAPIController.relayed(answer, for: caller)
     }
 }

@@ -25,9 +25,10 @@ struct RegenerateTests {
             #expect(rows.map { $0["role"] as? String } == ["user", "assistant"])
             let siblings = try #require(rows[1]["siblings"] as? [[String: Any]])
             #expect(siblings.count == 3)
-            #expect(siblings.map { $0["content"] as? String } == [
-                "Tell me a fact #1", "Tell me a fact #2", "Tell me a fact #3",
-            ])
+            #expect(
+                siblings.map { $0["content"] as? String } == [
+                    "Tell me a fact #1", "Tell me a fact #2", "Tell me a fact #3",
+                ])
             #expect(rows[1]["id"] as? String == siblings[2]["id"] as? String)
             #expect(siblings[0]["id"] as? String == "\(firstID)_assistant")
 

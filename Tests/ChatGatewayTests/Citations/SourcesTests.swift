@@ -25,8 +25,9 @@ struct SourcesTests {
             "document_name": .string("Drills & safety.pdf"), "segment_id": .string("seg-3"),
         ]
         #expect(links.url(for: source) == "https://kb.example/ds-handbook/Drills%20%26%20safety.pdf#seg-3")
-        #expect(links.url(for: ["dataset_id": .string("ds-handbook"), "document_id": .string("doc-9")])
-            == "https://notes.example/doc-9")
+        #expect(
+            links.url(for: ["dataset_id": .string("ds-handbook"), "document_id": .string("doc-9")])
+                == "https://notes.example/doc-9")
         #expect(links.url(for: ["document_id": .string("other")]) == "https://all.example/other")
         #expect(SourceLinks().url(for: source) == nil)
         #expect(SourceLink.problem(in: [SourceLink(url: "javascript:alert(1)//{document_id}")]) != nil)
@@ -59,7 +60,8 @@ struct SourcesTests {
             let stored = try await gateway.messages(system: "drillquiz", user: "u1").first { $0.role == "assistant" }
             #expect(stored?.retrieverResources?.contains("Always wear goggles.") == true)
 
-            let conversation = try #require(try await gateway.messages(system: "drillquiz", user: "u1").first?.conversationID)
+            let conversation = try #require(
+                try await gateway.messages(system: "drillquiz", user: "u1").first?.conversationID)
             let rows = try await PageFeaturesHarness.messages(gateway, conversation: conversation)
             let sources = try #require(rows.last?["retriever_resources"] as? [[String: Any]])
             #expect(sources.map { $0["document_name"] as? String } == ["Drills & safety.pdf", "notes.md"])
@@ -93,9 +95,13 @@ struct SourcesTests {
         ])
         #expect(environment.inlineMath == ["DRILLQUIZ": true])
         let pages = PageSettings(registry: nil, environment: environment)
-        #expect(pages.sourceLinks(of: "drillquiz").url(for: ["document_id": .string("doc-9")]) == "https://env.example/doc-9")
+        #expect(
+            pages.sourceLinks(of: "drillquiz").url(for: ["document_id": .string("doc-9")])
+                == "https://env.example/doc-9")
         #expect(pages.inlineMath(of: "drillquiz") && !pages.inlineMath(of: "cointutor"))
-        #expect(throws: SettingsError.self) { try Settings.parsePageSettings(["DIFY_X_SOURCE_LINKS": "[{\"url\": \"ftp://x\"}]"]) }
+        #expect(throws: SettingsError.self) {
+            try Settings.parsePageSettings(["DIFY_X_SOURCE_LINKS": "[{\"url\": \"ftp://x\"}]"])
+        }
         #expect(throws: SettingsError.self) { try Settings.parsePageSettings(["DIFY_X_SOURCE_LINKS": "not json"]) }
         #expect(throws: SettingsError.self) { try Settings.parsePageSettings(["DIFY_X_INLINE_MATH": "maybe"]) }
     }

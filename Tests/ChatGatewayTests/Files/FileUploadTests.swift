@@ -18,8 +18,9 @@ struct FileUploadTests {
             let file: [String: Any] = ["type": "image", "transfer_method": "local_file", "upload_file_id": fileID]
             let reply = try await PageFeaturesHarness.chat(gateway, ["message": "What is this?", "files": [file]])
             #expect(reply.status == 200)
-            let sent = try JSONSerialization.jsonObject(
-                with: Data(try #require(await gateway.fake.store.lastChatRequestBody).utf8)) as? [String: Any]
+            let sent =
+                try JSONSerialization.jsonObject(
+                    with: Data(try #require(await gateway.fake.store.lastChatRequestBody).utf8)) as? [String: Any]
             let files = try #require(sent?["files"] as? [[String: Any]])
             #expect(files.count == 1 && files[0]["upload_file_id"] as? String == fileID)
             // The question keeps its files, for the history and for a regenerate.
@@ -34,7 +35,8 @@ struct FileUploadTests {
     @Test func whatTheAppDoesNotTakeIsRefusedBeforeDifySeesIt() async throws {
         try await GatewayHarness.with(fakeOptions: PageFeaturesHarness.options()) { gateway in
             let large = try await PageFeaturesHarness.upload(
-                gateway, "/v1/files/upload", filename: "huge.png", contentType: "image/png", bytes: 10 * 1024 * 1024 + 1)
+                gateway, "/v1/files/upload", filename: "huge.png", contentType: "image/png", bytes: 10 * 1024 * 1024 + 1
+            )
             #expect(large.status == 413)
             #expect(large.detail == "The file is larger than the limit of 10 MB.")
             let program = try await PageFeaturesHarness.upload(
@@ -50,10 +52,18 @@ struct FileUploadTests {
             #expect(tooMany.status == 413)
             #expect(tooMany.detail == "At most 2 files can be sent with a message.")
             let video = try await PageFeaturesHarness.chat(
-                gateway, ["message": "hi", "files": [["type": "video", "transfer_method": "remote_url", "url": "https://x.example/a.mp4"]]])
+                gateway,
+                [
+                    "message": "hi",
+                    "files": [["type": "video", "transfer_method": "remote_url", "url": "https://x.example/a.mp4"]],
+                ])
             #expect(video.status == 422)
             let script = try await PageFeaturesHarness.chat(
-                gateway, ["message": "hi", "files": [["type": "image", "transfer_method": "remote_url", "url": "javascript:alert(1)"]]])
+                gateway,
+                [
+                    "message": "hi",
+                    "files": [["type": "image", "transfer_method": "remote_url", "url": "javascript:alert(1)"]],
+                ])
             #expect(script.status == 422)
             #expect(await gateway.fake.store.chatRequestCount == 0)
         }

@@ -16,6 +16,14 @@ struct VoiceTests {
                 gateway, "/v1/audio-to-text", filename: "voice.wav", contentType: "audio/wav",
                 bytes: 10 * 1024 * 1024 + 1)
             #expect(tooLong.status == 413)
+            // A form without the file is Dify's 400 for the caller, not the gateway's 502.
+            let empty = try await gateway.call(
+                .POST, "/v1/audio-to-text",
+                headers: try await PageFeaturesHarness.bearer(gateway) + [
+                    ("Content-Type", "multipart/form-data; boundary=b")
+                ], rawBody: Data("--b--\r\n".utf8))
+            #expect(empty.status == 400)
+            #expect(empty.detail?.hasPrefix("Dify refused it:") == true)
         }
     }
 
