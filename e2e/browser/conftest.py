@@ -67,8 +67,11 @@ def signed_jwt(claims, secret=JWT_SECRET):
 def make_driver(width=1280, height=860, accept_language="en-US"):
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    # A fake microphone that needs no permission prompt, and audio that may play without a gesture of its own.
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     f"--window-size={width},{height}", f"--lang={accept_language}", "--force-device-scale-factor=1"):
+                     f"--window-size={width},{height}", f"--lang={accept_language}", "--force-device-scale-factor=1",
+                     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                     "--autoplay-policy=no-user-gesture-required"):
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"intl.accept_languages": accept_language})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -90,14 +93,45 @@ def user():
     return "e2e-" + uuid.uuid4().hex[:10]
 
 
+# The app settings every test starts from: no opening statement, starters or sources (a test that wants them sets
+# them for a system of its own, see `feature_system`: the gateway keeps an app's settings for a minute).
+PLAIN_APP = {"opening_statement": "", "suggested_questions": [], "retriever_resources": [], "file_upload": None,
+             "speech_to_text_enabled": True, "text_to_speech_enabled": True}
+
+
 @pytest.fixture(autouse=True)
 def healthy_dify():
     """Every test starts and ends with a well-behaved fake Dify at a visible streaming pace."""
     fake("fault", {"kind": None})
-    fake("options", {"token_delay_ms": 15, "latency_ms": 0})
+    fake("options", {"token_delay_ms": 15, "latency_ms": 0, **PLAIN_APP})
     yield
     fake("fault", {"kind": None})
-    fake("options", {"token_delay_ms": 15, "latency_ms": 0})
+    fake("options", {"token_delay_ms": 15, "latency_ms": 0, **PLAIN_APP})
+
+
+def admin_call(method, path, body=None):
+    status, _, text = http(method, GATEWAY + "/admin/v1" + path, body, {"X-Admin-Key": os.environ["GATEWAY_ADMIN_KEY"]})
+    assert status in (200, 201), f"{method} {path}: {status} {text}"
+    return json.loads(text) if text else None
+
+
+def feature_system(app=None, **fields):
+    """A system of its own (the default upstream) whose app has the settings `app` (fake Dify options), so the page
+    reads them fresh; `fields` are admin API fields such as `source_links` or `inline_math`."""
+    if app:
+        fake("options", app)
+    system = "feat-" + uuid.uuid4().hex[:8]
+    admin_call("POST", "/systems", {"system_id": system, **fields})
+    return system
+
+
+def system_token(system, user, lang=None):
+    query = {"system_id": system, "user_id": user}
+    if lang:
+        query["lang"] = lang
+    status, _, text = http("GET", GATEWAY + "/v1/chat-token?" + urllib.parse.urlencode(query), headers={"X-API-Key": API_KEY})
+    assert status == 200, text
+    return json.loads(text)["token"]
 
 
 class Page:

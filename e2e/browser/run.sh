@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 export PATH="/opt/swift/usr/bin:$PATH"
 root=$(pwd)
 # Always (incrementally) build: the page's files are copied into the build's resource bundle, so a binary
-# built before an edit of chat.js would serve the old one.
+# built before an edit of the page (Resources/pages/chat/*.js) would serve the old one.
 swift build --product chat-gateway >/dev/null
 swift build --product fake-dify >/dev/null
 bin="$(swift build --show-bin-path)"

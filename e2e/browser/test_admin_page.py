@@ -106,8 +106,17 @@ def test_systems_keys_and_audit_from_the_console(admin):
     admin.fill("#system-dify-api-key", "app-e2e-key")
     admin.fill("#system-allowed-origins", "https://quiz.e2e.example\nhttps://www.quiz.e2e.example")
     admin.fill("#system-rate-limit-per-user", "50/minute")
+    admin.fill("#system-source-links", "dataset:ds-handbook https://kb.e2e.example/{document_id}\nhttps://all.e2e.example/{segment_id}")
+    admin.find("#system-inline-math").click()
     admin.find("#system-form button[type=submit]").click()
     admin.wait(lambda: admin.system_row(system) is not None, message="the new system is not listed")
+    # The source links and inline math went to the admin API as data.
+    status, _, text = http("GET", GATEWAY + f"/admin/v1/systems/{system}", headers={"X-Admin-Key": ADMIN_KEY})
+    saved = json.loads(text)
+    assert status == 200 and saved["inline_math"] is True
+    assert saved["source_links"] == [
+        {"dataset_id": "ds-handbook", "url": "https://kb.e2e.example/{document_id}"},
+        {"url": "https://all.e2e.example/{segment_id}"}]
     row = admin.system_row(system)
     assert row["Source"] == "Admin" and row["State"] == "Enabled"
     assert row["Allowed origins"].split("\n") == ["https://quiz.e2e.example", "https://www.quiz.e2e.example"]
@@ -123,6 +132,8 @@ def test_systems_keys_and_audit_from_the_console(admin):
     admin.wait(lambda: admin.find("#system-dialog").get_attribute("open") is not None)
     assert admin.find("#system-system-id").get_attribute("readonly")
     assert admin.find("#system-name").get_attribute("value") == "E2E quiz"
+    assert admin.find("#system-source-links").get_attribute("value").split("\n")[0] == "dataset:ds-handbook https://kb.e2e.example/{document_id}"
+    assert admin.find("#system-inline-math").is_selected()
     admin.fill("#system-allowed-origins", "not an origin")
     admin.find("#system-form button[type=submit]").click()
     admin.wait(lambda: admin.find("#system-form-error").is_displayed())

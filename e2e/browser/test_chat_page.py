@@ -268,16 +268,21 @@ def test_feedback_buttons_and_keyboard_only_use(page, user):
     like = page.find(".message-actions .like")
     assert like.get_attribute("aria-label") == "Helpful"
     # Back from the composer with Shift+Tab, past the suggestion chips, to the answer's like button.
-    for _ in range(8):
+    for _ in range(12):
         page.driver.switch_to.active_element.send_keys(Keys.SHIFT, Keys.TAB)
         if page.driver.switch_to.active_element == like:
             break
     assert page.driver.switch_to.active_element == like, "the like button is not reachable with the keyboard"
     page.driver.switch_to.active_element.send_keys(Keys.ENTER)
     page.wait(lambda: like.get_attribute("aria-pressed") == "true", message="like not recorded")
+    # A dislike asks for a reason first (it may stay empty).
     page.find(".message-actions .dislike").click()
+    page.wait(lambda: page.all(".feedback-reason textarea"), message="no reason box")
+    assert page.driver.switch_to.active_element == page.find(".feedback-reason textarea")
+    page.find(".feedback-reason .send-reason").click()
     page.wait(lambda: page.find(".message-actions .dislike").get_attribute("aria-pressed") == "true")
     assert like.get_attribute("aria-pressed") == "false"
+    assert not page.all(".feedback-reason")
     # Copy puts the answer as written on the clipboard.
     page.driver.execute_cdp_cmd("Browser.grantPermissions", {
         "origin": GATEWAY, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
@@ -291,6 +296,9 @@ def test_feedback_buttons_and_keyboard_only_use(page, user):
     box = page.find("#composer-input")
     box.send_keys("sent with the button")
     box.send_keys(Keys.TAB)
+    # (The app takes voice, so the microphone comes between the text and Send.)
+    assert page.driver.switch_to.active_element == page.find("#mic-button")
+    page.driver.switch_to.active_element.send_keys(Keys.TAB)
     assert page.driver.switch_to.active_element == page.find("#send-button")
     page.driver.switch_to.active_element.send_keys(Keys.ENTER)
     page.wait_answer_done(count=2)

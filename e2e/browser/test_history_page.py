@@ -1,5 +1,7 @@
 """The operators' history page (GET /cache): sign in with the API key, filter, page through, read a
-conversation, export, sync now, sign out; in five languages, on a phone and in dark mode."""
+conversation with its answers' sources and regenerated attempts, export, sync now, sign out; in five languages,
+on a phone and in dark mode."""
+import json
 import urllib.parse
 
 import pytest
@@ -13,11 +15,27 @@ MARKDOWN_ANSWER = ("/answer ## Photosynthesis\n\nPlants make **sugar** from ligh
                    "| CO2 | O2 |\n\n<img src=x onerror=\"document.title='pwned'\">")
 
 
-def chat(system, user, message):
-    """One blocking chat turn through the gateway, as a client backend makes it."""
-    status, _, text = http("POST", GATEWAY + "/v1/chat", {"system_id": system, "user_id": user, "message": message},
-                           headers={"X-API-Key": API_KEY})
+def chat(system, user, message=None, **fields):
+    """One blocking chat turn through the gateway, as a client backend makes it (e.g. `regenerate=<message id>`)."""
+    body = {"system_id": system, "user_id": user, **fields}
+    if message is not None:
+        body["message"] = message
+    status, _, text = http("POST", GATEWAY + "/v1/chat", body, headers={"X-API-Key": API_KEY})
     assert status == 200, text
+    return json.loads(text)
+
+
+# What Dify cites for a RAG answer; the second source's name and quote carry markup that must stay text.
+SOURCES = [
+    {"position": 1, "dataset_id": "0d9a2b84-5c1e-4f3a-9b7d-2e6c8a4f1b3d", "dataset_name": "Tutor notes",
+     "document_id": "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b", "document_name": "Fractions.md",
+     "segment_id": "a1b2c3d4-e5f6-4789-8abc-def012345678", "score": 0.87,
+     "content": "A fraction is a part of a whole: 3/4 is three of four equal parts."},
+    {"position": 2, "dataset_id": "0d9a2b84-5c1e-4f3a-9b7d-2e6c8a4f1b3d", "dataset_name": "Tutor notes",
+     "document_id": "7a2f3e4d-5c6b-4a89-9b7c-6d5e4f3a2b1c", "document_name": "<img src=x onerror=\"document.title='pwned'\">",
+     "segment_id": "b2c3d4e5-f6a7-4890-9bcd-ef0123456789", "score": 0.612,
+     "content": "<script>document.title='pwned'</script>Equivalent fractions name the same part: 1/2 = 2/4."},
+]
 
 
 class HistoryPage(Page):
@@ -195,3 +213,60 @@ def test_phone_width_and_dark_mode(user):
         assert phone.driver.switch_to.active_element == phone.all("#results-body .conversation-open")[0]
     finally:
         phone.driver.quit()
+
+
+def test_sources_collapse_under_each_answer_and_regenerated_answers_are_numbered(history, user):
+    fake("options", {"retriever_resources": SOURCES})
+    try:
+        first = chat(SYSTEM, user, "/vary What is a fraction?")
+        for _ in range(2):
+            chat(SYSTEM, user, regenerate=first["message_id"])
+    finally:
+        fake("options", {"retriever_resources": []})
+    chat(SYSTEM, user, "Thanks!", conversation_id=first["conversation_id"])
+
+    history.open(api_key=API_KEY)
+    history.table_ready()
+    history.filter(user_id=user)
+    history.wait(lambda: len(history.rows()) == 1)
+    history.all("#results-body .conversation-open")[0].click()
+    history.wait(lambda: len(history.all("#detail-messages .history-message.role-assistant")) == 4)
+
+    # Three attempts at one question: each answer says which, each repeat of the question says it was asked again.
+    assert history.texts("#detail-messages .role-assistant .history-message-content")[:3] == [
+        "What is a fraction? #1", "What is a fraction? #2", "What is a fraction? #3"]
+    assert history.texts("#detail-messages .role-assistant .badge.attempt") == [
+        "Attempt 1 of 3", "Attempt 2 of 3", "Attempt 3 of 3"]
+    assert history.texts("#detail-messages .role-user.repeat .badge.attempt") == ["Asked again", "Asked again"]
+    assert len(history.all("#detail-messages .role-user:not(.repeat)")) == 2
+
+    # Each attempt keeps the sources it was given, collapsed; the answer without sources shows none.
+    assert history.texts("#detail-messages .role-assistant .history-sources summary") == ["Sources (2)"] * 3
+    sources = history.all("#detail-messages .history-sources")
+    assert not sources[0].get_attribute("open")
+    assert not sources[0].find_element(By.CSS_SELECTOR, ".history-source-list").is_displayed()
+    sources[0].find_element(By.CSS_SELECTOR, "summary").click()
+    history.wait(lambda: sources[0].find_element(By.CSS_SELECTOR, ".history-source-list").is_displayed())
+    names = [node.text for node in sources[0].find_elements(By.CSS_SELECTOR, ".history-source-name")]
+    assert names == ["Fractions.md", SOURCES[1]["document_name"]]
+    scores = [node.text for node in sources[0].find_elements(By.CSS_SELECTOR, ".history-source-score")]
+    assert scores == ["Relevance 0.87", "Relevance 0.61"]
+    quotes = [node.text for node in sources[0].find_elements(By.CSS_SELECTOR, ".history-source-quote")]
+    assert quotes == [SOURCES[0]["content"], SOURCES[1]["content"]]
+    # Without a source link mapped for the system, no source is a link; the markup in them stayed text.
+    assert not history.all("#detail-messages a.history-source-name")
+    assert not history.all("#detail-messages img") and not history.all("#detail-messages script")
+    assert history.driver.title != "pwned"
+    history.screenshot("history-sources-and-attempts")
+
+    # The same conversation in Japanese.
+    history.driver.get(GATEWAY + "/cache?" + urllib.parse.urlencode({"user_id": user, "lang": "ja"}))
+    history.table_ready()
+    history.wait(lambda: len(history.rows()) == 1)
+    history.all("#results-body .conversation-open")[0].click()
+    history.wait(lambda: len(history.all("#detail-messages .history-message.role-assistant")) == 4)
+    assert history.texts("#detail-messages .role-assistant .badge.attempt") == [
+        "3 回中 1 回目", "3 回中 2 回目", "3 回中 3 回目"]
+    assert history.texts("#detail-messages .history-sources summary")[0] == "出典（2）"
+    history.all("#detail-messages .history-sources summary")[2].click()
+    history.screenshot("history-sources-and-attempts-ja")

@@ -52,6 +52,9 @@ struct AdminPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     var maxStreams: String
     var openAIModel: String
     var openAIModelHint: String
+    var sourceLinks: String
+    var sourceLinksHint: String
+    var inlineMath: String
     var save: String
     var cancel: String
     var confirmDeleteSystem: String

@@ -140,6 +140,10 @@ struct AdminPageView {
             \(field("rate_limit_per_user", label: s.rateLimit, hint: s.rateLimitHint))
             \(field("max_streams_per_user", label: s.maxStreams, type: "number", attributes: #"min="1" step="1""#))
             \(field("openai_model", label: s.openAIModel, hint: s.openAIModelHint, attributes: #"maxlength="128" pattern="[^\s/]*" autocomplete="off""#))
+            <div class="field"><label for="system-source-links">\(s.sourceLinks)</label>
+              <textarea id="system-source-links" name="source_links" rows="3" spellcheck="false" aria-describedby="system-source-links-hint" placeholder="dataset:3f1c… https://kb.example/docs/{document_id}"></textarea>
+              <p class="field-hint" id="system-source-links-hint">\(s.sourceLinksHint)</p></div>
+            <label class="check"><input type="checkbox" id="system-inline-math" name="inline_math"> \(s.inlineMath)</label>
             <label class="check"><input type="checkbox" id="system-enabled" name="enabled" checked> \(s.enabled)</label>
             <div class="dialog-actions">
               <button type="button" class="button" data-close>\(s.cancel)</button>

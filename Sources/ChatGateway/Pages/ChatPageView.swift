@@ -25,8 +25,10 @@ struct ChatPageView {
             <title>\(s.title)</title>
             <link rel="icon" href="data:,">
             <link rel="stylesheet" href="/chat-assets/chat.css">
-            <script src="/chat-assets/markdown.js"></script>
-            <script src="/chat-assets/chat.js"></script>
+            <script src="/chat-assets/chat/boot.js"></script>
+            <script src="/chat-assets/vendor/dompurify/purify.min.js" defer></script>
+            <script src="/chat-assets/vendor/marked/marked.min.js" defer></script>
+            <script src="/chat-assets/chat/main.js" type="module"></script>
             </head>
             <body>
             <div class="app" id="app" hidden>
@@ -52,11 +54,19 @@ struct ChatPageView {
                 </div>
                 <p class="visually-hidden" id="announcer" role="status" aria-live="polite"></p>
                 <form class="composer" id="composer" novalidate>
-                  <label class="visually-hidden" for="composer-input">\(s.messageLabel)</label>
-                  <textarea id="composer-input" rows="1" placeholder="\(s.placeholder)" autocomplete="off" enterkeyhint="send"></textarea>
-                  <button type="button" class="button stop" id="stop-button" hidden>\(Icon.stop)<span>\(s.stop)</span></button>
-                  <button type="submit" class="button primary send" id="send-button" aria-label="\(s.send)">\(Icon.send)<span class="send-label">\(s.send)</span></button>
+                  <ul class="attachment-tray" id="attachment-tray" aria-label="\(s.attachments)" hidden></ul>
+                  <div class="composer-row">
+                    <button type="button" class="icon-button attach-button" id="attach-button" aria-label="\(s.attach)" title="\(s.attach)" hidden>\(Icon.paperclip)</button>
+                    <input type="file" class="visually-hidden" id="file-input" multiple tabindex="-1" aria-hidden="true" aria-label="\(s.attach)">
+                    <label class="visually-hidden" for="composer-input">\(s.messageLabel)</label>
+                    <textarea id="composer-input" rows="1" placeholder="\(s.placeholder)" autocomplete="off" enterkeyhint="send"></textarea>
+                    <button type="button" class="icon-button mic-button" id="mic-button" aria-label="\(s.record)" title="\(s.record)" hidden>\(Icon.microphone)</button>
+                    <button type="button" class="button stop" id="stop-button" hidden>\(Icon.stop)<span>\(s.stop)</span></button>
+                    <button type="submit" class="button primary send" id="send-button" aria-label="\(s.send)">\(Icon.send)<span class="send-label">\(s.send)</span></button>
+                  </div>
+                  <p class="composer-note" id="composer-note" aria-live="polite"></p>
                 </form>
+                <audio id="read-aloud-audio" preload="none" hidden></audio>
               </main>
             </div>
             <main class="error-page" id="error-page"\(errorHidden)>
@@ -120,5 +130,10 @@ enum Icon {
     static let menu = svg(#"<path d="M4 7h16M4 12h16M4 17h16"/>"#)
     static let send = svg(#"<path d="M5 12h13M13 6l6 6-6 6"/>"#)
     static let stop = svg(#"<rect x="7" y="7" width="10" height="10" rx="1.5"/>"#)
+    static let paperclip = svg(
+        #"<path d="M20 11.5l-8.2 8.2a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L14.8 7"/>"#
+    )
+    static let microphone = svg(
+        #"<rect x="9" y="3" width="6" height="11" rx="3"/><path d="M5 11a7 7 0 0 0 14 0M12 18v3"/>"#)
     static let alert = svg(#"<circle cx="12" cy="12" r="9"/><path d="M12 7.5v5.5M12 16.5v.01"/>"#)
 }

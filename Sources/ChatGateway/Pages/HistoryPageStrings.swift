@@ -59,6 +59,16 @@ struct HistoryPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     var noMessages: String
     var loading: String
     var loadFailed: String
+    // Regenerated answers, sources and files.
+    /// `{n}`, `{total}`: which attempt at a question asked more than once an answer is.
+    var attempt: String
+    /// On a question asked again.
+    var askedAgain: String
+    /// `{count}`: the summary of an answer's collapsible source list.
+    var sources: String
+    /// `{score}`: a source's relevance, as Dify scored it.
+    var sourceScore: String
+    var files: String
 
     static func forLanguage(_ language: String) -> HistoryPageStrings { Translations.shared.history(for: language) }
 }

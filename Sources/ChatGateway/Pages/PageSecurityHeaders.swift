@@ -29,8 +29,9 @@ struct PageSecurityHeaders: Sendable {
             case .clientSites: framingOrigins.isEmpty ? "*" : (["'self'"] + framingOrigins).joined(separator: " ")
             }
         return [
-            "default-src 'self'", "script-src 'self'", "style-src \(styleSource)", "img-src 'self' data:",
-            "connect-src 'self'",
+            // blob: for what the page makes itself: previews of files being attached, and read-aloud audio.
+            "default-src 'self'", "script-src 'self'", "style-src \(styleSource)", "img-src 'self' data: blob:",
+            "media-src 'self' blob:", "connect-src 'self'",
             "object-src 'none'", "base-uri 'none'", "form-action \(formAction)", "frame-ancestors \(ancestors)",
         ].joined(separator: "; ")
     }

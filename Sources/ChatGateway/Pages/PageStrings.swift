@@ -40,6 +40,39 @@ struct PageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     var assistant: String
     var errorAction: String
     var loading: String
+    // Starter questions, files, voice and what an answer shows besides its text. `{name}`, `{size}`, `{count}`, `{index}`,
+    // `{score}` and `{tool}` are filled in by the script.
+    var starters: String
+    var attach: String
+    var attachments: String
+    var removeFile: String
+    var fileTooLarge: String
+    var fileTooMany: String
+    var fileRefused: String
+    var uploading: String
+    var uploadFailed: String
+    var file: String
+    var record: String
+    var recordStop: String
+    var recording: String
+    var transcribing: String
+    var microphoneUnavailable: String
+    var readAloud: String
+    var stopReading: String
+    var regenerate: String
+    var previousAnswer: String
+    var nextAnswer: String
+    var answerPosition: String
+    var sources: String
+    var score: String
+    var dislikeReason: String
+    var dislikeSend: String
+    var feedbackThanks: String
+    var feedbackWithdrawn: String
+    var steps: String
+    var usedTool: String
+    var reasoning: String
+    var copyCode: String
     // The error page.
     var errorTitle: String
     var errorMissing: String

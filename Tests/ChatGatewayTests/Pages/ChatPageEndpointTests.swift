@@ -28,8 +28,9 @@ struct ChatPageEndpointTests {
             let reply = try await gateway.call(.GET, "/chat?token=\(try await gateway.token())")
             let csp = try #require(reply.headers.first(name: "Content-Security-Policy"))
             for directive in [
-                "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-                "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors *",
+                "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
+                "media-src 'self' blob:", "connect-src 'self'", "object-src 'none'", "base-uri 'none'",
+                "frame-ancestors *",
             ] {
                 #expect(csp.contains(directive), "CSP lacks \(directive)")
             }
@@ -40,8 +41,9 @@ struct ChatPageEndpointTests {
             #expect(reply.headers.first(name: "X-Frame-Options") == nil)
             // Every script is a file of the gateway's; no element carries an inline handler.
             let scripts = reply.text.components(separatedBy: "<script").dropFirst()
-            #expect(scripts.count == 2)
+            #expect(scripts.count == 4)
             #expect(scripts.allSatisfy { $0.hasPrefix(#" src="/chat-assets/"#) })
+            #expect(reply.text.contains(#"<script src="/chat-assets/chat/main.js" type="module">"#))
             #expect(reply.text.range(of: #"\son[a-z]+="#, options: .regularExpression) == nil)
             #expect(
                 !reply.text.contains("http://") && !reply.text.contains("https://"),

@@ -168,6 +168,8 @@
       form.elements.rate_limit_per_user.value = system.rate_limit_per_user || '';
       form.elements.max_streams_per_user.value = system.max_streams_per_user || '';
       form.elements.openai_model.value = system.openai_model || '';
+      form.elements.source_links.value = (system.source_links || []).map(sourceLinkLine).join('\n');
+      form.elements.inline_math.checked = !!system.inline_math;
       form.elements.enabled.checked = system.enabled;
     }
     ui.systemDialog.showModal();
@@ -184,7 +186,10 @@
       allowed_origins: splitList(form.elements.allowed_origins.value),
       enabled: form.elements.enabled.checked,
       rate_limit_per_user: form.elements.rate_limit_per_user.value.trim(),
-      openai_model: form.elements.openai_model.value.trim()
+      openai_model: form.elements.openai_model.value.trim(),
+      source_links: form.elements.source_links.value.split('\n').map(function (line) { return line.trim(); })
+        .filter(Boolean).map(sourceLinkOfLine),
+      inline_math: form.elements.inline_math.checked
     };
     var key = form.elements.dify_api_key.value.trim();
     if (key) body.dify_api_key = key;
@@ -199,6 +204,21 @@
       announce(strings.saved);
       return Promise.all([loadSystems(), loadAudit(true)]);
     }), ui.systemFormError);
+  }
+
+  /* A source link as the form writes it: `dataset:<id> <url>`, `document:<id> <url>`, or the URL alone. */
+  function sourceLinkLine(link) {
+    if (link.document_id) return 'document:' + link.document_id + ' ' + link.url;
+    if (link.dataset_id) return 'dataset:' + link.dataset_id + ' ' + link.url;
+    return link.url;
+  }
+
+  function sourceLinkOfLine(line) {
+    var match = /^(dataset|document):(\S+)\s+(\S+)$/.exec(line);
+    if (!match) return { url: line };
+    var link = { url: match[3] };
+    link[match[1] + '_id'] = match[2];
+    return link;
   }
 
   function setEnabled(system, enabled) {

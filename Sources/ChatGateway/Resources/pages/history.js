@@ -2,8 +2,9 @@
  * The operators' history page (GET /cache, signed in). The server renders the shell and the filters (pre-filled
  * from the URL); this script reads /v1/cache/... with the page's session cookie (credentials: 'same-origin'),
  * fills the table page by page, opens a conversation beside it, keeps the export links on the current
- * filters and runs "sync now". Everything from the database goes in as text or through ChatMarkdown, which
- * builds DOM nodes: nothing received is ever parsed as HTML.
+ * filters and runs "sync now". An answer shows its sources (collapsed) and, when the question was asked again,
+ * which attempt it is. Everything from the database goes in as text or through ChatMarkdown, which builds DOM
+ * nodes: nothing received is ever parsed as HTML, and only http(s) addresses become links.
  */
 (function () {
   'use strict';
@@ -15,6 +16,7 @@
   var FILTERS = ['system_id', 'user_id', 'from_date', 'to_date', 'q'];
   var STATUS_LABELS = { failed: 'statusFailed', stopped: 'statusStopped', streaming: 'statusStreaming', pending: 'statusPending', refused: 'statusRefused' };
   var dateFormat = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' });
+  var scoreFormat = new Intl.NumberFormat(language, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
   var ui = {};
   var state = {
@@ -234,7 +236,10 @@
       return response.json();
     }).then(function (messages) {
       if (state.open !== conversation) return;
-      ui.detailMessages.replaceChildren.apply(ui.detailMessages, messages.map(message));
+      var numbers = attemptNumbers(messages);
+      ui.detailMessages.replaceChildren.apply(ui.detailMessages, messages.map(function (stored) {
+        return message(stored, numbers[difyID(stored.message_id)]);
+      }));
       if (!messages.length) ui.detailMessages.appendChild(el('p', 'notice', strings.noMessages));
     }).catch(function (error) {
       if (state.open === conversation) ui.detailMessages.replaceChildren(el('p', 'notice error', failure(strings.loadFailed, error)));
@@ -243,15 +248,114 @@
     });
   }
 
-  function message(stored) {
-    var article = el('article', 'history-message role-' + (stored.role === 'user' ? 'user' : 'assistant'));
+  /**
+   * One stored message. `attempt` ({n, total}) marks a question asked again (regenerated): its answer is one of
+   * `total` attempts, and a repeated question says so. An answer lists its sources and both sides their files.
+   */
+  function message(stored, attempt) {
+    var isUser = stored.role === 'user';
+    var article = el('article', 'history-message role-' + (isUser ? 'user' : 'assistant'));
     var head = el('header', 'history-message-head');
-    head.append(el('span', 'role', stored.role === 'user' ? strings.roleUser : strings.roleAssistant), time(stored.created_at));
+    head.append(el('span', 'role', isUser ? strings.roleUser : strings.roleAssistant), time(stored.created_at));
     if (STATUS_LABELS[stored.status]) head.appendChild(el('span', 'badge status-' + stored.status, strings[STATUS_LABELS[stored.status]]));
+    if (attempt && isUser && stored.regenerates) {
+      article.classList.add('repeat');
+      head.appendChild(el('span', 'badge attempt', strings.askedAgain));
+    }
+    if (attempt && !isUser) head.appendChild(el('span', 'badge attempt', fill(strings.attempt, attempt)));
     var content = el('div', 'markdown history-message-content');
     content.appendChild(window.ChatMarkdown.render(stored.content));
     article.append(head, content);
+    var files = (stored.files || []).filter(function (file) { return file && typeof file === 'object'; });
+    if (files.length) article.appendChild(fileList(files));
+    var sources = (stored.retriever_resources || []).filter(function (source) { return source && typeof source === 'object'; });
+    if (!isUser && sources.length) article.appendChild(sourceList(sources));
     return article;
+  }
+
+  /** Dify's message id of a stored row (`<id>_user`, `<id>_assistant`): the id `regenerates` names. */
+  function difyID(messageID) {
+    return String(messageID).replace(/_(user|assistant)$/, '');
+  }
+
+  /**
+   * Dify id → {n, total} for every turn of a question asked more than once. A repeat's user row names the first
+   * attempt in `regenerates`; the first attempt itself may be on an earlier page of Dify's history, and still counts.
+   */
+  function attemptNumbers(messages) {
+    var groups = {};
+    messages.forEach(function (stored) {
+      if (stored.role !== 'user') return;
+      var id = difyID(stored.message_id);
+      var first = stored.regenerates || id;
+      (groups[first] = groups[first] || []).push(id);
+    });
+    var numbers = {};
+    Object.keys(groups).forEach(function (first) {
+      var ids = groups[first];
+      var offset = ids[0] === first ? 0 : 1;
+      var total = ids.length + offset;
+      if (total < 2) return;
+      ids.forEach(function (id, index) { numbers[id] = { n: index + 1 + offset, total: total }; });
+    });
+    return numbers;
+  }
+
+  /** The sources an answer was built from, collapsed: document (linked when the system maps it), dataset, score, quote. */
+  function sourceList(sources) {
+    var details = el('details', 'history-sources');
+    details.appendChild(el('summary', '', fill(strings.sources, { count: sources.length })));
+    var list = el('ol', 'history-source-list');
+    sources.forEach(function (source) {
+      var item = el('li', 'history-source');
+      var head = el('div', 'history-source-head');
+      var name = text(source.document_name) || text(source.dataset_name) || '?';
+      var url = safeURL(source.url);
+      var title = url ? el('a', 'history-source-name', name) : el('span', 'history-source-name', name);
+      if (url) { title.href = url; title.target = '_blank'; title.rel = 'noopener noreferrer'; }
+      head.appendChild(title);
+      if (text(source.dataset_name) && text(source.document_name)) head.appendChild(el('span', 'history-source-dataset', source.dataset_name));
+      if (typeof source.score === 'number' && isFinite(source.score)) {
+        head.appendChild(el('span', 'badge history-source-score', fill(strings.sourceScore, { score: scoreFormat.format(source.score) })));
+      }
+      item.appendChild(head);
+      if (text(source.content)) item.appendChild(el('blockquote', 'history-source-quote', source.content));
+      list.appendChild(item);
+    });
+    details.appendChild(list);
+    return details;
+  }
+
+  /** A message's files: a link for a web address, the name alone otherwise. */
+  function fileList(files) {
+    var list = el('ul', 'history-files');
+    list.setAttribute('aria-label', strings.files);
+    files.forEach(function (file) {
+      var name = text(file.filename) || text(file.name) || text(file.url) || text(file.upload_file_id) || text(file.id) || '?';
+      var label = name + (text(file.type) ? ' (' + file.type + ')' : '');
+      var url = safeURL(file.url);
+      var item = el('li', 'history-file');
+      var node = url ? el('a', '', label) : el('span', '', label);
+      if (url) { node.href = url; node.target = '_blank'; node.rel = 'noopener noreferrer'; }
+      item.appendChild(node);
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  function text(value) {
+    return typeof value === 'string' ? value.trim() : '';
+  }
+
+  /** Only http(s) addresses become links: a stored `javascript:` or `data:` URL stays inert. */
+  function safeURL(value) {
+    if (!text(value)) return '';
+    try {
+      var url = new URL(value, window.location.href);
+      return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '';
+    } catch (error) {
+      return '';
+    }
   }
 
   function closeConversation() {

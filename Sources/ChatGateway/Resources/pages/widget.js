@@ -113,7 +113,7 @@
 
     frame = css(document.createElement('iframe'), { flex: '1', width: '100%', border: '0', display: 'none' });
     frame.title = ui.title;
-    frame.setAttribute('allow', 'clipboard-write');
+    frame.setAttribute('allow', 'clipboard-write; microphone');
 
     panel.appendChild(header);
     panel.appendChild(status);
