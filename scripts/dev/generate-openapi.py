@@ -327,7 +327,7 @@ spec = {
                   **errs(400, 401, 403, 413, 415, 422), "429": {"$ref": "#/components/responses/TooManyRequests"}, **errs(502, 503, 504)}}},
   "/v1/text-to-audio": {"post": {
     "operationId": "textToAudio", "summary": "Read an answer aloud",
-    "description": "Dify's `text-to-audio` for one of the caller's answers (`message_id`, which wins) or a text of at most 4000 characters, when the app has `text_to_speech` on (else 400). The audio comes back as Dify streams it, with its `Content-Type`. Another user's answer is 404. Limited per user by `RATE_LIMIT_MEDIA` (429).",
+    "description": "Dify's `text-to-audio` for one of the caller's answers (`message_id`, which wins) or, with an API key only (a chat token is 403), a text of at most 4000 characters, when the app has `text_to_speech` on (else 400); neither is 422. The audio comes back as Dify streams it, with its `Content-Type`. Another user's answer is 404. Limited per user by `RATE_LIMIT_MEDIA` (429).",
     "security": sec_any, "parameters": [sid, uid, tok],
     "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
       "system_id": {"$ref": "#/components/schemas/SystemID"}, "user_id": {"$ref": "#/components/schemas/UserID"},
@@ -491,8 +491,8 @@ spec = {
       "system_id": {"$ref": "#/components/schemas/SystemID"},
       "user_id": {"$ref": "#/components/schemas/UserID"},
       "message": {"type": "string", "minLength": 1, "description": "At most MAX_MESSAGE_CHARS characters (default 8000). Required unless `regenerate` is given."},
-      "files": {"type": "array", "items": {"$ref": "#/components/schemas/ChatFile"}, "description": "Files sent with the message, within the app's `file_upload` (`GET /v1/parameters` `uploads`): more than its `number_limits` is 413, a type or transfer method it does not take 422."},
-      "regenerate": {"type": "string", "description": "An earlier answer of the caller's (`<id>_assistant`, `<id>_user` or Dify's message id): its question (and files) is asked again in its conversation, and the new answer kept as a sibling of that one (`siblings` in the messages listing). `message` and `conversation_id` may be left out. Dify cannot branch a conversation, so the earlier attempts stay in what the app remembers."},
+      "files": {"type": "array", "items": {"$ref": "#/components/schemas/ChatFile"}, "description": "Files sent with the message, within the app's `file_upload` (`GET /v1/parameters` `uploads`): more than its `number_limits` is 413, a type or transfer method it does not take, or a `remote_url` whose host is not public, 422; an app that takes no files 400."},
+      "regenerate": {"type": "string", "description": "An earlier answer of the caller's (`<id>_assistant`, `<id>_user` or Dify's message id): its question (and files) is asked again in its conversation, and the new answer kept as a sibling of that one (`siblings` in the messages listing). It takes no `message` (422); `conversation_id` may be left out (another conversation is 404). Dify cannot branch a conversation, so the earlier attempts stay in what the app remembers."},
       "conversation_id": {"type": "string", "nullable": True, "description": "Continue this conversation (a UUID from an earlier answer); omit or empty to start one."},
       "inputs": {"type": "object", "additionalProperties": True, "description": "Dify app variables, passed through (e.g. {\"language\": \"ko\"})."},
       "stream": {"type": "boolean", "description": "Answer as server-sent events (also chosen by Accept: text/event-stream)."}}},
@@ -539,11 +539,12 @@ spec = {
       "text_to_speech": {"type": "object", "additionalProperties": True}, "retriever_resource": {"type": "object", "additionalProperties": True},
       "file_upload": {"type": "object", "additionalProperties": True}, "system_parameters": {"type": "object", "additionalProperties": True},
       "inline_math": {"type": "boolean", "description": "The system's choice (admin API `inline_math`): `$…$` is math on its chat page"},
-      "uploads": {"type": "object", "required": ["enabled", "number_limits", "types", "extensions", "transfer_methods", "size_limits"], "description": "The gateway's reading of both shapes of Dify's `file_upload`: what `POST /v1/files/upload` and the chat's `files` accept", "properties": {
+      "uploads": {"type": "object", "required": ["enabled", "number_limits", "types", "extensions", "transfer_methods", "size_limits", "accept"], "description": "The gateway's reading of both shapes of Dify's `file_upload`: what `POST /v1/files/upload` and the chat's `files` accept", "properties": {
         "enabled": {"type": "boolean"}, "number_limits": {"type": "integer", "description": "Files per message"},
         "types": {"type": "array", "items": {"type": "string"}}, "extensions": {"type": "array", "items": {"type": "string"}, "description": "Lower case with the dot; the extensions a `custom` file may have"},
         "transfer_methods": {"type": "array", "items": {"type": "string"}},
-        "size_limits": {"type": "object", "additionalProperties": {"type": "integer"}, "description": "Bytes per type (Dify's `system_parameters`, at most MAX_UPLOAD_BYTES)"}}},
+        "size_limits": {"type": "object", "additionalProperties": {"type": "integer"}, "description": "Bytes per type (Dify's `system_parameters`, at most MAX_UPLOAD_BYTES)"},
+        "accept": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}, "description": "Each allowed type's extensions, in the order a file's type is decided (image, document, audio, video, custom); `*` for a `custom` type that takes any file"}}},
       "audio_upload_limit": {"type": "integer", "description": "Bytes a recording sent to `POST /v1/audio-to-text` may have (MAX_VOICE_BYTES, or the app's audio limit if smaller)"}}},
     "Message": {"type": "object", "required": ["id", "role", "content"], "properties": {
       "id": {"type": "string"}, "role": {"type": "string", "enum": ["user", "assistant"]}, "content": {"type": "string", "description": "For the answer of a turn in progress, the answer so far"},

@@ -14,6 +14,11 @@ struct APIErrorMiddleware: Middleware {
 
     /// The error answer, also for middleware that runs before this one (`RequestHeadLimitMiddleware`).
     static func response(for error: any Error, to request: Request) throws -> Response {
+        if let refused = error as? UploadRefused {
+            let response = try response(for: refused.reason, to: request)
+            response.headers.replaceOrAdd(name: .connection, value: "close")
+            return response
+        }
         let (gatewayStatus, detail) = describe(error)
         let difyBody = DifyAPIController.serves(request) ? DifyWire.ErrorBody(describing: error) : nil
         let openAIBody = OpenAIController.serves(request) ? OpenAIErrorBody(describing: error) : nil
@@ -106,6 +111,8 @@ struct APIErrorMiddleware: Middleware {
     static func describe(_ error: ChatError) -> (HTTPResponseStatus, String) {
         switch error {
         case .emptyMessage: (.unprocessableEntity, "message must not be empty")
+        case .messageWithRegenerate:
+            (.unprocessableEntity, "regenerate asks the answer's own question again: send it without message")
         case .messageRequired:
             (.unprocessableEntity, "message is required (or regenerate, to ask an answer's question again)")
         case .messageTooLong(let length, let limit):

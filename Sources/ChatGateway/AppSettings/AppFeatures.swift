@@ -12,6 +12,8 @@ struct AppFeatures: Sendable {
     let uploads: ConcurrencyGate
     let maxVoiceBytes: Int
     let now: @Sendable () -> Date
+    /// Where a chat's `remote_url` file may be: Dify fetches it from inside its own network, so public hosts only.
+    var remoteFiles = DifyAddressPolicy(allowedNetworks: [])
 
     func app(for caller: CallerIdentity) async throws -> (DifyTarget, AppParameters.Parameters) {
         let target = try access.target(for: caller)
@@ -21,7 +23,7 @@ struct AppFeatures: Sendable {
     /// Spends one of the caller's media requests, or refuses with when the next is due.
     func admitMedia(_ caller: CallerIdentity) async throws(LimitError) {
         guard let mediaLimit else { return }
-        if case .limited(let seconds) = await mediaLimit.acquire("\(caller.systemID)\u{0}\(caller.userID)") {
+        if case .limited(let seconds) = await mediaLimit.acquire(caller.userKey) {
             throw .rateLimited(scope: .user, retryAfter: seconds)
         }
     }
@@ -43,15 +45,16 @@ extension AppFeatures {
     /// user, each file part within `fileLimit` and the whole body within `largest` and its form's overhead.
     func forwardUpload(
         _ req: Request, endpoint: String, as caller: CallerIdentity, to target: DifyTarget, largest: Int,
-        fileLimit: @escaping MultipartUserRewriter.FileLimit
-    ) async throws -> MultipartForwarding.Outcome {
-        let gateKey = "\(caller.systemID)\u{0}\(caller.userID)"
+        limitVariable: String = "MAX_UPLOAD_BYTES", fileLimit: @escaping MultipartUserRewriter.FileLimit
+    ) async throws -> DifyPassthroughResponse {
+        let gateKey = caller.userKey
         try uploads.enter(key: gateKey)
         defer { uploads.release(key: gateKey) }
         let answer = try await MultipartForwarding.forward(
-            req, endpoint: endpoint, to: target, dify: access.dify, limit: largest + 64 * 1024, now: now,
+            req, endpoint: endpoint, to: target, dify: access.dify, limit: largest + 64 * 1024,
+            limitVariable: limitVariable, now: now,
             fileLimit: fileLimit, answering: MediaError.callersOwn, difyUser: { _ in caller.difyUser })
-        if case .forwarded(let uploaded) = answer { try await Self.requireSuccess(uploaded) }
+        try await Self.requireSuccess(answer)
         return answer
     }
 

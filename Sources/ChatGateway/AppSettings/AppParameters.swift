@@ -7,12 +7,12 @@ import NIOConcurrencyHelpers
 final class AppParameters: Sendable {
     struct Parameters: Sendable, Equatable {
         var inputVariables: Set<String> = []
-        var imagesEnabled = false
-        /// At most this many images per message; nil for no limit Dify stated.
-        var imageLimit: Int?
-        /// `remote_url`, `local_file`: how the app accepts images.
-        var imageTransferMethods: Set<String> = []
         var uploads = UploadRules()
+        var imagesEnabled: Bool { uploads.types.contains("image") && uploads.numberLimits > 0 }
+        /// At most this many images per message.
+        var imageLimit: Int? { imagesEnabled ? uploads.numberLimits : nil }
+        /// `remote_url`, `local_file`: how the app accepts images.
+        var imageTransferMethods: Set<String> { uploads.transferMethods }
         var speechToText = false
         var textToSpeech = false
         /// What the chat page is shown of them: the features it offers, never the app's moderation settings.
@@ -31,11 +31,6 @@ final class AppParameters: Sendable {
                 for control in item.objectValue?.values.compactMap(\.objectValue) ?? [] {
                     if let variable = control["variable"]?.stringValue { inputVariables.insert(variable) }
                 }
-            }
-            if let image = fields["file_upload"]?.objectValue?["image"]?.objectValue {
-                if case .bool(true)? = image["enabled"] { imagesEnabled = true }
-                if case .number(let limit)? = image["number_limits"] { imageLimit = Int(limit) }
-                imageTransferMethods = Set(image["transfer_methods"]?.arrayValue?.compactMap(\.stringValue) ?? [])
             }
             uploads = UploadRules(parameters: fields, maxBytes: maxUploadBytes)
             func enabled(_ key: String) -> Bool {

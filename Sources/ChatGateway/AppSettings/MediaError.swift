@@ -10,6 +10,8 @@ enum MediaError: Error, Equatable {
     case featureDisabled(String)
     case textTooLong(limit: Int)
     case textOrMessageRequired
+    /// A chat token reads aloud its user's answers only, not any text.
+    case textNeedsAPIKey
     /// Dify's own 400, 413 or 415.
     case refusedByDify(status: Int, message: String)
 
@@ -24,10 +26,11 @@ enum MediaError: Error, Equatable {
 
     var status: Int {
         switch self {
-        case .uploadsDisabled, .featureDisabled, .textOrMessageRequired: 400
+        case .uploadsDisabled, .featureDisabled: 400
+        case .textNeedsAPIKey: 403
         case .unsupportedFileType: 415
         case .fileTooLarge, .tooManyFiles: 413
-        case .invalidFiles, .textTooLong: 422
+        case .invalidFiles, .textTooLong, .textOrMessageRequired: 422
         case .refusedByDify(let status, _): status
         }
     }
@@ -42,6 +45,7 @@ enum MediaError: Error, Equatable {
         case .featureDisabled(let feature): "This assistant has \(feature) turned off."
         case .textTooLong(let limit): "text is too long (at most \(limit) characters)"
         case .textOrMessageRequired: "message_id or text is required"
+        case .textNeedsAPIKey: "A chat token reads aloud an answer (message_id); text needs an API key"
         case .refusedByDify(_, let message): "Dify refused it: \(message.prefix(300))"
         }
     }

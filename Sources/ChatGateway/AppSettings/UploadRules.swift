@@ -77,7 +77,15 @@ struct UploadRules: Sendable, Equatable {
             "extensions": .array(extensions.sorted().map(JSONValue.string)),
             "transfer_methods": .array(transferMethods.sorted().map(JSONValue.string)),
             "size_limits": .object(sizeLimits.mapValues { .number(Double($0)) }),
+            "accept": .object(
+                Dictionary(uniqueKeysWithValues: types.map { ($0, .array(accepted(of: $0).map(JSONValue.string))) })),
         ])
+    }
+
+    /// The extensions of a type the app takes, in the order `type(ofFileNamed:)` tries them; `*` for any file.
+    func accepted(of type: String) -> [String] {
+        if let known = Self.extensionsByType[type] { return known.sorted() }
+        return extensions.isEmpty ? ["*"] : extensions.sorted()
     }
 
     /// `"10 MB"` for a byte count, as a refusal says it.

@@ -10,6 +10,8 @@ public struct CallerIdentity: Sendable, Equatable {
     var rateKeyID: String?
 
     public var difyUser: String { IdentityRules.difyUser(systemID: systemID, userID: userID) }
+    /// One key per (system, user), for per-user limits held in memory.
+    var userKey: String { "\(systemID)\u{0}\(userID)" }
 
     /// The same (system, user), byte for byte.
     public static func == (a: CallerIdentity, b: CallerIdentity) -> Bool {

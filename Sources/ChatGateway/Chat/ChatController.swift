@@ -16,7 +16,9 @@ struct ChatController: RouteCollection {
         // Who is asking comes first: an anonymous caller learns nothing from body validation.
         let credential = try await auth.credential(for: req)
         let body = try req.content.decode(ChatRequest.self)
-        guard body.message != nil || body.regenerate != nil else { throw ChatError.messageRequired }
+        guard (body.message == nil) != (body.regenerate == nil) else {
+            throw body.message == nil ? ChatError.messageRequired : ChatError.messageWithRegenerate
+        }
         let caller = try auth.identity(credential, systemID: body.systemID, userID: body.userID)
         var turn = ChatTurns.Turn(
             message: body.message ?? "", conversationID: body.conversationID, inputs: body.inputs ?? [:])
@@ -25,7 +27,15 @@ struct ChatController: RouteCollection {
         }
         if let files = body.files, !files.isEmpty {
             let (_, app) = try await features.app(for: caller)
-            turn.extra["files"] = .array(try ChatFiles.validated(files, rules: app.uploads))
+            let validated = try ChatFiles.validated(files, rules: app.uploads)
+            for url in validated.compactMap({ $0.objectValue?["url"]?.stringValue }) {
+                do {
+                    try await features.remoteFiles.check(URL(string: url)!)
+                } catch {
+                    throw MediaError.invalidFiles("url must name a public host that resolves")
+                }
+            }
+            turn.extra["files"] = .array(validated)
         }
         let outcome = try await turns.run(
             turn, as: caller, streaming: body.stream ?? Self.acceptsEventStream(req),
@@ -54,7 +64,7 @@ struct ChatController: RouteCollection {
         {
             throw ChatError.messageNotFound
         }
-        if turn.message.isEmpty { turn.message = question.content }
+        turn.message = question.content
         turn.conversationID = question.conversationID
         if !question.files.isEmpty { turn.extra["files"] = .array(question.files) }
         turn.options.regenerates = question.regenerates ?? messageID

@@ -3,6 +3,8 @@ enum ChatError: Error, Equatable {
     case emptyMessage
     /// Neither `message` nor `regenerate`.
     case messageRequired
+    /// `regenerate` asks the same question again: it takes no `message`.
+    case messageWithRegenerate
     case messageTooLong(length: Int, limit: Int)
     case invalidConversationID
     case inputsTooDeep(limit: Int)

@@ -45,8 +45,22 @@ struct ConversationsController: RouteCollection {
 
 extension [ConversationMessage] {
     /// Marks a turn in progress on its rows, adding them (with the answer so far) where Dify does not list them yet.
+    /// A question asked again is its first attempt's newest answer, not a question of its own.
     mutating func markInProgress(_ turn: InProgressTurn, text: String) {
         let createdAt = Int(turn.createdAt.timeIntervalSince1970)
+        let answerID = "\(turn.messageID ?? turn.id)_assistant"
+        if let first = turn.regenerates.map({ "\($0)_assistant" }),
+            let index = lastIndex(where: { $0.id == first || $0.siblings?.contains { $0.id == first } == true })
+        {
+            var attempts = (self[index].siblings ?? [self[index]]).filter { $0.id != answerID }
+            let answer = ConversationMessage(
+                id: answerID, role: "assistant", content: text, createdAt: createdAt, turnID: turn.id,
+                status: turn.status.rawValue)
+            attempts.append(answer)
+            self[index] = answer
+            self[index].siblings = attempts
+            return
+        }
         let userIndex =
             firstIndex { $0.id == turn.userRowID }
             ?? {
@@ -56,7 +70,6 @@ extension [ConversationMessage] {
             }()
         self[userIndex].turnID = turn.id
         self[userIndex].status = turn.status.rawValue
-        let answerID = "\(turn.messageID ?? turn.id)_assistant"
         if let answerIndex = firstIndex(where: { $0.id == answerID }) {
             self[answerIndex].content = text
             self[answerIndex].turnID = turn.id

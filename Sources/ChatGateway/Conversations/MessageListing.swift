@@ -5,28 +5,26 @@ struct MessageListing {
     let links: SourceLinks
 
     func rows(for turns: [DifyMessage]) -> [ConversationMessage] {
-        var rows: [ConversationMessage] = []
-        /// Every attempt of a first one, by the first one's Dify id, and where its answer row is.
-        var attempts: [String: (index: Int, answers: [ConversationMessage])] = [:]
+        /// A question and every answer it got, its repeats' included, oldest first.
+        var groups: [(question: ConversationMessage, answers: [ConversationMessage])] = []
+        var groupOfFirst: [String: Int] = [:]
         for turn in turns {
             var turnRows = ConversationMessage.rows(for: turn, sources: notes.sources[turn.id])
             for index in turnRows.indices {
                 turnRows[index].retrieverResources = links.linked(turnRows[index].retrieverResources)
             }
-            let first = notes.regenerates[turn.id]
-            if let first, attempts[first] != nil {
-                if let answer = turnRows.last, answer.role == "assistant" { attempts[first]!.answers.append(answer) }
+            let answers = Array(turnRows.dropFirst())
+            if let first = notes.regenerates[turn.id], let group = groupOfFirst[first] {
+                groups[group].answers += answers
                 continue
             }
-            rows += turnRows
-            if first == nil, let answer = turnRows.last, answer.role == "assistant" {
-                attempts[turn.id] = (rows.count - 1, [answer])
-            }
+            groupOfFirst[turn.id] = groups.count
+            groups.append((turnRows[0], answers))
         }
-        for (index, answers) in attempts.values where answers.count > 1 {
-            rows[index] = answers.last!
-            rows[index].siblings = answers
+        return groups.flatMap { question, answers -> [ConversationMessage] in
+            guard var newest = answers.last else { return [question] }
+            if answers.count > 1 { newest.siblings = answers }
+            return [question, newest]
         }
-        return rows
     }
 }

@@ -201,17 +201,12 @@ struct DifyAPIController: RouteCollection {
         defer { uploads.release(key: gateKey) }
         let caller = CallerBox()
         let auth = access.auth
-        let forwarded = try await MultipartForwarding.forward(
+        let answer = try await MultipartForwarding.forward(
             req, endpoint: endpoint, to: target, dify: access.dify, limit: maxUploadBytes, now: now
         ) { user in
             let identity = try auth.difyAPICaller(key, user: Self.optionalUser(user))
             caller.set(identity)
             return identity.difyUser
-        }
-        let answer: DifyPassthroughResponse
-        switch forwarded {
-        case .forwarded(let relayed): answer = relayed
-        case .refused(let refusal): return refusal
         }
         return try await Self.relayed(answer, for: caller.value ?? system)
     }

@@ -44,6 +44,8 @@ final class MultipartUserRewriter: @unchecked Sendable {
     private var partBytes = 0
     private var partLimit = Int.max
     private let limit: Int
+    /// The setting that makes `limit`, which a refusal names.
+    private let limitVariable: String
     private let now: @Sendable () -> Date
     private let started: Date
     private let malformed: DifyAPIError
@@ -59,7 +61,7 @@ final class MultipartUserRewriter: @unchecked Sendable {
     /// `malformed` is what a body that is not a readable form after all is refused as.
     init?(
         contentType: HTTPMediaType?, body: Request.Body, on eventLoop: any EventLoop, limit: Int,
-        now: @escaping @Sendable () -> Date,
+        limitVariable: String = "MAX_UPLOAD_BYTES", now: @escaping @Sendable () -> Date,
         malformed: DifyAPIError, fileLimit: FileLimit? = nil, difyUser: @escaping DifyUser
     ) throws(DifyAPIError) {
         guard let contentType, contentType.type == "multipart", let boundary = contentType.parameters["boundary"]
@@ -70,6 +72,7 @@ final class MultipartUserRewriter: @unchecked Sendable {
         delimiter = Array("\r\n--\(boundary)".utf8)
         self.body = RequestBodyChunks.iterator(of: body, on: eventLoop)
         self.limit = limit
+        self.limitVariable = limitVariable
         self.now = now
         started = now()
         self.malformed = malformed
@@ -92,7 +95,7 @@ final class MultipartUserRewriter: @unchecked Sendable {
             if var chunk = try await body.next() {
                 received += chunk.readableBytes
                 guard received <= limit else {
-                    throw LimitError.bodyTooLarge(limit: limit, variable: "MAX_UPLOAD_BYTES")
+                    throw LimitError.bodyTooLarge(limit: limit, variable: limitVariable)
                 }
                 let elapsed = now().timeIntervalSince(started)
                 guard elapsed <= Self.rateGrace || Double(received) >= elapsed * Double(Self.minimumBytesPerSecond)

@@ -17,17 +17,12 @@ struct FileUploadController: RouteCollection {
         let rules = app.uploads
         guard rules.enabled, rules.transferMethods.contains("local_file") else { throw MediaError.uploadsDisabled }
         try await features.admitMedia(caller)
-        let answer = try await features.forwardUpload(
+        let uploaded = try await features.forwardUpload(
             req, endpoint: "files/upload", as: caller, to: target,
             largest: rules.types.compactMap { rules.sizeLimits[$0] }.max() ?? 0
         ) { _, filename in
             guard let type = rules.type(ofFileNamed: filename) else { throw MediaError.unsupportedFileType(filename) }
             return rules.sizeLimits[type] ?? 0
-        }
-        let uploaded: DifyPassthroughResponse
-        switch answer {
-        case .forwarded(let answer): uploaded = answer
-        case .refused(let response): return response
         }
         guard case .object(var file) = try await DifyAPIController.json(of: uploaded, for: caller) else {
             throw DifyError.malformedResponse("the upload's answer is not a JSON object")

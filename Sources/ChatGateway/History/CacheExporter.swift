@@ -37,7 +37,7 @@ struct CacheExporter: Sendable {
 
     static let columns = [
         "conversation_id", "system_id", "user_id", "conversation_name", "message_id", "role", "content", "status",
-        "created_at", "retriever_resources", "regenerates",
+        "created_at", "retriever_resources", "regenerates", "files",
     ]
 
     func write(_ emit: (String) async throws -> Void) async throws {
@@ -69,7 +69,7 @@ struct CacheExporter: Sendable {
             conversation.conversationID, conversation.systemID, conversation.userID, conversation.name ?? "",
             message.messageID,
             message.role, message.content, message.status, ISO8601.string(message.createdAt),
-            message.retrieverResources ?? "", message.regenerates ?? "",
+            message.retrieverResources ?? "", message.regenerates ?? "", message.files ?? "",
         ]
         switch format {
         case .csv:
@@ -80,6 +80,7 @@ struct CacheExporter: Sendable {
             object["retriever_resources"] =
                 message.retrieverResources.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } ?? []
             object["regenerates"] = message.regenerates ?? NSNull()
+            object["files"] = message.files.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } ?? []
             let data =
                 (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
                 ?? Data("{}".utf8)

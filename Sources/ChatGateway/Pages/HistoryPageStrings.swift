@@ -69,6 +69,10 @@ struct HistoryPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     /// `{score}`: a source's relevance, as Dify scored it.
     var sourceScore: String
     var files: String
+    // The answers' renderer: a code block's copy button and a reasoning block.
+    var copyCode: String
+    var copied: String
+    var reasoning: String
 
     static func forLanguage(_ language: String) -> HistoryPageStrings { Translations.shared.history(for: language) }
 }

@@ -85,6 +85,8 @@ struct InProgressTurn: Sendable {
     let createdAt: Date
     /// The user message's id as the listings show it: `<message id>_user`, or the placeholder before Dify named it.
     var userRowID: String
+    /// On a question asked again: the Dify message id of its first attempt.
+    var regenerates: String? = nil
 }
 
 extension TurnReaders {
@@ -99,7 +101,8 @@ extension TurnReaders {
                 id: id, conversationID: row.conversationID,
                 status: row.turnStatus.flatMap(TurnStatus.init(rawValue:)) ?? .accepted,
                 messageID: row.turnMessageID,
-                question: row.content, createdAt: row.createdAt, userRowID: row.messageID)
+                question: row.content, createdAt: row.createdAt, userRowID: row.messageID,
+                regenerates: row.regenerates)
         }
         for running in registry.running where running.caller == caller && !running.log.isClosed {
             var turn =

@@ -28,14 +28,9 @@ struct VoiceController: RouteCollection {
         guard app.speechToText else { throw MediaError.featureDisabled("speech to text") }
         try await features.admitMedia(caller)
         let limit = features.voiceLimit(app)
-        let answer = try await features.forwardUpload(
-            req, endpoint: "audio-to-text", as: caller, to: target, largest: limit
+        let transcript = try await features.forwardUpload(
+            req, endpoint: "audio-to-text", as: caller, to: target, largest: limit, limitVariable: "MAX_VOICE_BYTES"
         ) { _, _ in limit }
-        let transcript: DifyPassthroughResponse
-        switch answer {
-        case .forwarded(let answer): transcript = answer
-        case .refused(let response): return response
-        }
         return try await DifyAPIController.relayed(transcript, for: caller)
     }
 
@@ -49,6 +44,8 @@ struct VoiceController: RouteCollection {
         if let rawID = body.messageID, !rawID.isEmpty {
             fields["message_id"] = .string(try await features.access.message(rawID, of: caller, recordedOnly: true))
         } else if let text = body.text, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            // Any text would be Dify's speech for anyone holding a page's token, outside every budget.
+            guard !caller.isChatToken else { throw MediaError.textNeedsAPIKey }
             guard text.count <= Self.maxTextCharacters else {
                 throw MediaError.textTooLong(limit: Self.maxTextCharacters)
             }

@@ -51,6 +51,9 @@ struct AppParametersTests {
             #expect(uploads["enabled"] as? Bool == true && uploads["number_limits"] as? Int == 2)
             #expect(uploads["types"] as? [String] == ["document", "image"])
             #expect((uploads["size_limits"] as? [String: Int])?["image"] == 10 * 1024 * 1024)
+            let accept = try #require(uploads["accept"] as? [String: [String]])
+            #expect(accept["image"]?.contains(".png") == true && accept["document"]?.contains(".pdf") == true)
+            #expect(accept["video"] == nil)
             #expect(app["audio_upload_limit"] as? Int == 10 * 1024 * 1024)
 
             let anonymous = try await gateway.call(.GET, "/v1/parameters")

@@ -56,7 +56,48 @@ struct RegenerateTests {
             #expect(elsewhere.status == 404)
             let nothing = try await PageFeaturesHarness.chat(gateway, [:])
             #expect(nothing.status == 422)
+            let another = try await PageFeaturesHarness.chat(
+                gateway, ["regenerate": id, "message": "another question"])
+            #expect(another.status == 422)
             #expect(await gateway.fake.store.chatRequestCount == 1)
         }
+    }
+
+    @Test func anAttemptStillStreamingIsTheNewestSiblingNotAQuestionOfItsOwn() async throws {
+        try await GatewayHarness.with { gateway in
+            let first = try await PageFeaturesHarness.chat(gateway, ["message": "/vary slow one"])
+            let firstID = try #require(first.object["message_id"] as? String)
+            let conversation = try #require(first.object["conversation_id"] as? String)
+            var slow = FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])
+            slow.tokenDelay = .milliseconds(300)
+            await gateway.fake.store.setOptions(slow)
+            let running = Task {
+                try await PageFeaturesHarness.chat(gateway, ["regenerate": firstID, "stream": true])
+            }
+            var rows: [[String: Any]] = []
+            try await gateway.waitFor("the attempt in progress") {
+                rows = try await PageFeaturesHarness.messages(gateway, conversation: conversation)
+                return rows.last?["turn_id"] != nil
+            }
+            #expect(rows.map { $0["role"] as? String } == ["user", "assistant"])
+            let siblings = try #require(rows[1]["siblings"] as? [[String: Any]])
+            #expect(siblings.count == 2 && siblings[0]["id"] as? String == "\(firstID)_assistant")
+            #expect(siblings[1]["turn_id"] as? String == rows[1]["turn_id"] as? String)
+            #expect(try await running.value.status == 200)
+        }
+    }
+
+    @Test func aFirstAttemptWithoutAnAnswerStillGathersItsRepeats() {
+        let notes = ConversationStore.TurnNotes(sources: [:], regenerates: ["m2": "m1", "m3": "m1"])
+        let turns = [
+            DifyMessage(id: "m1", conversationID: "c", query: "Q", answer: "", createdAt: 1),
+            DifyMessage(id: "m2", conversationID: "c", query: "Q", answer: "A2", createdAt: 2),
+            DifyMessage(id: "m3", conversationID: "c", query: "Q", answer: "A3", createdAt: 3),
+            DifyMessage(id: "m4", conversationID: "c", query: "next", answer: "A4", createdAt: 4),
+        ]
+        let rows = MessageListing(notes: notes, links: SourceLinks()).rows(for: turns)
+        #expect(rows.map(\.id) == ["m1_user", "m3_assistant", "m4_user", "m4_assistant"])
+        #expect(rows[1].siblings?.map(\.content) == ["A2", "A3"])
+        #expect(rows[3].siblings == nil)
     }
 }

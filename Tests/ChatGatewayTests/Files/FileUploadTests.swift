@@ -65,6 +65,16 @@ struct FileUploadTests {
                     "files": [["type": "image", "transfer_method": "remote_url", "url": "javascript:alert(1)"]],
                 ])
             #expect(script.status == 422)
+            let inside = try await PageFeaturesHarness.chat(
+                gateway,
+                [
+                    "message": "hi",
+                    "files": [
+                        ["type": "image", "transfer_method": "remote_url", "url": "http://169.254.169.254/x.png"]
+                    ],
+                ])
+            #expect(inside.status == 422)
+            #expect(inside.detail == "files: url must name a public host that resolves")
             #expect(await gateway.fake.store.chatRequestCount == 0)
         }
     }

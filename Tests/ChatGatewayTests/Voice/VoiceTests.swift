@@ -43,7 +43,16 @@ struct VoiceTests {
             #expect(someoneElse.status == 404)
             let nothing = try await gateway.call(
                 .POST, "/v1/text-to-audio", headers: try await PageFeaturesHarness.bearer(gateway), json: [:])
-            #expect(nothing.status == 400)
+            #expect(nothing.status == 422)
+            // Any text is speech for whoever holds a page's token: only a client backend's key may ask for it.
+            let text = try await gateway.call(
+                .POST, "/v1/text-to-audio", headers: try await PageFeaturesHarness.bearer(gateway),
+                json: ["text": "Say anything"])
+            #expect(text.status == 403)
+            let backend = try await gateway.call(
+                .POST, "/v1/text-to-audio", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "u1", "text": "Say anything"])
+            #expect(backend.status == 200)
         }
     }
 

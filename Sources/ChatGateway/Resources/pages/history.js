@@ -264,7 +264,7 @@
     }
     if (attempt && !isUser) head.appendChild(el('span', 'badge attempt', fill(strings.attempt, attempt)));
     var content = el('div', 'markdown history-message-content');
-    content.appendChild(window.ChatMarkdown.render(stored.content));
+    content.appendChild(window.ChatMarkdown.render(stored.content, { strings: strings }));
     article.append(head, content);
     var files = (stored.files || []).filter(function (file) { return file && typeof file === 'object'; });
     if (files.length) article.appendChild(fileList(files));

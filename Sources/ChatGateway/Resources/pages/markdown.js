@@ -1,5 +1,5 @@
 /*
- * `window.ChatMarkdown.render(text)` for the operators' history page, a classic script: the same renderer as the
+ * `window.ChatMarkdown.render(text, options)` for the operators' history page, a classic script: the same renderer as the
  * chat page's (chat/render.js, an ES module). Until that module and its libraries have loaded, a text shows as
  * plain text and is replaced by its rendering as soon as they are there.
  */
@@ -13,18 +13,19 @@
     return module.ready().then(function () {
       renderer = module;
       waiting.splice(0).forEach(function (item) {
-        if (item.holder.isConnected) item.holder.replaceWith(module.renderMarkdown(item.text));
+        if (item.holder.isConnected) item.holder.replaceWith(module.renderMarkdown(item.text, item.options));
       });
     });
   }).catch(function () { waiting = []; });
 
-  function render(text) {
-    if (renderer) return renderer.renderMarkdown(text);
+  /* `options.strings`: the renderer's labels in the page's language. */
+  function render(text, options) {
+    if (renderer) return renderer.renderMarkdown(text, options);
     var fragment = document.createDocumentFragment();
     var holder = document.createElement('div');
     holder.className = 'md-pending';
     holder.textContent = String(text || '');
-    waiting.push({ holder: holder, text: String(text || '') });
+    waiting.push({ holder: holder, text: String(text || ''), options: options });
     fragment.appendChild(holder);
     return fragment;
   }

@@ -6,14 +6,8 @@ import { format, state, strings, ui } from './context.js';
 import { announce, element, humanSize, icon, iconButton } from './dom.js';
 import { updateControls } from './stream.js';
 
-// Dify's file types by extension; anything else is `custom`.
-const TYPES = {
-  image: ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.svg'],
-  document: ['.txt', '.md', '.markdown', '.mdx', '.pdf', '.html', '.htm', '.xlsx', '.xls', '.vtt', '.properties',
-    '.doc', '.docx', '.csv', '.eml', '.msg', '.pptx', '.ppt', '.xml', '.epub'],
-  audio: ['.mp3', '.m4a', '.wav', '.amr', '.mpga'],
-  video: ['.mp4', '.mov', '.mpeg', '.webm'],
-};
+// The order in which the gateway gives a file its Dify type (`UploadRules.type(ofFileNamed:)`).
+const TYPE_ORDER = ['image', 'document', 'audio', 'video', 'custom'];
 
 let items = [];
 
@@ -44,28 +38,25 @@ function extensionOf(name) {
   return match ? match[0].toLowerCase() : '';
 }
 
-function typeOf(extension) {
-  return Object.keys(TYPES).filter((type) => TYPES[type].indexOf(extension) >= 0)[0] || 'custom';
+/* The file's Dify type as the gateway decides it (`uploads.accept`: each allowed type's extensions, `*` for any),
+   or null when the app takes no such file. */
+function typeOf(extension, uploads) {
+  const accept = uploads.accept || {};
+  return TYPE_ORDER.filter((type) => (accept[type] || []).some((e) => e === extension || e === '*'))[0] || null;
 }
 
-/* The file picker's `accept`: every extension the app takes. */
+/* The file picker's `accept`: every extension the app takes (nothing, so any file, when it takes any). */
 export function acceptedTypes(uploads) {
-  const extensions = (uploads.extensions || []).slice();
-  (uploads.types || []).forEach((type) => { if (TYPES[type]) extensions.push(...TYPES[type]); });
-  return Array.from(new Set(extensions)).join(',');
+  const extensions = [].concat(...Object.values(uploads.accept || {}));
+  return extensions.indexOf('*') >= 0 ? '' : Array.from(new Set(extensions)).join(',');
 }
 
 /* Why the page refuses a file, or null: the same limits the gateway enforces (it would answer 413 or 415). */
 function refusal(file, uploads, count) {
-  const extension = extensionOf(file.name);
-  const type = typeOf(extension);
-  const types = uploads.types || [];
-  const extensions = uploads.extensions || [];
+  const type = typeOf(extensionOf(file.name), uploads);
   if (count >= (uploads.number_limits || 1)) return format(strings.fileTooMany, { count: uploads.number_limits || 1 });
-  if (!((type !== 'custom' && types.indexOf(type) >= 0) || extensions.indexOf(extension) >= 0)) {
-    return format(strings.fileRefused, { name: file.name });
-  }
-  const limit = (uploads.size_limits || {})[types.indexOf(type) >= 0 ? type : 'custom'];
+  if (!type) return format(strings.fileRefused, { name: file.name });
+  const limit = (uploads.size_limits || {})[type];
   if (limit && file.size > limit) return format(strings.fileTooLarge, { name: file.name, size: humanSize(limit) });
   return null;
 }
@@ -77,7 +68,7 @@ export function addFiles(files) {
   files.forEach((file) => {
     const problem = refusal(file, uploads, items.length);
     if (problem) { problems.push(problem); return; }
-    start(file, typeOf(extensionOf(file.name)));
+    start(file, typeOf(extensionOf(file.name), uploads));
   });
   note(problems.join(' '), !!problems.length);
   updateControls();
