@@ -75,7 +75,7 @@ enum FakeDifyAppInfo {
             (
                 "system_parameters",
                 .object([
-                    ("file_size_limit", .int(15)), ("image_file_size_limit", .int(10)),
+                    ("file_size_limit", .int(15)), ("image_file_size_limit", .int(options.imageFileSizeLimitMB)),
                     ("audio_file_size_limit", .int(50)), ("video_file_size_limit", .int(100)),
                     ("workflow_file_upload_limit", .int(10)),
                 ])

@@ -5,7 +5,7 @@ import Vapor
 ///
 /// - `POST /_fake/options` `{latency_ms?, token_delay_ms?, ping_interval_ms?, suggested_questions_enabled?, api_keys?, input_variables?,
 ///   image_upload_enabled?, opening_statement?, suggested_questions?, retriever_resources?, file_upload?,
-///   speech_to_text_enabled?, text_to_speech_enabled?, answer_style?: "echo"|"demo"}`
+///   speech_to_text_enabled?, text_to_speech_enabled?, answer_style?: "echo"|"demo", image_file_size_limit?: MB}`
 ///   merges into the current options (`file_upload: null` restores the default `image` object).
 /// - `POST /_fake/fault` `{kind: "http_error"|"hang"|"malformed_json"|"non_json_error"|"stream_cut"|"stream_error"|null,
 ///   status?, code?, message?, after_chunks?}`.

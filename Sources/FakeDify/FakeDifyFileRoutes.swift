@@ -33,9 +33,9 @@ struct FakeFormPart {
 /// `POST /files/upload`, `POST /audio-to-text` and `POST /text-to-audio` (dify-api.md section 8, openapi_chat.json).
 extension FakeDifyRoutes {
     /// Dify's default size limits in bytes, by kind of file.
-    static func sizeLimit(forExtension ext: String) -> Int {
+    static func sizeLimit(forExtension ext: String, imageMB: Int) -> Int {
         switch ext {
-        case "png", "jpg", "jpeg", "gif", "webp", "svg": 10 * 1024 * 1024
+        case "png", "jpg", "jpeg", "gif", "webp", "svg": imageMB * 1024 * 1024
         case "mp3", "m4a", "wav", "webm", "amr", "mpga": 50 * 1024 * 1024
         case "mp4", "mov", "mpeg": 100 * 1024 * 1024
         default: 15 * 1024 * 1024
@@ -64,7 +64,8 @@ extension FakeDifyRoutes {
             throw DifyError(status: 415, code: "unsupported_file_type", message: "File type not allowed.")
         }
         let ext = name.split(separator: ".").count > 1 ? String(name.split(separator: ".").last!).lowercased() : ""
-        guard file.body.readableBytes <= Self.sizeLimit(forExtension: ext) else {
+        let imageMB = await store.options.imageFileSizeLimitMB
+        guard file.body.readableBytes <= Self.sizeLimit(forExtension: ext, imageMB: imageMB) else {
             throw DifyError(status: 413, code: "file_too_large", message: "File size exceeded.")
         }
         let user = try req.difyUser(

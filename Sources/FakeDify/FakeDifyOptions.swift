@@ -34,6 +34,8 @@ public struct FakeDifyOptions: Sendable {
     public var textToSpeechEnabled = true
     /// What ordinary questions get (directives such as `/answer` work in either style).
     public var answerStyle = FakeDifyAnswerStyle.echo
+    /// `/parameters` `system_parameters.image_file_size_limit` (MB), which `/files/upload` enforces on images.
+    public var imageFileSizeLimitMB = 10
 
     public init(
         apiKeys: Set<String> = ["app-fake-key"],
@@ -131,6 +133,7 @@ extension FakeDifyOptions {
         }
         if let v = flag("speech_to_text_enabled") { speechToTextEnabled = v }
         if let v = flag("text_to_speech_enabled") { textToSpeechEnabled = v }
+        if let megabytes = body["image_file_size_limit"].flatMap(\.intValue) { imageFileSizeLimitMB = megabytes }
         if let name = body["answer_style"]?.stringValue {
             guard let style = FakeDifyAnswerStyle(rawValue: name) else {
                 throw DifyError.invalidParam("unknown answer_style '\(name)'", params: "answer_style")

@@ -371,7 +371,7 @@ spec = {
                   **errs(401, 403, 404)}}},
   "/v1/cache/export": {"get": {
     "operationId": "exportHistory", "summary": "Every message of the filtered conversations, streamed as CSV or JSON Lines",
-    "description": "Operators only; a key limited to some systems exports only theirs. Columns: conversation_id, system_id, user_id, conversation_name, message_id, role, content, status, created_at, retriever_resources (an answer's sources: JSON text in CSV, a list in JSON Lines), regenerates (on a question asked again, the Dify message id of its first attempt). Conversations newest first, each one's messages oldest first. CSV cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.",
+    "description": "Operators only; a key limited to some systems exports only theirs. Columns: conversation_id, system_id, user_id, conversation_name, message_id, role, content, status, created_at, retriever_resources (an answer's sources, as JSON text), regenerates (on a question asked again, the Dify message id of its first attempt), files (a question's files, as JSON text). Every JSON Lines value is text, as in the CSV. Conversations newest first, each one's messages oldest first. CSV cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.",
     "security": [{"ApiKey": []}],
     "parameters": cache_filters + [{"name": "format", "in": "query", "required": False, "schema": {"type": "string", "enum": ["csv", "jsonl"], "default": "csv"}}],
     "responses": {"200": {"description": "The export (Content-Disposition: attachment)", "content": {

@@ -75,12 +75,7 @@ struct CacheExporter: Sendable {
         case .csv:
             return CSV.record(fields)
         case .jsonLines:
-            var object: [String: Any] = Dictionary(uniqueKeysWithValues: zip(Self.columns, fields))
-            // A line of JSON holds the sources as the list they are, not as text.
-            object["retriever_resources"] =
-                message.retrieverResources.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } ?? []
-            object["regenerates"] = message.regenerates ?? NSNull()
-            object["files"] = message.files.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } ?? []
+            let object = Dictionary(uniqueKeysWithValues: zip(Self.columns, fields))
             let data =
                 (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
                 ?? Data("{}".utf8)

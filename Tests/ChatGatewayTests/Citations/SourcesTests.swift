@@ -81,7 +81,9 @@ struct SourcesTests {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
             }
             let exported = try #require(lines.first { $0["role"] as? String == "assistant" })
-            #expect((exported["retriever_resources"] as? [[String: Any]])?.count == 2)
+            // Every value of a line is text, as in the CSV: the sources are their JSON.
+            let exportedSources = try #require(exported["retriever_resources"] as? String)
+            #expect((try JSONSerialization.jsonObject(with: Data(exportedSources.utf8)) as? [Any])?.count == 2)
             let csv = try await gateway.call(.GET, "/v1/cache/export", headers: GatewayHarness.keyHeader)
             #expect(csv.text.hasPrefix(CSV.header(CacheExporter.columns)))
             #expect(csv.text.contains("goggles"))

@@ -9,7 +9,7 @@ struct FileUploadTests {
     @Test func anImageGoesToDifyAsTheUsersAndIsSentWithTheMessage() async throws {
         try await GatewayHarness.with(fakeOptions: PageFeaturesHarness.options()) { gateway in
             let uploaded = try await PageFeaturesHarness.upload(
-                gateway, "/v1/files/upload", filename: "chart.png", contentType: "image/png", bytes: 2_000_000)
+                gateway, "/v1/files/upload", filename: "chart.png", contentType: "image/png", bytes: 200_000)
             #expect(uploaded.status == 201)
             #expect(uploaded.object["type"] as? String == "image")
             let fileID = try #require(uploaded.object["id"] as? String)
@@ -33,12 +33,14 @@ struct FileUploadTests {
     }
 
     @Test func whatTheAppDoesNotTakeIsRefusedBeforeDifySeesIt() async throws {
-        try await GatewayHarness.with(fakeOptions: PageFeaturesHarness.options()) { gateway in
+        // A 1 MB image limit: a debug build scans megabytes slowly, and many tests run at once.
+        try await GatewayHarness.with(fakeOptions: PageFeaturesHarness.options { $0.imageFileSizeLimitMB = 1 }) {
+            gateway in
             let large = try await PageFeaturesHarness.upload(
-                gateway, "/v1/files/upload", filename: "huge.png", contentType: "image/png", bytes: 10 * 1024 * 1024 + 1
+                gateway, "/v1/files/upload", filename: "huge.png", contentType: "image/png", bytes: 1_048_577
             )
             #expect(large.status == 413)
-            #expect(large.detail == "The file is larger than the limit of 10 MB.")
+            #expect(large.detail == "The file is larger than the limit of 1 MB.")
             let program = try await PageFeaturesHarness.upload(
                 gateway, "/v1/files/upload", filename: "setup.exe", contentType: "application/octet-stream",
                 bytes: 10)
