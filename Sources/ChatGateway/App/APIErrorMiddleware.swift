@@ -68,11 +68,7 @@ struct APIErrorMiddleware: Middleware {
         case let error as AdminError: describe(error)
         case let error as MediaError: (HTTPResponseStatus(statusCode: error.status), error.detail)
         // An upload's form the chat page's routes read as `/dify/v1` does.
-        case let error as DifyAPIError:
-            (
-                HTTPResponseStatus(statusCode: DifyWire.ErrorBody.describe(error).status),
-                DifyWire.ErrorBody.describe(error).message
-            )
+        case let error as DifyAPIError: describe(DifyWire.ErrorBody.describe(error))
         case let error as DecodingError: (.unprocessableEntity, "Invalid request: \(decodingDetail(error))")
         case let error as any AbortError: (error.status, error.reason)
         case is any DatabaseError: (.serviceUnavailable, "The database is unavailable. Please try again.")
@@ -106,6 +102,10 @@ struct APIErrorMiddleware: Middleware {
         case .anonymousVisitorsOnly:
             (.forbidden, "A browser key may only request chat tokens for anonymous visitors (user_id=anonymous)")
         }
+    }
+
+    static func describe(_ body: DifyWire.ErrorBody) -> (HTTPResponseStatus, String) {
+        (HTTPResponseStatus(statusCode: body.status), body.message)
     }
 
     static func describe(_ error: ChatError) -> (HTTPResponseStatus, String) {

@@ -211,12 +211,20 @@ extension Settings {
     }
 
     /// `DIFY_<SYSTEM>_OPENAI_MODEL`: a system's model id on `/openai/v1`; two systems may not share one.
+    /// The `DIFY_<SYSTEM><suffix>` variables: each one's name, `<SYSTEM>` segment and value, trimmed.
+    static func systemVariables(
+        _ env: [String: String], suffix: String
+    ) -> [(variable: String, segment: String, value: String)] {
+        env.compactMap { name, raw in
+            guard name.hasPrefix("DIFY_"), name.hasSuffix(suffix), name.count > 5 + suffix.count else { return nil }
+            return (name, String(name.dropFirst(5).dropLast(suffix.count)), raw.trimmingCharacters(in: .whitespaces))
+        }
+    }
+
     static func parseOpenAIModelNames(_ env: [String: String]) throws -> [String: String] {
         var names: [String: String] = [:]
-        for (name, raw) in env where name.hasPrefix("DIFY_") && name.hasSuffix("_OPENAI_MODEL") {
-            let segment = String(name.dropFirst(5).dropLast(13))
-            let model = raw.trimmingCharacters(in: .whitespaces)
-            guard !segment.isEmpty, !model.isEmpty else { continue }
+        for (name, segment, model) in systemVariables(env, suffix: "_OPENAI_MODEL") {
+            guard !model.isEmpty else { continue }
             guard OpenAIModels.isValidName(model) else {
                 throw SettingsError(variable: name, problem: "expected a model name without spaces or slashes")
             }

@@ -33,7 +33,9 @@ struct AppFeatures: Sendable {
         min(maxVoiceBytes, app.uploads.sizeLimits["audio"] ?? maxVoiceBytes)
     }
 
-    /// The identity of an upload, from its headers and query alone: its body streams to Dify unread.
+    /// The identity of an upload, from its headers and query alone: its body streams to Dify unread, and is never
+    /// decoded as content (`identityFromQueryOrBody` would, when its first bytes are in, and MultipartKit traps on some
+    /// forms).
     func uploader(_ req: Request) async throws -> CallerIdentity {
         try await access.auth.identity(
             for: req, systemID: req.query[String.self, at: "system_id"], userID: req.query[String.self, at: "user_id"])
@@ -50,18 +52,9 @@ extension AppFeatures {
         let gateKey = caller.userKey
         try uploads.enter(key: gateKey)
         defer { uploads.release(key: gateKey) }
-        let answer = try await MultipartForwarding.forward(
+        return try await MultipartForwarding.forward(
             req, endpoint: endpoint, to: target, dify: access.dify, limit: largest + 64 * 1024,
             limitVariable: limitVariable, now: now,
             fileLimit: fileLimit, answering: MediaError.callersOwn, difyUser: { _ in caller.difyUser })
-        try await Self.requireSuccess(answer)
-        return answer
-    }
-
-    /// Throws for an answer that is not a success (`MediaError.callersOwn`).
-    static func requireSuccess(_ answer: DifyPassthroughResponse) async throws {
-        guard !(200..<300).contains(answer.status) else { return }
-        throw MediaError.callersOwn(
-            HTTPDifyClient.upstreamError(status: answer.status, body: try await answer.collect()))
     }
 }

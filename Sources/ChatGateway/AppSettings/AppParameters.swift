@@ -64,9 +64,6 @@ final class AppParameters: Sendable {
         let answer = try await dify.forward(
             DifyPassthroughRequest(.GET, endpoint: "parameters", path: "parameters"), to: target)
         let body = try await answer.collect()
-        guard (200..<300).contains(answer.status) else {
-            throw DifyError.upstream(status: answer.status, code: nil, message: "the app's parameters are unavailable")
-        }
         guard let json = try? JSONDecoder().decode(JSONValue.self, from: body) else {
             throw DifyError.malformedResponse("the app's parameters are not JSON")
         }

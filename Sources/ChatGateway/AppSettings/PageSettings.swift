@@ -31,22 +31,20 @@ extension Settings {
     /// `DIFY_<SYSTEM>_INLINE_MATH` (`true` or `false`).
     static func parsePageSettings(_ env: [String: String]) throws -> PageSettings.Environment {
         var settings = PageSettings.Environment()
-        for (name, raw) in env where name.hasPrefix("DIFY_") {
-            let value = raw.trimmingCharacters(in: .whitespaces)
-            if name.hasSuffix("_SOURCE_LINKS"), name.count > 18 {
-                guard let links = try? JSONDecoder().decode([SourceLink].self, from: Data(value.utf8)) else {
-                    throw SettingsError(
-                        variable: name,
-                        problem: #"expected a JSON array such as [{"url": "https://kb.example/{document_id}"}]"#)
-                }
-                if let problem = SourceLink.problem(in: links) { throw SettingsError(variable: name, problem: problem) }
-                settings.sourceLinks[String(name.dropFirst(5).dropLast(13))] = links
-            } else if name.hasSuffix("_INLINE_MATH"), name.count > 17 {
-                guard let on = Bool(value.lowercased()) else {
-                    throw SettingsError(variable: name, problem: "expected true or false")
-                }
-                settings.inlineMath[String(name.dropFirst(5).dropLast(12))] = on
+        for (name, segment, value) in systemVariables(env, suffix: "_SOURCE_LINKS") {
+            guard let links = try? JSONDecoder().decode([SourceLink].self, from: Data(value.utf8)) else {
+                throw SettingsError(
+                    variable: name,
+                    problem: #"expected a JSON array such as [{"url": "https://kb.example/{document_id}"}]"#)
             }
+            if let problem = SourceLink.problem(in: links) { throw SettingsError(variable: name, problem: problem) }
+            settings.sourceLinks[segment] = links
+        }
+        for (name, segment, value) in systemVariables(env, suffix: "_INLINE_MATH") {
+            guard let on = Bool(value.lowercased()) else {
+                throw SettingsError(variable: name, problem: "expected true or false")
+            }
+            settings.inlineMath[segment] = on
         }
         return settings
     }

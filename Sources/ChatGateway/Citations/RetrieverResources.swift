@@ -5,16 +5,6 @@ import Foundation
 enum RetrieverResources {
     /// The column's text for an answer's `metadata`; nil when it cited nothing.
     static func text(inMetadata metadata: JSONValue?) -> String? {
-        text(of: metadata?.objectValue?["retriever_resources"]?.arrayValue)
-    }
-
-    static func text(of items: [JSONValue]?) -> String? {
-        guard let items, !items.isEmpty else { return nil }
-        return JSONValue.array(items).jsonText
-    }
-
-    /// What a column holds, as a list ([] for none).
-    static func items(inText text: String?) -> [JSONValue] {
-        JSONValue(jsonText: text)?.arrayValue ?? []
+        JSONValue.columnText(ofList: metadata?.objectValue?["retriever_resources"]?.arrayValue)
     }
 }

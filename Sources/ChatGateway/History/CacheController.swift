@@ -156,8 +156,8 @@ struct CachedMessage: Content {
         content = row.content
         status = row.status
         createdAt = ISO8601.string(row.createdAt)
-        retrieverResources = RetrieverResources.items(inText: row.retrieverResources)
-        files = JSONValue(jsonText: row.files)?.arrayValue ?? []
+        retrieverResources = JSONValue.list(inColumn: row.retrieverResources)
+        files = JSONValue.list(inColumn: row.files)
         regenerates = row.regenerates
     }
 }

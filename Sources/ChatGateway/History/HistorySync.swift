@@ -128,7 +128,7 @@ struct HistorySync: Sendable {
                         position: position, createdAt: created, at: stamp)
                     // A turn the gateway did not run keeps the sources Dify lists for it.
                     if role == "assistant" {
-                        row.retrieverResources = RetrieverResources.text(of: message.retrieverResources)
+                        row.retrieverResources = JSONValue.columnText(ofList: message.retrieverResources)
                     }
                     rows.append(row)
                 }

@@ -95,11 +95,16 @@ extension JSONValue {
     /// The JSON text, keys sorted: how a JSON column holds it.
     var jsonText: String { String(buffer: jsonBuffer(sortedKeys: true)) }
 
-    /// A JSON column's value; nil for nil or text that is not JSON.
-    init?(jsonText text: String?) {
-        guard let text, let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
-            return nil
-        }
-        self = value
+    /// A list column's text: nil for an empty list, so the column says "none" the one way.
+    static func columnText(ofList items: [JSONValue]?) -> String? {
+        guard let items, !items.isEmpty else { return nil }
+        return JSONValue.array(items).jsonText
+    }
+
+    /// What a list column holds ([] for none, or for text that is not a JSON array).
+    static func list(inColumn text: String?) -> [JSONValue] {
+        guard let text, case .array(let items)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        else { return [] }
+        return items
     }
 }

@@ -104,7 +104,7 @@ struct ConversationStore: Sendable {
             messageID: Self.localMessageID(), conversationID: conversationID, systemID: caller.systemID,
             userID: caller.userID, role: "user", content: content, status: .pending, createdAt: stamp, updatedAt: stamp)
         message.turn = .init(status: .accepted, holder: holder, idempotency: idempotency, kind: isTask ? "task" : nil)
-        message.files = files.isEmpty ? nil : JSONValue.array(files).jsonText
+        message.files = JSONValue.columnText(ofList: files)
         message.regenerates = regenerates
         let counted = Self.count(caller, at: stamp, isTask ? ["chats", "tasks"] : ["chats"])
         try await write("store user message", usage: counted) { [message] sql in
@@ -331,8 +331,7 @@ struct ConversationStore: Sendable {
             let messageID = try row.decode(column: "message_id", as: String.self)
             let sources = try row.decode(column: "retriever_resources", as: String?.self)
             if let sources, messageID.hasSuffix("_assistant") {
-                notes.sources[String(messageID.dropLast("_assistant".count))] = RetrieverResources.items(
-                    inText: sources)
+                notes.sources[String(messageID.dropLast("_assistant".count))] = JSONValue.list(inColumn: sources)
             }
             if let first = try row.decode(column: "regenerates", as: String?.self), messageID.hasSuffix("_user") {
                 notes.regenerates[String(messageID.dropLast("_user".count))] = first
@@ -357,7 +356,7 @@ struct ConversationStore: Sendable {
             let row = try await StoredMessage.query(on: database).filter(\.$messageID == "\(messageID)_user").first(),
             let conversationID = row.conversationID
         else { return nil }
-        return (conversationID, row.content, JSONValue(jsonText: row.files)?.arrayValue ?? [], row.regenerates)
+        return (conversationID, row.content, JSONValue.list(inColumn: row.files), row.regenerates)
     }
 
     /// Removes a conversation and its messages from the gateway's tables (after Dify deleted it).

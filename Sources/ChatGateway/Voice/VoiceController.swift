@@ -58,7 +58,6 @@ struct VoiceController: RouteCollection {
             DifyPassthroughRequest(
                 .POST, endpoint: "text-to-audio", path: "text-to-audio", body: .json(.object(fields))),
             to: target)
-        try await AppFeatures.requireSuccess(answer)
         return try await DifyAPIController.relayed(answer, for: caller)
     }
 }

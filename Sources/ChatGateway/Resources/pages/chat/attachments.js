@@ -3,7 +3,7 @@
    (`POST /v1/files/upload`); the message then names them by their upload ids. */
 import { upload } from './api.js';
 import { format, state, strings, ui } from './context.js';
-import { announce, element, humanSize, icon, iconButton } from './dom.js';
+import { element, humanSize, icon, iconButton, note } from './dom.js';
 import { updateControls } from './stream.js';
 
 // The order in which the gateway gives a file its Dify type (`UploadRules.type(ofFileNamed:)`).
@@ -123,12 +123,6 @@ function renderTray() {
   ui.attachmentTray.textContent = '';
   items.forEach((item) => ui.attachmentTray.appendChild(item.node));
   ui.attachmentTray.hidden = !items.length;
-}
-
-function note(text, isError) {
-  ui.composerNote.textContent = text || '';
-  ui.composerNote.classList.toggle('error', !!isError);
-  if (text) announce(text);
 }
 
 /* The uploaded files for the message being sent ({id, type, name, url}), the tray emptied; null while one is

@@ -72,6 +72,13 @@ export function announce(text) {
   setTimeout(() => { ui.announcer.textContent = text; }, 30);
 }
 
+/* The line under the composer (a file refused, the microphone's state), read out as it changes. */
+export function note(text, isError) {
+  ui.composerNote.textContent = text || '';
+  ui.composerNote.classList.toggle('error', !!isError);
+  if (text) announce(text);
+}
+
 export function scrollToEnd(force) {
   const box = ui.messages;
   const nearEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 120;

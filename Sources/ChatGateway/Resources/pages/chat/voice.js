@@ -2,7 +2,7 @@
    (recorded as WAV through Web Audio, transcribed by `POST /v1/audio-to-text`). */
 import { fetchBlob, upload } from './api.js';
 import { state, strings, ui } from './context.js';
-import { announce, labelButton, setIcon } from './dom.js';
+import { announce, labelButton, note, setIcon } from './dom.js';
 import { insertText } from './composer.js';
 import { encodeWav, WAV_RATE } from './wav.js';
 
@@ -108,10 +108,3 @@ function finishRecording() {
     note(error && error.status ? error.message : strings.errorAction, true);
   }).then(() => { ui.micButton.disabled = false; });
 }
-
-function note(text, isError) {
-  ui.composerNote.textContent = text || '';
-  ui.composerNote.classList.toggle('error', !!isError);
-  if (text) announce(text);
-}
-
