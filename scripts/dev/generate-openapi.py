@@ -219,6 +219,251 @@ openai_schemas = {
         {"properties": {"data": {"type": "string", "contentMediaType": "application/json", "contentSchema": {"$ref": "#/components/schemas/OpenAIChatCompletionChunk"}}}},
         {"properties": {"data": {"type": "string", "contentMediaType": "application/json", "contentSchema": {"$ref": "#/components/schemas/OpenAIError"}}}}]},
 }
+# Webhooks (docs/webhooks.md): the admin routes over endpoints and their deliveries, and the events they receive.
+# OpenAPI 3.0 has no `webhooks` section (3.1 has); the events are schemas (`WebhookEvent` and one per type) and
+# `x-webhooks` (Redoc's extension, 3.1's shape: a key rename away) binds each type to its body and headers.
+webhook_event_types = ["message.completed", "message.failed", "message.stopped", "message.interrupted", "feedback.created",
+    "feedback.updated", "conversation.created", "conversation.renamed", "conversation.deleted", "budget.exceeded",
+    "usage.threshold_reached", "webhook.test", "webhook.endpoint.disabled"]
+webhook_id = {"name": "endpoint_id", "in": "path", "required": True, "description": "The endpoint's `id` (`ep_…`).", "schema": {"type": "string"}}
+def webhook_ref(name):
+    return {"$ref": "#/components/schemas/" + name}
+def webhook_admin(operation_id, summary, description, responses, parameters=None, request=None):
+    return admin(operation_id, summary, description + " See docs/webhooks.md.", responses, parameters=parameters, request=request)
+webhook_url_refused = error("The `url` is missing or refused (`detail` says why): not an `https` URL of at most 2048 bytes, user-info or a fragment in it, or a host with an address that is not public (loopback, private, link-local, CGNAT, unspecified, reserved) and not inside `WEBHOOK_ALLOWED_NETWORKS`")
+webhook_no_store = {"Cache-Control": {"description": "`no-store`: the answer holds a secret", "schema": {"type": "string", "enum": ["no-store"]}}}
+webhook_paths = {
+  "/admin/v1/webhooks": {
+    "post": webhook_admin("createWebhookEndpoint", "Add a webhook endpoint",
+      "The answer holds the endpoint's signing `secret`, shown here only, never again; it is sealed at rest like a system's Dify key. The change is audited.",
+      {"201": {**json_of("CreatedWebhookEndpoint", "The endpoint, with its secret"), "headers": webhook_no_store}, "400": webhook_url_refused,
+       **errs(401, 403), "409": error("No `CHAT_GATEWAY_ENCRYPTION_KEY`: the secret could not be sealed"),
+       **errs(413, 415), "422": error("An invalid body: an unknown event type or an empty `events`, a `system_id` the gateway does not serve, a `description` over 500 characters"), **errs(429)},
+      request="WebhookEndpointInput"),
+    "get": webhook_admin("listWebhookEndpoints", "List webhook endpoints",
+      "Every endpoint, with its delivery figures (`stats`); never a secret.",
+      {"200": array_of("WebhookEndpoint", "The endpoints"), **errs(401, 403, 429)})},
+  "/admin/v1/webhooks/{endpoint_id}": {
+    "get": webhook_admin("getWebhookEndpoint", "One webhook endpoint", "With its delivery figures (`stats`); never its secret.",
+      {"200": json_of("WebhookEndpoint", "The endpoint"), **errs(401, 403, 404, 429)}, parameters=[webhook_id]),
+    "patch": webhook_admin("updateWebhookEndpoint", "Change a webhook endpoint",
+      "Absent fields stay as they are. `enabled: true` clears `disabled_reason` and `failing_since`, and the deliveries the endpoint kept while disabled go out. A new `url` is checked as on creation. The change is audited.",
+      {"200": json_of("WebhookEndpoint", "The endpoint"), "400": webhook_url_refused, **errs(401, 403, 404, 413, 415),
+       "422": error("An invalid body: an unknown event type or an empty `events`, a `description` over 500 characters, a different `system_id` (it cannot change: create another endpoint)"), **errs(429)},
+      parameters=[webhook_id], request="WebhookEndpointUpdate"),
+    "delete": webhook_admin("deleteWebhookEndpoint", "Remove a webhook endpoint",
+      "With its pending deliveries and its attempts. The change is audited.",
+      {"204": {"description": "Removed"}, **errs(401, 403, 404, 429)}, parameters=[webhook_id])},
+  "/admin/v1/webhooks/{endpoint_id}/rotate-secret": {
+    "post": webhook_admin("rotateWebhookSecret", "Give a webhook endpoint a new secret",
+      "The new secret is in this answer only. For 24 hours (until `previous_secret_expires_at`) every delivery carries two signatures, one with each secret, so the receiver can switch without losing a delivery. The change is audited, never the secret.",
+      {"200": {**json_of("RotatedWebhookSecret", "The new secret"), "headers": webhook_no_store}, **errs(401, 403, 404),
+       "409": error("No `CHAT_GATEWAY_ENCRYPTION_KEY`: the secret could not be sealed"), **errs(429)},
+      parameters=[webhook_id])},
+  "/admin/v1/webhooks/{endpoint_id}/test": {
+    "post": webhook_admin("testWebhookEndpoint", "Send a `webhook.test` event to one endpoint",
+      "The event goes to this endpoint only, whatever it subscribes to, through the outbox like any other: its attempts show in the deliveries. The request is audited.",
+      {"202": json_of("WebhookTestAccepted", "The event is in the outbox"), **errs(401, 403, 404, 429)},
+      parameters=[webhook_id])},
+  "/admin/v1/webhooks/{endpoint_id}/deliveries": {
+    "get": webhook_admin("listWebhookDeliveries", "A webhook endpoint's delivery attempts",
+      "Every attempt to deliver an event to the endpoint, newest first: when, the status code, the latency, the first 1 KB of the answer, the error. Page with `before`, the `id` of the last attempt of the previous page.",
+      {"200": json_of("WebhookDeliveryAttempts", "The attempts"), **errs(401, 403, 404),
+       "422": error("`limit` is not an integer from 1 to 500"), **errs(429)},
+      parameters=[webhook_id,
+                  {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+                  {"name": "before", "in": "query", "required": False, "description": "An attempt's `id`: only older attempts.", "schema": {"type": "string"}}])},
+  "/admin/v1/webhooks/{endpoint_id}/deliveries/{event_id}/replay": {
+    "post": webhook_admin("replayWebhookDelivery", "Send one event to the endpoint again",
+      "With the same `webhook-id`, a new `webhook-timestamp` and new signatures, on the usual retry schedule. Any event the endpoint was sent and that is still kept (30 days after its last delivery ended), whether it succeeded or failed. The request is audited.",
+      {"202": json_of("WebhookReplayed", "The event is queued again (`replayed`: 1)"), **errs(401, 403),
+       "404": error("No such endpoint, or no such event for it (never sent to it, or no longer kept)"), **errs(429)},
+      parameters=[webhook_id, {"name": "event_id", "in": "path", "required": True, "description": "The event's id (`msg_…`, the `webhook-id`).", "schema": {"type": "string"}}])},
+  "/admin/v1/webhooks/{endpoint_id}/replay": {
+    "post": webhook_admin("replayWebhookEvents", "Send the endpoint every event since a time again",
+      "Every event the endpoint subscribes to that occurred at or after `since` and is still kept, each with its original `webhook-id`, in the order they occurred. For catching up after an outage longer than the retry schedule. The request is audited.",
+      {"202": json_of("WebhookReplayed", "How many events are queued again"), **errs(401, 403, 404, 413, 415),
+       "422": error("`since` missing or not an ISO 8601 date-time"), **errs(429)},
+      parameters=[webhook_id], request="WebhookReplayRequest")},
+}
+webhook_stamp = {"type": "string", "format": "date-time", "example": "2026-12-07T10:00:00.000Z"}
+webhook_nullable_stamp = {**webhook_stamp, "nullable": True}
+webhook_event_choice = {"type": "string", "enum": webhook_event_types + ["*"]}
+webhook_events_field = {"type": "array", "items": webhook_event_choice,
+    "description": "The event types it receives; `[\"*\"]`: every type, those added later included. `webhook.test` comes whatever this says."}
+webhook_events_input = {"type": "array", "minItems": 1, "items": webhook_event_choice,
+    "description": "The event types it receives; `[\"*\"]` (or, on creation, none given): every type, those added later included. `webhook.test` comes whatever this says."}
+webhook_description = {"type": "string", "maxLength": 500, "description": "What the endpoint is for, for operators"}
+webhook_endpoint_fields = {
+  "id": {"type": "string", "example": "ep_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"},
+  "url": {"type": "string", "example": "https://drillquiz.example.com/hooks/chat"},
+  "system_id": {"type": "string", "nullable": True, "example": "drillquiz", "description": "The system whose events it receives; null: every system's"},
+  "events": webhook_events_field, "include_content": {"type": "boolean", "description": "Its events carry the fields marked *content*: questions, answers, sources' quotes, feedback reasons, names"},
+  "description": {"type": "string", "description": "\"\" when none was given"}, "enabled": {"type": "boolean"},
+  "disabled_reason": {"type": "string", "nullable": True, "description": "Why it is disabled: an operator did it, it answered `410 Gone`, or its deliveries all failed for five days; null while enabled"},
+  "failing_since": {**webhook_nullable_stamp, "description": "Since when every delivery has failed; null while deliveries succeed"},
+  "previous_secret_expires_at": {**webhook_nullable_stamp, "description": "After a rotation, until when the old secret still signs beside the new one"},
+  "created_at": webhook_stamp, "updated_at": webhook_stamp,
+  "stats": webhook_ref("WebhookEndpointStats")}
+webhook_endpoint_required = list(webhook_endpoint_fields)
+webhook_secret = {"type": "string", "pattern": "^whsec_[A-Za-z0-9+/]+={0,2}$", "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwC8n2Dg3TTtM=",
+    "description": "`whsec_` and the base64 of 32 random bytes, the key of the HMAC-SHA256 signatures; shown in this answer only"}
+webhook_turn_ids = {
+  "system_id": {"type": "string"}, "user_id": {"type": "string"}, "dify_user": {"type": "string", "description": "`{system_id}_{user_id}`, the user as Dify knows it"},
+  "conversation_id": {"type": "string", "description": "The conversation's id (the gateway's and Dify's are one)"},
+  "turn_id": {"type": "string", "format": "uuid", "description": "As in `GET /v1/turns/{turn_id}`"},
+  "message_id": {"type": "string", "description": "The answer's id, `<dify id>_assistant`, as in the cache API"},
+  "question_id": {"type": "string", "description": "The question's id, `<dify id>_user`"},
+  "dify_message_id": {"type": "string"}, "task_id": {"type": "string"},
+  "channel": {"type": "string", "nullable": True, "enum": ["/v1", "page", "/dify/v1", "/openai/v1", None], "description": "The API the turn came through: `/v1` with an API key, `page` with a chat token (the chat page, the widget)"},
+  "sequence": {"type": "integer", "minimum": 1, "description": "The event's number among the conversation's events, from 1"}}
+webhook_content = "Only with `include_content: true`."
+webhook_source = {"type": "object", "required": ["position", "dataset_id", "dataset_name", "document_id", "document_name", "segment_id", "score"], "properties": {
+  "position": {"type": "integer", "nullable": True}, "dataset_id": {"type": "string", "nullable": True}, "dataset_name": {"type": "string", "nullable": True},
+  "document_id": {"type": "string", "nullable": True}, "document_name": {"type": "string", "nullable": True}, "segment_id": {"type": "string", "nullable": True},
+  "score": {"type": "number", "nullable": True}, "content": {"type": "string", "nullable": True, "description": "The quoted segment. " + webhook_content}}}
+def nullable(schema):
+    return {**schema, "nullable": True}
+webhook_amount = {"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "Tokens (an integer), or a price (a decimal string, `\"2.00\"`)"}
+webhook_budget_fields = {
+  "system_id": {"type": "string"}, "user_id": {"type": "string", "nullable": True, "description": "null for a system's budget"},
+  "budget": {"type": "object", "required": ["scope", "measure", "limit", "currency", "period"], "properties": {
+    "scope": {"type": "string", "enum": ["user", "system"]}, "measure": {"type": "string", "enum": ["tokens", "price"]},
+    "limit": webhook_amount, "currency": {"type": "string", "nullable": True, "description": "With `measure: price`"},
+    "period": {"type": "string", "enum": ["day", "month"]}}},
+  "used": {**webhook_amount, "description": "Used in the period so far, in the budget's measure"},
+  "period_start": {"type": "string", "format": "date-time"}, "resets_at": {"type": "string", "format": "date-time"}}
+def webhook_envelope(types, data, description):
+    return {"type": "object", "required": ["type", "timestamp", "data"], "description": description, "properties": {
+      "type": {"type": "string", "enum": types},
+      "timestamp": {**webhook_stamp, "description": "When the change happened (ISO 8601, UTC, milliseconds); the same on every attempt"},
+      "data": webhook_ref(data)}}
+# Each event type: its envelope schema, its data schema, and what `x-webhooks` says of it.
+webhook_event_docs = [
+  ("message.completed", "WebhookMessageCompleted", "A turn's answer is stored complete."),
+  ("message.failed", "WebhookMessageEnded", "A turn ended without a complete answer: Dify refused, broke off, timed out or was down."),
+  ("message.stopped", "WebhookMessageEnded", "The user stopped a turn's answer."),
+  ("message.interrupted", "WebhookMessageEnded", "The gateway stopped during a turn and Dify had no complete answer for it."),
+  ("feedback.created", "WebhookFeedback", "A rating is given to an answer that had none."),
+  ("feedback.updated", "WebhookFeedback", "An answer's rating is changed, or withdrawn (`rating: null`)."),
+  ("conversation.created", "WebhookConversationCreated", "A turn started a conversation."),
+  ("conversation.renamed", "WebhookConversationRenamed", "A conversation was renamed."),
+  ("conversation.deleted", "WebhookConversationDeleted", "A conversation was deleted."),
+  ("budget.exceeded", "WebhookBudgetExceeded", "A budget refused a chat, the first time in its period."),
+  ("usage.threshold_reached", "WebhookUsageThresholdReached", "Usage reached 50, 80 or 100 % of a budget, once each per period."),
+  ("webhook.test", "WebhookTest", "`POST /admin/v1/webhooks/{endpoint_id}/test` asked for it."),
+  ("webhook.endpoint.disabled", "WebhookEndpointDisabled", "An endpoint was disabled for failing."),
+]
+def webhook_types(name):
+    return [t for t, n, _ in webhook_event_docs if n == name]
+webhook_schemas = {
+    "WebhookEndpointInput": {"type": "object", "required": ["url"], "properties": {
+      "url": {"type": "string", "description": "`https`, to a host whose every address is public (or, over `http` too, inside `WEBHOOK_ALLOWED_NETWORKS`); redirects are never followed"},
+      "system_id": {"type": "string", "nullable": True, "example": "drillquiz", "description": "Absent or null: every system's events"},
+      "events": webhook_events_input, "include_content": {"type": "boolean", "default": False}, "description": webhook_description}},
+    "WebhookEndpointUpdate": {"type": "object", "description": "Absent fields stay as they are.", "properties": {
+      "enabled": {"type": "boolean", "description": "true also clears `disabled_reason` and `failing_since`"}, "events": webhook_events_input,
+      "include_content": {"type": "boolean"}, "description": webhook_description,
+      "url": {"type": "string", "description": "Checked as on creation"}}},
+    "WebhookEndpointStats": {"type": "object", "required": ["attempts_24h", "succeeded_24h", "success_rate_24h", "pending", "failed"], "properties": {
+      "attempts_24h": {"type": "integer", "description": "Attempts in the last 24 hours"}, "succeeded_24h": {"type": "integer"},
+      "success_rate_24h": {"type": "number", "nullable": True, "minimum": 0, "maximum": 1, "description": "succeeded_24h / attempts_24h; null without attempts"},
+      "pending": {"type": "integer", "description": "Deliveries waiting for their next attempt"},
+      "failed": {"type": "integer", "description": "Deliveries that failed their last attempt (and can be replayed)"}}},
+    "WebhookEndpoint": {"type": "object", "required": webhook_endpoint_required, "properties": webhook_endpoint_fields},
+    "CreatedWebhookEndpoint": {"type": "object", "required": webhook_endpoint_required + ["secret"], "properties": {**webhook_endpoint_fields, "secret": webhook_secret}},
+    "RotatedWebhookSecret": {"type": "object", "required": ["id", "secret", "previous_secret_expires_at"], "properties": {
+      "id": {"type": "string"}, "secret": webhook_secret,
+      "previous_secret_expires_at": {**webhook_stamp, "description": "Until when the old secret still signs beside the new one (24 hours)"}}},
+    "WebhookTestAccepted": {"type": "object", "required": ["event_id"], "properties": {
+      "event_id": {"type": "string", "example": "msg_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b", "description": "The `webhook.test` event's id, its `webhook-id`"}}},
+    "WebhookReplayRequest": {"type": "object", "required": ["since"], "properties": {
+      "since": {"type": "string", "format": "date-time", "example": "2026-12-01T00:00:00Z"}}},
+    "WebhookReplayed": {"type": "object", "required": ["replayed"], "properties": {
+      "replayed": {"type": "integer", "minimum": 0, "description": "Events queued again for the endpoint"}}},
+    "WebhookDeliveryAttempt": {"type": "object", "required": ["id", "event_id", "event_type", "attempt", "attempted_at", "status_code", "latency_ms", "response", "error", "succeeded", "result", "delivery_status"], "properties": {
+      "id": {"type": "string", "description": "The attempt's id, for `before`"},
+      "event_id": {"type": "string", "description": "The event's id, its `webhook-id`"},
+      "event_type": {"type": "string", "nullable": True, "enum": webhook_event_types + [None], "description": "null once the event is no longer kept"},
+      "attempt": {"type": "integer", "minimum": 1, "description": "Which attempt of the delivery, from 1"},
+      "attempted_at": webhook_stamp,
+      "status_code": {"type": "integer", "nullable": True, "description": "The receiver's HTTP status; null when no answer came (timeout, unreachable, refused address)"},
+      "latency_ms": {"type": "integer", "description": "From sending to the answer (or the failure)"},
+      "response": {"type": "string", "description": "The first 1 KB of the answer's body"},
+      "error": {"type": "string", "nullable": True, "description": "Why the attempt failed, when it did without an answer or with a non-2xx one"},
+      "succeeded": {"type": "boolean", "description": "A 2xx answer within 15 seconds"},
+      "result": {"type": "string", "example": "http_error", "description": "The attempt's outcome, as `chatgw_webhook_deliveries_total` counts it: `success`, `http_error`, `redirect`, `gone`, `timeout`, `unreachable` or `refused` (the address, after DNS)"},
+      "delivery_status": {"type": "string", "nullable": True, "enum": ["pending", "succeeded", "failed", None], "description": "Where the delivery this attempt belongs to stands now; null once it is no longer kept"}}},
+    "WebhookDeliveryAttempts": {"type": "object", "required": ["data"], "properties": {
+      "data": {"type": "array", "items": webhook_ref("WebhookDeliveryAttempt")}}},
+    "WebhookEvent": {"description": "The body of every webhook delivery, `{\"type\", \"timestamp\", \"data\"}`, signed per Standard Webhooks: the headers `webhook-id` (the event's id, the same on every retry and replay), `webhook-timestamp` (Unix seconds of this attempt) and `webhook-signature` (`v1,<base64 of HMAC-SHA256 over \"<webhook-id>.<webhook-timestamp>.<body>\">`, keyed with the secret's bytes after `whsec_`; two, space-separated, while a rotated secret still signs). Verify the raw body. See docs/webhooks.md.",
+      "oneOf": [webhook_ref(n) for n in dict.fromkeys(n for _, n, _ in webhook_event_docs)],
+      "discriminator": {"propertyName": "type", "mapping": {t: "#/components/schemas/" + n for t, n, _ in webhook_event_docs}}},
+    "WebhookMessageCompleted": webhook_envelope(webhook_types("WebhookMessageCompleted"), "WebhookMessageCompletedData", "`message.completed`: a turn's answer is stored complete."),
+    "WebhookMessageCompletedData": {"type": "object", "required": list(webhook_turn_ids) + ["status", "usage", "sources", "created_at"], "properties": {
+      **webhook_turn_ids, "status": {"type": "string", "enum": ["completed"], "description": "The turn's state, as in `GET /v1/turns/{turn_id}`"},
+      "usage": {"type": "object", "nullable": True, "description": "Dify's usage of the answer; null when it sent none", "required": ["prompt_tokens", "completion_tokens", "total_tokens", "total_price", "currency", "latency_ms"], "properties": {
+        "prompt_tokens": {"type": "integer"}, "completion_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
+        "total_price": {"type": "string", "nullable": True, "description": "A decimal, as Dify sent it"}, "currency": {"type": "string", "nullable": True},
+        "latency_ms": {"type": "integer", "nullable": True, "description": "Dify's own latency"}}},
+      "sources": {"type": "array", "items": webhook_source, "description": "The answer's sources, as Dify cited them ([] for none)"},
+      "created_at": {**webhook_stamp, "description": "When the answer was stored"},
+      "question": {"type": "string", "description": webhook_content}, "answer": {"type": "string", "description": webhook_content}}},
+    "WebhookMessageEnded": webhook_envelope(webhook_types("WebhookMessageEnded"), "WebhookMessageEndedData", "`message.failed`, `message.stopped`, `message.interrupted`: a turn ended without a complete answer."),
+    "WebhookMessageEndedData": {"type": "object", "required": ["system_id", "user_id", "dify_user", "conversation_id", "turn_id", "message_id", "question_id", "dify_message_id", "task_id", "channel", "status", "error", "partial_length", "created_at"], "properties": {
+      **{k: nullable(v) for k, v in webhook_turn_ids.items() if k in ("conversation_id", "message_id", "question_id", "dify_message_id", "task_id")},
+      **{k: v for k, v in webhook_turn_ids.items() if k in ("system_id", "user_id", "dify_user", "turn_id", "channel")},
+      "sequence": {**webhook_turn_ids["sequence"], "description": "The event's number among the conversation's events; absent when the turn has no conversation (Dify never named one)"},
+      "status": {"type": "string", "enum": ["failed", "stopped", "interrupted"], "description": "The turn's state, as in `GET /v1/turns/{turn_id}`"},
+      "error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string", "example": "dify_timeout", "description": "A stable code: Dify's own error code, or `dify_timeout`, `dify_unreachable`, `dify_circuit_open`, `stopped`, `interrupted`, …"},
+        "message": {"type": "string"}}},
+      "partial_length": {"type": "integer", "minimum": 0, "description": "Characters of the answer that had arrived"},
+      "created_at": {**webhook_stamp, "description": "When the turn's end was stored"},
+      "question": {"type": "string", "description": webhook_content}, "partial_answer": {"type": "string", "description": "What had arrived of the answer. " + webhook_content}}},
+    "WebhookFeedback": webhook_envelope(webhook_types("WebhookFeedback"), "WebhookFeedbackData", "`feedback.created`, `feedback.updated`: a rating given, changed or withdrawn."),
+    "WebhookFeedbackData": {"type": "object", "required": ["system_id", "user_id", "conversation_id", "message_id", "dify_message_id", "rating", "previous_rating"], "properties": {
+      "system_id": {"type": "string"}, "user_id": {"type": "string"}, "conversation_id": {"type": "string", "nullable": True},
+      "message_id": webhook_turn_ids["message_id"], "dify_message_id": {"type": "string"},
+      "rating": {"type": "string", "nullable": True, "enum": ["like", "dislike", None], "description": "null: withdrawn"},
+      "previous_rating": {"type": "string", "nullable": True, "enum": ["like", "dislike", None]},
+      "sequence": webhook_turn_ids["sequence"],
+      "content": {"type": "string", "nullable": True, "description": "The reason the user gave. " + webhook_content}}},
+    "WebhookConversationCreated": webhook_envelope(["conversation.created"], "WebhookConversationCreatedData", "`conversation.created`: a turn started a conversation."),
+    "WebhookConversationCreatedData": {"type": "object", "required": ["system_id", "user_id", "conversation_id", "channel", "sequence"], "properties": {
+      k: webhook_turn_ids[k] for k in ("system_id", "user_id", "conversation_id", "channel", "sequence")}},
+    "WebhookConversationRenamed": webhook_envelope(["conversation.renamed"], "WebhookConversationRenamedData", "`conversation.renamed`."),
+    "WebhookConversationRenamedData": {"type": "object", "required": ["system_id", "user_id", "conversation_id", "sequence"], "properties": {
+      **{k: webhook_turn_ids[k] for k in ("system_id", "user_id", "conversation_id", "sequence")},
+      "name": {"type": "string", "nullable": True, "description": "The new name. " + webhook_content}}},
+    "WebhookConversationDeleted": webhook_envelope(["conversation.deleted"], "WebhookConversationDeletedData", "`conversation.deleted`."),
+    "WebhookConversationDeletedData": {"type": "object", "required": ["system_id", "user_id", "conversation_id", "sequence"], "properties": {
+      k: webhook_turn_ids[k] for k in ("system_id", "user_id", "conversation_id", "sequence")}},
+    "WebhookBudgetExceeded": webhook_envelope(["budget.exceeded"], "WebhookBudgetData", "`budget.exceeded`: a budget's first refusal in its period."),
+    "WebhookBudgetData": {"type": "object", "required": list(webhook_budget_fields), "properties": webhook_budget_fields},
+    "WebhookUsageThresholdReached": webhook_envelope(["usage.threshold_reached"], "WebhookUsageThresholdData", "`usage.threshold_reached`: usage reached 50, 80 or 100 % of a budget."),
+    "WebhookUsageThresholdData": {"type": "object", "required": list(webhook_budget_fields) + ["threshold"], "properties": {
+      **webhook_budget_fields, "threshold": {"type": "integer", "enum": [50, 80, 100], "description": "Percent of the budget's limit"}}},
+    "WebhookTest": webhook_envelope(["webhook.test"], "WebhookTestData", "`webhook.test`: sent on request to one endpoint."),
+    "WebhookTestData": {"type": "object", "required": ["endpoint_id", "message"], "properties": {
+      "endpoint_id": {"type": "string"}, "message": {"type": "string"}}},
+    "WebhookEndpointDisabled": webhook_envelope(["webhook.endpoint.disabled"], "WebhookEndpointDisabledData", "`webhook.endpoint.disabled`: an endpoint was disabled for failing."),
+    "WebhookEndpointDisabledData": {"type": "object", "required": ["endpoint_id", "url", "system_id", "reason", "failing_since"], "properties": {
+      "endpoint_id": {"type": "string"}, "url": {"type": "string"}, "system_id": {"type": "string", "nullable": True},
+      "reason": {"type": "string", "description": "The endpoint's `disabled_reason`"}, "failing_since": webhook_nullable_stamp}},
+}
+webhook_headers = [
+  {"name": "webhook-id", "in": "header", "required": True, "description": "The event's id (`msg_…`): the same on every retry and replay. Deduplicate on it.", "schema": {"type": "string", "example": "msg_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"}},
+  {"name": "webhook-timestamp", "in": "header", "required": True, "description": "Unix seconds of this attempt. Reject one more than five minutes from now.", "schema": {"type": "string", "pattern": "^[0-9]+$", "example": "1796637600"}},
+  {"name": "webhook-signature", "in": "header", "required": True, "description": "`v1,<base64 of HMAC-SHA256 over \"<webhook-id>.<webhook-timestamp>.<body>\">`, keyed with the base64-decoded part of the secret after `whsec_`; two, separated by a space, while a rotated secret still signs.", "schema": {"type": "string", "pattern": "^v1,[A-Za-z0-9+/=]+( v1,[A-Za-z0-9+/=]+)*$"}}]
+webhook_callbacks = {event_type: {"post": {
+    "operationId": "webhook_" + event_type.replace(".", "_"), "summary": event_type, "description": when + " See docs/webhooks.md.", "tags": ["Webhooks"],
+    "parameters": webhook_headers,
+    "requestBody": {"required": True, "content": {"application/json": {"schema": webhook_ref(name)}}},
+    "responses": {"2XX": {"description": "Received: the delivery succeeded (within 15 seconds)."},
+                  "410": {"description": "Gone: the endpoint is disabled at once."},
+                  "default": {"description": "Anything else, a redirect included: the attempt failed and is retried on `WEBHOOK_RETRY_SCHEDULE` (or after a longer `Retry-After`)."}}}}
+    for event_type, name, when in webhook_event_docs}
 spec = {
  "openapi": "3.0.3",
  "info": {"title": "Chat Gateway", "version": "1.0.0",
@@ -445,6 +690,7 @@ spec = {
                   {"name": "to_date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Inclusive (UTC)"},
                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
                   {"name": "cursor", "in": "query", "schema": {"type": "string"}}])},
+  **webhook_paths,
   **openai_paths,
  },
  "components": {
@@ -656,7 +902,9 @@ spec = {
       "per_user_tokens_per_day": {"type": "integer", "minimum": 1}, "per_user_price_per_month": {"type": "string", "example": "2.00 USD"}}},
     "DifyErrorBody": {"type": "object", "required": ["code", "message", "status"], "additionalProperties": False, "description": "Every error `/dify/v1` answers, in Dify's shape.", "properties": {
       "code": {"type": "string", "example": "too_many_requests"}, "message": {"type": "string"}, "status": {"type": "integer", "example": 429}}},
-    **openai_schemas}}
+    **webhook_schemas,
+    **openai_schemas}},
+ "x-webhooks": webhook_callbacks,
 }
 # Every operation may answer 431 (MAX_HEADER_BYTES), in OpenAI's shape under /openai/v1; a Dify-facing one's 503 may be
 # the open circuit breaker.

@@ -142,17 +142,18 @@ struct AdminStore: Sendable {
         return try await query.orderBy("id", .descending).limit(limit).all(decoding: AuditEntry.self)
     }
 
-    private func change(
-        _ audit: AuditEntry, _ write: @escaping @Sendable (any SQLDatabase) async throws -> Void
-    )
-        async throws
-    {
+    /// `write` and its audit entry in one transaction, moving the registry version.
+    @discardableResult
+    func change<Value: Sendable>(
+        _ audit: AuditEntry, _ write: @escaping @Sendable (any SQLDatabase) async throws -> Value
+    ) async throws -> Value {
         try await database().transaction { transaction in
             let sql = transaction as! any SQLDatabase
-            try await write(sql)
+            let value = try await write(sql)
             try await sql.insert(into: Self.auditTable).model(audit).run()
             try await sql.update(Self.versionTable).set("version", to: SQLRaw("version + 1"))
                 .where("id", .equal, SQLBind(1)).run()
+            return value
         }
     }
 }

@@ -182,7 +182,7 @@ struct AdminSystemsController: RouteCollection {
                     throw AdminError.invalid("dify_api_key must not contain control characters")
                 }
                 row.difyAPIKeySealed = try sealer.seal(key)
-                row.difyAPIKeyHint = DifyKeySealer.hint(key)
+                row.difyAPIKeyHint = SecretSealer.hint(key)
             }
         }
         if let origins = input.allowedOrigins {
@@ -340,7 +340,7 @@ struct SystemView: Content, Equatable {
         self.alsoDefinedByAdmin = alsoDefinedByAdmin ? true : nil
         enabled = true
         difyBaseURL = target?.baseURL.absoluteString
-        difyAPIKeyHint = target.map { DifyKeySealer.hint($0.apiKey) }
+        difyAPIKeyHint = target.map { SecretSealer.hint($0.apiKey) }
         difyAPIKeyReadable = true
         allowedOrigins = origins
     }

@@ -16,7 +16,7 @@ final class GatewayRegistry: Sendable {
     }
 
     let store: AdminStore
-    let sealer: DifyKeySealer?
+    let sealer: SecretSealer?
     /// Systems the environment's `DIFY_<SYSTEM>_*` variables configure: their values win over these tables'.
     let environmentSystemIDs: Set<String>
     private let now: @Sendable () -> Date
@@ -26,7 +26,7 @@ final class GatewayRegistry: Sendable {
     private let uses = NIOLockedValueBox<(noted: [UUID: Date], unwritten: [UUID: Date])>(([:], [:]))
 
     init(
-        store: AdminStore, sealer: DifyKeySealer?, environmentSystemIDs: Set<String>,
+        store: AdminStore, sealer: SecretSealer?, environmentSystemIDs: Set<String>,
         now: @escaping @Sendable () -> Date, logger: Logger
     ) {
         self.store = store

@@ -177,7 +177,11 @@ extension Settings {
             openWebUIUserJWTSecret: value("OPENWEBUI_USER_JWT_SECRET"),
             rateLimitMedia: try parseRateLimit(value("RATE_LIMIT_MEDIA") ?? "30/min", variable: "RATE_LIMIT_MEDIA"),
             maxVoiceBytes: try integer("MAX_VOICE_BYTES", default: 10_485_760, range: 1024...104_857_600),
-            pageSettings: try parsePageSettings(env)
+            pageSettings: try parsePageSettings(env),
+            webhookRetrySchedule: try value("WEBHOOK_RETRY_SCHEDULE").map {
+                try WebhookRetrySchedule(parsing: $0, variable: "WEBHOOK_RETRY_SCHEDULE")
+            } ?? .standard,
+            webhookAllowedNetworks: try ranges("WEBHOOK_ALLOWED_NETWORKS")
         )
         guard settings.shutdownGrace >= settings.shutdownGraceReady else {
             throw SettingsError(variable: "SHUTDOWN_GRACE", problem: "must not be shorter than SHUTDOWN_GRACE_READY")

@@ -116,6 +116,11 @@ public struct Settings: Sendable {
     public var maxVoiceBytes: Int = 10_485_760
     /// `DIFY_<SYSTEM>_SOURCE_LINKS` and `DIFY_<SYSTEM>_INLINE_MATH`, by the variables' `<SYSTEM>` segment.
     var pageSettings = PageSettings.Environment()
+    /// The waits between a webhook's attempts (`WEBHOOK_RETRY_SCHEDULE`, seconds, comma-separated).
+    var webhookRetrySchedule = WebhookRetrySchedule.standard
+    /// `WEBHOOK_ALLOWED_NETWORKS`: loopback, private, link-local or CGNAT ranges webhook endpoints may be at, over
+    /// `http` too; empty: none.
+    public var webhookAllowedNetworks: [IPAddressRange] = []
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

@@ -43,7 +43,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let uploads = ConcurrencyGate.uploads()
     let adminStore = AdminStore(database: database)
     let registry = GatewayRegistry(
-        store: adminStore, sealer: settings.encryptionKey.map(DifyKeySealer.init),
+        store: adminStore, sealer: settings.encryptionKey.map { SecretSealer(encryptionKey: $0) },
         environmentSystemIDs: Set(environmentTargets.overriddenSystemIDs), now: dependencies.now, logger: app.logger)
     app.lifecycle.use(RegistryPolling(registry: registry))
     let targets = environmentTargets.reading(registry)
@@ -85,13 +85,27 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.gracefulShutdown = GracefulShutdown(
         state: shutdown, streams: streams, readyGrace: settings.shutdownGraceReady, grace: settings.shutdownGrace)
     let tokens = await ChatTokenService(settings: settings, now: dependencies.now)
+    let budgetOf: @Sendable (String) -> SystemBudget = { systemID in
+        registry.systemInForce(systemID)?.budget ?? SystemBudget(perUser: settings.budgetPerUser)
+    }
     let store = ConversationStore(
         database: database(), concurrentWrites: settings.concurrentWriteTransactions,
-        sharedByReplicas: settings.isPostgres, now: dependencies.now, metrics: metrics)
+        sharedByReplicas: settings.isPostgres, now: dependencies.now, metrics: metrics,
+        usageThresholds: UsageThresholds(budget: budgetOf, now: dependencies.now))
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
         browserKeys: APIKeyVerifier(entries: settings.browserKeys), registry: registry)
     let holder = Lease.processHolder()
+    let webhookSealer = settings.encryptionKey.map {
+        SecretSealer(encryptionKey: $0, label: SecretSealer.webhookSecretsLabel)
+    }
+    let webhookURLs = WebhookURLPolicy(allowedNetworks: settings.webhookAllowedNetworks)
+    let webhookDispatcher = WebhookDispatcher(
+        store: store, database: database,
+        sender: WebhookSender(http: webhookClient(app), urls: webhookURLs), sealer: webhookSealer,
+        configuration: .init(schedule: settings.webhookRetrySchedule, isPostgres: settings.isPostgres, holder: holder),
+        metrics: metrics, now: dependencies.now, logger: app.logger)
+    app.lifecycle.use(webhookDispatcher)
     let chats = ChatService(
         dify: dify, targets: targets, store: store, streams: streams, metrics: metrics,
         budgets: BudgetGuard(
@@ -235,6 +249,11 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             now: dependencies.now))
     try admin.register(collection: AdminKeysController(registry: registry, settings: settings, now: dependencies.now))
     try admin.register(collection: AdminAuditController(store: adminStore))
+    try admin.register(
+        collection: WebhooksController(
+            store: WebhookEndpointStore(admin: adminStore), urls: webhookURLs, sealer: webhookSealer,
+            isKnownSystem: knownSystems.contains, endpointsChanged: webhookDispatcher.endpointsChanged,
+            now: dependencies.now))
 
     KeyScopeLog(settings: settings).write(to: app.logger)
     if settings.jwtSecretIsEphemeral {
@@ -299,6 +318,18 @@ private func uploadClient(_ app: Application, settings: Settings, uploads: Concu
     var configuration = app.http.client.configuration
     configuration.timeout.read = .init(settings.difyStreamIdleTimeout)
     configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = uploads.maxInAll
+    let client = HTTPClient(eventLoopGroupProvider: .shared(app.eventLoopGroup), configuration: configuration)
+    app.lifecycle.use(ClientShutdown(client: client))
+    return client
+}
+
+/// Webhooks get their own client: endpoints are the operators' choice, never Dify, and a slow one must not take
+/// Dify's connections. An attempt has 15 s; redirects are failures.
+private func webhookClient(_ app: Application) -> HTTPClient {
+    var configuration = HTTPClient.Configuration()
+    configuration.redirectConfiguration = .disallow
+    configuration.timeout = .init(connect: .seconds(5), read: .seconds(15))
+    configuration.tracing.tracer = nil
     let client = HTTPClient(eventLoopGroupProvider: .shared(app.eventLoopGroup), configuration: configuration)
     app.lifecycle.use(ClientShutdown(client: client))
     return client

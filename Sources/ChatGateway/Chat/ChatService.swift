@@ -27,6 +27,8 @@ struct ChatService: Sendable {
         var regenerates: String?
         /// Stands for the request in an `Idempotency-Key`'s hash, when the turn depends on more than the request.
         var fingerprint: JSONValue?
+        /// The wire the turn came through (`/v1`, `page`, `/dify/v1`, `/openai/v1`), told to webhooks.
+        var channel: String?
         /// Runs once the turn is recorded ended, before a client sees its end; given the ending and, for a stream,
         /// the turn's log.
         var whenEnded: (@Sendable (TurnEnding, [TurnLog.Entry]) async -> Void)?
@@ -56,7 +58,8 @@ struct ChatService: Sendable {
             hold = try await budgets?.reserve(for: caller)
         } catch let refusal as BudgetGuard.Refusal {
             try await store.recordRefusedUserMessage(
-                caller, conversationID: conversationID, content: message, reason: refusal.detail)
+                caller, conversationID: conversationID, content: message, reason: refusal.detail,
+                event: refusal.event)
             metrics.budgetRefused(system: caller.systemID)
             throw LimitError.budgetExhausted(
                 detail: refusal.detail, resetsAt: refusal.resetsAt, retryAfter: refusal.retryAfter)
@@ -65,7 +68,8 @@ struct ChatService: Sendable {
         do {
             pending = try await store.recordPendingUserMessage(
                 caller, conversationID: conversationID, content: message, holder: holder, idempotency: idempotency,
-                isTask: options.isTask, files: extra["files"]?.arrayValue ?? [], regenerates: options.regenerates)
+                isTask: options.isTask, files: extra["files"]?.arrayValue ?? [], regenerates: options.regenerates,
+                channel: options.channel)
         } catch {
             await budgets?.release(hold)
             throw error

@@ -34,6 +34,11 @@ struct ChatTurns: Sendable {
         case failure(DifyError, turnID: String)
     }
 
+    /// What webhooks call the wire: the chat page holds a chat token, a client backend an API key.
+    static func channel(wire: String, caller: CallerIdentity) -> String {
+        wire == "v1" ? (caller.isChatToken ? "page" : "/v1") : "/\(wire)/v1"
+    }
+
     func run(
         _ turn: Turn, as caller: CallerIdentity, streaming: Bool, idempotencyKey: String? = nil,
         wire: String = "v1", logger: Logger
@@ -43,6 +48,8 @@ struct ChatTurns: Sendable {
         if let record, let first = try await firstTurn(holding: record) {
             return try await repeated(first, record: record, streaming: streaming)
         }
+        var turn = turn
+        turn.options.channel = Self.channel(wire: wire, caller: caller)
         let claiming = record.map { claims.begin($0.keyHash) } ?? false
         defer { if claiming, let record { claims.end(record.keyHash) } }
         do {

@@ -36,7 +36,7 @@ struct ConversationControlsController: RouteCollection {
         let renamed = try await access.dify.renameConversation(
             conversationID, name: autoGenerate ? nil : name, autoGenerate: autoGenerate, user: caller.difyUser,
             at: try access.target(for: caller))
-        try await access.store.renameConversation(conversationID, to: renamed.name)
+        try await access.store.renameConversation(conversationID, to: renamed.name, by: caller)
         return ConversationSummary(id: renamed.id, name: renamed.name, createdAt: renamed.createdAt)
     }
 

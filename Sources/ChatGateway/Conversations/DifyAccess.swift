@@ -32,6 +32,6 @@ struct DifyAccess: Sendable {
     /// Deletes in Dify and in the gateway's tables (the seed left stale rows behind).
     func deleteConversation(_ conversationID: String, of caller: CallerIdentity) async throws {
         try await dify.deleteConversation(conversationID, user: caller.difyUser, at: try target(for: caller))
-        try await store.deleteConversation(conversationID)
+        try await store.deleteConversation(conversationID, of: caller)
     }
 }

@@ -30,6 +30,8 @@ struct MessageControlsController: RouteCollection {
         try await access.dify.sendFeedback(
             messageID: messageID, rating: body.rating, content: body.content, user: caller.difyUser,
             at: try access.target(for: caller))
+        try await access.store.recordFeedback(
+            ofMessage: messageID, rating: body.rating, reason: body.content, by: caller)
         return Result(result: "success")
     }
 

@@ -14,8 +14,13 @@ import NIOPosix
 /// fragment, whose host resolves only to public addresses or to `DIFY_ALLOWED_NETWORKS`; link-local addresses
 /// (cloud metadata among them) never. Checked when the URL is saved and again before each call, after DNS.
 /// The URLs the environment configures are trusted as they are.
+/// Webhook endpoints use the same rules with `WEBHOOK_ALLOWED_NETWORKS`, which may allow link-local addresses too.
 struct DifyAddressPolicy: Sendable {
     let allowedNetworks: [IPAddressRange]
+    /// The variable that allows more, named in refusals.
+    var allowingVariable = "DIFY_ALLOWED_NETWORKS"
+    /// Whether `allowedNetworks` may let a link-local address through.
+    var linkLocalMayBeAllowed = false
 
     /// Why a URL or address is refused, said for the admin who set it.
     struct Refusal: Error, Equatable, CustomStringConvertible {
@@ -32,8 +37,9 @@ struct DifyAddressPolicy: Sendable {
         return nil
     }
 
-    /// Resolves the URL's host and refuses it when any address it has is not allowed.
-    func check(_ url: URL) async throws(Refusal) {
+    /// Resolves the URL's host and refuses it when any address it has is not allowed; its addresses.
+    @discardableResult
+    func check(_ url: URL) async throws(Refusal) -> [[UInt8]] {
         guard let host = url.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), !host.isEmpty else {
             throw Refusal(description: "has no host")
         }
@@ -47,19 +53,24 @@ struct DifyAddressPolicy: Sendable {
         for address in addresses {
             if let problem = problem(with: address) { throw Refusal(description: "host \(host) is \(problem)") }
         }
+        return addresses
     }
 
     /// Why `address` may not be reached, or nil.
     func problem(with address: [UInt8]) -> String? {
         guard let kind = Self.specialKind(of: address) else { return nil }
-        if kind == .linkLocal { return kind.rawValue }
-        return allowedNetworks.contains { $0.contains(bytes: address) }
-            ? nil : "\(kind.rawValue) (allow it with DIFY_ALLOWED_NETWORKS)"
+        if kind == .linkLocal && !linkLocalMayBeAllowed { return kind.rawValue + ", never allowed" }
+        return isAllowed(address) ? nil : "\(kind.rawValue) (allow it with \(allowingVariable))"
+    }
+
+    /// Whether `address` is inside the allowed networks.
+    func isAllowed(_ address: [UInt8]) -> Bool {
+        allowedNetworks.contains { $0.contains(bytes: address) }
     }
 
     enum SpecialKind: String {
         case loopback = "a loopback address"
-        case linkLocal = "a link-local address, never allowed"
+        case linkLocal = "a link-local address"
         case privateNetwork = "a private address"
         case carrierGradeNAT = "a carrier-grade NAT address"
         case unspecified = "an unspecified address"

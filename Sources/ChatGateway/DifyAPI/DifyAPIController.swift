@@ -144,7 +144,7 @@ struct DifyAPIController: RouteCollection {
             to: try access.target(for: caller))
         let renamed = try await Self.json(of: answer, for: caller)
         if case .object(let fields) = renamed {
-            try await access.store.renameConversation(conversationID, to: fields["name"]?.stringValue)
+            try await access.store.renameConversation(conversationID, to: fields["name"]?.stringValue, by: caller)
         }
         return Response.json(renamed, status: HTTPResponseStatus(statusCode: answer.status))
     }
@@ -157,11 +157,17 @@ struct DifyAPIController: RouteCollection {
         let caller = try access.auth.difyAPICaller(key, user: body["user"]?.stringValue)
         let messageID = try await access.message(rawID, of: caller, recordedOnly: true)
         body["user"] = .string(caller.difyUser)
-        return try await relay(
+        let answer = try await access.dify.forward(
             DifyPassthroughRequest(
                 .POST, endpoint: "messages/:message_id/feedbacks", path: "messages/\(messageID)/feedbacks",
                 body: .json(.object(body))),
-            for: caller)
+            to: try access.target(for: caller))
+        if (200..<300).contains(answer.status) {
+            try await access.store.recordFeedback(
+                ofMessage: messageID, rating: body["rating"]?.stringValue, reason: body["content"]?.stringValue,
+                by: caller)
+        }
+        return try await Self.relayed(answer, for: caller)
     }
 
     @Sendable

@@ -98,6 +98,19 @@ public final class GatewayMetrics: Sendable {
         count("chatgw_budget_refusals_total", ["system": system(systemID)])
     }
 
+    /// One webhook attempt: its result (`success`, `http_error`, `redirect`, `gone`, `timeout`, `unreachable`,
+    /// `refused`) and how long the endpoint took.
+    func webhookDelivery(result: String, duration: Duration) {
+        count("chatgw_webhook_deliveries_total", ["result": result])
+        time("chatgw_webhook_delivery_duration_seconds", [:], duration)
+    }
+
+    /// Deliveries waiting and events not yet fanned out, and the age of the oldest of them.
+    func webhookQueue(depth: Int, oldestAge: Double) {
+        Gauge(label: "chatgw_webhook_queue_depth", factory: factory).record(depth)
+        Gauge(label: "chatgw_webhook_oldest_pending_age_seconds", factory: factory).record(oldestAge)
+    }
+
     func syncRun(_ result: SyncResult, report: SyncReport?, finishedAt: Date) {
         count("chatgw_sync_runs_total", ["result": result.rawValue])
         guard let report else { return }

@@ -17,12 +17,17 @@ struct ConversationStore: Sendable {
     /// `concurrentWrites`: how many write transactions may run at once (SQLite has one writer).
     init(
         database: any Database, concurrentWrites: Int = 1, sharedByReplicas: Bool = false,
-        now: @escaping @Sendable () -> Date, metrics: GatewayMetrics = GatewayMetrics(isKnownSystem: { _ in false })
+        now: @escaping @Sendable () -> Date, metrics: GatewayMetrics = GatewayMetrics(isKnownSystem: { _ in false }),
+        usageThresholds: UsageThresholds? = nil
     ) {
         self.database = database
         self.sharedByReplicas = sharedByReplicas
         self.now = now
-        self.writes = WriteBatcher(database: database, transactions: concurrentWrites)
+        self.writes = WriteBatcher(
+            database: database, transactions: concurrentWrites,
+            afterUsage: usageThresholds.map { thresholds in
+                { @Sendable usage, sql in try await thresholds.check(usage, on: sql) }
+            })
         self.metrics = metrics
     }
 
@@ -65,6 +70,9 @@ struct ConversationStore: Sendable {
         let createdAt: Date
         /// Set when the request carried an `Idempotency-Key`.
         let idempotency: IdempotencyRecord?
+        /// What the user asked, and the wire it came through: for the turn's webhook event.
+        var question = ""
+        var channel: String? = nil
 
         /// The turn's id: the user message's row id.
         var turnID: String { rowID.uuidString.lowercased() }
@@ -97,7 +105,9 @@ struct ConversationStore: Sendable {
     /// `IdempotencyRecord.Claimed` with the turn that has it, and nothing is written.
     func recordPendingUserMessage(
         _ caller: CallerIdentity, conversationID: String?, content: String, holder: String,
-        idempotency: IdempotencyRecord? = nil, isTask: Bool = false, files: [JSONValue] = [], regenerates: String? = nil
+        idempotency: IdempotencyRecord? = nil, isTask: Bool = false, files: [JSONValue] = [],
+        regenerates: String? = nil,
+        channel: String? = nil
     ) async throws -> PendingMessage {
         let stamp = now()
         var message = MessageWrite(
@@ -106,6 +116,7 @@ struct ConversationStore: Sendable {
         message.turn = .init(status: .accepted, holder: holder, idempotency: idempotency, kind: isTask ? "task" : nil)
         message.files = JSONValue.columnText(ofList: files)
         message.regenerates = regenerates
+        message.channel = channel
         let counted = Self.count(caller, at: stamp, isTask ? ["chats", "tasks"] : ["chats"])
         try await write("store user message", usage: counted) { [message] sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
@@ -122,12 +133,14 @@ struct ConversationStore: Sendable {
         }
         return PendingMessage(
             rowID: message.id, conversationID: conversationID, systemID: caller.systemID, createdAt: stamp,
-            idempotency: idempotency)
+            idempotency: idempotency, question: content, channel: channel)
     }
 
-    /// A message refused before Dify was called (a budget used up): kept, marked refused with the reason.
+    /// A message refused before Dify was called (a budget used up): kept, marked refused with the reason, with the
+    /// refusal's `event` (a budget's first in its period) in the same transaction.
     func recordRefusedUserMessage(
-        _ caller: CallerIdentity, conversationID: String?, content: String, reason: String
+        _ caller: CallerIdentity, conversationID: String?, content: String, reason: String,
+        event: WebhookEvent? = nil
     ) async throws {
         let stamp = now()
         let message = MessageWrite(
@@ -137,6 +150,7 @@ struct ConversationStore: Sendable {
         try await write("store refused message", usage: Self.count(caller, at: stamp, ["chats", "refused"])) { sql in
             try await Self.upsertUser(caller, at: stamp, on: sql)
             try await sql.insert(into: StoredMessage.schema).model(message, nilEncodingStrategy: .asNil).run()
+            if let event { try await WebhookOutbox.emit(event, at: stamp, on: sql) }
         }
         metrics.messageStored(system: caller.systemID, role: "user", status: .refused)
     }
@@ -175,16 +189,18 @@ struct ConversationStore: Sendable {
         case .failed(let error, let ids?):
             try await recordTurn(
                 ids, for: pending, caller: caller, answer: partialAnswer, status: .failed, error: error.summary,
-                ending: final)
+                errorCode: error.webhookCode, ending: final)
         case .interrupted(let ids?, let reason):
             try await recordTurn(
                 ids, for: pending, caller: caller, answer: partialAnswer, status: .interrupted, error: reason,
                 ending: final)
         case .failed(let error, nil):
             final.releasesKey = !error.reachedDify
-            try await recordFailure(error.summary, for: pending, caller: caller, ending: final)
+            try await recordFailure(
+                error.summary, code: error.webhookCode, as: .failed, for: pending, caller: caller, ending: final)
         case .interrupted(nil, let reason):
-            try await recordFailure(reason, for: pending, caller: caller, ending: final)
+            try await recordFailure(
+                reason, code: "interrupted", as: .interrupted, for: pending, caller: caller, ending: final)
         }
     }
 
@@ -195,10 +211,16 @@ struct ConversationStore: Sendable {
             .failed(error, ids: nil), partialAnswer: "", lastEventID: 1, for: pending, caller: caller)
     }
 
+    /// `kind`: how the event tells it (the message row says `failed` either way).
     private func recordFailure(
-        _ reason: String, for pending: PendingMessage, caller: CallerIdentity, ending: TurnFinal
+        _ reason: String, code: String, as kind: StoredMessage.Status, for pending: PendingMessage,
+        caller: CallerIdentity, ending: TurnFinal
     ) async throws {
         let stamp = now()
+        let event = WebhookEvent.turnEnded(
+            .init(status: kind, text: "", errorCode: code, errorMessage: reason), turnID: pending.turnID,
+            conversationID: pending.conversationID, question: pending.question, channel: pending.channel,
+            caller: caller, at: stamp)
         try await write("record failure", usage: Self.count(caller, at: pending.createdAt, ["failed"])) { sql in
             try await ending.run(
                 sql.update(StoredMessage.schema)
@@ -206,6 +228,7 @@ struct ConversationStore: Sendable {
                     .set("error", to: SQLBind(reason))
                     .set("updated_at", to: SQLBind(stamp)),
                 row: pending.rowID)
+            if let event { try await WebhookOutbox.emit(event, at: stamp, on: sql) }
         }
         metrics.messageStored(system: pending.systemID, role: "user", status: .failed)
     }
@@ -214,8 +237,9 @@ struct ConversationStore: Sendable {
     /// pending message Dify's id and stores the answer.
     private func recordTurn(
         _ ids: TurnIDs, for pending: PendingMessage, caller: CallerIdentity,
-        answer: String, status: StoredMessage.Status, error: String? = nil, usage: DifyUsage? = nil,
-        sources metadata: JSONValue? = nil, replacingAnswer: Bool = true, ending: TurnFinal? = nil
+        answer: String, status: StoredMessage.Status, error: String? = nil, errorCode: String? = nil,
+        usage: DifyUsage? = nil, sources metadata: JSONValue? = nil, replacingAnswer: Bool = true,
+        ending: TurnFinal? = nil
     ) async throws {
         let (conversationID, messageID, taskID) = (ids.conversationID, ids.messageID, ids.taskID)
         let stamp = now()
@@ -235,10 +259,28 @@ struct ConversationStore: Sendable {
                 currency: UsageRollup.currency(of: usage))
             turnUsage[key] = .answer(status: status, usage: usage)
         }
+        let event = WebhookEvent.turnEnded(
+            .init(
+                status: status, ids: ids, text: answer, usage: usage, metadata: metadata, errorCode: errorCode,
+                errorMessage: error),
+            turnID: pending.turnID, conversationID: conversationID, question: pending.question,
+            channel: pending.channel, caller: caller, at: stamp)
+        // Only a turn that began without a conversation can have started one.
+        let mayStartConversation = pending.conversationID == nil
         try await write("record turn", usage: turnUsage) { [reply] sql in
+            var started = false
+            if mayStartConversation {
+                started =
+                    try await sql.select().column("id").from(StoredConversation.schema)
+                    .where("conversation_id", .equal, SQLBind(conversationID)).first() == nil
+            }
             try await sql.upsert(
                 [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
             )
+            if started {
+                try await WebhookOutbox.emit(
+                    .conversationCreated(conversationID, channel: pending.channel, caller: caller), at: stamp, on: sql)
+            }
             let user = sql.update(StoredMessage.schema)
                 .set("message_id", to: SQLBind("\(messageID)_user"))
                 .set("conversation_id", to: SQLBind(conversationID))
@@ -257,6 +299,7 @@ struct ConversationStore: Sendable {
                 update: replacingAnswer
                     ? ["content", "status", "error", "created_at", "updated_at", "retriever_resources"]
                         + MessageWrite.usageColumns : [])
+            if let event { try await WebhookOutbox.emit(event, at: stamp, on: sql) }
         }
         // A turn counts once it is final: a stream's start row (`streaming`) is replaced by its end.
         if status != .streaming {
@@ -360,8 +403,10 @@ struct ConversationStore: Sendable {
     }
 
     /// Removes a conversation and its messages from the gateway's tables (after Dify deleted it).
-    func deleteConversation(_ conversationID: String) async throws {
+    func deleteConversation(_ conversationID: String, of caller: CallerIdentity) async throws {
+        let stamp = now()
         try await write("delete conversation") { sql in
+            try await WebhookOutbox.emit(.conversationDeleted(conversationID, caller: caller), at: stamp, on: sql)
             try await sql.delete(from: StoredMessage.schema).where("conversation_id", .equal, SQLBind(conversationID))
                 .run()
             try await sql.delete(from: StoredConversation.schema)
@@ -370,7 +415,7 @@ struct ConversationStore: Sendable {
     }
 
     /// Keeps a renamed conversation's name in step with Dify.
-    func renameConversation(_ conversationID: String, to name: String?) async throws {
+    func renameConversation(_ conversationID: String, to name: String?, by caller: CallerIdentity) async throws {
         let stamp = now()
         try await write("rename conversation") { sql in
             try await sql.update(StoredConversation.schema)
@@ -378,6 +423,28 @@ struct ConversationStore: Sendable {
                 .set("updated_at", to: SQLBind(stamp))
                 .where("conversation_id", .equal, SQLBind(conversationID))
                 .run()
+            try await WebhookOutbox.emit(
+                .conversationRenamed(conversationID, name: name, caller: caller), at: stamp, on: sql)
+        }
+    }
+
+    /// Keeps the rating (and reason) a user gave an answer, after Dify took it; a rating of nil withdraws it.
+    func recordFeedback(
+        ofMessage messageID: String, rating: String?, reason: String?, by caller: CallerIdentity
+    ) async throws {
+        let stamp = now()
+        try await write("record feedback") { sql in
+            let row = try await sql.select().columns("conversation_id", "feedback_rating").from(StoredMessage.schema)
+                .where("message_id", .equal, SQLBind("\(messageID)_assistant")).first()
+            let previous = try row?.decode(column: "feedback_rating", as: String?.self)
+            try await sql.update(StoredMessage.schema)
+                .set("feedback_rating", to: SQLBind(rating))
+                .set("feedback_content", to: SQLBind(rating == nil ? nil : reason))
+                .where("message_id", .equal, SQLBind("\(messageID)_assistant")).run()
+            let event = WebhookEvent.feedback(
+                messageID: messageID, conversationID: try row?.decode(column: "conversation_id", as: String?.self),
+                rating: rating, previous: previous, reason: reason, caller: caller)
+            try await WebhookOutbox.emit(event, at: stamp, on: sql)
         }
     }
 

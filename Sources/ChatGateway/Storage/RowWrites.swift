@@ -63,6 +63,8 @@ struct MessageWrite: Encodable, Sendable {
     var files: String? = nil
     /// On a question asked again: the Dify message id of its first attempt.
     var regenerates: String? = nil
+    /// The wire a user's message came through (`/v1`, `page`, `/dify/v1`, `/openai/v1`), for webhooks.
+    var channel: String? = nil
 
     struct TurnColumns: Sendable {
         var status: TurnStatus
@@ -81,7 +83,7 @@ struct MessageWrite: Encodable, Sendable {
         case totalPrice = "total_price", totalPriceScaled = "total_price_scaled", currency, latencyMS = "latency_ms"
         case turnStatus = "turn_status", turnHolder = "turn_holder", idempotencyKey = "idempotency_key"
         case requestHash = "request_hash", turnKind = "turn_kind"
-        case retrieverResources = "retriever_resources", files, regenerates
+        case retrieverResources = "retriever_resources", files, regenerates, channel
     }
 
     /// The ledger's columns, which an answer's upsert replaces.
@@ -120,6 +122,7 @@ struct MessageWrite: Encodable, Sendable {
         try container.encodeIfPresent(retrieverResources, forKey: .retrieverResources)
         try container.encodeIfPresent(files, forKey: .files)
         try container.encodeIfPresent(regenerates, forKey: .regenerates)
+        try container.encodeIfPresent(channel, forKey: .channel)
     }
 }
 

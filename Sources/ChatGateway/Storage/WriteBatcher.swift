@@ -29,11 +29,17 @@ final class WriteBatcher: Sendable {
     /// stays early; large enough that a busy gateway commits rarely.
     private let maxBatch: Int
     private let queue = NIOLockedValueBox(Queue())
+    /// Runs in each transaction after its usage is added to the sums (webhooks' usage thresholds).
+    private let afterUsage: (@Sendable ([UsageRollup.Key: UsageRollup.Counters], any SQLDatabase) async throws -> Void)?
 
-    init(database: any Database, transactions: Int = 1, maxBatch: Int = 16) {
+    init(
+        database: any Database, transactions: Int = 1, maxBatch: Int = 16,
+        afterUsage: (@Sendable ([UsageRollup.Key: UsageRollup.Counters], any SQLDatabase) async throws -> Void)? = nil
+    ) {
         self.database = database
         self.transactions = transactions
         self.maxBatch = maxBatch
+        self.afterUsage = afterUsage
     }
 
     /// Returns once `write` is committed, or throws its own error. It runs to the end even if the caller is
@@ -78,6 +84,7 @@ final class WriteBatcher: Sendable {
                     usage.merge(waiting.usage, uniquingKeysWith: +)
                 }
                 try await UsageRollup.add(usage, on: sql)
+                if let afterUsage = self.afterUsage, !usage.isEmpty { try await afterUsage(usage, sql) }
             }
             for waiting in batch { waiting.done.resume() }
         } catch  where batch.count > 1 {

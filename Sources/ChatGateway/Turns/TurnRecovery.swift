@@ -149,7 +149,7 @@ struct TurnRecovery: LifecycleHandler {
         guard let ending else { return false }
         let pending = ConversationStore.PendingMessage(
             rowID: turn.rowID, conversationID: turn.conversationID, systemID: turn.systemID, createdAt: turn.createdAt,
-            idempotency: nil)
+            idempotency: nil, question: turn.content, channel: turn.channel)
         try await store.recordTurnEnded(
             ending, partialAnswer: partial, lastEventID: lastEventID + 1, for: pending, caller: caller,
             expectedHolder: holder)

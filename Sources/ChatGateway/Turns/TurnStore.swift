@@ -19,6 +19,8 @@ struct StoredTurn: Sendable {
     let content: String
     let createdAt: Date
     let answerError: String?
+    /// The wire its question came through.
+    var channel: String? = nil
 
     var id: String { rowID.uuidString.lowercased() }
 
@@ -82,7 +84,7 @@ struct TurnEventStore: Sendable {
             rowID: rowID, systemID: user.systemID, userID: user.userID, status: status, ids: ids,
             answer: answer?.content ?? "", result: result, lastEventID: user.lastEventID, holder: user.turnHolder,
             requestHash: user.requestHash, conversationID: user.conversationID, content: user.content,
-            createdAt: user.createdAt, answerError: answer?.error ?? user.error)
+            createdAt: user.createdAt, answerError: answer?.error ?? user.error, channel: user.channel)
     }
 
     /// A message stored before turns were recorded (synced, imported): its state from the rows.

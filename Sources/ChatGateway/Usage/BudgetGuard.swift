@@ -22,6 +22,8 @@ struct BudgetGuard: Sendable {
         var detail: String
         var resetsAt: Date
         var retryAfter: Int
+        /// `budget.exceeded`, for a budget used up (not one only taken by answers in progress).
+        var event: WebhookEvent? = nil
     }
 
     /// Room taken for one answer in each budget that applies; `release` gives it back once the answer is stored.
@@ -45,23 +47,27 @@ struct BudgetGuard: Sendable {
             for (limits, user) in [(budget.perUser, caller.userID as String?), (budget.perSystem, nil)] {
                 for limit in limits {
                     let (start, end) = limit.period(containing: at)
-                    let usage = try await used(limit, systemID: caller.systemID, userID: user, since: start)
+                    let usage = try await Self.used(
+                        limit, systemID: caller.systemID, userID: user, since: start, on: database())
                     if usage.used >= limit.amount {
-                        throw refusal(limit, user: user, at: at, end: end, inFlight: false)
+                        throw refusal(limit, caller: caller, user: user, used: usage.used, at: at, inFlight: false)
                     }
                     // Without an answer yet this period, an answer may take the whole limit: one at a time.
                     let estimate = usage.answers > 0 ? max(1, usage.used / usage.answers) : limit.amount
-                    let scope = Self.scope(limit, systemID: caller.systemID, userID: user, start: start)
+                    let scope = Self.scope(limit, systemID: caller.systemID, userID: user, at: at)
                     guard
                         let inFlight = try await hold(
                             scope, used: usage.used, estimate: estimate, limit: limit.amount, until: end)
-                    else { throw refusal(limit, user: user, at: at, end: end, inFlight: true) }
+                    else { throw refusal(limit, caller: caller, user: user, used: usage.used, at: at, inFlight: true) }
                     taken.append(scope)
                     // An answer stored between the read and the hold left the holds but was not in `used` yet: read
                     // again, counting it twice at worst, so a stale read never lets a chat through.
-                    let usedNow = try await used(limit, systemID: caller.systemID, userID: user, since: start).used
+                    let usedNow = try await Self.used(
+                        limit, systemID: caller.systemID, userID: user, since: start, on: database()
+                    ).used
                     guard usedNow + (inFlight - 1) * estimate < limit.amount else {
-                        throw refusal(limit, user: user, at: at, end: end, inFlight: usedNow < limit.amount)
+                        throw refusal(
+                            limit, caller: caller, user: user, used: usedNow, at: at, inFlight: usedNow < limit.amount)
                     }
                 }
             }
@@ -116,7 +122,10 @@ struct BudgetGuard: Sendable {
     /// Longer than any answer takes (`DIFY_TIMEOUT` is at most 600 s).
     static let staleAfter: TimeInterval = 15 * 60
 
-    private func refusal(_ limit: BudgetLimit, user: String?, at: Date, end: Date, inFlight: Bool) -> Refusal {
+    private func refusal(
+        _ limit: BudgetLimit, caller: CallerIdentity, user: String?, used: Int64, at: Date, inFlight: Bool
+    ) -> Refusal {
+        let end = limit.period(containing: at).end
         let reset = ISO8601.wholeSeconds(end)
         let whose = user == nil ? "this system" : "this user"
         let what =
@@ -131,11 +140,15 @@ struct BudgetGuard: Sendable {
         }
         return Refusal(
             detail: "The \(what) for \(whose) is used up; it resets at \(reset)", resetsAt: end,
-            retryAfter: max(1, Int(end.timeIntervalSince(at).rounded(.up))))
+            retryAfter: max(1, Int(end.timeIntervalSince(at).rounded(.up))),
+            event: .budget(
+                .budgetExceeded, limit, systemID: caller.systemID, userID: user, triggeredBy: caller.userID, used: used,
+                at: at))
     }
 
-    /// `user|drillquiz|u1|tokens|day|1733529600`: one budget of one user (or system) in one period.
-    private static func scope(_ limit: BudgetLimit, systemID: String, userID: String?, start: Date) -> String {
+    /// `user|drillquiz|u1|tokens|day|1733529600`: one budget of one user (or system) in the period holding `at`.
+    static func scope(_ limit: BudgetLimit, systemID: String, userID: String?, at: Date) -> String {
+        let start = limit.period(containing: at).start
         let measure =
             switch limit.measure {
             case .tokens: "tokens"
@@ -147,11 +160,11 @@ struct BudgetGuard: Sendable {
 
     /// Tokens, or the price × 10¹² in the limit's currency, of the answers since `start`, and how many answers
     /// there were: the period's rows of the daily sums (a user's, or the system's).
-    private func used(
-        _ limit: BudgetLimit, systemID: String, userID: String?, since start: Date
+    static func used(
+        _ limit: BudgetLimit, systemID: String, userID: String?, since start: Date, on sql: any SQLDatabase
     ) async throws -> (used: Int64, answers: Int64) {
         let column = limit.measure == .tokens ? "total_tokens" : "price_scaled"
-        var select = database().select()
+        var select = sql.select()
             .column(SQLAlias(UsageRollup.sum(column), as: "used"))
             .column(SQLAlias(UsageRollup.sum("completed"), as: "answers"))
             .from(userID == nil ? UsageRollup.systemsTable : UsageRollup.usersTable)

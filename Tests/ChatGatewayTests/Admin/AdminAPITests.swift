@@ -213,15 +213,15 @@ struct AdminAPITests {
             let shown = try await gateway.call(.GET, "/admin/v1/systems/coin-tutor", headers: Self.admin)
             #expect(shown.object["source"] as? String == "environment")
             #expect(shown.object["dify_api_key_hint"] as? String == "app-…1234")
-            #expect(DifyKeySealer.hint("app-0123456789ab") == "ap…ab")
-            #expect(DifyKeySealer.hint("app-012345678") == "…")
+            #expect(SecretSealer.hint("app-0123456789ab") == "ap…ab")
+            #expect(SecretSealer.hint("app-012345678") == "…")
         }
     }
 
     @Test func aKeySealedUnderAnotherEncryptionKeyMakesItsSystemAnswer503() async throws {
         try await Self.withAdmin { gateway in
             let stamp = Date()
-            let otherSealer = DifyKeySealer(encryptionKey: String(repeating: "cd", count: 32))
+            let otherSealer = SecretSealer(encryptionKey: String(repeating: "cd", count: 32))
             try await gateway.adminStore.save(
                 AdminStore.SystemRow(
                     systemID: "sealed", name: "Sealed", difyBaseURL: gateway.fake.baseURL,

@@ -195,7 +195,7 @@ struct LegacyImportTests {
                 on: gateway.app, tables: LegacySQLiteFile.allTables + ["chat_systems"])
             defer { file.remove() }
             let store = gateway.adminStore
-            let sealer = DifyKeySealer(encryptionKey: String(repeating: "ef", count: 32))
+            let sealer = SecretSealer(encryptionKey: String(repeating: "ef", count: 32))
             func run() async throws -> LegacyTableReport? {
                 let source = try await LegacyDatabase.open(.sqlite(path: file.path), on: gateway.app)
                 return try await LegacyImporter(

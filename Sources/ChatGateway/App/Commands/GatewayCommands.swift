@@ -19,7 +19,8 @@ enum GatewayCommands {
         app.asyncCommands.use(GenEnvCommand(), as: "gen-env")
         app.asyncCommands.use(
             ImportLegacyCommand(
-                now: now, migrations: migrations, sealer: settings.encryptionKey.map(DifyKeySealer.init)),
+                now: now, migrations: migrations, sealer: settings.encryptionKey.map { SecretSealer(encryptionKey: $0) }
+            ),
             as: "import-legacy")
         app.asyncCommands.use(RecountUsageCommand(migrations: migrations), as: "recount-usage")
         app.asyncCommands.use(

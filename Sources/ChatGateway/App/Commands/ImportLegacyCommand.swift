@@ -18,7 +18,7 @@ struct ImportLegacyCommand: AsyncCommand {
 
     let now: @Sendable () -> Date
     let migrations: MigrationRunner
-    let sealer: DifyKeySealer?
+    let sealer: SecretSealer?
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application

@@ -11,7 +11,7 @@ struct LegacyImporter: Sendable {
     let now: @Sendable () -> Date
     var pageSize = 500
     /// Where `chat_systems` goes, with the sealer for its Dify keys; nil: not copied.
-    var systems: (store: AdminStore, sealer: DifyKeySealer?)? = nil
+    var systems: (store: AdminStore, sealer: SecretSealer?)? = nil
 
     func run() async throws -> LegacyImportReport {
         let stamp = now()

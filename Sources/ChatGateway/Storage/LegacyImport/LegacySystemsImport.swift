@@ -9,7 +9,7 @@ struct LegacySystemsImport: Sendable {
 
     let source: LegacyDatabase
     let store: AdminStore
-    let sealer: DifyKeySealer?
+    let sealer: SecretSealer?
     let stamp: Date
 
     func run() async throws -> LegacyTableReport {
@@ -53,7 +53,7 @@ struct LegacySystemsImport: Sendable {
         if let key = row.optionalText("dify_api_key"), !key.isEmpty {
             guard let sealer else { return .skip("a Dify key needs CHAT_GATEWAY_ENCRYPTION_KEY") }
             sealed = try sealer.seal(key)
-            hint = DifyKeySealer.hint(key)
+            hint = SecretSealer.hint(key)
         }
         let origins = Self.origins(row.optionalText("allowed_origins"))
         let enabled =

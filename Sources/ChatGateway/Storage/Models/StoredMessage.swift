@@ -48,6 +48,8 @@ final class StoredMessage: Model, @unchecked Sendable {
     @OptionalField(key: "files") var files: String?
     /// On a question asked again (regenerate): the Dify message id of the first attempt.
     @OptionalField(key: "regenerates") var regenerates: String?
+    /// The wire a user's message came through (`/v1`, `page`, `/dify/v1`, `/openai/v1`).
+    @OptionalField(key: "channel") var channel: String?
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
 

@@ -1,15 +1,17 @@
 import Crypto
 import Foundation
 
-/// Seals systems' Dify keys for the database with AES-GCM, under a key derived (HKDF, with a label of its own)
-/// from `CHAT_GATEWAY_ENCRYPTION_KEY`: a copy of the database alone gives no Dify key.
-struct DifyKeySealer: Sendable {
+/// Seals secrets for the database (systems' Dify keys, webhook endpoints' signing secrets) with AES-GCM, under a key
+/// derived (HKDF, with a label per kind of secret) from `CHAT_GATEWAY_ENCRYPTION_KEY`: a copy of the database alone
+/// gives no secret.
+struct SecretSealer: Sendable {
     static let label = Data("chat-gateway dify keys v1".utf8)
+    static let webhookSecretsLabel = Data("chat-gateway webhook secrets v1".utf8)
     private let key: SymmetricKey
 
-    init(encryptionKey: String) {
+    init(encryptionKey: String, label: Data = Self.label) {
         key = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: Data(encryptionKey.utf8)), info: Self.label, outputByteCount: 32)
+            inputKeyMaterial: SymmetricKey(data: Data(encryptionKey.utf8)), info: label, outputByteCount: 32)
     }
 
     /// Base64 of nonce, ciphertext and tag.

@@ -1,0 +1,65 @@
+import Foundation
+import SQLKit
+
+/// Writes events into the outbox, in the caller's transaction: an event exists exactly when the change it tells of
+/// was committed. Nothing is written while no endpoint, enabled or not, could want the system's events.
+enum WebhookOutbox {
+    /// Whether an endpoint exists for `systemID`'s events (its own, or one for every system).
+    static func isWanted(systemID: String?, on sql: any SQLDatabase) async throws -> Bool {
+        var query = sql.select().column("id").from(WebhookTables.endpoints)
+        if let systemID {
+            query = query.where {
+                $0.where("system_id", .is, SQLLiteral.null).orWhere("system_id", .equal, SQLBind(systemID))
+            }
+        }
+        return try await query.limit(1).first() != nil
+    }
+
+    /// Inserts the event; with a conversation, numbers it in that conversation's count (`sequence`). Its id; nil
+    /// when no endpoint wants it or its `dedupeKey` was taken already.
+    @discardableResult
+    static func emit(_ event: WebhookEvent, at stamp: Date, on sql: any SQLDatabase) async throws -> String? {
+        if event.endpointID == nil {
+            guard try await isWanted(systemID: event.systemID, on: sql) else { return nil }
+        }
+        var data = event.data
+        if let conversationID = event.conversationID {
+            let row = try await sql.update(StoredConversation.schema)
+                .set("webhook_sequence", to: SQLRaw("COALESCE(webhook_sequence, 0) + 1"))
+                .where("conversation_id", .equal, SQLBind(conversationID))
+                .returning("webhook_sequence").first()
+            data["sequence"] = .integer(try row?.decode(column: "webhook_sequence", as: Int?.self))
+        } else if event.kind.isAboutConversations {
+            data["sequence"] = .null
+        }
+        let row = EventRow(
+            id: WebhookEvent.newID(at: stamp), type: event.kind.rawValue, systemID: event.systemID,
+            userID: event.userID, conversationID: event.conversationID, endpointID: event.endpointID,
+            occurredAt: stamp.timeIntervalSince1970, data: JSONValue.object(data).jsonText,
+            content: event.content.map { JSONValue.object($0).jsonText }, dedupeKey: event.dedupeKey)
+        let inserted = try await sql.insert(into: WebhookTables.events).model(row, nilEncodingStrategy: .asNil)
+            .ignoringConflicts(with: ["dedupe_key"]).returning("id").all()
+        return inserted.isEmpty ? nil : row.id
+    }
+
+    /// A row of `gateway_webhook_events`.
+    struct EventRow: Codable, Sendable {
+        var id: String
+        var type: String
+        var systemID: String?
+        var userID: String?
+        var conversationID: String?
+        var endpointID: String?
+        var occurredAt: Double
+        var data: String
+        var content: String?
+        var dedupeKey: String?
+        var fannedAt: Double? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case id, type, systemID = "system_id", userID = "user_id", conversationID = "conversation_id"
+            case endpointID = "endpoint_id", occurredAt = "occurred_at", data, content, dedupeKey = "dedupe_key"
+            case fannedAt = "fanned_at"
+        }
+    }
+}
