@@ -252,7 +252,10 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try admin.register(
         collection: WebhooksController(
             store: WebhookEndpointStore(admin: adminStore), urls: webhookURLs, sealer: webhookSealer,
-            isKnownSystem: knownSystems.contains, endpointsChanged: webhookDispatcher.endpointsChanged,
+            isKnownSystem: { systemID in
+                knownSystems.contains(systemID)
+                    || (settings.allowedSystemIDs.isEmpty && (try? targets.target(forSystem: systemID)) != nil)
+            }, endpointsChanged: webhookDispatcher.endpointsChanged,
             now: dependencies.now))
 
     KeyScopeLog(settings: settings).write(to: app.logger)

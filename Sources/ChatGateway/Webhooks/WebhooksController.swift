@@ -8,6 +8,7 @@ struct WebhooksController: RouteCollection {
     let urls: WebhookURLPolicy
     /// nil without `CHAT_GATEWAY_ENCRYPTION_KEY`: no endpoint can be made.
     let sealer: SecretSealer?
+    /// Whether the gateway serves a system: an endpoint for one it does not is a mistake.
     let isKnownSystem: @Sendable (String) -> Bool
     /// Tells this process's dispatcher to look at the endpoints again.
     let endpointsChanged: @Sendable () -> Void
