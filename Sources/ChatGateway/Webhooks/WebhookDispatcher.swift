@@ -74,10 +74,12 @@ final class WebhookDispatcher: LifecycleHandler, Sendable {
 
     private func run() async {
         var pruned = ContinuousClock.now - .seconds(3_600)
-        var measured = ContinuousClock.now - .seconds(60)
+        var measured: ContinuousClock.Instant?
         while !Task.isCancelled {
             let worked = await step()
-            if ContinuousClock.now - measured >= .seconds(5), endpointsSeen.withLockedValue({ $0?.exist == true }) {
+            if measured.map({ ContinuousClock.now - $0 >= .seconds(5) }) ?? true,
+                endpointsSeen.withLockedValue({ $0?.exist == true })
+            {
                 await measureQueue()
                 measured = .now
             }

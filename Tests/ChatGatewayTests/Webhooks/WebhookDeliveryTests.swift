@@ -112,6 +112,31 @@ struct WebhookDeliveryTests {
         }
     }
 
+    @Test func fiveDaysOfFailuresDisableAndTheQueueIsMeasured() async throws {
+        try await Hooks.with(schedule: [3_600]) { gateway, receiver in
+            let (id, _) = try await Hooks.endpoint(gateway, url: receiver.url, events: ["message.completed"])
+            receiver.answer { _ in .init(status: .internalServerError) }
+            #expect(try await Hooks.chat(gateway, "first").status == 200)
+            try await Hooks.awaitDeliveries(receiver, of: "message.completed", gateway)
+            try await gateway.waitFor("the queue measured") {
+                let metrics = MetricsEndpointTests.samples(try await gateway.call(.GET, "/metrics").text)
+                return metrics["chatgw_webhook_queue_depth"] == 1
+                    && (metrics["chatgw_webhook_oldest_pending_age_seconds"] ?? -1) >= 0
+            }
+            let failing = try await gateway.call(.GET, "/admin/v1/webhooks/\(id)", headers: Hooks.admin)
+            #expect(failing.object["failing_since"] is String && failing.object["enabled"] as? Bool == true)
+            try await gateway.sql.update(WebhookTables.endpoints)
+                .set("failing_since", to: SQLBind(Date().timeIntervalSince1970 - 5 * 86_400 - 60)).run()
+            #expect(try await Hooks.chat(gateway, "second").status == 200)
+            try await gateway.waitFor("the endpoint disabled") {
+                try await gateway.call(.GET, "/admin/v1/webhooks/\(id)", headers: Hooks.admin)
+                    .object["enabled"] as? Bool == false
+            }
+            let disabled = try await gateway.call(.GET, "/admin/v1/webhooks/\(id)", headers: Hooks.admin)
+            #expect(disabled.object["disabled_reason"] as? String == "every attempt failed for five days")
+        }
+    }
+
     @Test func aRedirectIsAFailureAndTheLastOneGivesUp() async throws {
         try await Hooks.with(schedule: [0.1]) { gateway, receiver in
             let (id, _) = try await Hooks.endpoint(gateway, url: receiver.url, events: ["message.completed"])
