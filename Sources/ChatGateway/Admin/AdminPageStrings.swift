@@ -95,6 +95,67 @@ struct AdminPageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     var loading: String
     var loadFailed: String
     var saved: String
+    // Webhooks
+    var webhooks: String
+    var addEndpoint: String
+    var addEndpointTitle: String
+    var endpointURL: String
+    var endpointURLHint: String
+    var endpointSystem: String
+    var endpointSystemHint: String
+    var events: String
+    var eventsHint: String
+    var allEvents: String
+    var content: String
+    var includeContent: String
+    var includeContentHint: String
+    var contentIncluded: String
+    var contentExcluded: String
+    var description: String
+    var successRate: String
+    var successOf: String
+    var noAttempts: String
+    var pendingFailed: String
+    var failingSince: String
+    var oldSecretUntil: String
+    var deliveries: String
+    var sendTest: String
+    var sending: String
+    var testSent: String
+    var rotateSecret: String
+    var confirmRotate: String
+    var confirmDeleteEndpoint: String
+    var newSecretTitle: String
+    var rotatedSecretTitle: String
+    var secretHint: String
+    var rotatedSecretHint: String
+    var noEndpoints: String
+    var deliveriesTitle: String
+    var refresh: String
+    var close: String
+    var event: String
+    var statusCode: String
+    var latency: String
+    var result: String
+    var response: String
+    var replay: String
+    var replayQueued: String
+    var replaySince: String
+    var replaySinceHint: String
+    var replaySinceButton: String
+    var replaySinceRequired: String
+    var replayed: String
+    var noDeliveries: String
+    var resultSuccess: String
+    var resultHttpError: String
+    var resultRedirect: String
+    var resultGone: String
+    var resultTimeout: String
+    var resultUnreachable: String
+    var resultRefused: String
+    var attemptNumber: String
+    var willRetry: String
+    var retriesUsedUp: String
 
     static func forLanguage(_ language: String) -> AdminPageStrings { Translations.shared.language(language).admin }
 }

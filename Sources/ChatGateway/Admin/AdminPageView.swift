@@ -1,7 +1,7 @@
 import Foundation
 
 /// The admin console's HTML: the sign-in form, or the console whose script (`admin.js`) fills in the systems,
-/// keys and audit tables from `/admin/v1/...` with the session cookie.
+/// keys, webhooks and audit tables from `/admin/v1/...` with the session cookie.
 struct AdminPageView {
     typealias Content = OperatorPageContent
 
@@ -35,7 +35,7 @@ struct AdminPageView {
         <header class="topbar">
           <h1 class="brand">\(s.title)</h1>
           <nav class="section-nav" aria-label="\(s.sections)">
-            <a href="#systems">\(s.systems)</a><a href="#keys">\(s.keys)</a><a href="#audit">\(s.audit)</a>
+            <a href="#systems">\(s.systems)</a><a href="#keys">\(s.keys)</a><a href="#webhooks">\(s.webhooks)</a><a href="#audit">\(s.audit)</a>
           </nav>
           <div class="topbar-actions">
             <form method="post" action="\(HTMLText.escape(query.path("/admin/logout")))">
@@ -91,6 +91,7 @@ struct AdminPageView {
               </table>
             </div>
           </section>
+          \(webhooksSection(s))
           <section class="results" id="audit" aria-labelledby="audit-title">
             <div class="results-head">
               <h2 id="audit-title" tabindex="-1">\(s.audit)</h2>
@@ -112,6 +113,7 @@ struct AdminPageView {
         </main>
         \(systemDialog(s))
         \(keyDialog(s))
+        \(webhookDialog(s))
         <dialog class="admin-dialog" id="confirm-dialog" aria-labelledby="confirm-text">
           <form method="dialog">
             <p id="confirm-text"></p>
@@ -175,11 +177,117 @@ struct AdminPageView {
         """
     }
 
-    /// A labelled input of the system form, with an optional hint it is described by.
+    /// The event types an endpoint can subscribe to (docs/webhooks.md); `webhook.test` goes to its endpoint whatever
+    /// it subscribes to.
+    static let webhookEvents = [
+        "message.completed", "message.failed", "message.stopped", "message.interrupted", "feedback.created",
+        "feedback.updated", "conversation.created", "conversation.renamed", "conversation.deleted", "budget.exceeded",
+        "usage.threshold_reached", "webhook.endpoint.disabled",
+    ]
+
+    /// The endpoints, the secret shown once, and one endpoint's deliveries with their replays.
+    private func webhooksSection(_ s: HTMLEscaped<AdminPageStrings>) -> String {
+        """
+        <section class="results" id="webhooks" aria-labelledby="webhooks-title">
+          <div class="results-head">
+            <h2 id="webhooks-title" tabindex="-1">\(s.webhooks)</h2>
+            <p class="result-count" id="webhooks-count"></p>
+            <button type="button" class="button small primary" id="add-webhook">\(s.addEndpoint)</button>
+          </div>
+          <div class="new-key" id="new-secret" role="region" aria-labelledby="new-secret-title" tabindex="-1" hidden>
+            <h3 id="new-secret-title"></h3>
+            <p class="new-key-warning" id="new-secret-warning">\(Icon.alert)<span>\(s.newKeyWarning)</span></p>
+            <div class="new-key-row">
+              <output class="new-key-value" id="new-secret-value" aria-describedby="new-secret-warning new-secret-hint"></output>
+              <button type="button" class="button small" id="copy-secret">\(s.copy)</button>
+              <button type="button" class="button small" id="dismiss-secret">\(s.done)</button>
+            </div>
+            <p class="field-hint" id="new-secret-hint"></p>
+          </div>
+          <p class="load-error" id="webhooks-error" role="alert"></p>
+          <div class="table-wrap">
+            <table class="results-table admin-table" id="webhooks-table" aria-labelledby="webhooks-title" aria-busy="true">
+              <thead><tr>
+                <th scope="col">\(s.endpointURL)</th><th scope="col">\(s.endpointSystem)</th><th scope="col">\(s.events)</th>
+                <th scope="col">\(s.content)</th><th scope="col">\(s.state)</th><th scope="col">\(s.successRate)</th>
+                <th scope="col">\(s.actions)</th>
+              </tr></thead>
+              <tbody id="webhooks-body"></tbody>
+            </table>
+          </div>
+          <div class="deliveries" id="deliveries" role="region" aria-labelledby="deliveries-title" hidden>
+            <div class="deliveries-head">
+              <h3 id="deliveries-title" tabindex="-1"></h3>
+              <button type="button" class="button small" id="deliveries-refresh">\(s.refresh)</button>
+              <button type="button" class="button small" id="deliveries-close">\(s.close)</button>
+            </div>
+            <form class="replay-since" id="replay-form" novalidate>
+              <div class="field"><label for="replay-since">\(s.replaySince)</label>
+                <input id="replay-since" name="since" type="datetime-local" step="1" required aria-describedby="replay-since-hint"></div>
+              <button type="submit" class="button small">\(s.replaySinceButton)</button>
+              <p class="field-hint" id="replay-since-hint">\(s.replaySinceHint)</p>
+              <p class="form-error" id="replay-form-error" role="alert" hidden></p>
+            </form>
+            <p class="check-result" id="deliveries-result" role="status"></p>
+            <p class="load-error" id="deliveries-error" role="alert"></p>
+            <div class="table-wrap">
+              <table class="results-table admin-table" id="deliveries-table" aria-labelledby="deliveries-title" aria-busy="false">
+                <thead><tr>
+                  <th scope="col">\(s.at)</th><th scope="col">\(s.event)</th><th scope="col">\(s.statusCode)</th>
+                  <th scope="col">\(s.latency)</th><th scope="col">\(s.result)</th><th scope="col">\(s.response)</th>
+                  <th scope="col">\(s.actions)</th>
+                </tr></thead>
+                <tbody id="deliveries-body"></tbody>
+              </table>
+            </div>
+            <nav class="pager" aria-label="\(s.deliveries)">
+              <button type="button" class="button small" id="deliveries-more" hidden>\(s.loadMore)</button>
+            </nav>
+          </div>
+        </section>
+        """
+    }
+
+    private func webhookDialog(_ s: HTMLEscaped<AdminPageStrings>) -> String {
+        let events = Self.webhookEvents.map { event -> String in
+            let id = "webhook-event-" + event.replacingOccurrences(of: ".", with: "-")
+            return """
+                <label class="check event" for="\(id)"><input type="checkbox" id="\(id)" name="events" value="\(event)"> <code>\(event)</code></label>
+                """
+        }.joined(separator: "\n    ")
+        return """
+            <dialog class="admin-dialog" id="webhook-dialog" aria-labelledby="webhook-dialog-title">
+              <form id="webhook-form" novalidate>
+                <h2 id="webhook-dialog-title">\(s.addEndpointTitle)</h2>
+                <p class="form-error" id="webhook-form-error" role="alert" hidden></p>
+                \(field("url", label: s.endpointURL, type: "url", hint: s.endpointURLHint, form: "webhook", attributes: #"required maxlength="2048" autocomplete="off" placeholder="https://drillquiz.example/hooks/chat""#))
+                \(field("system_id", label: s.endpointSystem, hint: s.endpointSystemHint, form: "webhook", attributes: #"list="webhook-system-options" maxlength="64" autocomplete="off""#))
+                <datalist id="webhook-system-options"></datalist>
+                <fieldset class="events" aria-describedby="webhook-events-hint">
+                  <legend>\(s.events)</legend>
+                  <div class="event-grid">
+                    \(events)
+                  </div>
+                  <p class="field-hint" id="webhook-events-hint">\(s.eventsHint)</p>
+                </fieldset>
+                <div class="check-field"><label class="check" for="webhook-include-content"><input type="checkbox" id="webhook-include-content" name="include_content" aria-describedby="webhook-include-content-hint"> \(s.includeContent)</label>
+                  <p class="field-hint" id="webhook-include-content-hint">\(s.includeContentHint)</p></div>
+                \(field("description", label: s.description, form: "webhook", attributes: #"maxlength="500" autocomplete="off""#))
+                <div class="dialog-actions">
+                  <button type="button" class="button" data-close>\(s.cancel)</button>
+                  <button type="submit" class="button primary">\(s.addEndpoint)</button>
+                </div>
+              </form>
+            </dialog>
+            """
+    }
+
+    /// A labelled input of the system (or webhook) form, with an optional hint it is described by.
     private func field(
-        _ name: String, label: String, type: String = "text", hint: String? = nil, attributes: String = ""
+        _ name: String, label: String, type: String = "text", hint: String? = nil, form: String = "system",
+        attributes: String = ""
     ) -> String {
-        let id = "system-" + name.replacingOccurrences(of: "_", with: "-")
+        let id = form + "-" + name.replacingOccurrences(of: "_", with: "-")
         let described = hint == nil ? "" : #" aria-describedby="\#(id)-hint""#
         let hintLine = hint.map { #"<p class="field-hint" id="\#(id)-hint">\#($0)</p>"# } ?? ""
         return """

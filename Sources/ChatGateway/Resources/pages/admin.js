@@ -1,8 +1,8 @@
 /*
  * The admin console (GET /admin, signed in). The server renders the shell, the dialogs and the texts; this
  * script calls /admin/v1/... with the console's session cookie and X-Requested-With (which no cross-site form can
- * send), fills the systems, keys and audit tables, and runs their actions. Everything received goes into the page
- * as text: nothing from the API is ever parsed as HTML.
+ * send), fills the systems, keys, webhooks and audit tables, and runs their actions. Everything received goes into
+ * the page as text: nothing from the API is ever parsed as HTML (a webhook receiver's answer included).
  */
 (function () {
   'use strict';
@@ -11,10 +11,20 @@
   var strings = JSON.parse(root.getAttribute('data-strings') || '{}');
   var language = root.getAttribute('lang') || 'en';
   var dateFormat = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' });
+  // Deliveries and their retries are seconds apart.
+  var secondsFormat = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'medium' });
+  var percentFormat = new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: 1 });
+  var millisecondsFormat = new Intl.NumberFormat(language, { style: 'unit', unit: 'millisecond', maximumFractionDigits: 0 });
   var AUDIT_PAGE = 50;
+  var DELIVERIES_PAGE = 50;
 
   var ui = {};
-  var state = { systems: [], editing: null, auditCursor: null, confirmAction: null };
+  var state = {
+    systems: [], editing: null, auditCursor: null, confirmAction: null,
+    // The endpoint whose deliveries are open, the oldest attempt shown (`before` of the next page), the newest page's
+    // attempts, the events whose newest attempt is shown; the systems the keys name (suggested in the webhook form).
+    deliveriesOf: null, deliveriesBefore: null, attempts: [], attemptsSeen: {}, followTimer: null, keySystems: []
+  };
 
   document.addEventListener('DOMContentLoaded', start);
 
@@ -22,15 +32,29 @@
     ['status', 'systems-body', 'systems-table', 'systems-count', 'systems-error', 'add-system', 'keys-body', 'keys-table',
       'keys-count', 'keys-error', 'create-key', 'new-key', 'new-key-value', 'copy-key', 'dismiss-key', 'audit-body',
       'audit-table', 'audit-error', 'audit-more', 'system-dialog', 'system-dialog-title', 'system-form', 'system-form-error',
-      'key-dialog', 'key-form', 'key-form-error', 'confirm-dialog', 'confirm-text'].forEach(function (id) {
+      'key-dialog', 'key-form', 'key-form-error', 'confirm-dialog', 'confirm-text', 'webhooks-body', 'webhooks-table',
+      'webhooks-title', 'webhooks-count', 'webhooks-error', 'add-webhook', 'new-secret', 'new-secret-title', 'new-secret-value',
+      'new-secret-hint', 'copy-secret', 'dismiss-secret', 'webhook-dialog', 'webhook-form', 'webhook-form-error',
+      'webhook-system-options', 'deliveries', 'deliveries-title', 'deliveries-refresh', 'deliveries-close', 'replay-form',
+      'replay-form-error', 'deliveries-result', 'deliveries-error', 'deliveries-table', 'deliveries-body',
+      'deliveries-more'].forEach(function (id) {
       ui[id.replace(/-([a-z])/g, function (_, letter) { return letter.toUpperCase(); })] = document.getElementById(id);
     });
     ui.addSystem.addEventListener('click', function () { openSystemDialog(null); });
     ui.createKey.addEventListener('click', openKeyDialog);
     ui.systemForm.addEventListener('submit', saveSystem);
     ui.keyForm.addEventListener('submit', createKey);
-    ui.copyKey.addEventListener('click', copyNewKey);
+    ui.copyKey.addEventListener('click', function () { copyShown(ui.newKeyValue, ui.copyKey); });
     ui.dismissKey.addEventListener('click', dismissNewKey);
+    ui.addWebhook.addEventListener('click', openWebhookDialog);
+    ui.webhookForm.addEventListener('submit', createWebhook);
+    ui.copySecret.addEventListener('click', function () { copyShown(ui.newSecretValue, ui.copySecret); });
+    ui.dismissSecret.addEventListener('click', dismissSecret);
+    // Deliveries go on in the background: Refresh reads them and the endpoints' figures again.
+    ui.deliveriesRefresh.addEventListener('click', function () { loadDeliveries(true); loadWebhooks(); });
+    ui.deliveriesClose.addEventListener('click', function () { closeDeliveries(true); });
+    ui.deliveriesMore.addEventListener('click', function () { loadDeliveries(false); });
+    ui.replayForm.addEventListener('submit', replaySince);
     ui.auditMore.addEventListener('click', function () { loadAudit(false); });
     ui.confirmDialog.addEventListener('close', function () {
       var action = state.confirmAction;
@@ -42,6 +66,7 @@
     });
     loadSystems();
     loadKeys();
+    loadWebhooks();
     loadAudit(true);
   }
 
@@ -80,6 +105,7 @@
     ui.systemsTable.setAttribute('aria-busy', 'true');
     return api('GET', '/admin/v1/systems').then(json).then(function (systems) {
       state.systems = systems;
+      suggestSystems();
       ui.systemsError.textContent = '';
       ui.systemsBody.replaceChildren.apply(ui.systemsBody, systems.length ? systems.map(systemRow) : [emptyRow(7, strings.noSystems)]);
       ui.systemsCount.textContent = String(systems.length);
@@ -242,6 +268,8 @@
   function loadKeys() {
     ui.keysTable.setAttribute('aria-busy', 'true');
     return api('GET', '/admin/v1/keys').then(json).then(function (keys) {
+      state.keySystems = [].concat.apply([], keys.map(function (key) { return key.systems; }));
+      suggestSystems();
       ui.keysError.textContent = '';
       ui.keysBody.replaceChildren.apply(ui.keysBody, keys.length ? keys.map(keyRow) : [emptyRow(10, strings.noKeys)]);
       ui.keysCount.textContent = String(keys.length);
@@ -299,22 +327,23 @@
     }), ui.keyFormError);
   }
 
-  function copyNewKey() {
-    var value = ui.newKeyValue.textContent;
+  /** Copies a value shown once (a key, a secret); without the clipboard it stays selected for a manual copy. */
+  function copyShown(valueNode, trigger) {
+    var value = valueNode.textContent;
     var copied = navigator.clipboard && window.isSecureContext
       ? navigator.clipboard.writeText(value)
       : new Promise(function (resolve, reject) {
         var range = document.createRange();
-        range.selectNodeContents(ui.newKeyValue);
+        range.selectNodeContents(valueNode);
         var selection = window.getSelection();
         selection.removeAllRanges();
         selection.addRange(range);
         if (document.execCommand('copy')) resolve(); else reject(new Error(''));
       });
     copied.then(function () {
-      ui.copyKey.textContent = strings.copied;
+      trigger.textContent = strings.copied;
       announce(strings.copied);
-    }).catch(function () { /* the key stays selected for a manual copy */ });
+    }).catch(function () { /* the value stays selected for a manual copy */ });
   }
 
   /** The key leaves the page for good: it can never be shown again. */
@@ -329,6 +358,368 @@
       announce(strings.saved);
       return Promise.all([loadKeys(), loadAudit(true)]);
     }).catch(function (error) { announce(error.message, true); });
+  }
+
+  /* ---- webhooks ---- */
+
+  function webhookPath(endpoint, rest) {
+    return '/admin/v1/webhooks/' + encodeURIComponent(endpoint.id) + (rest || '');
+  }
+
+  function loadWebhooks() {
+    ui.webhooksTable.setAttribute('aria-busy', 'true');
+    return api('GET', '/admin/v1/webhooks').then(json).then(function (endpoints) {
+      ui.webhooksError.textContent = '';
+      // The rows are drawn again: a focused button keeps the focus (the same place in its row), or the heading does.
+      var focused = document.activeElement;
+      var focusedRow = ui.webhooksBody.contains(focused) && focused.closest('tr');
+      var place = focusedRow ? [].indexOf.call(focusedRow.querySelectorAll('button'), focused) : -1;
+      ui.webhooksBody.replaceChildren.apply(ui.webhooksBody, endpoints.length ? endpoints.map(webhookRow) : [emptyRow(7, strings.noEndpoints)]);
+      if (focusedRow) {
+        var row = ui.webhooksBody.querySelector('tr[data-endpoint="' + CSS.escape(focusedRow.getAttribute('data-endpoint')) + '"]');
+        var again = row && row.querySelectorAll('button')[place];
+        (again || ui.webhooksTitle).focus();
+      }
+      ui.webhooksCount.textContent = String(endpoints.length);
+      var open = state.deliveriesOf && endpoints.find(function (endpoint) { return endpoint.id === state.deliveriesOf.id; });
+      if (state.deliveriesOf && !open) closeDeliveries(false);
+      else if (open) state.deliveriesOf = open;
+    }).catch(function (error) {
+      ui.webhooksError.textContent = format(strings.loadFailed, { detail: error.message });
+    }).finally(function () { ui.webhooksTable.setAttribute('aria-busy', 'false'); });
+  }
+
+  function webhookRow(endpoint) {
+    var row = el('tr', endpoint.enabled ? '' : 'inactive');
+    row.setAttribute('data-endpoint', endpoint.id);
+    if (state.deliveriesOf && state.deliveriesOf.id === endpoint.id) row.classList.add('current');
+    var url = stacked(cell(row, strings.endpointURL, 'url'));
+    url.append(text(endpoint.url));
+    if (endpoint.description) url.append(el('span', 'sub', endpoint.description));
+
+    cell(row, strings.endpointSystem, 'mono').append(endpoint.system_id ? text(endpoint.system_id) : el('span', 'muted', strings.allSystems));
+
+    var events = cell(row, strings.events);
+    // `["*"]`: every event, types added later among them.
+    if (endpoint.events && endpoint.events.length && endpoint.events.indexOf('*') < 0) {
+      var list = el('ul', 'origins');
+      endpoint.events.forEach(function (event) { list.append(el('li', '', event)); });
+      events.append(list);
+    } else {
+      events.append(el('span', 'muted', strings.allEvents));
+    }
+
+    cell(row, strings.content).append(endpoint.include_content
+      ? el('span', 'badge', strings.contentIncluded) : el('span', 'muted', strings.contentExcluded));
+
+    var status = stacked(cell(row, strings.state));
+    status.append(el('span', 'badge ' + (endpoint.enabled ? 'on' : 'off'), endpoint.enabled ? strings.enabled : strings.disabled));
+    if (!endpoint.enabled && endpoint.disabled_reason) status.append(el('span', 'sub reason', endpoint.disabled_reason));
+    if (endpoint.failing_since) status.append(el('span', 'sub failing', format(strings.failingSince, { time: formatDate(endpoint.failing_since) })));
+    if (endpoint.previous_secret_expires_at && new Date(endpoint.previous_secret_expires_at) > new Date()) {
+      status.append(el('span', 'sub', format(strings.oldSecretUntil, { time: formatDate(endpoint.previous_secret_expires_at) })));
+    }
+
+    var stats = endpoint.stats || {};
+    var success = stacked(cell(row, strings.successRate));
+    if (stats.attempts_24h) {
+      var rate = typeof stats.success_rate_24h === 'number' ? stats.success_rate_24h : stats.succeeded_24h / stats.attempts_24h;
+      success.append(el('span', 'rate ' + (rate >= 0.95 ? 'good' : rate >= 0.5 ? 'fair' : 'poor'), percentFormat.format(rate)));
+      success.append(el('span', 'sub', format(strings.successOf, { succeeded: stats.succeeded_24h, attempts: stats.attempts_24h })));
+    } else {
+      success.append(el('span', 'muted', strings.noAttempts));
+    }
+    if (stats.pending || stats.failed) {
+      success.append(el('span', 'sub', format(strings.pendingFailed, { pending: stats.pending || 0, failed: stats.failed || 0 })));
+    }
+
+    var actions = stacked(cell(row, strings.actions));
+    var buttons = el('div', 'row-actions');
+    var result = el('span', 'check-result');
+    result.setAttribute('role', 'status');
+    var deliveries = button(strings.deliveries, function () { openDeliveries(endpoint); }, endpoint.url);
+    deliveries.setAttribute('data-deliveries', endpoint.id);
+    deliveries.setAttribute('aria-controls', 'deliveries');
+    var test = button(strings.sendTest, function () { sendTest(endpoint, test, result); }, endpoint.url);
+    test.setAttribute('aria-describedby', uniqueID(result, 'webhook-result-' + endpoint.id));
+    buttons.append(
+      deliveries,
+      test,
+      button(strings.rotateSecret, function () { confirmRotate(endpoint, result); }, endpoint.url),
+      button(endpoint.enabled ? strings.disable : strings.enable, function () { setWebhookEnabled(endpoint, !endpoint.enabled, result); }, endpoint.url),
+      button(strings.delete, function () { confirmDeleteWebhook(endpoint, result); }, endpoint.url));
+    actions.append(buttons, result);
+    return row;
+  }
+
+  /** A row action's outcome, in the row (the row is drawn again after a change, so this is for what does not change it). */
+  function rowResult(result, ok, message) {
+    result.className = 'check-result ' + (ok ? 'ok' : 'failed');
+    result.textContent = message;
+  }
+
+  /** The webhook form suggests the systems the gateway knows: its client systems and those its keys name. */
+  function suggestSystems() {
+    var ids = state.systems.map(function (system) { return system.system_id; }).concat(state.keySystems)
+      .filter(function (id, index, all) { return id !== '*' && all.indexOf(id) === index; }).sort();
+    ui.webhookSystemOptions.replaceChildren.apply(ui.webhookSystemOptions, ids.map(function (id) {
+      var option = el('option');
+      option.value = id;
+      return option;
+    }));
+  }
+
+  function openWebhookDialog() {
+    ui.webhookForm.reset();
+    hideError(ui.webhookFormError);
+    ui.webhookDialog.showModal();
+    ui.webhookForm.elements.url.focus();
+  }
+
+  function createWebhook(event) {
+    event.preventDefault();
+    var form = ui.webhookForm;
+    var body = {
+      url: form.elements.url.value.trim(),
+      system_id: form.elements.system_id.value.trim() || null,
+      include_content: form.elements.include_content.checked
+    };
+    var events = [].filter.call(form.querySelectorAll('input[name="events"]'), function (box) { return box.checked; })
+      .map(function (box) { return box.value; });
+    // None checked: every event (the API's default when `events` is left out).
+    if (events.length) body.events = events;
+    var description = form.elements.description.value.trim();
+    if (description) body.description = description;
+    submitting(form, api('POST', '/admin/v1/webhooks', body).then(json).then(function (created) {
+      ui.webhookDialog.close();
+      showSecret(created.secret, strings.newSecretTitle, strings.secretHint);
+      return Promise.all([loadWebhooks(), loadAudit(true)]);
+    }), ui.webhookFormError);
+  }
+
+  /** A secret as the API gives it, this once: shown with its warning and Copy until Done. */
+  function showSecret(secret, title, hint) {
+    ui.newSecretTitle.textContent = title;
+    ui.newSecretHint.textContent = hint;
+    ui.newSecretValue.textContent = secret;
+    ui.copySecret.textContent = strings.copy;
+    ui.newSecret.hidden = false;
+    ui.newSecret.focus();
+  }
+
+  /** The secret leaves the page for good: it can never be shown again. */
+  function dismissSecret() {
+    ui.newSecretValue.textContent = '';
+    ui.newSecret.hidden = true;
+    ui.addWebhook.focus();
+  }
+
+  function setWebhookEnabled(endpoint, enabled, result) {
+    api('PATCH', webhookPath(endpoint), { enabled: enabled }).then(function () {
+      announce(strings.saved);
+      return Promise.all([loadWebhooks(), loadAudit(true)]);
+    }).catch(function (error) { rowResult(result, false, error.message); });
+  }
+
+  function confirmDeleteWebhook(endpoint, result) {
+    confirmThen(format(strings.confirmDeleteEndpoint, { url: endpoint.url }), strings.delete, function () {
+      api('DELETE', webhookPath(endpoint)).then(function () {
+        announce(strings.saved);
+        return Promise.all([loadWebhooks(), loadAudit(true)]);
+      }).catch(function (error) { rowResult(result, false, error.message); });
+    });
+  }
+
+  function confirmRotate(endpoint, result) {
+    confirmThen(format(strings.confirmRotate, { url: endpoint.url }), strings.rotateSecret, function () {
+      api('POST', webhookPath(endpoint, '/rotate-secret')).then(json).then(function (rotated) {
+        showSecret(rotated.secret, format(strings.rotatedSecretTitle, { url: endpoint.url }), strings.rotatedSecretHint);
+        return Promise.all([loadWebhooks(), loadAudit(true)]);
+      }).catch(function (error) { rowResult(result, false, error.message); });
+    });
+  }
+
+  function sendTest(endpoint, trigger, result) {
+    trigger.disabled = true;
+    trigger.setAttribute('aria-busy', 'true');
+    result.className = 'check-result';
+    result.textContent = strings.sending;
+    api('POST', webhookPath(endpoint, '/test')).then(json).then(function (sent) {
+      result.textContent = '';
+      var open = state.deliveriesOf && state.deliveriesOf.id === endpoint.id ? Promise.resolve() : openDeliveries(endpoint, true);
+      open.then(function () {
+        rowResult(ui.deliveriesResult, true, format(strings.testSent, { event: sent.event_id }));
+        followDeliveries(endpoint, function () { return attemptsOf(sent.event_id) > 0; });
+      });
+      loadAudit(true);
+    }).catch(function (error) {
+      rowResult(result, false, error.message);
+    }).finally(function () {
+      trigger.disabled = false;
+      trigger.removeAttribute('aria-busy');
+    });
+  }
+
+  /* ---- an endpoint's deliveries ---- */
+
+  /** Opens the deliveries of an endpoint under the table; `quietly` leaves the focus where it is. */
+  function openDeliveries(endpoint, quietly) {
+    state.deliveriesOf = endpoint;
+    state.attempts = [];
+    ui.deliveriesTitle.textContent = format(strings.deliveriesTitle, { url: endpoint.url });
+    ui.deliveriesResult.textContent = '';
+    ui.deliveriesResult.className = 'check-result';
+    hideError(ui.replayFormError);
+    ui.replayForm.elements.since.value = localDateTime(new Date(Date.now() - 24 * 3600 * 1000));
+    ui.deliveriesBody.replaceChildren();
+    ui.deliveries.hidden = false;
+    ui.webhooksBody.querySelectorAll('tr').forEach(function (row) {
+      row.classList.toggle('current', row.getAttribute('data-endpoint') === endpoint.id);
+    });
+    if (!quietly) ui.deliveriesTitle.focus();
+    return loadDeliveries(true);
+  }
+
+  /** Closes the deliveries; the focus goes back to the endpoint's Deliveries button when asked or when it was inside. */
+  function closeDeliveries(refocus) {
+    var endpoint = state.deliveriesOf;
+    refocus = refocus || ui.deliveries.contains(document.activeElement);
+    state.deliveriesOf = null;
+    clearTimeout(state.followTimer);
+    ui.deliveries.hidden = true;
+    ui.deliveriesBody.replaceChildren();
+    ui.webhooksBody.querySelectorAll('tr.current').forEach(function (row) { row.classList.remove('current'); });
+    if (!refocus) return;
+    var back = endpoint && ui.webhooksBody.querySelector('[data-deliveries="' + CSS.escape(endpoint.id) + '"]');
+    (back || ui.webhooksTitle).focus();
+  }
+
+  /** The newest attempts again (fresh), or the next page after what is shown. */
+  function loadDeliveries(fresh) {
+    var endpoint = state.deliveriesOf;
+    if (!endpoint) return Promise.resolve();
+    var query = '?limit=' + DELIVERIES_PAGE + (!fresh && state.deliveriesBefore ? '&before=' + encodeURIComponent(state.deliveriesBefore) : '');
+    ui.deliveriesTable.setAttribute('aria-busy', 'true');
+    return api('GET', webhookPath(endpoint, '/deliveries') + query).then(json).then(function (reply) {
+      if (!state.deliveriesOf || state.deliveriesOf.id !== endpoint.id) return;
+      var attempts = reply.data;
+      ui.deliveriesError.textContent = '';
+      // What became of a delivery shows beside its newest attempt only.
+      var seen = fresh ? {} : state.attemptsSeen;
+      var rows = attempts.map(function (attempt) {
+        var newest = !seen[attempt.event_id];
+        seen[attempt.event_id] = true;
+        return deliveryRow(endpoint, attempt, newest);
+      });
+      state.attemptsSeen = seen;
+      if (fresh) {
+        // Read again while a replay goes out: a focused Replay button keeps the focus.
+        var focused = document.activeElement;
+        var focusedRow = ui.deliveriesBody.contains(focused) && focused.closest('tr');
+        ui.deliveriesBody.replaceChildren.apply(ui.deliveriesBody, rows.length ? rows : [emptyRow(7, strings.noDeliveries)]);
+        state.attempts = attempts;
+        if (focusedRow) {
+          var row = ui.deliveriesBody.querySelector('tr[data-attempt="' + CSS.escape(focusedRow.getAttribute('data-attempt')) + '"]');
+          (row ? row.querySelector('button') : ui.deliveriesTitle).focus();
+        }
+      } else {
+        ui.deliveriesBody.append.apply(ui.deliveriesBody, rows);
+      }
+      if (attempts.length) state.deliveriesBefore = attempts[attempts.length - 1].id;
+      ui.deliveriesMore.hidden = attempts.length < DELIVERIES_PAGE;
+    }).catch(function (error) {
+      ui.deliveriesError.textContent = format(strings.loadFailed, { detail: error.message });
+    }).finally(function () { ui.deliveriesTable.setAttribute('aria-busy', 'false'); });
+  }
+
+  var RESULTS = {
+    success: 'resultSuccess', http_error: 'resultHttpError', redirect: 'resultRedirect', gone: 'resultGone',
+    timeout: 'resultTimeout', unreachable: 'resultUnreachable', refused: 'resultRefused'
+  };
+
+  function deliveryRow(endpoint, attempt, newest) {
+    var row = el('tr', '');
+    row.setAttribute('data-attempt', String(attempt.id));
+    cell(row, strings.at).append(text(attempt.attempted_at ? secondsFormat.format(new Date(attempt.attempted_at)) : '—'));
+    var event = stacked(cell(row, strings.event, 'mono'));
+    event.append(text(attempt.event_type || '—'));
+    event.append(el('span', 'sub mono', attempt.event_id));
+    cell(row, strings.statusCode, 'mono').append(text(attempt.status_code === null || attempt.status_code === undefined ? '—' : attempt.status_code));
+    cell(row, strings.latency).append(text(typeof attempt.latency_ms === 'number' ? millisecondsFormat.format(attempt.latency_ms) : '—'));
+    var outcome = stacked(cell(row, strings.result));
+    outcome.append(el('span', 'badge ' + (attempt.succeeded ? 'on' : 'off'), strings[RESULTS[attempt.result]] || attempt.result));
+    outcome.append(el('span', 'sub', format(strings.attemptNumber, { number: attempt.attempt })));
+    if (attempt.error) outcome.append(el('span', 'sub', attempt.error));
+    if (newest && !attempt.succeeded && attempt.delivery_status === 'pending') outcome.append(el('span', 'sub', strings.willRetry));
+    if (newest && attempt.delivery_status === 'failed') outcome.append(el('span', 'sub failing', strings.retriesUsedUp));
+    // The receiver's answer is text: shown as it came, never read as HTML.
+    var response = cell(row, strings.response);
+    if (attempt.response) response.append(el('pre', 'response-body', attempt.response));
+    else response.append(el('span', 'muted', '—'));
+    var actions = cell(row, strings.actions);
+    actions.append(button(strings.replay, function () { replayEvent(endpoint, attempt); }, attempt.event_id));
+    return row;
+  }
+
+  function replayEvent(endpoint, attempt) {
+    var known = attemptsOf(attempt.event_id);
+    api('POST', webhookPath(endpoint, '/deliveries/' + encodeURIComponent(attempt.event_id) + '/replay')).then(function () {
+      rowResult(ui.deliveriesResult, true, format(strings.replayQueued, { event: attempt.event_id }));
+      followDeliveries(endpoint, function () { return attemptsOf(attempt.event_id) > known; });
+      loadAudit(true);
+    }).catch(function (error) { rowResult(ui.deliveriesResult, false, error.message); });
+  }
+
+  function replaySince(event) {
+    event.preventDefault();
+    var endpoint = state.deliveriesOf;
+    var value = ui.replayForm.elements.since.value;
+    if (!value) {
+      ui.replayFormError.textContent = strings.replaySinceRequired;
+      ui.replayFormError.hidden = false;
+      ui.replayForm.elements.since.focus();
+      return;
+    }
+    // The API takes ISO 8601 to the second.
+    var since = new Date(value).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    var newest = newestAttempt();
+    ui.deliveriesResult.textContent = '';
+    submitting(ui.replayForm, api('POST', webhookPath(endpoint, '/replay'), { since: since }).then(json).then(function (reply) {
+      rowResult(ui.deliveriesResult, true, format(strings.replayed, { count: reply.replayed }));
+      if (reply.replayed) followDeliveries(endpoint, function () { return newestAttempt() !== newest; });
+      loadAudit(true);
+    }), ui.replayFormError);
+  }
+
+  /**
+   * Delivery happens in the background: after a test or a replay, the newest deliveries are read again every second
+   * until `arrived` says the new attempt is there (or for 15 s); then the endpoints' figures are read again.
+   */
+  function followDeliveries(endpoint, arrived) {
+    clearTimeout(state.followTimer);
+    var tries = 0;
+    function tick() {
+      if (!state.deliveriesOf || state.deliveriesOf.id !== endpoint.id) return;
+      loadDeliveries(true).then(function () {
+        if (arrived() || ++tries >= 15) loadWebhooks();
+        else state.followTimer = setTimeout(tick, 1000);
+      });
+    }
+    state.followTimer = setTimeout(tick, 300);
+  }
+
+  /** How many attempts at one event the newest page shows. */
+  function attemptsOf(eventID) {
+    return state.attempts.filter(function (attempt) { return attempt.event_id === eventID; }).length;
+  }
+
+  function newestAttempt() { return state.attempts.length ? state.attempts[0].id : null; }
+
+  /** A date as a datetime-local input takes it, in the browser's time zone. */
+  function localDateTime(date) {
+    function two(number) { return String(number).padStart(2, '0'); }
+    return date.getFullYear() + '-' + two(date.getMonth() + 1) + '-' + two(date.getDate()) + 'T' +
+      two(date.getHours()) + ':' + two(date.getMinutes()) + ':' + two(date.getSeconds());
   }
 
   /* ---- audit ---- */
@@ -378,6 +769,8 @@
     request.catch(function (error) {
       errorBox.textContent = error.message;
       errorBox.hidden = false;
+      // A tall dialog may have scrolled the reason out of sight.
+      errorBox.scrollIntoView({ block: 'nearest' });
     }).finally(function () { buttons.forEach(function (b) { b.disabled = false; }); });
   }
 
@@ -422,6 +815,13 @@
     td.setAttribute('data-label', label);
     row.append(td);
     return td;
+  }
+
+  /** A box for a cell's several lines, so that a narrow screen shows them stacked beside the column's name. */
+  function stacked(td) {
+    var box = el('div', 'stack');
+    td.append(box);
+    return box;
   }
 
   /** A small button; `about` names the row it acts on, for screen readers ("Delete drillquiz"). */
