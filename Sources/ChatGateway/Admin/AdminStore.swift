@@ -149,10 +149,11 @@ struct AdminStore: Sendable {
     ) async throws -> Value {
         try await database().transaction { transaction in
             let sql = transaction as! any SQLDatabase
-            let value = try await write(sql)
-            try await sql.insert(into: Self.auditTable).model(audit).run()
+            // A write first: on SQLite a change that read first could not write after a chat's commit.
             try await sql.update(Self.versionTable).set("version", to: SQLRaw("version + 1"))
                 .where("id", .equal, SQLBind(1)).run()
+            let value = try await write(sql)
+            try await sql.insert(into: Self.auditTable).model(audit).run()
             return value
         }
     }

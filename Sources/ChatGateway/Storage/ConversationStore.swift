@@ -27,7 +27,7 @@ struct ConversationStore: Sendable {
             database: database, transactions: concurrentWrites,
             afterUsage: usageThresholds.map { thresholds in
                 { @Sendable usage, sql in try await thresholds.check(usage, on: sql) }
-            })
+            }, locksFirst: !sharedByReplicas)
         self.metrics = metrics
     }
 

@@ -31,11 +31,17 @@ final class WriteBatcher: Sendable {
     private let queue = NIOLockedValueBox(Queue())
     /// Runs in each transaction after its usage is added to the sums (webhooks' usage thresholds).
     private let afterUsage: (@Sendable ([UsageRollup.Key: UsageRollup.Counters], any SQLDatabase) async throws -> Void)?
+    /// SQLite: each transaction takes the write lock with its first statement. One that read first would hold a
+    /// snapshot, and its first write fails at once (`SQLITE_BUSY_SNAPSHOT`, which no busy handler waits out) when
+    /// another connection (the admin API's) committed in between.
+    private let locksFirst: Bool
 
     init(
         database: any Database, transactions: Int = 1, maxBatch: Int = 16,
-        afterUsage: (@Sendable ([UsageRollup.Key: UsageRollup.Counters], any SQLDatabase) async throws -> Void)? = nil
+        afterUsage: (@Sendable ([UsageRollup.Key: UsageRollup.Counters], any SQLDatabase) async throws -> Void)? = nil,
+        locksFirst: Bool = false
     ) {
+        self.locksFirst = locksFirst
         self.database = database
         self.transactions = transactions
         self.maxBatch = maxBatch
@@ -58,6 +64,11 @@ final class WriteBatcher: Sendable {
         }
     }
 
+    /// An update that changes no row but, being an update, takes SQLite's write lock (waiting for it as for any write).
+    static func takeWriteLock(on sql: any SQLDatabase) async throws {
+        try await sql.raw("UPDATE \(ident: AdminStore.versionTable) SET version = version WHERE 1 = 0").run()
+    }
+
     private func drain() async {
         while let batch = nextBatch() { await run(batch) }
     }
@@ -78,6 +89,7 @@ final class WriteBatcher: Sendable {
         do {
             try await database.transaction { transaction in
                 let sql = transaction as! any SQLDatabase
+                if self.locksFirst { try await Self.takeWriteLock(on: sql) }
                 var usage: [UsageRollup.Key: UsageRollup.Counters] = [:]
                 for waiting in batch {
                     try await waiting.write(sql)

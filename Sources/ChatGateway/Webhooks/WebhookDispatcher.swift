@@ -298,14 +298,14 @@ final class WebhookDispatcher: LifecycleHandler, Sendable {
             succeeded || outcome.result == .gone
             ? nil : configuration.schedule.wait(afterAttempt: attempt, retryAfter: outcome.retryAfter)
         let status = succeeded ? "succeeded" : wait == nil ? "failed" : "pending"
-        let attemptRow = AttemptRow(
+        let attemptRow = WebhookAttemptRow(
             id: UUID.newRowID(now: stamp).uuidString.lowercased(), endpointID: claim.endpointID,
             eventID: claim.eventID, attempt: attempt, attemptedAt: at, statusCode: outcome.statusCode,
             latencyMS: Int(outcome.latency.milliseconds), response: outcome.response, error: outcome.error,
             result: outcome.result.rawValue)
         let (holder, disableAfter) = (configuration.holder, configuration.disableAfter)
         try await store.write("webhook attempt") { sql in
-            try await sql.insert(into: WebhookTables.attempts).model(attemptRow, nilEncodingStrategy: .asNil).run()
+            try await sql.insert(into: WebhookTables.attempts).model(attemptRow).run()
             try await sql.update(WebhookTables.deliveries)
                 .set("status", to: SQLBind(status)).set("attempts", to: SQLBind(attempt))
                 .set("next_attempt_at", to: SQLBind(at + (wait ?? 0)))
@@ -416,25 +416,6 @@ final class WebhookDispatcher: LifecycleHandler, Sendable {
             }
         } catch {
             logger.warning("could not remove old webhook events", metadata: ["error": .string("\(type(of: error))")])
-        }
-    }
-
-    /// A row of `gateway_webhook_attempts`.
-    struct AttemptRow: Codable, Sendable {
-        var id: String
-        var endpointID: String
-        var eventID: String
-        var attempt: Int
-        var attemptedAt: Double
-        var statusCode: Int?
-        var latencyMS: Int
-        var response: String
-        var error: String?
-        var result: String
-
-        enum CodingKeys: String, CodingKey {
-            case id, endpointID = "endpoint_id", eventID = "event_id", attempt, attemptedAt = "attempted_at"
-            case statusCode = "status_code", latencyMS = "latency_ms", response, error, result
         }
     }
 }

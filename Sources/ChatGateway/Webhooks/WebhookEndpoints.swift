@@ -132,38 +132,18 @@ struct WebhookEndpointStore: Sendable {
     }
 
     /// An endpoint's attempts, newest first; `before`: the id of the last attempt of the previous page.
-    func attempts(of endpointID: String, limit: Int, before: String?) async throws -> [AttemptListing] {
+    func attempts(of endpointID: String, limit: Int, before: String?) async throws -> [WebhookAttemptRow] {
         let after = before.map { SQLQueryString("AND a.id < \(bind: $0)") } ?? SQLQueryString("")
         return try await sql.raw(
             """
-            SELECT a.id, a.event_id, a.attempt, a.attempted_at, a.status_code, a.latency_ms, a.response, a.error, \
+            SELECT a.id, a.endpoint_id, a.event_id, a.attempt, a.attempted_at, a.status_code, a.latency_ms, a.response, a.error, \
             a.result, e.type AS event_type, d.status AS delivery_status \
             FROM \(ident: WebhookTables.attempts) a \
             LEFT JOIN \(ident: WebhookTables.events) e ON e.id = a.event_id \
             LEFT JOIN \(ident: WebhookTables.deliveries) d ON d.event_id = a.event_id AND d.endpoint_id = a.endpoint_id \
             WHERE a.endpoint_id = \(bind: endpointID) \(after) ORDER BY a.id DESC LIMIT \(literal: limit)
             """
-        ).all(decoding: AttemptListing.self)
-    }
-
-    struct AttemptListing: Codable, Sendable {
-        var id: String
-        var eventID: String
-        var attempt: Int
-        var attemptedAt: Double
-        var statusCode: Int?
-        var latencyMS: Int
-        var response: String
-        var error: String?
-        var result: String
-        var eventType: String?
-        var deliveryStatus: String?
-
-        enum CodingKeys: String, CodingKey {
-            case id, eventID = "event_id", attempt, attemptedAt = "attempted_at", statusCode = "status_code"
-            case latencyMS = "latency_ms", response, error, result, eventType = "event_type"
-            case deliveryStatus = "delivery_status"
-        }
+        ).all(decoding: WebhookAttemptRow.self)
     }
 
     /// Sends the events again from their first attempt, with their ids: each of `eventIDs` that is still kept, to
@@ -239,5 +219,28 @@ struct WebhookDeliveryRow: Codable, Sendable {
         case id, eventID = "event_id", endpointID = "endpoint_id", status, attempts, nextAttemptAt = "next_attempt_at"
         case leaseHolder = "lease_holder", leaseExpiresAt = "lease_expires_at", lastStatusCode = "last_status_code"
         case occurredAt = "occurred_at", updatedAt = "updated_at"
+    }
+}
+
+/// A row of `gateway_webhook_attempts`; listed, with its event's type and its delivery's status now.
+struct WebhookAttemptRow: Codable, Sendable {
+    var id: String
+    var endpointID: String
+    var eventID: String
+    var attempt: Int
+    var attemptedAt: Double
+    var statusCode: Int?
+    var latencyMS: Int
+    var response: String
+    var error: String?
+    /// `WebhookSender.Result`'s raw value.
+    var result: String
+    var eventType: String? = nil
+    var deliveryStatus: String? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case id, endpointID = "endpoint_id", eventID = "event_id", attempt, attemptedAt = "attempted_at"
+        case statusCode = "status_code", latencyMS = "latency_ms", response, error, result
+        case eventType = "event_type", deliveryStatus = "delivery_status"
     }
 }
