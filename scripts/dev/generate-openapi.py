@@ -263,7 +263,8 @@ webhook_paths = {
   "/admin/v1/webhooks/{endpoint_id}/test": {
     "post": webhook_admin("testWebhookEndpoint", "Send a `webhook.test` event to one endpoint",
       "The event goes to this endpoint only, whatever it subscribes to, through the outbox like any other: its attempts show in the deliveries. The request is audited.",
-      {"202": json_of("WebhookTestAccepted", "The event is in the outbox"), **errs(401, 403, 404, 429)},
+      {"202": json_of("WebhookTestAccepted", "The event is in the outbox"), **errs(401, 403, 404),
+       "409": error("The endpoint is disabled: enable it before sending a test"), **errs(429)},
       parameters=[webhook_id])},
   "/admin/v1/webhooks/{endpoint_id}/deliveries": {
     "get": webhook_admin("listWebhookDeliveries", "A webhook endpoint's delivery attempts",
@@ -275,13 +276,13 @@ webhook_paths = {
                   {"name": "before", "in": "query", "required": False, "description": "An attempt's `id`: only older attempts.", "schema": {"type": "string"}}])},
   "/admin/v1/webhooks/{endpoint_id}/deliveries/{event_id}/replay": {
     "post": webhook_admin("replayWebhookDelivery", "Send one event to the endpoint again",
-      "With the same `webhook-id`, a new `webhook-timestamp` and new signatures, on the usual retry schedule. Any event the endpoint was sent and that is still kept (30 days after its last delivery ended), whether it succeeded or failed. The request is audited.",
+      "With the same `webhook-id`, a new `webhook-timestamp` and new signatures, on the usual retry schedule. Any event the endpoint takes that is still kept (30 days after its last delivery ended), whether it was delivered, failed or never sent (while the endpoint was disabled). The request is audited.",
       {"202": json_of("WebhookReplayed", "The event is queued again (`replayed`: 1)"), **errs(401, 403),
-       "404": error("No such endpoint, or no such event for it (never sent to it, or no longer kept)"), **errs(429)},
+       "404": error("No such endpoint, or no such event for it (one it does not take, or no longer kept)"), **errs(429)},
       parameters=[webhook_id, {"name": "event_id", "in": "path", "required": True, "description": "The event's id (`msg_…`, the `webhook-id`).", "schema": {"type": "string"}}])},
   "/admin/v1/webhooks/{endpoint_id}/replay": {
     "post": webhook_admin("replayWebhookEvents", "Send the endpoint every event since a time again",
-      "Every event the endpoint subscribes to that occurred at or after `since` and is still kept, each with its original `webhook-id`, in the order they occurred. For catching up after an outage longer than the retry schedule. The request is audited.",
+      "Every event the endpoint subscribes to that occurred at or after `since` and is still kept, each with its original `webhook-id` (sent side by side, not necessarily in order). For catching up after an outage longer than the retry schedule. The request is audited.",
       {"202": json_of("WebhookReplayed", "How many events are queued again"), **errs(401, 403, 404, 413, 415),
        "422": error("`since` missing or not an ISO 8601 date-time"), **errs(429)},
       parameters=[webhook_id], request="WebhookReplayRequest")},
@@ -413,7 +414,7 @@ webhook_schemas = {
     "WebhookMessageEndedData": {"type": "object", "required": ["system_id", "user_id", "dify_user", "conversation_id", "turn_id", "message_id", "question_id", "dify_message_id", "task_id", "channel", "status", "error", "partial_length", "created_at"], "properties": {
       **{k: nullable(v) for k, v in webhook_turn_ids.items() if k in ("conversation_id", "message_id", "question_id", "dify_message_id", "task_id")},
       **{k: v for k, v in webhook_turn_ids.items() if k in ("system_id", "user_id", "dify_user", "turn_id", "channel")},
-      "sequence": {**webhook_turn_ids["sequence"], "description": "The event's number among the conversation's events; absent when the turn has no conversation (Dify never named one)"},
+      "sequence": {**webhook_turn_ids["sequence"], "description": "The event's number among the conversation's events; `null` when the turn has no conversation (Dify never named one)", "nullable": True},
       "status": {"type": "string", "enum": ["failed", "stopped", "interrupted"], "description": "The turn's state, as in `GET /v1/turns/{turn_id}`"},
       "error": {"type": "object", "required": ["code", "message"], "properties": {
         "code": {"type": "string", "example": "dify_timeout", "description": "A stable code: Dify's own error code, or `dify_timeout`, `dify_unreachable`, `dify_circuit_open`, `stopped`, `interrupted`, …"},

@@ -101,10 +101,10 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     }
     let webhookURLs = WebhookURLPolicy(allowedNetworks: settings.webhookAllowedNetworks)
     let webhookDispatcher = WebhookDispatcher(
-        store: store, database: database,
-        sender: WebhookSender(http: webhookClient(app), urls: webhookURLs), sealer: webhookSealer,
-        configuration: .init(schedule: settings.webhookRetrySchedule, isPostgres: settings.isPostgres, holder: holder),
-        metrics: metrics, now: dependencies.now, logger: app.logger)
+        queue: WebhookQueue(store: store, database: database, isPostgres: settings.isPostgres, now: dependencies.now),
+        sender: webhookSender(app, urls: webhookURLs), sealer: webhookSealer,
+        configuration: .init(schedule: settings.webhookRetrySchedule, holder: holder), metrics: metrics,
+        logger: app.logger)
     app.lifecycle.use(webhookDispatcher)
     let chats = ChatService(
         dify: dify, targets: targets, store: store, streams: streams, metrics: metrics,
@@ -327,15 +327,12 @@ private func uploadClient(_ app: Application, settings: Settings, uploads: Concu
 }
 
 /// Webhooks get their own client: endpoints are the operators' choice, never Dify, and a slow one must not take
-/// Dify's connections. An attempt has 15 s; redirects are failures.
-private func webhookClient(_ app: Application) -> HTTPClient {
-    var configuration = HTTPClient.Configuration()
-    configuration.redirectConfiguration = .disallow
-    configuration.timeout = .init(connect: .seconds(5), read: .seconds(15))
-    configuration.tracing.tracer = nil
+/// Dify's connections.
+private func webhookSender(_ app: Application, urls: WebhookURLPolicy) -> WebhookSender {
+    let configuration = WebhookSender.clientConfiguration(timeout: .seconds(15))
     let client = HTTPClient(eventLoopGroupProvider: .shared(app.eventLoopGroup), configuration: configuration)
     app.lifecycle.use(ClientShutdown(client: client))
-    return client
+    return WebhookSender(http: client, configuration: configuration, eventLoopGroup: app.eventLoopGroup, urls: urls)
 }
 
 private struct ClientShutdown: LifecycleHandler {

@@ -1,6 +1,12 @@
 import Foundation
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// An address or a CIDR range (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`, `::1`), for `TRUSTED_PROXIES` and
 /// `DIFY_ALLOWED_NETWORKS`.
 public struct IPAddressRange: Sendable, Equatable {
@@ -36,6 +42,20 @@ public struct IPAddressRange: Sendable, Equatable {
             remaining -= 8
         }
         return true
+    }
+
+    /// An address's text from its bytes (4 or 16), as a connection names it.
+    static func text(_ bytes: [UInt8]) -> String? {
+        switch bytes.count {
+        case 4: return bytes.map(String.init).joined(separator: ".")
+        case 16:
+            var address = in6_addr()
+            withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: bytes) }
+            var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+            return String(cString: buffer)
+        default: return nil
+        }
     }
 
     /// The address's bytes, 4 for IPv4 and 16 for IPv6; an IPv4-mapped IPv6 address counts as IPv4.

@@ -22,7 +22,7 @@ struct UsageThresholds: Sendable {
             let (systemID, userID) = (spender[0], spender[1])
             let budget = budget(systemID)
             guard !budget.perUser.isEmpty || !budget.perSystem.isEmpty,
-                try await WebhookOutbox.isWanted(systemID: systemID, on: sql)
+                try await WebhookOutbox.wanted(bySystem: systemID, on: sql) != nil
             else { continue }
             for limit in budget.perUser {
                 try await check(limit, systemID: systemID, userID: userID, triggeredBy: userID, at: at, on: sql)

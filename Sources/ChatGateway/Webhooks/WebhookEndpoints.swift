@@ -41,9 +41,7 @@ struct WebhookEndpointRow: Codable, Sendable, Equatable {
     }
 
     /// `ep_` and a time-ordered UUID's 32 hex digits.
-    static func newID(at date: Date) -> String {
-        "ep_" + UUID.newRowID(now: date).uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-    }
+    static func newID(at date: Date) -> String { UUID.prefixedID("ep_", at: date) }
 }
 
 /// Endpoints and what was delivered to them. Changes go with their audit entry, in one transaction.
@@ -62,16 +60,29 @@ struct WebhookEndpointStore: Sendable {
             .first(decoding: WebhookEndpointRow.self)
     }
 
-    /// Creates the endpoint, or replaces every column of an existing one but `id` and `created_at`.
-    func save(_ row: WebhookEndpointRow, audit: AuditEntry) async throws {
+    func insert(_ row: WebhookEndpointRow, audit: AuditEntry) async throws {
         try await admin.change(audit) { sql in
-            try await sql.insert(into: WebhookTables.endpoints).model(row, nilEncodingStrategy: .asNil)
-                .onConflict(with: ["id"]) { set in
-                    WebhookEndpointRow.CodingKeys.allCases.map(\.rawValue)
-                        .filter { $0 != "id" && $0 != "created_at" }
-                        .reduce(set) { $0.set(excludedValueOf: $1) }
-                }.run()
+            try await sql.insert(into: WebhookTables.endpoints).model(row, nilEncodingStrategy: .asNil).run()
         }
+    }
+
+    /// Sets only `columns` of the endpoint (another change made meanwhile, by the dispatcher or another operator,
+    /// stays); the endpoint as it is then, or nil when there is none.
+    func update(
+        _ id: String, setting columns: [(String, any SQLExpression)], audit: AuditEntry
+    ) async throws -> WebhookEndpointRow? {
+        let columns = columns.map { ($0.0, SendableExpression(expression: $0.1)) }
+        return try await admin.change(audit) { sql in
+            var update = sql.update(WebhookTables.endpoints)
+            for (column, value) in columns { update = update.set(SQLIdentifier(column), to: value.expression) }
+            guard try await !update.where("id", .equal, SQLBind(id)).returning("id").all().isEmpty else { return nil }
+            return try await sql.select().column("*").from(WebhookTables.endpoints).where("id", .equal, SQLBind(id))
+                .first(decoding: WebhookEndpointRow.self)
+        }
+    }
+
+    private struct SendableExpression: @unchecked Sendable {
+        let expression: any SQLExpression
     }
 
     /// Removes the endpoint with its deliveries and attempts; false when there is none.
@@ -159,15 +170,14 @@ struct WebhookEndpointStore: Sendable {
                     .where("id", .in, SQLBind.group(chunk)).all()
                 let rows = try events.map { event in
                     WebhookDeliveryRow(
-                        id: UUID.newRowID(now: stamp).uuidString.lowercased(),
-                        eventID: try event.decode(column: "id", as: String.self), endpointID: endpointID,
-                        status: "pending", attempts: 0, nextAttemptAt: stamp.timeIntervalSince1970,
-                        occurredAt: try event.decode(column: "occurred_at", as: Double.self),
-                        updatedAt: stamp.timeIntervalSince1970)
+                        event: try event.decode(column: "id", as: String.self),
+                        occurredAt: try event.decode(column: "occurred_at", as: Double.self), to: endpointID,
+                        at: stamp.timeIntervalSince1970)
                 }
+                // The lease goes too: an attempt still running then records nothing over the replay.
                 try await sql.upsert(
                     rows, into: WebhookTables.deliveries, onConflict: ["endpoint_id", "event_id"],
-                    update: ["status", "attempts", "next_attempt_at", "updated_at"])
+                    update: ["status", "attempts", "next_attempt_at", "lease_holder", "lease_expires_at", "updated_at"])
                 count += rows.count
             }
             return count
@@ -176,27 +186,23 @@ struct WebhookEndpointStore: Sendable {
 
     /// Whether the event is kept and is one the endpoint takes.
     func isDeliverable(_ eventID: String, to endpoint: WebhookEndpointRow) async throws -> Bool {
-        guard
-            let row = try await sql.select().columns("type", "system_id", "endpoint_id").from(WebhookTables.events)
-                .where("id", .equal, SQLBind(eventID)).first()
-        else { return false }
-        return endpoint.wants(
-            type: try row.decode(column: "type", as: String.self),
-            systemID: try row.decode(column: "system_id", as: String?.self),
-            onlyFor: try row.decode(column: "endpoint_id", as: String?.self))
+        try await targets(sql.select().where("id", .equal, SQLBind(eventID))).contains { $0.isWanted(by: endpoint) }
     }
 
     /// The kept events the endpoint takes that occurred since `since`.
     func events(for endpoint: WebhookEndpointRow, since: Date) async throws -> [String] {
-        let rows = try await sql.select().columns("id", "type", "system_id", "endpoint_id").from(WebhookTables.events)
-            .where("occurred_at", .greaterThanOrEqual, SQLBind(since.timeIntervalSince1970)).orderBy("id").all()
-        return try rows.compactMap { row in
-            let id = try row.decode(column: "id", as: String.self)
-            return endpoint.wants(
-                type: try row.decode(column: "type", as: String.self),
-                systemID: try row.decode(column: "system_id", as: String?.self),
-                onlyFor: try row.decode(column: "endpoint_id", as: String?.self)) ? id : nil
+        var query = sql.select().where("occurred_at", .greaterThanOrEqual, SQLBind(since.timeIntervalSince1970))
+        if let systemID = endpoint.systemID { query = query.where("system_id", .equal, SQLBind(systemID)) }
+        if !endpoint.eventTypes.isEmpty {
+            query = query.where(
+                "type", .in, SQLBind.group(endpoint.eventTypes + [WebhookEvent.Kind.webhookTest.rawValue]))
         }
+        return try await targets(query.orderBy("id")).filter { $0.isWanted(by: endpoint) }.map(\.id)
+    }
+
+    private func targets(_ query: SQLSelectBuilder) async throws -> [WebhookQueue.EventTarget] {
+        try await query.columns("id", "type", "system_id", "endpoint_id", "occurred_at").from(WebhookTables.events)
+            .all(decoding: WebhookQueue.EventTarget.self)
     }
 }
 

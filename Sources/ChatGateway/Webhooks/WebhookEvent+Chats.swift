@@ -56,9 +56,10 @@ extension WebhookEvent {
             data["partial_length"] = .integer(outcome.text.count)
             content["partial_answer"] = .string(outcome.text)
         }
+        // A turn ends once.
         return WebhookEvent(
             kind: kind, systemID: caller.systemID, userID: caller.userID, conversationID: conversationID, data: data,
-            content: content)
+            content: content, dedupeKey: "message|\(turnID)")
     }
 
     /// A turn started a conversation.
@@ -70,7 +71,8 @@ extension WebhookEvent {
             data: [
                 "system_id": .string(caller.systemID), "user_id": .string(caller.userID),
                 "conversation_id": .string(conversationID), "channel": .text(channel),
-            ])
+            ],
+            dedupeKey: "conversation.created|\(conversationID)")
     }
 
     static func conversationRenamed(_ conversationID: String, name: String?, caller: CallerIdentity) -> WebhookEvent {
@@ -128,6 +130,21 @@ extension WebhookEvent {
             kept[key] = fields[key] ?? .null
         }
         return .object(kept)
+    }
+}
+
+extension WebhookEvent {
+    /// An endpoint disabled for failing, told to the others; its URL without a query (which may hold a token).
+    static func endpointDisabled(_ endpoint: WebhookEndpointRow, reason: String, failingSince: Double) -> WebhookEvent {
+        var url = URLComponents(string: endpoint.url)
+        url?.query = nil
+        return WebhookEvent(
+            kind: .endpointDisabled, systemID: endpoint.systemID,
+            data: [
+                "endpoint_id": .string(endpoint.id), "url": .string(url?.string ?? endpoint.url),
+                "system_id": .text(endpoint.systemID), "reason": .string(reason),
+                "failing_since": .string(ISO8601.string(Date(timeIntervalSince1970: failingSince))),
+            ])
     }
 }
 

@@ -26,7 +26,7 @@ struct WebhookEvent: Sendable, Equatable {
         case endpointDisabled = "webhook.endpoint.disabled"
 
         /// Events numbered in their conversation's count (`sequence`), which a turn without one leaves `null`.
-        var isAboutConversations: Bool { rawValue.hasPrefix("message.") || rawValue.hasPrefix("feedback.") }
+        var carriesSequence: Bool { rawValue.hasPrefix("message.") || rawValue.hasPrefix("feedback.") }
     }
 
     var kind: Kind
@@ -44,9 +44,7 @@ struct WebhookEvent: Sendable, Equatable {
     var endpointID: String? = nil
 
     /// `msg_` and a time-ordered UUID's 32 hex digits: the `webhook-id` of every attempt to send it.
-    static func newID(at date: Date) -> String {
-        "msg_" + UUID.newRowID(now: date).uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-    }
+    static func newID(at date: Date) -> String { UUID.prefixedID("msg_", at: date) }
 
     /// The body an endpoint gets: `{"type", "timestamp", "data"}`, the same bytes on every attempt.
     static func body(
@@ -73,6 +71,13 @@ extension JSONValue {
         default:
             return other
         }
+    }
+}
+
+extension UUID {
+    /// `prefix` and a time-ordered UUID's 32 hex digits (`msg_…`, `ep_…`).
+    static func prefixedID(_ prefix: String, at date: Date) -> String {
+        prefix + newRowID(now: date).uuidString.lowercased().replacingOccurrences(of: "-", with: "")
     }
 }
 

@@ -4,23 +4,34 @@ import SQLKit
 /// Writes events into the outbox, in the caller's transaction: an event exists exactly when the change it tells of
 /// was committed. Nothing is written while no endpoint, enabled or not, could want the system's events.
 enum WebhookOutbox {
-    /// Whether an endpoint exists for `systemID`'s events (its own, or one for every system).
-    static func isWanted(systemID: String?, on sql: any SQLDatabase) async throws -> Bool {
-        var query = sql.select().column("id").from(WebhookTables.endpoints)
+    /// Whether an endpoint exists for `systemID`'s events (its own, or one for every system): nil when none does,
+    /// else whether one of them takes content.
+    static func wanted(bySystem systemID: String?, on sql: any SQLDatabase) async throws -> Bool? {
+        var query = sql.select().column("include_content").from(WebhookTables.endpoints)
         if let systemID {
             query = query.where {
                 $0.where("system_id", .is, SQLLiteral.null).orWhere("system_id", .equal, SQLBind(systemID))
             }
         }
-        return try await query.limit(1).first() != nil
+        return try await query.orderBy("include_content", .descending).limit(1).first()?
+            .decode(column: "include_content", as: Bool.self)
     }
 
-    /// Inserts the event; with a conversation, numbers it in that conversation's count (`sequence`). Its id; nil
-    /// when no endpoint wants it or its `dedupeKey` was taken already.
+    /// Inserts the event; with a conversation, numbers it in that conversation's count (`sequence`). Its content is
+    /// kept only while an endpoint takes content. Its id; nil when no endpoint wants it, or its `dedupeKey` is
+    /// taken already (a write run again after a commit it did not hear of emits nothing new).
     @discardableResult
     static func emit(_ event: WebhookEvent, at stamp: Date, on sql: any SQLDatabase) async throws -> String? {
+        var keepsContent = true
         if event.endpointID == nil {
-            guard try await isWanted(systemID: event.systemID, on: sql) else { return nil }
+            guard let takesContent = try await wanted(bySystem: event.systemID, on: sql) else { return nil }
+            keepsContent = takesContent
+        }
+        if let key = event.dedupeKey,
+            try await sql.select().column("id").from(WebhookTables.events).where("dedupe_key", .equal, SQLBind(key))
+                .first() != nil
+        {
+            return nil
         }
         var data = event.data
         if let conversationID = event.conversationID {
@@ -29,17 +40,24 @@ enum WebhookOutbox {
                 .where("conversation_id", .equal, SQLBind(conversationID))
                 .returning("webhook_sequence").first()
             data["sequence"] = .integer(try row?.decode(column: "webhook_sequence", as: Int?.self))
-        } else if event.kind.isAboutConversations {
+        } else if event.kind.carriesSequence {
             data["sequence"] = .null
         }
         let row = EventRow(
             id: WebhookEvent.newID(at: stamp), type: event.kind.rawValue, systemID: event.systemID,
             userID: event.userID, conversationID: event.conversationID, endpointID: event.endpointID,
             occurredAt: stamp.timeIntervalSince1970, data: JSONValue.object(data).jsonText,
-            content: event.content.map { JSONValue.object($0).jsonText }, dedupeKey: event.dedupeKey)
+            content: keepsContent ? event.content.map { JSONValue.object($0).jsonText } : nil,
+            dedupeKey: event.dedupeKey)
         let inserted = try await sql.insert(into: WebhookTables.events).model(row, nilEncodingStrategy: .asNil)
             .ignoringConflicts(with: ["dedupe_key"]).returning("id").all()
         return inserted.isEmpty ? nil : row.id
+    }
+
+    /// A deleted conversation's events keep their ids, not what was said.
+    static func forgetContent(ofConversation conversationID: String, on sql: any SQLDatabase) async throws {
+        try await sql.update(WebhookTables.events).set("content", to: SQLLiteral.null)
+            .where("conversation_id", .equal, SQLBind(conversationID)).run()
     }
 
     /// A row of `gateway_webhook_events`.
@@ -60,6 +78,17 @@ enum WebhookOutbox {
             case id, type, systemID = "system_id", userID = "user_id", conversationID = "conversation_id"
             case endpointID = "endpoint_id", occurredAt = "occurred_at", data, content, dedupeKey = "dedupe_key"
             case fannedAt = "fanned_at"
+        }
+
+        /// The body an endpoint gets, the same bytes on every attempt.
+        func body(includeContent: Bool) -> String {
+            WebhookEvent.body(
+                kind: type, occurredAt: Date(timeIntervalSince1970: occurredAt), data: Self.object(data),
+                content: content.map(Self.object), includeContent: includeContent)
+        }
+
+        private static func object(_ text: String) -> [String: JSONValue] {
+            (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)))?.objectValue ?? [:]
         }
     }
 }

@@ -2,9 +2,11 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
-/// Makes one attempt to deliver one event: checks the URL's addresses again (DNS may have changed), posts the
-/// signed body, and reads the first kilobyte of the answer. Redirects are not followed.
+/// Makes one attempt to deliver one event, in `timeout` at most: checks the URL's addresses again (DNS may have
+/// changed), connects to the address it checked (a name that resolves elsewhere a moment later is not asked again),
+/// posts the signed body, and reads the first kilobyte of the answer. Redirects are not followed.
 struct WebhookSender: Sendable {
     enum Result: String, Sendable {
         case success, httpError = "http_error", redirect, gone, timeout, unreachable, refused
@@ -29,18 +31,32 @@ struct WebhookSender: Sendable {
         var signature: String
     }
 
+    /// For URLs whose host is an address; a name gets a client of its own, pinned to the address checked.
     let http: HTTPClient
+    let configuration: HTTPClient.Configuration
+    let eventLoopGroup: any EventLoopGroup
     let urls: WebhookURLPolicy
     var timeout: Duration = .seconds(15)
     static let responseBytes = 1024
 
+    /// A client for webhooks: no redirects, the attempt's time for connecting and reading.
+    static func clientConfiguration(timeout: Duration) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = .init(connect: .seconds(5), read: .init(timeout))
+        configuration.tracing.tracer = nil
+        return configuration
+    }
+
     func send(_ attempt: Attempt, now: Date) async -> Outcome {
         let started = ContinuousClock.now
+        let deadline = started + timeout
         func outcome(_ result: Result, error: String) -> Outcome {
             Outcome(result: result, latency: ContinuousClock.now - started, error: error)
         }
+        let checked: (url: URL, addresses: [[UInt8]])
         do {
-            _ = try await urls.check(attempt.url)
+            checked = try await urls.check(attempt.url)
         } catch {
             return outcome(.refused, error: error.detail)
         }
@@ -52,19 +68,19 @@ struct WebhookSender: Sendable {
         request.headers.add(name: "webhook-timestamp", value: String(attempt.timestamp))
         request.headers.add(name: "webhook-signature", value: attempt.signature)
         request.body = .bytes(ByteBuffer(string: attempt.body))
+        let host = checked.url.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) ?? ""
+        var pinned: HTTPClient?
+        if IPAddressRange.bytes(of: host) == nil, let address = checked.addresses.first.flatMap(IPAddressRange.text) {
+            var configuration = configuration
+            configuration.dnsOverride = [host: address]
+            pinned = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
+        }
+        defer { if let pinned { Task { try? await pinned.shutdown() } } }
         do {
-            let response = try await http.execute(request, deadline: .now() + .nanoseconds(timeout.nanoseconds))
-            var collected = ByteBuffer()
-            do {
-                for try await chunk in response.body {
-                    var chunk = chunk
-                    collected.writeBuffer(&chunk)
-                    if collected.readableBytes >= Self.responseBytes { break }
-                }
-            } catch {
-                // The status is what counts; a body cut short is shown as far as it came.
-            }
-            let text = String(decoding: collected.readableBytesView.prefix(Self.responseBytes), as: UTF8.self)
+            let remaining = deadline - ContinuousClock.now
+            let response = try await (pinned ?? http).execute(
+                request, deadline: .now() + .nanoseconds(max(0, remaining.nanoseconds)))
+            let text = await Self.firstBytes(of: response.body, until: deadline)
             let status = Int(response.status.code)
             let result: Result =
                 switch status {
@@ -79,7 +95,40 @@ struct WebhookSender: Sendable {
         } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
             return outcome(.timeout, error: "no answer within \(timeout.components.seconds) s")
         } catch {
-            return outcome(.unreachable, error: String(describing: error).prefix(300).description)
+            return outcome(.unreachable, error: String(String(describing: error).prefix(300)))
         }
+    }
+
+    /// The answer's first kilobyte, as far as it came by `deadline`: the status decided the attempt, and a body that
+    /// trickles must not hold the claim.
+    private static func firstBytes(
+        of body: HTTPClientResponse.Body, until deadline: ContinuousClock.Instant
+    ) async
+        -> String
+    {
+        let collected = await withTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                var collected = ByteBuffer()
+                do {
+                    for try await chunk in body {
+                        var chunk = chunk
+                        collected.writeBuffer(&chunk)
+                        if collected.readableBytes >= responseBytes { break }
+                    }
+                } catch {
+                    // Cut short: shown as far as it came.
+                }
+                return collected
+            }
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let collected else { return "" }
+        return String(decoding: collected.readableBytesView.prefix(responseBytes), as: UTF8.self)
     }
 }

@@ -11,8 +11,9 @@ struct WebhookURLPolicy: Sendable {
             linkLocalMayBeAllowed: true)
     }
 
-    /// The URL, or why it is refused.
-    func check(_ text: String) async throws(WebhookError) -> URL {
+    /// The URL and the addresses its host has now, or why it is refused.
+    @discardableResult
+    func check(_ text: String) async throws(WebhookError) -> (url: URL, addresses: [[UInt8]]) {
         guard text.utf8.count <= 2048, let url = URL.http(text) else {
             throw .urlRefused("must be an https URL (at most 2048 bytes)")
         }
@@ -29,6 +30,6 @@ struct WebhookURLPolicy: Sendable {
         if url.scheme?.lowercased() == "http", !resolved.allSatisfy(addresses.isAllowed) {
             throw .urlRefused("must use https: plain http goes only to addresses in WEBHOOK_ALLOWED_NETWORKS")
         }
-        return url
+        return (url, resolved)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SQLKit
 import Vapor
 
 /// `/admin/v1/webhooks`: endpoints as data, their deliveries, tests and replays. A secret is shown once, when it is
@@ -189,7 +190,7 @@ struct WebhooksController: RouteCollection {
         let input = try req.content.decode(EndpointInput.self)
         guard let sealer else { throw WebhookError.encryptionKeyMissing }
         guard let url = input.url else { throw WebhookError.urlRefused("is required") }
-        _ = try await urls.check(url)
+        try await urls.check(url)
         if let systemID = input.systemID {
             guard IdentityRules.isValidSystemID(systemID), isKnownSystem(systemID) else {
                 throw WebhookError.invalid("system_id: no system \"\(systemID)\" is configured")
@@ -202,7 +203,7 @@ struct WebhooksController: RouteCollection {
             includeContent: false, description: "", enabled: true, secretSealed: try sealer.seal(secret),
             createdAt: stamp.timeIntervalSince1970, updatedAt: stamp.timeIntervalSince1970)
         try apply(input, to: &row)
-        try await store.save(
+        try await store.insert(
             row,
             audit: audit(
                 req, "webhook.created", row.id,
@@ -232,21 +233,32 @@ struct WebhooksController: RouteCollection {
 
     @Sendable
     func update(_ req: Request) async throws -> EndpointView {
-        var row = try await endpoint(req)
+        let current = try await endpoint(req)
         let input = try req.content.decode(EndpointInput.self)
-        if let url = input.url, url != row.url { _ = try await urls.check(url) }
-        if let systemID = input.systemID, systemID != row.systemID {
+        if let url = input.url, url != current.url { try await urls.check(url) }
+        if let systemID = input.systemID, systemID != current.systemID {
             throw WebhookError.invalid("system_id cannot change: create another endpoint")
         }
-        let before = row
-        try apply(input, to: &row)
-        if let enabled = input.enabled, enabled, !before.enabled {
-            row.disabledReason = nil
-            row.failingSince = nil
-        }
+        var changed = current
+        try apply(input, to: &changed)
         let stamp = now()
-        row.updatedAt = stamp.timeIntervalSince1970
-        try await store.save(row, audit: audit(req, "webhook.updated", row.id, Self.changes(before, row)))
+        var columns: [(String, any SQLExpression)] = [("updated_at", SQLBind(stamp.timeIntervalSince1970))]
+        if changed.url != current.url { columns.append(("url", SQLBind(changed.url))) }
+        if changed.events != current.events { columns.append(("events", SQLBind(changed.events))) }
+        if changed.includeContent != current.includeContent {
+            columns.append(("include_content", SQLBind(changed.includeContent)))
+        }
+        if changed.description != current.description { columns.append(("description", SQLBind(changed.description))) }
+        if let enabled = input.enabled {
+            columns.append(("enabled", SQLBind(enabled)))
+            columns.append(("disabled_reason", enabled ? SQLLiteral.null : SQLBind("disabled by an operator")))
+            if enabled { columns.append(("failing_since", SQLLiteral.null)) }
+        }
+        guard
+            let row = try await store.update(
+                current.id, setting: columns,
+                audit: audit(req, "webhook.updated", current.id, Self.changes(current, changed)))
+        else { throw WebhookError.endpointNotFound }
         endpointsChanged()
         let stats = try await store.stats(since: stamp.addingTimeInterval(-86_400))
         return EndpointView(row, stats: stats[row.id] ?? .init(), at: stamp)
@@ -264,20 +276,26 @@ struct WebhooksController: RouteCollection {
     @Sendable
     func rotate(_ req: Request) async throws -> Response {
         guard let sealer else { throw WebhookError.encryptionKeyMissing }
-        var row = try await endpoint(req)
+        let id = try req.parameters.require("endpoint_id")
         let stamp = now()
         let secret = WebhookSignature.newSecret()
         let until = stamp.addingTimeInterval(Self.rotationOverlap)
-        row.previousSecretSealed = row.secretSealed
-        row.previousSecretUntil = until.timeIntervalSince1970
-        row.secretSealed = try sealer.seal(secret)
-        row.updatedAt = stamp.timeIntervalSince1970
-        try await store.save(
-            row,
-            audit: audit(
-                req, "webhook.secret_rotated", row.id, "the old secret signs too until \(ISO8601.wholeSeconds(until))"))
+        // One statement: the secret rotated out is the one stored at that moment.
+        guard
+            try await store.update(
+                id,
+                setting: [
+                    ("previous_secret_sealed", SQLIdentifier("secret_sealed")),
+                    ("secret_sealed", SQLBind(try sealer.seal(secret))),
+                    ("previous_secret_until", SQLBind(until.timeIntervalSince1970)),
+                    ("updated_at", SQLBind(stamp.timeIntervalSince1970)),
+                ],
+                audit: audit(
+                    req, "webhook.secret_rotated", id, "the old secret signs too until \(ISO8601.wholeSeconds(until))")
+            ) != nil
+        else { throw WebhookError.endpointNotFound }
         let response = try await RotatedSecret(
-            id: row.id, secret: secret, previousSecretExpiresAt: ISO8601.string(until)
+            id: id, secret: secret, previousSecretExpiresAt: ISO8601.string(until)
         ).encodeResponse(for: req)
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         return response
@@ -379,10 +397,7 @@ struct WebhooksController: RouteCollection {
             guard description.count <= 500 else { throw WebhookError.invalid("description is at most 500 characters") }
             row.description = description
         }
-        if let enabled = input.enabled {
-            row.enabled = enabled
-            if !enabled { row.disabledReason = "disabled by an operator" }
-        }
+        if let enabled = input.enabled { row.enabled = enabled }
     }
 
     private func audit(_ req: Request, _ action: String, _ id: String, _ detail: String) -> AuditEntry {

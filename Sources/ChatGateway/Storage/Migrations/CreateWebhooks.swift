@@ -63,6 +63,9 @@ struct CreateWebhooks: AsyncMigration {
             .run()
         try await sql.create(index: "gateway_webhook_deliveries_pair").unique().on(WebhookTables.deliveries)
             .column("endpoint_id").column("event_id").run()
+        // Pruning asks, for each old event, whether a delivery still names it.
+        try await sql.create(index: "gateway_webhook_deliveries_event").on(WebhookTables.deliveries)
+            .column("event_id").run()
         try await sql.raw(
             "CREATE INDEX gateway_webhook_deliveries_due ON \(ident: WebhookTables.deliveries) (next_attempt_at) WHERE status = 'pending'"
         ).run()
@@ -80,6 +83,8 @@ struct CreateWebhooks: AsyncMigration {
             .run()
         try await sql.create(index: "gateway_webhook_attempts_endpoint").on(WebhookTables.attempts)
             .column("endpoint_id").column("id").run()
+        try await sql.create(index: "gateway_webhook_attempts_time").on(WebhookTables.attempts)
+            .column("attempted_at").run()
         try await database.schema(StoredMessage.schema).field("channel", .string).update()
         for column in ["feedback_rating", "feedback_content"] {
             try await database.schema(StoredMessage.schema).field(.string(column), .string).update()
