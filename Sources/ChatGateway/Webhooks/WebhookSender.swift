@@ -70,7 +70,9 @@ struct WebhookSender: Sendable {
         request.body = .bytes(ByteBuffer(string: attempt.body))
         let host = checked.url.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")) ?? ""
         var pinned: HTTPClient?
-        if IPAddressRange.bytes(of: host) == nil, let address = checked.addresses.first.flatMap(IPAddressRange.text) {
+        // IPv4 first where a name has both: the more often reachable.
+        let preferred = checked.addresses.first { $0.count == 4 } ?? checked.addresses.first
+        if IPAddressRange.bytes(of: host) == nil, let address = preferred.flatMap(IPAddressRange.text) {
             var configuration = configuration
             configuration.dnsOverride = [host: address]
             pinned = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)

@@ -46,6 +46,19 @@ struct WebhookDeliveryTests {
         }
     }
 
+    @Test func aHostNameIsDeliveredToTheAddressChecked() async throws {
+        try await Hooks.with(adjust: {
+            $0.webhookAllowedNetworks = [IPAddressRange("127.0.0.0/8")!, IPAddressRange("::1")!]
+        }) { gateway, receiver in
+            let url = receiver.url.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+            let (_, secret) = try await Hooks.endpoint(gateway, url: url, events: ["message.completed"])
+            #expect(try await Hooks.chat(gateway, "by name").status == 200)
+            let delivery = try #require(
+                try await Hooks.awaitDeliveries(receiver, of: "message.completed", gateway).first)
+            #expect(Hooks.verifies(delivery, secret: secret))
+        }
+    }
+
     @Test func contentGoesOnlyWhereIncludeContentIsOn() async throws {
         try await Hooks.with { gateway, receiver in
             try await WebhookReceiver.with { withContent in
