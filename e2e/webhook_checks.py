@@ -596,11 +596,18 @@ def step_crash_verify():
     # The killed process's claims, as it left them in the database: event id|lease_expires_at.
     claims = {line.split("|")[0]: float(line.split("|")[1]) for line in open(args.claims) if line.strip()}
     before = len([r for r in records("slow") if r["start"] <= killed])
-    _, took = wait_until(f"all {count} events after the restart",
-                         lambda: len(ids_answered("slow", 200, "message.completed")) >= count, 120, interval=0.25)
+    restarted = args.restarted  # what started before this came from the killed process
+
+    def claims_sent_again():
+        again = {r["webhook_id"] for r in records("slow") if r["start"] >= restarted}
+        return all(event_id in again for event_id in claims)
+    # Every event, and every claim the killed process left, sent again once its lease ran out (the receiver may
+    # have had all ids already: what was in flight at the kill reached it, unanswered).
+    _, took = wait_until(f"all {count} events and the killed process's claims after the restart",
+                         lambda: len(ids_answered("slow", 200, "message.completed")) >= count and claims_sent_again(),
+                         120, interval=0.25)
     all_records = records("slow")
     check_turns_arrived("slow", turns, "after kill -9")
-    restarted = args.restarted  # what started before this came from the killed process
     for record in all_records:
         if killed - 1 <= record["start"] <= restarted and not record.get("readable", {"ok": True})["ok"]:
             record.pop("readable")  # its look-up in /v1/cache may have met the gateway dying

@@ -38,6 +38,8 @@ final class WebhookDispatcher: LifecycleHandler, Sendable {
     private let running = NIOLockedValueBox<[String: (endpointID: String, task: Task<Void, Never>)]>([:])
     /// Whether any endpoint exists, and when that was read: a gateway without webhooks reads it now and then only.
     private let endpointsSeen = NIOLockedValueBox<(exist: Bool, at: ContinuousClock.Instant)?>(nil)
+    /// A delivery that ends frees a slot: the loop looks for work at once rather than after its idle wait.
+    private let slotFreed = WakeSignal()
 
     init(
         queue: WebhookQueue, sender: WebhookSender, sealer: SecretSealer?, configuration: Configuration,
@@ -84,9 +86,7 @@ final class WebhookDispatcher: LifecycleHandler, Sendable {
                 await prune()
                 pruned = .now
             }
-            if !worked {
-                do { try await Task.sleep(for: configuration.idleInterval) } catch { return }
-            }
+            if !worked { await slotFreed.wait(upTo: configuration.idleInterval) }
         }
     }
 
@@ -138,6 +138,7 @@ final class WebhookDispatcher: LifecycleHandler, Sendable {
                 Task {
                     await self.deliver(claim)
                     _ = self.running.withLockedValue { $0.removeValue(forKey: key) }
+                    self.slotFreed.signal()
                 }
             )
         }
@@ -211,5 +212,42 @@ final class WebhookDispatcher: LifecycleHandler, Sendable {
         } catch {
             logger.warning("could not remove old webhook events", metadata: ["error": .string("\(type(of: error))")])
         }
+    }
+}
+
+/// Wakes one waiter early; a signal with no one waiting wakes the next wait at once.
+final class WakeSignal: Sendable {
+    private let state = NIOLockedValueBox<(waiter: CheckedContinuation<Void, Never>?, pending: Bool)>((nil, false))
+
+    func signal() {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next signal, or after `duration`.
+    func wait(upTo duration: Duration) async {
+        let timer = Task {
+            guard (try? await Task.sleep(for: duration)) != nil else { return }
+            self.signal()
+        }
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let now = state.withLockedValue { state -> Bool in
+                if state.pending {
+                    state.pending = false
+                    return true
+                }
+                state.waiter = waiter
+                return false
+            }
+            if now { waiter.resume() }
+        }
+        timer.cancel()
     }
 }
