@@ -265,22 +265,10 @@ struct ConversationStore: Sendable {
                 errorMessage: error),
             turnID: pending.turnID, conversationID: conversationID, question: pending.question,
             channel: pending.channel, caller: caller, at: stamp)
-        // Only a turn that began without a conversation can have started one.
-        let mayStartConversation = pending.conversationID == nil
+        let created = WebhookEvent.conversationCreated(conversationID, channel: pending.channel, caller: caller)
         try await write("record turn", usage: turnUsage) { [reply] sql in
-            var started = false
-            if mayStartConversation {
-                started =
-                    try await sql.select().column("id").from(StoredConversation.schema)
-                    .where("conversation_id", .equal, SQLBind(conversationID)).first() == nil
-            }
-            try await sql.upsert(
-                [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
-            )
-            if started {
-                try await WebhookOutbox.emit(
-                    .conversationCreated(conversationID, channel: pending.channel, caller: caller), at: stamp, on: sql)
-            }
+            try await WebhookOutbox.upsert(
+                conversation, created: created, then: event.map { [$0] } ?? [], at: stamp, on: sql)
             let user = sql.update(StoredMessage.schema)
                 .set("message_id", to: SQLBind("\(messageID)_user"))
                 .set("conversation_id", to: SQLBind(conversationID))
@@ -299,7 +287,6 @@ struct ConversationStore: Sendable {
                 update: replacingAnswer
                     ? ["content", "status", "error", "created_at", "updated_at", "retriever_resources"]
                         + MessageWrite.usageColumns : [])
-            if let event { try await WebhookOutbox.emit(event, at: stamp, on: sql) }
         }
         // A turn counts once it is final: a stream's start row (`streaming`) is replaced by its end.
         if status != .streaming {

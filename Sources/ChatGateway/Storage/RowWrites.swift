@@ -29,11 +29,13 @@ struct ConversationWrite: Encodable, Sendable {
     var difyUpdatedAt: Date? = nil
     var syncedAt: Date? = nil
     var deletedAt: Date? = nil
+    /// How many webhook events it has had (their `sequence`); nil while none.
+    var webhookSequence: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, conversationID = "conversation_id", systemID = "system_id", userID = "user_id", difyUser = "dify_user"
         case name, createdAt = "created_at", updatedAt = "updated_at", difyUpdatedAt = "dify_updated_at"
-        case syncedAt = "synced_at", deletedAt = "deleted_at"
+        case syncedAt = "synced_at", deletedAt = "deleted_at", webhookSequence = "webhook_sequence"
     }
 }
 

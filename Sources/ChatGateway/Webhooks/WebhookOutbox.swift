@@ -19,7 +19,8 @@ enum WebhookOutbox {
 
     /// Inserts the event; with a conversation, numbers it in that conversation's count (`sequence`). Its content is
     /// kept only while an endpoint takes content. Its id; nil when no endpoint wants it, or its `dedupeKey` is
-    /// taken already (a write run again after a commit it did not hear of emits nothing new).
+    /// taken already (a write run again after a commit it did not hear of emits nothing new, at the cost of a gap in
+    /// the count).
     @discardableResult
     static func emit(_ event: WebhookEvent, at stamp: Date, on sql: any SQLDatabase) async throws -> String? {
         var keepsContent = true
@@ -27,31 +28,55 @@ enum WebhookOutbox {
             guard let takesContent = try await wanted(bySystem: event.systemID, on: sql) else { return nil }
             keepsContent = takesContent
         }
-        if let key = event.dedupeKey,
-            try await sql.select().column("id").from(WebhookTables.events).where("dedupe_key", .equal, SQLBind(key))
-                .first() != nil
-        {
-            return nil
-        }
-        var data = event.data
+        var event = event
         if let conversationID = event.conversationID {
             let row = try await sql.update(StoredConversation.schema)
                 .set("webhook_sequence", to: SQLRaw("COALESCE(webhook_sequence, 0) + 1"))
                 .where("conversation_id", .equal, SQLBind(conversationID))
                 .returning("webhook_sequence").first()
-            data["sequence"] = .integer(try row?.decode(column: "webhook_sequence", as: Int?.self))
+            event.data["sequence"] = .integer(try row?.decode(column: "webhook_sequence", as: Int?.self))
         } else if event.kind.carriesSequence {
-            data["sequence"] = .null
+            event.data["sequence"] = .null
         }
-        let row = EventRow(
-            id: WebhookEvent.newID(at: stamp), type: event.kind.rawValue, systemID: event.systemID,
-            userID: event.userID, conversationID: event.conversationID, endpointID: event.endpointID,
-            occurredAt: stamp.timeIntervalSince1970, data: JSONValue.object(data).jsonText,
-            content: keepsContent ? event.content.map { JSONValue.object($0).jsonText } : nil,
-            dedupeKey: event.dedupeKey)
+        let row = EventRow(event, keepingContent: keepsContent, at: stamp)
         let inserted = try await sql.insert(into: WebhookTables.events).model(row, nilEncodingStrategy: .asNil)
             .ignoringConflicts(with: ["dedupe_key"]).returning("id").all()
         return inserted.isEmpty ? nil : row.id
+    }
+
+    /// A turn's write of its conversation (an upsert) and its events, in the fewest statements, since every chat
+    /// makes them: the conversation's count moves by the events in the same upsert, which also tells whether it
+    /// made the conversation (then `created` comes first, numbered 1). Without an endpoint for the system, just the
+    /// upsert.
+    static func upsert(
+        _ conversation: ConversationWrite, created: WebhookEvent, then events: [WebhookEvent], at stamp: Date,
+        on sql: any SQLDatabase
+    ) async throws {
+        guard let keepsContent = try await wanted(bySystem: conversation.systemID, on: sql) else {
+            return try await sql.upsert(
+                [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"], update: ["updated_at"]
+            )
+        }
+        var conversation = conversation
+        conversation.webhookSequence = events.count + 1
+        let table = StoredConversation.schema
+        let upsert = try sql.insert(into: table).model(conversation, nilEncodingStrategy: .asNil)
+            .onConflict(with: ["conversation_id"]) { update in
+                update.set(excludedValueOf: "updated_at").set(
+                    "webhook_sequence", to: SQLRaw("COALESCE(\(table).webhook_sequence, 0) + \(events.count)"))
+            }
+        guard let row = try await upsert.returning("id", "webhook_sequence").first() else { return }
+        let isNew = try row.decode(column: "id", as: UUID.self) == conversation.id
+        let last = try row.decode(column: "webhook_sequence", as: Int.self)
+        let all = (isNew ? [created] : []) + events
+        guard !all.isEmpty else { return }
+        let rows = all.enumerated().map { index, event in
+            var event = event
+            event.data["sequence"] = .integer(last - all.count + 1 + index)
+            return EventRow(event, keepingContent: keepsContent, at: stamp)
+        }
+        try await sql.insert(into: WebhookTables.events).models(rows, nilEncodingStrategy: .asNil)
+            .ignoringConflicts(with: ["dedupe_key"]).run()
     }
 
     /// A deleted conversation's events keep their ids, not what was said.
@@ -78,6 +103,19 @@ enum WebhookOutbox {
             case id, type, systemID = "system_id", userID = "user_id", conversationID = "conversation_id"
             case endpointID = "endpoint_id", occurredAt = "occurred_at", data, content, dedupeKey = "dedupe_key"
             case fannedAt = "fanned_at"
+        }
+
+        init(_ event: WebhookEvent, keepingContent: Bool, at stamp: Date) {
+            id = WebhookEvent.newID(at: stamp)
+            type = event.kind.rawValue
+            systemID = event.systemID
+            userID = event.userID
+            conversationID = event.conversationID
+            endpointID = event.endpointID
+            occurredAt = stamp.timeIntervalSince1970
+            data = JSONValue.object(event.data).jsonText
+            content = keepingContent ? event.content.map { JSONValue.object($0).jsonText } : nil
+            dedupeKey = event.dedupeKey
         }
 
         /// The body an endpoint gets, the same bytes on every attempt.

@@ -41,8 +41,11 @@ struct WebhookDeliveryTests {
                 id: completed.id, timestamp: completed.timestamp, signature: completed.signature,
                 body: completed.body.replacingOccurrences(of: "completed", with: "complete "))
             #expect(!Hooks.verifies(tampered, secret: secret))
-            let metrics = MetricsEndpointTests.samples(try await gateway.call(.GET, "/metrics").text)
-            #expect((metrics[#"chatgw_webhook_deliveries_total{result="success"}"#] ?? 0) >= 2)
+            // Counted once the receiver's answer is in.
+            try await gateway.waitFor("the deliveries counted") {
+                let metrics = MetricsEndpointTests.samples(try await gateway.call(.GET, "/metrics").text)
+                return (metrics[#"chatgw_webhook_deliveries_total{result="success"}"#] ?? 0) >= 2
+            }
         }
     }
 
@@ -142,8 +145,10 @@ struct WebhookDeliveryTests {
                 return metrics["chatgw_webhook_queue_depth"] == 1
                     && (metrics["chatgw_webhook_oldest_pending_age_seconds"] ?? -1) >= 0
             }
-            let failing = try await gateway.call(.GET, "/admin/v1/webhooks/\(id)", headers: Hooks.admin)
-            #expect(failing.object["failing_since"] is String && failing.object["enabled"] as? Bool == true)
+            try await gateway.waitFor("the failure recorded") {
+                let failing = try await gateway.call(.GET, "/admin/v1/webhooks/\(id)", headers: Hooks.admin)
+                return failing.object["failing_since"] is String && failing.object["enabled"] as? Bool == true
+            }
             try await gateway.sql.update(WebhookTables.endpoints)
                 .set("failing_since", to: SQLBind(Date().timeIntervalSince1970 - 5 * 86_400 - 60)).run()
             #expect(try await Hooks.chat(gateway, "second").status == 200)
