@@ -85,13 +85,11 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.gracefulShutdown = GracefulShutdown(
         state: shutdown, streams: streams, readyGrace: settings.shutdownGraceReady, grace: settings.shutdownGrace)
     let tokens = await ChatTokenService(settings: settings, now: dependencies.now)
-    let budgetOf: @Sendable (String) -> SystemBudget = { systemID in
-        registry.systemInForce(systemID)?.budget ?? SystemBudget(perUser: settings.budgetPerUser)
-    }
+    let budgets = BudgetsInForce(perUser: settings.budgetPerUser, registry: registry)
     let store = ConversationStore(
         database: database(), concurrentWrites: settings.concurrentWriteTransactions,
         sharedByReplicas: settings.isPostgres, now: dependencies.now, metrics: metrics,
-        usageThresholds: UsageThresholds(budget: budgetOf, now: dependencies.now))
+        usageThresholds: UsageThresholds(budgets: budgets, now: dependencies.now))
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
         browserKeys: APIKeyVerifier(entries: settings.browserKeys), registry: registry)
@@ -108,9 +106,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     app.lifecycle.use(webhookDispatcher)
     let chats = ChatService(
         dify: dify, targets: targets, store: store, streams: streams, metrics: metrics,
-        budgets: BudgetGuard(
-            perUser: settings.budgetPerUser, registry: registry, database: sqlDatabase, store: store,
-            now: dependencies.now),
+        budgets: BudgetGuard(budgets: budgets, database: sqlDatabase, store: store, now: dependencies.now),
         limits: .init(maxMessageCharacters: settings.maxMessageCharacters, streamKeepAlive: settings.streamKeepAlive),
         holder: holder)
     let turnEvents = TurnEventStore(database: database)
@@ -252,10 +248,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try admin.register(
         collection: WebhooksController(
             store: WebhookEndpointStore(admin: adminStore), urls: webhookURLs, sealer: webhookSealer,
-            isKnownSystem: { systemID in
-                knownSystems.contains(systemID)
-                    || (settings.allowedSystemIDs.isEmpty && (try? targets.target(forSystem: systemID)) != nil)
-            }, endpointsChanged: webhookDispatcher.endpointsChanged,
+            isKnownSystem: { knownSystems.serves($0, targets: targets) },
+            endpointsChanged: webhookDispatcher.endpointsChanged,
             now: dependencies.now))
 
     KeyScopeLog(settings: settings).write(to: app.logger)

@@ -79,6 +79,18 @@ struct BudgetLimit: Sendable, Equatable {
     }
 }
 
+/// Which budgets apply to a system.
+struct BudgetsInForce: Sendable {
+    /// `BUDGET_PER_USER`, for systems without a budget of their own.
+    let perUser: [BudgetLimit]
+    let registry: GatewayRegistry?
+
+    /// The system's own budget when the admin API gave it one, else `BUDGET_PER_USER` per user.
+    func budget(for systemID: String) -> SystemBudget {
+        registry?.systemInForce(systemID)?.budget ?? SystemBudget(perUser: perUser)
+    }
+}
+
 /// The budgets of one system: per user, and for the whole system.
 struct SystemBudget: Sendable, Equatable {
     var perUser: [BudgetLimit] = []

@@ -9,9 +9,7 @@ import SQLKit
 struct BudgetGuard: Sendable {
     static let holdsTable = "gateway_budget_holds"
 
-    /// `BUDGET_PER_USER`, for systems without a budget of their own.
-    let perUser: [BudgetLimit]
-    let registry: GatewayRegistry?
+    let budgets: BudgetsInForce
     /// Reads the daily sums.
     let database: @Sendable () -> any SQLDatabase
     /// Writes the holds, among the store's writes.
@@ -31,10 +29,7 @@ struct BudgetGuard: Sendable {
         fileprivate let scopes: [String]
     }
 
-    /// The system's own budget when the admin API gave it one, else `BUDGET_PER_USER` per user.
-    func budget(for systemID: String) -> SystemBudget {
-        registry?.systemInForce(systemID)?.budget ?? SystemBudget(perUser: perUser)
-    }
+    func budget(for systemID: String) -> SystemBudget { budgets.budget(for: systemID) }
 
     /// Reserves room for one answer of `caller` in every budget that applies, or throws the `Refusal` of the first
     /// that has none; nil when no budget applies.

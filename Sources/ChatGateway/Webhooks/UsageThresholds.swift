@@ -7,8 +7,7 @@ import SQLKit
 struct UsageThresholds: Sendable {
     static let percents: [Int64] = [50, 80, 100]
 
-    /// A system's budgets in force.
-    let budget: @Sendable (String) -> SystemBudget
+    let budgets: BudgetsInForce
     let now: @Sendable () -> Date
 
     func check(_ usage: [UsageRollup.Key: UsageRollup.Counters], on sql: any SQLDatabase) async throws {
@@ -20,7 +19,7 @@ struct UsageThresholds: Sendable {
         var systemsChecked: Set<String> = []
         for spender in spenders.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             let (systemID, userID) = (spender[0], spender[1])
-            let budget = budget(systemID)
+            let budget = budgets.budget(for: systemID)
             guard !budget.perUser.isEmpty || !budget.perSystem.isEmpty,
                 try await WebhookOutbox.wanted(bySystem: systemID, on: sql) != nil
             else { continue }
