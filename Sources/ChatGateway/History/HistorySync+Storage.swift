@@ -62,22 +62,53 @@ extension HistorySync {
     /// Writes one synced conversation in one transaction. Messages: Dify's text wins over what the gateway stored
     /// (a stream cut short, for instance). The conversation: new ones are mapped to their owner; known ones take
     /// Dify's name and `updated_at`, and come back to life if they had been marked deleted.
+    /// Nothing is written (false) while the user has a turn in it, or in a new conversation, that Dify answered and
+    /// the gateway has not recorded yet: the sync would store and count that turn first, and the turn's own write
+    /// then fail on its message id. The next sync writes the conversation.
+    @discardableResult
     static func store(
         _ conversation: ConversationWrite, messages: [MessageWrite],
         usage: [UsageRollup.Key: UsageRollup.Counters] = [:], on database: any Database
-    ) async throws {
-        try await database.transaction { transaction in
-            let sql = transaction as! any SQLDatabase
-            // The conversation first, then its messages, as a chat's turn writes them: a sync and a chat finishing
-            // in the same conversation lock the rows in one order and never wait on each other in a cycle.
-            try await sql.upsert(
-                [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"],
-                update: ["name", "dify_updated_at", "synced_at", "deleted_at", "updated_at"])
-            try await sql.upsert(
-                messages, into: StoredMessage.schema, onConflict: ["message_id"],
-                update: ["conversation_id", "content", "status", "position", "updated_at"])
-            try await UsageRollup.add(usage, on: sql)
+    ) async throws -> Bool {
+        do {
+            try await database.transaction { transaction in
+                let sql = transaction as! any SQLDatabase
+                // The conversation first, then its messages, as a chat's turn writes them: a sync and a chat
+                // finishing in the same conversation lock the rows in one order and never wait on each other in a
+                // cycle. (A write first also holds SQLite's lock before the read below.)
+                try await sql.upsert(
+                    [conversation], into: StoredConversation.schema, onConflict: ["conversation_id"],
+                    update: ["name", "dify_updated_at", "synced_at", "deleted_at", "updated_at"])
+                if try await hasUnrecordedTurn(conversation, on: sql) { throw TurnNotRecordedYet() }
+                try await sql.upsert(
+                    messages, into: StoredMessage.schema, onConflict: ["message_id"],
+                    update: ["conversation_id", "content", "status", "position", "updated_at"])
+                try await UsageRollup.add(usage, on: sql)
+            }
+            return true
+        } catch is TurnNotRecordedYet {
+            return false
         }
+    }
+
+    private struct TurnNotRecordedYet: Error {}
+
+    /// A turn of the conversation's user, in it or in a conversation not named yet, still under its placeholder id.
+    private static func hasUnrecordedTurn(
+        _ conversation: ConversationWrite, on sql: any SQLDatabase
+    ) async throws
+        -> Bool
+    {
+        try await sql.select().column("id").from(StoredMessage.schema)
+            .where("system_id", .equal, SQLBind(conversation.systemID))
+            .where("user_id", .equal, SQLBind(conversation.userID))
+            .where("turn_holder", .isNot, SQLLiteral.null)
+            .where("message_id", .like, SQLBind(ConversationStore.localMessagePrefix + "%"))
+            .where {
+                $0.where("conversation_id", .is, SQLLiteral.null)
+                    .orWhere("conversation_id", .equal, SQLBind(conversation.conversationID))
+            }
+            .limit(1).first() != nil
     }
 
     static func conversationWrite(

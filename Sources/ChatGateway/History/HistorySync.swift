@@ -106,6 +106,7 @@ struct HistorySync: Sendable {
             var rows: [MessageWrite] = []
             // New turns are chats whose usage the gateway never saw: they enter the daily sums as such.
             var usage: [UsageRollup.Key: UsageRollup.Counters] = [:]
+            var (added, updated) = (0, 0)
             let stamp = now()
             for (position, message) in messages.enumerated() {
                 let created = message.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? stamp
@@ -113,7 +114,7 @@ struct HistorySync: Sendable {
                     let messageID = "\(message.id)_\(role)"
                     switch existing[messageID] {
                     case nil:
-                        counts.messagesAdded += 1
+                        added += 1
                         let key = UsageRollup.Key(
                             day: UsageRollup.day(of: created), systemID: user.systemID, userID: user.userID,
                             currency: "")
@@ -121,7 +122,7 @@ struct HistorySync: Sendable {
                             usage[key, default: .init()]
                             + (role == "user" ? .userMessage : .answer(status: .complete, usage: nil))
                     case text?: continue
-                    case _?: counts.messagesUpdated += 1
+                    case _?: updated += 1
                     }
                     var row = Self.messageWrite(
                         id: messageID, conversationID: conversation.id, user: user, role: role, content: text,
@@ -133,9 +134,16 @@ struct HistorySync: Sendable {
                     rows.append(row)
                 }
             }
-            try await Self.store(
-                Self.conversationWrite(conversation, user: user, updatedAt: updatedAt, at: stamp), messages: rows,
-                usage: usage, on: database)
+            guard
+                try await Self.store(
+                    Self.conversationWrite(conversation, user: user, updatedAt: updatedAt, at: stamp), messages: rows,
+                    usage: usage, on: database)
+            else {
+                counts.conversationsSkipped += 1
+                continue
+            }
+            counts.messagesAdded += added
+            counts.messagesUpdated += updated
             counts.conversationsSynced += 1
         }
         let listed = Set(remote.map(\.id))

@@ -458,6 +458,8 @@ struct ConversationStore: Sendable {
 
     /// A placeholder id until Dify names the message: `local-` and 12 hex digits.
     static func localMessageID() -> String {
-        "local-" + String.randomHex(bytes: 6)
+        localMessagePrefix + String.randomHex(bytes: 6)
     }
+
+    static let localMessagePrefix = "local-"
 }

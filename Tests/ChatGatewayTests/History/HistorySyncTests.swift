@@ -240,4 +240,31 @@ struct HistorySyncTests {
             #expect(contents == ["user 0", "assistant 0", "user 1", "assistant 1", "user 2", "assistant 2"])
         }
     }
+
+    /// A sync between Dify's answer to a blocking chat and the gateway recording it would store and count the turn
+    /// first, and the turn's write would then fail on its message id: the sync leaves the user's conversation (and
+    /// any new one) for its next round while such a turn is open.
+    @Test func aTurnNotRecordedYetKeepsTheSyncOffItsConversation() async throws {
+        try await GatewayHarness.with { gateway in
+            let store = ConversationStore(database: gateway.app.db, now: Date.init)
+            let caller = CallerIdentity(systemID: "drillquiz", userID: "u1")
+            let pending = try await store.recordPendingUserMessage(
+                caller, conversationID: nil, content: "asked", holder: "this-process")
+            let user = HistorySync.KnownUser(systemID: "drillquiz", userID: "u1", difyUser: caller.difyUser)
+            let conversationID = "0f6b2c1e-4a5d-4e8f-9b7a-123456789abd"
+            let conversation = HistorySync.conversationWrite(
+                DifyConversation(id: conversationID, name: "n", createdAt: 1_750_000_000, updatedAt: 1_750_000_000),
+                user: user, updatedAt: nil, at: Date())
+            let messages = ["user", "assistant"].map { role in
+                HistorySync.messageWrite(
+                    id: "m0_\(role)", conversationID: conversationID, user: user, role: role, content: role,
+                    position: 0, createdAt: Date(), at: Date())
+            }
+            #expect(try await !HistorySync.store(conversation, messages: messages, on: gateway.app.db))
+            #expect(try await StoredMessage.query(on: gateway.app.db).filter(\.$messageID == "m0_user").count() == 0)
+            try await store.recordFailure(.unreachable("gone"), for: pending, caller: caller)
+            #expect(try await HistorySync.store(conversation, messages: messages, on: gateway.app.db))
+            #expect(try await StoredMessage.query(on: gateway.app.db).filter(\.$messageID == "m0_user").count() == 1)
+        }
+    }
 }
