@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOPosix
 
 /// Makes one attempt to deliver one event, in `timeout` at most: checks the URL's addresses again (DNS may have
-/// changed), connects to the address it checked (a name that resolves elsewhere a moment later is not asked again),
+/// changed), connects to an address it checked (a name that resolves elsewhere a moment later is not asked again),
 /// posts the signed body, and reads the first kilobyte of the answer. Redirects are not followed.
 struct WebhookSender: Sendable {
     enum Result: String, Sendable {

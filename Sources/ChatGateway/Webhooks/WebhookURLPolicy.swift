@@ -11,7 +11,9 @@ struct WebhookURLPolicy: Sendable {
             linkLocalMayBeAllowed: true)
     }
 
-    /// The URL and the addresses its host has now, or why it is refused.
+    /// The URL and those of its host's addresses a delivery may go to now (the sender connects to one of these, so a
+    /// name that also has a refused address, such as `localhost`'s `::1` beside `127.0.0.1`, is still usable); or
+    /// why it is refused: no address may be reached, or plain http to an address outside the allowed networks.
     @discardableResult
     func check(_ text: String) async throws(WebhookError) -> (url: URL, addresses: [[UInt8]]) {
         guard text.utf8.count <= 2048, let url = URL.http(text) else {
@@ -21,15 +23,25 @@ struct WebhookURLPolicy: Sendable {
             throw .urlRefused("must not contain user-info (user@)")
         }
         if url.fragment != nil || text.contains("#") { throw .urlRefused("must not contain a fragment (#)") }
+        guard let host = url.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), !host.isEmpty else {
+            throw .urlRefused("has no host")
+        }
         let resolved: [[UInt8]]
         do {
-            resolved = try await addresses.check(url)
+            resolved = try await DifyAddressPolicy.resolve(host)
         } catch {
-            throw .urlRefused(error.description)
+            throw .urlRefused("host \(host) does not resolve")
         }
-        if url.scheme?.lowercased() == "http", !resolved.allSatisfy(addresses.isAllowed) {
+        let usable = resolved.filter { addresses.problem(with: $0) == nil }
+        guard !usable.isEmpty else {
+            let problem = resolved.first.flatMap(addresses.problem(with:)) ?? "without an address"
+            throw .urlRefused("host \(host) is \(problem)")
+        }
+        guard url.scheme?.lowercased() == "http" else { return (url, usable) }
+        let plain = usable.filter(addresses.isAllowed)
+        guard !plain.isEmpty else {
             throw .urlRefused("must use https: plain http goes only to addresses in WEBHOOK_ALLOWED_NETWORKS")
         }
-        return (url, resolved)
+        return (url, plain)
     }
 }

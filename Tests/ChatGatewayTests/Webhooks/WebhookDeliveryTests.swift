@@ -49,10 +49,9 @@ struct WebhookDeliveryTests {
         }
     }
 
-    @Test func aHostNameIsDeliveredToTheAddressChecked() async throws {
-        try await Hooks.with(adjust: {
-            $0.webhookAllowedNetworks = [IPAddressRange("127.0.0.0/8")!, IPAddressRange("::1")!]
-        }) { gateway, receiver in
+    /// `localhost` has `::1` too, outside 127.0.0.0/8: the delivery goes to the address that is allowed.
+    @Test func aHostNameIsDeliveredToAnAddressChecked() async throws {
+        try await Hooks.with { gateway, receiver in
             let url = receiver.url.replacingOccurrences(of: "127.0.0.1", with: "localhost")
             let (_, secret) = try await Hooks.endpoint(gateway, url: url, events: ["message.completed"])
             #expect(try await Hooks.chat(gateway, "by name").status == 200)
