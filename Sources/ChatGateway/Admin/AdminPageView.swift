@@ -179,11 +179,7 @@ struct AdminPageView {
 
     /// The event types an endpoint can subscribe to (docs/webhooks.md); `webhook.test` goes to its endpoint whatever
     /// it subscribes to.
-    static let webhookEvents = [
-        "message.completed", "message.failed", "message.stopped", "message.interrupted", "feedback.created",
-        "feedback.updated", "conversation.created", "conversation.renamed", "conversation.deleted", "budget.exceeded",
-        "usage.threshold_reached", "webhook.endpoint.disabled",
-    ]
+    static let webhookEvents = WebhookEvent.Kind.allCases.filter { $0 != .webhookTest }.map(\.rawValue)
 
     /// The endpoints, the secret shown once, and one endpoint's deliveries with their replays.
     private func webhooksSection(_ s: HTMLEscaped<AdminPageStrings>) -> String {

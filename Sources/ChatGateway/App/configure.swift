@@ -323,7 +323,7 @@ private func uploadClient(_ app: Application, settings: Settings, uploads: Concu
 /// Webhooks get their own client: endpoints are the operators' choice, never Dify, and a slow one must not take
 /// Dify's connections.
 private func webhookSender(_ app: Application, urls: WebhookURLPolicy) -> WebhookSender {
-    let configuration = WebhookSender.clientConfiguration(timeout: .seconds(15))
+    let configuration = WebhookSender.clientConfiguration(timeout: WebhookSender.attemptTimeout)
     let client = HTTPClient(eventLoopGroupProvider: .shared(app.eventLoopGroup), configuration: configuration)
     app.lifecycle.use(ClientShutdown(client: client))
     return WebhookSender(http: client, configuration: configuration, eventLoopGroup: app.eventLoopGroup, urls: urls)

@@ -37,9 +37,8 @@ struct DifyAddressPolicy: Sendable {
         return nil
     }
 
-    /// Resolves the URL's host and refuses it when any address it has is not allowed; its addresses.
-    @discardableResult
-    func check(_ url: URL) async throws(Refusal) -> [[UInt8]] {
+    /// Resolves the URL's host and refuses it when any address it has is not allowed.
+    func check(_ url: URL) async throws(Refusal) {
         guard let host = url.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), !host.isEmpty else {
             throw Refusal(description: "has no host")
         }
@@ -53,7 +52,6 @@ struct DifyAddressPolicy: Sendable {
         for address in addresses {
             if let problem = problem(with: address) { throw Refusal(description: "host \(host) is \(problem)") }
         }
-        return addresses
     }
 
     /// Why `address` may not be reached, or nil.

@@ -21,20 +21,26 @@ struct UsageThresholds: Sendable {
             let (systemID, userID) = (spender[0], spender[1])
             let budget = budgets.budget(for: systemID)
             guard !budget.perUser.isEmpty || !budget.perSystem.isEmpty,
-                try await WebhookOutbox.wanted(bySystem: systemID, on: sql) != nil
+                let keepsContent = try await WebhookOutbox.wanted(bySystem: systemID, on: sql)
             else { continue }
+            let emit = { (event: WebhookEvent) in
+                try await WebhookOutbox.insert(event, keepingContent: keepsContent, at: at, on: sql)
+            }
             for limit in budget.perUser {
-                try await check(limit, systemID: systemID, userID: userID, triggeredBy: userID, at: at, on: sql)
+                try await check(
+                    limit, systemID: systemID, userID: userID, triggeredBy: userID, at: at, on: sql, emit: emit)
             }
             guard systemsChecked.insert(systemID).inserted else { continue }
             for limit in budget.perSystem {
-                try await check(limit, systemID: systemID, userID: nil, triggeredBy: userID, at: at, on: sql)
+                try await check(
+                    limit, systemID: systemID, userID: nil, triggeredBy: userID, at: at, on: sql, emit: emit)
             }
         }
     }
 
     private func check(
-        _ limit: BudgetLimit, systemID: String, userID: String?, triggeredBy: String, at: Date, on sql: any SQLDatabase
+        _ limit: BudgetLimit, systemID: String, userID: String?, triggeredBy: String, at: Date, on sql: any SQLDatabase,
+        emit: (WebhookEvent) async throws -> String?
     ) async throws {
         let start = limit.period(containing: at).start
         let used = try await BudgetGuard.used(limit, systemID: systemID, userID: userID, since: start, on: sql).used
@@ -44,7 +50,7 @@ struct UsageThresholds: Sendable {
                 used: used, at: at)
             event.data["threshold"] = .integer(Int(percent))
             event.dedupeKey! += "|\(percent)"
-            try await WebhookOutbox.emit(event, at: at, on: sql)
+            try await emit(event)
         }
     }
 }

@@ -23,7 +23,7 @@ struct WebhookEndpointRow: Codable, Sendable, Equatable {
     var createdAt: Double
     var updatedAt: Double
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, CodingKey {
         case id, url, systemID = "system_id", events, includeContent = "include_content", description, enabled
         case disabledReason = "disabled_reason", failingSince = "failing_since", secretSealed = "secret_sealed"
         case previousSecretSealed = "previous_secret_sealed", previousSecretUntil = "previous_secret_until"

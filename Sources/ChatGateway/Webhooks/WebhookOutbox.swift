@@ -28,6 +28,14 @@ enum WebhookOutbox {
             guard let takesContent = try await wanted(bySystem: event.systemID, on: sql) else { return nil }
             keepsContent = takesContent
         }
+        return try await insert(event, keepingContent: keepsContent, at: stamp, on: sql)
+    }
+
+    /// `emit` for a caller that has asked `wanted` already (once for several events).
+    @discardableResult
+    static func insert(
+        _ event: WebhookEvent, keepingContent keepsContent: Bool, at stamp: Date, on sql: any SQLDatabase
+    ) async throws -> String? {
         var event = event
         if let conversationID = event.conversationID {
             let row = try await sql.update(StoredConversation.schema)
@@ -97,12 +105,10 @@ enum WebhookOutbox {
         var data: String
         var content: String?
         var dedupeKey: String?
-        var fannedAt: Double? = nil
 
         enum CodingKeys: String, CodingKey {
             case id, type, systemID = "system_id", userID = "user_id", conversationID = "conversation_id"
             case endpointID = "endpoint_id", occurredAt = "occurred_at", data, content, dedupeKey = "dedupe_key"
-            case fannedAt = "fanned_at"
         }
 
         init(_ event: WebhookEvent, keepingContent: Bool, at stamp: Date) {

@@ -89,7 +89,7 @@ struct WebhookQueue: Sendable {
 
     // MARK: Claims
 
-    /// Enabled endpoints with due deliveries no one holds, and how many each has (at most `limit` endpoints).
+    /// Enabled endpoints with due deliveries no one holds (at most `limit` of them).
     func endpointsWithDueDeliveries(limit: Int) async throws -> [String] {
         let stamp = now().timeIntervalSince1970
         return try await sql.raw(

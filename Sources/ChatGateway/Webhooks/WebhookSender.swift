@@ -36,7 +36,9 @@ struct WebhookSender: Sendable {
     let configuration: HTTPClient.Configuration
     let eventLoopGroup: any EventLoopGroup
     let urls: WebhookURLPolicy
-    var timeout: Duration = .seconds(15)
+    /// Success is a 2xx answer within this.
+    static let attemptTimeout: Duration = .seconds(15)
+    var timeout = attemptTimeout
     static let responseBytes = 1024
 
     /// A client for webhooks: no redirects, the attempt's time for connecting and reading.

@@ -219,7 +219,7 @@ struct WebhooksController: RouteCollection {
     @Sendable
     func list(_ req: Request) async throws -> [EndpointView] {
         let stamp = now()
-        let stats = try await store.stats(since: stamp.addingTimeInterval(-86_400))
+        let stats = try await dayStats(at: stamp)
         return try await store.all().map { EndpointView($0, stats: stats[$0.id] ?? .init(), at: stamp) }
     }
 
@@ -227,7 +227,7 @@ struct WebhooksController: RouteCollection {
     func show(_ req: Request) async throws -> EndpointView {
         let row = try await endpoint(req)
         let stamp = now()
-        let stats = try await store.stats(since: stamp.addingTimeInterval(-86_400))
+        let stats = try await dayStats(at: stamp)
         return EndpointView(row, stats: stats[row.id] ?? .init(), at: stamp)
     }
 
@@ -260,7 +260,7 @@ struct WebhooksController: RouteCollection {
                 audit: audit(req, "webhook.updated", current.id, Self.changes(current, changed)))
         else { throw WebhookError.endpointNotFound }
         endpointsChanged()
-        let stats = try await store.stats(since: stamp.addingTimeInterval(-86_400))
+        let stats = try await dayStats(at: stamp)
         return EndpointView(row, stats: stats[row.id] ?? .init(), at: stamp)
     }
 
@@ -366,6 +366,11 @@ struct WebhooksController: RouteCollection {
                 req, "webhook.replayed", row.id, "\(events.count) events since \(ISO8601.wholeSeconds(since))"))
         endpointsChanged()
         return try await Replayed(replayed: replayed).encodeResponse(status: .accepted, for: req)
+    }
+
+    /// The endpoints' figures over the 24 hours before `stamp`.
+    private func dayStats(at stamp: Date) async throws -> [String: WebhookEndpointStore.Stats] {
+        try await store.stats(since: stamp.addingTimeInterval(-86_400))
     }
 
     private func endpoint(_ req: Request) async throws -> WebhookEndpointRow {
