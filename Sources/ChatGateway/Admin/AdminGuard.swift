@@ -26,7 +26,8 @@ struct AdminGuard: AsyncMiddleware {
         return try await next.respond(to: request)
     }
 
-    private func authorize(_ request: Request) async throws -> String {
+    /// The admin actor of a request holding an admin key or session; throws for any other.
+    func authorize(_ request: Request) async throws -> String {
         guard adminKeys.isEnabled else { throw AdminError.disabled }
         if let presented = request.headers.first(name: "X-Admin-Key") {
             return try await verify(presented, from: request)

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The admin console's HTML: the sign-in form, or the console whose script (`admin.js`) fills in the systems,
-/// keys, webhooks and audit tables from `/admin/v1/...` with the session cookie.
+/// keys, webhooks, personal data (export, erasure, legal hold) and audit sections from `/admin/v1/...` with the
+/// session cookie.
 struct AdminPageView {
     typealias Content = OperatorPageContent
 
@@ -35,7 +36,7 @@ struct AdminPageView {
         <header class="topbar">
           <h1 class="brand">\(s.title)</h1>
           <nav class="section-nav" aria-label="\(s.sections)">
-            <a href="#systems">\(s.systems)</a><a href="#keys">\(s.keys)</a><a href="#webhooks">\(s.webhooks)</a><a href="#audit">\(s.audit)</a>
+            <a href="#systems">\(s.systems)</a><a href="#keys">\(s.keys)</a><a href="#webhooks">\(s.webhooks)</a><a href="#personal-data">\(s.personalData)</a><a href="#audit">\(s.audit)</a>
           </nav>
           <div class="topbar-actions">
             <form method="post" action="\(HTMLText.escape(query.path("/admin/logout")))">
@@ -57,7 +58,7 @@ struct AdminPageView {
                 <thead><tr>
                   <th scope="col">\(s.systemID)</th><th scope="col">\(s.source)</th><th scope="col">\(s.state)</th>
                   <th scope="col">\(s.origins)</th><th scope="col">\(s.difyHost)</th><th scope="col">\(s.difyKey)</th>
-                  <th scope="col">\(s.actions)</th>
+                  <th scope="col">\(s.retention)</th><th scope="col">\(s.actions)</th>
                 </tr></thead>
                 <tbody id="systems-body"></tbody>
               </table>
@@ -92,6 +93,7 @@ struct AdminPageView {
             </div>
           </section>
           \(webhooksSection(s))
+          \(personalDataSection(s))
           <section class="results" id="audit" aria-labelledby="audit-title">
             <div class="results-head">
               <h2 id="audit-title" tabindex="-1">\(s.audit)</h2>
@@ -146,6 +148,12 @@ struct AdminPageView {
               <textarea id="system-source-links" name="source_links" rows="3" spellcheck="false" aria-describedby="system-source-links-hint" placeholder="dataset:3f1c… https://kb.example/docs/{document_id}"></textarea>
               <p class="field-hint" id="system-source-links-hint">\(s.sourceLinksHint)</p></div>
             <label class="check"><input type="checkbox" id="system-inline-math" name="inline_math"> \(s.inlineMath)</label>
+            <fieldset class="form-group">
+              <legend>\(s.personalData)</legend>
+              \(field("retention_days", label: s.retentionDays, type: "number", hint: s.retentionDaysHint, attributes: #"min="0" step="1" inputmode="numeric""#))
+              <label class="check"><input type="checkbox" id="system-retention-delete-in-dify" name="retention_delete_in_dify"> \(s.retentionDeleteInDify)</label>
+              <label class="check"><input type="checkbox" id="system-self-export" name="self_export"> \(s.selfExport)</label>
+            </fieldset>
             <label class="check"><input type="checkbox" id="system-enabled" name="enabled" checked> \(s.enabled)</label>
             <div class="dialog-actions">
               <button type="button" class="button" data-close>\(s.cancel)</button>
@@ -240,6 +248,94 @@ struct AdminPageView {
               <button type="button" class="button small" id="deliveries-more" hidden>\(s.loadMore)</button>
             </nav>
           </div>
+        </section>
+        """
+    }
+
+    /// One user's data: export it, erase it (with the erasure's receipt, followed until it ends), the recent
+    /// erasures, and legal holds on conversations (docs/personal-data.md).
+    private func personalDataSection(_ s: HTMLEscaped<AdminPageStrings>) -> String {
+        """
+        <section class="results" id="personal-data" aria-labelledby="personal-data-title">
+          <div class="results-head">
+            <h2 id="personal-data-title" tabindex="-1">\(s.personalData)</h2>
+          </div>
+          <p class="section-intro">\(s.personalDataIntro)</p>
+          <form class="subject-form" id="subject-form" novalidate>
+            <div class="field"><label for="subject-system">\(s.subjectSystem)</label>
+              <select id="subject-system" name="system_id" required><option value="">\(s.chooseSystem)</option></select></div>
+            <div class="field" id="subject-other-field" hidden><label for="subject-other-system">\(s.systemID)</label>
+              <input id="subject-other-system" name="other_system_id" type="text" maxlength="64" autocomplete="off" spellcheck="false"></div>
+            <div class="field"><label for="subject-user">\(s.userID)</label>
+              <input id="subject-user" name="user_id" type="text" required maxlength="255" autocomplete="off" spellcheck="false" aria-describedby="subject-user-hint"></div>
+            <div class="field field-format"><label for="subject-format">\(s.exportFormat)</label>
+              <select id="subject-format" name="format"><option value="json">\(s.formatJSON)</option><option value="jsonl">\(s.formatJSONL)</option></select></div>
+            <div class="subject-actions">
+              <button type="submit" class="button primary" id="export-user">\(s.exportData)</button>
+              <button type="button" class="button danger-outline" id="erase-user">\(s.eraseUser)</button>
+            </div>
+            <p class="field-hint" id="subject-user-hint">\(s.userIDHint)</p>
+            <p class="form-error" id="subject-form-error" role="alert" hidden></p>
+            <p class="check-result" id="subject-result" role="status"></p>
+          </form>
+          <div class="receipt" id="receipt" role="region" aria-labelledby="receipt-title" tabindex="-1" hidden>
+            <div class="receipt-head">
+              <h3 id="receipt-title"></h3>
+              <button type="button" class="button small" id="receipt-close">\(s.close)</button>
+            </div>
+            <p class="receipt-status" id="receipt-status" role="status" aria-live="polite" aria-atomic="true"></p>
+            <p class="load-error" id="receipt-error" role="alert"></p>
+            <dl class="facts" id="receipt-facts"></dl>
+            <div class="receipt-grid">
+              <div><h4>\(s.steps)</h4><ol class="receipt-steps" id="receipt-steps"></ol></div>
+              <div><h4>\(s.deletedInGateway)</h4><dl class="facts counts" id="receipt-gateway"></dl></div>
+            </div>
+            <h4 id="receipt-dify-title">\(s.deletedInDify)</h4>
+            <div class="table-wrap">
+              <table class="results-table admin-table" id="receipt-dify" aria-labelledby="receipt-dify-title">
+                <thead><tr>
+                  <th scope="col">\(s.difyApp)</th><th scope="col">\(s.found)</th><th scope="col">\(s.deletedCount)</th>
+                  <th scope="col">\(s.confirmedGone)</th><th scope="col">\(s.retries)</th>
+                </tr></thead>
+                <tbody id="receipt-dify-body"></tbody>
+              </table>
+            </div>
+            <h4>\(s.difyKeeps)</h4>
+            <ul class="receipt-keeps" id="receipt-keeps"></ul>
+            <p class="field-hint" id="receipt-version"></p>
+          </div>
+          <div class="subsection-head">
+            <h3 id="erasures-title" tabindex="-1">\(s.recentErasures)</h3>
+            <button type="button" class="button small" id="erasures-refresh">\(s.refresh)</button>
+          </div>
+          <p class="load-error" id="erasures-error" role="alert"></p>
+          <div class="table-wrap">
+            <table class="results-table admin-table" id="erasures-table" aria-labelledby="erasures-title" aria-busy="true">
+              <thead><tr>
+                <th scope="col">\(s.startedAt)</th><th scope="col">\(s.subjectSystem)</th><th scope="col">\(s.subject)</th>
+                <th scope="col">\(s.status)</th><th scope="col">\(s.deletedCount)</th><th scope="col">\(s.requestedBy)</th>
+                <th scope="col">\(s.actions)</th>
+              </tr></thead>
+              <tbody id="erasures-body"></tbody>
+            </table>
+          </div>
+          <div class="subsection-head">
+            <h3 id="hold-title">\(s.legalHold)</h3>
+          </div>
+          <form class="subject-form" id="hold-form" novalidate aria-labelledby="hold-title" aria-describedby="hold-intro">
+            <p class="field-hint hold-intro" id="hold-intro">\(s.legalHoldIntro)</p>
+            <div class="field"><label for="hold-conversation">\(s.conversationID)</label>
+              <input id="hold-conversation" name="conversation_id" type="text" required maxlength="255" autocomplete="off" spellcheck="false"></div>
+            <div class="field"><label for="hold-reason">\(s.holdReason)</label>
+              <input id="hold-reason" name="reason" type="text" maxlength="500" autocomplete="off"></div>
+            <div class="subject-actions">
+              <button type="submit" class="button" id="hold-check">\(s.checkHold)</button>
+              <button type="button" class="button primary" id="hold-place">\(s.placeHold)</button>
+              <button type="button" class="button" id="hold-release">\(s.releaseHold)</button>
+            </div>
+            <p class="form-error" id="hold-form-error" role="alert" hidden></p>
+            <div class="hold-state" id="hold-state" role="status" aria-live="polite" aria-atomic="true"></div>
+          </form>
         </section>
         """
     }

@@ -31,12 +31,17 @@ struct AdminStore: Sendable {
         /// `[SourceLink]` as JSON; nil: none.
         var sourceLinks: String? = nil
         var inlineMath: Bool? = nil
+        var retentionDays: Int? = nil
+        var retentionDeleteInDify: Bool? = nil
+        var selfExport: Bool? = nil
         var createdAt: Date
         var updatedAt: Date
 
         enum CodingKeys: String, CodingKey {
             case systemID = "system_id", name, difyBaseURL = "dify_base_url", difyAPIKeySealed = "dify_api_key_sealed"
             case openAIModel = "openai_model", sourceLinks = "source_links", inlineMath = "inline_math"
+            case retentionDays = "retention_days", retentionDeleteInDify = "retention_delete_in_dify"
+            case selfExport = "self_export"
             case difyAPIKeyHint = "dify_api_key_hint", allowedOrigins = "allowed_origins", enabled
             case rateLimitPerUser = "rate_limit_per_user", maxStreamsPerUser = "max_streams_per_user", budget
             case createdAt = "created_at", updatedAt = "updated_at"

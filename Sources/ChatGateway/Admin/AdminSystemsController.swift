@@ -231,6 +231,15 @@ struct AdminSystemsController: RouteCollection {
             row.sourceLinks = links.isEmpty ? nil : String(decoding: try JSONEncoder().encode(links), as: UTF8.self)
         }
         if let inlineMath = input.inlineMath { row.inlineMath = inlineMath }
+        if let days = input.retentionDays {
+            guard days.map({ (0...36_500).contains($0) }) ?? true else {
+                throw AdminError.invalid(
+                    "retention_days must be 1 to 36500 days, 0 to keep messages until deleted, or null for RETENTION_DAYS")
+            }
+            row.retentionDays = days
+        }
+        if let inDify = input.retentionDeleteInDify { row.retentionDeleteInDify = inDify }
+        if let selfExport = input.selfExport { row.selfExport = selfExport }
         if let budget = input.budget {
             _ = try budget.budget()
             row.budget = budget.isEmpty ? nil : String(decoding: try JSONEncoder().encode(budget), as: UTF8.self)
@@ -260,12 +269,42 @@ struct SystemInput: Content {
     var sourceLinks: [SourceLink]?
     /// Whether its chat page reads `$…$` as math.
     var inlineMath: Bool?
+    /// Absent: unchanged; `.some(nil)` (JSON null): `RETENTION_DAYS` applies; 0: kept until deleted.
+    var retentionDays: Int??
+    var retentionDeleteInDify: Bool?
+    var selfExport: Bool?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id", name, difyBaseURL = "dify_base_url", difyAPIKey = "dify_api_key"
         case allowedOrigins = "allowed_origins", enabled, rateLimitPerUser = "rate_limit_per_user"
         case maxStreamsPerUser = "max_streams_per_user", budget, openAIModel = "openai_model"
-        case sourceLinks = "source_links", inlineMath = "inline_math"
+        case sourceLinks = "source_links", inlineMath = "inline_math", retentionDays = "retention_days"
+        case retentionDeleteInDify = "retention_delete_in_dify", selfExport = "self_export"
+    }
+
+    init() {}
+
+    /// Written out only so that `retention_days: null` (back to `RETENTION_DAYS`) differs from its absence.
+    init(from decoder: any Decoder) throws {
+        let fields = try decoder.container(keyedBy: CodingKeys.self)
+        systemID = try fields.decodeIfPresent(String.self, forKey: .systemID)
+        name = try fields.decodeIfPresent(String.self, forKey: .name)
+        difyBaseURL = try fields.decodeIfPresent(String.self, forKey: .difyBaseURL)
+        difyAPIKey = try fields.decodeIfPresent(String.self, forKey: .difyAPIKey)
+        allowedOrigins = try fields.decodeIfPresent([String].self, forKey: .allowedOrigins)
+        enabled = try fields.decodeIfPresent(Bool.self, forKey: .enabled)
+        rateLimitPerUser = try fields.decodeIfPresent(String.self, forKey: .rateLimitPerUser)
+        maxStreamsPerUser = try fields.decodeIfPresent(Int.self, forKey: .maxStreamsPerUser)
+        budget = try fields.decodeIfPresent(SystemBudgetFields.self, forKey: .budget)
+        openAIModel = try fields.decodeIfPresent(String.self, forKey: .openAIModel)
+        sourceLinks = try fields.decodeIfPresent([SourceLink].self, forKey: .sourceLinks)
+        inlineMath = try fields.decodeIfPresent(Bool.self, forKey: .inlineMath)
+        if fields.contains(.retentionDays) {
+            retentionDays = .some(try fields.decodeNil(forKey: .retentionDays)
+                ? nil : try fields.decode(Int.self, forKey: .retentionDays))
+        }
+        retentionDeleteInDify = try fields.decodeIfPresent(Bool.self, forKey: .retentionDeleteInDify)
+        selfExport = try fields.decodeIfPresent(Bool.self, forKey: .selfExport)
     }
 
     /// Which fields changed, never their values' secrets.
@@ -275,7 +314,8 @@ struct SystemInput: Content {
             ("allowed_origins", allowedOrigins != nil), ("enabled", enabled != nil),
             ("rate_limit_per_user", rateLimitPerUser != nil), ("max_streams_per_user", maxStreamsPerUser != nil),
             ("budget", budget != nil), ("openai_model", openAIModel != nil), ("source_links", sourceLinks != nil),
-            ("inline_math", inlineMath != nil),
+            ("inline_math", inlineMath != nil), ("retention_days", retentionDays != nil),
+            ("retention_delete_in_dify", retentionDeleteInDify != nil), ("self_export", selfExport != nil),
         ]
         let changed = fields.filter(\.1).map(\.0)
         let state = enabled.map { $0 ? "; enabled" : "; disabled" } ?? ""
@@ -302,12 +342,18 @@ struct SystemView: Content, Equatable {
     var openAIModel: String?
     var sourceLinks: [SourceLink] = []
     var inlineMath = false
+    /// nil: `RETENTION_DAYS` applies; 0: kept until deleted.
+    var retentionDays: Int?
+    var retentionDeleteInDify = false
+    var selfExport = false
     var createdAt: Date?
     var updatedAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case systemID = "system_id", name, source, alsoDefinedByAdmin = "also_defined_by_admin", enabled
         case openAIModel = "openai_model", sourceLinks = "source_links", inlineMath = "inline_math"
+        case retentionDays = "retention_days", retentionDeleteInDify = "retention_delete_in_dify"
+        case selfExport = "self_export"
         case difyBaseURL = "dify_base_url", difyAPIKeyHint = "dify_api_key_hint"
         case difyAPIKeyReadable = "dify_api_key_readable", allowedOrigins = "allowed_origins"
         case rateLimitPerUser = "rate_limit_per_user", maxStreamsPerUser = "max_streams_per_user", budget
@@ -329,6 +375,9 @@ struct SystemView: Content, Equatable {
         openAIModel = system.openAIModel
         sourceLinks = system.sourceLinks.links
         inlineMath = system.inlineMath
+        retentionDays = system.retentionDays
+        retentionDeleteInDify = system.retentionDeleteInDify
+        selfExport = system.selfExport
         createdAt = system.createdAt
         updatedAt = system.updatedAt
     }

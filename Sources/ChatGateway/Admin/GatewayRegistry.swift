@@ -108,7 +108,9 @@ final class GatewayRegistry: Sendable {
             sourceLinks: SourceLinks(
                 links: row.sourceLinks.flatMap { try? JSONDecoder().decode([SourceLink].self, from: Data($0.utf8)) }
                     ?? []),
-            inlineMath: row.inlineMath ?? false, createdAt: row.createdAt,
+            inlineMath: row.inlineMath ?? false, retentionDays: row.retentionDays,
+            retentionDeleteInDify: row.retentionDeleteInDify ?? false, selfExport: row.selfExport ?? false,
+            createdAt: row.createdAt,
             updatedAt: row.updatedAt)
     }
 

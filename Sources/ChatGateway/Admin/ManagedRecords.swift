@@ -28,6 +28,12 @@ struct ManagedSystem: Sendable, Equatable {
     var sourceLinks = SourceLinks()
     /// Whether its chat page reads `$…$` as math.
     var inlineMath = false
+    /// Days its messages are kept: nil, `RETENTION_DAYS`; 0, until deleted.
+    var retentionDays: Int? = nil
+    /// Whether retention deletes its expired conversations in Dify too.
+    var retentionDeleteInDify = false
+    /// Whether its chat page offers the signed-in user their own data.
+    var selfExport = false
     var createdAt: Date
     var updatedAt: Date
 }

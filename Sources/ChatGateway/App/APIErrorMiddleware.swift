@@ -68,6 +68,7 @@ struct APIErrorMiddleware: Middleware {
         case let error as AdminError: describe(error)
         case let error as MediaError: (HTTPResponseStatus(statusCode: error.status), error.detail)
         case let error as WebhookError: (HTTPResponseStatus(statusCode: error.status), error.detail)
+        case let error as LifecycleError: (HTTPResponseStatus(statusCode: error.status), error.detail)
         // An upload's form the chat page's routes read as `/dify/v1` does.
         case let error as DifyAPIError: describe(DifyWire.ErrorBody.describe(error))
         case let error as DecodingError: (.unprocessableEntity, "Invalid request: \(decodingDetail(error))")

@@ -181,7 +181,11 @@ extension Settings {
             webhookRetrySchedule: try value("WEBHOOK_RETRY_SCHEDULE").map {
                 try WebhookRetrySchedule(parsing: $0, variable: "WEBHOOK_RETRY_SCHEDULE")
             } ?? .standard,
-            webhookAllowedNetworks: try ranges("WEBHOOK_ALLOWED_NETWORKS")
+            webhookAllowedNetworks: try ranges("WEBHOOK_ALLOWED_NETWORKS"),
+            retentionDays: try value("RETENTION_DAYS").map { _ in
+                try integer("RETENTION_DAYS", default: 0, range: 1...36_500)
+            },
+            retentionInterval: try parseInterval(value("RETENTION_INTERVAL") ?? "1h", variable: "RETENTION_INTERVAL")
         )
         guard settings.shutdownGrace >= settings.shutdownGraceReady else {
             throw SettingsError(variable: "SHUTDOWN_GRACE", problem: "must not be shorter than SHUTDOWN_GRACE_READY")

@@ -121,6 +121,11 @@ public struct Settings: Sendable {
     /// `WEBHOOK_ALLOWED_NETWORKS`: loopback, private, link-local or CGNAT ranges webhook endpoints may be at, over
     /// `http` too; empty: none.
     public var webhookAllowedNetworks: [IPAddressRange] = []
+    /// `RETENTION_DAYS`: how long message content is kept, for systems without their own `retention_days`; nil:
+    /// until deleted.
+    public var retentionDays: Int? = nil
+    /// `RETENTION_INTERVAL`: how often the retention job runs (1 h); nil (`off`): only `chat-gateway purge` runs it.
+    public var retentionInterval: Duration? = .seconds(3600)
 
     public struct DifyOverride: Sendable, Equatable {
         public var baseURL: URL?

@@ -69,8 +69,6 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             dify: dify, targets: targets, database: database(), now: dependencies.now,
             concurrency: settings.syncConcurrency, logger: app.logger)
     }
-    GatewayCommands.register(
-        on: app, settings: settings, now: dependencies.now, makeSync: makeSync, registry: registry)
     let syncCoordinator = SyncCoordinator(
         sync: makeSync(app),
         lease: Lease(
@@ -90,6 +88,22 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         database: database(), concurrentWrites: settings.concurrentWriteTransactions,
         sharedByReplicas: settings.isPostgres, now: dependencies.now, metrics: metrics,
         usageThresholds: UsageThresholds(budgets: budgets, now: dependencies.now))
+    let makeRetention: @Sendable (Application) -> Retention = { app in
+        Retention(
+            store: store, database: sqlDatabase, systemPolicy: registry.systemInForce,
+            defaultDays: settings.retentionDays, dify: dify, targets: targets, now: dependencies.now,
+            logger: app.logger)
+    }
+    GatewayCommands.register(
+        on: app, settings: settings, now: dependencies.now, makeSync: makeSync, makeRetention: makeRetention,
+        registry: registry)
+    if let interval = settings.retentionInterval {
+        app.lifecycle.use(
+            RetentionSchedule(
+                retention: makeRetention(app),
+                lease: Lease(name: "retention", holder: Lease.processHolder(), database: database, now: dependencies.now),
+                interval: interval))
+    }
     let auth = GatewayAuthenticator(
         apiKeys: APIKeyVerifier(entries: settings.apiKeys), tokens: tokens, allowedSystemIDs: settings.allowedSystemIDs,
         browserKeys: APIKeyVerifier(entries: settings.browserKeys), registry: registry)
@@ -171,10 +185,11 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
 
     // On PostgreSQL the replicas count the rate limits together, in the database.
     let sharedBuckets = settings.isPostgres ? sqlDatabase : nil
+    let erasureGate = ErasureGate(pseudonyms: Pseudonyms(secret: settings.jwtSecret))
     let turns = ChatTurns(
         admission: ChatAdmission(
             settings: settings, streams: StreamSlots(), registry: registry, shutdown: shutdown, metrics: metrics,
-            sharedBuckets: sharedBuckets, now: dependencies.now),
+            sharedBuckets: sharedBuckets, erasures: erasureGate, now: dependencies.now),
         chats: chats, metrics: metrics, readers: readers, idempotencyWait: settings.idempotencyWait,
         idempotencyTTL: settings.idempotencyTTL, now: dependencies.now)
     let parameters = AppParameters(dify: dify, maxUploadBytes: settings.maxUploadBytes, now: dependencies.now)
@@ -182,6 +197,14 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let v1 = app.grouped("v1")
     let access = DifyAccess(auth: auth, dify: dify, targets: targets, store: store)
     let stopper = ChatStopper(access: access, streams: streams)
+    let erasures = Erasures(
+        erasure: UserErasure(
+            store: store, erasures: ErasureStore(store: store, database: sqlDatabase), gate: erasureGate, dify: dify,
+            targets: targets, audit: adminStore, database: sqlDatabase, isPostgres: settings.isPostgres,
+            stopStreams: { caller in await stopper.stopAll(of: caller) }, retry: RetryPolicy(), now: dependencies.now,
+            logger: app.logger),
+        holder: holder, poll: settings.isPostgres ? .seconds(1) : nil)
+    app.lifecycle.use(erasures)
     try v1.register(collection: ChatStopController(stopper: stopper))
     try v1.register(
         collection: TurnsController(
@@ -251,6 +274,12 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             isKnownSystem: { knownSystems.serves($0, targets: targets) },
             endpointsChanged: webhookDispatcher.endpointsChanged,
             now: dependencies.now))
+
+    try app.register(
+        collection: PersonalDataController(
+            erasures: erasures, export: UserExport(database: sqlDatabase, now: dependencies.now),
+            adminGuard: adminGuard, auth: auth, adminStore: adminStore, registry: registry,
+            isKnownSystem: knownSystems.contains, database: sqlDatabase, now: dependencies.now))
 
     KeyScopeLog(settings: settings).write(to: app.logger)
     if settings.jwtSecretIsEphemeral {

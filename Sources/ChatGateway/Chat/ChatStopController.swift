@@ -1,4 +1,5 @@
 import Foundation
+import SQLKit
 import Vapor
 
 /// `POST /v1/chat/{task_id}/stop`: stops a streaming answer; what arrived is stored, marked stopped.
@@ -45,5 +46,21 @@ struct ChatStopper: Sendable {
         }
         turn.requestStop()
         try await stopDify()
+    }
+
+    /// Stops every answer of the user, in this process and (through the database) in others: their data is being
+    /// erased. A stop that fails (the answer ended meanwhile) is not an error.
+    func stopAll(of caller: CallerIdentity) async {
+        for turn in streams.turns(of: caller) { turn.requestStop() }
+        let rows =
+            (try? await (access.store.database as! any SQLDatabase).select().column("task_id")
+                .from(StoredMessage.schema).where("system_id", .equal, SQLBind(caller.systemID))
+                .where("user_id", .equal, SQLBind(caller.userID))
+                .where("status", .equal, SQLBind(StoredMessage.Status.streaming.rawValue))
+                .where("task_id", .isNot, SQLLiteral.null).all()) ?? []
+        for row in rows {
+            guard let taskID = try? row.decode(column: "task_id", as: String.self) else { continue }
+            try? await stop(taskID: taskID, as: caller)
+        }
     }
 }

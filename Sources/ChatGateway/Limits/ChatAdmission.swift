@@ -17,6 +17,8 @@ struct ChatAdmission: Sendable {
     let registry: GatewayRegistry?
     let shutdown: ShutdownState
     let metrics: GatewayMetrics
+    /// Users whose data is being erased: their chats are refused until it ends.
+    let erasures: ErasureGate?
     private let now: @Sendable () -> Date
     /// Each admin-defined system's per-user limiter, with the limit it was made from: the same rate in other words
     /// (`5/min`, `5/minute`) keeps the limiter and what it has counted.
@@ -26,8 +28,10 @@ struct ChatAdmission: Sendable {
     init(
         settings: Settings, streams: StreamSlots, registry: GatewayRegistry? = nil,
         shutdown: ShutdownState = ShutdownState(), metrics: GatewayMetrics,
-        sharedBuckets: (@Sendable () -> any SQLDatabase)? = nil, now: @escaping @Sendable () -> Date
+        sharedBuckets: (@Sendable () -> any SQLDatabase)? = nil, erasures: ErasureGate? = nil,
+        now: @escaping @Sendable () -> Date
     ) {
+        self.erasures = erasures
         self.shutdown = shutdown
         self.metrics = metrics
         let makeLimiter: @Sendable (RateLimit, String) -> any ChatRateLimiter =
@@ -66,6 +70,7 @@ struct ChatAdmission: Sendable {
     /// Spends one request of the caller's user and of the API key the caller came with or whose token it holds.
     func admit(_ caller: CallerIdentity) async throws {
         guard shutdown.phase < .refusingChats else { throw LimitError.shuttingDown }
+        if erasures?.isErasing(caller) == true { throw LifecycleError.erasureInProgress }
         if let perUser = userLimiter(for: caller.systemID),
             case .limited(let seconds) = try await perUser.acquire(caller.difyUser)
         {

@@ -393,7 +393,7 @@ struct ConversationStore: Sendable {
     func deleteConversation(_ conversationID: String, of caller: CallerIdentity) async throws {
         let stamp = now()
         try await write("delete conversation") { sql in
-            try await WebhookOutbox.forgetContent(ofConversation: conversationID, on: sql)
+            try await WebhookOutbox.forgetContent(ofConversations: [conversationID], on: sql)
             try await WebhookOutbox.emit(.conversationDeleted(conversationID, caller: caller), at: stamp, on: sql)
             try await sql.delete(from: StoredMessage.schema).where("conversation_id", .equal, SQLBind(conversationID))
                 .run()

@@ -86,8 +86,12 @@ final class WriteBatcher: Sendable {
     }
 
     private func run(_ batch: [Waiting]) async {
+        // A batch that got no connection, or no BEGIN, failed none of its writes: running them again one by one
+        // would only wait for a connection once more for each.
+        let began = NIOLockedValueBox(false)
         do {
             try await database.transaction { transaction in
+                began.withLockedValue { $0 = true }
                 let sql = transaction as! any SQLDatabase
                 if self.locksFirst { try await Self.takeWriteLock(on: sql) }
                 var usage: [UsageRollup.Key: UsageRollup.Counters] = [:]
@@ -99,10 +103,10 @@ final class WriteBatcher: Sendable {
                 if let afterUsage = self.afterUsage, !usage.isEmpty { try await afterUsage(usage, sql) }
             }
             for waiting in batch { waiting.done.resume() }
-        } catch  where batch.count > 1 {
+        } catch where batch.count > 1 && began.withLockedValue({ $0 }) {
             for waiting in batch { await run([waiting]) }
         } catch {
-            batch[0].done.resume(throwing: error)
+            for waiting in batch { waiting.done.resume(throwing: error) }
         }
     }
 }

@@ -36,6 +36,9 @@ final class ChatStreamRegistry: Sendable {
 
     func turn(_ id: String) -> RunningTurn? { state.withLockedValue { $0.turns[id] } }
     func turn(forTask taskID: String) -> RunningTurn? { state.withLockedValue { $0.byTask[taskID] } }
+    func turns(of caller: CallerIdentity) -> [RunningTurn] {
+        state.withLockedValue { $0.turns.values.filter { $0.caller == caller } }
+    }
     var running: [RunningTurn] { state.withLockedValue { Array($0.turns.values) } }
     var activeCount: Int { state.withLockedValue { $0.streamTasks.count } }
     private var isIdle: Bool { state.withLockedValue { $0.turns.isEmpty } }

@@ -96,6 +96,24 @@ enum UsageRollup {
         try await increment(systems, table: systemsTable, keyColumns: ["day", "system_id", "currency"], on: sql)
     }
 
+    /// Moves a user's rows to another name (an erased user's pseudonym), adding to rows that name has already: the
+    /// sums stay right and the user's id leaves the table. How many rows moved.
+    static func rename(systemID: String, userID: String, to newID: String, on sql: any SQLDatabase) async throws -> Int {
+        let rows = try await sql.select().columns(["day", "currency"] + counterColumns).from(usersTable)
+            .where("system_id", .equal, SQLBind(systemID)).where("user_id", .equal, SQLBind(userID)).all()
+        var moved: [Key: Counters] = [:]
+        for row in rows {
+            let key = Key(
+                day: try row.decode(column: "day", as: Int.self), systemID: systemID, userID: newID,
+                currency: try row.decode(column: "currency", as: String.self))
+            moved[key] = Counters(values: try counterColumns.map { try row.decode(column: $0, as: Int64.self) })
+        }
+        try await sql.delete(from: usersTable).where("system_id", .equal, SQLBind(systemID))
+            .where("user_id", .equal, SQLBind(userID)).run()
+        try await increment(moved, table: usersTable, keyColumns: ["day", "system_id", "user_id", "currency"], on: sql)
+        return rows.count
+    }
+
     private static func increment(
         _ rows: [Key: Counters], table: String, keyColumns: [String], on sql: any SQLDatabase
     ) async throws {

@@ -24,6 +24,7 @@ struct WebhookEvent: Sendable, Equatable {
         case usageThresholdReached = "usage.threshold_reached"
         case webhookTest = "webhook.test"
         case endpointDisabled = "webhook.endpoint.disabled"
+        case userErased = "user.erased"
 
         /// Events numbered in their conversation's count (`sequence`), which a turn without one leaves `null`.
         var carriesSequence: Bool { rawValue.hasPrefix("message.") || rawValue.hasPrefix("feedback.") }

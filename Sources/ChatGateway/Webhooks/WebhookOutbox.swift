@@ -87,10 +87,10 @@ enum WebhookOutbox {
             .ignoringConflicts(with: ["dedupe_key"]).run()
     }
 
-    /// A deleted conversation's events keep their ids, not what was said.
-    static func forgetContent(ofConversation conversationID: String, on sql: any SQLDatabase) async throws {
+    /// Deleted conversations' events keep their ids, not what was said.
+    static func forgetContent(ofConversations conversationIDs: [String], on sql: any SQLDatabase) async throws {
         try await sql.update(WebhookTables.events).set("content", to: SQLLiteral.null)
-            .where("conversation_id", .equal, SQLBind(conversationID)).run()
+            .where("conversation_id", .in, SQLBind.group(conversationIDs)).run()
     }
 
     /// A row of `gateway_webhook_events`.

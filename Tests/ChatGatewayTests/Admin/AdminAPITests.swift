@@ -229,8 +229,11 @@ struct AdminAPITests {
                     allowedOrigins: "[]", enabled: true, createdAt: stamp, updatedAt: stamp),
                 audit: AuditEntry(
                     id: UUID(), at: stamp, actor: "test", action: "system.created", target: "sealed", detail: ""))
-            // The registry polls every second; under a loaded test run the first poll may come late.
-            try await gateway.waitFor("the registry to read the system whose key it cannot open") {
+            // The registry polls every second, but each try here is a chat, and a loaded full run on two cores has
+            // been seen to stall a gateway for over 10 s: the limit catches a hang, it does not time the polling.
+            try await gateway.waitFor(
+                "the registry to read the system whose key it cannot open", within: .seconds(45)
+            ) {
                 try await gateway.call(
                     .POST, "/v1/chat", headers: GatewayHarness.keyHeader,
                     json: ["system_id": "sealed", "user_id": "u", "message": "hi"]

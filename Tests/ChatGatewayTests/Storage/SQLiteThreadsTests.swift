@@ -35,29 +35,51 @@ struct SQLiteThreadsTests {
         }
     }
 
+    /// How often the process's shared threads are asked to run something while the gateway's writers wait. The lock
+    /// is held for these rounds only: SQLiteNIO's busy handler retries without sleeping, so the two waiting writers
+    /// take both cores of a two-core machine from every other test in the process while it is.
+    static let rounds = 3
+
     private static func holdTheLock(
         in gateway: GatewayHarness, holders: Databases, on holderLoop: MultiThreadedEventLoopGroup
     ) async throws {
         let holder = holders.database(logger: gateway.app.logger, on: holderLoop.next())! as! any SQLDatabase
-        try await holder.raw("BEGIN IMMEDIATE").run()
 
-        // The gateway writes on every connection it has; each one waits for the lock.
+        // The gateway writes on every connection it has, and each one waits for the lock. Each writer takes its
+        // connection before the lock is: otherwise one of the gateway's own rounds (the webhook dispatcher's
+        // start-up prune, the turns' lease, the recovery) could hold it, waiting for the same lock, and the test's
+        // write would wait in the pool for as long as the lock is held, past AsyncKit's 10 s on a loaded machine.
         let loops = Array(gateway.app.eventLoopGroup.makeIterator())
+        let connected = NIOLockedValueBox(0)
+        let locked = NIOLockedValueBox(false)
         let writes = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, loop) in loops.enumerated() {
                     let database = gateway.app.databases.database(logger: gateway.app.logger, on: loop)!
                     group.addTask {
-                        try await (database as! any SQLDatabase).raw(
-                            "INSERT INTO gateway_leases (name, holder, expires_at) VALUES (\(bind: "waiting-\(index)"), 'test', \(bind: Date()))"
-                        ).run()
+                        try await database.withConnection { connection in
+                            connected.withLockedValue { $0 += 1 }
+                            while !locked.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+                            try await (connection as! any SQLDatabase).raw(
+                                "INSERT INTO gateway_leases (name, holder, expires_at) VALUES (\(bind: "waiting-\(index)"), 'test', \(bind: Date()))"
+                            ).run()
+                        }
                     }
                 }
                 try await group.waitForAll()
             }
         }
+        // However this ends, the writers are let go: they hold the gateway's connections until then.
+        defer { locked.withLockedValue { $0 = true } }
+        try await gateway.waitFor("the gateway's writers to hold its connections", within: .seconds(60)) {
+            connected.withLockedValue { $0 } == loops.count
+        }
+        try await holder.raw("BEGIN IMMEDIATE").run()
+        locked.withLockedValue { $0 = true }
+
         // Whenever the writers reach their threads, the process's shared blocking threads still run work.
-        for _ in 0..<10 {
+        for _ in 0..<rounds {
+            try await Task.sleep(for: .milliseconds(100))
             let answered = NIOLockedValueBox(false)
             Task {
                 _ = try await NIOThreadPool.singleton.runIfActive { 42 }
@@ -68,6 +90,8 @@ struct SQLiteThreadsTests {
             }
             guard answered.withLockedValue({ $0 }) else { break }
         }
+        // The writers could not have written while the lock was held.
+        #expect(try await holder.raw("SELECT name FROM gateway_leases WHERE holder = 'test'").all().isEmpty)
 
         try await holder.raw("COMMIT").run()
         try await writes.value

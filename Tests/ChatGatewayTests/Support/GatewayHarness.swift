@@ -137,9 +137,11 @@ extension GatewayHarness {
     var adminStore: AdminStore { AdminStore(database: { [app] in app.db }) }
     var sql: any SQLDatabase { app.db as! any SQLDatabase }
 
-    /// Polls `condition` for up to 10 s.
-    func waitFor(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+    /// Polls `condition` for up to `limit` (10 s unless told).
+    func waitFor(
+        _ what: String, within limit: Duration = .seconds(10), _ condition: () async throws -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + limit
         while try await !condition() {
             guard ContinuousClock.now < deadline else {
                 Issue.record("timed out waiting for \(what)")

@@ -1,16 +1,18 @@
 import Foundation
+import SQLKit
 import Vapor
 
 /// The gateway's commands besides Vapor's `serve` and `routes`, registered in one place for the running gateway
 /// and for answering `--help`.
 enum GatewayCommands {
     static let names: Set<String> = [
-        "serve", "routes", "migrate", "gen-jwt", "gen-env", "import-legacy", "sync", "recount-usage",
+        "serve", "routes", "migrate", "gen-jwt", "gen-env", "import-legacy", "sync", "recount-usage", "purge",
     ]
 
     static func register(
         on app: Application, settings: Settings, now: @escaping @Sendable () -> Date,
         makeSync: @escaping @Sendable (Application) -> HistorySync,
+        makeRetention: @escaping @Sendable (Application) -> Retention,
         registry: GatewayRegistry
     ) {
         let migrations = MigrationRunner(database: settings.database)
@@ -25,6 +27,9 @@ enum GatewayCommands {
         app.asyncCommands.use(RecountUsageCommand(migrations: migrations), as: "recount-usage")
         app.asyncCommands.use(
             SyncCommand(makeSync: makeSync, migrations: migrations, loadSystems: registry.refresh), as: "sync")
+        app.asyncCommands.use(
+            PurgeCommand(makeRetention: makeRetention, migrations: migrations, loadSystems: registry.refresh),
+            as: "purge")
     }
 
     /// `--help` or `-h` anywhere, or a first argument that names no command: Vapor's help or usage error, printed
@@ -52,6 +57,13 @@ enum GatewayCommands {
                 HistorySync(
                     dify: dify, targets: targets, database: app.db, now: Date.init,
                     concurrency: settings.syncConcurrency, logger: app.logger)
+            },
+            makeRetention: { app in
+                Retention(
+                    store: ConversationStore(database: app.db, now: Date.init),
+                    database: { app.db as! any SQLDatabase }, systemPolicy: registry.systemInForce,
+                    defaultDays: settings.retentionDays, dify: dify, targets: targets, now: Date.init,
+                    logger: app.logger)
             }, registry: registry)
     }
 }

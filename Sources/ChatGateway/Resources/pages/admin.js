@@ -1,7 +1,7 @@
 /*
  * The admin console (GET /admin, signed in). The server renders the shell, the dialogs and the texts; this
  * script calls /admin/v1/... with the console's session cookie and X-Requested-With (which no cross-site form can
- * send), fills the systems, keys, webhooks and audit tables, and runs their actions. Everything received goes into
+ * send), fills the systems, keys, webhooks, personal data and audit sections, and runs their actions. Everything received goes into
  * the page as text: nothing from the API is ever parsed as HTML (a webhook receiver's answer included).
  */
 (function () {
@@ -15,7 +15,9 @@
   var secondsFormat = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'medium' });
   var percentFormat = new Intl.NumberFormat(language, { style: 'percent', maximumFractionDigits: 1 });
   var millisecondsFormat = new Intl.NumberFormat(language, { style: 'unit', unit: 'millisecond', maximumFractionDigits: 0 });
+  var numberFormat = new Intl.NumberFormat(language);
   var AUDIT_PAGE = 50;
+  var ERASURES_PAGE = 20;
   var DELIVERIES_PAGE = 50;
 
   var ui = {};
@@ -23,7 +25,9 @@
     systems: [], editing: null, auditCursor: null, confirmAction: null,
     // The endpoint whose deliveries are open, the oldest attempt shown (`before` of the next page), the newest page's
     // attempts, the events whose newest attempt is shown; the systems the keys name (suggested in the webhook form).
-    deliveriesOf: null, deliveriesBefore: null, attempts: [], attemptsSeen: {}, followTimer: null, keySystems: []
+    deliveriesOf: null, deliveriesBefore: null, attempts: [], attemptsSeen: {}, followTimer: null, keySystems: [],
+    // The erasure whose receipt is shown, its poll, and what to focus when it closes.
+    receiptOf: null, receiptTimer: null, receiptOpener: null
   };
 
   document.addEventListener('DOMContentLoaded', start);
@@ -37,7 +41,12 @@
       'new-secret-hint', 'copy-secret', 'dismiss-secret', 'webhook-dialog', 'webhook-form', 'webhook-form-error',
       'webhook-system-options', 'deliveries', 'deliveries-title', 'deliveries-refresh', 'deliveries-close', 'replay-form',
       'replay-form-error', 'deliveries-result', 'deliveries-error', 'deliveries-table', 'deliveries-body',
-      'deliveries-more'].forEach(function (id) {
+      'deliveries-more', 'subject-form', 'subject-system', 'subject-other-field', 'subject-other-system', 'subject-user',
+      'subject-format', 'export-user', 'erase-user', 'subject-form-error', 'subject-result', 'receipt', 'receipt-title',
+      'receipt-close', 'receipt-status', 'receipt-error', 'receipt-facts', 'receipt-steps', 'receipt-gateway',
+      'receipt-dify-body', 'receipt-keeps', 'receipt-version', 'erasures-title', 'erasures-refresh', 'erasures-error',
+      'erasures-table', 'erasures-body', 'hold-form', 'hold-conversation', 'hold-reason', 'hold-place', 'hold-release',
+      'hold-form-error', 'hold-state'].forEach(function (id) {
       ui[id.replace(/-([a-z])/g, function (_, letter) { return letter.toUpperCase(); })] = document.getElementById(id);
     });
     ui.addSystem.addEventListener('click', function () { openSystemDialog(null); });
@@ -56,6 +65,14 @@
     ui.deliveriesMore.addEventListener('click', function () { loadDeliveries(false); });
     ui.replayForm.addEventListener('submit', replaySince);
     ui.auditMore.addEventListener('click', function () { loadAudit(false); });
+    ui.subjectForm.addEventListener('submit', exportUser);
+    ui.subjectSystem.addEventListener('change', showOtherSystem);
+    ui.eraseUser.addEventListener('click', confirmErasure);
+    ui.receiptClose.addEventListener('click', closeReceipt);
+    ui.erasuresRefresh.addEventListener('click', loadErasures);
+    ui.holdForm.addEventListener('submit', function (event) { event.preventDefault(); legalHold('GET'); });
+    ui.holdPlace.addEventListener('click', function () { legalHold('PUT'); });
+    ui.holdRelease.addEventListener('click', function () { legalHold('DELETE'); });
     ui.confirmDialog.addEventListener('close', function () {
       var action = state.confirmAction;
       state.confirmAction = null;
@@ -67,6 +84,7 @@
     loadSystems();
     loadKeys();
     loadWebhooks();
+    loadErasures();
     loadAudit(true);
   }
 
@@ -90,7 +108,8 @@
       }
       if (!response.ok) {
         return response.json().catch(function () { return {}; }).then(function (reply) {
-          throw new Error(typeof reply.detail === 'string' ? reply.detail : 'HTTP ' + response.status);
+          var reason = typeof reply.detail === 'string' ? reply.detail : reply.error;
+          throw new Error(typeof reason === 'string' ? reason : 'HTTP ' + response.status);
         });
       }
       return response;
@@ -107,7 +126,7 @@
       state.systems = systems;
       suggestSystems();
       ui.systemsError.textContent = '';
-      ui.systemsBody.replaceChildren.apply(ui.systemsBody, systems.length ? systems.map(systemRow) : [emptyRow(7, strings.noSystems)]);
+      ui.systemsBody.replaceChildren.apply(ui.systemsBody, systems.length ? systems.map(systemRow) : [emptyRow(8, strings.noSystems)]);
       ui.systemsCount.textContent = String(systems.length);
     }).catch(function (error) {
       ui.systemsError.textContent = format(strings.loadFailed, { detail: error.message });
@@ -139,6 +158,14 @@
     var key = cell(row, strings.difyKey, 'mono');
     key.append(text(system.dify_api_key_hint || '—'));
     if (!system.dify_api_key_readable) key.append(el('span', 'sub badge off', strings.keyUnreadable));
+
+    // How long its messages are kept; null: RETENTION_DAYS (or nothing) applies.
+    var retention = cell(row, strings.retention);
+    var days = system.retention_days;
+    retention.append(days === null || days === undefined ? el('span', 'muted', strings.retentionDefault)
+      : text(days === 0 ? strings.retentionForever : format(strings.retentionDaysValue, { days: numberFormat.format(days) })));
+    if (system.retention_delete_in_dify) retention.append(el('span', 'sub', strings.retentionInDify));
+    if (system.self_export) retention.append(el('span', 'sub', strings.selfExportOn));
 
     var actions = cell(row, strings.actions);
     var buttons = el('div', 'row-actions');
@@ -196,6 +223,9 @@
       form.elements.openai_model.value = system.openai_model || '';
       form.elements.source_links.value = (system.source_links || []).map(sourceLinkLine).join('\n');
       form.elements.inline_math.checked = !!system.inline_math;
+      form.elements.retention_days.value = system.retention_days === null || system.retention_days === undefined ? '' : String(system.retention_days);
+      form.elements.retention_delete_in_dify.checked = !!system.retention_delete_in_dify;
+      form.elements.self_export.checked = !!system.self_export;
       form.elements.enabled.checked = system.enabled;
     }
     ui.systemDialog.showModal();
@@ -222,6 +252,24 @@
     var streams = form.elements.max_streams_per_user.value.trim();
     if (streams) body.max_streams_per_user = Number(streams);
     if (!editing) body.system_id = form.elements.system_id.value.trim();
+    // Retention and self-service export: on a change only when editing (empty days: null, RETENTION_DAYS applies).
+    var days = form.elements.retention_days.value.trim();
+    if (form.elements.retention_days.validity.badInput) {
+      ui.systemFormError.textContent = strings.retentionDaysHint;
+      ui.systemFormError.hidden = false;
+      form.elements.retention_days.focus();
+      return;
+    }
+    var lifecycle = {
+      retention_days: days === '' ? null : Number(days),
+      retention_delete_in_dify: form.elements.retention_delete_in_dify.checked,
+      self_export: form.elements.self_export.checked
+    };
+    Object.keys(lifecycle).forEach(function (field) {
+      var was = editing ? editing[field] : undefined;
+      if (was === undefined) was = field === 'retention_days' ? null : false;
+      if (lifecycle[field] !== was) body[field] = lifecycle[field];
+    });
     var request = editing
       ? api('PATCH', '/admin/v1/systems/' + encodeURIComponent(editing.system_id), body)
       : api('POST', '/admin/v1/systems', body);
@@ -467,6 +515,19 @@
       option.value = id;
       return option;
     }));
+    // The personal data form offers the same ids; with the shared Dify app (`*`) any other id may be typed in.
+    var chosen = ui.subjectSystem.value;
+    var options = [option('', strings.chooseSystem)].concat(ids.map(function (id) { return option(id, id); }));
+    if (state.systems.some(function (system) { return system.system_id === '*'; })) options.push(option('*', strings.otherSystem));
+    ui.subjectSystem.replaceChildren.apply(ui.subjectSystem, options);
+    ui.subjectSystem.value = options.some(function (item) { return item.value === chosen; }) ? chosen : '';
+    showOtherSystem();
+  }
+
+  function option(value, label) {
+    var node = el('option', '', label);
+    node.value = value;
+    return node;
   }
 
   function openWebhookDialog() {
@@ -720,6 +781,278 @@
     function two(number) { return String(number).padStart(2, '0'); }
     return date.getFullYear() + '-' + two(date.getMonth() + 1) + '-' + two(date.getDate()) + 'T' +
       two(date.getHours()) + ':' + two(date.getMinutes()) + ':' + two(date.getSeconds());
+  }
+
+  /* ---- personal data: export, erasure, legal hold ---- */
+
+  /** The form's system id (the select's, or the one typed in for the shared Dify app) and user id, or null. */
+  function subject() {
+    var system = ui.subjectSystem.value === '*' ? ui.subjectOtherSystem.value.trim() : ui.subjectSystem.value;
+    var user = ui.subjectUser.value.trim();
+    hideError(ui.subjectFormError);
+    if (system && user) return { system: system, user: user };
+    ui.subjectFormError.textContent = strings.subjectRequired;
+    ui.subjectFormError.hidden = false;
+    (system ? ui.subjectUser : ui.subjectSystem.value === '*' ? ui.subjectOtherSystem : ui.subjectSystem).focus();
+    return null;
+  }
+
+  function showOtherSystem() {
+    ui.subjectOtherField.hidden = ui.subjectSystem.value !== '*';
+  }
+
+  function subjectPath(who, rest) {
+    return '/admin/v1/systems/' + encodeURIComponent(who.system) + '/users/' + encodeURIComponent(who.user) + rest;
+  }
+
+  /**
+   * The export needs the script's header, so it is fetched, not linked: the file the server names in
+   * Content-Disposition is then handed to the browser as a download.
+   */
+  function exportUser(event) {
+    event.preventDefault();
+    var who = subject();
+    if (!who) return;
+    var kind = ui.subjectFormat.value;
+    var fallback = who.system + '-' + who.user.replace(/[^A-Za-z0-9._-]/g, '_') + '-export.' + kind;
+    ui.subjectResult.className = 'check-result';
+    ui.subjectResult.textContent = strings.exporting;
+    ui.exportUser.setAttribute('aria-busy', 'true');
+    submitting(ui.subjectForm, api('GET', subjectPath(who, '/export?format=' + kind)).then(function (response) {
+      var named = /filename="?([^";]+)"?/.exec(response.headers.get('Content-Disposition') || '');
+      var file = named ? named[1] : fallback;
+      return response.blob().then(function (blob) {
+        var link = el('a');
+        link.href = URL.createObjectURL(blob);
+        link.download = file;
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+        rowResult(ui.subjectResult, true, format(strings.exported, { file: file }));
+      });
+    }).catch(function (error) {
+      ui.subjectResult.textContent = '';
+      throw error;
+    }).finally(function () { ui.exportUser.removeAttribute('aria-busy'); }), ui.subjectFormError);
+  }
+
+  /** An erasure cannot be undone: it starts only after the confirmation says so. */
+  function confirmErasure() {
+    var who = subject();
+    if (!who) return;
+    ui.subjectResult.textContent = '';
+    confirmThen(format(strings.confirmErase, { user: who.user, system: who.system }), strings.erase, function () {
+      submitting(ui.subjectForm, api('POST', subjectPath(who, '/erasure')).then(json).then(function (receipt) {
+        openReceipt(receipt, ui.eraseUser);
+        loadErasures();
+        loadAudit(true);
+      }), ui.subjectFormError);
+    });
+  }
+
+  var STATUSES = { running: 'statusRunning', completed: 'statusCompleted', failed: 'statusFailed', pending: 'stepPending' };
+  var STEPS = {
+    refuse_new_chats: 'stepRefuseNewChats', dify: 'stepDify', gateway: 'stepGateway', ledger: 'stepLedger',
+    storage: 'stepStorage', notify: 'stepNotify'
+  };
+  var COUNTS = {
+    conversations: 'countConversations', messages: 'countMessages', turn_events: 'countTurnEvents',
+    feedback: 'countFeedback', idempotency_records: 'countIdempotency', webhook_events: 'countWebhookEvents',
+    files: 'countFiles', conversation_mappings: 'countMappings', users: 'countUsers',
+    rate_limit_buckets: 'countRateLimits', budget_holds: 'countBudgetHolds'
+  };
+
+  function statusLabel(status) { return strings[STATUSES[status]] || status; }
+
+  function statusBadge(status) {
+    var kind = status === 'completed' ? 'on' : status === 'failed' ? 'off' : status === 'running' ? 'running' : 'pending';
+    return el('span', 'badge ' + kind, statusLabel(status));
+  }
+
+  /** Shows a receipt under the form and follows it while the erasure runs; `opener` gets the focus back on Close. */
+  function openReceipt(receipt, opener) {
+    state.receiptOpener = opener || null;
+    ui.receiptStatus.textContent = '';
+    ui.receiptError.textContent = '';
+    showReceipt(receipt);
+    ui.receipt.hidden = false;
+    ui.receipt.focus();
+    ui.receipt.scrollIntoView({ block: 'nearest' });
+    followReceipt(receipt);
+  }
+
+  function closeReceipt() {
+    var opener = state.receiptOpener;
+    state.receiptOf = null;
+    clearTimeout(state.receiptTimer);
+    ui.receipt.hidden = true;
+    markCurrentErasure();
+    (opener && document.body.contains(opener) ? opener : ui.erasuresTitle).focus();
+  }
+
+  /** Reads the receipt again every second while its erasure runs; the list and the audit log follow its end. */
+  function followReceipt(receipt) {
+    clearTimeout(state.receiptTimer);
+    if (receipt.status !== 'running') return;
+    var id = receipt.id;
+    state.receiptTimer = setTimeout(function tick() {
+      if (!state.receiptOf || state.receiptOf.id !== id) return;
+      api('GET', '/admin/v1/erasures/' + encodeURIComponent(id)).then(json).then(function (fresh) {
+        if (!state.receiptOf || state.receiptOf.id !== id) return;
+        ui.receiptError.textContent = '';
+        showReceipt(fresh);
+        if (fresh.status === 'running') state.receiptTimer = setTimeout(tick, 1000);
+        else { loadErasures(); loadAudit(true); }
+      }).catch(function (error) {
+        ui.receiptError.textContent = format(strings.loadFailed, { detail: error.message });
+        state.receiptTimer = setTimeout(tick, 3000);
+      });
+    }, 700);
+  }
+
+  function showReceipt(receipt) {
+    var previous = state.receiptOf;
+    state.receiptOf = receipt;
+    ui.receiptTitle.textContent = format(strings.receiptTitle, { id: receipt.id });
+    // Announced (aria-live) when it changes only, not at every read.
+    if (!previous || previous.id !== receipt.id || previous.status !== receipt.status || !ui.receiptStatus.textContent) {
+      ui.receiptStatus.className = 'receipt-status ' + receipt.status;
+      ui.receiptStatus.textContent = format(strings.receiptStatus, { status: statusLabel(receipt.status) });
+    }
+
+    var facts = [
+      [strings.subjectSystem, receipt.system_id, 'mono'], [strings.subject, receipt.subject, 'mono'],
+      [strings.requestedBy, receipt.requested_by, 'mono'], [strings.startedAt, formatSeconds(receipt.started_at)],
+      [strings.finishedAt, formatSeconds(receipt.finished_at)]
+    ];
+    if (receipt.error) facts.push([strings.erasureError, receipt.error, 'failing']);
+    if (typeof receipt.retries === 'number') facts.push([strings.retries, numberFormat.format(receipt.retries)]);
+    var storage = receipt.storage;
+    if (storage && storage.engine) {
+      facts.push([strings.storageEngine, storage.engine, 'mono']);
+      if (typeof storage.secure_delete === 'boolean') facts.push([strings.secureDelete, storage.secure_delete ? strings.on : strings.off]);
+      if (storage.wal_checkpoint) facts.push([strings.walCheckpoint, storage.wal_checkpoint, 'mono']);
+      if (storage.vacuumed && storage.vacuumed.length) facts.push([strings.vacuumed, storage.vacuumed.join(', '), 'mono']);
+    }
+    fillFacts(ui.receiptFacts, facts);
+
+    ui.receiptSteps.replaceChildren.apply(ui.receiptSteps, (receipt.steps || []).map(function (step) {
+      var item = el('li', 'step ' + step.status);
+      item.append(el('span', 'step-name', strings[STEPS[step.name]] || step.name), statusBadge(step.status));
+      if (step.detail) item.append(el('span', 'sub', step.detail));
+      return item;
+    }));
+
+    var gateway = receipt.gateway || {};
+    var counts = Object.keys(gateway).map(function (kind) {
+      return [strings[COUNTS[kind]] || kind, numberFormat.format(gateway[kind])];
+    });
+    if (receipt.ledger && typeof receipt.ledger.usage_rows_pseudonymized === 'number') {
+      counts.push([strings.usagePseudonymized, numberFormat.format(receipt.ledger.usage_rows_pseudonymized)]);
+    }
+    fillFacts(ui.receiptGateway, counts);
+
+    var apps = receipt.dify || [];
+    ui.receiptDifyBody.replaceChildren.apply(ui.receiptDifyBody, apps.length ? apps.map(difyAppRow) : [emptyRow(5, strings.noDifyApps)]);
+    ui.receiptKeeps.replaceChildren.apply(ui.receiptKeeps, (receipt.dify_keeps || []).map(function (kept) { return el('li', '', kept); }));
+    ui.receiptVersion.textContent = format(strings.difyVersion, { version: receipt.dify_version || '—' });
+    markCurrentErasure();
+  }
+
+  function difyAppRow(app) {
+    var row = el('tr', '');
+    cell(row, strings.difyApp, 'mono').append(text(app.app));
+    cell(row, strings.found).append(text(numberFormat.format(app.conversations_found || 0)));
+    cell(row, strings.deletedCount).append(text(numberFormat.format(app.conversations_deleted || 0)));
+    cell(row, strings.confirmedGone).append(el('span', 'badge ' + (app.confirmed_gone ? 'on' : 'off'),
+      app.confirmed_gone ? strings.confirmedYes : strings.confirmedNo));
+    cell(row, strings.retries).append(text(numberFormat.format(app.retries || 0)));
+    return row;
+  }
+
+  /** A definition list of [term, value, class] pairs. */
+  function fillFacts(list, pairs) {
+    list.replaceChildren();
+    pairs.forEach(function (pair) {
+      var group = el('div', 'fact');
+      group.append(el('dt', '', pair[0]), el('dd', pair[2] || '', pair[1]));
+      list.append(group);
+    });
+  }
+
+  function formatSeconds(value) { return value ? secondsFormat.format(new Date(value)) : '—'; }
+
+  function loadErasures() {
+    ui.erasuresTable.setAttribute('aria-busy', 'true');
+    return api('GET', '/admin/v1/erasures?limit=' + ERASURES_PAGE).then(json).then(function (reply) {
+      var erasures = reply.data || [];
+      ui.erasuresError.textContent = '';
+      ui.erasuresBody.replaceChildren.apply(ui.erasuresBody, erasures.length ? erasures.map(erasureRow) : [emptyRow(7, strings.noErasures)]);
+      markCurrentErasure();
+    }).catch(function (error) {
+      ui.erasuresError.textContent = format(strings.loadFailed, { detail: error.message });
+    }).finally(function () { ui.erasuresTable.setAttribute('aria-busy', 'false'); });
+  }
+
+  function erasureRow(receipt) {
+    var row = el('tr', '');
+    row.setAttribute('data-erasure', receipt.id);
+    var started = stacked(cell(row, strings.startedAt));
+    started.append(text(formatDate(receipt.started_at)));
+    started.append(el('span', 'sub mono', receipt.id));
+    cell(row, strings.subjectSystem, 'mono').append(text(receipt.system_id));
+    cell(row, strings.subject, 'mono subject').append(text(receipt.subject));
+    cell(row, strings.status).append(statusBadge(receipt.status));
+    var gateway = receipt.gateway || {};
+    cell(row, strings.deletedCount).append(text(format(strings.deletedSummary, {
+      conversations: numberFormat.format(gateway.conversations || 0), messages: numberFormat.format(gateway.messages || 0),
+      dify: numberFormat.format(receipt.dify_conversations_deleted || 0)
+    })));
+    cell(row, strings.requestedBy, 'mono').append(text(receipt.requested_by));
+    var show = button(strings.showReceipt, function () { openReceipt(receipt, show); }, receipt.id);
+    show.setAttribute('aria-controls', 'receipt');
+    cell(row, strings.actions).append(show);
+    return row;
+  }
+
+  function markCurrentErasure() {
+    var shown = state.receiptOf && !ui.receipt.hidden ? state.receiptOf.id : null;
+    ui.erasuresBody.querySelectorAll('tr[data-erasure]').forEach(function (row) {
+      row.classList.toggle('current', row.getAttribute('data-erasure') === shown);
+    });
+  }
+
+  /** GET shows a conversation's hold, PUT places it (with the reason, if any), DELETE releases it. */
+  function legalHold(method) {
+    var conversation = ui.holdConversation.value.trim();
+    hideError(ui.holdFormError);
+    if (!conversation) {
+      ui.holdFormError.textContent = strings.conversationRequired;
+      ui.holdFormError.hidden = false;
+      ui.holdConversation.focus();
+      return;
+    }
+    var reason = ui.holdReason.value.trim();
+    var body = method === 'PUT' && reason ? { reason: reason } : undefined;
+    var path = '/admin/v1/conversations/' + encodeURIComponent(conversation) + '/legal-hold';
+    submitting(ui.holdForm, api(method, path, body).then(json).then(function (hold) {
+      showHold(hold || { conversation_id: conversation, legal_hold: false });
+      if (method !== 'GET') loadAudit(true);
+    }).catch(function (error) {
+      ui.holdState.replaceChildren();
+      throw error;
+    }), ui.holdFormError);
+  }
+
+  function showHold(hold) {
+    var line = el('p', 'hold-line');
+    line.append(el('span', 'badge ' + (hold.legal_hold ? 'held' : 'pending'), hold.legal_hold ? strings.holdOn : strings.holdOff),
+      el('span', 'mono', hold.conversation_id));
+    var parts = [line];
+    if (hold.legal_hold && hold.held_at) parts.push(el('p', 'sub', format(strings.holdSince, { time: formatSeconds(hold.held_at) })));
+    if (hold.legal_hold && hold.reason) parts.push(el('p', 'sub', format(strings.holdReasonValue, { reason: hold.reason })));
+    ui.holdState.replaceChildren.apply(ui.holdState, parts);
   }
 
   /* ---- audit ---- */

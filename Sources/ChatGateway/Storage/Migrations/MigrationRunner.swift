@@ -36,11 +36,17 @@ struct MigrationRunner: Sendable {
 
     /// WAL lets readers (operators' scripts, backups) proceed while the gateway writes; set once, it persists in
     /// the file. `synchronous=NORMAL` is durable in WAL mode except on power loss, and saves an fsync per commit.
+    /// `secure_delete` zeroes what a delete or an update frees, so erased text is not left in free space.
+    /// `busy_timeout` replaces SQLiteNIO's busy handler, which retries the lock without sleeping (a waiting writer
+    /// took a whole core), with SQLite's own, which sleeps between tries; at Int32.max ms it still waits as long as it
+    /// takes.
     private static func tuneSQLite(_ app: Application) async throws {
         try await (app.db as! any SQLDatabase).raw("PRAGMA journal_mode=WAL").run()
         for loop in app.eventLoopGroup.makeIterator() {
             let database = app.databases.database(logger: app.logger, on: loop) as! any SQLDatabase
             try await database.raw("PRAGMA synchronous=NORMAL").run()
+            try await database.raw("PRAGMA secure_delete=ON").run()
+            try await database.raw("PRAGMA busy_timeout=2147483647").run()
         }
     }
 }

@@ -6,7 +6,7 @@ enum GatewayMigrations {
         [
             CreateChatUsers(), CreateConversations(), CreateMessages(), CreateLeases(), CreateCacheIndexes(),
             AddMessagePosition(), CreateOperatorSessions(), CreateAdminTables(), AddUsageLedger(), CreateRateBuckets(),
-            CreateBudgetHolds(), AddTurns(), AddOpenAIAPI(), AddAnswerSources(), CreateWebhooks(),
+            CreateBudgetHolds(), AddTurns(), AddOpenAIAPI(), AddAnswerSources(), CreateWebhooks(), AddDataLifecycle(),
         ]
     }
 

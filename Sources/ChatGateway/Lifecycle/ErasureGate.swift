@@ -1,0 +1,45 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The people whose data is being erased, by system and pseudonym: their chats are refused until it ends. This
+/// process's own erasures, and (on PostgreSQL) every replica's, as last read from the database.
+final class ErasureGate: Sendable {
+    private struct State {
+        var here: [String: Int] = [:]
+        var everywhere: Set<String> = []
+    }
+
+    private let state = NIOLockedValueBox(State())
+    let pseudonyms: Pseudonyms
+
+    init(pseudonyms: Pseudonyms) { self.pseudonyms = pseudonyms }
+
+    /// Whether the caller's data is being erased. Costs an HMAC only while some erasure runs.
+    func isErasing(_ caller: CallerIdentity) -> Bool {
+        let (here, everywhere) = state.withLockedValue { ($0.here, $0.everywhere) }
+        guard !here.isEmpty || !everywhere.isEmpty else { return false }
+        let key = Self.key(caller.systemID, pseudonyms.subject(systemID: caller.systemID, userID: caller.userID))
+        return here[key] != nil || everywhere.contains(key)
+    }
+
+    func begin(systemID: String, subject: String) {
+        state.withLockedValue { $0.here[Self.key(systemID, subject), default: 0] += 1 }
+    }
+
+    func end(systemID: String, subject: String) {
+        state.withLockedValue { state in
+            let key = Self.key(systemID, subject)
+            state.here[key, default: 1] -= 1
+            if state.here[key] == 0 { state.here[key] = nil }
+            state.everywhere.remove(key)
+        }
+    }
+
+    /// The erasures running in any replica, as just read.
+    func replaceRunningEverywhere(_ running: [(systemID: String, subject: String)]) {
+        let keys = Set(running.map { Self.key($0.systemID, $0.subject) })
+        state.withLockedValue { $0.everywhere = keys }
+    }
+
+    private static func key(_ systemID: String, _ subject: String) -> String { "\(systemID)\u{0}\(subject)" }
+}

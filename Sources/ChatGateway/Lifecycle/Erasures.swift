@@ -1,0 +1,105 @@
+import Fluent
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import SQLKit
+import Vapor
+
+/// Starts erasures and sees them through: one job per erasure, under a lease of its own, so that after a crash
+/// another replica (or this one, restarted) resumes it. On PostgreSQL it also reads which erasures run anywhere,
+/// for the gate that refuses their users' chats.
+final class Erasures: LifecycleHandler, Sendable {
+    let erasure: UserErasure
+    let holder: String
+    let poll: Duration?
+    private let jobs = NIOLockedValueBox<[String: Task<ErasureReceipt?, Never>]>([:])
+    private let watch = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+    /// `poll`: how often to read the running erasures (PostgreSQL); nil: once, at start-up (SQLite, one process).
+    init(erasure: UserErasure, holder: String, poll: Duration?) {
+        self.erasure = erasure
+        self.holder = holder
+        self.poll = poll
+    }
+
+    var pseudonyms: Pseudonyms { erasure.gate.pseudonyms }
+
+    /// Starts erasing the user, or finds the erasure of them already running; its receipt so far.
+    func request(systemID: String, userID: String, requestedBy: String) async throws -> (ErasureReceipt, created: Bool) {
+        let conversation = try await erasure.database().select().column("conversation_id")
+            .from(StoredConversation.schema).where("system_id", .equal, SQLBind(systemID))
+            .where("user_id", .equal, SQLBind(userID)).where("legal_hold_at", .isNot, SQLLiteral.null).first()
+        if let conversation {
+            throw LifecycleError.legalHold(
+                conversationID: try conversation.decode(column: "conversation_id", as: String.self))
+        }
+        let stamp = erasure.now()
+        let fresh = ErasureReceipt(
+            id: UUID.prefixedID("era_", at: stamp), status: .running, systemID: systemID,
+            subject: pseudonyms.subject(systemID: systemID, userID: userID), requestedBy: requestedBy,
+            startedAt: ISO8601.string(stamp))
+        let (receipt, created) = try await erasure.erasures.start(fresh, userID: userID, at: stamp)
+        if created {
+            // Refused from this moment on, not from when the job gets to its first step.
+            erasure.gate.begin(systemID: systemID, subject: receipt.subject)
+            launch(receipt, userID: userID, begun: true)
+        }
+        return (receipt, created)
+    }
+
+    /// Waits for an erasure this process runs (tests, `purge`-like commands); nil when it runs elsewhere.
+    func finished(_ id: String) async -> ErasureReceipt? {
+        guard let job = jobs.withLockedValue({ $0[id] }) else { return nil }
+        return await job.value
+    }
+
+    private func launch(_ receipt: ErasureReceipt, userID: String, begun: Bool) {
+        let lease = Lease(
+            name: "erasure:\(receipt.id)", holder: holder, database: { self.erasure.database() as! any Database },
+            now: erasure.now)
+        jobs.withLockedValue { jobs in
+            guard jobs[receipt.id] == nil else { return }
+            jobs[receipt.id] = Task {
+                defer {
+                    if begun { self.erasure.gate.end(systemID: receipt.systemID, subject: receipt.subject) }
+                    _ = self.jobs.withLockedValue { $0.removeValue(forKey: receipt.id) }
+                }
+                return try? await lease.whileHeld { await self.erasure.run(receipt, userID: userID) }
+            }
+        }
+    }
+
+    /// Reads the running erasures: the gate learns of other replicas', and any whose job stopped (a crash) is resumed:
+    /// with `resumingAll` (one process, just started) every one.
+    func refresh(resumingAll: Bool = false) async {
+        guard let running = try? await erasure.erasures.running() else { return }
+        erasure.gate.replaceRunningEverywhere(running.map { ($0.receipt.systemID, $0.receipt.subject) })
+        let stale = erasure.now().addingTimeInterval(-Self.staleAfter)
+        for erasure in running where resumingAll || erasure.updatedAt < stale {
+            guard let userID = erasure.userID else { continue }
+            launch(erasure.receipt, userID: userID, begun: false)
+        }
+    }
+
+    /// A running erasure whose receipt has not moved for this long lost its job; its lease has expired by then.
+    static let staleAfter: TimeInterval = 150
+
+    func didBootAsync(_ application: Application) async throws {
+        let poll = self.poll
+        watch.withLockedValue { watch in
+            watch = Task {
+                await self.refresh(resumingAll: poll == nil)
+                guard let poll else { return }
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: poll)
+                    await self.refresh()
+                }
+            }
+        }
+    }
+
+    /// Running jobs are not waited for: their leases expire and the erasures are resumed after the restart.
+    func shutdownAsync(_ application: Application) async {
+        watch.withLockedValue { $0?.cancel() }
+    }
+}
