@@ -37,13 +37,13 @@ struct ErasureStore: Sendable {
         return (try Self.receipt(row), false)
     }
 
-    /// Saves the receipt's progress; an erasure that ended forgets whom it erased.
-    func save(_ receipt: ErasureReceipt, at stamp: Date) async throws {
+    /// Saves the receipt's progress; an erasure that ended (or `forgettingUser`) forgets whom it erased.
+    func save(_ receipt: ErasureReceipt, at stamp: Date, forgettingUser: Bool = false) async throws {
         let text = try Self.text(receipt)
         try await store.write("record erasure") { sql in
             var update = sql.update(Self.table).set("status", to: SQLBind(receipt.status.rawValue))
                 .set("receipt", to: SQLBind(text)).set("updated_at", to: SQLBind(stamp.timeIntervalSince1970))
-            if receipt.status != .running { update = update.set("user_id", to: SQLLiteral.null) }
+            if forgettingUser || receipt.status != .running { update = update.set("user_id", to: SQLLiteral.null) }
             try await update.where("id", .equal, SQLBind(receipt.id)).run()
         }
     }

@@ -53,7 +53,8 @@ final class Erasures: LifecycleHandler, Sendable {
         return await job.value
     }
 
-    private func launch(_ receipt: ErasureReceipt, userID: String, begun: Bool) {
+    /// Runs the erasure; without a user id (it got as far as forgetting them), only its last step.
+    private func launch(_ receipt: ErasureReceipt, userID: String?, begun: Bool) {
         let lease = Lease(
             name: "erasure:\(receipt.id)", holder: holder, database: { self.erasure.database() as! any Database },
             now: erasure.now)
@@ -64,7 +65,10 @@ final class Erasures: LifecycleHandler, Sendable {
                     if begun { self.erasure.gate.end(systemID: receipt.systemID, subject: receipt.subject) }
                     _ = self.jobs.withLockedValue { $0.removeValue(forKey: receipt.id) }
                 }
-                return try? await lease.whileHeld { await self.erasure.run(receipt, userID: userID) }
+                return try? await lease.whileHeld {
+                    guard let userID else { return try? await self.erasure.finish(receipt) }
+                    return await self.erasure.run(receipt, userID: userID)
+                } ?? nil
             }
         }
     }
@@ -76,8 +80,7 @@ final class Erasures: LifecycleHandler, Sendable {
         erasure.gate.replaceRunningEverywhere(running.map { ($0.receipt.systemID, $0.receipt.subject) })
         let stale = erasure.now().addingTimeInterval(-Self.staleAfter)
         for erasure in running where resumingAll || erasure.updatedAt < stale {
-            guard let userID = erasure.userID else { continue }
-            launch(erasure.receipt, userID: userID, begun: false)
+            launch(erasure.receipt, userID: erasure.userID, begun: false)
         }
     }
 

@@ -53,13 +53,10 @@ struct UserErasure: Sendable {
                 try await notify(receipt)
                 return nil
             }
-            receipt.status = .completed
-            receipt.finishedAt = ISO8601.string(now())
-            try await erasures.save(receipt, at: now())
             // Last: the files must also forget the erasure's own row, which named the user while it ran.
-            receipt.storage = await forgetInFiles()
-            receipt.mark(.storage, "completed", at: now())
-            try await erasures.save(receipt, at: now())
+            receipt.mark(.storage, "running")
+            try await erasures.save(receipt, at: now(), forgettingUser: true)
+            receipt = try await finish(receipt)
         } catch {
             logger.error(
                 "an erasure failed", metadata: ["erasure_id": .string(receipt.id), "error": .string("\(error)")])
@@ -68,6 +65,17 @@ struct UserErasure: Sendable {
             receipt.finishedAt = ISO8601.string(now())
             try? await erasures.save(receipt, at: now())
         }
+        return receipt
+    }
+
+    /// The last step, which needs no user id: what a crash during it leaves to do.
+    func finish(_ start: ErasureReceipt) async throws -> ErasureReceipt {
+        var receipt = start
+        receipt.storage = await forgetInFiles()
+        receipt.mark(.storage, "completed", at: now())
+        receipt.status = .completed
+        receipt.finishedAt = ISO8601.string(now())
+        try await erasures.save(receipt, at: now())
         return receipt
     }
 

@@ -241,7 +241,6 @@
       dify_base_url: form.elements.dify_base_url.value.trim(),
       allowed_origins: splitList(form.elements.allowed_origins.value),
       enabled: form.elements.enabled.checked,
-      rate_limit_per_user: form.elements.rate_limit_per_user.value.trim(),
       openai_model: form.elements.openai_model.value.trim(),
       source_links: form.elements.source_links.value.split('\n').map(function (line) { return line.trim(); })
         .filter(Boolean).map(sourceLinkOfLine),
@@ -249,6 +248,9 @@
     };
     var key = form.elements.dify_api_key.value.trim();
     if (key) body.dify_api_key = key;
+    // The rate limit goes when it changed: an empty one is refused on a new system.
+    var rate = form.elements.rate_limit_per_user.value.trim();
+    if (rate !== ((editing && editing.rate_limit_per_user) || '')) body.rate_limit_per_user = rate;
     var streams = form.elements.max_streams_per_user.value.trim();
     if (streams) body.max_streams_per_user = Number(streams);
     if (!editing) body.system_id = form.elements.system_id.value.trim();
@@ -944,8 +946,11 @@
       return item;
     }));
 
+    // The kinds in a fixed order (the API's object has none), any new kind after them.
     var gateway = receipt.gateway || {};
-    var counts = Object.keys(gateway).map(function (kind) {
+    var kinds = Object.keys(COUNTS).filter(function (kind) { return kind in gateway; })
+      .concat(Object.keys(gateway).filter(function (kind) { return !(kind in COUNTS); }).sort());
+    var counts = kinds.map(function (kind) {
       return [strings[COUNTS[kind]] || kind, numberFormat.format(gateway[kind])];
     });
     if (receipt.ledger && typeof receipt.ledger.usage_rows_pseudonymized === 'number') {
