@@ -133,6 +133,7 @@ openai_paths = {
       "404": openai_404,
       "409": openai_error("`idempotency_key_in_use`: a blocking request repeating an `Idempotency-Key` whose first request is still being answered after `IDEMPOTENCY_WAIT`. The SDKs retry it after `Retry-After`.",
                           {"Retry-After": retry_after("Seconds to wait before repeating it (5).")}),
+      "410": openai_error("The user's data is being erased: their chats are refused until the erasure completes (docs/personal-data.md)."),
       "413": openai_error("The body is larger than `MAX_UPLOAD_BYTES`, at most 20 MiB and never less than `MAX_REQUEST_BYTES` (images as `data:` URLs are in the body)."),
       "422": openai_error("`idempotency_key_reused`: the `Idempotency-Key` was used for a different request."),
       "429": openai_error("Type `requests`, code `rate_limit_exceeded`: a rate limit (`Retry-After`) or the user's stream cap. Type and code `insufficient_quota`: a budget is spent (`x-should-retry: false`, so the SDKs do not retry, and `X-Budget-Resets`).",
@@ -224,7 +225,7 @@ openai_schemas = {
 # `x-webhooks` (Redoc's extension, 3.1's shape: a key rename away) binds each type to its body and headers.
 webhook_event_types = ["message.completed", "message.failed", "message.stopped", "message.interrupted", "feedback.created",
     "feedback.updated", "conversation.created", "conversation.renamed", "conversation.deleted", "budget.exceeded",
-    "usage.threshold_reached", "webhook.test", "webhook.endpoint.disabled"]
+    "usage.threshold_reached", "webhook.test", "webhook.endpoint.disabled", "user.erased"]
 webhook_id = {"name": "endpoint_id", "in": "path", "required": True, "description": "The endpoint's `id` (`ep_…`).", "schema": {"type": "string"}}
 def webhook_ref(name):
     return {"$ref": "#/components/schemas/" + name}
@@ -354,9 +355,17 @@ webhook_event_docs = [
   ("usage.threshold_reached", "WebhookUsageThresholdReached", "Usage reached 50, 80 or 100 % of a budget, once each per period."),
   ("webhook.test", "WebhookTest", "`POST /admin/v1/webhooks/{endpoint_id}/test` asked for it."),
   ("webhook.endpoint.disabled", "WebhookEndpointDisabled", "An endpoint was disabled for failing."),
+  ("user.erased", "WebhookUserErased", "A user's erasure completed; the event names them only by their pseudonym."),
 ]
 def webhook_types(name):
     return [t for t, n, _ in webhook_event_docs if n == name]
+# The erased person's name and the erasure's counts, in the receipt and in `user.erased` (docs/personal-data.md).
+erasure_subject = {"type": "string", "pattern": "^erased_[0-9a-f]{32}$", "example": "erased_5f0c2a9be1d84c7a93f6e2b0d1c4a8f7",
+    "description": "The erased person's pseudonym: `erased_` and 32 hex digits of an HMAC-SHA256 of the system and user ids under a key derived from CHAT_GATEWAY_JWT_SECRET; never the user id"}
+erasure_counts = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
+    "description": "Rows deleted in the gateway, per kind: `conversations`, `messages`, `turn_events`, `feedback`, `idempotency_records`, `webhook_events`, `files`, `conversation_mappings`, `users`, `rate_limit_buckets`, `budget_holds`",
+    "example": {"conversations": 3, "messages": 12, "turn_events": 4, "feedback": 1, "idempotency_records": 2, "webhook_events": 5,
+                "files": 1, "conversation_mappings": 1, "users": 1, "rate_limit_buckets": 0, "budget_holds": 0}}
 webhook_schemas = {
     "WebhookEndpointInput": {"type": "object", "required": ["url"], "properties": {
       "url": {"type": "string", "description": "`https`, to a host whose every address is public (or, over `http` too, inside `WEBHOOK_ALLOWED_NETWORKS`); redirects are never followed"},
@@ -452,6 +461,135 @@ webhook_schemas = {
     "WebhookEndpointDisabledData": {"type": "object", "required": ["endpoint_id", "url", "system_id", "reason", "failing_since"], "properties": {
       "endpoint_id": {"type": "string"}, "url": {"type": "string"}, "system_id": {"type": "string", "nullable": True},
       "reason": {"type": "string", "description": "The endpoint's `disabled_reason`"}, "failing_since": webhook_nullable_stamp}},
+    "WebhookUserErased": webhook_envelope(["user.erased"], "WebhookUserErasedData", "`user.erased`: a user's erasure completed (docs/personal-data.md)."),
+    "WebhookUserErasedData": {"type": "object", "required": ["erasure_id", "system_id", "subject", "completed_at", "gateway", "dify_conversations_deleted"], "properties": {
+      "erasure_id": {"type": "string", "example": "era_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b", "description": "The erasure's id, as `POST …/erasure` answered it: match on it"},
+      "system_id": {"type": "string"}, "subject": erasure_subject,
+      "completed_at": webhook_stamp, "gateway": erasure_counts,
+      "dify_conversations_deleted": {"type": "integer", "minimum": 0}}},
+}
+# Personal data (docs/personal-data.md): legal holds, a user's erasure and its receipts, a user's export.
+lifecycle_doc = " See docs/personal-data.md."
+conversation_param = {"name": "conversation_id", "in": "path", "required": True, "description": "The conversation's id (Dify's)", "schema": {"type": "string"}}
+subject_params = [path_param("system_id"),
+    {"name": "user_id", "in": "path", "required": True, "description": "The user, exactly as the client system sends it (percent-encoded)", "schema": {"$ref": "#/components/schemas/UserID"}}]
+erasure_param = {"name": "erasure_id", "in": "path", "required": True, "description": "The erasure's `id` (`era_…`)", "schema": {"type": "string"}}
+export_format = {"name": "format", "in": "query", "required": False, "description": "`json` (one document, the default) or `jsonl` (JSON Lines: one object per line with its `type`); another value is 422",
+    "schema": {"type": "string", "enum": ["json", "jsonl"], "default": "json"}}
+export_answer = {"description": "The export, streamed (chunked) with bounded memory. A user the gateway holds nothing of: empty arrays, not 404. JSON Lines: an `export` line `{type, system_id, user_id, exported_at}`, then `conversation` lines (without their messages), `message` lines (with `conversation_id`), `file` and `usage` lines, each `{\"type\": ..., ...}` with the fields of the JSON document's items.",
+    "headers": {"Content-Disposition": {"description": "`attachment; filename=\"<system>-<user>-export.json\"` (`.jsonl`), the user id made safe for a file name", "schema": {"type": "string"}}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserExport"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}
+# The erasure, its receipt and the export also take a server key (X-API-Key) whose scope includes the system.
+def lifecycle_admin(operation_id, summary, description, responses, parameters=None, request=None, server_key=False):
+    operation = admin(operation_id, summary, description + lifecycle_doc, responses, parameters=parameters, request=request)
+    if server_key: operation["security"] = [{"AdminKey": []}, {"ApiKey": []}]
+    return operation
+legal_hold_put = lifecycle_admin("placeLegalHold", "Put a conversation on legal hold",
+  "Retention skips a conversation on hold, and its user cannot be erased (409) until the hold is released. Placing a hold again replaces its reason. Audited (`conversation.legal_hold`).",
+  {"200": json_of("LegalHold", "The hold"), **errs(401, 403, 404, 413, 415, 422, 429)}, parameters=[conversation_param])
+legal_hold_put["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LegalHoldInput"}}}}
+lifecycle_paths = {
+  "/admin/v1/conversations/{conversation_id}/legal-hold": {
+    "get": lifecycle_admin("getLegalHold", "A conversation's legal hold", "`legal_hold` false when it has none.",
+      {"200": json_of("LegalHold", "The hold"), **errs(401, 403, 404, 429)}, parameters=[conversation_param]),
+    "put": legal_hold_put,
+    "delete": lifecycle_admin("releaseLegalHold", "Release a conversation's legal hold", "Retention applies to it again. Audited (`conversation.legal_hold_released`).",
+      {"200": json_of("LegalHold", "No hold (`legal_hold` false)"), **errs(401, 403, 404, 429)}, parameters=[conversation_param])},
+  "/admin/v1/systems/{system_id}/users/{user_id}/erasure": {
+    "post": lifecycle_admin("eraseUser", "Erase a user, in the gateway and in Dify",
+      "Starts the erasure and answers its receipt (`running`); the same request while that user's erasure runs answers the running one. Steps: refuse the user's chats (410) and stop their streams; list every conversation of the user in the system's Dify app (all pages), delete each and confirm it is gone; delete the user's data in the gateway; replace the user id in the usage sums with the pseudonym; emit `user.erased` and audit it; make the storage engine forget the deleted bytes. Follow it with `GET /admin/v1/erasures/{erasure_id}`. Also for a server key whose scope includes the system.",
+      {"202": {**json_of("ErasureReceipt", "The erasure started, or the one already running"),
+               "headers": {"Location": {"description": "`/admin/v1/erasures/{erasure_id}`", "schema": {"type": "string"}}}},
+       **errs(401, 403), "404": error("Unknown system"),
+       "409": error("A conversation of the user is on legal hold: nothing started"),
+       "422": error("An invalid user id"), **errs(429)},
+      parameters=subject_params, server_key=True)},
+  "/admin/v1/erasures": {
+    "get": lifecycle_admin("listErasures", "Erasures, newest first", "Their receipts. Admin only.",
+      {"200": json_of("ErasureList", "The receipts"), **errs(401, 403, 422, 429)},
+      parameters=[{"name": "system_id", "in": "query", "required": False, "description": "Only this system's", "schema": {"type": "string"}},
+                  {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}}])},
+  "/admin/v1/erasures/{erasure_id}": {
+    "get": lifecycle_admin("getErasure", "An erasure's receipt",
+      "Its status, times, each step, what was deleted in the gateway and in each Dify app, retries, and what Dify keeps that its API cannot delete. A server key sees only its systems' erasures (404 for others).",
+      {"200": json_of("ErasureReceipt", "The receipt"), **errs(401, 403, 404, 429)}, parameters=[erasure_param], server_key=True)},
+  "/admin/v1/systems/{system_id}/users/{user_id}/export": {
+    "get": lifecycle_admin("exportUser", "Everything the gateway holds about a user, as JSON or JSON Lines",
+      "Conversations, messages with their status, sources, files and feedback, files' metadata, usage per day. Also for a server key whose scope includes the system.",
+      {"200": export_answer, **errs(401, 403, 404, 422, 429)}, parameters=subject_params + [export_format], server_key=True)},
+  "/v1/me/export": {"get": {
+    "operationId": "exportMyData", "summary": "The signed-in user's own export (the chat page's \"Download my data\")",
+    "description": "The export of `GET /admin/v1/systems/{system_id}/users/{user_id}/export` for the chat token's system and user, when the system's `self_export` is on." + lifecycle_doc,
+    "security": [{"BearerToken": []}, {"QueryToken": []}], "parameters": [export_format, tok],
+    "responses": {"200": export_answer, "401": error("No chat token, or an invalid one"),
+                  "403": error("This system does not offer self-service export (`self_export` is off), or the caller is not a chat token"),
+                  "422": error("Another `format`")}}},
+}
+export_usage = {"type": "object", "required": ["day", "currency", "chats", "completed", "failed", "prompt_tokens", "completion_tokens", "total_tokens", "total_price"], "properties": {
+  "day": {"type": "string", "format": "date"}, "currency": {"type": "string", "nullable": True},
+  "chats": {"type": "integer"}, "completed": {"type": "integer"}, "failed": {"type": "integer"},
+  "prompt_tokens": {"type": "integer"}, "completion_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
+  "total_price": {"type": "string", "nullable": True, "description": "A decimal, summed exactly"}}}
+lifecycle_schemas = {
+    "LegalHoldInput": {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 500, "description": "Why it is held, for the audit log and the console"}}},
+    "LegalHold": {"type": "object", "required": ["conversation_id", "legal_hold"], "properties": {
+      "conversation_id": {"type": "string"}, "legal_hold": {"type": "boolean"},
+      "reason": {"type": "string", "nullable": True}, "held_at": {"type": "string", "format": "date-time", "nullable": True, "description": "Since when it is held"}}},
+    "ErasureStep": {"type": "object", "required": ["name", "status", "finished_at", "detail"], "properties": {
+      "name": {"type": "string", "enum": ["refuse_new_chats", "dify", "gateway", "ledger", "notify", "storage"]},
+      "status": {"type": "string", "enum": ["pending", "running", "completed", "failed"]},
+      "finished_at": {"type": "string", "format": "date-time", "nullable": True},
+      "detail": {"type": "string", "nullable": True, "description": "What the step noted, or why it failed"}}},
+    "ErasureDifyApp": {"type": "object", "required": ["app", "conversations_found", "conversations_deleted", "confirmed_gone", "retries"], "properties": {
+      "app": {"type": "string", "example": "https://dify.example.com (key …9f2c)", "description": "The Dify server and the last characters of the app's key, never the key"},
+      "conversations_found": {"type": "integer", "minimum": 0}, "conversations_deleted": {"type": "integer", "minimum": 0},
+      "confirmed_gone": {"type": "boolean", "description": "Dify listed none of the user's conversations afterwards"},
+      "retries": {"type": "integer", "minimum": 0}}},
+    "ErasureReceipt": {"type": "object", "description": "What an erasure did, step by step. It names the person only by the pseudonym.",
+      "required": ["id", "status", "system_id", "subject", "requested_by", "started_at", "finished_at", "error", "steps", "gateway", "dify", "dify_conversations_deleted", "retries", "ledger", "storage", "dify_keeps", "dify_version"], "properties": {
+      "id": {"type": "string", "example": "era_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"},
+      "status": {"type": "string", "enum": ["running", "completed", "failed"]},
+      "system_id": {"type": "string"}, "subject": erasure_subject,
+      "requested_by": {"type": "string", "example": "admin:1a2b3c4d", "description": "`admin:` and the admin key's fingerprint, or `key:` and the server key's id"},
+      "started_at": {"type": "string", "format": "date-time"}, "finished_at": {"type": "string", "format": "date-time", "nullable": True},
+      "error": {"type": "string", "nullable": True, "description": "Why a failed erasure failed"},
+      "steps": {"type": "array", "items": {"$ref": "#/components/schemas/ErasureStep"}},
+      "gateway": erasure_counts,
+      "dify": {"type": "array", "items": {"$ref": "#/components/schemas/ErasureDifyApp"}, "description": "Each Dify app the system uses ([] without one)"},
+      "dify_conversations_deleted": {"type": "integer", "minimum": 0}, "retries": {"type": "integer", "minimum": 0, "description": "Dify calls retried (429, 5xx)"},
+      "ledger": {"type": "object", "additionalProperties": {"type": "integer"}, "description": "`usage_rows_pseudonymized`: daily usage rows moved to the pseudonym; {} until that step ran"},
+      "storage": {"type": "object", "nullable": True, "description": "The storage engine's clean-up, the last step; null until it ran", "required": ["engine", "secure_delete", "wal_checkpoint", "vacuumed"], "properties": {
+        "engine": {"type": "string", "enum": ["sqlite", "postgresql"]}, "secure_delete": {"type": "boolean", "description": "SQLite: freed pages are overwritten with zeros"},
+        "wal_checkpoint": {"type": "string", "nullable": True, "enum": ["truncated", "busy", None], "description": "SQLite: the WAL was checkpointed and truncated, or readers kept it busy"},
+        "vacuumed": {"type": "array", "items": {"type": "string"}, "description": "PostgreSQL: the tables vacuumed"}}},
+      "dify_keeps": {"type": "array", "items": {"type": "string"}, "description": "What Dify keeps that its Service API cannot delete (its end-user row, uploaded files, chatflow run and node records, external tracing, …): to remove in Dify itself"},
+      "dify_version": {"type": "string", "description": "Which Dify versions `dify_keeps` holds for (the Service API does not report its version)"}}},
+    "ErasureList": {"type": "object", "required": ["data"], "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/ErasureReceipt"}}}},
+    "ExportMessage": {"type": "object", "required": ["message_id", "role", "content", "status", "created_at"], "properties": {
+      "conversation_id": {"type": "string", "description": "In JSON Lines only"},
+      "message_id": {"type": "string"}, "role": {"type": "string", "enum": ["user", "assistant"]},
+      "content": {"type": "string", "description": "Exactly as stored"}, "status": {"type": "string"},
+      "error": {"type": "string", "nullable": True}, "created_at": {"type": "string", "format": "date-time"},
+      "sources": {"type": "array", "items": {"$ref": "#/components/schemas/RetrieverResource"}},
+      "files": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+      "feedback": {"type": "object", "nullable": True, "properties": {"rating": {"type": "string", "enum": ["like", "dislike"]}, "content": {"type": "string", "nullable": True}}},
+      "usage": {"type": "object", "nullable": True, "properties": {
+        "prompt_tokens": {"type": "integer"}, "completion_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},
+        "total_price": {"type": "string", "nullable": True}, "currency": {"type": "string", "nullable": True}, "latency_ms": {"type": "integer", "nullable": True}}}}},
+    "ExportConversation": {"type": "object", "required": ["conversation_id", "created_at", "updated_at", "legal_hold"], "properties": {
+      "conversation_id": {"type": "string"}, "name": {"type": "string", "nullable": True},
+      "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+      "legal_hold": {"type": "boolean"},
+      "messages": {"type": "array", "items": {"$ref": "#/components/schemas/ExportMessage"}, "description": "In conversation order; not in JSON Lines' conversation lines"}}},
+    "ExportFile": {"type": "object", "additionalProperties": True, "description": "A file sent with a message: its metadata, as the message keeps it", "properties": {
+      "message_id": {"type": "string"}, "conversation_id": {"type": "string", "nullable": True}, "type": {"type": "string"},
+      "transfer_method": {"type": "string"}, "url": {"type": "string"}, "upload_file_id": {"type": "string"}}},
+    "UserExport": {"type": "object", "required": ["system_id", "user_id", "exported_at", "conversations", "messages_without_conversation", "files", "usage"], "properties": {
+      "system_id": {"type": "string"}, "user_id": {"type": "string"}, "exported_at": {"type": "string", "format": "date-time"},
+      "conversations": {"type": "array", "items": {"$ref": "#/components/schemas/ExportConversation"}},
+      "messages_without_conversation": {"type": "array", "items": {"$ref": "#/components/schemas/ExportMessage"}, "description": "Messages Dify never acknowledged (no conversation)"},
+      "files": {"type": "array", "items": {"$ref": "#/components/schemas/ExportFile"}},
+      "usage": {"type": "array", "items": export_usage, "description": "The user's usage per UTC day and currency"}}},
 }
 webhook_headers = [
   {"name": "webhook-id", "in": "header", "required": True, "description": "The event's id (`msg_…`): the same on every retry and replay. Deduplicate on it.", "schema": {"type": "string", "example": "msg_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"}},
@@ -484,6 +622,7 @@ spec = {
                   "400": error("`system_id` and `user_id` missing with an API key, or an `Idempotency-Key` that is not 1 to 255 printable ASCII characters"),
                   **errs(401, 403, 404),
                   "409": {"$ref": "#/components/responses/IdempotencyInProgress"},
+                  "410": error("The user's data is being erased: their chats are refused until the erasure completes (docs/personal-data.md)"),
                   **errs(413, 415),
                   "422": error("An invalid body or ids, or an `Idempotency-Key` already used for a different request (`This Idempotency-Key was used for a different request: send a new key`)"),
                   **errs(502, 503, 504),
@@ -692,6 +831,7 @@ spec = {
                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
                   {"name": "cursor", "in": "query", "schema": {"type": "string"}}])},
   **webhook_paths,
+  **lifecycle_paths,
   **openai_paths,
  },
  "components": {
@@ -718,6 +858,8 @@ spec = {
     "IdempotencyInProgress": {"description": "A blocking request repeating an earlier one's `Idempotency-Key` waited `IDEMPOTENCY_WAIT` (30 s) and the first one is still being answered: `The first request with this Idempotency-Key is still being answered. Retry in 5 s.`",
       "headers": {"Retry-After": {"description": "Seconds to wait before repeating it (5).", "schema": {"type": "integer", "minimum": 1}}},
       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "DifyUserErasureInProgress": {"description": "For `/dify/v1/chat-messages`: the user's data is being erased, and their chats are refused until the erasure completes, in Dify's shape (`status` 410).",
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DifyErrorBody"}}}},
     "DifyIdempotencyInProgress": {"description": "For `/dify/v1/chat-messages`: the same refusal as IdempotencyInProgress, in Dify's shape (`status` 409, `code` `bad_request`).",
       "headers": {"Retry-After": {"description": "Seconds to wait before repeating it (5).", "schema": {"type": "integer", "minimum": 1}}},
       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DifyErrorBody"}}}},
@@ -847,7 +989,10 @@ spec = {
       "max_streams_per_user": {"type": "integer", "minimum": 1, "maximum": 1000}, "budget": {"$ref": "#/components/schemas/SystemBudget"},
       "openai_model": {"type": "string", "maxLength": 128, "pattern": "^[^\\s/]*$", "description": "The model id `/openai/v1` gives the system's Dify app (its system_id is accepted too): no spaces or slashes, and not another system's (422); empty: the system_id. `DIFY_<SYSTEM>_OPENAI_MODEL` wins over it."},
       "source_links": {"type": "array", "maxItems": 200, "items": {"$ref": "#/components/schemas/SourceLink"}, "description": "Where its answers' sources link to; [] removes every mapping"},
-      "inline_math": {"type": "boolean", "description": "Its chat page reads `$…$` as math (`$$…$$` always is)"}},
+      "inline_math": {"type": "boolean", "description": "Its chat page reads `$…$` as math (`$$…$$` always is)"},
+      "retention_days": {"type": "integer", "nullable": True, "minimum": 0, "maximum": 36500, "description": "Days its message content is kept, counted from a conversation's last message; 0: kept until deleted; null: RETENTION_DAYS applies. See docs/personal-data.md."},
+      "retention_delete_in_dify": {"type": "boolean", "description": "The retention job also deletes each expired conversation in Dify"},
+      "self_export": {"type": "boolean", "description": "Its chat page offers \"Download my data\" (`GET /v1/me/export`) to the signed-in user"}},
       "additionalProperties": True},
     "System": {"type": "object", "required": ["system_id", "name", "source", "enabled", "dify_api_key_readable", "allowed_origins"], "properties": {
       "system_id": {"type": "string"}, "name": {"type": "string"},
@@ -860,7 +1005,9 @@ spec = {
       "budget": {"$ref": "#/components/schemas/SystemBudget"},
       "openai_model": {"type": "string", "nullable": True, "description": "The model id `/openai/v1` gives the system's Dify app, when an operator named one"},
       "source_links": {"type": "array", "items": {"$ref": "#/components/schemas/SourceLink"}},
-      "inline_math": {"type": "boolean"}}},
+      "inline_math": {"type": "boolean"},
+      "retention_days": {"type": "integer", "nullable": True, "minimum": 0, "description": "null: RETENTION_DAYS applies (always so for a system from the environment); 0: kept until deleted"},
+      "retention_delete_in_dify": {"type": "boolean"}, "self_export": {"type": "boolean"}}},
     "SourceLink": {"type": "object", "required": ["url"], "description": "A map from a system's sources to their documents: for one document, one dataset, or (with neither id) every source. A document's mapping wins over its dataset's, which wins over a catch-all.", "properties": {
       "dataset_id": {"type": "string", "maxLength": 128}, "document_id": {"type": "string", "maxLength": 128},
       "url": {"type": "string", "maxLength": 2048, "example": "https://kb.example.com/docs/{document_id}#{segment_id}", "description": "An http(s) URL template; `{dataset_id}`, `{document_id}`, `{segment_id}` and `{document_name}` are filled in, percent-encoded"}}},
@@ -904,6 +1051,7 @@ spec = {
     "DifyErrorBody": {"type": "object", "required": ["code", "message", "status"], "additionalProperties": False, "description": "Every error `/dify/v1` answers, in Dify's shape.", "properties": {
       "code": {"type": "string", "example": "too_many_requests"}, "message": {"type": "string"}, "status": {"type": "integer", "example": 429}}},
     **webhook_schemas,
+    **lifecycle_schemas,
     **openai_schemas}},
  "x-webhooks": webhook_callbacks,
 }

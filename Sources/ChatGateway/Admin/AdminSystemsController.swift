@@ -201,7 +201,8 @@ struct AdminSystemsController: RouteCollection {
         if let enabled = input.enabled { row.enabled = enabled }
         if let limit = input.rateLimitPerUser {
             do {
-                _ = try Settings.parseRateLimit(limit, variable: "rate_limit_per_user")
+                // `""` removes the system's own limit.
+                if !limit.isEmpty { _ = try Settings.parseRateLimit(limit, variable: "rate_limit_per_user") }
             } catch let error as SettingsError {
                 throw AdminError.invalid(error.description)
             }
@@ -234,7 +235,8 @@ struct AdminSystemsController: RouteCollection {
         if let days = input.retentionDays {
             guard days.map({ (0...36_500).contains($0) }) ?? true else {
                 throw AdminError.invalid(
-                    "retention_days must be 1 to 36500 days, 0 to keep messages until deleted, or null for RETENTION_DAYS")
+                    "retention_days must be 1 to 36500 days, 0 to keep messages until deleted, or null for RETENTION_DAYS"
+                )
             }
             row.retentionDays = days
         }
@@ -300,8 +302,9 @@ struct SystemInput: Content {
         sourceLinks = try fields.decodeIfPresent([SourceLink].self, forKey: .sourceLinks)
         inlineMath = try fields.decodeIfPresent(Bool.self, forKey: .inlineMath)
         if fields.contains(.retentionDays) {
-            retentionDays = .some(try fields.decodeNil(forKey: .retentionDays)
-                ? nil : try fields.decode(Int.self, forKey: .retentionDays))
+            retentionDays = .some(
+                try fields.decodeNil(forKey: .retentionDays)
+                    ? nil : try fields.decode(Int.self, forKey: .retentionDays))
         }
         retentionDeleteInDify = try fields.decodeIfPresent(Bool.self, forKey: .retentionDeleteInDify)
         selfExport = try fields.decodeIfPresent(Bool.self, forKey: .selfExport)

@@ -101,7 +101,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         app.lifecycle.use(
             RetentionSchedule(
                 retention: makeRetention(app),
-                lease: Lease(name: "retention", holder: Lease.processHolder(), database: database, now: dependencies.now),
+                lease: Lease(
+                    name: "retention", holder: Lease.processHolder(), database: database, now: dependencies.now),
                 interval: interval))
     }
     let auth = GatewayAuthenticator(

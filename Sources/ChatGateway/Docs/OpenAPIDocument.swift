@@ -99,6 +99,7 @@ enum OpenAPIDocument {
                 responses["200"] = .object(ok)
             }
             responses["409"] = .object(["$ref": .string("#/components/responses/DifyIdempotencyInProgress")])
+            responses["410"] = .object(["$ref": .string("#/components/responses/DifyUserErasureInProgress")])
         }
         fields["responses"] = .object(responses)
         return .object(fields)

@@ -17,7 +17,9 @@ struct ErasureStore: Sendable {
     }
 
     /// Records a new erasure, or finds the one already running for the same person (`created` false).
-    func start(_ receipt: ErasureReceipt, userID: String, at stamp: Date) async throws -> (ErasureReceipt, created: Bool) {
+    func start(
+        _ receipt: ErasureReceipt, userID: String, at stamp: Date
+    ) async throws -> (ErasureReceipt, created: Bool) {
         let text = try Self.text(receipt)
         let inserted = try await store.write("start erasure") { sql in
             try await sql.insert(into: Self.table)
@@ -75,6 +77,7 @@ struct ErasureStore: Sendable {
     }
 
     private static func receipt(_ row: any SQLRow) throws -> ErasureReceipt {
-        try JSONDecoder().decode(ErasureReceipt.self, from: Data(try row.decode(column: "receipt", as: String.self).utf8))
+        try JSONDecoder().decode(
+            ErasureReceipt.self, from: Data(try row.decode(column: "receipt", as: String.self).utf8))
     }
 }

@@ -25,7 +25,8 @@ final class Erasures: LifecycleHandler, Sendable {
     var pseudonyms: Pseudonyms { erasure.gate.pseudonyms }
 
     /// Starts erasing the user, or finds the erasure of them already running; its receipt so far.
-    func request(systemID: String, userID: String, requestedBy: String) async throws -> (ErasureReceipt, created: Bool) {
+    func request(systemID: String, userID: String, requestedBy: String) async throws -> (ErasureReceipt, created: Bool)
+    {
         let conversation = try await erasure.database().select().column("conversation_id")
             .from(StoredConversation.schema).where("system_id", .equal, SQLBind(systemID))
             .where("user_id", .equal, SQLBind(userID)).where("legal_hold_at", .isNot, SQLLiteral.null).first()

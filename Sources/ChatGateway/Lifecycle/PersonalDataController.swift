@@ -82,7 +82,8 @@ struct PersonalDataController: RouteCollection {
     private func list(_ req: Request) async throws -> ErasureList {
         let limit = min(max(req.query[Int.self, at: "limit"] ?? 50, 1), 200)
         return ErasureList(
-            data: try await erasures.erasure.erasures.list(systemID: req.query[String.self, at: "system_id"], limit: limit))
+            data: try await erasures.erasure.erasures.list(
+                systemID: req.query[String.self, at: "system_id"], limit: limit))
     }
 
     private func exportUser(_ req: Request) async throws -> Response {
@@ -140,7 +141,9 @@ struct PersonalDataController: RouteCollection {
     private func placeHold(_ req: Request) async throws -> LegalHold {
         let conversationID = try req.parameters.require("conversation_id")
         let reason = req.body.data == nil ? nil : try req.content.decode(HoldInput.self).reason
-        if let reason, reason.count > 500 { throw LifecycleError.invalid("reason is too long (at most 500 characters)") }
+        if let reason, reason.count > 500 {
+            throw LifecycleError.invalid("reason is too long (at most 500 characters)")
+        }
         try await setHold(req, conversationID, at: now(), reason: reason)
         return try await hold(of: conversationID)
     }
@@ -155,7 +158,8 @@ struct PersonalDataController: RouteCollection {
         let audit = AuditEntry(
             at: now(), actor: req.adminActor,
             action: stamp == nil ? "conversation.legal_hold_released" : "conversation.legal_hold",
-            target: conversationID, detail: stamp == nil ? "released" : (reason.map { "reason: \($0)" } ?? "no reason given"))
+            target: conversationID,
+            detail: stamp == nil ? "released" : (reason.map { "reason: \($0)" } ?? "no reason given"))
         try await adminStore.change(audit) { sql in
             let found = try await sql.update(StoredConversation.schema)
                 .set("legal_hold_at", to: SQLBind(stamp?.timeIntervalSince1970))

@@ -81,8 +81,10 @@ struct Retention: Sendable {
                         try last.decode(column: "conversation_id", as: String.self)
                     ))
                 let candidates = try rows.map {
-                    (try $0.decode(column: "conversation_id", as: String.self),
-                     try $0.decode(column: "dify_user", as: String.self))
+                    (
+                        try $0.decode(column: "conversation_id", as: String.self),
+                        try $0.decode(column: "dify_user", as: String.self)
+                    )
                 }
                 let kept = try await Self.keptConversations(candidates.map(\.0), since: cutoff, on: sql)
                 let expired = candidates.filter { !kept.contains($0.0) }
@@ -90,7 +92,8 @@ struct Retention: Sendable {
                 let ids = expired.map(\.0)
                 batch.expired = expired
                 if dryRun {
-                    batch.messages = try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
+                    batch.messages =
+                        try await sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
                         .from(StoredMessage.schema).where("conversation_id", .in, SQLBind.group(ids)).first()?
                         .decode(column: "n", as: Int.self) ?? 0
                     return batch
@@ -128,7 +131,10 @@ struct Retention: Sendable {
             .where("conversation_id", .in, SQLBind.group(ids)).where("legal_hold_at", .isNot, SQLLiteral.null).all()
         let active = try await sql.select().distinct().column("conversation_id").from(StoredMessage.schema)
             .where("conversation_id", .in, SQLBind.group(ids))
-            .where { $0.where("created_at", .greaterThanOrEqual, SQLBind(cutoff)).orWhere("turn_holder", .isNot, SQLLiteral.null) }
+            .where {
+                $0.where("created_at", .greaterThanOrEqual, SQLBind(cutoff)).orWhere(
+                    "turn_holder", .isNot, SQLLiteral.null)
+            }
             .all()
         return Set(try (held + active).map { try $0.decode(column: "conversation_id", as: String.self) })
     }
@@ -154,7 +160,9 @@ struct Retention: Sendable {
 
     /// The system asked for its expired conversations to go from Dify too; a failure is logged and counted, and the
     /// gateway's copy is gone all the same.
-    private func deleteInDify(_ conversations: [(String, String)], of systemID: String, into result: inout SystemResult)
+    private func deleteInDify(
+        _ conversations: [(String, String)], of systemID: String, into result: inout SystemResult
+    )
         async
     {
         guard let target = try? targets.target(forSystem: systemID) else {

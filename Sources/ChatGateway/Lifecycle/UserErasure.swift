@@ -236,7 +236,8 @@ struct UserErasure: Sendable {
                 "budget_holds": try await deleted(
                     sql.delete(from: BudgetGuard.holdsTable).where(
                         SQLQueryString(
-                            "substr(scope, 1, \(unsafeRaw: String(holdPrefix.unicodeScalars.count))) = \(bind: holdPrefix)")),
+                            "substr(scope, 1, \(unsafeRaw: String(holdPrefix.unicodeScalars.count))) = \(bind: holdPrefix)"
+                        )),
                     key: "scope"),
             ]
         }
@@ -292,7 +293,8 @@ struct UserErasure: Sendable {
             (try? await sql.raw("PRAGMA secure_delete").first()?.decode(column: "secure_delete", as: Int.self)) == 1
         storage.walCheckpoint = "busy"
         for _ in 0..<50 {
-            let busy = try? await sql.raw("PRAGMA wal_checkpoint(TRUNCATE)").first()?.decode(column: "busy", as: Int.self)
+            let busy = try? await sql.raw("PRAGMA wal_checkpoint(TRUNCATE)").first()?.decode(
+                column: "busy", as: Int.self)
             if busy == 0 {
                 storage.walCheckpoint = "truncated"
                 break

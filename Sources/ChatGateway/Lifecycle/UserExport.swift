@@ -26,10 +26,15 @@ struct UserExport: Sendable {
     func response(systemID: String, userID: String, format: Format) -> Response {
         var headers = HTTPHeaders()
         headers.contentType = format.contentType
-        let safeUser = String(userID.unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }.prefix(64))
+        let safeUser = String(
+            userID.unicodeScalars.filter {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-")
+            }.prefix(64))
         headers.replaceOrAdd(
             name: .contentDisposition,
-            value: "attachment; filename=\"\(systemID)-\(safeUser.isEmpty ? "user" : safeUser)-export.\(format.rawValue)\"")
+            value:
+                "attachment; filename=\"\(systemID)-\(safeUser.isEmpty ? "user" : safeUser)-export.\(format.rawValue)\""
+        )
         headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         return Response(
             status: .ok, headers: headers,
@@ -127,7 +132,8 @@ struct UserExport: Sendable {
             for row in rows {
                 try await out.item(try Self.message(row), type: "message")
                 after = (
-                    try row.decode(column: "created_at", as: Date.self), try row.decode(column: "position", as: Int.self),
+                    try row.decode(column: "created_at", as: Date.self),
+                    try row.decode(column: "position", as: Int.self),
                     try row.decode(column: "id", as: UUID.self)
                 )
             }
@@ -154,7 +160,8 @@ struct UserExport: Sendable {
             "role": try text("role"), "content": try text("content"), "status": try text("status"),
             "error": try text("error"),
             "created_at": .string(ISO8601.string(try row.decode(column: "created_at", as: Date.self))),
-            "sources": .array(JSONValue.list(inColumn: try row.decode(column: "retriever_resources", as: String?.self))),
+            "sources": .array(
+                JSONValue.list(inColumn: try row.decode(column: "retriever_resources", as: String?.self))),
             "files": .array(JSONValue.list(inColumn: try row.decode(column: "files", as: String?.self))),
             "feedback": try rating.map { .object(["rating": .string($0), "content": try text("feedback_content")]) }
                 ?? .null,

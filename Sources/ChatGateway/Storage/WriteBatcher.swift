@@ -103,7 +103,7 @@ final class WriteBatcher: Sendable {
                 if let afterUsage = self.afterUsage, !usage.isEmpty { try await afterUsage(usage, sql) }
             }
             for waiting in batch { waiting.done.resume() }
-        } catch where batch.count > 1 && began.withLockedValue({ $0 }) {
+        } catch  where batch.count > 1 && began.withLockedValue({ $0 }) {
             for waiting in batch { await run([waiting]) }
         } catch {
             for waiting in batch { waiting.done.resume(throwing: error) }

@@ -98,7 +98,8 @@ enum UsageRollup {
 
     /// Moves a user's rows to another name (an erased user's pseudonym), adding to rows that name has already: the
     /// sums stay right and the user's id leaves the table. How many rows moved.
-    static func rename(systemID: String, userID: String, to newID: String, on sql: any SQLDatabase) async throws -> Int {
+    static func rename(systemID: String, userID: String, to newID: String, on sql: any SQLDatabase) async throws -> Int
+    {
         let rows = try await sql.select().columns(["day", "currency"] + counterColumns).from(usersTable)
             .where("system_id", .equal, SQLBind(systemID)).where("user_id", .equal, SQLBind(userID)).all()
         var moved: [Key: Counters] = [:]

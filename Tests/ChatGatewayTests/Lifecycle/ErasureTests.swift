@@ -39,7 +39,8 @@ struct ErasureTests {
             #expect(subject.hasPrefix("erased_"))
             #expect(!"\(receipt)".contains(user))
             #expect((receipt["dify_keeps"] as? [String])?.isEmpty == false)
-            #expect((receipt["steps"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "completed" } == true)
+            #expect(
+                (receipt["steps"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "completed" } == true)
             #expect(try await PersonalData.difyConversations(gateway, user: user) == 0)
             #expect(try await PersonalData.difyConversations(gateway, user: bystander) == 2)
             #expect(try await Self.counts(gateway, user: bystander) == before)
@@ -51,7 +52,10 @@ struct ErasureTests {
             #expect(try usage.map { try $0.decode(column: "chats", as: Int.self) }.reduce(0, +) == 5)
             let audit = try await gateway.sql.select().column("target").from(AdminStore.auditTable)
                 .where("action", .equal, SQLBind("user.erased")).all()
-            #expect(try audit.map { try $0.decode(column: "target", as: String.self) } == ["system/drillquiz/subject/\(subject)"])
+            #expect(
+                try audit.map { try $0.decode(column: "target", as: String.self) } == [
+                    "system/drillquiz/subject/\(subject)"
+                ])
         }
     }
 
@@ -109,8 +113,11 @@ struct ErasureTests {
             #expect(refused.detail?.contains(conversation) == true)
             let released = try await gateway.call(.DELETE, path, headers: PersonalData.admin)
             #expect(released.object["legal_hold"] as? Bool == false)
-            #expect(try await gateway.call(.GET, path, headers: PersonalData.admin).object["legal_hold"] as? Bool == false)
-            #expect(try await gateway.call(.PUT, "/admin/v1/conversations/nope/legal-hold", headers: PersonalData.admin).status == 404)
+            #expect(
+                try await gateway.call(.GET, path, headers: PersonalData.admin).object["legal_hold"] as? Bool == false)
+            #expect(
+                try await gateway.call(.PUT, "/admin/v1/conversations/nope/legal-hold", headers: PersonalData.admin)
+                    .status == 404)
             let actions = try await gateway.sql.select().column("action").from(AdminStore.auditTable).all()
                 .map { try $0.decode(column: "action", as: String.self) }
             #expect(actions.filter { $0.hasPrefix("conversation.legal_hold") }.count == 2)
@@ -139,8 +146,10 @@ struct ErasureTests {
             #expect(receipt["status"] as? String == "completed")
             #expect((receipt["requested_by"] as? String)?.hasPrefix("key:") == true)
             let id = try #require(receipt["id"] as? String)
-            #expect(try await gateway.call(.GET, "/admin/v1/erasures/\(id)", headers: [("X-API-Key", other)]).status == 404)
-            let listed = try await gateway.call(.GET, "/admin/v1/erasures?system_id=drillquiz", headers: PersonalData.admin)
+            #expect(
+                try await gateway.call(.GET, "/admin/v1/erasures/\(id)", headers: [("X-API-Key", other)]).status == 404)
+            let listed = try await gateway.call(
+                .GET, "/admin/v1/erasures?system_id=drillquiz", headers: PersonalData.admin)
             #expect((listed.object["data"] as? [[String: Any]])?.map { $0["id"] as? String } == [id])
         }
     }

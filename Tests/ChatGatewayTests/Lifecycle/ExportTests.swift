@@ -7,7 +7,8 @@ import Vapor
 @Suite("A user's export", .hangLimit)
 struct ExportTests {
     static let texts = [
-        "plain", "emoji 👩‍👩‍👧‍👦 and 🇰🇷", "CJK 日本語 한국어 中文", "zero\u{200B}width\u{200D}joiner\u{FEFF}", "quote \" back\\slash\nnewline",
+        "plain", "emoji 👩‍👩‍👧‍👦 and 🇰🇷", "CJK 日本語 한국어 中文", "zero\u{200B}width\u{200D}joiner\u{FEFF}",
+        "quote \" back\\slash\nnewline",
     ]
 
     @Test("JSON and JSON Lines hold every conversation and message, text byte for byte, and the usage")

@@ -50,7 +50,8 @@ enum PersonalData {
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 22)
-        return GatewayHarness.Reply(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
+        return GatewayHarness.Reply(
+            status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
     }
 
     /// A conversation made in Dify directly, past the gateway.

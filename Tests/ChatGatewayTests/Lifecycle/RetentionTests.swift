@@ -45,7 +45,9 @@ struct RetentionTests {
         }
     }
 
-    @Test("a system's own retention_days wins over RETENTION_DAYS, and with retention_delete_in_dify Dify's copy goes too")
+    @Test(
+        "a system's own retention_days wins over RETENTION_DAYS, and with retention_delete_in_dify Dify's copy goes too"
+    )
     func systemPolicy() async throws {
         let clock = TestClock(Date().addingTimeInterval(-10 * Self.day))
         try await PersonalData.with(
@@ -76,8 +78,12 @@ struct RetentionTests {
             try await gateway.waitFor("the retention job", within: .seconds(20)) {
                 try await !Self.exists(gateway, conversation)
             }
-            let inDify = try await PersonalData.fake(gateway, .GET, "conversations?user=brief_short-lived&limit=100")
-            #expect((inDify.object["data"] as? [[String: Any]])?.count == 0)
+            // Dify's copy goes right after the gateway's batch commits.
+            try await gateway.waitFor("Dify's copy to go", within: .seconds(20)) {
+                let inDify = try await PersonalData.fake(
+                    gateway, .GET, "conversations?user=brief_short-lived&limit=100")
+                return (inDify.object["data"] as? [[String: Any]])?.count == 0
+            }
             let cleared = try await gateway.call(
                 .PATCH, "/admin/v1/systems/brief", headers: PersonalData.admin, json: ["retention_days": NSNull()])
             #expect(cleared.status == 200)
