@@ -84,6 +84,26 @@ echo "-- recount-usage"
 "${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" "$bin" recount-usage >recount.txt 2>err.txt \
   || fail "recount-usage: $(cat err.txt)"
 grep -q '^Usage sums recounted from the messages.$' recount.txt || fail "recount-usage said: $(cat recount.txt)"
+echo "-- purge (retention: the imported turn is from 2025)"
+if "${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" RETENTION_DAYS=soon "$bin" purge 2>err.txt >/dev/null; then
+  fail "a bad RETENTION_DAYS was accepted"
+fi
+grep -q RETENTION_DAYS err.txt || fail "error does not name RETENTION_DAYS: $(cat err.txt)"
+"${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" RETENTION_DAYS=30 "$bin" purge --dry-run >purge.txt 2>err.txt \
+  || fail "purge --dry-run: $(cat err.txt)"
+grep -q '^system drillquiz: 1 conversations, 2 messages would be deleted (retention 30 days)$' purge.txt \
+  || fail "purge --dry-run said: $(cat purge.txt)"
+"${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" RETENTION_DAYS=30 "$bin" purge >purge.txt 2>err.txt \
+  || fail "purge: $(cat err.txt)"
+grep -q '^total: 1 conversations, 2 messages deleted$' purge.txt || fail "purge said: $(cat purge.txt)"
+python3 - "$work/imported.db" <<'PY' || fail "purged rows"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+assert db.execute("select count(*) from gateway_messages").fetchone() == (0,)
+assert db.execute("select count(*) from gateway_conversations").fetchone() == (0,)
+# The sums outlive the content.
+assert db.execute("select chats, completed, unknown_usage from gateway_usage_users").fetchall() == [(1, 1, 1)]
+PY
 if "${env_clean[@]}" DATABASE_URL="sqlite:///$work/imported.db" "$bin" import-legacy "$work/missing.db" 2>err.txt >/dev/null; then
   fail "import-legacy of a missing file succeeded"
 fi
@@ -96,7 +116,7 @@ fi
 
 echo "-- help and usage errors touch no database, network or file"
 for args in "--help" "-h" "serve --help" "routes --help" "migrate --help" "gen-jwt --help" "gen-env --help" \
-  "import-legacy --help" "sync --help"; do
+  "import-legacy --help" "sync --help" "purge --help"; do
   empty=$(mktemp -d)
   # shellcheck disable=SC2086 # the arguments are split on purpose
   (cd "$empty" && "${env_clean[@]}" SYNC_INTERVAL=1 "$bin" $args >"$work/help.txt" 2>&1) || fail "$args exited non-zero: $(cat "$work/help.txt")"

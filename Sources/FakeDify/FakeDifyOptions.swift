@@ -36,6 +36,9 @@ public struct FakeDifyOptions: Sendable {
     public var answerStyle = FakeDifyAnswerStyle.echo
     /// `/parameters` `system_parameters.image_file_size_limit` (MB), which `/files/upload` enforces on images.
     public var imageFileSizeLimitMB = 10
+    /// Added to the clock the fake's `created_at` / `updated_at` come from: a test of old conversations makes them
+    /// in the past.
+    public var clockOffsetSeconds = 0
 
     public init(
         apiKeys: Set<String> = ["app-fake-key"],
@@ -116,6 +119,7 @@ extension FakeDifyOptions {
         if let v = ms("latency_ms") { latency = v }
         if let v = ms("token_delay_ms") { tokenDelay = v }
         if let v = ms("ping_interval_ms") { pingInterval = v }
+        if let v = body["clock_offset_s"]?.intValue { clockOffsetSeconds = v }
         if let v = flag("suggested_questions_enabled") { suggestedQuestionsEnabled = v }
         if let v = strings("api_keys") { apiKeys = Set(v) }
         if let v = strings("input_variables") { inputVariables = v }

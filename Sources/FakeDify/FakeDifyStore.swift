@@ -86,7 +86,7 @@ public actor FakeDifyStore {
     /// Unix seconds plus a tie-breaking sequence number.
     func tick() -> (seconds: Int, seq: Int) {
         sequence += 1
-        return (Int(Date().timeIntervalSince1970), sequence)
+        return (Int(Date().timeIntervalSince1970) + options.clockOffsetSeconds, sequence)
     }
 
     // MARK: Chat admission and faults

@@ -64,10 +64,13 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             directDify, failures: settings.difyCircuitFailures, cooldown: settings.difyCircuitCooldown,
             now: dependencies.now, logger: app.logger)
     let dify = InstrumentedDifyClient(upstream: breaking ?? directDify, metrics: metrics)
+    let retentionPolicy = RetentionPolicy(systemPolicy: registry.systemInForce, defaultDays: settings.retentionDays)
+    let erasureGate = ErasureGate(pseudonyms: Pseudonyms(secret: settings.jwtSecret))
     let makeSync: @Sendable (Application) -> HistorySync = { app in
         HistorySync(
             dify: dify, targets: targets, database: database(), now: dependencies.now,
-            concurrency: settings.syncConcurrency, logger: app.logger)
+            concurrency: settings.syncConcurrency, logger: app.logger, retention: retentionPolicy,
+            isErasing: erasureGate.isErasing)
     }
     let syncCoordinator = SyncCoordinator(
         sync: makeSync(app),
@@ -90,8 +93,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         usageThresholds: UsageThresholds(budgets: budgets, now: dependencies.now))
     let makeRetention: @Sendable (Application) -> Retention = { app in
         Retention(
-            store: store, database: sqlDatabase, systemPolicy: registry.systemInForce,
-            defaultDays: settings.retentionDays, dify: dify, targets: targets, now: dependencies.now,
+            store: store, database: sqlDatabase, policy: retentionPolicy, dify: dify, targets: targets, now: dependencies.now,
             logger: app.logger)
     }
     GatewayCommands.register(
@@ -186,7 +188,6 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
 
     // On PostgreSQL the replicas count the rate limits together, in the database.
     let sharedBuckets = settings.isPostgres ? sqlDatabase : nil
-    let erasureGate = ErasureGate(pseudonyms: Pseudonyms(secret: settings.jwtSecret))
     let turns = ChatTurns(
         admission: ChatAdmission(
             settings: settings, streams: StreamSlots(), registry: registry, shutdown: shutdown, metrics: metrics,

@@ -15,6 +15,11 @@ struct HistorySync: Sendable {
     var retry = RetryPolicy()
     var pageSize = 100
     let logger: Logger
+    /// A system's retention: a conversation the gateway does not hold whose last change in Dify is older is not
+    /// copied (retention deleted it; its usage was counted already).
+    var retention: RetentionPolicy? = nil
+    /// Whether a user's data is being erased: nothing of theirs is copied meanwhile.
+    var isErasing: (@Sendable (CallerIdentity) -> Bool)? = nil
 
     struct KnownUser: Sendable, Hashable {
         let systemID: String
@@ -94,9 +99,15 @@ struct HistorySync: Sendable {
         let remote = try await dify.allConversations(user: user.difyUser, at: target, pageSize: pageSize, retry: retry)
         let local = try await LocalConversations.load(for: user, on: database)
         var counts = UserSyncCounts()
+        let caller = CallerIdentity(systemID: user.systemID, userID: user.userID)
+        let cutoff = retention?.cutoff(for: user.systemID, at: now())
         for conversation in remote {
             let updatedAt = conversation.updatedAt.map { Date(timeIntervalSince1970: TimeInterval($0)) }
             if let known = local.byID[conversation.id], known.isCurrent(difyUpdatedAt: updatedAt) {
+                counts.conversationsSkipped += 1
+                continue
+            }
+            if local.byID[conversation.id] == nil, let cutoff, let updatedAt, updatedAt < cutoff {
                 counts.conversationsSkipped += 1
                 continue
             }
@@ -134,6 +145,7 @@ struct HistorySync: Sendable {
                     rows.append(row)
                 }
             }
+            if isErasing?(caller) == true { return counts }
             guard
                 try await Self.store(
                     Self.conversationWrite(conversation, user: user, updatedAt: updatedAt, at: stamp), messages: rows,

@@ -6,12 +6,30 @@ import SQLKit
 /// `retention_days` (or `RETENTION_DAYS`), with their messages, mappings and the content of their webhook events,
 /// and messages that never had a conversation. Conversations on legal hold, or with a turn still being answered,
 /// stay. Each batch is one short transaction among the chats' writes; the usage sums are not touched.
+/// How long each system keeps its messages: its own `retention_days` (admin API), else `RETENTION_DAYS`.
+struct RetentionPolicy: Sendable {
+    /// A system's row in the admin API, if it has one.
+    let systemPolicy: @Sendable (String) -> ManagedSystem?
+    let defaultDays: Int?
+
+    /// The days `systemID`'s messages are kept; nil: until deleted.
+    func days(for systemID: String) -> Int? {
+        let days = systemPolicy(systemID)?.retentionDays ?? defaultDays
+        return days == 0 ? nil : days
+    }
+
+    /// What is older than this has expired; nil: nothing expires.
+    func cutoff(for systemID: String, at now: Date) -> Date? {
+        days(for: systemID).map { now.addingTimeInterval(-Double($0) * 86_400) }
+    }
+
+    func deletesInDify(_ systemID: String) -> Bool { systemPolicy(systemID)?.retentionDeleteInDify ?? false }
+}
+
 struct Retention: Sendable {
     let store: ConversationStore
     let database: @Sendable () -> any SQLDatabase
-    /// A system's own `retention_days` (admin API), if it has a row there.
-    let systemPolicy: @Sendable (String) -> ManagedSystem?
-    let defaultDays: Int?
+    let policy: RetentionPolicy
     let dify: any DifyClient
     let targets: DifyTargetResolver
     let now: @Sendable () -> Date
@@ -28,18 +46,13 @@ struct Retention: Sendable {
         var difyFailed = 0
     }
 
-    /// The days `systemID`'s messages are kept; nil: until deleted.
-    func days(for systemID: String) -> Int? {
-        let days = systemPolicy(systemID)?.retentionDays ?? defaultDays
-        return days == 0 ? nil : days
-    }
-
     /// One run over every system with stored messages; with `dryRun`, only counts.
     func run(dryRun: Bool = false) async throws -> [SystemResult] {
         var results: [SystemResult] = []
         for systemID in try await storedSystems() {
-            guard let days = days(for: systemID) else { continue }
-            let cutoff = now().addingTimeInterval(-Double(days) * 86_400)
+            guard let days = policy.days(for: systemID), let cutoff = policy.cutoff(for: systemID, at: now()) else {
+                continue
+            }
             var result = SystemResult(systemID: systemID, days: days)
             try await purgeConversations(of: systemID, before: cutoff, dryRun: dryRun, into: &result)
             try await purgeLooseMessages(of: systemID, before: cutoff, dryRun: dryRun, into: &result)
@@ -62,7 +75,7 @@ struct Retention: Sendable {
         of systemID: String, before cutoff: Date, dryRun: Bool, into result: inout SystemResult
     ) async throws {
         var after: (Date, String)?
-        let alsoInDify = systemPolicy(systemID)?.retentionDeleteInDify ?? false
+        let alsoInDify = policy.deletesInDify(systemID)
         // A shutdown stops it between batches; the next run goes on where it stopped.
         while !Task.isCancelled {
             let batch = try await store.write("retention") { [after, batchSize] sql in

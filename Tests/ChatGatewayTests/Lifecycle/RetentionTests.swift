@@ -19,6 +19,13 @@ struct RetentionTests {
                 settings.retentionInterval = .seconds(1)
             }, dependencies: GatewayDependencies(now: clock.now)
         ) { gateway in
+            // Dify's clock moves with the gateway's.
+            func moveDify(to date: Date) async {
+                var options = await gateway.fake.store.options
+                options.clockOffsetSeconds = Int(date.timeIntervalSince(Date()))
+                await gateway.fake.store.setOptions(options)
+            }
+            await moveDify(to: clock.now())
             let old = try await PersonalData.chat(gateway, "old", user: "keeper")
             let held = try await PersonalData.chat(gateway, "held", user: "keeper")
             let revived = try await PersonalData.chat(gateway, "first, long ago", user: "keeper")
@@ -26,11 +33,13 @@ struct RetentionTests {
                 .PUT, "/admin/v1/conversations/\(held)/legal-hold", headers: PersonalData.admin)
             #expect(placed.status == 200)
             clock.advance(by: 2 * Self.day)
+            await moveDify(to: clock.now())
             let recent = try await PersonalData.chat(gateway, "recent", user: "keeper")
             // A conversation's age counts from its last message.
             try await PersonalData.chat(gateway, "and again", user: "keeper", conversationID: revived)
             let chatsBefore = try await Self.chatsCounted(gateway)
             clock.advance(by: 29 * Self.day)
+            await moveDify(to: clock.now())
 
             try await gateway.waitFor("the retention job", within: .seconds(20)) {
                 try await !Self.exists(gateway, old)
@@ -40,8 +49,12 @@ struct RetentionTests {
             #expect(try await Self.exists(gateway, revived))
             #expect(try await gateway.messages(system: "drillquiz", user: "keeper").count == 8)
             #expect(try await Self.chatsCounted(gateway) == chatsBefore)
-            // Dify keeps its copy unless the system asks otherwise.
+            // Dify keeps its copy unless the system asks otherwise, and the history sync does not bring it back.
             #expect(try await PersonalData.difyConversations(gateway, user: "keeper") == 4)
+            let sync = try await gateway.call(.POST, "/v1/sync", headers: GatewayHarness.keyHeader)
+            #expect(sync.status == 200, "\(sync.text)")
+            #expect(try await !Self.exists(gateway, old))
+            #expect(try await Self.chatsCounted(gateway) == chatsBefore)
         }
     }
 

@@ -61,8 +61,8 @@ enum GatewayCommands {
             makeRetention: { app in
                 Retention(
                     store: ConversationStore(database: app.db, now: Date.init),
-                    database: { app.db as! any SQLDatabase }, systemPolicy: registry.systemInForce,
-                    defaultDays: settings.retentionDays, dify: dify, targets: targets, now: Date.init,
+                    database: { app.db as! any SQLDatabase },
+                    policy: RetentionPolicy(systemPolicy: registry.systemInForce, defaultDays: settings.retentionDays), dify: dify, targets: targets, now: Date.init,
                     logger: app.logger)
             }, registry: registry)
     }
