@@ -114,7 +114,7 @@ public struct Settings: Sendable {
     public var rateLimitMedia: RateLimit? = nil
     /// The largest recording `/v1/audio-to-text` takes (`MAX_VOICE_BYTES`, 10 MB).
     public var maxVoiceBytes: Int = 10_485_760
-    /// `DIFY_<SYSTEM>_SOURCE_LINKS` and `DIFY_<SYSTEM>_INLINE_MATH`, by the variables' `<SYSTEM>` segment.
+    /// `DIFY_<SYSTEM>_SOURCE_LINKS`, `DIFY_<SYSTEM>_INLINE_MATH` and `DIFY_<SYSTEM>_SELF_EXPORT`, by the variables' `<SYSTEM>` segment.
     var pageSettings = PageSettings.Environment()
     /// The waits between a webhook's attempts (`WEBHOOK_RETRY_SCHEDULE`, seconds, comma-separated).
     var webhookRetrySchedule = WebhookRetrySchedule.standard

@@ -93,8 +93,8 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
         usageThresholds: UsageThresholds(budgets: budgets, now: dependencies.now))
     let makeRetention: @Sendable (Application) -> Retention = { app in
         Retention(
-            store: store, database: sqlDatabase, policy: retentionPolicy, dify: dify, targets: targets, now: dependencies.now,
-            logger: app.logger)
+            store: store, database: sqlDatabase, policy: retentionPolicy, dify: dify, targets: targets,
+            now: dependencies.now, logger: app.logger, metrics: metrics)
     }
     GatewayCommands.register(
         on: app, settings: settings, now: dependencies.now, makeSync: makeSync, makeRetention: makeRetention,
@@ -204,7 +204,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
             store: store, erasures: ErasureStore(store: store, database: sqlDatabase), gate: erasureGate, dify: dify,
             targets: targets, audit: adminStore, database: sqlDatabase, isPostgres: settings.isPostgres,
             stopStreams: { caller in await stopper.stopAll(of: caller) }, retry: RetryPolicy(), now: dependencies.now,
-            logger: app.logger),
+            logger: app.logger, metrics: metrics),
         holder: holder, poll: settings.isPostgres ? .seconds(1) : nil)
     app.lifecycle.use(erasures)
     try v1.register(collection: ChatStopController(stopper: stopper))
@@ -280,7 +280,7 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     try app.register(
         collection: PersonalDataController(
             erasures: erasures, export: UserExport(database: sqlDatabase, now: dependencies.now),
-            adminGuard: adminGuard, auth: auth, adminStore: adminStore, registry: registry,
+            adminGuard: adminGuard, auth: auth, adminStore: adminStore, pages: pages,
             isKnownSystem: knownSystems.contains, database: sqlDatabase, now: dependencies.now))
 
     KeyScopeLog(settings: settings).write(to: app.logger)

@@ -1,13 +1,14 @@
 import Foundation
 
-/// A system's choices for its chat page: where its answers' sources link to, and whether `$…$` is math. Set by
-/// `DIFY_<SYSTEM>_SOURCE_LINKS` / `DIFY_<SYSTEM>_INLINE_MATH`, which win, or by the admin API's `source_links` /
-/// `inline_math`.
+/// A system's choices for its chat page: where its answers' sources link to, whether `$…$` is math, and whether
+/// it offers the user "Download my data". Set by `DIFY_<SYSTEM>_SOURCE_LINKS` / `DIFY_<SYSTEM>_INLINE_MATH` /
+/// `DIFY_<SYSTEM>_SELF_EXPORT`, which win, or by the admin API's `source_links` / `inline_math` / `self_export`.
 struct PageSettings: Sendable {
     /// By the variables' `<SYSTEM>` segment.
     struct Environment: Sendable, Equatable {
         var sourceLinks: [String: [SourceLink]] = [:]
         var inlineMath: [String: Bool] = [:]
+        var selfExport: [String: Bool] = [:]
     }
 
     let registry: GatewayRegistry?
@@ -23,6 +24,11 @@ struct PageSettings: Sendable {
     func inlineMath(of systemID: String) -> Bool {
         environment.inlineMath[DifyTargetResolver.environmentSegment(for: systemID)]
             ?? registry?.system(systemID)?.inlineMath ?? false
+    }
+
+    func selfExport(of systemID: String) -> Bool {
+        environment.selfExport[DifyTargetResolver.environmentSegment(for: systemID)]
+            ?? registry?.system(systemID)?.selfExport ?? false
     }
 }
 
@@ -40,11 +46,13 @@ extension Settings {
             if let problem = SourceLink.problem(in: links) { throw SettingsError(variable: name, problem: problem) }
             settings.sourceLinks[segment] = links
         }
-        for (name, segment, value) in systemVariables(env, suffix: "_INLINE_MATH") {
-            guard let on = Bool(value.lowercased()) else {
-                throw SettingsError(variable: name, problem: "expected true or false")
+        for (suffix, path) in [("_INLINE_MATH", \PageSettings.Environment.inlineMath), ("_SELF_EXPORT", \.selfExport)] {
+            for (name, segment, value) in systemVariables(env, suffix: suffix) {
+                guard let on = Bool(value.lowercased()) else {
+                    throw SettingsError(variable: name, problem: "expected true or false")
+                }
+                settings[keyPath: path][segment] = on
             }
-            settings.inlineMath[segment] = on
         }
         return settings
     }

@@ -17,6 +17,7 @@ struct ParametersController: RouteCollection {
         if page["opening_statement"]?.stringValue == nil { page["opening_statement"] = .string("") }
         if page["suggested_questions"]?.arrayValue == nil { page["suggested_questions"] = .array([]) }
         page["inline_math"] = .bool(features.pages.inlineMath(of: caller.systemID))
+        page["self_export"] = .bool(caller.isChatToken && features.pages.selfExport(of: caller.systemID))
         page["uploads"] = app.uploads.json
         page["audio_upload_limit"] = .number(Double(features.voiceLimit(app)))
         return Response.json(.object(page))

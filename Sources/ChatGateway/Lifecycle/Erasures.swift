@@ -89,6 +89,8 @@ final class Erasures: LifecycleHandler, Sendable {
     static let staleAfter: TimeInterval = 150
 
     func didBootAsync(_ application: Application) async throws {
+        // Commands (migrate, purge, ...) resume no erasure.
+        guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
         let poll = self.poll
         watch.withLockedValue { watch in
             watch = Task {
@@ -104,6 +106,10 @@ final class Erasures: LifecycleHandler, Sendable {
 
     /// Running jobs are not waited for: their leases expire and the erasures are resumed after the restart.
     func shutdownAsync(_ application: Application) async {
-        watch.withLockedValue { $0?.cancel() }
+        let task = watch.withLockedValue { task -> Task<Void, Never>? in
+            task?.cancel()
+            return task
+        }
+        await task?.value
     }
 }

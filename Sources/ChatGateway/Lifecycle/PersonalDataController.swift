@@ -10,7 +10,7 @@ struct PersonalDataController: RouteCollection {
     let adminGuard: AdminGuard
     let auth: GatewayAuthenticator
     let adminStore: AdminStore
-    let registry: GatewayRegistry
+    let pages: PageSettings
     let isKnownSystem: @Sendable (String) -> Bool
     let database: @Sendable () -> any SQLDatabase
     let now: @Sendable () -> Date
@@ -95,7 +95,7 @@ struct PersonalDataController: RouteCollection {
         let caller = try await auth.identity(
             for: req, systemID: req.query[String.self, at: "system_id"], userID: req.query[String.self, at: "user_id"])
         guard caller.isChatToken else { throw LifecycleError.chatTokenRequired }
-        guard registry.systemInForce(caller.systemID)?.selfExport == true else { throw LifecycleError.selfExportOff }
+        guard pages.selfExport(of: caller.systemID) else { throw LifecycleError.selfExportOff }
         return export.response(systemID: caller.systemID, userID: caller.userID, format: try Self.format(req))
     }
 

@@ -50,6 +50,7 @@ struct RetentionSchedule: LifecycleHandler {
     }
 
     func didBootAsync(_ application: Application) async throws {
+        guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
         let logger = application.logger
         loop.withLockedValue { task in
             task = Task { [retention, lease, interval] in

@@ -34,6 +34,7 @@ struct Retention: Sendable {
     let targets: DifyTargetResolver
     let now: @Sendable () -> Date
     let logger: Logger
+    var metrics: GatewayMetrics? = nil
     var batchSize = 100
     var retry = RetryPolicy()
 
@@ -124,6 +125,7 @@ struct Retention: Sendable {
             after = last
             result.conversations += batch.expired.count
             result.messages += batch.messages
+            if !dryRun { metrics?.retentionDeleted(conversations: batch.expired.count, messages: batch.messages) }
             if alsoInDify, !dryRun, !batch.expired.isEmpty {
                 await deleteInDify(batch.expired, of: systemID, into: &result)
             }
@@ -168,6 +170,7 @@ struct Retention: Sendable {
             }
             guard deleted > 0 else { return }
             result.messages += deleted
+            metrics?.retentionDeleted(conversations: 0, messages: deleted)
         }
     }
 

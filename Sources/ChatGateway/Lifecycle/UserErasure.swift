@@ -20,6 +20,7 @@ struct UserErasure: Sendable {
     let retry: RetryPolicy
     let now: @Sendable () -> Date
     let logger: Logger
+    var metrics: GatewayMetrics? = nil
     /// How long another replica may take to see the erasure and refuse the user's chats.
     var replicaNotice: Duration = .seconds(3)
     var turnsEndWait: Duration = .seconds(60)
@@ -64,6 +65,7 @@ struct UserErasure: Sendable {
             receipt.error = String(describing: error)
             receipt.finishedAt = ISO8601.string(now())
             try? await erasures.save(receipt, at: now())
+            metrics?.erasureEnded("failed")
         }
         return receipt
     }
@@ -76,6 +78,7 @@ struct UserErasure: Sendable {
         receipt.status = .completed
         receipt.finishedAt = ISO8601.string(now())
         try await erasures.save(receipt, at: now())
+        metrics?.erasureEnded("completed")
         return receipt
     }
 

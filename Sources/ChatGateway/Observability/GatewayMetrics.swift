@@ -111,6 +111,17 @@ public final class GatewayMetrics: Sendable {
         Gauge(label: "chatgw_webhook_oldest_pending_age_seconds", factory: factory).record(oldestAge)
     }
 
+    /// What one retention batch deleted.
+    func retentionDeleted(conversations: Int, messages: Int) {
+        count("chatgw_retention_deleted_total", ["kind": "conversations"], by: conversations)
+        count("chatgw_retention_deleted_total", ["kind": "messages"], by: messages)
+    }
+
+    /// An erasure that ended: `completed` or `failed`.
+    func erasureEnded(_ result: String) {
+        count("chatgw_erasures_total", ["result": result])
+    }
+
     func syncRun(_ result: SyncResult, report: SyncReport?, finishedAt: Date) {
         count("chatgw_sync_runs_total", ["result": result.rawValue])
         guard let report else { return }

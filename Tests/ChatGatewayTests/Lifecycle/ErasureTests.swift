@@ -56,6 +56,8 @@ struct ErasureTests {
                 try audit.map { try $0.decode(column: "target", as: String.self) } == [
                     "system/drillquiz/subject/\(subject)"
                 ])
+            let metrics = MetricsEndpointTests.samples(try await gateway.call(.GET, "/metrics").text)
+            #expect(metrics[#"chatgw_erasures_total{result="completed"}"#] == 1)
         }
     }
 

@@ -44,6 +44,9 @@ struct RetentionTests {
             try await gateway.waitFor("the retention job", within: .seconds(20)) {
                 try await !Self.exists(gateway, old)
             }
+            let metrics = MetricsEndpointTests.samples(try await gateway.call(.GET, "/metrics").text)
+            #expect(metrics[#"chatgw_retention_deleted_total{kind="conversations"}"#] == 1)
+            #expect(metrics[#"chatgw_retention_deleted_total{kind="messages"}"#] == 2)
             #expect(try await Self.exists(gateway, held))
             #expect(try await Self.exists(gateway, recent))
             #expect(try await Self.exists(gateway, revived))

@@ -62,7 +62,8 @@ enum GatewayCommands {
                 Retention(
                     store: ConversationStore(database: app.db, now: Date.init),
                     database: { app.db as! any SQLDatabase },
-                    policy: RetentionPolicy(systemPolicy: registry.systemInForce, defaultDays: settings.retentionDays), dify: dify, targets: targets, now: Date.init,
+                    policy: RetentionPolicy(systemPolicy: registry.systemInForce, defaultDays: settings.retentionDays),
+                    dify: dify, targets: targets, now: Date.init,
                     logger: app.logger)
             }, registry: registry)
     }
