@@ -27,6 +27,14 @@ class AdminPage(Page):
         box.send_keys(key)
         box.send_keys(Keys.ENTER)
 
+    def open_on_a_dark_phone(self):
+        """Signed in at a phone's width, in dark mode, with the section ready."""
+        self.driver.set_window_size(390, 844)
+        self.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        self.open()
+        self.sign_in()
+        self.ready()
+
     def ready(self):
         for table in ("#systems-table", "#keys-table", "#audit-table"):
             self.wait(lambda: self.find(table).get_attribute("aria-busy") == "false", message=f"{table} did not load")
@@ -249,11 +257,7 @@ def test_each_language_signs_in_in_its_own_words(admin, lang):
 def test_phone_width_and_dark_mode():
     phone = AdminPage(make_driver())
     try:
-        phone.driver.set_window_size(390, 844)
-        phone.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
-        phone.open()
-        phone.sign_in()
-        phone.ready()
+        phone.open_on_a_dark_phone()
         width = phone.driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= 390, f"the page scrolls sideways on a phone: {width}px"
         background = phone.driver.execute_script("return getComputedStyle(document.body).backgroundColor")

@@ -267,11 +267,7 @@ def test_a_receipt_from_the_list_on_a_phone_in_dark_mode():
     erasure_id = json.loads(text)["id"]
     phone = PersonalDataPage(make_driver())
     try:
-        phone.driver.set_window_size(390, 844)
-        phone.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
-        phone.open()
-        phone.sign_in()
-        phone.ready()
+        phone.open_on_a_dark_phone()
         phone.wait(lambda: phone.erasure_row(erasure_id) is not None, message="the erasure is not listed")
         phone.press(phone.driver.execute_script(
             "return document.querySelector(`#erasures-body tr[data-erasure='${arguments[0]}'] button`)", erasure_id))

@@ -291,11 +291,7 @@ def test_a_failing_endpoint_shows_its_answers_as_text_on_a_phone(receiver):
     endpoint = admin_call("POST", "/webhooks", {"url": url, "events": ["webhook.test"], "description": "always 500"})
     phone = WebhooksPage(make_driver())
     try:
-        phone.driver.set_window_size(390, 844)
-        phone.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
-        phone.open()
-        phone.sign_in()
-        phone.ready()
+        phone.open_on_a_dark_phone()
         phone.wait(lambda: phone.endpoint_row(url) is not None)
         phone.press_in_row(url, "Send test")
         phone.wait(lambda: phone.deliveries(), message="no delivery shown")
