@@ -262,7 +262,7 @@ struct UserErasure: Sendable {
                 "gateway": .object(receipt.gateway.mapValues { .integer($0) }),
                 "dify_conversations_deleted": .integer(receipt.difyConversationsDeleted),
             ])
-        try await store.write("announce erasure") { sql in
+        _ = try await store.write("announce erasure") { sql in
             try await WebhookOutbox.emit(event, at: stamp, on: sql)
         }
         let deleted = receipt.gateway.values.reduce(0, +)

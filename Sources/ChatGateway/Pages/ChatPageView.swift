@@ -41,12 +41,17 @@ struct ChatPageView {
                   <ul class="conversation-list" id="conversation-list"></ul>
                   <p class="list-status" id="list-status" role="status"></p>
                 </nav>
+                <div class="sidebar-foot" id="sidebar-foot" hidden>
+                  <button type="button" class="button data-export" id="data-export" data-action="download-data">\(Icon.download)<span class="data-export-label">\(s.downloadData)</span></button>
+                  <p class="data-export-status" id="data-export-status" role="status" aria-live="polite"></p>
+                </div>
               </aside>
               <div class="scrim" id="scrim" hidden></div>
               <main class="chat" id="chat">
                 <header class="chat-head">
                   <button type="button" class="icon-button menu-button" id="menu-button" aria-label="\(s.showConversations)" aria-controls="sidebar" aria-expanded="false">\(Icon.menu)</button>
                   <h2 class="chat-title" id="chat-title">\(s.title)</h2>
+                  <button type="button" class="icon-button head-download" id="head-download" data-action="download-data" aria-label="\(s.downloadData)" title="\(s.downloadData)" hidden>\(Icon.download)</button>
                   <button type="button" class="icon-button head-new-chat" data-action="new-chat" aria-label="\(s.newChat)" title="\(s.newChat)">\(Icon.plus)</button>
                 </header>
                 <div class="messages" id="messages" role="log" aria-live="polite" aria-relevant="additions text" tabindex="-1">

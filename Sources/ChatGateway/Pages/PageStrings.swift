@@ -73,6 +73,11 @@ struct PageStrings: Codable, Equatable, Sendable, LocalizedStrings {
     var usedTool: String
     var reasoning: String
     var copyCode: String
+    // "Download my data" (a system's `self_export`); `{file}` is the downloaded file's name.
+    var downloadData: String
+    var downloadingData: String
+    var downloadedData: String
+    var errorDownload: String
     // The error page.
     var errorTitle: String
     var errorMissing: String

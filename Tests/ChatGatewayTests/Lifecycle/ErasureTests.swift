@@ -156,6 +156,21 @@ struct ErasureTests {
         }
     }
 
+    @Test("Dify's 429 and 5xx are retried with back-off, and the receipt counts the retries")
+    func difyErrorsAreRetried() async throws {
+        let dify = HeldDeletes(failingFirst: 2)
+        dify.release()
+        try await PersonalData.with(dependencies: GatewayDependencies(dify: dify)) { gateway in
+            try await PersonalData.chat(gateway, "one", user: "retried-user")
+            try await PersonalData.chat(gateway, "two", user: "retried-user")
+            let receipt = try await PersonalData.erase(gateway, user: "retried-user")
+            #expect(receipt["status"] as? String == "completed", "\(receipt)")
+            #expect(receipt["retries"] as? Int == 2)
+            #expect(receipt["dify_conversations_deleted"] as? Int == 2)
+            #expect(try await PersonalData.difyConversations(gateway, user: "retried-user") == 0)
+        }
+    }
+
     /// The bystander's rows, which an erasure of someone else must not move.
     static func counts(_ gateway: GatewayHarness, user: String) async throws -> [Int] {
         var counts: [Int] = []
@@ -176,17 +191,27 @@ struct ErasureTests {
     }
 }
 
-/// The live client to the fake Dify, whose conversation deletes wait until `release`: an erasure stays running.
+/// The live client to the fake Dify, whose conversation deletes wait until `release` (an erasure stays running),
+/// the first `failingFirst` of them answered 429 and 503 in turn.
 final class HeldDeletes: DifyClient {
     private let upstream = HTTPDifyClient(http: HTTPClient.shared, timeout: .seconds(30))
     private let state = NIOLockedValueBox((seen: 0, released: false))
+    private let failingFirst: Int
+
+    init(failingFirst: Int = 0) { self.failingFirst = failingFirst }
 
     var deletesSeen: Int { state.withLockedValue { $0.seen } }
     func release() { state.withLockedValue { $0.released = true } }
 
     func forward(_ request: DifyPassthroughRequest, to target: DifyTarget) async throws -> DifyPassthroughResponse {
         if request.method == .DELETE {
-            state.withLockedValue { $0.seen += 1 }
+            let seen = state.withLockedValue { state in
+                state.seen += 1
+                return state.seen
+            }
+            if seen <= failingFirst {
+                throw DifyError.upstream(status: seen % 2 == 1 ? 429 : 503, code: "busy", message: "try again")
+            }
             while !state.withLockedValue({ $0.released }) { try? await Task.sleep(for: .milliseconds(20)) }
         }
         return try await upstream.forward(request, to: target)

@@ -36,6 +36,15 @@ export function fetchBlob(method, path, body) {
   }).then((response) => (response.ok ? response.blob() : failure(response)));
 }
 
+/* A file the server sends as an attachment: its Blob and the name its Content-Disposition gives (else `fallback`). */
+export function fetchAttachment(path, fallback) {
+  return fetch(path, { cache: 'no-store', headers: { Authorization: authorization() } }).then((response) => {
+    if (!response.ok) return failure(response);
+    const named = /filename="?([^";]+)"?/.exec(response.headers.get('Content-Disposition') || '');
+    return response.blob().then((blob) => ({ blob, name: named ? named[1] : fallback }));
+  });
+}
+
 /* A streaming request: the raw response, for the stream reader. */
 export function streamRequest(path, options) {
   const headers = Object.assign({ Authorization: authorization(), Accept: 'text/event-stream' }, options.headers || {});

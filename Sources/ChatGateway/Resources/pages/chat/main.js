@@ -2,7 +2,7 @@
  * The chat page's app, an ES module started once the document is parsed (boot.js has already taken the session).
  * Its parts: conversations.js (the list), conversation.js (one conversation's history), messages.js and
  * actions.js (the message view), composer.js with attachments.js and voice.js, stream.js (sending and the stream
- * reader), render.js (answers to DOM).
+ * reader), render.js (answers to DOM), data-export.js ("Download my data").
  */
 import { api } from './api.js';
 import { collectElements, session, state, ui } from './context.js';
@@ -12,6 +12,7 @@ import { loadConversations } from './conversations.js';
 import { showEmpty, showVersion } from './messages.js';
 import { refreshRegenerate } from './actions.js';
 import { bindNavigation } from './navigation.js';
+import { applyDataExport, bindDataExport } from './data-export.js';
 import { reconnectNow, updateControls } from './stream.js';
 import { keepTurn, keptTurns, openChannel } from './turns.js';
 import { bindReadAloud } from './voice.js';
@@ -25,6 +26,7 @@ function start() {
   ui.app.hidden = false;
   bindComposer();
   bindNavigation();
+  bindDataExport();
   bindReadAloud();
   openChannel((note) => {
     if (!state.editing) loadConversations();
@@ -51,6 +53,7 @@ function loadFeatures() {
     state.features = features || {};
     ui.app.classList.toggle('inline-math', !!state.features.inline_math);
     applyFeatures(state.features);
+    applyDataExport(state.features);
     // A new chat still showing its hint gets the opening statement and starter questions; answers shown before
     // the settings came get what they allow (read aloud, inline math).
     if (!state.currentId && !state.turn && ui.emptyState.isConnected) showEmpty();
