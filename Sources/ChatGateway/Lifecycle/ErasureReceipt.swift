@@ -16,6 +16,14 @@ struct ErasureReceipt: Content, Equatable {
         var detail: String? = nil
 
         enum CodingKeys: String, CodingKey { case name, status, finishedAt = "finished_at", detail }
+
+        func encode(to encoder: any Encoder) throws {
+            var fields = encoder.container(keyedBy: CodingKeys.self)
+            try fields.encode(name, forKey: .name)
+            try fields.encode(status, forKey: .status)
+            try fields.encode(finishedAt, forKey: .finishedAt)
+            try fields.encode(detail, forKey: .detail)
+        }
     }
 
     /// One Dify app the system uses.

@@ -92,9 +92,9 @@ struct PersonalDataController: RouteCollection {
     }
 
     private func exportSelf(_ req: Request) async throws -> Response {
-        let caller = try await auth.identity(
-            for: req, systemID: req.query[String.self, at: "system_id"], userID: req.query[String.self, at: "user_id"])
-        guard caller.isChatToken else { throw LifecycleError.chatTokenRequired }
+        let credential = try await auth.credential(for: req)
+        guard case .token = credential else { throw LifecycleError.chatTokenRequired }
+        let caller = try auth.identity(credential, systemID: nil, userID: nil)
         guard pages.selfExport(of: caller.systemID) else { throw LifecycleError.selfExportOff }
         return export.response(systemID: caller.systemID, userID: caller.userID, format: try Self.format(req))
     }
