@@ -221,3 +221,23 @@ final class HeldDeletes: DifyClient {
         try await upstream.streamMessage(request, to: target)
     }
 }
+
+@Suite("Erasure and webhooks", .hangLimit)
+struct ErasureWebhookTests {
+    @Test("user.erased names the person only by their pseudonym, and their events waiting in the outbox are gone")
+    func userErasedIsDelivered() async throws {
+        try await Hooks.with { gateway, receiver in
+            _ = try await Hooks.endpoint(gateway, url: receiver.url, events: ["user.erased"], includeContent: true)
+            _ = try await Hooks.chat(gateway, "private words", user: "erased-hook-user")
+            let receipt = try await PersonalData.erase(gateway, user: "erased-hook-user", headers: Hooks.admin)
+            #expect(receipt["status"] as? String == "completed", "\(receipt)")
+            let erased = try #require(try await Hooks.awaitDeliveries(receiver, of: "user.erased", gateway).first)
+            #expect(erased.data["subject"] as? String == receipt["subject"] as? String)
+            #expect(erased.data["erasure_id"] as? String == receipt["id"] as? String)
+            #expect(!erased.body.contains("erased-hook-user"))
+            let rows = try await gateway.sql.select().column("data").from(WebhookTables.events).all()
+                .map { try $0.decode(column: "data", as: String.self) }
+            #expect(!rows.contains { $0.contains("erased-hook-user") })
+        }
+    }
+}
