@@ -11,6 +11,7 @@
 #       after the end B and A answer a late reader with one sync and done, and a reader that has everything 204;
 #   4d. a stream running on replica A, stopped through replica B: A's stream ends with a stopped done, and the turn
 #       and its answer are stored stopped, with what had arrived;
+#   4e. an erasure asked of replica A: replica B refuses the user's chats while it runs, and serves them after;
 #   5. the PostgreSQL server stopped under load: requests get a quick 503 with a JSON body, and the gateway recovers
 #      by itself when the server is back, without a restart.
 # Usage: TEST_DATABASE_URL=postgres://user:pass@127.0.0.1:5432/db e2e/postgres-replicas.sh
@@ -325,6 +326,41 @@ try:
 finally:
     call(fake_port, "POST", "/_fake/options", {"token_delay_ms": 0})
 PY
+
+echo "-- 4e. an erasure asked of replica A: replica B refuses the user's chats while it runs, then serves them anew"
+python3 - "$port_a" "$port_b" <<'PY' || fail "an erasure across replicas"
+import sys, time
+sys.path.insert(0, "e2e")
+from gateway_http import call
+port_a, port_b = (int(p) for p in sys.argv[1:])
+admin = [("X-Admin-Key", "e2e-admin")]
+def chat(port):
+    return call(port, "POST", "/v1/chat", {"system_id": "drillquiz", "user_id": "leaving", "message": "hello"},
+                [("X-API-Key", "e2e-key")])[0]
+assert chat(port_a) == 200 and chat(port_b) == 200
+status, receipt, _ = call(port_a, "POST", "/admin/v1/systems/drillquiz/users/leaving/erasure", None, admin)
+assert status == 202, (status, receipt)
+started = time.monotonic()
+while chat(port_b) != 410:
+    assert time.monotonic() - started < 2.5, "replica B still takes the user's chats"
+    time.sleep(0.05)
+refused_after = time.monotonic() - started
+while True:
+    status, receipt, _ = call(port_b, "GET", f"/admin/v1/erasures/{receipt['id']}", None, admin)
+    assert status == 200, status
+    if receipt["status"] != "running": break
+    assert time.monotonic() - started < 60, receipt
+    time.sleep(0.2)
+assert receipt["status"] == "completed", receipt
+assert receipt["gateway"]["messages"] >= 4 and receipt["storage"]["engine"] == "postgresql", receipt
+ended = time.monotonic()
+while chat(port_b) != 200:  # B learns the erasure ended at its next look, within a second
+    assert time.monotonic() - ended < 2.5, "replica B still refuses the user after the erasure"
+    time.sleep(0.05)
+print(f"   replica B refused the user after {refused_after:.2f} s; erased in {time.monotonic() - started:.1f} s; then a new chat")
+PY
+count=$(psql_db "SELECT count(*) FROM gateway_messages WHERE user_id = 'leaving'")
+[ "$count" = 2 ] || fail "after the erasure the user has $count messages, not the new chat's 2"
 
 echo "-- 5. PostgreSQL stopped under load, then started again"
 command -v pg_ctlcluster >/dev/null || { echo "   skipped: no pg_ctlcluster (not Debian's postgresql)"; exit 0; }
