@@ -5,7 +5,8 @@ import SQLKit
 /// while it stands); a system's retention (`retention_days`: nil, `RETENTION_DAYS`; 0, kept until deleted),
 /// whether retention deletes in Dify too, and whether its chat page offers the user their own export; and
 /// `gateway_erasures`, one row per erasure, naming the person by their pseudonym (their `user_id` is kept only while
-/// it runs, to resume it after a crash). Times are Unix seconds.
+/// it runs, to resume it after a crash). Indexes for retention's walk by age and for a person's or a conversation's
+/// webhook events. Times are Unix seconds.
 struct AddDataLifecycle: AsyncMigration {
     func prepare(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
@@ -39,10 +40,17 @@ struct AddDataLifecycle: AsyncMigration {
         try await sql.create(index: "gateway_conversations_updated").on(StoredConversation.schema)
             .column("updated_at").run()
         try await sql.create(index: "gateway_messages_created").on(StoredMessage.schema).column("created_at").run()
+        // Retention forgets the content of deleted conversations' events; an erasure deletes a person's events.
+        try await sql.create(index: "gateway_webhook_events_conversation").on(WebhookTables.events)
+            .column("conversation_id").run()
+        try await sql.create(index: "gateway_webhook_events_owner").on(WebhookTables.events)
+            .column("system_id").column("user_id").run()
     }
 
     func revert(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
+        try await sql.drop(index: "gateway_webhook_events_owner").run()
+        try await sql.drop(index: "gateway_webhook_events_conversation").run()
         try await sql.drop(index: "gateway_messages_created").run()
         try await sql.drop(index: "gateway_conversations_updated").run()
         try await sql.drop(index: "gateway_erasures_running").run()
