@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FakeDify
 import Foundation
 import NIOConcurrencyHelpers
 import SQLKit
@@ -97,6 +98,25 @@ struct ErasureTests {
             let messages = try await gateway.messages(system: "drillquiz", user: user)
             #expect(messages.map(\.content).first == "after")
             #expect(messages.count == 2)
+        }
+    }
+
+    @Test("the user's running stream is stopped, and what arrived is erased with the rest")
+    func runningStreamsAreStopped() async throws {
+        let slow = FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(100))
+        try await PersonalData.with(fakeOptions: slow) { gateway in
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: GatewayHarness.keyHeader,
+                json: ["system_id": "drillquiz", "user_id": "streaming-user", "message": "/tokens 600", "stream": true])
+            while let event = try await stream.next(), event.name != "delta" {}
+            let started = ContinuousClock.now
+            let receipt = try await PersonalData.erase(gateway, user: "streaming-user")
+            #expect(receipt["status"] as? String == "completed", "\(receipt)")
+            #expect(ContinuousClock.now - started < .seconds(30), "the erasure waited for the whole answer")
+            let rest = try await stream.readAll()
+            #expect(rest.last?.name == "done")
+            #expect(rest.last?.data["stopped"] as? Bool == true)
+            #expect(try await gateway.messages(system: "drillquiz", user: "streaming-user").isEmpty)
         }
     }
 

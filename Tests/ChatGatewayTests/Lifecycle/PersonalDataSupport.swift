@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FakeDify
 import Foundation
 import NIOCore
 import SQLKit
@@ -14,11 +15,13 @@ enum PersonalData {
     static let admin = [("X-Admin-Key", adminKey)]
 
     static func with(
+        fakeOptions: FakeDifyOptions = FakeDifyOptions(apiKeys: [GatewayHarness.difyKey]),
         adjust: @escaping (inout Settings) -> Void = { _ in },
         dependencies: GatewayDependencies = .init(),
         _ body: (GatewayHarness) async throws -> Void
     ) async throws {
         try await GatewayHarness.with(
+            fakeOptions: fakeOptions,
             adjust: { settings in
                 settings.adminKeys = [adminKey]
                 adjust(&settings)
