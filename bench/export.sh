@@ -4,9 +4,10 @@
 # other awkward characters; then the release gateway (production mode) streams
 # GET /admin/v1/systems/{system_id}/users/{user_id}/export?format=json and ?format=jsonl to a file, after one warm-up
 # export of a 10-message user in each format, while its RSS is read (VmRSS every 10 ms, and VmHWM reset before each
-# export). Prints for each format side by side: status and headers, size, duration, time to the first byte, the RSS
-# before and its peak growth, whether the file is valid JSON (json.load) or JSON Lines, whether every seeded text
-# came back byte for byte, and PASS/FAIL against the issue's target (growth under 50 MB, valid, every text intact).
+# export). Prints for each format side by side: status and headers, size, duration, the gateway's CPU, time to the
+# first byte, the RSS before and its peak growth, whether the file is valid JSON (json.load) or JSON Lines, whether
+# every seeded text came back byte for byte, and PASS/FAIL against the issue's target (growth under 50 MB, valid,
+# every text intact).
 # Usage: bench/export.sh [conversations=1000] [messages per conversation=100]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +60,7 @@ rows = [
     ("chunked", lambda f, c: "yes" if f["chunked"] else "no"),
     ("size", lambda f, c: f"{f['bytes'] / 1e6:.1f} MB"),
     ("duration", lambda f, c: f"{f['seconds']:.2f} s ({f['bytes'] / 1e6 / max(f['seconds'], 1e-9):.1f} MB/s)"),
+    ("gateway CPU", lambda f, c: f"{f['cpu']:.1f} s"),
     ("first byte", lambda f, c: f"{f['first_byte'] * 1000:.0f} ms" if f["first_byte"] is not None else "-"),
     ("RSS before", lambda f, c: f"{mb(f['rss_before']):.1f} MB"),
     ("peak RSS growth", lambda f, c: f"{mb(f['rss_peak'] - f['rss_before']):.1f} MB"

@@ -11,7 +11,7 @@
   fetch URL ADMIN_KEY PID OUT
       Streams the export at URL to OUT (64 KB reads) while reading the gateway's (PID) VmRSS every 10 ms and, after
       resetting it (/proc/PID/clear_refs), its VmHWM; prints one JSON line: status, content type, bytes, seconds,
-      time to the first byte, RSS before and the peak.
+      time to the first byte, the gateway's CPU seconds, RSS before and the peak.
   check json|jsonl OUT EXPECTED SYSTEM USER
       Validates the file (strict UTF-8; JSON with json.load, or JSON Lines split on "\\n" alone, every line an object
       with a type) and compares every seeded text with what came back, as UTF-8 bytes; prints one JSON line.
@@ -148,8 +148,16 @@ def rss(pid, field):
     return 0
 
 
+def cpu(pid):
+    import os
+    with open("/proc/%s/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def fetch(url, admin_key, pid, out):
     before = rss(pid, "VmRSS")
+    cpu_before = cpu(pid)
     try:
         with open("/proc/%s/clear_refs" % pid, "w") as f:
             f.write("5")  # resets VmHWM to the current RSS
@@ -183,13 +191,14 @@ def fetch(url, admin_key, pid, out):
         with open(out, "wb") as f:
             f.write(error.read())
     seconds = time.perf_counter() - started
+    cpu_used = cpu(pid) - cpu_before
     time.sleep(0.2)
     done.set()
     sampler.join()
     hwm = rss(pid, "VmHWM") if hwm_reset else 0
     print(json.dumps({"status": status, "content_type": headers.get("Content-Type"),
                       "chunked": (headers.get("Transfer-Encoding") or "").lower() == "chunked",
-                      "disposition": headers.get("Content-Disposition"), "bytes": size, "seconds": seconds,
+                      "disposition": headers.get("Content-Disposition"), "bytes": size, "seconds": seconds, "cpu": cpu_used,
                       "first_byte": first_byte, "rss_before": before, "rss_peak": max(peak[0], hwm),
                       "sampled_peak": peak[0], "hwm": hwm}))
 

@@ -56,8 +56,8 @@ run() { # MODE: command or job, on a copy of the seeded file
     local start end
     start=$(date +%s.%N)
     /usr/bin/time -f "%e %M" -o "$work/purge-time" "${gateway_env[@]}" DATABASE_URL="sqlite:///$db" RETENTION_DAYS=30 \
-      "$bin/chat-gateway" purge --env production --log warning >"$work/purge.log" 2>&1 \
-      || { echo "chat-gateway purge failed:" >&2; cat "$work/purge.log" >&2; exit 1; }
+      "$bin/chat-gateway" purge --env production --log warning >"$work/purge.log" 2>"$work/purge.err" \
+      || { echo "chat-gateway purge failed:" >&2; cat "$work/purge.log" "$work/purge.err" >&2; exit 1; }
     end=$(date +%s.%N)
     echo "$start $end" >"$work/window-$mode"   # chats during the command's whole run count as during the purge
     sleep 1
