@@ -1,16 +1,20 @@
 """Fixtures for the browser tests: the running gateway and fake Dify (started by run.sh), headless Chromium,
 tokens, and helpers that wait for what a person would see."""
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
+import threading
 import time
 import urllib.parse
 import urllib.request
 import uuid
 
 import pytest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -206,3 +210,45 @@ class Page:
 @pytest.fixture
 def page(driver):
     return Page(driver)
+
+
+def allow_downloads(driver, folder):
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+
+
+def downloaded(folder, suffix, timeout=20):
+    """The file a download put in `folder` (Chromium writes `.crdownload` first): its name and text."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        done = [name for name in os.listdir(folder) if name.endswith(suffix)]
+        if done:
+            with open(os.path.join(folder, done[0]), encoding="utf-8") as file:
+                return done[0], file.read()
+        time.sleep(0.1)
+    raise AssertionError(f"nothing ending in {suffix} was downloaded: {os.listdir(folder)}")
+
+
+@contextlib.contextmanager
+def client_site(system, token):
+    """A client system's own page, on another origin, with the widget's script tag; yields its URL."""
+
+    class Site(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = (f'<!doctype html><html><head><meta charset="utf-8"><title>Client</title></head><body>'
+                    f'<h1>CoinTutor</h1><script src="{GATEWAY}/widget.js" data-system-id="{system}" '
+                    f'data-token="{token}" data-lang="en" async></script></body></html>').encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()

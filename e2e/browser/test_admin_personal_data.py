@@ -5,14 +5,12 @@ receipt followed until `completed`, with what Dify keeps; the recent erasures li
 
 The system's Dify is the fake one (run.sh); the user's chats are made through the gateway with the API key."""
 import json
-import os
-import time
 import uuid
 
 import pytest
 from selenium.webdriver.support.ui import Select
 
-from conftest import API_KEY, FAKE_DIFY, GATEWAY, SYSTEM, admin_call, http, make_driver
+from conftest import API_KEY, FAKE_DIFY, GATEWAY, SYSTEM, admin_call, allow_downloads, downloaded, http, make_driver
 from test_admin_page import ADMIN_KEY, AdminPage, admin  # noqa: F401 (`admin` is the fixture)
 
 # Text that must reach the export byte for byte: an emoji, CJK and a zero-width joiner.
@@ -78,18 +76,6 @@ def chat(system, user, message, **fields):
                            headers={"X-API-Key": API_KEY})
     assert status == 200, text
     return json.loads(text)
-
-
-def downloaded(folder, suffix, timeout=20):
-    """The file a download put in `folder` (Chromium writes `.crdownload` first)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        done = [name for name in os.listdir(folder) if name.endswith(suffix)]
-        if done:
-            with open(os.path.join(folder, done[0]), encoding="utf-8") as file:
-                return done[0], file.read()
-        time.sleep(0.1)
-    raise AssertionError(f"nothing ending in {suffix} was downloaded: {os.listdir(folder)}")
 
 
 def test_retention_hold_export_and_erasure_in_the_console(console, tmp_path):
@@ -179,7 +165,7 @@ def test_retention_hold_export_and_erasure_in_the_console(console, tmp_path):
     assert admin_call("GET", f"/conversations/{first['conversation_id']}/legal-hold")["legal_hold"] is False
 
     # Export, as JSON and as JSON Lines: downloaded under the server's file name, the canary byte for byte.
-    console.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    allow_downloads(console.driver, tmp_path)
     console.press(console.find("#export-user"))
     name, body = downloaded(tmp_path, ".json")
     assert name == f"{system}-{user}-export.json"

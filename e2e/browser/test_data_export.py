@@ -3,34 +3,15 @@ starts the gateway with a fixed environment, so not `DIFY_<SYSTEM>_SELF_EXPORT`)
 the signed-in user's own export (`GET /v1/me/export`) under the server's file name: in the full page, in the drawer on
 a phone, and inside the widget's frame. Without it the control is absent; a refused download says so in the page's
 language."""
-import http.server
 import json
-import os
-import threading
 import time
 import uuid
 
-from conftest import GATEWAY, admin_call, feature_system, http as call, system_token
+from conftest import GATEWAY, admin_call, allow_downloads, client_site, downloaded, feature_system, http as call, system_token
 from test_page_features import open_page
 
 # Text that must reach the download byte for byte: an emoji, CJK and a zero-width joiner.
 CANARY = "export-canary-" + uuid.uuid4().hex[:8] + " ✨ 日本語 a\u200db"
-
-
-def allow_downloads(driver, folder):
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
-
-
-def downloaded(folder, suffix, timeout=20):
-    """The file a download put in `folder` (Chromium writes `.crdownload` first)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        done = [name for name in os.listdir(folder) if name.endswith(suffix)]
-        if done:
-            with open(os.path.join(folder, done[0]), encoding="utf-8") as file:
-                return done[0], file.read()
-        time.sleep(0.1)
-    raise AssertionError(f"nothing ending in {suffix} was downloaded: {os.listdir(folder)}")
 
 
 def messages_of(export):
@@ -112,25 +93,9 @@ def test_download_my_data_inside_the_widget_frame(page, user, tmp_path):
     system = feature_system(self_export=True)
     token = system_token(system, user)
 
-    class Site(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = (f'<!doctype html><html><head><meta charset="utf-8"><title>Client</title></head><body>'
-                    f'<h1>CoinTutor</h1><script src="{GATEWAY}/widget.js" data-system-id="{system}" '
-                    f'data-token="{token}" data-lang="en" async></script></body></html>').encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with client_site(system, token) as site:
         allow_downloads(page.driver, tmp_path)
-        page.driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
+        page.driver.get(site)
         page.wait(lambda: page.all("#chat-gateway-launcher"))[0].click()
         frame = page.wait(lambda: [f for f in page.all("#chat-gateway-panel iframe") if f.is_displayed()])[0]
         page.driver.switch_to.frame(frame)
@@ -145,5 +110,3 @@ def test_download_my_data_inside_the_widget_frame(page, user, tmp_path):
         assert page.find("#composer-note").text == ""
         page.driver.switch_to.default_content()
         page.screenshot("data-export-widget")
-    finally:
-        server.shutdown()

@@ -12,7 +12,7 @@ import zlib
 import pytest
 from selenium.webdriver.common.by import By
 
-from conftest import FAKE_DIFY, GATEWAY, Page, fake, feature_system, http, make_driver, system_token
+from conftest import FAKE_DIFY, GATEWAY, Page, client_site, fake, feature_system, http, make_driver, system_token
 
 OPENING = "Welcome to **DrillQuiz**! Ask me about any lesson."
 STARTERS = ["What is a derivative?", "Quiz me on fractions"]
@@ -375,30 +375,12 @@ def test_the_new_parts_fit_a_phone(page, user):
 
 
 def test_the_new_parts_work_inside_the_widget_frame(page, user):
-    import http.server
-    import threading
     system = feature_system({"opening_statement": OPENING, "suggested_questions": STARTERS,
                              "retriever_resources": SOURCES, "file_upload": IMAGES_ONLY})
     token = system_token(system, user)
 
-    class Site(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = (f'<!doctype html><html><head><meta charset="utf-8"><title>Client</title></head><body>'
-                    f'<h1>CoinTutor</h1><script src="{GATEWAY}/widget.js" data-system-id="{system}" '
-                    f'data-token="{token}" data-lang="en" async></script></body></html>').encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        page.driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
+    with client_site(system, token) as site:
+        page.driver.get(site)
         page.wait(lambda: page.all("#chat-gateway-launcher"))[0].click()
         frame = page.wait(lambda: [f for f in page.all("#chat-gateway-panel iframe") if f.is_displayed()])[0]
         assert set(frame.get_attribute("allow").replace(" ", "").split(";")) >= {"clipboard-write", "microphone"}
@@ -413,8 +395,6 @@ def test_the_new_parts_work_inside_the_widget_frame(page, user):
         assert width, "the framed page scrolls sideways"
         page.driver.switch_to.default_content()
         page.screenshot("widget-features")
-    finally:
-        server.shutdown()
 
 
 def test_agent_steps_and_chatflow_progress_show_while_streaming(page, user):
