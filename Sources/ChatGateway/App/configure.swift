@@ -201,11 +201,11 @@ public func configure(_ app: Application, settings: Settings, dependencies: Gate
     let stopper = ChatStopper(access: access, streams: streams)
     let erasures = Erasures(
         erasure: UserErasure(
-            store: store, erasures: ErasureStore(store: store, database: sqlDatabase), gate: erasureGate, dify: dify,
-            targets: targets, audit: adminStore, database: sqlDatabase, isPostgres: settings.isPostgres,
+            store: store, erasures: ErasureStore(store: store, database: sqlDatabase), dify: dify, targets: targets,
+            audit: adminStore, database: sqlDatabase, isPostgres: settings.isPostgres,
             stopStreams: { caller in await stopper.stopAll(of: caller) }, retry: RetryPolicy(), now: dependencies.now,
             logger: app.logger, metrics: metrics),
-        holder: holder, poll: settings.isPostgres ? .seconds(1) : nil)
+        gate: erasureGate, holder: holder, poll: settings.isPostgres ? .seconds(1) : nil)
     app.lifecycle.use(erasures)
     try v1.register(collection: ChatStopController(stopper: stopper))
     try v1.register(

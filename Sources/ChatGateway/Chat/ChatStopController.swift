@@ -54,8 +54,7 @@ struct ChatStopper: Sendable {
         for turn in streams.turns(of: caller) { turn.requestStop() }
         let rows =
             (try? await (access.store.database as! any SQLDatabase).select().column("task_id")
-                .from(StoredMessage.schema).where("system_id", .equal, SQLBind(caller.systemID))
-                .where("user_id", .equal, SQLBind(caller.userID))
+                .from(StoredMessage.schema).owned(bySystem: caller.systemID, user: caller.userID)
                 .where("status", .equal, SQLBind(StoredMessage.Status.streaming.rawValue))
                 .where("task_id", .isNot, SQLLiteral.null).all()) ?? []
         for row in rows {

@@ -55,6 +55,19 @@ extension DifyClient {
         try await send(call, to: target) { _ in }
     }
 
+    /// Deletes a conversation whether or not Dify still has it, each attempt retried under `retry`: true when this
+    /// call deleted it, false when it was gone already (404).
+    func deleteConversationIfPresent(
+        _ conversationID: String, user: String, at target: DifyTarget, retry: RetryPolicy
+    ) async throws -> Bool {
+        do {
+            try await retry.run { try await deleteConversation(conversationID, user: user, at: target) }
+            return true
+        } catch DifyError.upstream(404, _, _) {
+            return false
+        }
+    }
+
     public func renameConversation(
         _ conversationID: String, name: String?, autoGenerate: Bool, user: String, at target: DifyTarget
     ) async throws -> DifyConversation {

@@ -10,26 +10,31 @@ import Vapor
 /// for the gate that refuses their users' chats.
 final class Erasures: LifecycleHandler, Sendable {
     let erasure: UserErasure
+    /// Refuses the chats of the people being erased.
+    let gate: ErasureGate
     let holder: String
     let poll: Duration?
-    private let jobs = NIOLockedValueBox<[String: Task<ErasureReceipt?, Never>]>([:])
+    /// The erasures this process runs, by id.
+    private let jobs = NIOLockedValueBox<Set<String>>([])
     private let watch = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     /// `poll`: how often to read the running erasures (PostgreSQL); nil: once, at start-up (SQLite, one process).
-    init(erasure: UserErasure, holder: String, poll: Duration?) {
+    init(erasure: UserErasure, gate: ErasureGate, holder: String, poll: Duration?) {
         self.erasure = erasure
+        self.gate = gate
         self.holder = holder
         self.poll = poll
     }
 
-    var pseudonyms: Pseudonyms { erasure.gate.pseudonyms }
+    var pseudonyms: Pseudonyms { gate.pseudonyms }
 
     /// Starts erasing the user, or finds the erasure of them already running; its receipt so far.
     func request(systemID: String, userID: String, requestedBy: String) async throws -> (ErasureReceipt, created: Bool)
     {
         let conversation = try await erasure.database().select().column("conversation_id")
-            .from(StoredConversation.schema).where("system_id", .equal, SQLBind(systemID))
-            .where("user_id", .equal, SQLBind(userID)).where("legal_hold_at", .isNot, SQLLiteral.null).first()
+            .from(StoredConversation.schema).owned(bySystem: systemID, user: userID).where(
+                "legal_hold_at", .isNot, SQLLiteral.null
+            ).first()
         if let conversation {
             throw LifecycleError.legalHold(
                 conversationID: try conversation.decode(column: "conversation_id", as: String.self))
@@ -40,36 +45,26 @@ final class Erasures: LifecycleHandler, Sendable {
             subject: pseudonyms.subject(systemID: systemID, userID: userID), requestedBy: requestedBy,
             startedAt: ISO8601.string(stamp))
         let (receipt, created) = try await erasure.erasures.start(fresh, userID: userID, at: stamp)
-        if created {
-            // Refused from this moment on, not from when the job gets to its first step.
-            erasure.gate.begin(systemID: systemID, subject: receipt.subject)
-            launch(receipt, userID: userID, begun: true)
-        }
+        if created { launch(receipt, userID: userID) }
         return (receipt, created)
     }
 
-    /// Waits for an erasure this process runs (tests, `purge`-like commands); nil when it runs elsewhere.
-    func finished(_ id: String) async -> ErasureReceipt? {
-        guard let job = jobs.withLockedValue({ $0[id] }) else { return nil }
-        return await job.value
-    }
-
-    /// Runs the erasure; without a user id (it got as far as forgetting them), only its last step.
-    private func launch(_ receipt: ErasureReceipt, userID: String?, begun: Bool) {
+    /// Runs the erasure, its user's chats refused until it ends (from this moment, not from its first step); without
+    /// a user id (it got as far as forgetting them), only its last step.
+    private func launch(_ receipt: ErasureReceipt, userID: String?) {
         let lease = Lease(
             name: "erasure:\(receipt.id)", holder: holder, database: { self.erasure.database() as! any Database },
             now: erasure.now)
-        jobs.withLockedValue { jobs in
-            guard jobs[receipt.id] == nil else { return }
-            jobs[receipt.id] = Task {
-                defer {
-                    if begun { self.erasure.gate.end(systemID: receipt.systemID, subject: receipt.subject) }
-                    _ = self.jobs.withLockedValue { $0.removeValue(forKey: receipt.id) }
-                }
-                return try? await lease.whileHeld {
-                    guard let userID else { return try? await self.erasure.finish(receipt) }
-                    return await self.erasure.run(receipt, userID: userID)
-                } ?? nil
+        guard jobs.withLockedValue({ $0.insert(receipt.id).inserted }) else { return }
+        gate.begin(systemID: receipt.systemID, subject: receipt.subject)
+        Task {
+            defer {
+                gate.end(systemID: receipt.systemID, subject: receipt.subject)
+                _ = jobs.withLockedValue { $0.remove(receipt.id) }
+            }
+            _ = try? await lease.whileHeld {
+                guard let userID else { return try? await self.erasure.finish(receipt) }
+                return await self.erasure.run(receipt, userID: userID)
             }
         }
     }
@@ -78,10 +73,10 @@ final class Erasures: LifecycleHandler, Sendable {
     /// with `resumingAll` (one process, just started) every one.
     func refresh(resumingAll: Bool = false) async {
         guard let running = try? await erasure.erasures.running() else { return }
-        erasure.gate.replaceRunningEverywhere(running.map { ($0.receipt.systemID, $0.receipt.subject) })
+        gate.replaceRunningEverywhere(running.map { ($0.receipt.systemID, $0.receipt.subject) })
         let stale = erasure.now().addingTimeInterval(-Self.staleAfter)
         for erasure in running where resumingAll || erasure.updatedAt < stale {
-            launch(erasure.receipt, userID: erasure.userID, begun: false)
+            launch(erasure.receipt, userID: erasure.userID)
         }
     }
 

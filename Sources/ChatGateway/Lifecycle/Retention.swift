@@ -79,7 +79,7 @@ struct Retention: Sendable {
         let alsoInDify = policy.deletesInDify(systemID)
         // A shutdown stops it between batches; the next run goes on where it stopped.
         while !Task.isCancelled {
-            let batch = try await store.write("retention") { [after, batchSize] sql in
+            let step: @Sendable (any SQLDatabase) async throws -> Batch = { [after, batchSize] sql in
                 var query = sql.select().columns("conversation_id", "dify_user", "updated_at")
                     .from(StoredConversation.schema)
                     .where("system_id", .equal, SQLBind(systemID)).where("updated_at", .lessThan, SQLBind(cutoff))
@@ -112,15 +112,13 @@ struct Retention: Sendable {
                         .decode(column: "n", as: Int.self) ?? 0
                     return batch
                 }
-                batch.messages = try await sql.delete(from: StoredMessage.schema)
-                    .where("conversation_id", .in, SQLBind.group(ids)).returning("message_id").all().count
-                try await WebhookOutbox.forgetContent(ofConversations: ids, on: sql)
                 try await sql.delete(from: OpenAIConversations.table).where("conversation_id", .in, SQLBind.group(ids))
                     .run()
-                try await sql.delete(from: StoredConversation.schema)
-                    .where("conversation_id", .in, SQLBind.group(ids)).run()
+                batch.messages = try await ConversationStore.deleteRows(ofConversations: ids, on: sql)
                 return batch
             }
+            // A dry run only reads: it need not wait for the writer.
+            let batch = dryRun ? try await step(database()) : try await store.write("retention", returning: step)
             guard let last = batch.last else { return }
             after = last
             result.conversations += batch.expired.count
@@ -187,9 +185,8 @@ struct Retention: Sendable {
         }
         for (conversationID, difyUser) in conversations {
             do {
-                try await retry.run { try await dify.deleteConversation(conversationID, user: difyUser, at: target) }
-                result.difyDeleted += 1
-            } catch DifyError.upstream(404, _, _) {
+                // One already gone from Dify counts as deleted there.
+                _ = try await dify.deleteConversationIfPresent(conversationID, user: difyUser, at: target, retry: retry)
                 result.difyDeleted += 1
             } catch {
                 result.difyFailed += 1

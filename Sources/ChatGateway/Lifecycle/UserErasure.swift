@@ -9,7 +9,6 @@ import SQLKit
 struct UserErasure: Sendable {
     let store: ConversationStore
     let erasures: ErasureStore
-    let gate: ErasureGate
     let dify: any DifyClient
     let targets: DifyTargetResolver
     let audit: AdminStore
@@ -29,8 +28,6 @@ struct UserErasure: Sendable {
     func run(_ start: ErasureReceipt, userID: String) async -> ErasureReceipt {
         var receipt = start
         let caller = CallerIdentity(systemID: receipt.systemID, userID: userID)
-        gate.begin(systemID: receipt.systemID, subject: receipt.subject)
-        defer { gate.end(systemID: receipt.systemID, subject: receipt.subject) }
         do {
             try await step(.refuseNewChats, &receipt) { _ in
                 if isPostgres { try await Task.sleep(for: replicaNotice) }
@@ -131,14 +128,9 @@ struct UserErasure: Sendable {
             }
             app.conversationsFound += found.count
             for conversation in found {
-                do {
-                    try await policy.run {
-                        try await dify.deleteConversation(conversation.id, user: caller.difyUser, at: target)
-                    }
-                } catch DifyError.upstream(404, _, _) {
-                    continue  // gone already
-                }
-                app.conversationsDeleted += 1
+                let deleted = try await dify.deleteConversationIfPresent(
+                    conversation.id, user: caller.difyUser, at: target, retry: policy)
+                if deleted { app.conversationsDeleted += 1 }
             }
         }
         app.retries = retries.count
@@ -166,16 +158,12 @@ struct UserErasure: Sendable {
             "files": 0, "webhook_events": 0, "conversation_mappings": 0, "users": 0, "rate_limit_buckets": 0,
             "budget_holds": 0,
         ]
-        let owner: @Sendable (SQLSelectBuilder) -> SQLSelectBuilder = {
-            $0.where("system_id", .equal, SQLBind(caller.systemID)).where("user_id", .equal, SQLBind(caller.userID))
-        }
-        while true {
-            let batch = try await store.write("erase messages") { sql in
-                let rows = try await owner(
-                    sql.select().columns("id", "role", "feedback_rating", "idempotency_key", "files")
-                        .from(StoredMessage.schema)
-                ).limit(Self.batchSize).all()
-                guard !rows.isEmpty else { return [String: Int]() }
+        let (systemID, userID) = (caller.systemID, caller.userID)
+        counts.merge(
+            try await inBatches("erase messages") { sql in
+                let rows = try await sql.select().columns("id", "role", "feedback_rating", "idempotency_key", "files")
+                    .from(StoredMessage.schema).owned(bySystem: systemID, user: userID).limit(Self.batchSize).all()
+                guard !rows.isEmpty else { return [:] }
                 let ids = try rows.map { try $0.decode(column: "id", as: UUID.self) }
                 let turnIDs = ids.map { $0.uuidString.lowercased() }
                 let events = try await sql.delete(from: TurnEventStore.schema)
@@ -188,36 +176,31 @@ struct UserErasure: Sendable {
                     "messages": rows.count, "turn_events": events, "feedback": try count("feedback_rating"),
                     "idempotency_records": try count("idempotency_key"), "files": try count("files"),
                 ]
-            }
-            guard !batch.isEmpty else { break }
-            counts.merge(batch, uniquingKeysWith: +)
-        }
-        while true {
-            let deleted = try await store.write("erase conversations") { sql in
-                let ids = try await owner(sql.select().column("conversation_id").from(StoredConversation.schema))
-                    .limit(Self.batchSize).all().map { try $0.decode(column: "conversation_id", as: String.self) }
-                guard !ids.isEmpty else { return 0 }
+            }, uniquingKeysWith: +)
+        counts.merge(
+            try await inBatches("erase conversations") { sql in
+                let ids = try await sql.select().column("conversation_id").from(StoredConversation.schema)
+                    .owned(bySystem: systemID, user: userID).limit(Self.batchSize).all().map {
+                        try $0.decode(column: "conversation_id", as: String.self)
+                    }
+                guard !ids.isEmpty else { return [:] }
                 try await sql.delete(from: StoredConversation.schema).where("conversation_id", .in, SQLBind.group(ids))
                     .run()
-                return ids.count
-            }
-            guard deleted > 0 else { break }
-            counts["conversations", default: 0] += deleted
-        }
-        while true {
-            let deleted = try await store.write("erase webhook events") { sql in
-                let ids = try await owner(sql.select().column("id").from(WebhookTables.events))
-                    .limit(Self.batchSize).all().map { try $0.decode(column: "id", as: String.self) }
-                guard !ids.isEmpty else { return 0 }
+                return ["conversations": ids.count]
+            }, uniquingKeysWith: +)
+        counts.merge(
+            try await inBatches("erase webhook events") { sql in
+                let ids = try await sql.select().column("id").from(WebhookTables.events)
+                    .owned(bySystem: systemID, user: userID).limit(Self.batchSize).all().map {
+                        try $0.decode(column: "id", as: String.self)
+                    }
+                guard !ids.isEmpty else { return [:] }
                 for table in [WebhookTables.attempts, WebhookTables.deliveries] {
                     try await sql.delete(from: table).where("event_id", .in, SQLBind.group(ids)).run()
                 }
                 try await sql.delete(from: WebhookTables.events).where("id", .in, SQLBind.group(ids)).run()
-                return ids.count
-            }
-            guard deleted > 0 else { break }
-            counts["webhook_events", default: 0] += deleted
-        }
+                return ["webhook_events": ids.count]
+            }, uniquingKeysWith: +)
         let rest = try await store.write("erase user") { sql in
             func deleted(_ delete: SQLDeleteBuilder, key: String) async throws -> Int {
                 try await delete.returning(key).all().count
@@ -226,11 +209,10 @@ struct UserErasure: Sendable {
             let holdPrefix = "user|\(caller.systemID)|\(caller.userID)|"
             return [
                 "conversation_mappings": try await deleted(
-                    sql.delete(from: OpenAIConversations.table).where("system_id", .equal, SQLBind(caller.systemID))
-                        .where("user_id", .equal, SQLBind(caller.userID)), key: "conversation_id"),
+                    sql.delete(from: OpenAIConversations.table).owned(bySystem: systemID, user: userID),
+                    key: "conversation_id"),
                 "users": try await deleted(
-                    sql.delete(from: ChatUser.schema).where("system_id", .equal, SQLBind(caller.systemID))
-                        .where("user_id", .equal, SQLBind(caller.userID)), key: "id"),
+                    sql.delete(from: ChatUser.schema).owned(bySystem: systemID, user: userID), key: "id"),
                 "rate_limit_buckets": try await deleted(
                     sql.delete(from: SharedRateLimiter.table).where(
                         SQLQueryString(
@@ -249,6 +231,18 @@ struct UserErasure: Sendable {
     }
 
     static let batchSize = 200
+
+    /// Runs `batch` in a transaction of its own again and again until one finds nothing: what they deleted, added up.
+    private func inBatches(
+        _ operation: String, _ batch: @escaping @Sendable (any SQLDatabase) async throws -> [String: Int]
+    ) async throws -> [String: Int] {
+        var total: [String: Int] = [:]
+        while true {
+            let counts = try await store.write(operation, returning: batch)
+            guard !counts.isEmpty else { return total }
+            total.merge(counts, uniquingKeysWith: +)
+        }
+    }
 
     // MARK: Notifying, and the files
 

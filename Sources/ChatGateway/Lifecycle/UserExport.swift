@@ -101,9 +101,7 @@ struct UserExport: Sendable {
         let systemID: String
         let userID: String
 
-        func filter(_ query: SQLSelectBuilder) -> SQLSelectBuilder {
-            query.where("system_id", .equal, SQLBind(systemID)).where("user_id", .equal, SQLBind(userID))
-        }
+        func filter(_ query: SQLSelectBuilder) -> SQLSelectBuilder { query.owned(bySystem: systemID, user: userID) }
     }
 
     private static let messageColumns = [

@@ -40,7 +40,7 @@ struct OpenAIConversations: Sendable {
     /// conversations share names neither.
     private func find(_ column: String, _ value: String, for caller: CallerIdentity) async throws -> String? {
         let rows = try await database().select().column("conversation_id").from(Self.table)
-            .where("system_id", .equal, caller.systemID).where("user_id", .equal, caller.userID)
+            .owned(bySystem: caller.systemID, user: caller.userID)
             .where(SQLIdentifier(column), .equal, SQLBind(value)).limit(2).all()
         guard rows.count == 1, let id = try? rows[0].decode(column: "conversation_id", as: String.self) else {
             return nil
@@ -62,7 +62,7 @@ struct OpenAIConversations: Sendable {
         let keyHash = key.map(\.sha256Hex)
         if let keyHash {
             try await sql.update(Self.table).set("key_hash", to: SQLLiteral.null)
-                .where("system_id", .equal, caller.systemID).where("user_id", .equal, caller.userID)
+                .owned(bySystem: caller.systemID, user: caller.userID)
                 .where("key_hash", .equal, keyHash).where("conversation_id", .notEqual, conversationID).run()
         }
         try await sql.insert(into: Self.table)

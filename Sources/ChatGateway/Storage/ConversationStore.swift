@@ -393,13 +393,19 @@ struct ConversationStore: Sendable {
     func deleteConversation(_ conversationID: String, of caller: CallerIdentity) async throws {
         let stamp = now()
         try await write("delete conversation") { sql in
-            try await WebhookOutbox.forgetContent(ofConversations: [conversationID], on: sql)
             try await WebhookOutbox.emit(.conversationDeleted(conversationID, caller: caller), at: stamp, on: sql)
-            try await sql.delete(from: StoredMessage.schema).where("conversation_id", .equal, SQLBind(conversationID))
-                .run()
-            try await sql.delete(from: StoredConversation.schema)
-                .where("conversation_id", .equal, SQLBind(conversationID)).run()
+            _ = try await Self.deleteRows(ofConversations: [conversationID], on: sql)
         }
+    }
+
+    /// Deletes conversations with their messages, and forgets what their webhook events said (retention, a user's
+    /// delete); how many messages went.
+    static func deleteRows(ofConversations ids: [String], on sql: any SQLDatabase) async throws -> Int {
+        try await WebhookOutbox.forgetContent(ofConversations: ids, on: sql)
+        let messages = try await sql.delete(from: StoredMessage.schema)
+            .where("conversation_id", .in, SQLBind.group(ids)).returning("message_id").all().count
+        try await sql.delete(from: StoredConversation.schema).where("conversation_id", .in, SQLBind.group(ids)).run()
+        return messages
     }
 
     /// Keeps a renamed conversation's name in step with Dify.

@@ -101,7 +101,7 @@ enum UsageRollup {
     static func rename(systemID: String, userID: String, to newID: String, on sql: any SQLDatabase) async throws -> Int
     {
         let rows = try await sql.select().columns(["day", "currency"] + counterColumns).from(usersTable)
-            .where("system_id", .equal, SQLBind(systemID)).where("user_id", .equal, SQLBind(userID)).all()
+            .owned(bySystem: systemID, user: userID).all()
         var moved: [Key: Counters] = [:]
         for row in rows {
             let key = Key(
@@ -109,8 +109,7 @@ enum UsageRollup {
                 currency: try row.decode(column: "currency", as: String.self))
             moved[key] = Counters(values: try counterColumns.map { try row.decode(column: $0, as: Int64.self) })
         }
-        try await sql.delete(from: usersTable).where("system_id", .equal, SQLBind(systemID))
-            .where("user_id", .equal, SQLBind(userID)).run()
+        try await sql.delete(from: usersTable).owned(bySystem: systemID, user: userID).run()
         try await increment(moved, table: usersTable, keyColumns: ["day", "system_id", "user_id", "currency"], on: sql)
         return rows.count
     }
