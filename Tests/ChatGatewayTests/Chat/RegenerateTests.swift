@@ -65,15 +65,18 @@ struct RegenerateTests {
 
     @Test func anAttemptStillStreamingIsTheNewestSiblingNotAQuestionOfItsOwn() async throws {
         try await GatewayHarness.with { gateway in
-            let first = try await PageFeaturesHarness.chat(gateway, ["message": "/vary slow one"])
+            let first = try await PageFeaturesHarness.chat(gateway, ["message": "/tokens 600"])
             let firstID = try #require(first.object["message_id"] as? String)
             let conversation = try #require(first.object["conversation_id"] as? String)
+            // A minute of answer, stopped once seen: the attempt is in progress however slow the machine.
             var slow = FakeDifyOptions(apiKeys: [GatewayHarness.difyKey])
-            slow.tokenDelay = .milliseconds(300)
+            slow.tokenDelay = .milliseconds(100)
             await gateway.fake.store.setOptions(slow)
-            let running = Task {
-                try await PageFeaturesHarness.chat(gateway, ["regenerate": firstID, "stream": true])
-            }
+            let bearer = try await PageFeaturesHarness.bearer(gateway)
+            let stream = try await SSETestClient.open(
+                gateway.baseURL + "/v1/chat", headers: bearer, json: ["regenerate": firstID, "stream": true])
+            let start = try #require(try await stream.next())
+            let taskID = try #require(start.data["task_id"] as? String)
             var rows: [[String: Any]] = []
             try await gateway.waitFor("the attempt in progress") {
                 rows = try await PageFeaturesHarness.messages(gateway, conversation: conversation)
@@ -83,7 +86,9 @@ struct RegenerateTests {
             let siblings = try #require(rows[1]["siblings"] as? [[String: Any]])
             #expect(siblings.count == 2 && siblings[0]["id"] as? String == "\(firstID)_assistant")
             #expect(siblings[1]["turn_id"] as? String == rows[1]["turn_id"] as? String)
-            #expect(try await running.value.status == 200)
+            let stop = try await gateway.call(.POST, "/v1/chat/\(taskID)/stop", headers: bearer)
+            #expect(stop.status == 200)
+            #expect(try await stream.readAll().last?.name == "done")
         }
     }
 
