@@ -30,6 +30,8 @@ public actor FakeDifyStore {
     /// Every request to the Service API (`/v1/...`), whatever its route.
     public private(set) var requestCount = 0
     private var hangWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Addition: chat calls held by `.hang` right now, so a test releases them only once they really wait.
+    public var hangingRequestCount: Int { hangWaiters.count }
     private var sequence = 0
 
     public init(options: FakeDifyOptions = .init()) {

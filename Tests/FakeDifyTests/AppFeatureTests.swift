@@ -160,10 +160,11 @@ struct AppFeatureTests {
     }
 
     @Test func aStoppedWorkflowFinishesAsStoppedBeforeMessageEnd() async throws {
-        try await withFakeDify(FakeDifyOptions(tokenDelay: .milliseconds(30))) { _, http in
+        // A minute of answer: the stop lands in the middle however slow the machine.
+        try await withFakeDify(FakeDifyOptions(tokenDelay: .milliseconds(100))) { _, http in
             let response = try await HTTPClient.shared.execute(
-                http.request(.POST, "/v1/chat-messages", json: chatBody("/workflow /tokens 60", streaming: true)),
-                timeout: .seconds(10))
+                http.request(.POST, "/v1/chat-messages", json: chatBody("/workflow /tokens 600", streaming: true)),
+                timeout: .seconds(90))
             var body = ""
             var stopped = false
             for try await buffer in response.body {

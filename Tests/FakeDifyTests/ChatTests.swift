@@ -76,13 +76,15 @@ struct ChatTests {
     @Test func tokenDelaySpacesChunks() async throws {
         try await withFakeDify(FakeDifyOptions(tokenDelay: .milliseconds(40))) { _, http in
             let start = ContinuousClock.now
-            let (r, reads) = try await http.stream(json: chatBody("/tokens 6", streaming: true))
-            let messageReads = reads.filter { $0.text.contains(#""event":"message""#) }
+            let (r, _) = try await http.stream(json: chatBody("/tokens 6", streaming: true))
             #expect(sseEvents(r.body).count == 7)
             #expect(ContinuousClock.now - start >= .milliseconds(200))
-            // Chunks arrive over time, not in one burst at the end. When the client's own reads are scheduled is
-            // the loaded machine's business, so the spacing is asserted by the total above, not between reads.
-            #expect(messageReads.count >= 3)
+            // Chunks arrive over time, not in one burst at the end: on a 24 s answer the first chunk is read
+            // long before the end (when the client's own reads are scheduled is the loaded machine's business).
+            let (early, _) = try await http.stream(json: chatBody("/tokens 600", streaming: true)) {
+                $0.contains(#""event":"message""#)
+            }
+            #expect(!early.body.contains(#""event":"message_end""#))
         }
     }
 
@@ -100,11 +102,12 @@ struct ChatTests {
     }
 
     @Test func stopMidStream() async throws {
-        try await withFakeDify(FakeDifyOptions(tokenDelay: .milliseconds(30))) { server, http in
-            let query = "/tokens 60"
+        // A minute of answer: the stop lands in the middle however slow the machine.
+        try await withFakeDify(FakeDifyOptions(tokenDelay: .milliseconds(100))) { server, http in
+            let query = "/tokens 600"
             let json = chatBody(query, user: "stopper", streaming: true)
             let response = try await HTTPClient.shared.execute(
-                http.request(.POST, "/v1/chat-messages", json: json), timeout: .seconds(10))
+                http.request(.POST, "/v1/chat-messages", json: json), timeout: .seconds(90))
             var body = ""
             var stopped = false
             for try await buffer in response.body {
@@ -138,14 +141,15 @@ struct ChatTests {
     }
 
     @Test func clientDisconnectKeepsPartialAnswer() async throws {
-        try await withFakeDify(FakeDifyOptions(tokenDelay: .milliseconds(20))) { server, http in
-            let query = "/tokens 200"
+        try await withFakeDify(FakeDifyOptions(tokenDelay: .milliseconds(100))) { server, http in
+            let query = "/tokens 600"
             let (r, _) = try await http.stream(json: chatBody(query, user: "leaver", streaming: true)) {
                 sseEvents($0).count >= 3
             }
             let conversation = try #require(sseEvents(r.body).first?["conversation_id"].string)
             var answer = ""
-            for _ in 0..<100 {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
                 let history = try await http.send(.GET, "/v1/messages?user=leaver&conversation_id=\(conversation)")
                 answer = history.json["data"][0]["answer"].string ?? ""

@@ -90,10 +90,8 @@ struct FaultTests {
             let held = Task { try await http.send(.POST, "/v1/chat-messages", json: chatBody("hi")) }
             let info = try await http.send(.GET, "/v1/info")
             #expect(info.status == 200)
-            // Release only once the held request really is hanging (a loaded machine may not have sent it yet).
-            for _ in 0..<200 where await server.store.chatRequestCount < 2 {
-                try await Task.sleep(for: .milliseconds(25))
-            }
+            // Release only once both requests really hang (a loaded machine may not have sent them yet).
+            while await server.store.hangingRequestCount < 2 { try await Task.sleep(for: .milliseconds(25)) }
             await server.store.setFault(nil)
             let released = try await held.value
             #expect(released.status == 503)
@@ -108,7 +106,7 @@ struct FaultTests {
         await server.store.setFault(.hang)
         let http = DifyHTTP(baseURL: server.baseURL)
         let held = Task { try await http.send(.POST, "/v1/chat-messages", json: chatBody("hi")) }
-        while await server.store.chatRequestCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        while await server.store.hangingRequestCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
         try await server.shutdown()
         let outcome = await held.result
         // The hung request is let go at shutdown with Dify's 503, instead of holding for its 30 s timeout.

@@ -124,7 +124,7 @@ struct AdminDifyURLTests {
             row.difyAPIKeyHint = nil
             try await gateway.adminStore.save(
                 row, audit: AuditEntry(at: Date(), actor: "test", action: "test", target: "probe", detail: ""))
-            try await gateway.waitFor("the registry to read the keyless row") {
+            try await gateway.waitFor("the registry to read the keyless row", within: .seconds(45)) {
                 let hint = try await gateway.call(.GET, "/admin/v1/systems/probe", headers: Self.admin)
                     .object["dify_api_key_hint"]
                 return hint == nil || hint is NSNull

@@ -32,7 +32,7 @@ struct AdminKeysTests {
             #expect(outside.status == 403)
 
             // Uses are written by the once-a-second polling.
-            try await gateway.waitFor("the key's use to be written") {
+            try await gateway.waitFor("the key's use to be written", within: .seconds(45)) {
                 let listed = try await gateway.call(.GET, "/admin/v1/keys", headers: A.admin)
                 return listed.array.first { $0["id"] as? String == id }?["last_used_at"] is String
             }

@@ -192,9 +192,9 @@ struct HistorySyncTests {
             await gateway.fake.store.seed(user: "drillquiz_jack", conversations: 1, turnsEach: 1)
             try await gateway.register("drillquiz", "jack")
             var synced = 0
-            for _ in 0..<40 where synced == 0 {
-                try await Task.sleep(for: .milliseconds(100))
+            try await gateway.waitFor("a sync of its own", within: .seconds(45)) {
                 synced = try await StoredConversation.query(on: gateway.app.db).filter(\.$syncedAt != nil).count()
+                return synced > 0
             }
             #expect(synced == 1)
         }

@@ -40,9 +40,10 @@ struct ConnectionLimitsTests {
             $0.streamKeepAlive = .seconds(1)
         }) { gateway in
             for partial in ["", "GET /health HTTP/1.1\r\nHost: 127.0."] {
+                // Taken before connecting: the gateway's timer starts when it accepts, which is no earlier.
+                let started = ContinuousClock.now
                 let connection = try RawHTTPConnection(port: Self.port(gateway))
                 defer { connection.close() }
-                let started = ContinuousClock.now
                 if !partial.isEmpty { connection.sendRaw(partial) }
                 await connection.read(until: "never arrives")
                 let waited = ContinuousClock.now - started

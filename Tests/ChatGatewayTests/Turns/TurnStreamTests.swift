@@ -147,7 +147,10 @@ struct TurnStreamTests {
         ).write(to: client)
         for _ in 0..<1_000 { turn.log.append(Self.delta(String(repeating: "x", count: 100))) }
         turn.finish()
-        for _ in 0..<100 where !finished.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !finished.withLockedValue({ $0 }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(finished.withLockedValue { $0 })
         #expect(client.errored)
         #expect(turn.clientGone)
