@@ -151,7 +151,7 @@ final class GatewayRegistry: Sendable {
 struct RegistryPolling: LifecycleHandler {
     let registry: GatewayRegistry
     var interval: Duration = .seconds(1)
-    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let loop = BackgroundLoop()
 
     init(registry: GatewayRegistry, interval: Duration = .seconds(1)) {
         self.registry = registry
@@ -162,25 +162,16 @@ struct RegistryPolling: LifecycleHandler {
         guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
         try await registry.refresh()
         let (registry, interval, logger) = (registry, interval, application.logger)
-        task.withLockedValue {
-            $0 = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    guard !Task.isCancelled else { break }
-                    await registry.writeKeyUses()
-                    do { try await registry.refresh() } catch {
-                        logger.warning(
-                            "could not re-read the admin registry", metadata: ["error": "\(type(of: error))"])
-                    }
-                }
+        loop.start(every: interval) {
+            await registry.writeKeyUses()
+            do { try await registry.refresh() } catch {
+                logger.warning("could not re-read the admin registry", metadata: ["error": "\(type(of: error))"])
             }
         }
     }
 
     func shutdownAsync(_ application: Application) async {
-        let running = task.withLockedValue { $0 }
-        running?.cancel()
-        await running?.value
+        await loop.stop()
         await registry.writeKeyUses()
     }
 }

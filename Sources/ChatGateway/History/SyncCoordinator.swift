@@ -71,7 +71,7 @@ actor SyncCoordinator {
 struct SyncSchedule: LifecycleHandler {
     let coordinator: SyncCoordinator
     let interval: Duration
-    private let loop = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let loop = BackgroundLoop()
 
     init(coordinator: SyncCoordinator, interval: Duration) {
         self.coordinator = coordinator
@@ -81,29 +81,19 @@ struct SyncSchedule: LifecycleHandler {
     func didBootAsync(_ application: Application) async throws {
         let logger = application.logger
         logger.info("history sync scheduled", metadata: ["interval_s": .stringConvertible(interval.components.seconds)])
-        loop.withLockedValue { task in
-            task = Task { [coordinator, interval] in
-                while !Task.isCancelled {
-                    do { try await Task.sleep(for: interval) } catch { return }
-                    do {
-                        if try await coordinator.run() == .runningElsewhere {
-                            logger.info("history sync skipped: another replica is running it")
-                        }
-                    } catch {
-                        logger.error(
-                            "history sync could not start", metadata: ["error": .string(String(describing: error))])
-                    }
+        loop.start(every: interval) { [coordinator] in
+            do {
+                if try await coordinator.run() == .runningElsewhere {
+                    logger.info("history sync skipped: another replica is running it")
                 }
+            } catch {
+                logger.error("history sync could not start", metadata: ["error": .string(String(describing: error))])
             }
         }
     }
 
     /// Waits for a run in progress to wind down (it stops starting users), so it never touches a closed database.
     func shutdownAsync(_ application: Application) async {
-        let task = loop.withLockedValue { task -> Task<Void, Never>? in
-            task?.cancel()
-            return task
-        }
-        await task?.value
+        await loop.stop()
     }
 }

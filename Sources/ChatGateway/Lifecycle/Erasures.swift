@@ -16,7 +16,7 @@ final class Erasures: LifecycleHandler, Sendable {
     let poll: Duration?
     /// The erasures this process runs, by id.
     private let jobs = NIOLockedValueBox<Set<String>>([])
-    private let watch = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let watch = BackgroundLoop()
 
     /// `poll`: how often to read the running erasures (PostgreSQL); nil: once, at start-up (SQLite, one process).
     init(erasure: UserErasure, gate: ErasureGate, holder: String, poll: Duration?) {
@@ -87,24 +87,15 @@ final class Erasures: LifecycleHandler, Sendable {
         // Commands (migrate, purge, ...) resume no erasure.
         guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
         let poll = self.poll
-        watch.withLockedValue { watch in
-            watch = Task {
-                await self.refresh(resumingAll: poll == nil)
-                guard let poll else { return }
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: poll)
-                    await self.refresh()
-                }
-            }
+        watch.start {
+            await self.refresh(resumingAll: poll == nil)
+            guard let poll else { return }
+            await BackgroundLoop.repeating(every: poll) { await self.refresh() }
         }
     }
 
     /// Running jobs are not waited for: their leases expire and the erasures are resumed after the restart.
     func shutdownAsync(_ application: Application) async {
-        let task = watch.withLockedValue { task -> Task<Void, Never>? in
-            task?.cancel()
-            return task
-        }
-        await task?.value
+        await watch.stop()
     }
 }

@@ -41,7 +41,7 @@ struct RetentionSchedule: LifecycleHandler {
     let retention: Retention
     let lease: Lease
     let interval: Duration
-    private let loop = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let loop = BackgroundLoop()
 
     init(retention: Retention, lease: Lease, interval: Duration) {
         self.retention = retention
@@ -52,43 +52,33 @@ struct RetentionSchedule: LifecycleHandler {
     func didBootAsync(_ application: Application) async throws {
         guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
         let logger = application.logger
-        loop.withLockedValue { task in
-            task = Task { [retention, lease, interval] in
-                while !Task.isCancelled {
-                    do { try await Task.sleep(for: interval) } catch { return }
+        loop.start(every: interval) { [retention, lease] in
+            do {
+                let results = try await lease.whileHeld { () -> [Retention.SystemResult]? in
                     do {
-                        let results = try await lease.whileHeld { () -> [Retention.SystemResult]? in
-                            do {
-                                return try await retention.run()
-                            } catch {
-                                logger.error(
-                                    "retention stopped", metadata: ["error": .string(String(describing: error))])
-                                return nil
-                            }
-                        }
-                        guard let results = results ?? nil else { continue }
-                        let deleted = results.map(\.messages).reduce(0, +)
-                        if deleted > 0 {
-                            logger.info(
-                                "retention deleted expired messages",
-                                metadata: [
-                                    "conversations": .stringConvertible(results.map(\.conversations).reduce(0, +)),
-                                    "messages": .stringConvertible(deleted),
-                                ])
-                        }
+                        return try await retention.run()
                     } catch {
-                        logger.error("retention could not run", metadata: ["error": .string(String(describing: error))])
+                        logger.error("retention stopped", metadata: ["error": .string(String(describing: error))])
+                        return nil
                     }
                 }
+                guard let results = results ?? nil else { return }
+                let deleted = results.map(\.messages).reduce(0, +)
+                if deleted > 0 {
+                    logger.info(
+                        "retention deleted expired messages",
+                        metadata: [
+                            "conversations": .stringConvertible(results.map(\.conversations).reduce(0, +)),
+                            "messages": .stringConvertible(deleted),
+                        ])
+                }
+            } catch {
+                logger.error("retention could not run", metadata: ["error": .string(String(describing: error))])
             }
         }
     }
 
     func shutdownAsync(_ application: Application) async {
-        let task = loop.withLockedValue { task -> Task<Void, Never>? in
-            task?.cancel()
-            return task
-        }
-        await task?.value
+        await loop.stop()
     }
 }

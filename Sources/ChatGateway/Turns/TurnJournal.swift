@@ -20,7 +20,7 @@ final class TurnJournal: LifecycleHandler, Sendable {
     let logger: Logger
     /// The last event id stored and when, per turn that has stored events.
     private let stored = NIOLockedValueBox<[String: (id: Int, at: ContinuousClock.Instant)]>([:])
-    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let loop = BackgroundLoop()
 
     init(
         registry: ChatStreamRegistry, store: ConversationStore, lease: Lease, interval: Duration = .milliseconds(200),
@@ -41,21 +41,18 @@ final class TurnJournal: LifecycleHandler, Sendable {
         // Only a serving process answers turns; commands (migrate, import-legacy, ...) touch no database for them.
         guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
         _ = try? await lease.acquire()
-        task.withLockedValue { $0 = Task { await self.run() } }
+        loop.start { await self.run() }
     }
 
     func shutdownAsync(_ application: Application) async {
-        guard let running = task.withLockedValue({ $0 }) else { return }
-        running.cancel()
-        await running.value
+        await loop.stop()
         await flush()
         try? await lease.release()
     }
 
     private func run() async {
         var renewed = ContinuousClock.now
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: interval) } catch { return }
+        await BackgroundLoop.repeating(every: interval) {
             await flush()
             if ContinuousClock.now - renewed >= .seconds(lease.duration / 3) {
                 do {

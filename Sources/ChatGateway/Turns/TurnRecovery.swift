@@ -23,7 +23,7 @@ struct TurnRecovery: LifecycleHandler {
     let bound: Duration
     let interval: Duration
     let logger: Logger
-    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let loop = BackgroundLoop()
 
     init(
         database: @escaping @Sendable () -> any Database, store: ConversationStore, turns: TurnEventStore,
@@ -39,21 +39,15 @@ struct TurnRecovery: LifecycleHandler {
     func didBootAsync(_ application: Application) async throws {
         // Only a serving process answers turns; commands (migrate, import-legacy, ...) touch no database for them.
         guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
-        task.withLockedValue {
-            $0 = Task {
-                while !Task.isCancelled {
-                    await recoverOnce()
-                    do { try await Task.sleep(for: interval) } catch { return }
-                }
-            }
+        loop.start {
+            await recoverOnce()
+            await BackgroundLoop.repeating(every: interval) { await recoverOnce() }
         }
     }
 
     /// Waits for a round under way: the databases close after this, and a round must not outlive them.
     func shutdownAsync(_ application: Application) async {
-        guard let running = task.withLockedValue({ $0 }) else { return }
-        running.cancel()
-        await running.value
+        await loop.stop()
     }
 
     /// One round; returns how many turns it ended.

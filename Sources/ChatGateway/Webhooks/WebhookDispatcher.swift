@@ -33,7 +33,7 @@ final class WebhookDispatcher: LifecycleHandler, Sendable {
     let configuration: Configuration
     let metrics: GatewayMetrics
     let logger: Logger
-    private let loop = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let loop = BackgroundLoop()
     /// The deliveries being sent, by claim, with their endpoint.
     private let running = NIOLockedValueBox<[String: (endpointID: String, task: Task<Void, Never>)]>([:])
     /// Whether any endpoint exists, and when that was read: a gateway without webhooks reads it now and then only.
@@ -55,13 +55,11 @@ final class WebhookDispatcher: LifecycleHandler, Sendable {
 
     func didBootAsync(_ application: Application) async throws {
         guard ChatGatewayEntrypoint.isServing(application.environment) else { return }
-        loop.withLockedValue { $0 = Task { await self.run() } }
+        loop.start { await self.run() }
     }
 
     func shutdownAsync(_ application: Application) async {
-        guard let task = loop.withLockedValue({ $0 }) else { return }
-        task.cancel()
-        await task.value
+        await loop.stop()
         for delivery in running.withLockedValue({ Array($0.values) }) {
             delivery.task.cancel()
             await delivery.task.value
