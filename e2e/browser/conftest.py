@@ -201,6 +201,11 @@ class Page:
     def conversation_names(self):
         return self.texts("#conversation-list .conversation-name")
 
+    def assert_fits_a_phone(self):
+        """Nothing is wider than the phone's 390 px: the page never scrolls sideways."""
+        width = self.driver.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways on a phone: {width}px"
+
     def screenshot(self, name):
         os.makedirs(SCREENSHOTS, exist_ok=True)
         time.sleep(0.3)  # let transitions settle

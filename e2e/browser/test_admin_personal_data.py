@@ -262,8 +262,7 @@ def test_a_receipt_from_the_list_on_a_phone_in_dark_mode():
         assert phone.find("#receipt-title").text == f"Erasure {erasure_id}"
         # Nobody had anything: the receipt says so in numbers.
         assert phone.facts("#receipt-gateway")["Conversations"] == "0"
-        width = phone.driver.execute_script("return document.documentElement.scrollWidth")
-        assert width <= 390, f"the page scrolls sideways on a phone: {width}px"
+        phone.assert_fits_a_phone()
         phone.show("#personal-data")
         phone.screenshot("admin-personal-data-mobile-dark")
         phone.show("#receipt-steps")

@@ -317,8 +317,7 @@ def test_a_failing_endpoint_shows_its_answers_as_text_on_a_phone(receiver):
         row = phone.endpoint_row(url)
         assert "0 pending, 1 failed" in row["Success, 24 h"]
         assert "Failing since" in row["State"] and row["Events"] == "webhook.test"
-        width = phone.driver.execute_script("return document.documentElement.scrollWidth")
-        assert width <= 390, f"the page scrolls sideways on a phone: {width}px"
+        phone.assert_fits_a_phone()
         phone.show("#webhooks")
         phone.screenshot("admin-webhook-failing-mobile-dark")
         phone.show("#deliveries-table")

@@ -369,8 +369,7 @@ def test_the_new_parts_fit_a_phone(page, user):
     page.find(".message-actions .regenerate").click()
     page.wait(lambda: page.all(".version-label") and not page.busy(), timeout=20)
     page.find(".sources summary").click()
-    width = page.driver.execute_script("return document.documentElement.scrollWidth")
-    assert width <= 390, "the page scrolls sideways on a phone"
+    page.assert_fits_a_phone()
     page.screenshot("phone-features")
 
 

@@ -96,8 +96,7 @@ def test_phone_width_uses_a_drawer(page, user):
     page.type_and_send("/answer On a **phone**:\n\n1. the list is a drawer\n2. the composer stays at the bottom")
     page.wait_answer_done()
     assert not page.find("#sidebar").is_displayed() or page.find("#sidebar").rect["x"] < 0
-    width = page.driver.execute_script("return document.documentElement.scrollWidth")
-    assert width <= 390, "the page scrolls sideways on a phone"
+    page.assert_fits_a_phone()
     page.screenshot("mobile")
     menu = page.find("#menu-button")
     assert menu.is_displayed()

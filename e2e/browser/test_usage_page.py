@@ -99,8 +99,7 @@ def test_dark_mode_and_a_phone(user):
         phone.sign_in()
         phone.open(lang="ko")
         phone.ready()
-        width = phone.driver.execute_script("return document.documentElement.scrollWidth")
-        assert width <= 390, f"the page scrolls sideways on a phone: {width}px"
+        phone.assert_fits_a_phone()
         phone.screenshot("usage-mobile-dark-ko")
     finally:
         phone.driver.quit()
