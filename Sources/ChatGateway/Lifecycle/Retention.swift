@@ -2,10 +2,6 @@ import Foundation
 import Logging
 import SQLKit
 
-/// Deletes what each system keeps past its retention: conversations whose last message is older than its
-/// `retention_days` (or `RETENTION_DAYS`), with their messages, mappings and the content of their webhook events,
-/// and messages that never had a conversation. Conversations on legal hold, or with a turn still being answered,
-/// stay. Each batch is one short transaction among the chats' writes; the usage sums are not touched.
 /// How long each system keeps its messages: its own `retention_days` (admin API), else `RETENTION_DAYS`.
 struct RetentionPolicy: Sendable {
     /// A system's row in the admin API, if it has one.
@@ -26,6 +22,10 @@ struct RetentionPolicy: Sendable {
     func deletesInDify(_ systemID: String) -> Bool { systemPolicy(systemID)?.retentionDeleteInDify ?? false }
 }
 
+/// Deletes what each system keeps past its retention: conversations whose last message is older than its
+/// `retention_days` (or `RETENTION_DAYS`), with their messages, mappings and the content of their webhook events,
+/// and messages that never had a conversation. Conversations on legal hold, or with a turn still being answered,
+/// stay. Each batch is one short transaction among the chats' writes; the usage sums are not touched.
 struct Retention: Sendable {
     let store: ConversationStore
     let database: @Sendable () -> any SQLDatabase
@@ -112,8 +112,6 @@ struct Retention: Sendable {
                         .decode(column: "n", as: Int.self) ?? 0
                     return batch
                 }
-                try await sql.delete(from: OpenAIConversations.table).where("conversation_id", .in, SQLBind.group(ids))
-                    .run()
                 batch.messages = try await ConversationStore.deleteRows(ofConversations: ids, on: sql)
                 return batch
             }

@@ -398,10 +398,11 @@ struct ConversationStore: Sendable {
         }
     }
 
-    /// Deletes conversations with their messages, and forgets what their webhook events said (retention, a user's
-    /// delete); how many messages went.
+    /// Deletes conversations with their messages and `/openai/v1` mappings, and forgets what their webhook events said
+    /// (retention, a user's delete); how many messages went.
     static func deleteRows(ofConversations ids: [String], on sql: any SQLDatabase) async throws -> Int {
         try await WebhookOutbox.forgetContent(ofConversations: ids, on: sql)
+        try await sql.delete(from: OpenAIConversations.table).where("conversation_id", .in, SQLBind.group(ids)).run()
         let messages = try await sql.delete(from: StoredMessage.schema)
             .where("conversation_id", .in, SQLBind.group(ids)).returning("message_id").all().count
         try await sql.delete(from: StoredConversation.schema).where("conversation_id", .in, SQLBind.group(ids)).run()
