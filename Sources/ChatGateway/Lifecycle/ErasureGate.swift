@@ -7,6 +7,9 @@ final class ErasureGate: Sendable {
     private struct State {
         var here: [String: Int] = [:]
         var everywhere: Set<String> = []
+        /// Erasures that ended here, by when (a count of ends): a read begun before then may still list them.
+        var endedHere: [String: Int] = [:]
+        var ends = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -32,13 +35,22 @@ final class ErasureGate: Sendable {
             state.here[key, default: 1] -= 1
             if state.here[key] == 0 { state.here[key] = nil }
             state.everywhere.remove(key)
+            state.ends += 1
+            state.endedHere[key] = state.ends
         }
     }
 
-    /// The erasures running in any replica, as just read.
-    func replaceRunningEverywhere(_ running: [(systemID: String, subject: String)]) {
+    /// Taken before reading the running erasures, for `replaceRunningEverywhere`.
+    func readStarts() -> Int { state.withLockedValue { $0.ends } }
+
+    /// The erasures running in any replica, as read from `mark` on. One that ended here after the read began may be
+    /// listed from before its receipt was saved as ended: it stays out.
+    func replaceRunningEverywhere(_ running: [(systemID: String, subject: String)], readFrom mark: Int) {
         let keys = Set(running.map { Self.key($0.systemID, $0.subject) })
-        state.withLockedValue { $0.everywhere = keys }
+        state.withLockedValue { state in
+            state.everywhere = keys.filter { (state.endedHere[$0] ?? mark) <= mark }
+            state.endedHere = state.endedHere.filter { $0.value > mark }
+        }
     }
 
     private static func key(_ systemID: String, _ subject: String) -> String { "\(systemID)\u{0}\(subject)" }

@@ -72,8 +72,9 @@ final class Erasures: LifecycleHandler, Sendable {
     /// Reads the running erasures: the gate learns of other replicas', and any whose job stopped (a crash) is resumed:
     /// with `resumingAll` (one process, just started) every one.
     func refresh(resumingAll: Bool = false) async {
+        let mark = gate.readStarts()
         guard let running = try? await erasure.erasures.running() else { return }
-        gate.replaceRunningEverywhere(running.map { ($0.receipt.systemID, $0.receipt.subject) })
+        gate.replaceRunningEverywhere(running.map { ($0.receipt.systemID, $0.receipt.subject) }, readFrom: mark)
         let stale = erasure.now().addingTimeInterval(-Self.staleAfter)
         for erasure in running where resumingAll || erasure.updatedAt < stale {
             launch(erasure.receipt, userID: erasure.userID)

@@ -101,6 +101,21 @@ struct ErasureTests {
         }
     }
 
+    @Test("a read of the running erasures begun before one ended here does not refuse its user again")
+    func aStaleReadDoesNotBringAnEndedErasureBack() {
+        let gate = ErasureGate(pseudonyms: Pseudonyms(secret: "a-secret-of-at-least-32-bytes-long!!"))
+        let caller = CallerIdentity(systemID: "drillquiz", userID: "u1")
+        let running = [(systemID: "drillquiz", subject: gate.pseudonyms.subject(systemID: "drillquiz", userID: "u1"))]
+        gate.begin(systemID: running[0].systemID, subject: running[0].subject)
+        let before = gate.readStarts()
+        gate.end(systemID: running[0].systemID, subject: running[0].subject)
+        gate.replaceRunningEverywhere(running, readFrom: before)
+        #expect(!gate.isErasing(caller))
+        // A read begun after the end that lists it: another erasure of the same person, elsewhere.
+        gate.replaceRunningEverywhere(running, readFrom: gate.readStarts())
+        #expect(gate.isErasing(caller))
+    }
+
     @Test("the user's running stream is stopped, and what arrived is erased with the rest")
     func runningStreamsAreStopped() async throws {
         let slow = FakeDifyOptions(apiKeys: [GatewayHarness.difyKey], tokenDelay: .milliseconds(100))
