@@ -17,11 +17,13 @@ final class BackgroundLoop: Sendable {
         start { await Self.repeating(every: interval, body) }
     }
 
-    /// Cancels the task and waits for it to wind down; nothing if it never started.
-    func stop() async {
-        let running = task.withLockedValue { $0 }
-        running?.cancel()
-        await running?.value
+    /// Cancels the task and waits for it to wind down; false if it never started (a command, not a server).
+    @discardableResult
+    func stop() async -> Bool {
+        guard let running = task.withLockedValue({ $0 }) else { return false }
+        running.cancel()
+        await running.value
+        return true
     }
 
     /// Waits `interval`, runs `body`, and again, until the task is cancelled.

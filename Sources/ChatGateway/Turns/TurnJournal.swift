@@ -45,7 +45,7 @@ final class TurnJournal: LifecycleHandler, Sendable {
     }
 
     func shutdownAsync(_ application: Application) async {
-        await loop.stop()
+        guard await loop.stop() else { return }
         await flush()
         try? await lease.release()
     }

@@ -59,7 +59,7 @@ final class WebhookDispatcher: LifecycleHandler, Sendable {
     }
 
     func shutdownAsync(_ application: Application) async {
-        await loop.stop()
+        guard await loop.stop() else { return }
         for delivery in running.withLockedValue({ Array($0.values) }) {
             delivery.task.cancel()
             await delivery.task.value
