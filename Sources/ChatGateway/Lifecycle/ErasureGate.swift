@@ -34,10 +34,19 @@ final class ErasureGate: Sendable {
             let key = Self.key(systemID, subject)
             state.here[key, default: 1] -= 1
             if state.here[key] == 0 { state.here[key] = nil }
-            state.everywhere.remove(key)
-            state.ends += 1
-            state.endedHere[key] = state.ends
+            Self.markEnded(key, &state)
         }
+    }
+
+    /// The erasure's end is saved: a read of the running erasures begun before now may still list it.
+    func endSaved(systemID: String, subject: String) {
+        state.withLockedValue { Self.markEnded(Self.key(systemID, subject), &$0) }
+    }
+
+    private static func markEnded(_ key: String, _ state: inout State) {
+        state.everywhere.remove(key)
+        state.ends += 1
+        state.endedHere[key] = state.ends
     }
 
     /// Taken before reading the running erasures, for `replaceRunningEverywhere`.

@@ -57,14 +57,24 @@ final class Erasures: LifecycleHandler, Sendable {
             now: erasure.now)
         guard jobs.withLockedValue({ $0.insert(receipt.id).inserted }) else { return }
         gate.begin(systemID: receipt.systemID, subject: receipt.subject)
+        let ended = NIOLockedValueBox(false)
+        // Ends the gate once: just before the receipt is saved as ended, or when the job stops without saving it.
+        let ending: @Sendable () -> Void = { [gate] in
+            let first = ended.withLockedValue { ended in
+                defer { ended = true }
+                return !ended
+            }
+            if first { gate.end(systemID: receipt.systemID, subject: receipt.subject) }
+        }
         Task {
             defer {
-                gate.end(systemID: receipt.systemID, subject: receipt.subject)
+                ending()
+                gate.endSaved(systemID: receipt.systemID, subject: receipt.subject)
                 _ = jobs.withLockedValue { $0.remove(receipt.id) }
             }
             _ = try? await lease.whileHeld {
-                guard let userID else { return try? await self.erasure.finish(receipt) }
-                return await self.erasure.run(receipt, userID: userID)
+                guard let userID else { return try? await self.erasure.finish(receipt, ending: ending) }
+                return await self.erasure.run(receipt, userID: userID, ending: ending)
             }
         }
     }

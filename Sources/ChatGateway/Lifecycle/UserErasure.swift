@@ -24,8 +24,9 @@ struct UserErasure: Sendable {
     var replicaNotice: Duration = .seconds(3)
     var turnsEndWait: Duration = .seconds(60)
 
-    /// Runs every step and saves the receipt after each; the receipt it ends with.
-    func run(_ start: ErasureReceipt, userID: String) async -> ErasureReceipt {
+    /// Runs every step and saves the receipt after each; the receipt it ends with. `ending` runs just before the
+    /// receipt is saved as ended, so that whoever reads that status finds the user's chats allowed again.
+    func run(_ start: ErasureReceipt, userID: String, ending: @Sendable () -> Void = {}) async -> ErasureReceipt {
         var receipt = start
         let caller = CallerIdentity(systemID: receipt.systemID, userID: userID)
         do {
@@ -54,13 +55,14 @@ struct UserErasure: Sendable {
             // Last: the files must also forget the erasure's own row, which named the user while it ran.
             receipt.mark(.storage, "running")
             try await erasures.save(receipt, at: now(), forgettingUser: true)
-            receipt = try await finish(receipt)
+            receipt = try await finish(receipt, ending: ending)
         } catch {
             logger.error(
                 "an erasure failed", metadata: ["erasure_id": .string(receipt.id), "error": .string("\(error)")])
             receipt.status = .failed
             receipt.error = String(describing: error)
             receipt.finishedAt = ISO8601.string(now())
+            ending()
             try? await erasures.save(receipt, at: now())
             metrics?.erasureEnded("failed")
         }
@@ -68,12 +70,13 @@ struct UserErasure: Sendable {
     }
 
     /// The last step, which needs no user id: what a crash during it leaves to do.
-    func finish(_ start: ErasureReceipt) async throws -> ErasureReceipt {
+    func finish(_ start: ErasureReceipt, ending: @Sendable () -> Void = {}) async throws -> ErasureReceipt {
         var receipt = start
         receipt.storage = await forgetInFiles()
         receipt.mark(.storage, "completed", at: now())
         receipt.status = .completed
         receipt.finishedAt = ISO8601.string(now())
+        ending()
         try await erasures.save(receipt, at: now())
         metrics?.erasureEnded("completed")
         return receipt

@@ -111,6 +111,11 @@ struct ErasureTests {
         gate.end(systemID: running[0].systemID, subject: running[0].subject)
         gate.replaceRunningEverywhere(running, readFrom: before)
         #expect(!gate.isErasing(caller))
+        // A read begun after the gate ended but before the receipt was saved as ended.
+        let beforeSaving = gate.readStarts()
+        gate.endSaved(systemID: running[0].systemID, subject: running[0].subject)
+        gate.replaceRunningEverywhere(running, readFrom: beforeSaving)
+        #expect(!gate.isErasing(caller))
         // A read begun after the end that lists it: another erasure of the same person, elsewhere.
         gate.replaceRunningEverywhere(running, readFrom: gate.readStarts())
         #expect(gate.isErasing(caller))
