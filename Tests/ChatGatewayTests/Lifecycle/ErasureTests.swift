@@ -57,8 +57,11 @@ struct ErasureTests {
                 try audit.map { try $0.decode(column: "target", as: String.self) } == [
                     "system/drillquiz/subject/\(subject)"
                 ])
-            let metrics = MetricsEndpointTests.samples(try await gateway.call(.GET, "/metrics").text)
-            #expect(metrics[#"chatgw_erasures_total{result="completed"}"#] == 1)
+            // Counted just after the receipt is saved, which the test may read first.
+            try await gateway.waitFor("the erasure to be counted") {
+                let metrics = MetricsEndpointTests.samples(try await gateway.call(.GET, "/metrics").text)
+                return metrics[#"chatgw_erasures_total{result="completed"}"#] == 1
+            }
         }
     }
 
