@@ -182,10 +182,8 @@ struct UserErasure: Sendable {
             }, uniquingKeysWith: +)
         counts.merge(
             try await inBatches("erase conversations") { sql in
-                let ids = try await sql.select().column("conversation_id").from(StoredConversation.schema)
-                    .owned(bySystem: systemID, user: userID).limit(Self.batchSize).all().map {
-                        try $0.decode(column: "conversation_id", as: String.self)
-                    }
+                let ids = try await Self.batchOfIDs(
+                    "conversation_id", in: StoredConversation.schema, ownedBy: caller, on: sql)
                 guard !ids.isEmpty else { return [:] }
                 try await sql.delete(from: StoredConversation.schema).where("conversation_id", .in, SQLBind.group(ids))
                     .run()
@@ -193,10 +191,7 @@ struct UserErasure: Sendable {
             }, uniquingKeysWith: +)
         counts.merge(
             try await inBatches("erase webhook events") { sql in
-                let ids = try await sql.select().column("id").from(WebhookTables.events)
-                    .owned(bySystem: systemID, user: userID).limit(Self.batchSize).all().map {
-                        try $0.decode(column: "id", as: String.self)
-                    }
+                let ids = try await Self.batchOfIDs("id", in: WebhookTables.events, ownedBy: caller, on: sql)
                 guard !ids.isEmpty else { return [:] }
                 for table in [WebhookTables.attempts, WebhookTables.deliveries] {
                     try await sql.delete(from: table).where("event_id", .in, SQLBind.group(ids)).run()
@@ -234,6 +229,14 @@ struct UserErasure: Sendable {
     }
 
     static let batchSize = 200
+
+    /// Up to a batch of the user's rows of `table`, by their text id `column`.
+    private static func batchOfIDs(
+        _ column: String, in table: String, ownedBy caller: CallerIdentity, on sql: any SQLDatabase
+    ) async throws -> [String] {
+        try await sql.select().column(column).from(table).owned(bySystem: caller.systemID, user: caller.userID)
+            .limit(batchSize).all().map { try $0.decode(column: column, as: String.self) }
+    }
 
     /// Runs `batch` in a transaction of its own again and again until one finds nothing: what they deleted, added up.
     private func inBatches(
